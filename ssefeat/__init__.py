@@ -1,0 +1,18 @@
+"""ssefeat: molecular-dynamics trajectories of solid-state electrolytes in, machine-learning insight out.
+
+The trajectory is an ``xarray.Dataset`` (see :mod:`ssefeat.data`); every analysis takes one and returns xarray
+results with units and provenance in attrs.
+"""
+from __future__ import annotations
+
+try:
+    from importlib.metadata import version as _version
+
+    __version__ = _version("ssefeat")
+except Exception:  # pragma: no cover - running from a source tree without install
+    __version__ = "0.1.0"
+
+from . import errors, units  # noqa: E402,F401
+from .data import make_trajectory, validate, unwrap, wrap, select  # noqa: E402,F401
+
+__all__ = ["make_trajectory", "validate", "unwrap", "wrap", "select", "errors", "units", "__version__"]

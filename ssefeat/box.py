@@ -1,0 +1,105 @@
+"""The periodic simulation cell: volume, fractional coordinates, minimum image, wrapping, freud boxes.
+
+Convention: a cell is a (3, 3) array whose *rows* are the cell vectors a, b, c (Å), so a Cartesian position is
+``r = s @ cell`` for fractional coordinates ``s``. Arrays may carry leading frame dimensions: ``(..., 3, 3)``.
+Minimum image is taken by rounding fractional differences (the convention of LAMMPS, freud and OVITO); in very
+skewed triclinic cells this is exact only for separations shorter than half the shortest perpendicular width,
+which is why analyses refuse cutoffs above that (see :func:`perpendicular_widths`).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def cell_volume(cell: np.ndarray) -> np.ndarray:
+    """Signed volume det(cell) in Å^3 (positive for a right-handed cell); works on (..., 3, 3)."""
+    return np.linalg.det(np.asarray(cell, dtype=np.float64))
+
+
+def perpendicular_widths(cell: np.ndarray) -> np.ndarray:
+    """Distances (Å) between opposite faces of the cell, shape (..., 3).
+
+    A cutoff r_c is safe for minimum-image analyses when ``r_c < min(widths) / 2``.
+    """
+    cell = np.asarray(cell, dtype=np.float64)
+    vol = np.abs(cell_volume(cell))
+    a, b, c = cell[..., 0, :], cell[..., 1, :], cell[..., 2, :]
+    areas = np.stack(
+        [np.linalg.norm(np.cross(b, c), axis=-1), np.linalg.norm(np.cross(c, a), axis=-1),
+         np.linalg.norm(np.cross(a, b), axis=-1)], axis=-1)
+    return vol[..., None] / areas
+
+
+def to_fractional(positions: np.ndarray, cell: np.ndarray) -> np.ndarray:
+    """Fractional coordinates ``s = r @ inv(cell)``; positions (..., N, 3), cell (..., 3, 3)."""
+    return np.asarray(positions, dtype=np.float64) @ np.linalg.inv(np.asarray(cell, dtype=np.float64))
+
+
+def to_cartesian(fractional: np.ndarray, cell: np.ndarray) -> np.ndarray:
+    """Cartesian positions ``r = s @ cell`` (Å)."""
+    return np.asarray(fractional, dtype=np.float64) @ np.asarray(cell, dtype=np.float64)
+
+
+def minimum_image(vectors: np.ndarray, cell: np.ndarray) -> np.ndarray:
+    """Shortest periodic image of separation vectors (..., 3) in the cell (3, 3) or (..., 3, 3) broadcastable."""
+    cell = np.asarray(cell, dtype=np.float64)
+    s = np.asarray(vectors, dtype=np.float64) @ np.linalg.inv(cell)
+    s -= np.round(s)
+    return s @ cell
+
+
+def wrap_positions(positions: np.ndarray, cell: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Wrap positions into the cell [0, 1) in fractional coordinates.
+
+    Returns the wrapped positions (Å) and the integer image flags such that
+    ``unwrapped = wrapped + images @ cell``.
+    """
+    s = to_fractional(positions, cell)
+    images = np.floor(s)
+    wrapped = to_cartesian(s - images, cell)
+    return wrapped, images.astype(np.int64)
+
+
+def lattice_parameters(cell: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Lengths (a, b, c) in Å and angles (alpha, beta, gamma) in degrees of one cell (3, 3)."""
+    cell = np.asarray(cell, dtype=np.float64)
+    lengths = np.linalg.norm(cell, axis=-1)
+    a, b, c = cell
+    def angle(u, v):
+        return np.degrees(np.arccos(np.clip(np.dot(u, v) / (np.linalg.norm(u) * np.linalg.norm(v)), -1, 1)))
+    return lengths, np.array([angle(b, c), angle(a, c), angle(a, b)])
+
+
+def upper_triangular_form(cell: np.ndarray) -> tuple[float, float, float, float, float, float]:
+    """freud / HOOMD box parameters (Lx, Ly, Lz, xy, xz, yz) of a cell, computed in float64.
+
+    The box is the same lattice rotated so that a is along x and b in the xy plane.
+    """
+    cell = np.asarray(cell, dtype=np.float64)
+    v0, v1, v2 = cell[0], cell[1], cell[2]
+    lx = np.sqrt(v0 @ v0)
+    a2x = v0 @ v1 / lx
+    ly = np.sqrt(v1 @ v1 - a2x * a2x)
+    xy = a2x / ly
+    cross = np.cross(v0, v1)
+    lz = v2 @ cross / np.sqrt(cross @ cross)
+    a3x = v0 @ v2 / lx
+    xz = a3x / lz
+    yz = (v1 @ v2 - a2x * a3x) / (ly * lz)
+    return float(lx), float(ly), float(lz), float(xy), float(xz), float(yz)
+
+
+def to_freud(cell: np.ndarray, positions: np.ndarray):
+    """A ``freud.box.Box`` and the positions expressed in it (float32, centred box as freud expects).
+
+    freud works in single precision; use it to *find* neighbours and recompute exact float64 separations with
+    :func:`minimum_image` where precision matters.
+    """
+    import freud
+
+    lx, ly, lz, xy, xz, yz = upper_triangular_form(cell)
+    box = freud.box.Box(Lx=lx, Ly=ly, Lz=lz, xy=xy, xz=xz, yz=yz)
+    s = to_fractional(positions, cell)
+    s = s - np.floor(s) - 0.5
+    freud_cell = np.array([[lx, 0.0, 0.0], [xy * ly, ly, 0.0], [xz * lz, yz * lz, lz]])
+    return box, (s @ freud_cell).astype(np.float32)

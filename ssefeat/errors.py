@@ -1,0 +1,99 @@
+"""The ssefeat exception hierarchy.
+
+Every error raised on bad input is an :class:`SsefeatError`. Its message says *what* is wrong, *where*
+(file, variable, atom or frame) and *how to fix it*. The CLI prints these as one line and exits non-zero.
+Subclasses also derive from the matching built-in (``ValueError``, ``FileNotFoundError``, ...) so that
+generic ``except ValueError`` code keeps working.
+"""
+from __future__ import annotations
+
+
+class SsefeatError(Exception):
+    """Base class of every error ssefeat raises on purpose.
+
+    Parameters
+    ----------
+    what : str
+        What is wrong.
+    fix : str, optional
+        How the user can fix it; appended as "Fix: ...".
+    """
+
+    exit_code = 2
+
+    def __init__(self, what: str, fix: str | None = None):
+        self.what = what
+        self.fix = fix
+        message = what if not fix else f"{what}\nFix: {fix}"
+        super().__init__(message)
+
+
+# --- files and formats -------------------------------------------------------------------------
+class FileError(SsefeatError):
+    """A problem with a file on disk."""
+
+
+class MissingFileError(FileError, FileNotFoundError):
+    """The named file does not exist."""
+
+
+class UnknownFormatError(FileError, ValueError):
+    """The format cannot be deduced from the extension or is not supported."""
+
+
+class CorruptFileError(FileError, ValueError):
+    """The file exists but cannot be parsed (truncated, corrupt, wrong format)."""
+
+
+class TopologyMismatchError(FileError, ValueError):
+    """A topology and a trajectory disagree (e.g. on the number of atoms)."""
+
+
+class OutputError(FileError, OSError):
+    """An output could not be written (or would overwrite something it should not)."""
+
+
+# --- data ----------------------------------------------------------------------------------------
+class SchemaError(SsefeatError, ValueError):
+    """A trajectory Dataset does not follow the ssefeat schema."""
+
+
+class NonFiniteError(SchemaError):
+    """NaN or infinite values where finite numbers are required."""
+
+
+class CellError(SchemaError):
+    """A simulation cell is missing, degenerate (zero or negative volume) or unusable."""
+
+
+class NoCellError(CellError):
+    """A periodic analysis was asked of a trajectory that has no cell."""
+
+
+class TimeOrderError(SchemaError):
+    """Frame times do not strictly increase."""
+
+
+class SelectionError(SsefeatError, ValueError):
+    """An atom selection matches no atom, or names something that does not exist."""
+
+
+class ParameterError(SsefeatError, ValueError):
+    """An analysis parameter is invalid (out of range, inconsistent with the data, ...)."""
+
+
+class UnwrapWarning(UserWarning):
+    """Unwrapping by minimum image may be ambiguous: an atom moved close to half a box in one frame."""
+
+
+# --- models and simulation ---------------------------------------------------------------------
+class ModelFileError(SsefeatError, ValueError):
+    """A model file is invalid, tampered with, from a newer format, or does not match the features."""
+
+
+class SimulationError(SsefeatError, RuntimeError):
+    """An MD run went wrong (energy blow-up, overlapping atoms, missing parameters)."""
+
+
+class ConfigError(SsefeatError, ValueError):
+    """A pipeline configuration is invalid."""
