@@ -1,1 +1,1 @@
-
+"""Per-atom structure features: structure functions, descriptors, anion clusters and environments, Li-site polyhedra."""
