@@ -1,0 +1,160 @@
+"""Links between structure and dynamics: Pearson r with bootstrap intervals, softness by environment, LASSO.
+
+Samples are (frame, atom) pairs. Atoms in one frame are not independent, so the bootstrap resamples whole
+frames by default (``bootstrap="frame"``); ``"sample"`` resamples rows and gives narrower, optimistic intervals.
+"""
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from .errors import ParameterError, SchemaError
+from .provenance import stamp
+
+
+def _flatten(target: xr.DataArray, descriptors) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray]:
+    """Align a (frame, atom) target with descriptors and return y, X (samples, n_desc), names, frame ids."""
+    if isinstance(descriptors, xr.DataArray):
+        if "feature" in descriptors.dims:
+            names = [str(v) for v in descriptors["feature"].values]
+            descriptors = xr.Dataset({n: descriptors.isel(feature=k, drop=True) for k, n in enumerate(names)})
+        else:
+            descriptors = descriptors.to_dataset(name=str(descriptors.name or "descriptor"))
+    names = [str(n) for n, v in descriptors.data_vars.items() if set(v.dims) == {"frame", "atom"}]
+    if not names:
+        raise SchemaError("no descriptor with dims (frame, atom) to correlate with.",
+                          fix="pass per-atom descriptors, e.g. cluster_environment(...) or descriptors(...).")
+    if not {"frame", "atom"} <= set(target.dims):
+        raise SchemaError(f"the target has dims {target.dims}; expected (frame, atom).")
+    parts = xr.align(target.transpose("frame", "atom"),
+                     *[descriptors[n].transpose("frame", "atom") for n in names], join="inner")
+    if parts[0].size == 0:
+        raise SchemaError("the target and the descriptors share no (frame, atom) sample.",
+                          fix="compute them on the same trajectory, frames and atoms.")
+    y = np.asarray(parts[0].values, dtype=np.float64).ravel()
+    X = np.stack([np.asarray(p.values, dtype=np.float64).ravel() for p in parts[1:]], axis=1)
+    frames = np.repeat(parts[0]["frame"].values, parts[0].sizes["atom"])
+    ok = np.isfinite(y) & np.isfinite(X).all(axis=1)
+    return y[ok], X[ok], names, frames[ok]
+
+
+def pearson(x, y, n_boot: int = 1000, confidence: float = 0.95, groups=None, seed: int = 0) -> dict:
+    """Pearson r, its two-sided p-value, and a percentile bootstrap confidence interval.
+
+    ``groups`` (e.g. frame ids) make the bootstrap resample whole groups.
+    """
+    from scipy import stats
+
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    if x.size < 3 or np.std(x) == 0 or np.std(y) == 0:
+        return {"r": np.nan, "p_value": np.nan, "ci_low": np.nan, "ci_high": np.nan, "n": int(x.size)}
+    res = stats.pearsonr(x, y)
+    rng = np.random.default_rng(seed)
+    if groups is None:
+        idx = rng.integers(0, x.size, size=(n_boot, x.size))
+    else:
+        uniq, inverse = np.unique(groups, return_inverse=True)
+        members = np.argsort(inverse, kind="stable")
+        bounds = np.concatenate([[0], np.cumsum(np.bincount(inverse))])
+        draws = rng.integers(0, uniq.size, size=(n_boot, uniq.size))
+        idx = [np.concatenate([members[bounds[g]:bounds[g + 1]] for g in d]) for d in draws]
+    rs = np.empty(n_boot)
+    for b in range(n_boot):
+        xb, yb = x[idx[b]], y[idx[b]]
+        sx, sy = xb.std(), yb.std()
+        rs[b] = np.nan if sx == 0 or sy == 0 else np.mean((xb - xb.mean()) * (yb - yb.mean())) / (sx * sy)
+    alpha = (1 - confidence) / 2
+    lo, hi = np.nanquantile(rs, [alpha, 1 - alpha])
+    return {"r": float(res.statistic), "p_value": float(res.pvalue), "ci_low": float(lo), "ci_high": float(hi),
+            "n": int(x.size)}
+
+
+def softness_links(softness: xr.DataArray, descriptors, n_boot: int = 1000, confidence: float = 0.95,
+                   bootstrap: str = "frame", seed: int = 0) -> xr.Dataset:
+    """Pearson r (p-value, bootstrap CI) between per-atom softness and each per-atom descriptor.
+
+    ``descriptors``: a Dataset of (frame, atom) variables (e.g. cluster-environment fractions, potential energy,
+    Voronoi volume, CSM, coordination) or a (frame, atom, feature) DataArray.
+    """
+    if bootstrap not in ("frame", "sample"):
+        raise ParameterError(f"bootstrap must be 'frame' or 'sample', got {bootstrap!r}.")
+    y, X, names, frames = _flatten(softness, descriptors)
+    rows = [pearson(X[:, k], y, n_boot=n_boot, confidence=confidence,
+                    groups=frames if bootstrap == "frame" else None, seed=seed) for k in range(len(names))]
+    out = xr.Dataset({key: ("descriptor", [r[key] for r in rows]) for key in ("r", "p_value", "ci_low", "ci_high", "n")},
+                     coords={"descriptor": names})
+    out["r"].attrs["units"] = "1"
+    return stamp(out, parameters={"n_boot": n_boot, "confidence": confidence, "bootstrap": bootstrap, "seed": seed,
+                                  "target": str(softness.name)}, analysis="softness_links")
+
+
+def softness_by_environment(softness: xr.DataArray, environment: xr.DataArray, bins=40,
+                            s_range: tuple | None = None) -> xr.Dataset:
+    """Softness distribution split by a per-atom category (e.g. the nearest anion type).
+
+    Returns per category: count, mean, std, fraction soft (S > 0) and a normalised histogram density.
+    """
+    s, env = xr.align(softness.transpose("frame", "atom"), environment.transpose("frame", "atom"), join="inner")
+    S = np.asarray(s.values, dtype=np.float64).ravel()
+    E = np.asarray(env.values).astype(str).ravel()
+    ok = np.isfinite(S) & (E != "") & (E != "nan")
+    S, E = S[ok], E[ok]
+    if S.size == 0:
+        raise SchemaError("no finite softness with a category to split by.")
+    cats = sorted(set(E.tolist()))
+    edges = np.histogram_bin_edges(S, bins=bins, range=s_range)
+    hist = np.stack([np.histogram(S[E == c], bins=edges, density=True)[0] for c in cats])
+    stats = {name: ("category", [f(S[E == c]) for c in cats]) for name, f in
+             (("count", lambda v: v.size), ("mean", np.mean), ("std", np.std),
+              ("fraction_soft", lambda v: float((v > 0).mean())))}
+    out = xr.Dataset({**stats, "density": (("category", "S"), hist)},
+                     coords={"category": cats, "S": 0.5 * (edges[1:] + edges[:-1])})
+    return stamp(out, parameters={"bins": int(len(edges) - 1), "category": str(environment.name)},
+                 analysis="softness_by_environment")
+
+
+def lasso_links(target: xr.DataArray, descriptors, test_fraction: float = 0.25, cv: int = 5, seed: int = 0,
+                split: str = "frame") -> xr.Dataset:
+    """LASSO from standardised descriptors to a target, alpha by cross-validation, R^2 on held-out data.
+
+    ``split="frame"`` holds out whole frames (no leakage between neighbouring samples of one frame);
+    ``"sample"`` holds out random rows (use it for per-ion targets without frames, e.g. D per ion).
+    Coefficients are in target units per standard deviation of each descriptor.
+    """
+    from sklearn.linear_model import LassoCV
+    from sklearn.metrics import r2_score
+    from sklearn.model_selection import GroupKFold, KFold
+
+    y, X, names, frames = _flatten(target, descriptors)
+    if y.size < 10:
+        raise ParameterError(f"only {y.size} complete samples for LASSO.", fix="use more frames or atoms.")
+    rng = np.random.default_rng(seed)
+    if split == "frame":
+        uniq = np.unique(frames)
+        if uniq.size < 2:
+            raise ParameterError("a frame-wise held-out split needs at least two frames.",
+                                 fix="use more frames or split='sample'.")
+        n_test = max(1, int(round(test_fraction * uniq.size)))
+        test = np.isin(frames, rng.choice(uniq, n_test, replace=False))
+    elif split == "sample":
+        test = rng.random(y.size) < test_fraction
+    else:
+        raise ParameterError(f"split must be 'frame' or 'sample', got {split!r}.")
+    train = ~test
+    mean, scale = X[train].mean(0), X[train].std(0)
+    scale = np.where(scale > 0, scale, 1.0)
+    Z = (X - mean) / scale
+    groups = frames[train] if split == "frame" and np.unique(frames[train]).size >= cv else None
+    folds = (list(GroupKFold(cv).split(Z[train], y[train], groups)) if groups is not None
+             else list(KFold(cv, shuffle=True, random_state=seed).split(Z[train])))
+    model = LassoCV(cv=folds, random_state=seed, max_iter=20000).fit(Z[train], y[train])
+    r2_test = float(r2_score(y[test], model.predict(Z[test]))) if test.sum() > 1 else np.nan
+    out = xr.Dataset({"coefficient": ("descriptor", model.coef_), "descriptor_mean": ("descriptor", mean),
+                      "descriptor_std": ("descriptor", scale)}, coords={"descriptor": names})
+    out.attrs.update({"alpha": float(model.alpha_), "intercept": float(model.intercept_), "r2_test": r2_test,
+                      "r2_train": float(r2_score(y[train], model.predict(Z[train]))),
+                      "n_train": int(train.sum()), "n_test": int(test.sum())})
+    out["coefficient"].attrs["units"] = f"{target.attrs.get('units', 'target units')} per descriptor std"
+    return stamp(out, parameters={"test_fraction": test_fraction, "cv": cv, "seed": seed, "split": split,
+                                  "target": str(target.name)}, analysis="lasso_links")

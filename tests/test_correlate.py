@@ -1,0 +1,68 @@
+"""Pearson links with bootstrap intervals, softness by environment, LASSO."""
+import numpy as np
+import pytest
+import xarray as xr
+from scipy import stats
+
+from ssefeat.correlate import lasso_links, pearson, softness_by_environment, softness_links
+from ssefeat.errors import SchemaError
+
+
+def per_atom(values, name):
+    f, a = values.shape
+    return xr.DataArray(values, dims=("frame", "atom"), coords={"frame": np.arange(f), "atom": np.arange(a)},
+                        name=name)
+
+
+def test_pearson_matches_scipy_and_interval_covers_truth():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=2000)
+    y = 0.6 * x + 0.8 * rng.normal(size=2000)  # true r = 0.6
+    res = pearson(x, y, n_boot=500, seed=0)
+    assert res["r"] == pytest.approx(stats.pearsonr(x, y).statistic, abs=1e-12)
+    assert res["ci_low"] < 0.6 < res["ci_high"]
+    assert res["ci_high"] - res["ci_low"] < 0.1
+    assert res["p_value"] < 1e-10
+
+
+def test_softness_links_sign_and_frame_bootstrap():
+    rng = np.random.default_rng(2)
+    frac_ps4 = rng.random((20, 50))
+    softness = per_atom(2.0 * frac_ps4 + 0.3 * rng.normal(size=(20, 50)), "softness")
+    desc = xr.Dataset({"frac_PS4": per_atom(frac_ps4, "a"), "frac_P2S6": per_atom(1 - frac_ps4, "b"),
+                       "noise": per_atom(rng.normal(size=(20, 50)), "c")})
+    links = softness_links(softness, desc, n_boot=300)
+    assert links["r"].sel(descriptor="frac_PS4") > 0.8
+    assert links["r"].sel(descriptor="frac_P2S6") < -0.8
+    assert links["ci_low"].sel(descriptor="noise") < 0 < links["ci_high"].sel(descriptor="noise")
+    assert "parameters" in links.attrs
+
+
+def test_softness_by_environment_splits_distributions():
+    rng = np.random.default_rng(3)
+    env = np.where(rng.random((10, 40)) < 0.5, "PS4", "P2S6")
+    S = np.where(env == "PS4", 1.0, -1.0) + 0.2 * rng.normal(size=env.shape)
+    out = softness_by_environment(per_atom(S, "softness"), per_atom(env, "nearest"))
+    assert out["mean"].sel(category="PS4") == pytest.approx(1.0, abs=0.05)
+    assert out["fraction_soft"].sel(category="P2S6") < 0.01
+    assert int(out["count"].sum()) == env.size
+
+
+def test_lasso_recovers_sparse_coefficients_on_held_out_frames():
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(30, 40, 6))
+    y = 1.5 * X[..., 0] - 0.8 * X[..., 3] + 0.1 * rng.normal(size=(30, 40))
+    desc = xr.DataArray(X, dims=("frame", "atom", "feature"),
+                        coords={"frame": np.arange(30), "atom": np.arange(40), "feature": list("abcdef")})
+    out = lasso_links(per_atom(y, "target"), desc, seed=0)
+    coef = out["coefficient"].values
+    assert coef[0] == pytest.approx(1.5, abs=0.05) and coef[3] == pytest.approx(-0.8, abs=0.05)
+    assert np.all(np.abs(coef[[1, 2, 4, 5]]) < 0.05)
+    assert out.attrs["r2_test"] > 0.98 and out.attrs["alpha"] > 0
+
+
+def test_no_shared_samples_is_an_error():
+    a = per_atom(np.ones((3, 4)), "s")
+    b = xr.Dataset({"d": per_atom(np.ones((3, 4)), "d").assign_coords(frame=[7, 8, 9])})
+    with pytest.raises(SchemaError, match="share no"):
+        softness_links(a, b)

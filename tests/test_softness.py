@@ -1,0 +1,176 @@
+"""Softness: training-set selection, the hyperplane model, model files, P_R(S) and its Arrhenius fit."""
+import json
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from ssefeat.errors import ModelFileError, ParameterError, SchemaError
+from ssefeat.softness import (SoftnessModel, feature_signature, fit_softness_arrhenius, rearrangement_probability,
+                              select_training_set, train_softness)
+
+
+def synthetic(n_frames=60, n_atoms=80, n_features=6, seed=0, noise=0.3):
+    """Features with a hidden hyperplane w; the label (a p_hop-like number) is high where w.x is high."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n_frames, n_atoms, n_features)) * np.arange(1, n_features + 1)  # unequal scales
+    w = rng.normal(size=n_features)
+    score = (X / np.arange(1, n_features + 1)) @ w / np.linalg.norm(w) + noise * rng.normal(size=(n_frames, n_atoms))
+    label = np.exp(score)  # positive, monotone in the score
+    coords = {"frame": np.arange(n_frames) + 100, "atom": np.arange(n_atoms),
+              "species": ("atom", np.where(np.arange(n_atoms) % 4 == 0, "B", "A")),
+              "feature": [f"G_{k}" for k in range(n_features)],
+              "kind": ("feature", ["radial"] * n_features), "mu": ("feature", np.linspace(0.5, 3, n_features))}
+    feats = xr.DataArray(X, dims=("frame", "atom", "feature"), coords=coords, name="features")
+    labels = xr.DataArray(label, dims=("frame", "atom"), coords={k: coords[k] for k in ("frame", "atom")},
+                          name="phop")
+    return feats, labels, w
+
+
+def test_training_set_classes_are_balanced_and_respect_the_cuts():
+    feats, labels, _ = synthetic()
+    ts = select_training_set(feats, labels, r_cut=3.0, nr_cut=1.0, window=2, seed=1)
+    assert ts.y.sum() == (ts.y == 0).sum() > 50
+    lab = labels.sel(frame=xr.DataArray(ts.frame), atom=xr.DataArray(ts.atom)).values
+    assert np.all(lab[ts.y == 1] > 3.0)
+    # non-rearranging samples stay quiet over +-2 frames
+    for f, a in zip(ts.frame[ts.y == 0][:50], ts.atom[ts.y == 0][:50]):
+        window = labels.sel(atom=a).sel(frame=slice(f - 2, f + 2)).values
+        assert window.size == 5 and np.all(window < 1.0)
+    again = select_training_set(feats, labels, r_cut=3.0, nr_cut=1.0, window=2, seed=1)
+    assert np.array_equal(again.frame, ts.frame) and np.array_equal(again.atom, ts.atom)
+
+
+def test_species_selection_keeps_only_that_species():
+    feats, labels, _ = synthetic()
+    ts = select_training_set(feats, labels, 3.0, 1.0, species="B")
+    assert np.all(ts.atom % 4 == 0)
+
+
+def test_learns_the_hidden_hyperplane_on_held_out_frames():
+    feats, labels, w = synthetic()
+    model, report = train_softness(feats, labels, r_cut=3.0, nr_cut=1.0, window=1, seed=0)
+    assert report["test"]["balanced_accuracy"] > 0.9
+    # weights are in standardised units; the hidden w acts on standardised features too
+    cos = model.weights().values @ (w / np.linalg.norm(w))
+    assert cos > 0.95
+    assert 0 < report["test"]["p_soft"] < 1
+    assert report["test"]["p_soft_given_rearranging"] > 0.85
+    cm = np.array(report["test"]["confusion_matrix"])
+    assert cm.sum() == report["test"]["n_samples"]
+
+
+def test_softness_is_the_signed_distance_to_the_hyperplane():
+    feats, labels, _ = synthetic()
+    model, _ = train_softness(feats, labels, 3.0, 1.0, C=1.0)
+    X = feats.values.reshape(-1, feats.sizes["feature"])
+    Z = (X - model.mean_) / model.scale_
+    w, b = model.coef_, model.intercept_
+    S = model.softness(X)
+    # moving a point by t along the unit normal (in standardised space) changes S by exactly t
+    n = w / np.linalg.norm(w)
+    np.testing.assert_allclose(model.softness((Z + 0.7 * n) * model.scale_ + model.mean_), S + 0.7, atol=1e-10)
+    np.testing.assert_allclose(S, (Z @ w + b) / np.linalg.norm(w))
+
+
+def test_permuted_labels_give_chance_accuracy():
+    feats, labels, _ = synthetic(n_frames=80, seed=3)
+    rng = np.random.default_rng(0)
+    shuffled = labels.copy(data=rng.permutation(labels.values.ravel()).reshape(labels.shape))
+    _, report = train_softness(feats, shuffled, r_cut=3.0, nr_cut=1.0, C=1.0, seed=0)
+    assert abs(report["test"]["balanced_accuracy"] - 0.5) < 0.1
+
+
+def test_svm_option_also_learns():
+    feats, labels, _ = synthetic()
+    _, report = train_softness(feats, labels, 3.0, 1.0, classifier="svm", C=0.1)
+    assert report["test"]["balanced_accuracy"] > 0.9
+
+
+def test_saved_model_reloads_to_identical_predictions(tmp_path):
+    feats, labels, _ = synthetic()
+    model, _ = train_softness(feats, labels, 3.0, 1.0, C=1.0)
+    path = tmp_path / "model.json"
+    model.save(path)
+    loaded = SoftnessModel.load(path)
+    a, b = model.apply(feats), loaded.apply(feats)
+    np.testing.assert_array_equal(a.values, b.values)
+    assert a.dims == ("frame", "atom") and a["frame"].values[0] == 100
+    assert "pickle" not in path.read_text()
+
+
+def test_tampered_newer_or_foreign_model_files_are_refused(tmp_path):
+    feats, labels, _ = synthetic()
+    model, _ = train_softness(feats, labels, 3.0, 1.0, C=1.0)
+    path = tmp_path / "model.json"
+    model.save(path)
+    doc = json.loads(path.read_text())
+    doc["model"]["coef"][0] += 1.0
+    (tmp_path / "tampered.json").write_text(json.dumps(doc))
+    with pytest.raises(ModelFileError, match="checksum"):
+        SoftnessModel.load(tmp_path / "tampered.json")
+    doc = json.loads(path.read_text())
+    doc["format_version"] = 99
+    (tmp_path / "newer.json").write_text(json.dumps(doc))
+    with pytest.raises(ModelFileError, match="format version 99"):
+        SoftnessModel.load(tmp_path / "newer.json")
+    (tmp_path / "junk.json").write_text("{not json")
+    with pytest.raises(ModelFileError, match="not a JSON"):
+        SoftnessModel.load(tmp_path / "junk.json")
+
+
+def test_features_from_another_parameter_set_are_refused():
+    feats, labels, _ = synthetic()
+    model, _ = train_softness(feats, labels, 3.0, 1.0, C=1.0)
+    other = feats.assign_coords(mu=("feature", feats["mu"].values + 0.1))
+    with pytest.raises(ModelFileError, match="parameter set"):
+        model.apply(other)
+    with pytest.raises(ModelFileError, match="5 features vs the model's 6"):
+        model.apply(feats.isel(feature=slice(0, 5)))
+    assert feature_signature(feats) == model.feature_signature_
+
+
+def test_bad_training_input_is_refused():
+    feats, labels, _ = synthetic()
+    with pytest.raises(ParameterError, match="too few samples"):
+        select_training_set(feats, labels, r_cut=1e9, nr_cut=1.0)
+    nan = feats.copy()
+    nan[3, 4, 1] = np.nan
+    with pytest.raises(SchemaError, match="NaN"):
+        select_training_set(nan, labels, 3.0, 1.0)
+    with pytest.raises(SchemaError, match="share no frame"):
+        select_training_set(feats, labels.assign_coords(frame=labels.frame + 10_000), 3.0, 1.0)
+    with pytest.raises(ParameterError, match="nr_cut"):
+        select_training_set(feats, labels, 1.0, 3.0)
+
+
+def test_rearrangement_probability_counts_exactly_on_a_tiny_case():
+    S = xr.DataArray(np.array([[-1.0, 1.0], [-1.0, 1.0], [-1.0, 1.0], [0.0, 0.0]]), dims=("frame", "atom"))
+    lab = xr.DataArray(np.array([[0, 0], [0, 5], [0, 0], [0, 0]], dtype=float), dims=("frame", "atom"))
+    pr = rearrangement_probability(S, lab, r_cut=1.0, horizon=1, bins=2, s_range=(-2, 2), min_count=1)
+    # frames 0..2 usable; atom 1 (S=+1) rearranges within [t, t+1] for t=0,1; atom 0 never
+    np.testing.assert_allclose(pr["count"].values, [3, 3])
+    np.testing.assert_allclose(pr["P_R"].values, [0, 2 / 3])
+
+
+def test_p_r_rises_with_softness_and_arrhenius_fit_recovers_sigma_and_delta_e():
+    rng = np.random.default_rng(0)
+    true_sigma = lambda s: -0.5 + 0.5 * s  # noqa: E731
+    true_de = lambda s: 1.5 - 0.5 * s  # noqa: E731
+    results = {}
+    for T in (0.5, 0.7, 1.0):
+        S = rng.uniform(-2, 2, size=(400, 200))
+        p = np.exp(true_sigma(S) - true_de(S) / T)
+        lab = (rng.random(S.shape) < p).astype(float) * 10.0
+        results[T] = rearrangement_probability(xr.DataArray(S, dims=("frame", "atom")),
+                                               xr.DataArray(lab, dims=("frame", "atom")), r_cut=1.0, horizon=0,
+                                               bins=8, s_range=(-2, 2))
+        P = results[T]["P_R"].values
+        assert np.all(np.diff(P) > 0)
+    fit = fit_softness_arrhenius(results, boltzmann=1.0)
+    s = fit["S"].values
+    # bin-averaged truth differs slightly from the value at the bin centre; allow 4 standard errors + 0.05
+    assert np.all(np.abs(fit["DeltaE"].values - true_de(s)) < 4 * fit["DeltaE_err"].values + 0.05)
+    assert np.all(np.abs(fit["Sigma"].values - true_sigma(s)) < 4 * fit["Sigma_err"].values + 0.05)
+    with pytest.raises(ParameterError, match="two temperatures"):
+        fit_softness_arrhenius({0.5: results[0.5]})
