@@ -1,1 +1,160 @@
-from . import main  # noqa: F401  (commands of this area register on main)
+"""CLI: ``ssefeat softness train|apply`` and ``ssefeat correlate``."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import numpy as np
+import xarray as xr
+
+from ..errors import MissingFileError, SchemaError
+from . import main
+
+
+def open_result(path) -> xr.Dataset:
+    """Open an ssefeat result file (netCDF file or zarr folder)."""
+    path = Path(path)
+    if not path.exists():
+        raise MissingFileError(f"{path} does not exist.", fix="check the path.")
+    if path.is_dir() or path.suffix == ".zarr":
+        return xr.open_zarr(path).load()
+    return xr.load_dataset(path)
+
+
+def _per_atom_variable(ds: xr.Dataset, name: str | None, what: str) -> xr.DataArray:
+    if name:
+        if name not in ds:
+            raise SchemaError(f"the {what} file has no variable {name!r}; it has {list(ds.data_vars)}.",
+                              fix=f"pick one with --{what}-var.")
+        return ds[name]
+    candidates = [n for n, v in ds.data_vars.items() if set(v.dims) >= {"frame", "atom"} and v.ndim == 2]
+    if len(candidates) != 1:
+        raise SchemaError(f"cannot tell which variable of the {what} file to use: {candidates or list(ds.data_vars)}.",
+                          fix=f"name it with --{what}-var.")
+    return ds[candidates[0]]
+
+
+def _features(ds: xr.Dataset) -> xr.DataArray:
+    if "features" not in ds:
+        raise SchemaError(f"the features file has no 'features' variable (it has {list(ds.data_vars)}).",
+                          fix="make it with `ssefeat features TRAJ -o features.nc`.")
+    return ds["features"]
+
+
+@main.group()
+def softness():
+    """Train a softness model, or apply one to features."""
+
+
+@softness.command("train")
+@click.argument("features_file", type=click.Path())
+@click.argument("labels_file", type=click.Path())
+@click.option("-o", "--output", required=True, type=click.Path(), help="model file to write (.json)")
+@click.option("--label-var", default=None, help="variable of LABELS_FILE to use (default: the only per-atom one)")
+@click.option("--r-cut", type=float, required=True, help="label above which a sample is rearranging")
+@click.option("--nr-cut", type=float, required=True, help="label below which (over the window) it is not")
+@click.option("--window", type=int, default=0, show_default=True, help="quiet window half-width, frames")
+@click.option("--species", default=None, help="centre species to train on (e.g. Li)")
+@click.option("--classifier", type=click.Choice(["logistic", "svm"]), default="logistic", show_default=True)
+@click.option("--C", "C", type=float, default=None, help="regularisation; default: cross-validated")
+@click.option("--test-fraction", type=float, default=0.25, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--plot", type=click.Path(), default=None, help="folder for figures (weights)")
+@click.option("--overwrite/--no-overwrite", default=True, show_default=True)
+def softness_train(features_file, labels_file, output, label_var, r_cut, nr_cut, window, species, classifier, C,
+                   test_fraction, seed, plot, overwrite):
+    """Train a softness hyperplane from FEATURES_FILE and rearrangement LABELS_FILE."""
+    from ..softness import train_softness
+
+    feats = _features(open_result(features_file))
+    labels = _per_atom_variable(open_result(labels_file), label_var, "label")
+    model, report = train_softness(feats, labels, r_cut=r_cut, nr_cut=nr_cut, window=window, species=species,
+                                   classifier=classifier, C=C, test_fraction=test_fraction, seed=seed)
+    model.save(output, overwrite=overwrite)
+    t = report["test"]
+    click.echo(f"trained on {model.provenance_['n_train']} samples, C = {model.C_:g}; held-out frames: "
+               f"accuracy {t['accuracy']:.3f}, balanced {t['balanced_accuracy']:.3f}, "
+               f"P(S>0|R) {t['p_soft_given_rearranging']:.3f}, P(S>0) {t['p_soft']:.3f}")
+    click.echo(f"model written to {output}")
+    if plot:
+        from ..plots import softness as sp
+        from ..plots.style import save
+
+        Path(plot).mkdir(parents=True, exist_ok=True)
+        save(sp.weights(model.weights()), Path(plot) / "softness_weights.png")
+
+
+@softness.command("apply")
+@click.argument("model_file", type=click.Path())
+@click.argument("features_file", type=click.Path())
+@click.option("-o", "--output", required=True, type=click.Path(), help="softness file to write (.nc)")
+@click.option("--table", type=click.Path(), default=None, help="also write a flat table (.parquet or .csv)")
+@click.option("--plot", type=click.Path(), default=None, help="folder for figures (softness histogram)")
+def softness_apply(model_file, features_file, output, table, plot):
+    """Softness of every atom of every frame of FEATURES_FILE with MODEL_FILE."""
+    from ..io.atomic import atomic_output
+    from ..softness import SoftnessModel
+
+    model = SoftnessModel.load(model_file)
+    S = model.apply(_features(open_result(features_file)))
+    with atomic_output(output) as tmp:
+        S.to_dataset().to_netcdf(tmp)
+    if table:
+        df = S.to_dataframe().reset_index()
+        with atomic_output(table) as tmp:
+            df.to_parquet(tmp) if str(table).endswith(".parquet") else df.to_csv(tmp, index=False)
+    finite = np.isfinite(S.values)
+    click.echo(f"softness of {int(finite.sum())} atom-frames: mean {np.nanmean(S.values):.3f}, "
+               f"P(S>0) {np.mean(S.values[finite] > 0):.3f}; written to {output}")
+    if plot:
+        from ..plots import softness as sp
+        from ..plots.style import save
+
+        Path(plot).mkdir(parents=True, exist_ok=True)
+        by = S["species"] if "species" in S.coords else None
+        save(sp.softness_histogram(S, by=by), Path(plot) / "softness_histogram.png")
+
+
+@main.command("correlate")
+@click.argument("softness_file", type=click.Path())
+@click.argument("descriptor_files", nargs=-1, required=True, type=click.Path())
+@click.option("-o", "--output", type=click.Path(), default=None, help="links file to write (.nc)")
+@click.option("--n-boot", type=int, default=1000, show_default=True)
+@click.option("--lasso/--no-lasso", default=False, show_default=True, help="also fit LASSO softness ~ descriptors")
+@click.option("--plot", type=click.Path(), default=None, help="folder for figures (correlation bars)")
+@click.option("--seed", type=int, default=0, show_default=True)
+def correlate_cmd(softness_file, descriptor_files, output, n_boot, lasso, plot, seed):
+    """Pearson r (bootstrap CI) between softness and every per-atom descriptor in DESCRIPTOR_FILES."""
+    from ..correlate import lasso_links, softness_links
+    from ..io.atomic import atomic_output
+
+    S = _per_atom_variable(open_result(softness_file), None, "softness")
+    desc = xr.Dataset()
+    for f in descriptor_files:
+        ds = open_result(f)
+        for name, v in ds.data_vars.items():
+            if set(v.dims) == {"frame", "atom"} and np.issubdtype(v.dtype, np.number):
+                desc[name] = v
+            elif v.dims == ("frame", "atom", "feature"):
+                for k, fname in enumerate(v["feature"].values):
+                    desc[str(fname)] = v.isel(feature=k, drop=True)
+    links = softness_links(S, desc, n_boot=n_boot, seed=seed)
+    for d in links["descriptor"].values:
+        row = links.sel(descriptor=d)
+        click.echo(f"{d:>32s}  r = {float(row.r):+.3f}  [{float(row.ci_low):+.3f}, {float(row.ci_high):+.3f}]  "
+                   f"p = {float(row.p_value):.2g}  n = {int(row.n)}")
+    out = links
+    if lasso:
+        las = lasso_links(S, desc, seed=seed)
+        out = xr.merge([links, las.rename({"coefficient": "lasso_coefficient"})[["lasso_coefficient"]]])
+        out.attrs.update({f"lasso_{k}": v for k, v in las.attrs.items() if k in ("alpha", "r2_test", "r2_train")})
+        click.echo(f"LASSO: alpha = {las.attrs['alpha']:.3g}, held-out R^2 = {las.attrs['r2_test']:.3f}")
+    if output:
+        with atomic_output(output) as tmp:
+            out.to_netcdf(tmp)
+    if plot:
+        from ..plots import softness as sp
+        from ..plots.style import save
+
+        Path(plot).mkdir(parents=True, exist_ok=True)
+        save(sp.correlation_bars(links), Path(plot) / "softness_correlations.png")
