@@ -1,0 +1,327 @@
+"""Mean squared displacement with time-origin averaging by FFT, per species and per axis, and the collective MSD.
+
+Positions are unwrapped first (image flags, or minimum image between consecutive frames when ``attrs["wrapped"]``
+is not 0) and, by default, the drift of the mass-weighted centre of mass of the *whole system* (all atoms, standard
+masses; equal weights when masses are unknown) is subtracted from every atom: ``r_i(t) - [R_com(t) - R_com(0)]``.
+
+The MSD at lag ``m`` frames is averaged over all ``T - m`` time origins and over the atoms of a species, computed per
+atom and axis with the O(T log T) "S1 - 2 S2" algorithm (prefix sums + zero-padded FFT autocorrelation), chunked
+over atoms so that memory stays bounded.
+"""
+from __future__ import annotations
+
+import warnings
+from typing import Iterable, Sequence
+
+import numpy as np
+import xarray as xr
+
+from .. import box as _box
+from ..data import Unwrapper, validate
+from ..errors import ParameterError, SelectionError, SsefeatError, UnwrapWarning
+from ..provenance import stamp
+from . import _msd_kernels as K
+
+AXES = ["x", "y", "z", "total"]
+
+#: common mobile ions, in the order they are preferred when no species is given
+MOBILE_IONS = ("Li", "Na", "K", "Ag", "Cu", "Mg", "Zn", "Ca", "H", "F", "O")
+
+#: default: refuse to unwrap by minimum image when an atom moves more than this fraction of the smallest
+#: perpendicular cell width between stored frames (a true step beyond half a width is invisible)
+MAX_UNWRAP_STEP_FRACTION = 0.3
+
+
+class UnwrapError(SsefeatError, ValueError):
+    """Positions cannot be unwrapped safely (frames stored too far apart for the minimum-image rule)."""
+
+
+def timestep_of(ds: xr.Dataset, timestep_ps: float | None = None) -> float:
+    """The time between stored frames in ps, checked to be uniform and consistent with ``attrs['timestep_ps']``."""
+    validate(ds)
+    if ds.sizes["frame"] < 2:
+        raise ParameterError(f"the trajectory has {ds.sizes['frame']} frame; a displacement needs at least 2.",
+                             fix="read more frames (check start/stop/stride).")
+    if timestep_ps is not None:
+        if not timestep_ps > 0:
+            raise ParameterError(f"timestep_ps={timestep_ps} must be positive.", fix="give the time between frames in ps")
+        return float(timestep_ps)
+    if ds.attrs.get("time_is_frame_index", 0):
+        raise ParameterError("the trajectory has no time information (time is the frame index).",
+                             fix="give timestep_ps=... (time between stored frames in ps) or read the file with "
+                                 "its timestep.")
+    t = np.asarray(ds["time"].values, dtype=np.float64)
+    dt = np.diff(t)
+    dt0 = float(np.median(dt))
+    bad = np.abs(dt - dt0) > 1e-4 * dt0
+    if bad.any():
+        k = int(np.argmax(bad))
+        raise ParameterError(
+            f"frames are not equally spaced in time: {dt0:.6g} ps typically but {dt[k]:.6g} ps between frames "
+            f"{int(ds.frame[k])} and {int(ds.frame[k + 1])}; time-origin averaging needs a uniform timestep.",
+            fix="drop duplicated or missing frames (e.g. restart overlaps), or take a uniform subset with "
+                "ds.isel(frame=slice(None, None, k)).")
+    attr = ds.attrs.get("timestep_ps")
+    if attr is not None and abs(float(attr) - dt0) > 1e-4 * dt0:
+        raise ParameterError(
+            f"inconsistent timestep: attrs['timestep_ps'] = {float(attr):.6g} ps but the time coordinate steps by "
+            f"{dt0:.6g} ps.", fix="correct the time coordinate or the timestep_ps attribute (fs vs ps?).")
+    return dt0
+
+
+def species_present(ds: xr.Dataset) -> list[str]:
+    """Species labels in order of first appearance."""
+    labels, first = np.unique(ds["species"].values, return_index=True)
+    return [str(labels[i]) for i in np.argsort(first)]
+
+
+def resolve_species(ds: xr.Dataset, species: str | Sequence[str] | None, mobile_default: bool = False) -> list[str]:
+    """Requested species as a list, checked against the trajectory.
+
+    ``None`` means every species, or with ``mobile_default`` the first common mobile ion present (Li, Na, ...).
+    """
+    present = species_present(ds)
+    if species is None:
+        if not mobile_default:
+            return present
+        for ion in MOBILE_IONS:
+            if ion in present:
+                return [ion]
+        raise SelectionError(f"no mobile species in the trajectory: it has {present} and none is a known mobile "
+                             f"ion ({', '.join(MOBILE_IONS)}).",
+                             fix="name the diffusing species explicitly (species='A' / --species A).")
+    wanted = [species] if isinstance(species, str) else list(species)
+    missing = [s for s in wanted if s not in present]
+    if missing:
+        raise SelectionError(f"no mobile species {missing} in the trajectory; it has {present}.",
+                             fix="use one of the species listed (labels are case-sensitive).")
+    if not wanted:
+        raise SelectionError("no species selected.", fix=f"choose among {present}.")
+    return wanted
+
+
+class PreparedPositions:
+    """Unwrapped, drift-corrected float64 positions of any subset of atoms, produced chunk by chunk.
+
+    Parameters
+    ----------
+    ds : trajectory Dataset
+    remove_com : bool
+        Subtract the drift of the whole system's mass-weighted centre of mass (equal weights if no masses).
+    max_unwrap_step : float
+        Refuse (:class:`UnwrapError`) minimum-image unwrapping when an atom's step between consecutive frames
+        exceeds this fraction of the smallest perpendicular cell width.
+    timestep_ps : float, optional
+        Override the trajectory's timestep.
+    """
+
+    def __init__(self, ds: xr.Dataset, remove_com: bool = True, max_unwrap_step: float = MAX_UNWRAP_STEP_FRACTION,
+                 timestep_ps: float | None = None, chunk_atoms: int = 512):
+        self.ds = ds
+        self.dt = timestep_of(ds, timestep_ps)
+        self.n_frames = int(ds.sizes["frame"])
+        self.n_atoms = int(ds.sizes["atom"])
+        self.max_unwrap_step = float(max_unwrap_step)
+        self.chunk_atoms = int(chunk_atoms)
+        wrapped = int(ds.attrs.get("wrapped", -1))
+        has_cell = "cell" in ds
+        if not has_cell and (wrapped == 1 or "images" in ds):
+            validate(ds, require_cell=True)  # raises NoCellError with the schema's message
+        self._unwrap = has_cell and (wrapped != 0 or "images" in ds)
+        self.unwrap_method = ("none (positions already unwrapped)" if not self._unwrap else
+                              "image flags" if "images" in ds else "minimum image between consecutive frames")
+        self.max_step = 0.0
+        self.remove_com = bool(remove_com)
+        self.com_weights = "none"
+        self._drift = None
+        if self.remove_com:
+            mass = ds["mass"].values.astype(np.float64) if "mass" in ds.coords else None
+            if mass is None or not np.all(np.isfinite(mass)) or mass.sum() <= 0:
+                mass = np.ones(self.n_atoms)
+                self.com_weights = "equal (no masses in the trajectory)"
+            else:
+                self.com_weights = "atomic masses (amu)"
+            com = np.zeros((self.n_frames, 3))
+            for idx in self._chunks(np.arange(self.n_atoms)):
+                com += np.einsum("fai,a->fi", self._unwrapped(idx), mass[idx])
+            com /= mass.sum()
+            self._drift = com - com[:1]
+
+    def _chunks(self, idx: np.ndarray) -> Iterable[np.ndarray]:
+        for s in range(0, idx.size, self.chunk_atoms):
+            yield idx[s:s + self.chunk_atoms]
+
+    def _unwrapped(self, idx: np.ndarray) -> np.ndarray:
+        sub = self.ds.isel(atom=idx)
+        if not self._unwrap:
+            return np.asarray(sub["positions"].values, dtype=np.float64)
+        unw = Unwrapper(warn_fraction=self.max_unwrap_step)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UnwrapWarning)
+            out = unw(sub)
+        if "images" not in self.ds:
+            width = float(_box.perpendicular_widths(np.asarray(self.ds["cell"].values, dtype=np.float64)).min())
+            self.max_step = max(self.max_step, unw.max_step)
+            if unw.max_step > self.max_unwrap_step * width:
+                raise UnwrapError(
+                    f"cannot unwrap safely: an atom moved {unw.max_step:.2f} Å between consecutive frames, more than "
+                    f"{self.max_unwrap_step:g} of the smallest cell width ({width:.2f} Å); steps beyond half a width "
+                    "would be invisible to the minimum-image rule and the MSD would be wrong.",
+                    fix="store frames more often, or give unwrapped positions / image flags (LAMMPS dump with ix iy "
+                        "iz, attrs wrapped=0); to accept the risk raise max_unwrap_step.")
+        return np.asarray(out["positions"].values, dtype=np.float64)
+
+    def positions(self, idx: np.ndarray) -> np.ndarray:
+        """Unwrapped (and drift-corrected) positions (T, len(idx), 3) in Å, float64."""
+        x = self._unwrapped(np.asarray(idx))
+        if self._drift is not None:
+            x = x - self._drift[:, None, :]
+        return x
+
+    def chunks(self, idx: np.ndarray) -> Iterable[np.ndarray]:
+        """Positions of ``idx`` in atom chunks."""
+        for c in self._chunks(np.asarray(idx)):
+            yield self.positions(c)
+
+    def info(self) -> dict:
+        return {"unwrap": self.unwrap_method, "remove_com": self.remove_com,
+                "com": ("mass-weighted centre of mass of the whole system, weights " + self.com_weights)
+                if self.remove_com else "not removed",
+                "max_unwrap_step_fraction": self.max_unwrap_step, "timestep_ps": self.dt}
+
+
+def species_indices(ds: xr.Dataset, species: str) -> np.ndarray:
+    return np.flatnonzero(ds["species"].values == species)
+
+
+def _check_max_lag(max_lag, n_frames, dt):
+    if max_lag is None:
+        return n_frames - 1
+    m = int(round(float(max_lag) / dt))
+    if m < 1:
+        raise ParameterError(f"max_lag={max_lag} ps is shorter than one frame ({dt:g} ps).",
+                             fix="use a longer max_lag.")
+    if m > n_frames - 1:
+        raise ParameterError(f"max_lag={max_lag} ps is longer than the trajectory ({(n_frames - 1) * dt:g} ps).",
+                             fix=f"use max_lag <= {(n_frames - 1) * dt:g} ps.")
+    return m
+
+
+def species_msd_sum(prep: PreparedPositions, idx: np.ndarray, workers: int | None = None,
+                    per_atom_window: tuple[int, int] | None = None):
+    """Sum over the atoms ``idx`` of the per-axis MSD (T, 3); optionally per-atom OLS slopes over a lag window.
+
+    ``per_atom_window = (i0, i1)`` (inclusive lag indices) adds the per-atom, per-axis slopes (n, 3) in Å^2/ps.
+    """
+    total = np.zeros((prep.n_frames, 3))
+    slopes = [] if per_atom_window is not None else None
+    if per_atom_window is not None:
+        i0, i1 = per_atom_window
+        w = K.ols_slope_weights(np.arange(i0, i1 + 1) * prep.dt)
+    n_chunk = K.atoms_per_chunk(prep.n_frames)
+    for c in range(0, idx.size, n_chunk):
+        x = prep.positions(idx[c:c + n_chunk])
+        m = K.msd_fft_atoms(x, workers)
+        total += m.sum(axis=1)
+        if slopes is not None:
+            slopes.append(np.einsum("k,kai->ai", w, m[i0:i1 + 1]))
+    return total, (np.concatenate(slopes) if slopes is not None else None)
+
+
+def _lag_coords(n_lags: int, dt: float) -> dict:
+    frames = np.arange(n_lags)
+    return {"lag": ("lag", frames * dt, {"units": "ps", "long_name": "lag time"}),
+            "lag_frames": ("lag", frames)}
+
+
+def mean_squared_displacement(ds: xr.Dataset, species: str | Sequence[str] | None = None, *, per_axis: bool = True,
+                              remove_com: bool = True, max_lag: float | None = None,
+                              max_unwrap_step: float = MAX_UNWRAP_STEP_FRACTION, timestep_ps: float | None = None,
+                              workers: int | None = None) -> xr.DataArray:
+    """Time-origin averaged MSD per species (and per axis) by FFT.
+
+    Parameters
+    ----------
+    ds : trajectory Dataset (wrapped or not; see module docstring for unwrapping and drift removal)
+    species : str or list, optional
+        Species to report (default: every species).
+    per_axis : bool
+        Return ``msd (lag, species, axis)`` with axis x, y, z, total (total = x + y + z); else ``msd (lag, species)``.
+    remove_com : bool
+        Subtract the drift of the whole system's mass-weighted centre of mass.
+    max_lag : float, optional
+        Largest lag to keep, ps (default: the whole trajectory; long lags have few origins and are noisy).
+    workers : int, optional
+        Threads for scipy.fft.
+
+    Returns
+    -------
+    xarray.DataArray ``msd`` in Å^2 with coords ``lag`` (ps), ``lag_frames``, ``species``, ``n_atoms (species)``.
+    """
+    names = resolve_species(ds, species)
+    prep = PreparedPositions(ds, remove_com=remove_com, max_unwrap_step=max_unwrap_step, timestep_ps=timestep_ps)
+    n_lags = _check_max_lag(max_lag, prep.n_frames, prep.dt) + 1
+    out = np.zeros((n_lags, len(names), 4))
+    counts = []
+    for s, name in enumerate(names):
+        idx = species_indices(ds, name)
+        total, _ = species_msd_sum(prep, idx, workers)
+        out[:, s, :3] = total[:n_lags] / idx.size
+        counts.append(idx.size)
+    out[..., 3] = out[..., :3].sum(axis=-1)
+    coords = _lag_coords(n_lags, prep.dt)
+    coords.update({"species": ("species", names), "n_atoms": ("species", np.asarray(counts))})
+    if per_axis:
+        coords["axis"] = ("axis", AXES)
+        da = xr.DataArray(out, dims=("lag", "species", "axis"), coords=coords, name="msd")
+    else:
+        da = xr.DataArray(out[..., 3], dims=("lag", "species"), coords=coords, name="msd")
+    params = dict(species=names, per_axis=per_axis, max_lag_ps=max_lag, method="FFT (S1 - 2 S2), all time origins",
+                  **prep.info())
+    da.attrs["long_name"] = "mean squared displacement"
+    return stamp(da, parameters=params, units="angstrom^2", analysis="ssefeat.dynamics.msd.mean_squared_displacement")
+
+
+def collective_series(prep: PreparedPositions, idx: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    """sum_i w_i r_i(t) over the atoms ``idx`` (T, 3), from unwrapped drift-corrected positions."""
+    acc = np.zeros((prep.n_frames, 3))
+    w = np.ones(idx.size) if weights is None else np.asarray(weights, dtype=np.float64)
+    for s in range(0, idx.size, prep.chunk_atoms):
+        acc += np.einsum("fai,a->fi", prep.positions(idx[s:s + prep.chunk_atoms]), w[s:s + prep.chunk_atoms])
+    return acc
+
+
+def collective_msd_values(series: np.ndarray, workers: int | None = None) -> np.ndarray:
+    """Per-axis time-origin averaged MSD (T, 3) of a collective coordinate (T, 3) by FFT."""
+    return K.msd_fft_series(np.ascontiguousarray(series.T), workers).T
+
+
+def collective_msd(ds: xr.Dataset, species: str | Sequence[str], *, charges: dict | None = None,
+                   remove_com: bool = True, max_lag: float | None = None,
+                   max_unwrap_step: float = MAX_UNWRAP_STEP_FRACTION, timestep_ps: float | None = None,
+                   workers: int | None = None) -> xr.DataArray:
+    """Collective ("charge") MSD, time-origin averaged by FFT: ``<|sum_i q_i [r_i(t0+t) - r_i(t0)]|^2> / N``.
+
+    Without ``charges`` every selected atom has weight 1: for one mobile species this is the centre-of-charge MSD
+    whose slope / (2 d) is D_sigma, so that the Haven ratio is H_R = D* / D_sigma. With ``charges`` (species ->
+    charge in e) the sum is the polarisation displacement (units e^2 Å^2). N is the number of selected atoms.
+
+    Returns ``msd_collective (lag, axis)`` with axis x, y, z, total.
+    """
+    names = resolve_species(ds, species)
+    prep = PreparedPositions(ds, remove_com=remove_com, max_unwrap_step=max_unwrap_step, timestep_ps=timestep_ps)
+    n_lags = _check_max_lag(max_lag, prep.n_frames, prep.dt) + 1
+    idx = np.flatnonzero(np.isin(ds["species"].values, names))
+    sp = ds["species"].values[idx]
+    weights = None if charges is None else np.array([float(charges[s]) for s in sp])
+    series = collective_series(prep, idx, weights)
+    m = collective_msd_values(series, workers)[:n_lags] / idx.size
+    out = np.concatenate([m, m.sum(axis=1, keepdims=True)], axis=1)
+    coords = _lag_coords(n_lags, prep.dt)
+    coords["axis"] = ("axis", AXES)
+    da = xr.DataArray(out, dims=("lag", "axis"), coords=coords, name="msd_collective")
+    da.attrs["long_name"] = "collective (centre-of-charge) mean squared displacement per atom"
+    params = dict(species=names, charges=charges, n_atoms=int(idx.size), max_lag_ps=max_lag,
+                  normalisation="divided by the number of selected atoms", **prep.info())
+    return stamp(da, parameters=params, units="angstrom^2" if charges is None else "e^2 angstrom^2",
+                 analysis="ssefeat.dynamics.msd.collective_msd")
