@@ -1,0 +1,252 @@
+"""Anion clusters and their environment on synthetic Li-P-S configurations built from anion templates."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.spatial.transform import Rotation
+
+import ssefeat
+from ssefeat.errors import ParameterError, SelectionError
+from ssefeat.features.clusters import ClusterFinder, cluster_counts, cluster_members, find_clusters
+
+PS = 2.05  # P-S bond length of the templates, Å
+TET = np.array([[1, 1, 1], [1, -1, -1], [-1, 1, -1], [-1, -1, 1]], float) / np.sqrt(3.0)
+
+
+def _align(a, b):
+    """Rotation matrix taking unit vector a onto unit vector b."""
+    rot, _ = Rotation.align_vectors([b], [a])
+    return rot.as_matrix()
+
+
+def template_ps4():
+    return ["P", "S", "S", "S", "S"], np.vstack([np.zeros(3), PS * TET])
+
+
+def template_p2s7():
+    """Two PS4 sharing one corner S (P-S-P angle 110°)."""
+    t1 = PS * TET                      # vertex 0 is the bridging S
+    u1 = TET[0]
+    # P2 = S_b + PS * u2, u2 at 110° from -u1
+    ang = np.radians(110.0)
+    perp = np.cross(u1, [0.3, 0.5, 0.8]); perp /= np.linalg.norm(perp)
+    u2 = np.cos(np.pi - ang) * u1 + np.sin(np.pi - ang) * perp
+    p2 = t1[0] + PS * u2
+    # P2's tetrahedron has one vertex pointing back to the bridging S
+    rot = _align(TET[0], -u2)
+    best, best_d = None, -1
+    for phi in np.linspace(0, 2 * np.pi, 24, endpoint=False):
+        spin = Rotation.from_rotvec(-u2 * phi).as_matrix()
+        t2 = p2 + PS * (TET @ (spin @ rot).T)
+        d = min(np.linalg.norm(t1[1:, None] - t2[None, 1:], axis=-1).min(),
+                np.linalg.norm(t2[1:] - 0.0, axis=-1).min(), np.linalg.norm(t1[1:] - p2, axis=-1).min())
+        if d > best_d:
+            best, best_d = t2, d
+    xyz = np.vstack([[0, 0, 0], t1, p2, best[1:]])
+    return ["P", "S", "S", "S", "S", "P", "S", "S", "S"], xyz
+
+
+def template_p2s6():
+    """Ethane-like P2S6 with a P-P bond of 2.2 Å, staggered."""
+    z = np.array([0, 0, 1.0])
+    ang = np.radians(109.47)
+    out = [np.zeros(3), 2.2 * z]
+    sp = ["P", "P"]
+    for k in range(3):
+        phi = 2 * np.pi * k / 3
+        d = np.array([np.sin(ang) * np.cos(phi), np.sin(ang) * np.sin(phi), np.cos(ang)])
+        out.append(PS * d)
+        sp.append("S")
+    for k in range(3):
+        phi = 2 * np.pi * k / 3 + np.pi / 3
+        d = np.array([np.sin(ang) * np.cos(phi), np.sin(ang) * np.sin(phi), -np.cos(ang)])
+        out.append(2.2 * z + PS * d)
+        sp.append("S")
+    return sp, np.array(out)
+
+
+TEMPLATES = {"PS4": template_ps4, "P2S7": template_p2s7, "P2S6": template_p2s6}
+
+
+def build_system(n_ps4=8, n_p2s7=3, n_p2s6=3, n_li=20, seed=0, box=24.0, cell=None, wrap=True):
+    """Randomly rotated anions on a jittered 3x3x3 grid (the slots at 0 straddle the boundary), plus Li.
+
+    Returns (species, positions (N, 3) wrapped, cell, truth) where truth lists (type, atom indices, com) per anion.
+    """
+    rng = np.random.default_rng(seed)
+    if cell is None:
+        cell = np.eye(3) * box
+    kinds = ["PS4"] * n_ps4 + ["P2S7"] * n_p2s7 + ["P2S6"] * n_p2s6
+    slots = np.array([[i, j, k] for i in range(3) for j in range(3) for k in range(3)], float) / 3.0
+    rng.shuffle(slots)
+    # make sure a few anions sit on the origin corner and on faces so that they straddle the boundary
+    slots = np.vstack([[0, 0, 0], [0, 0.5, 0.5], slots[~np.all(slots == 0, axis=1)]])
+    masses = {"P": 30.973762, "S": 32.06, "Li": 6.94}
+    species, pos, truth = [], [], []
+    for n, kind in enumerate(kinds):
+        sp, xyz = TEMPLATES[kind]()
+        m = np.array([masses[s] for s in sp])
+        xyz = xyz - (m[:, None] * xyz).sum(0) / m.sum()
+        rot = Rotation.random(random_state=rng.integers(1 << 31)).as_matrix()
+        centre = (slots[n] + rng.normal(0, 0.01, 3)) @ cell
+        xyz = xyz @ rot.T + centre
+        idx = list(range(len(species), len(species) + len(sp)))
+        species += sp
+        pos.append(xyz)
+        truth.append((kind, idx, centre))
+    pos = np.vstack(pos)
+    # Li away from the framework atoms
+    li = []
+    while len(li) < n_li:
+        trial = rng.random(3) @ cell
+        d = ssefeat.box.minimum_image(pos - trial, cell)
+        if np.linalg.norm(d, axis=1).min() > 2.0:
+            li.append(trial)
+    species += ["Li"] * n_li
+    pos = np.vstack([pos] + ([np.array(li)] if li else []))
+    if wrap:
+        pos, _ = ssefeat.box.wrap_positions(pos, cell)
+    return species, pos, cell, truth
+
+
+def _check_no_cross_bonds(species, pos, cell, truth):
+    """The builder must not create bonds between anions (else the 'truth' is wrong)."""
+    owner = np.full(len(species), -1)
+    for k, (_, idx, _) in enumerate(truth):
+        owner[idx] = k
+    sp = np.array(species)
+    p = np.flatnonzero(sp == "P")
+    fw = np.flatnonzero(sp != "Li")
+    for i in p:
+        d = np.linalg.norm(ssefeat.box.minimum_image(pos[fw] - pos[i], cell), axis=1)
+        other = owner[fw] != owner[i]
+        assert d[other].min() > 2.7
+
+
+@pytest.fixture(scope="module")
+def system():
+    species, pos, cell, truth = build_system(seed=1)
+    _check_no_cross_bonds(species, pos, cell, truth)
+    return species, pos, cell, truth
+
+
+def test_counts_equal_what_was_built(system):
+    species, pos, cell, truth = system
+    ds = ssefeat.make_trajectory(pos, species, cell=cell)
+    cl = find_clusters(ds)
+    counts = cluster_counts(cl).isel(frame=0)
+    assert dict(zip(counts.cluster_type.values.tolist(), counts.values.tolist())) == {"PS4": 8, "P2S7": 3, "P2S6": 3}
+    # Li atoms are not in any cluster
+    li = np.array(species) == "Li"
+    assert np.all(cl.cluster_id.values[0, li] == -1)
+    assert np.all(cl.cluster_type.values[0, li] == "")
+    # topology tells apart the P-P bonded P2S6 and the corner-sharing P2S7
+    topo = dict(zip(cl.type.values[0].tolist(), cl.topology.values[0].tolist()))
+    assert topo["P2S6"] == "P-P:1,P-S:6"
+    assert topo["P2S7"] == "P-S:8"
+    assert topo["PS4"] == "P-S:4"
+
+
+def test_straddling_anions_whole_with_correct_com(system):
+    species, pos, cell, truth = system
+    ds = ssefeat.make_trajectory(pos, species, cell=cell)
+    cl = find_clusters(ds)
+    n_straddle = 0
+    for kind, idx, centre in truth:
+        ids = np.unique(cl.cluster_id.values[0, idx])
+        assert len(ids) == 1                          # not broken by the boundary
+        members = cluster_members(cl, ids[0])
+        assert sorted(members.tolist()) == idx        # not merged with anything
+        assert cl.type.sel(cluster=ids[0]).values[0] == kind
+        com = cl.com.sel(cluster=ids[0]).values[0]
+        frac = ssefeat.box.to_fractional(com, cell)
+        assert np.all((frac >= 0) & (frac < 1))
+        assert np.allclose(ssefeat.box.minimum_image(com - centre, cell), 0, atol=1e-9)
+        whole = cl.whole_positions.values[0, idx]
+        # whole: bonded geometry reproduced without any periodic jump
+        assert np.ptp(whole, axis=0).max() < 8.0
+        s = ssefeat.box.to_fractional(pos[idx], cell)
+        n_straddle += int(np.ptp(s, axis=0).max() > 0.5)
+    assert n_straddle >= 2
+
+
+def test_triclinic_cell_and_formula_order():
+    cell = np.array([[24.0, 0, 0], [5.0, 23.0, 0], [-3.0, 4.0, 22.0]])
+    species, pos, cell, truth = build_system(n_ps4=5, n_p2s7=2, n_p2s6=2, n_li=0, seed=3, cell=cell)
+    _check_no_cross_bonds(species, pos, cell, truth)
+    ds = ssefeat.make_trajectory(pos, species, cell=cell)
+    cl = find_clusters(ds, element_order=("S", "P"), topology_in_type=True)
+    counts = cluster_counts(cl).isel(frame=0)
+    got = dict(zip(counts.cluster_type.values.tolist(), counts.values.tolist()))
+    assert got == {"S4P[S-P:4]": 5, "S7P2[S-P:8]": 2, "S6P2[S-P:6,P-P:1]": 2}  # element order everywhere
+    for kind, idx, centre in truth:
+        cid = cl.cluster_id.values[0, idx[0]]
+        assert np.allclose(ssefeat.box.minimum_image(cl.com.sel(cluster=cid).values[0] - centre, cell), 0,
+                           atol=1e-9)
+
+
+def test_identity_tracking_with_noise_and_chunks(system):
+    species, pos, cell, truth = system
+    rng = np.random.default_rng(5)
+    frames = pos[None] + rng.normal(0, 0.05, (6, len(pos), 3))
+    ds = ssefeat.make_trajectory(frames, species, cell=cell, timestep_ps=0.1)
+    cl = find_clusters(ds)
+    ids = cl.cluster_id.values
+    assert np.all(ids == ids[0])
+    assert cl.sizes["cluster"] == 14
+    assert bool(cl.present.all())
+    # chunked: one finder over two chunks gives the same ids
+    finder = ClusterFinder()
+    a = finder.compute(ds.isel(frame=slice(0, 3)))
+    b = finder.compute(ds.isel(frame=slice(3, 6)))
+    assert np.array_equal(np.concatenate([a.cluster_id.values, b.cluster_id.values]), ids)
+    # untracked numbering restarts per frame but is also stable for an unchanged graph
+    assert np.array_equal(find_clusters(ds, track=False).cluster_id.values, ids)
+
+
+def test_merge_keeps_id_of_larger_overlap():
+    # two PS4 far apart, then in frame 1 P of the second moves next to an S of the first: a P2S8-like merge
+    sp, xyz = template_ps4()
+    a = xyz + 5.0
+    b = xyz + 12.0
+    pos0 = np.vstack([a, b])
+    pos1 = pos0.copy()
+    s_far = a[1] + 2.05 * (a[1] - a[0]) / np.linalg.norm(a[1] - a[0])
+    pos1[5:] = b - b[0] + s_far
+    species = sp + sp
+    ds = ssefeat.make_trajectory(np.stack([pos0, pos1, pos0]), species, cell=np.eye(3) * 20, timestep_ps=1)
+    cl = find_clusters(ds)
+    ids = cl.cluster_id.values
+    assert ids[0, 0] != ids[0, 5]
+    assert len(np.unique(ids[1])) == 1 and ids[1, 0] == ids[0, 0]   # merged: tie -> lower id survives
+    assert cl.type.sel(cluster=ids[0, 0]).values[1] == "P2S8"
+    assert ids[2, 0] == ids[0, 0] and ids[2, 5] not in (ids[0, 0], ids[0, 5])  # split: new id for the other
+
+
+def test_percolating_chain_flagged():
+    # an infinite P-S-P-S chain along x through the periodic boundary
+    n = 4
+    L = n * 4.0
+    pos = np.array([[4.0 * k + (2.0 if s else 0.0), 5.0, 5.0] for k in range(n) for s in (0, 1)])
+    species = ["P", "S"] * n
+    ds = ssefeat.make_trajectory(pos, species, cell=np.diag([L, 12.0, 12.0]))
+    cl = find_clusters(ds)
+    assert cl.sizes["cluster"] == 1
+    assert bool(cl.percolating.values[0, 0])
+    assert np.isnan(cl.com.values[0, 0]).all()
+
+
+def test_bad_input_errors(system):
+    species, pos, cell, truth = system
+    ds = ssefeat.make_trajectory(pos, species, cell=cell)
+    with pytest.raises(SelectionError, match="framework species"):
+        find_clusters(ds, species=("B", "H"), cutoffs={"B-H": 1.3})
+    with pytest.raises(ParameterError, match="half the smallest cell width"):
+        find_clusters(ds, cutoffs={"P-S": 13.0})
+    with pytest.raises(ParameterError, match="no bond cutoff"):
+        find_clusters(ds, cutoffs={"S-S": 0})
+    with pytest.raises(ParameterError, match="species pair"):
+        find_clusters(ds, cutoffs={"P-S-S": 2.0})
+    nocell = ssefeat.make_trajectory(pos, species)
+    with pytest.raises(ssefeat.errors.NoCellError):
+        find_clusters(nocell)
