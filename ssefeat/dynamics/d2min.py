@@ -1,0 +1,374 @@
+"""Non-affine displacement D2min (Falk & Langer 1998) and its cumulative sum D_cum.
+
+For an atom i with neighbours j within r_c in the reference frame t0,
+
+    d0_j = r_j(t0) - r_i(t0)                          (minimum image at t0)
+    d_j  = d0_j + (u_j - u_i) + n_j @ (h(t) - h(t0))  (u: unwrapped displacement t0 -> t = t0 + lag)
+    X = sum_j d_j d0_j^T,  Y = sum_j d0_j d0_j^T,  F = X Y^-1,
+    D2min = sum_j |d_j - F d0_j|^2                    (normalize="sum", the default; OVITO's convention)
+    D2min = (1 / N_i) sum_j |d_j - F d0_j|^2          (normalize="mean"; LAMMPS / RSoft convention)
+
+``n_j`` is the integer image vector of the pair at t0 and ``h`` the cell (rows are vectors): the neighbour keeps its
+periodic image, and that image moves with the cell when the box deforms, so an affine deformation of the whole box
+(positions and cell) gives D2min = 0 to round-off. For a fixed cell the last term vanishes. Atoms crossing the
+boundary between t0 and t are handled by unwrapping (image flags when the file has them, else minimum image between
+consecutive frames; a step too long to unwrap safely is an error).
+
+Atoms with fewer than 3 neighbours, or whose Y is singular (det Y <= rcond * (tr Y / 3)^3, e.g. coplanar
+neighbours), get D2min = NaN and ``valid = False``.
+
+Units: D2min in Å^2 (both conventions), strains dimensionless, lags in frames.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import xarray as xr
+
+from .. import box as _box
+from ..data import Unwrapper, cell_array, validate
+from ..errors import ParameterError, SelectionError, UnwrapWarning
+from ..neighbors import check_cutoff, neighbor_pairs
+from ..provenance import stamp
+from . import _label_kernels as _k
+
+__all__ = ["nonaffine_displacement", "nonaffine_displacement_series", "cumulative_d2min"]
+
+_NORMALIZE = ("sum", "mean")
+_RC = ["x", "y", "z"]
+
+
+# --- shared helpers of the label modules (also used by phop, hops, bond_switching) -------------------
+def _check_int(value, name: str, minimum: int = 1) -> int:
+    if isinstance(value, (bool, np.bool_)) or not float(value).is_integer():
+        raise ParameterError(f"{name} must be a whole number of frames, got {value!r}.",
+                             fix=f"give {name} in frames (an integer >= {minimum}).")
+    value = int(value)
+    if value < minimum:
+        raise ParameterError(f"{name} must be at least {minimum} frame(s), got {value}.",
+                             fix=f"use {name} >= {minimum}.")
+    return value
+
+
+def _check_lag(lag, n_frames: int, name: str = "lag") -> int:
+    lag = _check_int(lag, name)
+    if lag >= n_frames:
+        raise ParameterError(f"{name} {lag} frames is longer than the trajectory ({n_frames} frames).",
+                             fix=f"use a {name} below {n_frames} frames, or a longer trajectory.")
+    return lag
+
+
+def _species_indices(ds: xr.Dataset, species, what: str = "species") -> np.ndarray:
+    """Positional indices of the atoms of ``species`` (None = all)."""
+    labels = np.asarray(ds["species"].values).astype(str)
+    if species is None:
+        return np.arange(labels.size, dtype=np.int64)
+    wanted = [species] if isinstance(species, str) else [str(s) for s in species]
+    present = sorted(set(labels.tolist()))
+    missing = [s for s in wanted if s not in present]
+    if missing or not wanted:
+        raise SelectionError(f"no atoms of {what} {missing or wanted} in the trajectory; it has {present}.",
+                             fix="use one of the species listed (labels are case-sensitive).")
+    return np.flatnonzero(np.isin(labels, wanted)).astype(np.int64)
+
+
+def _unwrapped_positions(ds: xr.Dataset, unwrap_limit: float = 0.25) -> np.ndarray:
+    """Unwrapped float64 positions (n_frames, n_atoms, 3) or a ParameterError when unwrapping is unsafe.
+
+    ``unwrap_limit`` is the largest step between stored frames allowed, as a fraction of the smallest cell width
+    (a step near half a width cannot be told from its periodic image).
+    """
+    validate(ds, require_cell=True)
+    unwrapper = Unwrapper(warn_fraction=unwrap_limit)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", UnwrapWarning)
+            out = unwrapper(ds)
+    except UnwrapWarning as warning:
+        raise ParameterError(
+            f"the trajectory cannot be unwrapped safely: {warning}",
+            fix="store frames more often, read a format with image flags or unwrapped coordinates, or raise "
+                f"unwrap_limit (now {unwrap_limit} of the cell width) if the large steps are genuine.") from None
+    return np.asarray(out["positions"].values, dtype=np.float64)
+
+
+def _check_cutoff_all(cutoff, cells: np.ndarray) -> float:
+    if cutoff is None:
+        raise ParameterError("a cutoff (Å) is required.", fix="pass cutoff=..., e.g. the first minimum of g(r).")
+    cutoff = float(cutoff)
+    widths = _box.perpendicular_widths(cells).min(axis=-1)
+    check_cutoff(cutoff, cells[int(np.argmin(widths))])
+    return cutoff
+
+
+def _check_normalize(normalize: str) -> str:
+    if normalize not in _NORMALIZE:
+        raise ParameterError(f"normalize must be 'sum' or 'mean', got {normalize!r}.",
+                             fix="'sum' (OVITO, the default) or 'mean' (LAMMPS / RSoft: divided by the neighbour "
+                                 "count).")
+    return normalize
+
+
+def _lag_ps(ds: xr.Dataset, lag: int):
+    ts = ds.attrs.get("timestep_ps")
+    return None if ts is None else float(ts) * lag
+
+
+# --- the per-frame-pair computation on arrays -----------------------------------------------------
+def d2min_arrays(r0: np.ndarray, rt: np.ndarray, cell0: np.ndarray, cellt: np.ndarray, cutoff: float,
+                 centres: np.ndarray | None = None, points: np.ndarray | None = None, rcond: float = 1e-10):
+    """D2min (sum convention) on plain arrays.
+
+    Parameters
+    ----------
+    r0, rt : (N, 3) Å, unwrapped positions at t0 and t (rt - r0 is the true displacement)
+    cell0, cellt : (3, 3) Å
+    cutoff : Å, neighbours within it at t0
+    centres, points : int arrays, atoms whose D2min is computed and atoms that count as neighbours (default all)
+
+    Returns
+    -------
+    d2 (n_centres,) Å^2, F (n_centres, 3, 3), valid (n_centres,) bool, n_neighbors (n_centres,) int
+    """
+    r0 = np.ascontiguousarray(r0, dtype=np.float64)
+    rt = np.ascontiguousarray(rt, dtype=np.float64)
+    cell0 = np.asarray(cell0, dtype=np.float64)
+    cellt = np.asarray(cellt, dtype=np.float64)
+    n = r0.shape[0]
+    centres = np.arange(n, dtype=np.int64) if centres is None else np.asarray(centres, dtype=np.int64)
+    points = np.arange(n, dtype=np.int64) if points is None else np.asarray(points, dtype=np.int64)
+    pairs = neighbor_pairs(r0, cell0, cutoff, query=centres, points=points)
+    nbr = points[pairs.j]
+    d0 = np.ascontiguousarray(pairs.vectors)
+    if np.array_equal(cell0, cellt):
+        shift = np.zeros_like(d0)
+    else:
+        # integer image of each pair at t0, carried to the current cell
+        images = np.rint((d0 - (r0[nbr] - r0[centres[pairs.i]])) @ np.linalg.inv(cell0))
+        shift = np.ascontiguousarray(images @ (cellt - cell0))
+    u = rt - r0
+    offsets = _k.csr_offsets(pairs.i, len(centres))
+    nc = len(centres)
+    d2 = np.empty(nc)
+    F = np.empty((nc, 3, 3))
+    valid = np.empty(nc, dtype=np.bool_)
+    _k.d2min_kernel(offsets, centres, nbr, d0, shift, u, float(rcond), d2, F, valid)
+    return d2, F, valid, np.diff(offsets)
+
+
+def strain_from_F(F: np.ndarray):
+    """Green-Lagrangian strain E = (F^T F - I) / 2, von Mises shear strain and volumetric strain tr(E)/3."""
+    E = 0.5 * (np.einsum("...ki,...kj->...ij", F, F) - np.eye(3))
+    exx, eyy, ezz = E[..., 0, 0], E[..., 1, 1], E[..., 2, 2]
+    shear = np.sqrt(E[..., 0, 1] ** 2 + E[..., 0, 2] ** 2 + E[..., 1, 2] ** 2
+                    + ((exx - eyy) ** 2 + (exx - ezz) ** 2 + (eyy - ezz) ** 2) / 6.0)
+    return E, shear, (exx + eyy + ezz) / 3.0
+
+
+# --- public API -----------------------------------------------------------------------------------
+def nonaffine_displacement(ds: xr.Dataset, reference: int, lag: int, cutoff: float, species=None,
+                           normalize: str = "sum", strain: bool = False, *, neighbor_species=None,
+                           rcond: float = 1e-10, unwrap_limit: float = 0.25) -> xr.Dataset:
+    """D2min of every atom between frame ``reference`` (t0) and ``reference + lag``.
+
+    Parameters
+    ----------
+    ds : trajectory Dataset (with a cell; wrapped or unwrapped)
+    reference : int, position (0-based) of the reference frame t0 in ``ds``
+    lag : int, frames between t0 and the deformed configuration
+    cutoff : float, Å; neighbours are the atoms within it at t0 (must be below half the smallest cell width)
+    species : str or list, optional; atoms whose D2min is returned (default all)
+    normalize : "sum" (default, OVITO) or "mean" (divided by the neighbour count, LAMMPS / RSoft)
+    strain : bool; also return the deformation gradient F, the Green-Lagrangian strain E = (F^T F - I)/2, the von
+        Mises shear strain and the volumetric strain tr(E)/3 (OVITO's definitions)
+    neighbor_species : str or list, optional; only atoms of these species count as neighbours (default all)
+    rcond : float; Y is treated as singular when det Y <= rcond * (tr Y / 3)^3
+    unwrap_limit : float; the largest step between stored frames, as a fraction of the cell width, that unwrapping
+        accepts (larger steps raise ParameterError)
+
+    Returns
+    -------
+    xarray.Dataset on ``atom`` with ``d2min`` (Å^2, NaN when invalid), ``valid`` (bool), ``n_neighbors``, and
+    with ``strain=True`` ``deformation_gradient`` / ``strain_tensor`` (atom, row, col), ``shear_strain``,
+    ``volumetric_strain``. Scalar coords ``frame`` / ``time`` are those of t0.
+    """
+    validate(ds, require_cell=True)
+    n_frames = ds.sizes["frame"]
+    lag = _check_lag(lag, n_frames)
+    reference = _check_int(reference, "reference", minimum=0)
+    if reference + lag >= n_frames:
+        raise ParameterError(
+            f"reference frame {reference} + lag {lag} is longer than the trajectory ({n_frames} frames).",
+            fix=f"use reference + lag below {n_frames} (reference <= {n_frames - 1 - lag}).")
+    normalize = _check_normalize(normalize)
+    cells = cell_array(ds)
+    cutoff = _check_cutoff_all(cutoff, cells[[reference, reference + lag]])
+    centres = _species_indices(ds, species)
+    points = _species_indices(ds, neighbor_species, "neighbor_species")
+    sub = ds.isel(frame=slice(reference, reference + lag + 1))
+    pos = _unwrapped_positions(sub, unwrap_limit)
+    d2, F, valid, nn = d2min_arrays(pos[0], pos[-1], cells[reference], cells[reference + lag], cutoff,
+                                    centres, points, rcond)
+    if normalize == "mean":
+        d2 = d2 / np.where(nn > 0, nn, 1)
+    atoms = ds.isel(atom=centres)
+    coords = {"atom": atoms["atom"].values, "species": ("atom", atoms["species"].values),
+              "frame": int(ds["frame"].values[reference]), "time": float(ds["time"].values[reference])}
+    out = xr.Dataset(coords=coords)
+    out["d2min"] = ("atom", d2, {"units": "angstrom^2", "normalize": normalize,
+                                 "long_name": "non-affine squared displacement D2min"})
+    out["valid"] = ("atom", valid, {"description": ">= 3 neighbours and a non-singular Y"})
+    out["n_neighbors"] = ("atom", nn.astype(np.int32), {"units": "1"})
+    if strain:
+        E, shear, vol = strain_from_F(F)
+        out = out.assign_coords(row=_RC, col=_RC)
+        out["deformation_gradient"] = (("atom", "row", "col"), F, {"units": "1", "description": "d = F d0"})
+        out["strain_tensor"] = (("atom", "row", "col"), E, {"units": "1",
+                                                             "description": "Green-Lagrangian (F^T F - I) / 2"})
+        out["shear_strain"] = ("atom", shear, {"units": "1", "description": "von Mises shear strain invariant"})
+        out["volumetric_strain"] = ("atom", vol, {"units": "1", "description": "tr(E) / 3"})
+    params = dict(reference=reference, reference_frame=int(ds["frame"].values[reference]), lag=lag,
+                  lag_ps=_lag_ps(ds, lag), cutoff=cutoff, species=species, neighbor_species=neighbor_species,
+                  normalize=normalize, strain=strain, rcond=rcond, unwrap_limit=unwrap_limit)
+    return stamp(out, parameters=params, units="angstrom^2", analysis="nonaffine_displacement")
+
+
+def nonaffine_displacement_series(ds: xr.Dataset, lag: int, cutoff: float, species=None, normalize: str = "sum",
+                                  strain: bool = False, *, neighbor_species=None, references=None,
+                                  trim: bool = False, rcond: float = 1e-10, unwrap_limit: float = 0.25,
+                                  progress: bool = False) -> xr.Dataset:
+    """D2min over every reference frame t0 with the same ``lag``: ``d2min (frame, atom)``.
+
+    The value at frame t0 is D2min between t0 and t0 + lag (neighbours at t0). Frames whose t0 + lag lies past
+    the end are NaN (``valid = False``) and are dropped with ``trim=True``; to run chunk by chunk, give each chunk
+    ``lag`` frames of overlap and keep its first ``len(chunk) - lag`` frames (or pass ``references``).
+
+    Parameters
+    ----------
+    ds, lag, cutoff, species, normalize, neighbor_species, rcond, unwrap_limit : as :func:`nonaffine_displacement`
+    strain : bool; also ``shear_strain`` and ``volumetric_strain`` (frame, atom)
+    references : int array, optional; positions of the t0 frames to compute (default all)
+    trim : bool; drop the frames with no t0 + lag
+    progress : bool; show a tqdm progress bar
+
+    Returns
+    -------
+    xarray.Dataset with ``d2min`` (frame, atom) Å^2, ``valid``, ``n_neighbors`` (and strains).
+    """
+    validate(ds, require_cell=True)
+    n_frames = ds.sizes["frame"]
+    lag = _check_lag(lag, n_frames)
+    normalize = _check_normalize(normalize)
+    cells = cell_array(ds)
+    cutoff = _check_cutoff_all(cutoff, cells)
+    centres = _species_indices(ds, species)
+    points = _species_indices(ds, neighbor_species, "neighbor_species")
+    if references is None:
+        refs = np.arange(n_frames - lag if trim else n_frames)
+    else:
+        refs = np.atleast_1d(np.asarray(references, dtype=np.int64))
+        bad = refs[(refs < 0) | (refs >= n_frames)]
+        if bad.size:
+            raise ParameterError(f"reference frame {int(bad[0])} is outside the trajectory (0..{n_frames - 1}).",
+                                 fix="give reference positions inside the trajectory.")
+        if trim:
+            refs = refs[refs + lag < n_frames]
+    if refs.size == 0:
+        raise ParameterError(f"no reference frame t0 has t0 + lag ({lag}) inside the trajectory "
+                             f"({n_frames} frames).", fix="use a shorter lag or more frames.")
+    pos = _unwrapped_positions(ds, unwrap_limit)
+    nc = len(centres)
+    d2 = np.full((refs.size, nc), np.nan)
+    valid = np.zeros((refs.size, nc), dtype=bool)
+    nn = np.zeros((refs.size, nc), dtype=np.int32)
+    shear = np.full((refs.size, nc), np.nan) if strain else None
+    vol = np.full((refs.size, nc), np.nan) if strain else None
+    iterator = enumerate(refs)
+    if progress:
+        from tqdm.auto import tqdm
+
+        iterator = tqdm(iterator, total=refs.size, desc="D2min", unit="frame")
+    for k, t0 in iterator:
+        t0 = int(t0)
+        if t0 + lag >= n_frames:
+            continue
+        dk, Fk, vk, nk = d2min_arrays(pos[t0], pos[t0 + lag], cells[t0], cells[t0 + lag], cutoff, centres,
+                                      points, rcond)
+        d2[k] = dk / np.where(nk > 0, nk, 1) if normalize == "mean" else dk
+        valid[k], nn[k] = vk, nk
+        if strain:
+            _, shear[k], vol[k] = strain_from_F(Fk)
+    sel = ds.isel(frame=refs, atom=centres)
+    out = xr.Dataset(coords={"frame": sel["frame"].values, "time": ("frame", sel["time"].values, {"units": "ps"}),
+                             "atom": sel["atom"].values, "species": ("atom", sel["species"].values)})
+    out["d2min"] = (("frame", "atom"), d2, {"units": "angstrom^2", "normalize": normalize,
+                                            "long_name": "non-affine squared displacement D2min",
+                                            "alignment": "value at t0 covers [t0, t0 + lag]"})
+    out["valid"] = (("frame", "atom"), valid, {"description": ">= 3 neighbours, non-singular Y, t0 + lag inside"})
+    out["n_neighbors"] = (("frame", "atom"), nn, {"units": "1"})
+    if strain:
+        out["shear_strain"] = (("frame", "atom"), shear, {"units": "1"})
+        out["volumetric_strain"] = (("frame", "atom"), vol, {"units": "1"})
+    params = dict(lag=lag, lag_ps=_lag_ps(ds, lag), cutoff=cutoff, species=species,
+                  neighbor_species=neighbor_species, normalize=normalize, strain=strain, trim=trim, rcond=rcond,
+                  unwrap_limit=unwrap_limit, references=None if references is None else refs)
+    return stamp(out, parameters=params, units="angstrom^2", analysis="nonaffine_displacement_series")
+
+
+def cumulative_d2min(ds: xr.Dataset, dt: int, window: int, cutoff: float, species=None, normalize: str = "sum",
+                     *, align: str = "forward", neighbor_species=None, trim: bool = False, rcond: float = 1e-10,
+                     unwrap_limit: float = 0.25, progress: bool = False) -> xr.Dataset:
+    """Cumulative non-affine displacement D_cum (thesis 5.1.3): D2min summed over consecutive intervals.
+
+    D_cum(t) = sum_{k=0}^{n-1} D2min(t + k dt -> t + (k+1) dt), n = window / dt, each interval with its own
+    reference neighbours. ``align="forward"`` (default): the value at t covers [t, t + window);
+    ``align="centre"``: it covers [t - window/2, t + window/2) (window // 2 frames before t).
+    Frames whose window does not fit in the trajectory are NaN (dropped with ``trim=True``); any invalid interval
+    makes D_cum NaN.
+
+    Parameters
+    ----------
+    dt : int, frames per interval; window : int, frames, a multiple of dt
+    cutoff, species, normalize, neighbor_species, rcond, unwrap_limit : as :func:`nonaffine_displacement`
+
+    Returns
+    -------
+    xarray.Dataset with ``d_cum`` (frame, atom) Å^2 and ``valid``.
+    """
+    validate(ds, require_cell=True)
+    n_frames = ds.sizes["frame"]
+    dt = _check_lag(dt, n_frames, "dt")
+    window = _check_lag(window, n_frames, "window")
+    if window % dt:
+        raise ParameterError(f"window {window} frames is not a multiple of dt {dt} frames.",
+                             fix=f"use window = n * dt, e.g. {max(1, window // dt) * dt}.")
+    if align not in ("forward", "centre", "center"):
+        raise ParameterError(f"align must be 'forward' or 'centre', got {align!r}.")
+    series = nonaffine_displacement_series(ds, dt, cutoff, species, normalize, neighbor_species=neighbor_species,
+                                           rcond=rcond, unwrap_limit=unwrap_limit, progress=progress)
+    d = series["d2min"].values
+    n_int = window // dt
+    n_out = n_frames - window  # forward-aligned frames whose window fits
+    dcum = np.full_like(d, np.nan)
+    if n_out > 0:
+        acc = np.zeros((n_out, d.shape[1]))
+        for k in range(n_int):  # window / dt terms, each a whole-array add
+            acc += d[k * dt:k * dt + n_out]
+        dcum[:n_out] = acc
+    if align != "forward":
+        shift = window // 2
+        dcum = np.concatenate([np.full((shift, d.shape[1]), np.nan), dcum[:n_frames - shift]], axis=0)
+    keep = np.arange(n_frames)
+    if trim:
+        lo = 0 if align == "forward" else window // 2
+        keep = keep[lo:lo + max(n_out, 0)]
+    out = xr.Dataset(coords=series.isel(frame=keep).coords)
+    out["d_cum"] = (("frame", "atom"), dcum[keep], {
+        "units": "angstrom^2", "normalize": normalize, "long_name": "cumulative non-affine displacement D_cum",
+        "alignment": "[t, t + window)" if align == "forward" else "[t - window/2, t + window/2)"})
+    out["valid"] = (("frame", "atom"), np.isfinite(dcum[keep]))
+    params = dict(dt=dt, window=window, dt_ps=_lag_ps(ds, dt), window_ps=_lag_ps(ds, window), cutoff=cutoff,
+                  species=species, neighbor_species=neighbor_species, normalize=normalize, align=align, trim=trim,
+                  rcond=rcond, unwrap_limit=unwrap_limit)
+    return stamp(out, parameters=params, units="angstrom^2", analysis="cumulative_d2min")

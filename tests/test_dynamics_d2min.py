@@ -1,0 +1,159 @@
+"""D2min / D_cum: affine invariance, agreement with a per-atom least-squares solution, validity flags, errors."""
+import numpy as np
+import pytest
+
+import ssefeat
+from ssefeat.dynamics.d2min import cumulative_d2min, nonaffine_displacement, nonaffine_displacement_series
+from ssefeat.errors import ParameterError, SelectionError
+from ssefeat.neighbors import neighbor_pairs
+
+
+def _config(n=300, L=12.0, seed=0, tilt=0.0):
+    rng = np.random.default_rng(seed)
+    cell = np.array([[L, 0, 0], [tilt * L, L, 0], [0.5 * tilt * L, 0, L]])
+    s = rng.random((n, 3))
+    return s @ cell, cell, rng
+
+
+def _traj(frames, cell, species=None, wrapped=True, **kw):
+    frames = np.asarray(frames)
+    cells = np.asarray(cell)
+    if wrapped:
+        cc = cells if cells.ndim == 3 else np.repeat(cells[None], len(frames), 0)
+        frames = np.stack([ssefeat.box.wrap_positions(f, c)[0] for f, c in zip(frames, cc)])
+    species = species if species is not None else ["A"] * frames.shape[1]
+    return ssefeat.make_trajectory(frames, species, cell=cells, timestep_ps=0.01, wrapped=wrapped, **kw)
+
+
+def _rotation(axis, angle):
+    axis = np.asarray(axis, float) / np.linalg.norm(axis)
+    K = np.array([[0, -axis[2], axis[1]], [axis[2], 0, -axis[0]], [-axis[1], axis[0], 0]])
+    return np.eye(3) + np.sin(angle) * K + (1 - np.cos(angle)) * K @ K
+
+
+@pytest.mark.parametrize("kind", ["shear", "stretch", "rotation", "mixed"])
+def test_affine_deformation_of_whole_box_gives_zero(kind):
+    r0, cell, _ = _config(tilt=0.1, seed=1)
+    A = {"shear": np.array([[1, 0.08, 0.03], [0, 1, -0.05], [0, 0, 1]]),
+         "stretch": np.diag([1.05, 0.97, 1.02]),
+         "rotation": _rotation([1, 2, 3], 0.4),
+         "mixed": _rotation([0, 0, 1], 0.2) @ np.array([[1.03, 0.06, 0], [0.02, 0.98, 0.01], [0, 0.04, 1.01]])}[kind]
+    shift = np.array([1.7, -2.3, 0.9])  # a rigid translation too: many atoms cross the boundary
+    # two intermediate frames so that unwrapping follows the motion in small steps
+    frames, cells = [r0], [cell]
+    for a in (0.5, 1.0):
+        Aa = np.eye(3) + a * (A - np.eye(3)) if kind != "rotation" else _rotation([1, 2, 3], 0.4 * a)
+        frames.append(r0 @ Aa.T + a * shift)
+        cells.append(cell @ Aa.T)
+    ds = _traj(frames, np.array(cells))
+    res = nonaffine_displacement(ds, 0, 2, 3.5, strain=True)
+    assert res["valid"].all()
+    assert float(res["d2min"].max()) < 1e-20
+    np.testing.assert_allclose(res["deformation_gradient"].values, np.broadcast_to(A, (r0.shape[0], 3, 3)),
+                               atol=1e-12)
+    E = 0.5 * (A.T @ A - np.eye(3))
+    np.testing.assert_allclose(res["strain_tensor"].values[0], E, atol=1e-12)
+
+
+def test_equals_direct_least_squares_on_random_displacements():
+    r0, cell, rng = _config(n=250, seed=2)
+    species = np.where(rng.random(250) < 0.4, "Li", "S")
+    r1 = r0 + rng.normal(scale=0.3, size=r0.shape)
+    ds = _traj([r0, r1], cell, species=species)
+    cutoff = 3.2
+    for normalize in ("sum", "mean"):
+        for nb in (None, "S"):
+            res = nonaffine_displacement(ds, 0, 1, cutoff, species="Li", normalize=normalize, neighbor_species=nb,
+                                         strain=True)
+            centres = np.flatnonzero(species == "Li")
+            points = np.arange(250) if nb is None else np.flatnonzero(species == nb)
+            pairs = neighbor_pairs(r0, cell, cutoff, query=centres, points=points)
+            u = r1 - r0
+            for c in range(0, len(centres), 7):
+                rows = pairs.i == c
+                d0 = pairs.vectors[rows]
+                d = d0 + u[points[pairs.j[rows]]] - u[centres[c]]
+                if len(d0) < 3:
+                    assert not res["valid"].values[c] and np.isnan(res["d2min"].values[c])
+                    continue
+                Ft, *_ = np.linalg.lstsq(d0, d, rcond=None)  # d0 @ F^T ≈ d
+                expected = ((d - d0 @ Ft) ** 2).sum()
+                if normalize == "mean":
+                    expected /= len(d0)
+                assert res["n_neighbors"].values[c] == len(d0)
+                np.testing.assert_allclose(res["d2min"].values[c], expected, rtol=1e-10, atol=1e-12)
+                np.testing.assert_allclose(res["deformation_gradient"].values[c], Ft.T, rtol=1e-9, atol=1e-10)
+    assert res["d2min"].attrs["units"] == "angstrom^2"
+    assert res.attrs["analysis"] == "nonaffine_displacement"
+    assert list(res["atom"].values) == list(np.flatnonzero(species == "Li"))
+
+
+def test_boundary_crossing_handled_by_unwrapping():
+    r0, cell, rng = _config(n=200, seed=3)
+    u = rng.normal(scale=0.25, size=r0.shape)
+    r1 = r0 + u
+    wrapped = _traj([r0, r1], cell, wrapped=True)
+    unwrapped = _traj([r0, r1], cell, wrapped=False)
+    a = nonaffine_displacement(wrapped, 0, 1, 3.0)
+    b = nonaffine_displacement(unwrapped, 0, 1, 3.0)
+    np.testing.assert_allclose(a["d2min"].values, b["d2min"].values, rtol=1e-10, atol=1e-12)
+
+
+def test_too_few_and_coplanar_neighbours_are_invalid():
+    cell = np.eye(3) * 20.0
+    pos = np.array([[10, 10, 10], [11, 10, 10], [10, 11, 10], [9, 10, 10], [10, 9, 10],  # planar shell of atom 0
+                    [3, 3, 3], [4, 3, 3]])  # atoms 5, 6: one neighbour each
+    pos = pos.astype(float)
+    moved = pos + np.random.default_rng(0).normal(scale=0.05, size=pos.shape)
+    res = nonaffine_displacement(_traj([pos, moved], cell, wrapped=False), 0, 1, 1.5)
+    assert not res["valid"].values[0] and np.isnan(res["d2min"].values[0])  # coplanar: Y singular
+    assert not res["valid"].values[5] and not res["valid"].values[6]
+    assert res["n_neighbors"].values[5] == 1
+
+
+def test_series_and_cumulative_match_single_calls():
+    r0, cell, rng = _config(n=150, seed=4)
+    frames = [r0]
+    for _ in range(7):
+        frames.append(frames[-1] + rng.normal(scale=0.1, size=r0.shape))
+    ds = _traj(frames, cell)
+    ser = nonaffine_displacement_series(ds, 2, 3.0, normalize="mean")
+    assert ser["d2min"].dims == ("frame", "atom") and ser.sizes["frame"] == 8
+    for t0 in (0, 3, 5):
+        single = nonaffine_displacement(ds, t0, 2, 3.0, normalize="mean")
+        np.testing.assert_allclose(ser["d2min"].values[t0], single["d2min"].values)
+    assert np.isnan(ser["d2min"].values[6:]).all() and not ser["valid"].values[6:].any()
+    assert nonaffine_displacement_series(ds, 2, 3.0, trim=True).sizes["frame"] == 6
+
+    dc = cumulative_d2min(ds, 2, 6, 3.0)
+    d = nonaffine_displacement_series(ds, 2, 3.0)["d2min"].values
+    np.testing.assert_allclose(dc["d_cum"].values[1], d[1] + d[3] + d[5])
+    assert np.isnan(dc["d_cum"].values[2:]).all()
+    centred = cumulative_d2min(ds, 2, 6, 3.0, align="centre")
+    np.testing.assert_allclose(centred["d_cum"].values[3 + 1], dc["d_cum"].values[1])
+    trimmed = cumulative_d2min(ds, 2, 6, 3.0, trim=True)
+    assert list(trimmed["frame"].values) == [0, 1]
+
+
+def test_bad_input_errors():
+    r0, cell, rng = _config(n=100, seed=5)
+    ds = _traj([r0, r0 + 0.05, r0 + 0.1], cell)
+    with pytest.raises(ParameterError, match="longer than"):
+        nonaffine_displacement(ds, 0, 5, 3.0)
+    with pytest.raises(ParameterError, match="longer than"):
+        nonaffine_displacement(ds, 2, 1, 3.0)
+    with pytest.raises(ParameterError, match="longer than"):
+        nonaffine_displacement_series(ds, 3, 3.0)
+    with pytest.raises(SelectionError, match="no atoms of species"):
+        nonaffine_displacement(ds, 0, 1, 3.0, species="Li")
+    with pytest.raises(ParameterError, match="half the smallest cell width"):
+        nonaffine_displacement(ds, 0, 1, 6.5)
+    with pytest.raises(ParameterError, match="normalize"):
+        nonaffine_displacement(ds, 0, 1, 3.0, normalize="avg")
+    with pytest.raises(ParameterError, match="multiple of dt"):
+        cumulative_d2min(ds, 2, 1, 3.0)
+    # an atom that jumps 0.4 of the box between stored frames cannot be unwrapped safely
+    jump = r0.copy()
+    jump[0] += [4.8, 0, 0]
+    with pytest.raises(ParameterError, match="cannot be unwrapped safely"):
+        nonaffine_displacement(_traj([r0, jump], cell, wrapped=True), 0, 1, 3.0)
