@@ -250,3 +250,63 @@ def test_bad_input_errors(system):
     nocell = ssefeat.make_trajectory(pos, species)
     with pytest.raises(ssefeat.errors.NoCellError):
         find_clusters(nocell)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# cluster environment of Li
+from ssefeat.features.environment import cluster_environment  # noqa: E402
+
+
+def test_environment_fractions_sum_to_one_and_match_brute_force(system):
+    species, pos, cell, truth = system
+    ds = ssefeat.make_trajectory(pos, species, cell=cell)
+    cl = find_clusters(ds)
+    env = cluster_environment(ds, cl, r_env=5.0)
+    assert list(env.cluster_type.values) == ["P2S6", "P2S7", "PS4"]
+    frac = env.fraction.values[0]
+    has = env.n_anions.values[0] > 0
+    assert has.sum() > 5
+    assert np.allclose(frac[has].sum(axis=1), 1.0)
+    assert np.all(frac[~has] == 0)
+    # brute force: every Li against every S
+    sp = np.array(species)
+    li, s = np.flatnonzero(sp == "Li"), np.flatnonzero(sp == "S")
+    owner_type = {}
+    for kind, idx, _ in truth:
+        for a in idx:
+            owner_type[a] = kind
+    for k, i in enumerate(li):
+        d = np.linalg.norm(ssefeat.box.minimum_image(pos[s] - pos[i], cell), axis=1)
+        inside = s[d < 5.0]
+        assert env.n_anions.values[0, k] == len(inside)
+        for t in ["P2S6", "P2S7", "PS4"]:
+            assert env["count"].sel(cluster_type=t).values[0, k] == sum(owner_type[a] == t for a in inside)
+        fw = np.flatnonzero(sp != "Li")
+        dfw = np.linalg.norm(ssefeat.box.minimum_image(pos[fw] - pos[i], cell), axis=1)
+        assert np.isclose(env.nearest_cluster_distance.values[0, k], dfw.min())
+        assert env.nearest_cluster_type.values[0, k] == owner_type[fw[np.argmin(dfw)]]
+
+
+def test_environment_hand_count():
+    sp4, ps4 = template_ps4()
+    p_pos = np.array([10.0, 10.0, 10.0])
+    li0 = p_pos - 2.8 * TET[0]            # below the face opposite S0: P at 2.8 Å is its nearest framework atom
+    s_free = li0 - 4.0 * TET[0]           # a free S2- 4 Å away on the other side (6.8 Å from P: no bond)
+    li1 = np.array([25.0, 25.0, 25.0])    # nothing within 5 Å
+    species = sp4 + ["S", "Li", "Li"]
+    pos = np.vstack([ps4 + p_pos, s_free, li0, li1])
+    ds = ssefeat.make_trajectory(pos, species, cell=np.eye(3) * 30.0)
+    env = cluster_environment(ds, r_env=5.0)
+    assert list(env.cluster_type.values) == ["PS4", "S"]
+    assert env.n_anions.values[0].tolist() == [5, 0]                 # 4 S of PS4 (farthest 4.85 Å) + free S
+    assert np.allclose(env.fraction.values[0, 0], [0.8, 0.2])
+    assert np.all(env.fraction.values[0, 1] == 0) and not env.has_anions.values[0, 1]
+    assert env.nearest_cluster_type.values[0].tolist() == ["PS4", "S"]
+    assert np.isclose(env.nearest_cluster_distance.values[0, 0], 2.8)
+    d1 = np.linalg.norm(ssefeat.box.minimum_image(pos[:6] - li1, np.eye(3) * 30.0), axis=1).min()
+    assert np.isclose(env.nearest_cluster_distance.values[0, 1], d1)
+    assert list(env.atom.values) == [6, 7]
+    with pytest.raises(SelectionError, match="mobile species"):
+        cluster_environment(ds, mobile="Na")
+    with pytest.raises(ParameterError, match="half the smallest cell width"):
+        cluster_environment(ds, r_env=16.0)
