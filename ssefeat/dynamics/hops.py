@@ -1,0 +1,133 @@
+"""Hop events of mobile ions: detection, hop lengths and rates per ion.
+
+Two detectors share the windows of :func:`ssefeat.dynamics.phop.phop` (A = [t - h, t], B = [t, t + h]):
+
+- ``method="phop"``: peaks of p_hop(i, t) above ``threshold`` (Å^2);
+- ``method="displacement"``: peaks of the site-to-site displacement |<r_i>_B - <r_i>_A| above ``threshold`` (Å),
+  i.e. the window-averaged position moves by more than a distance.
+
+Peaks come from :func:`scipy.signal.find_peaks` with ``height=threshold`` and ``distance=min_separation`` frames
+(default t_R): all atoms are searched in one call on a concatenation of their series separated by padding, so
+there is no Python loop over atoms. Each event reports the frame and time of the peak, the peak value, and the hop
+vector (Å) and its length: mean position over frames [t + 1, t + h] minus mean over [t - h, t - 1] (the peak frame
+is left out, so an abrupt jump next to t counts fully). The rate of an ion is its number of events divided by the
+time over which detection was possible (the frames where both windows fit), in events per ps.
+"""
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from ..errors import ParameterError
+from ..provenance import parameters_of, stamp
+from .d2min import _check_int, _species_indices, _unwrapped_positions
+from .phop import phop as _phop
+
+__all__ = ["hop_events", "hop_table"]
+
+
+def _find_peaks_all(signal: np.ndarray, threshold: float, distance: int):
+    """Peaks of every column of ``signal`` (frames, atoms): (frame index, atom column) arrays."""
+    from scipy.signal import find_peaks
+
+    n_frames, n_atoms = signal.shape
+    pad = distance + 1
+    block = n_frames + pad
+    flat = np.full((n_atoms, block), -np.inf)
+    flat[:, :n_frames] = np.where(np.isfinite(signal), signal, -np.inf).T
+    peaks, _ = find_peaks(flat.ravel(), height=threshold, distance=distance)
+    return peaks % block, peaks // block
+
+
+def hop_events(ds: xr.Dataset, t_R: float | None = None, threshold: float | None = None, species=None, *,
+               method: str = "phop", min_separation: int | None = None, t_R_frames: int | None = None,
+               labels: xr.Dataset | None = None, unwrap_limit: float = 0.25) -> xr.Dataset:
+    """Detect hop events and per-ion hop rates.
+
+    Parameters
+    ----------
+    ds : trajectory Dataset
+    t_R : float, ps (or ``t_R_frames``); the p_hop window
+    threshold : float; Å^2 for ``method="phop"``, Å for ``method="displacement"``
+    species : str or list, optional; ions to analyse (e.g. "Li")
+    method : "phop" or "displacement"
+    min_separation : int, frames; the smallest distance between two events of one ion (default t_R in frames)
+    labels : the result of :func:`~ssefeat.dynamics.phop.phop` on the same trajectory, to reuse it
+    unwrap_limit : see :func:`ssefeat.dynamics.d2min.nonaffine_displacement`
+
+    Returns
+    -------
+    xarray.Dataset with dim ``event`` (``event_atom``, ``event_species``, ``event_frame``, ``event_time`` ps,
+    ``score`` (Å^2 or Å), ``hop_vector`` (event, xyz) Å, ``hop_length`` Å) and dim ``atom`` (``n_events``,
+    ``rate`` events/ps). :func:`hop_table` turns the events into a pandas DataFrame.
+    """
+    if method not in ("phop", "displacement"):
+        raise ParameterError(f"method must be 'phop' or 'displacement', got {method!r}.")
+    if threshold is None or not np.isfinite(threshold) or threshold <= 0:
+        raise ParameterError(f"threshold must be a positive number, got {threshold!r}.",
+                             fix="Å^2 for method='phop' (e.g. a few times the vibrational p_hop), Å for "
+                                 "method='displacement' (e.g. half the site-to-site distance).")
+    if labels is None:
+        labels = _phop(ds, t_R, species, t_R_frames=t_R_frames, unwrap_limit=unwrap_limit)
+    elif species is not None:
+        labels = labels.sel(atom=ds["atom"].values[_species_indices(ds, species)])
+    h = int(labels["phop"].attrs["half_window_frames"])
+    distance = 2 * h if min_separation is None else _check_int(min_separation, "min_separation")
+    name = "phop" if method == "phop" else "window_displacement"
+    signal = np.asarray(labels[name].values, dtype=np.float64)
+    frames_pos, cols = _find_peaks_all(signal, float(threshold), distance)
+    order = np.lexsort((frames_pos, cols))
+    frames_pos, cols = frames_pos[order], cols[order]
+
+    # hop vector of each event from the unwrapped positions of the analysed atoms
+    sub = ds.sel(atom=labels["atom"].values)
+    if "cell" in sub and sub.attrs.get("wrapped", -1) != 0:
+        pos = _unwrapped_positions(sub, unwrap_limit)
+    else:
+        pos = np.asarray(sub["positions"].values, dtype=np.float64)
+    # map label frames (possibly trimmed) to positions in ds
+    frame_index = {int(f): k for k, f in enumerate(sub["frame"].values)}
+    tpos = np.array([frame_index[int(f)] for f in labels["frame"].values[frames_pos]], dtype=np.int64)
+    # the peak frame itself is left out of both means, so a jump between t and t +- 1 gets its full length
+    offsets = np.arange(1, h + 1)
+    if tpos.size:
+        vec = (pos[tpos[:, None] + offsets[None, :], cols[:, None]].mean(axis=1)
+               - pos[tpos[:, None] - offsets[None, :], cols[:, None]].mean(axis=1))
+    else:
+        vec = np.zeros((0, 3))
+
+    n_atoms = signal.shape[1]
+    n_events = np.bincount(cols, minlength=n_atoms)
+    valid_frames = np.flatnonzero(labels["valid"].values[:, 0]) if n_atoms else np.zeros(0, int)
+    times = labels["time"].values
+    span = float(times[valid_frames[-1]] - times[valid_frames[0]]) if valid_frames.size > 1 else np.nan
+    out = xr.Dataset(coords={"atom": labels["atom"].values, "species": ("atom", labels["species"].values),
+                             "xyz": ["x", "y", "z"]})
+    out["event_atom"] = ("event", labels["atom"].values[cols])
+    out["event_species"] = ("event", labels["species"].values[cols].astype(str))
+    out["event_frame"] = ("event", labels["frame"].values[frames_pos])
+    out["event_time"] = ("event", times[frames_pos], {"units": "ps"})
+    out["score"] = ("event", signal[frames_pos, cols], {"units": "angstrom^2" if method == "phop" else "angstrom",
+                                                         "description": f"peak value of {name}"})
+    out["hop_vector"] = (("event", "xyz"), vec, {"units": "angstrom",
+                                         "description": "mean r over [t+1, t+h] - mean r over [t-h, t-1]"})
+    out["hop_length"] = ("event", np.linalg.norm(vec, axis=1), {"units": "angstrom"})
+    out["n_events"] = ("atom", n_events)
+    out["rate"] = ("atom", n_events / span if span > 0 else np.full(n_atoms, np.nan),
+                   {"units": "1/ps", "description": "events per ps over the frames where detection is possible"})
+    out.attrs["observed_time_ps"] = span
+    params = dict(method=method, threshold=threshold, threshold_units="angstrom^2" if method == "phop" else
+                  "angstrom", min_separation=distance, half_window_frames=h, species=species,
+                  phop_parameters=parameters_of(labels))
+    return stamp(out, parameters=params, units="1/ps", analysis="hop_events")
+
+
+def hop_table(events: xr.Dataset):
+    """The events of :func:`hop_events` as a pandas DataFrame (one row per event)."""
+    import pandas as pd
+
+    vec = events["hop_vector"].values
+    return pd.DataFrame({"atom": events["event_atom"].values, "species": events["event_species"].values,
+                         "frame": events["event_frame"].values, "time_ps": events["event_time"].values,
+                         "score": events["score"].values, "hop_length": events["hop_length"].values,
+                         "dx": vec[:, 0], "dy": vec[:, 1], "dz": vec[:, 2]})

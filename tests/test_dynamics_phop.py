@@ -1,0 +1,111 @@
+"""p_hop (Candelier et al. 2010) and hop events: exact small cases, brute force, unwrapping, errors."""
+import numpy as np
+import pytest
+
+import ssefeat
+from ssefeat.dynamics.hops import hop_events, hop_table
+from ssefeat.dynamics.phop import phop
+from ssefeat.errors import ParameterError, SelectionError
+
+L = 20.0
+CELL = np.eye(3) * L
+
+
+def _traj(pos, species=None, wrapped=True, dt=0.1, time=None):
+    pos = np.asarray(pos, dtype=float)
+    if wrapped:
+        pos = ssefeat.box.wrap_positions(pos, CELL)[0]
+    species = species or ["Li"] * pos.shape[1]
+    kw = {"time": time} if time is not None else {"timestep_ps": dt}
+    return ssefeat.make_trajectory(pos, species, cell=CELL, wrapped=wrapped, **kw)
+
+
+def _phop_brute(x, h):
+    """The definition, window by window (x: (T, 3) unwrapped positions of one atom)."""
+    T = len(x)
+    out = np.full(T, np.nan)
+    for t in range(h, T - h):
+        A, B = x[t - h:t + 1], x[t:t + h + 1]
+        ma, mb = A.mean(0), B.mean(0)
+        out[t] = np.sqrt(((A - mb) ** 2).sum(1).mean() * ((B - ma) ** 2).sum(1).mean())
+    return out
+
+
+def test_atom_at_rest_has_zero_phop():
+    pos = np.repeat(np.array([[[3.3, 7.1, 19.9], [10.0, 10.0, 10.0]]]), 30, axis=0)
+    res = phop(_traj(pos), t_R=1.0)  # h = 5 frames
+    v = res["phop"].values
+    assert np.all(v[5:25] == 0.0)
+    assert np.isnan(v[:5]).all() and np.isnan(v[25:]).all()
+    assert res["valid"].values[5:25].all() and not res["valid"].values[:5].any()
+    assert res["phop"].attrs["half_window_frames"] == 5 and res["phop"].attrs["units"] == "angstrom^2"
+    assert phop(_traj(pos), t_R=1.0, trim=True).sizes["frame"] == 20
+
+
+def test_single_jump_matches_hand_computed_value():
+    a, tj, h = 1.8, 10, 2
+    x = np.zeros((21, 1, 3)) + 5.0
+    x[tj:, 0, 0] += a
+    res = phop(_traj(x), t_R_frames=2 * h)
+    v = res["phop"].values[:, 0]
+    # at t = tj: A = {0, 0, a} (mean a/3, var 2a^2/9), B = {a, a, a}; |<r>_A - <r>_B|^2 = 4a^2/9
+    # <(r - <r>_B)^2>_A = 2a^2/9 + 4a^2/9 = 2a^2/3 ; <(r - <r>_A)^2>_B = 0 + 4a^2/9
+    np.testing.assert_allclose(v[tj], np.sqrt(2 * a**2 / 3 * 4 * a**2 / 9), rtol=1e-12)
+    np.testing.assert_allclose(v, _phop_brute(x[:, 0], h), rtol=1e-10, atol=1e-12, equal_nan=True)
+    assert v[tj - h - 1] < 1e-12 and v[tj + h + 1] < 1e-12  # windows on one side of the jump: 0 to round-off
+    np.testing.assert_allclose(res["window_displacement"].values[tj, 0], 2 * a / 3)
+
+
+def test_random_walk_matches_brute_force_and_unwrapping():
+    rng = np.random.default_rng(3)
+    x = np.cumsum(rng.normal(scale=0.4, size=(80, 6, 3)), axis=0) + rng.random((1, 6, 3)) * L
+    wrapped = phop(_traj(x, wrapped=True), t_R_frames=8)
+    plain = phop(_traj(x, wrapped=False), t_R_frames=8)
+    np.testing.assert_allclose(wrapped["phop"].values, plain["phop"].values, rtol=1e-9, equal_nan=True)
+    for a in range(6):
+        np.testing.assert_allclose(plain["phop"].values[:, a], _phop_brute(x[:, a], 4), rtol=1e-9, atol=1e-10,
+                                   equal_nan=True)
+
+
+def test_phop_errors():
+    x = np.zeros((10, 2, 3)) + 4.0
+    ds = _traj(x, species=["Li", "S"])
+    with pytest.raises(ParameterError, match="too few frames"):
+        phop(ds, t_R=1.0)  # 11 frames needed
+    with pytest.raises(ParameterError, match="shorter than two frames"):
+        phop(ds, t_R=0.05)
+    with pytest.raises(SelectionError, match="no atoms of species"):
+        phop(ds, t_R=0.4, species="Na")
+    with pytest.raises(ParameterError, match="exactly one"):
+        phop(ds)
+    uneven = _traj(x, time=np.r_[np.arange(9) * 0.1, 2.0])
+    with pytest.raises(ParameterError, match="not evenly spaced"):
+        phop(uneven, t_R=0.4)
+    jumpy = x.copy()
+    jumpy[5:, 0, 0] += 8.0  # 0.4 of the box in one stored step
+    with pytest.raises(ParameterError, match="cannot be unwrapped safely"):
+        phop(_traj(jumpy), t_R=0.4)
+
+
+def test_hop_events_positions_lengths_and_rates():
+    rng = np.random.default_rng(7)
+    T = 100
+    x = np.repeat(rng.random((1, 3, 3)) * L, T, axis=0) + rng.normal(scale=0.05, size=(T, 3, 3))
+    x[40:, 0] += [2.6, 0, 0]
+    x[70:, 0] += [0, 2.6, 0]  # atom 0 hops twice
+    x[20:, 2] += [0, 0, -3.0]  # atom 2 hops once, atom 1 rattles
+    ds = _traj(x, species=["Li", "Li", "S"])
+    for method, threshold in (("phop", 0.5), ("displacement", 1.2)):
+        ev = hop_events(ds, t_R=1.0, threshold=threshold, method=method)
+        table = hop_table(ev)
+        assert list(table["atom"]) == [0, 0, 2]
+        assert all(abs(f - g) <= 1 for f, g in zip(table["frame"], [39, 69, 19]))
+        np.testing.assert_allclose(table["hop_length"], [2.6, 2.6, 3.0], atol=0.1)
+        np.testing.assert_allclose(ev["hop_vector"].values[2], [0, 0, -3.0], atol=0.1)
+        span = (T - 1 - 10) * 0.1
+        np.testing.assert_allclose(ev["rate"].values, [2 / span, 0, 1 / span])
+        assert ev["rate"].attrs["units"] == "1/ps"
+    li = hop_events(ds, t_R=1.0, threshold=0.5, species="Li")
+    assert list(li["atom"].values) == [0, 1] and list(li["event_atom"].values) == [0, 0]
+    with pytest.raises(ParameterError, match="threshold"):
+        hop_events(ds, t_R=1.0, threshold=-1)

@@ -1,0 +1,60 @@
+"""Bond switching categories on hand-built shells."""
+import numpy as np
+import pytest
+
+import ssefeat
+from ssefeat.dynamics.bond_switching import CATEGORIES, bond_switching
+from ssefeat.errors import ParameterError, SelectionError
+
+L = 20.0
+
+
+def _case():
+    """Five B centres with hand-placed O shells; frame 1 changes them in known ways (cutoff 1.8 Å)."""
+    B = np.array([[5, 5, 5], [15, 5, 5], [5, 15, 5], [15, 15, 15], [0.3, 10, 10]], float)
+    O0 = [  # frame 0
+        [6.4, 5, 5], [3.6, 5, 5], [5, 6.4, 5],            # B0: CN 3
+        [16.4, 5, 5], [13.6, 5, 5], [15, 6.4, 5],         # B1: CN 3
+        [6.4, 15, 5], [3.6, 15, 5], [5, 17.5, 5],         # B2: CN 2 (+ one O at 2.5 Å)
+        [16.4, 15, 15], [13.6, 15, 15], [15, 15, 17.6],   # B3: CN 2 (+ one O at 2.6 Å)
+        [19.5, 10, 10], [1.5, 10, 10], [0.3, 11.4, 10],   # B4: CN 3 across the periodic boundary
+    ]
+    O1 = [list(o) for o in O0]
+    O1[0][0] += 0.1                    # B0 jiggles: unchanged
+    O1[5] = [15, 7.5, 5]               # B1 loses an O: decreased
+    O1[8] = [5, 16.2, 5]               # B2 gains an O: increased
+    O1[9] = [17.2, 15, 15]             # B3: one O leaves ...
+    O1[11] = [15, 15, 16.3]            # ... another arrives: swapped
+    O1[12] = [19.4, 10, 10]            # B4 jiggles across the boundary: unchanged
+    pos = np.array([np.vstack([B, O0]), np.vstack([B, O1])])
+    pos = ssefeat.box.wrap_positions(pos, np.eye(3) * L)[0]
+    species = ["B"] * 5 + ["O"] * 15
+    return ssefeat.make_trajectory(pos, species, cell=np.eye(3) * L, timestep_ps=1.0, wrapped=True)
+
+
+def test_categories_on_hand_built_cases():
+    res = bond_switching(_case(), 0, "B", "O", 1.8)
+    code = res["category_code"].values
+    assert list(code[0]) == [0, 0, 0, 0, 0]
+    assert [CATEGORIES[c] for c in code[1]] == ["unchanged", "decreased", "increased", "swapped", "unchanged"]
+    assert list(res["cn_reference"].values) == [3, 3, 2, 2, 3]
+    assert list(res["cn"].values[1]) == [3, 2, 3, 2, 3]
+    assert list(res["n_broken"].values[1]) == [0, 1, 0, 1, 0]
+    assert list(res["n_formed"].values[1]) == [0, 0, 1, 1, 0]
+    assert list(res["counts"].sel(frame=1).values) == [2, 1, 1, 1]
+    assert list(res["counts"].sel(frame=0).values) == [5, 0, 0, 0]
+    assert list(res["atom"].values) == [0, 1, 2, 3, 4]
+    # relative to frame 1 the changes are mirrored
+    back = bond_switching(_case(), 1, "B", "O", 1.8)
+    assert [CATEGORIES[c] for c in back["category_code"].values[0]] == \
+        ["unchanged", "increased", "decreased", "swapped", "unchanged"]
+
+
+def test_switching_errors():
+    ds = _case()
+    with pytest.raises(SelectionError, match="no atoms of"):
+        bond_switching(ds, 0, "Li", "O", 1.8)
+    with pytest.raises(ParameterError, match="half the smallest cell width"):
+        bond_switching(ds, 0, "B", "O", 10.5)
+    with pytest.raises(ParameterError, match="outside the trajectory"):
+        bond_switching(ds, 4, "B", "O", 1.8)
