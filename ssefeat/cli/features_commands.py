@@ -1,1 +1,87 @@
-from . import main  # noqa: F401  (commands of this area register on main)
+"""CLI: ``ssefeat features`` (structure functions and descriptors per atom) and ``ssefeat feature-params``."""
+from __future__ import annotations
+
+import click
+
+from ..errors import ParameterError
+from . import main
+
+
+def _parameters(system, params_file, centre):
+    from ..features.parameters import SYSTEMS, ParameterSet
+
+    if system and params_file:
+        raise ParameterError("give either --system or --params, not both.")
+    p = ParameterSet.from_json(params_file) if params_file else SYSTEMS[system or "li_sulfide"]()
+    return p.replace(centre=centre) if centre else p
+
+
+@main.command("features")
+@click.argument("traj", type=click.Path())
+@click.option("-o", "--output", required=True, type=click.Path(),
+              help="feature file to write: .nc (netCDF, variable 'features') or .zarr")
+@click.option("--table", default=None, type=click.Path(), help="also write a flat table (.parquet or .csv)")
+@click.option("--system", type=click.Choice(["li_sulfide", "kob_andersen"]), default=None,
+              help="default parameter set [li_sulfide]")
+@click.option("--params", "params_file", default=None, type=click.Path(),
+              help="parameter set JSON (see `ssefeat feature-params`)")
+@click.option("--centre", default=None, help="centre species (overrides the parameter set), e.g. Li")
+@click.option("--descriptors/--no-descriptors", default=False, show_default=True,
+              help="add coordination numbers, Voronoi volume, q4/q6, local density, potential energy")
+@click.option("--chunk", type=int, default=50, show_default=True, help="frames per chunk (bounds memory)")
+@click.option("--start", type=int, default=None, help="first frame (0-based)")
+@click.option("--stop", type=int, default=None, help="stop before this frame")
+@click.option("--stride", type=int, default=None, help="take every n-th frame")
+@click.option("--topology", default=None, type=click.Path(), help="topology for formats without atom names")
+@click.option("--type-map", default=None, help='LAMMPS types to elements, e.g. "1=Li,2=P,3=S"')
+@click.option("--min-distance", type=float, default=0.1, show_default=True,
+              help="closer atom pairs are reported as overlapping (length unit)")
+@click.option("--threads", type=int, default=None, help="numba threads (default: all)")
+@click.option("--overwrite/--no-overwrite", default=True, show_default=True)
+@click.option("-q", "--quiet", is_flag=True, help="no progress bar")
+def features(traj, output, table, system, params_file, centre, descriptors, chunk, start, stop, stride, topology,
+             type_map, min_distance, threads, overwrite, quiet):
+    """Per-atom structure functions (and descriptors) of TRAJ, chunk by chunk, into OUTPUT (and --table)."""
+    from tqdm.auto import tqdm
+
+    from .. import io
+    from ..features.descriptors import DEFAULTS, concat_features
+    from ..features.descriptors import descriptors as make_descriptors
+    from ..features.structure_functions import structure_functions
+    from ..features.table import write_feature_chunks
+
+    params = _parameters(system, params_file, centre)
+    if descriptors and params.name not in DEFAULTS:
+        raise ParameterError(f"--descriptors needs system defaults; the parameter set is named {params.name!r}.",
+                             fix=f"name the parameter set one of {sorted(DEFAULTS)} or compute descriptors with "
+                                 "the Python API (ssefeat.features.descriptors.descriptors).")
+
+    def featurize(ds):
+        sf = structure_functions(ds, params, min_distance=min_distance, n_threads=threads)
+        if not descriptors:
+            return sf
+        return concat_features([sf, make_descriptors(ds, centre=params.centre, system=params.name)],
+                               name="features")
+
+    chunks = io.iter_chunks(traj, int(chunk), topology=topology, type_map=type_map, start=start, stop=stop,
+                            stride=stride)
+    with tqdm(unit="frame", desc="features", disable=quiet) as bar:
+        info = write_feature_chunks(chunks, featurize, output, table=table, overwrite=overwrite, progress=bar)
+    click.echo(f"{info['frames']} frames x {info['atoms']} {params.centre} atoms x {info['features']} features "
+               f"(parameters {params.name}, fingerprint {params.fingerprint}) -> {output}"
+               + (f", {table}" if table else ""))
+
+
+@main.command("feature-params")
+@click.option("--system", type=click.Choice(["li_sulfide", "kob_andersen"]), default="li_sulfide",
+              show_default=True)
+@click.option("--centre", default=None, help="centre species")
+@click.option("-o", "--output", default=None, type=click.Path(), help="write the JSON here (default: print)")
+def feature_params(system, centre, output):
+    """Write a structure-function parameter set as JSON, to edit and pass to `ssefeat features --params`."""
+    params = _parameters(system, None, centre)
+    text = params.to_json(output)
+    if output is None:
+        click.echo(text)
+    else:
+        click.echo(f"{params.n_features} features, fingerprint {params.fingerprint} -> {output}")

@@ -1,0 +1,338 @@
+"""Per-atom descriptors beside the structure functions: coordination numbers, Voronoi volume, Steinhardt q_l,
+local number density, per-atom potential energy.
+
+Every function returns a DataArray ``(frame, atom, feature)`` with the same coordinates as
+:func:`~ssefeat.features.structure_functions.structure_functions` (the :data:`FEATURE_COORDS` of
+:mod:`ssefeat.features.parameters` on ``feature``, units per feature in ``feature_units``), so the results
+concatenate along ``feature`` (:func:`concat_features`). Rows are the atoms of ``centre`` (a species; None = all
+atoms), in trajectory order. Values are finite: an atom without neighbours has coordination 0, density 0 and
+q_l = 0 (freud would give NaN).
+
+freud works in single precision on a centred box: positions go through :func:`ssefeat.box.to_freud`, and
+neighbour lists come from :func:`ssefeat.neighbors.neighbor_pairs` (exact float64 cutoffs) where possible.
+"""
+from __future__ import annotations
+
+import math
+from typing import Mapping, Sequence
+
+import numpy as np
+import xarray as xr
+
+from .. import box as _box
+from ..data import cell_array, validate
+from ..errors import ParameterError, SelectionError
+from ..neighbors import check_cutoff, neighbor_pairs
+from ..provenance import stamp
+from .parameters import FEATURE_COORDS, rows_to_coords
+
+#: Per-system defaults (length unit of the system): coordination cutoffs per (centre, neighbour) pair at the first
+#: minimum of the partial RDFs, the Steinhardt neighbour cutoff and the local-density radius.
+DEFAULTS = {
+    "li_sulfide": {"coordination": {("Li", "S"): 3.0, ("Li", "Li"): 3.5, ("Li", "P"): 3.6, ("P", "S"): 2.5,
+                                    ("S", "Li"): 3.0, ("S", "P"): 2.5, ("P", "Li"): 3.6},
+                   "steinhardt_cutoff": 3.5, "density_radius": 5.0, "length_unit": "angstrom"},
+    "kob_andersen": {"coordination": {("A", "A"): 1.45, ("A", "B"): 1.25, ("B", "A"): 1.25, ("B", "B"): 1.075},
+                     "steinhardt_cutoff": 1.45, "density_radius": 1.5, "length_unit": "sigma"},
+}
+
+
+# --- shared plumbing ------------------------------------------------------------------------------
+def _prepare(ds: xr.Dataset, frames, centre):
+    validate(ds, require_cell=True)
+    if frames is not None:
+        ds = ds.isel(frame=[frames] if np.isscalar(frames) else frames)
+    species = np.asarray(ds["species"].values).astype(str)
+    if centre is None:
+        centres = np.arange(len(species))
+    else:
+        centres = np.flatnonzero(species == str(centre))
+        if not len(centres):
+            raise SelectionError(f"centre species {centre!r} is not in the trajectory (it has "
+                                 f"{sorted(set(species.tolist()))}).",
+                                 fix="choose one of the species present (labels are case-sensitive).")
+    return ds, species, centres, cell_array(ds), np.asarray(ds["positions"].values)
+
+
+def _wrap(values: np.ndarray, ds: xr.Dataset, species, centres, rows, analysis: str, parameters: dict,
+          centre) -> xr.DataArray:
+    rows = [dict(r, centre=r.get("centre") or ("" if centre is None else str(centre))) for r in rows]
+    coords = {"frame": ds["frame"].values, "atom": ds["atom"].values[centres],
+              "species": ("atom", species[centres])}
+    if "time" in ds.coords:
+        coords["time"] = ("frame", ds["time"].values, dict(ds["time"].attrs))
+    coords.update(rows_to_coords(rows))
+    da = xr.DataArray(values, dims=("frame", "atom", "feature"), coords=coords, name=analysis)
+    units = sorted(set(r["feature_units"] for r in rows))
+    return stamp(da, parameters=dict(parameters, centre=centre), analysis=analysis,
+                 units=units[0] if len(units) == 1 else "per feature: see the feature_units coordinate")
+
+
+def _check_species(names, species, what):
+    present = sorted(set(species.tolist()))
+    missing = [s for s in names if s not in present]
+    if missing:
+        raise ParameterError(f"{what} names species {missing} that are not in the trajectory (it has {present}).",
+                             fix="use species present in the trajectory (labels are case-sensitive).")
+
+
+def _cutoff_check(cutoff, cells, what, frame_labels):
+    for f in range(len(cells)):
+        try:
+            check_cutoff(cutoff, cells[f], what=what)
+        except ParameterError as err:
+            raise ParameterError(f"{err.what} (frame {int(frame_labels[f])})", fix=err.fix) from None
+
+
+# --- coordination numbers -------------------------------------------------------------------------
+def _pair_cutoffs(cutoffs: Mapping, centre_species: np.ndarray, neighbours: Sequence[str]) -> np.ndarray:
+    """(n_centres, n_neighbour_species) cutoffs; keys are a neighbour species or a (centre, neighbour) pair."""
+    out = np.full((len(centre_species), len(neighbours)), np.nan)
+    for k, y in enumerate(neighbours):
+        for s in np.unique(centre_species):
+            value = cutoffs.get((s, y), cutoffs.get(y))
+            if value is None:
+                raise ParameterError(f"no coordination cutoff for centre {s} and neighbour {y}.",
+                                     fix=f"add {{('{s}', '{y}'): r_c}} (Å) to the coordination cutoffs.")
+            if not (np.isfinite(value) and value > 0):
+                raise ParameterError(f"coordination cutoff for {s}-{y} must be a positive length, got {value}.")
+            out[centre_species == s, k] = float(value)
+    return out
+
+
+def coordination_numbers(ds: xr.Dataset, cutoffs: Mapping, centre: str | None = None,
+                         neighbours: Sequence[str] | None = None, frames=None) -> xr.DataArray:
+    """Number of neighbours of each species within a cutoff per (centre, neighbour) species pair.
+
+    Parameters
+    ----------
+    cutoffs : mapping
+        ``{neighbour: r_c}`` or ``{(centre, neighbour): r_c}`` in Å (pair keys win), e.g.
+        ``{("Li", "S"): 3.0}``.
+    centre : species of the rows (None: all atoms)
+    neighbours : species to count (default: every neighbour species named in ``cutoffs``)
+
+    Features ``cn_<centre>-<Y>`` (dimensionless), with ``cutoff`` on the feature coordinate when one value applies.
+    """
+    ds, species, centres, cells, pos = _prepare(ds, frames, centre)
+    if neighbours is None:
+        neighbours = list(dict.fromkeys(k[1] if isinstance(k, tuple) else k for k in cutoffs))
+    neighbours = [str(y) for y in neighbours]
+    _check_species(neighbours, species, "the coordination cutoffs")
+    rc = _pair_cutoffs(cutoffs, species[centres], neighbours)
+    rmax = float(np.nanmax(rc))
+    _cutoff_check(rmax, cells, "coordination cutoff", ds["frame"].values)
+    points = np.flatnonzero(np.isin(species, neighbours))
+    code = np.full(len(species), -1)
+    for k, y in enumerate(neighbours):
+        code[species == y] = k
+    out = np.zeros((len(cells), len(centres), len(neighbours)))
+    for f in range(len(cells)):
+        pairs = neighbor_pairs(pos[f], cells[f], rmax, query=centres, points=points)
+        kk = code[points[pairs.j]]
+        keep = pairs.distances < rc[pairs.i, kk]
+        np.add.at(out[f], (pairs.i[keep], kk[keep]), 1.0)
+    label = "any" if centre is None else centre
+    rows = []
+    for k, y in enumerate(neighbours):
+        col = np.unique(rc[:, k])
+        rows.append(dict(FEATURE_COORDS, name=f"cn_{label}-{y}", kind="coordination", species_j=y,
+                         cutoff=float(col[0]) if len(col) == 1 else math.nan, feature_units="1"))
+    return _wrap(out, ds, species, centres, rows, "coordination_numbers",
+                 {"cutoffs": {"-".join(k) if isinstance(k, tuple) else k: v for k, v in cutoffs.items()},
+                  "neighbours": neighbours}, centre)
+
+
+# --- Voronoi volume -------------------------------------------------------------------------------
+def voronoi_volume(ds: xr.Dataset, centre: str | None = None, frames=None) -> xr.DataArray:
+    """Voronoi cell volume of each atom (freud.locality.Voronoi over all atoms, periodic), Å^3.
+
+    The tessellation uses every atom of the frame; rows are the centre atoms. Feature ``voronoi_volume``.
+    """
+    import freud
+
+    ds, species, centres, cells, pos = _prepare(ds, frames, centre)
+    out = np.zeros((len(cells), len(centres), 1))
+    voro = freud.locality.Voronoi()
+    for f in range(len(cells)):
+        fbox, fpos = _box.to_freud(cells[f], pos[f])
+        voro.compute((fbox, fpos))
+        out[f, :, 0] = np.asarray(voro.volumes, dtype=np.float64)[centres]
+    rows = [dict(FEATURE_COORDS, name="voronoi_volume", kind="voronoi_volume", feature_units="angstrom^3")]
+    return _wrap(out, ds, species, centres, rows, "voronoi_volume", {}, centre)
+
+
+# --- Steinhardt q_l -------------------------------------------------------------------------------
+def steinhardt(ds: xr.Dataset, cutoff: float, l: Sequence[int] = (4, 6), centre: str | None = None,
+               neighbours: Sequence[str] | None = None, average: bool = False, frames=None) -> xr.DataArray:
+    """Steinhardt bond-orientational order q_l of each atom (freud.order.Steinhardt).
+
+    Neighbours: atoms of ``neighbours`` (default all species) within ``cutoff`` (Å, float64 minimum image).
+    ``average=True`` gives the Lechner-Dellago averaged q_l. Atoms with no neighbour get 0. Features ``q<l>``.
+    """
+    import freud
+
+    ls = [int(v) for v in np.atleast_1d(l)]
+    if not ls or any(v < 0 for v in ls):
+        raise ParameterError(f"Steinhardt orders l must be non-negative integers, got {list(np.atleast_1d(l))}.")
+    ds, species, centres, cells, pos = _prepare(ds, frames, centre)
+    if neighbours is not None:
+        neighbours = [str(y) for y in ([neighbours] if isinstance(neighbours, str) else neighbours)]
+        _check_species(neighbours, species, "the Steinhardt neighbours")
+    _cutoff_check(float(cutoff), cells, "Steinhardt cutoff", ds["frame"].values)
+    n = len(species)
+    ok_j = np.ones(n, bool) if neighbours is None else np.isin(species, neighbours)
+    out = np.zeros((len(cells), len(centres), len(ls)))
+    op = freud.order.Steinhardt(l=ls, average=average)
+    for f in range(len(cells)):
+        pairs = neighbor_pairs(pos[f], cells[f], float(cutoff))
+        keep = ok_j[pairs.j]
+        fbox, fpos = _box.to_freud(cells[f], pos[f])
+        if not keep.any():
+            continue
+        # freud's box is rotated relative to ours: express the exact vectors in it
+        vec = _box.to_cartesian(_box.to_fractional(pairs.vectors[keep], cells[f]),
+                                _freud_cell(cells[f]))
+        nlist = freud.locality.NeighborList.from_arrays(n, n, pairs.i[keep], pairs.j[keep],
+                                                        vec.astype(np.float32))
+        op.compute((fbox, fpos), neighbors=nlist)
+        q = np.asarray(op.particle_order, dtype=np.float64).reshape(n, len(ls))
+        out[f] = np.nan_to_num(q[centres], nan=0.0)
+    rows = [dict(FEATURE_COORDS, name=f"{'qbar' if average else 'q'}{v}", kind="steinhardt", l=float(v),
+                 cutoff=float(cutoff), species_j="" if neighbours is None else ",".join(neighbours),
+                 feature_units="1") for v in ls]
+    return _wrap(out, ds, species, centres, rows, "steinhardt",
+                 {"l": ls, "cutoff": float(cutoff), "neighbours": neighbours, "average": average}, centre)
+
+
+def _freud_cell(cell):
+    lx, ly, lz, xy, xz, yz = _box.upper_triangular_form(cell)
+    return np.array([[lx, 0.0, 0.0], [xy * ly, ly, 0.0], [xz * lz, yz * lz, lz]])
+
+
+# --- local density --------------------------------------------------------------------------------
+def local_density(ds: xr.Dataset, radius: float, centre: str | None = None,
+                  neighbours: Sequence[str] | None = None, frames=None) -> xr.DataArray:
+    """Local number density: other atoms (of ``neighbours``, default all) within ``radius`` divided by
+    (4/3) pi radius^3, in Å^-3. The centre itself is not counted. Feature ``density_r<radius>``."""
+    ds, species, centres, cells, pos = _prepare(ds, frames, centre)
+    if neighbours is not None:
+        neighbours = [str(y) for y in ([neighbours] if isinstance(neighbours, str) else neighbours)]
+        _check_species(neighbours, species, "the density neighbours")
+        points = np.flatnonzero(np.isin(species, neighbours))
+    else:
+        points = None
+    _cutoff_check(float(radius), cells, "density radius", ds["frame"].values)
+    vol = 4.0 / 3.0 * math.pi * float(radius) ** 3
+    out = np.zeros((len(cells), len(centres), 1))
+    for f in range(len(cells)):
+        pairs = neighbor_pairs(pos[f], cells[f], float(radius), query=centres, points=points)
+        out[f, :, 0] = pairs.counts / vol
+    tag = "" if neighbours is None else "_" + "".join(neighbours)
+    rows = [dict(FEATURE_COORDS, name=f"density{tag}_r{float(radius):g}", kind="density", cutoff=float(radius),
+                 species_j="" if neighbours is None else ",".join(neighbours), feature_units="angstrom^-3")]
+    return _wrap(out, ds, species, centres, rows, "local_density",
+                 {"radius": float(radius), "neighbours": neighbours}, centre)
+
+
+# --- potential energy -----------------------------------------------------------------------------
+def potential_energy(ds: xr.Dataset, centre: str | None = None, frames=None) -> xr.DataArray:
+    """Per-atom potential energy from the trajectory's ``potential_energy (frame, atom)`` variable, eV."""
+    if "potential_energy" not in ds:
+        raise ParameterError("the trajectory has no per-atom potential_energy.",
+                             fix="read a file with per-atom energies (e.g. a LAMMPS dump with c_pe) or leave out "
+                                 "the potential-energy descriptor.")
+    ds, species, centres, cells, pos = _prepare(ds, frames, centre)
+    values = np.asarray(ds["potential_energy"].values, dtype=np.float64)[:, centres, None]
+    if not np.isfinite(values).all():
+        raise ParameterError("potential_energy contains NaN or infinite values.",
+                             fix="drop the affected frames or recompute the energies.")
+    rows = [dict(FEATURE_COORDS, name="potential_energy", kind="potential_energy", feature_units="eV")]
+    return _wrap(values, ds, species, centres, rows, "potential_energy", {}, centre)
+
+
+# --- all of them ----------------------------------------------------------------------------------
+def concat_features(arrays: Sequence[xr.DataArray], name: str = "features") -> xr.DataArray:
+    """Concatenate feature arrays of the same frames and atoms along ``feature`` (names must be unique)."""
+    arrays = [a for a in arrays if a is not None]
+    if not arrays:
+        raise ParameterError("no feature arrays to concatenate.")
+    first = arrays[0]
+    for a in arrays[1:]:
+        if not (np.array_equal(a["atom"].values, first["atom"].values)
+                and np.array_equal(a["frame"].values, first["frame"].values)):
+            raise ParameterError("feature arrays cover different frames or atoms and cannot be put side by side.",
+                                 fix="compute them on the same trajectory chunk with the same centre species.")
+    full = []
+    for a in arrays:
+        missing = {k: ("feature", np.full(a.sizes["feature"], v, dtype=np.float64 if isinstance(v, float) else
+                                          object).astype(np.float64 if isinstance(v, float) else str))
+                   for k, v in FEATURE_COORDS.items() if k not in a.coords}
+        full.append(a.assign_coords(missing) if missing else a)
+    out = xr.concat(full, dim="feature", coords="minimal", compat="override", combine_attrs="drop")
+    names = out["feature"].values.tolist()
+    if len(set(names)) != len(names):
+        dup = sorted({n for n in names if names.count(n) > 1})
+        raise ParameterError(f"feature names {dup} appear twice.", fix="do not add the same descriptor twice.")
+    out.name = name
+    for key in ("parameter_set", "parameter_fingerprint", "length_unit"):
+        for a in arrays:
+            if key in a.attrs:
+                out.attrs[key] = a.attrs[key]
+                break
+    units = sorted(set(np.asarray(out["feature_units"].values).astype(str).tolist()))
+    return stamp(out, parameters={"parts": [a.attrs.get("analysis", a.name) for a in arrays]},
+                 units=units[0] if len(units) == 1 else "per feature: see the feature_units coordinate",
+                 analysis="concat_features")
+
+
+def descriptors(ds: xr.Dataset, centre: str | None = None, system: str | None = None, *,
+                coordination: Mapping | None = None, voronoi: bool = True, steinhardt_l: Sequence[int] = (4, 6),
+                steinhardt_cutoff: float | None = None, density_radius: float | None = None,
+                potential: bool | None = None, frames=None) -> xr.DataArray:
+    """All descriptors of the centre atoms in one ``(frame, atom, feature)`` array.
+
+    ``system`` (``"li_sulfide"``, ``"kob_andersen"``) supplies the defaults of :data:`DEFAULTS` for
+    ``coordination`` cutoffs, ``steinhardt_cutoff`` and ``density_radius``; give them explicitly otherwise.
+    Coordination cutoffs whose species are absent from the trajectory are skipped. ``steinhardt_l=()`` skips
+    q_l; ``potential=None`` adds the per-atom potential energy when the trajectory has it.
+    """
+    defaults = DEFAULTS.get(system, {}) if system else {}
+    if system and system not in DEFAULTS:
+        raise ParameterError(f"unknown system {system!r}.", fix=f"use one of {sorted(DEFAULTS)}.")
+    coordination = defaults.get("coordination") if coordination is None else coordination
+    steinhardt_cutoff = defaults.get("steinhardt_cutoff") if steinhardt_cutoff is None else steinhardt_cutoff
+    density_radius = defaults.get("density_radius") if density_radius is None else density_radius
+    species = set(np.asarray(ds["species"].values).astype(str).tolist())
+    parts = []
+    if coordination:
+        def key_neighbour(k):
+            return k[1] if isinstance(k, tuple) else k
+
+        def key_centre_ok(k, s):
+            return (k[0] == s) if isinstance(k, tuple) else True
+
+        row_species = species if centre is None else {centre}
+        usable = {}
+        for y in dict.fromkeys(key_neighbour(k) for k in coordination):
+            if y not in species:
+                continue
+            keys = {k: v for k, v in coordination.items() if key_neighbour(k) == y
+                    and any(key_centre_ok(k, s) for s in row_species)}
+            # every row species needs a cutoff for y, else the column is skipped
+            if keys and all(any(key_centre_ok(k, s) for k in keys) for s in row_species):
+                usable.update(keys)
+        if usable:
+            parts.append(coordination_numbers(ds, usable, centre=centre, frames=frames))
+    if voronoi:
+        parts.append(voronoi_volume(ds, centre=centre, frames=frames))
+    if steinhardt_l:
+        if steinhardt_cutoff is None:
+            raise ParameterError("Steinhardt q_l needs a neighbour cutoff.",
+                                 fix="pass steinhardt_cutoff=... (Å) or system=..., or steinhardt_l=() to skip.")
+        parts.append(steinhardt(ds, steinhardt_cutoff, l=steinhardt_l, centre=centre, frames=frames))
+    if density_radius is not None:
+        parts.append(local_density(ds, density_radius, centre=centre, frames=frames))
+    if potential or (potential is None and "potential_energy" in ds):
+        parts.append(potential_energy(ds, centre=centre, frames=frames))
+    return concat_features(parts, name="descriptors")
