@@ -1,0 +1,330 @@
+"""LAMMPS text dumps (``dump custom``): a streaming reader with image flags, and the writer used for OVITO.
+
+Why not ASE's ``lammps-dump-text``: it drops the ``ix iy iz`` image flags and maps types 1, 2, ... to H, He, ...;
+here whole frames are parsed at once (pandas' C parser), frames outside start/stop/stride are skipped unparsed,
+and files of any size stream in chunks. Units are LAMMPS ``metal`` (Å, ps, Å/ps, eV/Å, e) unless the file has an
+``ITEM: UNITS`` section (``dump_modify units yes``); other unit styles are converted with ASE's LAMMPS table.
+
+Reading:
+
+- species: an ``element`` column, else ``type_map`` ({type: symbol}), else the topology's species, else the type
+  numbers as labels ("1", "2", ...);
+- positions ``x y z`` (wrapped), ``xu yu zu`` (unwrapped), ``xs ys zs`` / ``xsu ysu zsu`` (scaled); shifted so that
+  the cell origin (xlo, ylo, zlo) is at 0. Orthogonal, restricted triclinic (``xy xz yz``) and general triclinic
+  (``abc origin``) boxes;
+- ``ix iy iz`` -> ``images`` (only with wrapped positions; unwrapped ones need no flags);
+- ``vx vy vz`` -> velocities, ``fx fy fz`` -> forces, ``q`` -> charge, ``mass`` -> mass, ``c_pe*`` ->
+  potential_energy; atoms are sorted by ``id`` and the ``atom`` coordinate is ``id - 1``;
+- time: ``ITEM: TIME`` (``dump_modify time yes``), else ``timestep_ps`` x frame index, else the frame index.
+"""
+from __future__ import annotations
+
+import gzip
+import io
+import itertools
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import CorruptFileError, ParameterError, TopologyMismatchError
+from .formats import ReadOptions, atom_indices, build, errors_named
+
+_POSITION_SETS = (("x", "y", "z"), ("xu", "yu", "zu"), ("xs", "ys", "zs"), ("xsu", "ysu", "zsu"))
+
+
+def _open(path, mode="rb"):
+    return gzip.open(path, mode) if str(path).lower().endswith(".gz") else open(path, mode)
+
+
+def _corrupt(path, what):
+    return CorruptFileError(f"{path}: {what}",
+                            fix="the dump is truncated or not a LAMMPS text dump; drop the incomplete last frame "
+                                "(or re-run / re-copy it), or pass format=... if it is another format.")
+
+
+def _box(tokens: list[str], rows: np.ndarray):
+    """Cell (rows a, b, c) and origin, Å, from a BOX BOUNDS section."""
+    if tokens and tokens[0] == "abc":  # general triclinic: ax ay az ox / bx by bz oy / cx cy cz oz
+        return rows[:, :3].copy(), rows[:, 3].copy()
+    if rows.shape[1] == 3:
+        names = tokens[:3] if len(tokens) >= 3 and set(tokens[:3]) == {"xy", "xz", "yz"} else ["xy", "xz", "yz"]
+        tilt = dict(zip(names, rows[:, 2]))
+        xy, xz, yz = tilt["xy"], tilt["xz"], tilt["yz"]
+    else:
+        xy = xz = yz = 0.0
+    xlo = rows[0, 0] - min(0.0, xy, xz, xy + xz)
+    xhi = rows[0, 1] - max(0.0, xy, xz, xy + xz)
+    ylo = rows[1, 0] - min(0.0, yz)
+    yhi = rows[1, 1] - max(0.0, yz)
+    zlo, zhi = rows[2, 0], rows[2, 1]
+    cell = np.array([[xhi - xlo, 0.0, 0.0], [xy, yhi - ylo, 0.0], [xz, yz, zhi - zlo]])
+    return cell, np.array([xlo, ylo, zlo])
+
+
+def _header(fh, path, units_state: dict):
+    """Parse one frame header up to ``ITEM: ATOMS``; None at the end of the file."""
+    hdr = {}
+    line = fh.readline()
+    while line and not line.strip():
+        line = fh.readline()
+    if not line:
+        return None
+    try:
+        while True:
+            if not line:
+                raise _corrupt(path, "the file ends inside a frame header.")
+            if not line.startswith(b"ITEM:"):
+                raise _corrupt(path, f"expected an 'ITEM:' line, found {line[:60]!r}.")
+            item = line[5:].strip()
+            if item == b"TIMESTEP":
+                hdr["step"] = int(fh.readline())
+            elif item == b"TIME":
+                hdr["time"] = float(fh.readline())
+            elif item == b"UNITS":
+                units_state["units"] = fh.readline().decode().strip()
+            elif item.startswith(b"NUMBER OF ATOMS"):
+                hdr["n"] = int(fh.readline())
+            elif item.startswith(b"BOX BOUNDS"):
+                tokens = item.decode().split()[2:]
+                rows = np.array([fh.readline().split() for _ in range(3)], dtype=np.float64)
+                hdr["cell"], hdr["origin"] = _box(tokens, rows)
+            elif item.startswith(b"ATOMS"):
+                hdr["columns"] = item.decode().split()[1:]
+                if "n" not in hdr or "cell" not in hdr:
+                    raise _corrupt(path, "a frame has no NUMBER OF ATOMS or BOX BOUNDS section.")
+                return hdr
+            else:
+                fh.readline()  # an item we do not use: one value line
+            line = fh.readline()
+    except (ValueError, IndexError) as err:
+        raise _corrupt(path, f"cannot parse a frame header ({err}).") from err
+
+
+def _parse_atoms(block: bytes, columns, n, path, frame):
+    import pandas as pd
+
+    try:
+        table = pd.read_csv(io.BytesIO(block), sep=r"\s+", header=None, names=columns, engine="c",
+                            dtype={"element": str} if "element" in columns else None)
+    except Exception as err:
+        raise _corrupt(path, f"cannot parse the atoms of frame {frame} ({err}).") from err
+    if len(table) != n or table.isna().to_numpy().any():
+        raise _corrupt(path, f"frame {frame} is incomplete: {len(table)} of {n} atom lines could be read.")
+    return table
+
+
+def _species(table, opts: ReadOptions, path) -> np.ndarray:
+    if "element" in table:
+        return table["element"].to_numpy(dtype=str)
+    if "type" not in table:
+        raise _corrupt(path, "the dump has neither a 'type' nor an 'element' column.")
+    types = table["type"].to_numpy()
+    if opts.type_map:
+        missing = sorted(set(np.unique(types).tolist()) - set(opts.type_map))
+        if missing:
+            raise ParameterError(f"{path} has atom types {missing} that the type map {opts.type_map} does not name.",
+                                 fix="give a symbol for every type, e.g. --type-map 1=Li,2=P,3=S.")
+        lookup = np.array([""] + [opts.type_map.get(t, "") for t in range(1, int(types.max()) + 1)], dtype=object)
+        return lookup[types].astype(str)
+    if opts.topology is not None:
+        from .mdtraj_formats import load_topology, species_of
+
+        top_species = species_of(load_topology(opts.topology, path, "lammps-dump"))
+        if top_species.size != types.size:
+            raise TopologyMismatchError(f"the topology has {top_species.size} atoms but {path} has {types.size}.",
+                                        fix="use the topology of this system (same atoms, ordered by LAMMPS id).")
+        return top_species
+    return types.astype(str)
+
+
+def _unit_factors(units: str | None) -> dict:
+    if units in (None, "metal"):
+        return {}
+    from ase.calculators.lammps import convert
+
+    return {q: float(convert(1.0, q, units, "metal")) for q in ("distance", "velocity", "force", "time", "charge",
+                                                                "energy", "mass")}
+
+
+def iter_chunks(path, fmt: str, opts: ReadOptions, frames_per_chunk: int | None = None):
+    """Trajectory Datasets of up to ``frames_per_chunk`` selected frames of a LAMMPS text dump."""
+    path = Path(path)
+    units_state: dict = {}
+    state: dict = {}
+    batch: list = []
+    with errors_named(path, fmt), _open(path) as fh:
+        for index in itertools.count():
+            hdr = _header(fh, path, units_state)
+            if hdr is None:
+                break
+            if opts.past_end(index):
+                break
+            n = hdr["n"]
+            if not opts.wants(index):
+                for _ in itertools.islice(fh, n):
+                    pass
+                continue
+            block = b"".join(itertools.islice(fh, n))
+            table = _parse_atoms(block, hdr["columns"], n, path, index)
+            batch.append(_frame(table, hdr, index, path, opts, state, units_state.get("units")))
+            if frames_per_chunk and len(batch) == frames_per_chunk:
+                yield _assemble(batch, path, fmt, opts, state)
+                batch = []
+    if batch:
+        yield _assemble(batch, path, fmt, opts, state)
+
+
+def _frame(table, hdr, index, path, opts: ReadOptions, state: dict, units):
+    """Arrays of one frame, atoms sorted by id; fixes species, atom ids and columns from the first frame read."""
+    if "id" in table:
+        order = np.argsort(table["id"].to_numpy(), kind="stable")
+        table = table.iloc[order]
+    if "species" not in state:
+        state["n"] = len(table)
+        state["species"] = _species(table, opts, path)
+        state["atom"] = table["id"].to_numpy() - 1 if "id" in table else np.arange(len(table))
+        state["sel"] = atom_indices(state["species"], opts.atoms, path)
+        state["units"] = _unit_factors(units)
+        cols = set(table.columns)
+        state["pos"] = next((p for p in _POSITION_SETS if set(p) <= cols), None)
+        if state["pos"] is None:
+            raise _corrupt(path, f"no position columns (x y z, xu yu zu, xs ys zs or xsu ysu zsu) in {sorted(cols)}.")
+        state["wrapped"] = state["pos"][0] in ("x", "xs")
+        state["images"] = state["wrapped"] and {"ix", "iy", "iz"} <= cols
+        state["pe"] = next((c for c in table.columns if c.startswith("c_pe")), None)
+    elif len(table) != state["n"]:
+        raise TopologyMismatchError(f"{path}: frame {index} has {len(table)} atoms, the first frame read has "
+                                    f"{state['n']}.", fix="ssefeat needs the same atoms in every frame; split the "
+                                                         "file where the number of atoms changes.")
+    f = state["units"]
+    sel = state["sel"]
+    if sel is not None:
+        table = table.iloc[sel]
+    cell = hdr["cell"] * f.get("distance", 1.0)
+    raw = table[list(state["pos"])].to_numpy(dtype=np.float64)
+    if state["pos"][0].startswith("xs"):
+        pos = raw @ cell
+    else:
+        pos = (raw - hdr["origin"]) * f.get("distance", 1.0)
+    out = {"positions": pos, "cell": cell, "time": hdr.get("time")}
+    if out["time"] is not None:
+        out["time"] *= f.get("time", 1.0)
+    cols = table.columns
+    if {"vx", "vy", "vz"} <= set(cols):
+        out["velocities"] = table[["vx", "vy", "vz"]].to_numpy(dtype=np.float64) * f.get("velocity", 1.0)
+    if {"fx", "fy", "fz"} <= set(cols):
+        out["forces"] = table[["fx", "fy", "fz"]].to_numpy(dtype=np.float64) * f.get("force", 1.0)
+    if state["images"]:
+        out["images"] = table[["ix", "iy", "iz"]].to_numpy(dtype=np.int32)
+    if state["pe"]:
+        out["potential_energy"] = table[state["pe"]].to_numpy(dtype=np.float64) * f.get("energy", 1.0)
+    if "q" in cols and "charge" not in state:
+        state["charge"] = table["q"].to_numpy(dtype=np.float64) * f.get("charge", 1.0)
+    if "mass" in cols and "mass" not in state:
+        state["mass"] = table["mass"].to_numpy(dtype=np.float64) * f.get("mass", 1.0)
+    out["frame"] = index
+    return out
+
+
+def _assemble(batch: list, path, fmt, opts: ReadOptions, state: dict):
+    sel = state["sel"]
+    species = state["species"] if sel is None else state["species"][sel]
+    atom = state["atom"] if sel is None else state["atom"][sel]
+    arrays = {k: np.stack([b[k] for b in batch]) for k in ("velocities", "forces", "images", "potential_energy")
+              if k in batch[0]}
+    for k in ("charge", "mass"):
+        if k in state:
+            arrays[k] = state[k]
+    times = [b["time"] for b in batch]
+    file_time = None if any(t is None for t in times) else np.array(times)
+    return build(path, fmt, opts, np.stack([b["positions"] for b in batch]), species,
+                 np.array([b["frame"] for b in batch]), cell=np.stack([b["cell"] for b in batch]),
+                 file_time=file_time, atom=atom, wrapped=state["wrapped"], **arrays)
+
+
+# --- writing ---------------------------------------------------------------------------------------------------
+def lammps_cell(cell: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The restricted-triclinic LAMMPS form of cells (..., 3, 3): (lx, ly, lz, xy, xz, yz) and the rotation R
+    (rows -> rows, ``v_lammps = v @ R``) taking vectors of the original frame to the LAMMPS frame."""
+    cell = np.asarray(cell, dtype=np.float64)
+    a, b, c = cell[..., 0, :], cell[..., 1, :], cell[..., 2, :]
+    lx = np.linalg.norm(a, axis=-1)
+    xy = np.einsum("...i,...i", a, b) / lx
+    ly = np.sqrt(np.einsum("...i,...i", b, b) - xy ** 2)
+    xz = np.einsum("...i,...i", a, c) / lx
+    yz = (np.einsum("...i,...i", b, c) - xy * xz) / ly
+    lz = np.sqrt(np.einsum("...i,...i", c, c) - xz ** 2 - yz ** 2)
+    zero = np.zeros_like(lx)
+    lmp = np.stack([np.stack([lx, zero, zero], -1), np.stack([xy, ly, zero], -1), np.stack([xz, yz, lz], -1)], -2)
+    rot = np.linalg.inv(cell) @ lmp
+    return np.stack([lx, ly, lz, xy, xz, yz], -1), rot
+
+
+def write_frames(ds, fh, species_column: str = "element") -> None:
+    """Append the frames of one trajectory Dataset to an open text file as a LAMMPS ``dump custom``.
+
+    Columns: ``id`` (atom + 1), ``element`` (or ``type``: 1, 2, ... by first appearance), ``x y z`` (rotated into
+    LAMMPS' restricted-triclinic frame when the cell is not already lower-triangular), ``ix iy iz`` when the
+    Dataset has images, ``vx vy vz``, ``fx fy fz``, ``q``, ``c_pe`` when present; ``ITEM: TIME`` holds the time
+    in ps. Needs a cell.
+    """
+    from ..data import cell_array
+
+    cell = cell_array(ds)
+    params, rot = lammps_cell(cell)
+    pos = np.einsum("fai,fij->faj", np.asarray(ds["positions"].values, dtype=np.float64), rot)
+    n_frames, n_atoms = pos.shape[:2]
+    species = ds["species"].values.astype(str)
+    columns = ["id"]
+    data = [np.broadcast_to(ds["atom"].values[None, :, None] + 1, (n_frames, n_atoms, 1)).astype(np.float64)]
+    fmts = ["%d"]
+    if species_column == "type":
+        _, first, inverse = np.unique(species, return_index=True, return_inverse=True)
+        rank = np.argsort(np.argsort(first))
+        types = rank[inverse] + 1
+        columns.append("type")
+        data.append(np.broadcast_to(types[None, :, None], (n_frames, n_atoms, 1)).astype(np.float64))
+        fmts.append("%d")
+    columns += ["x", "y", "z"]
+    data.append(pos)
+    fmts += ["%.10g"] * 3
+    if "images" in ds:
+        columns += ["ix", "iy", "iz"]
+        data.append(np.asarray(ds["images"].values, dtype=np.float64))
+        fmts += ["%d"] * 3
+    for name, cols in (("velocities", ["vx", "vy", "vz"]), ("forces", ["fx", "fy", "fz"])):
+        if name in ds:
+            data.append(np.einsum("fai,fij->faj", np.asarray(ds[name].values, dtype=np.float64), rot))
+            columns += cols
+            fmts += ["%.10g"] * 3
+    if "charge" in ds.coords:
+        data.append(np.broadcast_to(ds["charge"].values[None, :, None], (n_frames, n_atoms, 1)).astype(np.float64))
+        columns.append("q")
+        fmts.append("%.10g")
+    if "potential_energy" in ds:
+        data.append(np.asarray(ds["potential_energy"].values, dtype=np.float64)[..., None])
+        columns.append("c_pe")
+        fmts.append("%.10g")
+    table = np.concatenate(data, axis=-1)
+    numeric_fmt = " ".join(fmts)
+    if species_column == "element":  # element after id: text column spliced in per row
+        columns.insert(1, "element")
+        first, rest = fmts[0], " ".join(fmts[1:])
+        row_fmt = [f"{first} {s} {rest}" for s in species]
+    time = np.asarray(ds["time"].values, dtype=np.float64)
+    for f in range(n_frames):  # loop over frames; rows are formatted by numpy
+        lx, ly, lz, xy, xz, yz = params[f]
+        fh.write(f"ITEM: TIME\n{time[f]:.16g}\nITEM: TIMESTEP\n{int(ds['frame'].values[f])}\n"
+                 f"ITEM: NUMBER OF ATOMS\n{n_atoms}\n")
+        if abs(xy) + abs(xz) + abs(yz) > 0:
+            fh.write("ITEM: BOX BOUNDS xy xz yz pp pp pp\n"
+                     f"{min(0.0, xy, xz, xy + xz):.16g} {lx + max(0.0, xy, xz, xy + xz):.16g} {xy:.16g}\n"
+                     f"{min(0.0, yz):.16g} {ly + max(0.0, yz):.16g} {xz:.16g}\n"
+                     f"0 {lz:.16g} {yz:.16g}\n")
+        else:
+            fh.write(f"ITEM: BOX BOUNDS pp pp pp\n0 {lx:.16g}\n0 {ly:.16g}\n0 {lz:.16g}\n")
+        fh.write("ITEM: ATOMS " + " ".join(columns) + "\n")
+        if species_column == "element":
+            fh.write("".join(fmt % tuple(row) + "\n" for fmt, row in zip(row_fmt, table[f].tolist())))
+        else:
+            np.savetxt(fh, table[f], fmt=numeric_fmt.split())

@@ -1,0 +1,214 @@
+"""Formats read through mdtraj: xtc, trr, dcd, AMBER netCDF, mdtraj HDF5, pdb, gro and mdtraj's LAMMPS reader.
+
+Conversions: positions nm -> Å (x 10; mdtraj's float32 is kept), ``unitcell_vectors`` (nm, rows a, b, c) ->
+``cell`` rows in Å, time in ps as stored (xtc, trr, AMBER netCDF, h5, gro). dcd, pdb and LAMMPS files store no
+time: time is then the frame index unless ``timestep_ps`` is given. Species are the topology's element symbols
+(atom names for atoms without an element).
+
+The topology (``topology=``) may be a file mdtraj can read (pdb, gro, h5, ...), any file ssefeat reads (its
+species are used), an ``mdtraj.Topology``, a trajectory Dataset or a list of species symbols. pdb, gro and h5 carry
+their own.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import CorruptFileError, ParameterError, TopologyMismatchError
+from ..units import NM_TO_ANGSTROM
+from .formats import ReadOptions, atom_indices, build, check_path, errors_named
+
+#: formats whose files store the time of each frame
+_HAS_TIME = {"xtc", "trr", "amber-netcdf", "h5", "gro"}
+#: formats read frame by frame with a seekable mdtraj file object
+_SEEKABLE = {"xtc", "trr", "dcd", "amber-netcdf", "h5", "mdtraj-lammpstrj"}
+
+
+def _file_class(fmt: str):
+    import mdtraj as md
+
+    return {"xtc": md.formats.XTCTrajectoryFile, "trr": md.formats.TRRTrajectoryFile,
+            "dcd": md.formats.DCDTrajectoryFile, "amber-netcdf": md.formats.NetCDFTrajectoryFile,
+            "h5": md.formats.HDF5TrajectoryFile, "mdtraj-lammpstrj": md.formats.LAMMPSTrajectoryFile}[fmt]
+
+
+def topology_from_species(species) -> "md.Topology":
+    """An mdtraj Topology with one atom (and residue) per species symbol."""
+    import mdtraj as md
+
+    top = md.Topology()
+    chain = top.add_chain()
+    for s in species:  # one-off topology construction, not a hot path
+        try:
+            element = md.element.get_by_symbol(str(s))
+        except KeyError:
+            element = md.element.virtual
+        top.add_atom(str(s), element, top.add_residue("UNK", chain))
+    return top
+
+
+def species_of(top) -> np.ndarray:
+    """Element symbols of an mdtraj Topology's atoms (the atom name when the element is unknown)."""
+    out = []
+    for atom in top.atoms:
+        el = atom.element
+        out.append(el.symbol if el is not None and el.symbol not in ("", "VS") else atom.name)
+    return np.asarray(out, dtype=str)
+
+
+def load_topology(topology, path, fmt: str):
+    """The mdtraj Topology for ``path`` (see the module docstring for what ``topology`` may be)."""
+    import mdtraj as md
+    import xarray as xr
+
+    if topology is None:
+        if fmt == "h5":
+            with errors_named(path, fmt), _file_class(fmt)(str(path)) as f:
+                return f.topology
+        raise ParameterError(f"{path} ({fmt}) stores coordinates only, no atom names.",
+                             fix="pass topology=... (a pdb / gro / h5 file of the same system, or a list of species "
+                                 "symbols); on the command line --topology FILE.")
+    if isinstance(topology, md.Topology):
+        return topology
+    if isinstance(topology, xr.Dataset):
+        return topology_from_species(topology["species"].values)
+    if isinstance(topology, (list, tuple, np.ndarray)):
+        return topology_from_species(topology)
+    tpath = check_path(topology)
+    try:
+        return md.load_topology(str(tpath))
+    except (OSError, ValueError, KeyError, TypeError, IndexError) as err:
+        from . import read  # any ssefeat-readable file can give the species
+        from .formats import detect_format
+
+        try:
+            tfmt = detect_format(tpath)
+        except Exception:
+            raise CorruptFileError(f"could not read the topology {tpath}: {type(err).__name__}: {err}",
+                                   fix="give a pdb, gro or h5 file of the same system, or a list of species.") from err
+        return topology_from_species(read(tpath, tfmt, stop=1)["species"].values)
+
+
+def _dcd_header_frames(path) -> int | None:
+    """NSET, the number of frames a dcd header announces (mdtraj counts whole frames by file size instead)."""
+    import struct
+
+    with open(path, "rb") as fh:
+        head = fh.read(12)
+    for endian in "<>":
+        if len(head) == 12 and struct.unpack(endian + "i", head[:4])[0] == 84 and head[4:8] == b"CORD":
+            return struct.unpack(endian + "i", head[8:12])[0]
+    return None
+
+
+def _file_n_atoms(path, fmt: str) -> int | None:
+    try:
+        with _file_class(fmt)(str(path)) as f:
+            return int(f.read(n_frames=1)[0].shape[1])
+    except Exception:
+        return None
+
+
+def _mismatch(path, fmt, top, topology, err) -> TopologyMismatchError:
+    n_file = _file_n_atoms(path, fmt)
+    in_file = f"{n_file} atoms" if n_file is not None else "a different number of atoms"
+    return TopologyMismatchError(
+        f"the topology {topology if isinstance(topology, (str, Path)) else '(given)'} has {top.n_atoms} atoms but "
+        f"{path} has {in_file}.",
+        fix="use the topology written with this trajectory (same atoms in the same order).")
+
+
+def _to_dataset(traj, path, fmt, opts: ReadOptions, species, frames, sel=None):
+    xyz = traj.xyz
+    xyz *= NM_TO_ANGSTROM  # in place: mdtraj's array is ours
+    cell = None if traj.unitcell_vectors is None else traj.unitcell_vectors.astype(np.float64) * NM_TO_ANGSTROM
+    return build(path, fmt, opts, xyz, species, frames, cell=cell,
+                 file_time=traj.time if fmt in _HAS_TIME else None, atom=sel)
+
+
+def iter_chunks(path, fmt: str, opts: ReadOptions, frames_per_chunk: int | None = None):
+    """Trajectory Datasets of up to ``frames_per_chunk`` frames (None: everything in one)."""
+    import mdtraj as md
+
+    path = Path(path)
+    if fmt in ("pdb", "gro"):
+        with errors_named(path, fmt):
+            traj = md.load(str(path))
+        species = species_of(traj.topology)
+        sel = atom_indices(species, opts.atoms, path)
+        frames = opts.frames_in(traj.n_frames)
+        if sel is not None:
+            traj = traj.atom_slice(sel)
+            species = species[sel]
+        step = frames_per_chunk or max(frames.size, 1)
+        for i in range(0, max(frames.size, 1), step):
+            yield _to_dataset(traj[frames[i:i + step]], path, fmt, opts, species, frames[i:i + step], sel)
+        return
+
+    top = load_topology(opts.topology, path, fmt)
+    species = species_of(top)
+    sel = atom_indices(species, opts.atoms, path)
+    if sel is not None:
+        species = species[sel]
+    with errors_named(path, fmt), _file_class(fmt)(str(path)) as f:
+        if frames_per_chunk is None and opts.start is None and opts.stop is None and opts.step == 1:
+            # the whole file in one read, as mdtraj.load does it
+            # dcd and AMBER netCDF headers give the frame count: a shorter read means a truncated file
+            expected = len(f) if fmt in ("dcd", "amber-netcdf") else None
+            if fmt == "dcd":
+                expected = max(expected, _dcd_header_frames(path) or 0)
+            yield _read_block(f, path, fmt, opts, top, species, sel, None, opts.stride, 0, expected)
+            return
+        # Exact reads: seek to the first frame of every chunk and never read past the end (mdtraj 1.11's strided
+        # reads drift across chunk boundaries for xtc, and a strided read to the end of a trr with atom_indices
+        # corrupts memory).
+        frames = opts.frames_in(len(f))
+        if frames.size == 0:
+            yield _to_dataset(_empty(f, top, sel, fmt), path, fmt, opts, species, frames, sel)
+            return
+        step = frames_per_chunk or frames.size
+        for i in range(0, frames.size, step):
+            part = frames[i:i + step]
+            f.seek(int(part[0]))
+            yield _read_block(f, path, fmt, opts, top, species, sel, part.size, opts.stride, int(part[0]))
+
+
+def _empty(f, top, sel, fmt):
+    import mdtraj as md
+
+    n = top.n_atoms if sel is None else len(sel)
+    sub = top if sel is None else top.subset(sel)
+    return md.Trajectory(np.zeros((0, n, 3), np.float32), sub)
+
+
+def _read_block(f, path, fmt, opts, top, species, sel, n_frames, stride, first, expected=None):
+    """``n_frames`` frames (None: to the end) every ``stride`` from the current position, as a Dataset."""
+    try:
+        args = () if fmt == "h5" else (top,)  # h5 files carry their topology
+        # mdtraj 1.11 corrupts memory on strided trr reads with atom_indices: select atoms afterwards there
+        late = fmt == "trr" and (stride or 1) > 1 and sel is not None
+        traj = f.read_as_traj(*args, n_frames=n_frames, stride=stride, atom_indices=None if late else sel)
+        if late:
+            traj = traj.atom_slice(sel)
+    except ValueError as err:
+        if "same atoms" in str(err) or "shape" in str(err):
+            raise _mismatch(path, fmt, top, opts.topology, err) from err
+        raise
+    expected = n_frames if n_frames is not None else expected
+    if expected is not None and traj.n_frames != expected:
+        raise CorruptFileError(f"{path}: expected {expected} frames from frame {first}, got {traj.n_frames}.",
+                               fix="the file is probably truncated; re-copy or regenerate it.")
+    frames = first + np.arange(traj.n_frames) * (stride or 1)
+    return _to_dataset(traj, path, fmt, opts, species, frames, sel)
+
+
+def read(path, fmt: str, opts: ReadOptions):
+    """The whole (selected) trajectory as one Dataset."""
+    chunks = list(iter_chunks(path, fmt, opts, None))
+    if len(chunks) == 1:
+        return chunks[0]
+    import xarray as xr
+
+    with errors_named(path, fmt):
+        return xr.concat(chunks, dim="frame", data_vars="minimal", coords="minimal", compat="override")
