@@ -314,8 +314,31 @@ def _correlate(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return sfft.irfft(np.conj(fa) * fb, n=nfft, axis=0)[:t]
 
 
+def masked_msd_sums(positions: np.ndarray, mask: np.ndarray, n_lag: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sums behind :func:`masked_msd`: (sum of squared displacements (n_lag,) Å^2, number of (origin, atom) pairs).
+
+    Sums over atoms can be added chunk by chunk; divide at the end.
+    """
+    r = np.asarray(positions, dtype=np.float64)
+    m = np.asarray(mask, dtype=np.float64)
+    t = r.shape[0]
+    n_lag = min(int(n_lag), t)
+    r = r - r.mean(axis=0, keepdims=True)  # displacements are shift invariant; centring limits round-off
+    r2 = np.einsum("tnx,tnx->tn", r, r)
+    taus = np.arange(n_lag)
+    # sum_{t0 <= T-1-tau} m(t0) r2(t0) and the pair count, from prefix sums
+    a_term = np.cumsum((m * r2).sum(axis=1))[t - 1 - taus]
+    count = np.cumsum(m.sum(axis=1))[t - 1 - taus]
+    # sum_t0 m(t0) r2(t0 + tau) and sum_t0 m(t0) r(t0).r(t0 + tau), by FFT correlation
+    b_term = _correlate(m, r2).sum(axis=1)[:n_lag]
+    cross = _correlate(m[..., None] * r, r).sum(axis=(1, 2))[:n_lag]
+    total = a_term + b_term - 2 * cross
+    total[0] = 0.0
+    return np.maximum(total, 0.0), count
+
+
 def masked_msd(positions: np.ndarray, mask: np.ndarray, max_lag: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Time-origin averaged MSD of the atoms flagged at each time origin, by FFT.
+    """Time-origin averaged MSD of the atoms flagged at each time origin, by FFT (O(T log T) per atom).
 
     msd(tau) = sum_{t0, i: mask[t0, i]} |r_i(t0 + tau) - r_i(t0)|^2 / count(tau), origins t0 = 0..T-1-tau.
 
@@ -323,26 +346,12 @@ def masked_msd(positions: np.ndarray, mask: np.ndarray, max_lag: int | None = No
     ----------
     positions : (T, N, 3) unwrapped positions, Å.
     mask : (T, N) bool, atom i counts for origin t0 when mask[t0, i].
-    Returns (msd (n_lag,) Å^2, count (n_lag,) the number of (origin, atom) pairs per lag).
+    max_lag : largest lag in frames (default T - 1).
+    Returns (msd (n_lag,) Å^2, NaN where no pair; count (n_lag,) number of (origin, atom) pairs per lag).
     """
-    r = np.asarray(positions, dtype=np.float64)
-    m = np.asarray(mask, dtype=np.float64)
-    t = r.shape[0]
+    t = np.asarray(positions).shape[0]
     n_lag = t if max_lag is None else min(t, int(max_lag) + 1)
-    r2 = np.einsum("tnx,tnx->tn", r, r)
-    # sum_{t0 <= T-1-tau} m(t0) r2(t0): cumulative sums
-    mr2 = (m * r2).sum(axis=1)
-    cum_mr2 = np.cumsum(mr2)
-    cnt_t = m.sum(axis=1)
-    cum_cnt = np.cumsum(cnt_t)
-    taus = np.arange(n_lag)
-    a_term = cum_mr2[t - 1 - taus]
-    count = cum_cnt[t - 1 - taus]
-    # sum_t0 m(t0) r2(t0 + tau) and sum_t0 m(t0) r(t0).r(t0 + tau)
-    b_term = _correlate(m, r2).sum(axis=1)[:n_lag]
-    cross = _correlate(m[..., None] * r, r).sum(axis=(1, 2))[:n_lag]
-    total = a_term + b_term - 2 * cross
+    total, count = masked_msd_sums(positions, mask, n_lag)
     with np.errstate(invalid="ignore", divide="ignore"):
         msd = np.where(count > 0, total / np.maximum(count, 1), np.nan)
-    msd[0] = 0.0 if count[0] > 0 else np.nan
-    return np.maximum(msd, 0.0, where=np.isfinite(msd), out=msd), count
+    return msd, count
