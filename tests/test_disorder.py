@@ -222,3 +222,30 @@ def test_bad_input_raises_clear_errors():
         disorder_profile(ds, sigma=-1.0)
     with pytest.raises(ParameterError, match="reference"):
         disorder_profile(ds, reference="nonsense", **PARAMS)
+
+
+# ---------------------------------------------------------------------------------------------- CLI and figure
+def test_cli_writes_profile_regions_and_figure(tmp_path):
+    import xarray as xr
+    from click.testing import CliRunner
+
+    from ssefeat.cli import main
+    from ssefeat.io import write
+
+    pos, cell = crystal_glass_box(n_frames=2)
+    path = tmp_path / "gc.nc"
+    write(traj(pos, cell), path)
+    out, fig = tmp_path / "disorder.nc", tmp_path / "disorder.png"
+    res = CliRunner().invoke(main, ["disorder", str(path), "--axis", "c", "--slab-width", "2", "--grid-spacing",
+                                    "0.25", "--sigma", "0.5", "-o", str(out), "--plot", str(fig)])
+    assert res.exit_code == 0, res.output
+    assert "interfaces: crystal->glass" in res.output
+    assert fig.stat().st_size > 10_000
+    with xr.open_dataset(out) as back:
+        assert back.F.dims == ("frame", "z") and back.sizes["z"] == 24
+        assert set(back.region.values.tolist()) == {0, 1, 2}
+        assert back.attrs["regions_flag_meanings"] == "crystal interface glass"
+        assert back.interface_position.sizes["interface"] == 2
+    bad = CliRunner().invoke(main, ["disorder", str(path), "--axis", "q", "-o", str(tmp_path / "x.nc")])
+    assert bad.exit_code == 2 and "does not exist" in bad.output
+    assert not (tmp_path / "x.nc").exists()

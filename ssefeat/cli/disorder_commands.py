@@ -1,1 +1,84 @@
-from . import main  # noqa: F401  (commands of this area register on main)
+"""CLI: ``ssefeat disorder TRAJ`` (disorder profile F(z), concentration / density profiles, regions)."""
+from __future__ import annotations
+
+import click
+
+from . import main
+
+
+@main.command("disorder")
+@click.argument("trajectory", type=click.Path())
+@click.option("--axis", default="z", show_default=True, help="slab axis: a, b, c (or x, y, z)")
+@click.option("--slab-width", type=float, default=2.0, show_default=True, help="slab width in Å")
+@click.option("--grid-spacing", type=float, default=0.25, show_default=True, help="grid spacing in Å (< sigma)")
+@click.option("--sigma", type=float, default=0.5, show_default=True, help="Gaussian width in Å")
+@click.option("--species", multiple=True, help="species making the density for F (repeatable; default all)")
+@click.option("--reference", type=click.Choice(["random", "analytic"]), default="random", show_default=True,
+              help="F_raw of a random slab: seeded random realisations or the analytic Gaussian limit")
+@click.option("--n-random", type=int, default=4, show_default=True, help="random realisations of the reference")
+@click.option("--seed", type=int, default=0, show_default=True, help="seed of the random reference")
+@click.option("--crystal-below", type=float, default=0.35, show_default=True, help="F below this: crystal")
+@click.option("--glass-above", type=float, default=0.65, show_default=True, help="F above this: glass")
+@click.option("--stride", type=int, default=None, help="read every n-th frame")
+@click.option("--start", type=int, default=None, help="first frame to read")
+@click.option("--stop", type=int, default=None, help="frame to stop before")
+@click.option("--timestep", type=float, default=None, help="time between stored frames in ps (overrides files)")
+@click.option("--topology", default=None, help="topology for formats without atom names (xtc, dcd, ...)")
+@click.option("--format", "fmt", default=None, help="trajectory format (default: from the extension)")
+@click.option("-o", "--output", type=click.Path(), default="disorder.nc", show_default=True,
+              help="netCDF file with F(frame, z), F_mean(z), profiles, regions and interfaces")
+@click.option("--plot", type=click.Path(), default=None, help="figure file (png, pdf, svg)")
+def disorder_cmd(trajectory, axis, slab_width, grid_spacing, sigma, species, reference, n_random, seed,
+                 crystal_below, glass_above, stride, start, stop, timestep, topology, fmt, output, plot):
+    """Disorder profile F(z) along a cell axis (1 = random slab, ~0 = crystal), element concentration and density
+    profiles on the same slabs, crystal / interface / glass regions and the interface positions."""
+    import numpy as np
+
+    from ..disorder import disorder_profile
+    from ..io import read
+    from ..io.atomic import atomic_output
+    from ..regions import find_regions
+
+    ds = read(trajectory, fmt, topology=topology, start=start, stop=stop, stride=stride, timestep_ps=timestep)
+    prof = disorder_profile(ds, axis=axis, slab_width=slab_width, grid_spacing=grid_spacing, sigma=sigma,
+                            species=list(species) or None, reference=reference, n_random=n_random, seed=seed)
+    reg = find_regions(prof, crystal_below=crystal_below, glass_above=glass_above)
+    out = combine(prof, reg)
+    out.attrs["source_file"] = str(trajectory)
+    with atomic_output(output) as tmp:
+        out.to_netcdf(tmp)
+    f = prof["F_mean"].values
+    codes = reg["region"].values
+    click.echo(f"{prof.sizes['frame']} frame(s), {prof.sizes['z']} slabs of {prof.attrs['slab_width_actual']:.3f} Å "
+               f"along {prof.attrs['axis']}; grid {prof.attrs['n_grid']}, sigma {sigma} Å; "
+               f"F_raw of a random slab {prof.attrs['F_raw_random']:.4g} ({reference})")
+    click.echo(f"F(z): min {np.nanmin(f):.3f}, mean {np.nanmean(f):.3f}, max {np.nanmax(f):.3f}; slabs: "
+               + ", ".join(f"{(codes == c).sum()} {n}" for c, n in enumerate(("crystal", "interface", "glass"))))
+    if reg.attrs["fit_ok"]:
+        pos = reg["interface_position"].values
+        w = reg["interface_width_10_90"].values
+        click.echo(f"interfaces: crystal->glass at {pos[0]:.2f} Å (10-90 width {w[0]:.2f} Å), glass->crystal at "
+                   f"{pos[1]:.2f} Å ({w[1]:.2f} Å)")
+    else:
+        click.echo(f"no interfaces: {reg.attrs['fit_message']}")
+    click.echo(f"written to {output}")
+    if plot:
+        from ..plots.disorder import disorder_figure
+        from ..plots.style import save
+
+        save(disorder_figure(prof, reg, title=str(trajectory)), plot)
+        click.echo(f"figure written to {plot}")
+
+
+def combine(profile, regions):
+    """One Dataset with the profile and the regions (region, region_name, F_fit, interface_*), for netCDF."""
+    out = profile.copy()
+    for name in ("region", "region_name", "F_fit", "interface_position", "interface_width", "interface_width_10_90"):
+        out[name] = regions[name]
+    for key in ("crystal_below", "glass_above", "method", "fit_ok", "fit_message", "F_crystal", "F_glass",
+                "fit_rms", "flag_values", "flag_meanings", "legend"):
+        if key in regions.attrs:
+            out.attrs[f"regions_{key}"] = regions.attrs[key]
+    out["region"].attrs.pop("crystal_below", None)
+    out["region"].attrs.pop("glass_above", None)
+    return out
