@@ -1,6 +1,9 @@
 """Anion rotation: orientation vectors, P1/P2 autocorrelation, decorrelation times, deflection angles."""
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
@@ -9,7 +12,9 @@ import ssefeat
 from ssefeat.dynamics.rotation import (anion_orientations, decorrelation_times, deflection_angles,
                                        orientation_autocorrelation)
 from ssefeat.errors import ParameterError, SelectionError
-from test_features_clusters import build_system, template_ps4
+
+sys.path.insert(0, str(Path(__file__).parent))
+from test_features_clusters import build_system, template_ps4  # noqa: E402  (the anion templates)
 
 
 def _rotating_ps4(n_clusters, n_frames, rotations, box=40.0, drift=None, seed=0):

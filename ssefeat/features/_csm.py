@@ -71,7 +71,7 @@ def _max_proper_overlap(h):
     d0 = k02 * k13 - k03 * k12
     c0 = s0 * d5 - s1 * d4 + s2 * d3 + s3 * d2 - s4 * d1 + s5 * d0
     x = 1.0
-    for _ in range(200):
+    for _ in range(100):
         x2 = x * x
         f = (x2 + c2) * x2 + c1 * x + c0
         df = 4.0 * x2 * x + 2.0 * c2 * x + c1
@@ -79,7 +79,12 @@ def _max_proper_overlap(h):
             break
         step = f / df
         x -= step
-        if abs(step) < 1e-15 * max(1.0, abs(x)):
+        if abs(step) < 1e-12:  # |x| <= 1; one more step would be at round-off (CSM error < 1e-9)
+            x2 = x * x
+            f = (x2 + c2) * x2 + c1 * x + c0
+            df = 4.0 * x2 * x + 2.0 * c2 * x + c1
+            if df != 0.0:
+                x -= f / df
             break
     return x
 
