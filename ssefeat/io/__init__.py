@@ -93,19 +93,24 @@ def iter_chunks(path, frames_per_chunk: int = 100, format: str | None = None, **
     yield from _module(fmt).iter_chunks(p, fmt, opts, int(frames_per_chunk))
 
 
-def write(ds: xr.Dataset, path, format: str | None = None, overwrite: bool = True) -> Path:
+def write(data, path, format: str | None = None, overwrite: bool = True) -> Path:
     """Write a trajectory to ssefeat netCDF (.nc) or zarr (.zarr), validated and atomic; returns the path.
 
-    Text formats (extxyz, LAMMPS dump) are forwarded to :func:`export`.
+    ``data`` is a Dataset or an iterable of chunk Datasets (e.g. :func:`iter_chunks`): zarr appends chunk by chunk,
+    netCDF joins them in memory first. Text formats (extxyz, LAMMPS dump) are forwarded to :func:`export`.
     """
     fmt = normalise_format(format) if format is not None else format_from_name(path)
     if fmt in ("extxyz", "lammps-dump"):
-        return export(ds, path, fmt, overwrite=overwrite)
+        return export(data, path, fmt, overwrite=overwrite)
     from . import native
 
     if fmt == "netcdf":
-        return native.write_netcdf(ds, path, overwrite=overwrite)
+        if not isinstance(data, xr.Dataset):
+            data = list(data)
+            data = data[0] if len(data) == 1 else xr.concat(data, dim="frame", data_vars="minimal",
+                                                            coords="minimal", compat="override")
+        return native.write_netcdf(data, path, overwrite=overwrite)
     if fmt == "zarr":
-        return native.write_zarr(ds, path, overwrite=overwrite)
+        return native.write_zarr(data, path, overwrite=overwrite)
     raise UnknownFormatError(f"cannot write {path} (format {fmt or 'unknown'}).",
                              fix="write .nc (netCDF) or .zarr; export() writes .xyz/.extxyz and .lammpstrj/.dump.")

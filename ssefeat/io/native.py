@@ -44,16 +44,25 @@ def write_netcdf(ds: xr.Dataset, path, overwrite: bool = True) -> Path:
     return Path(path)
 
 
-def write_zarr(ds: xr.Dataset, path, overwrite: bool = True) -> Path:
-    """Write a trajectory to a zarr store (a directory) atomically; returns the path."""
-    validate(ds)
-    data = _storable(ds)
+def write_zarr(data, path, overwrite: bool = True) -> Path:
+    """Write a trajectory (a Dataset, or an iterable of chunk Datasets appended along ``frame``) to a zarr store
+    (a directory) atomically; returns the path."""
+    chunks = [data] if isinstance(data, xr.Dataset) else data
     with atomic_output(path, overwrite=overwrite) as tmp:
-        try:
-            data.to_zarr(tmp, mode="w", consolidated=True, zarr_format=2)
-        except (OSError, RuntimeError, ValueError, TypeError) as err:
-            raise OutputError(f"could not write {path}: {type(err).__name__}: {err}",
-                              fix="check free disk space and write permission of the folder.") from err
+        first = True
+        for ds in chunks:
+            validate(ds)
+            try:
+                if first:
+                    _storable(ds).to_zarr(tmp, mode="w", consolidated=True, zarr_format=2)
+                else:
+                    _storable(ds).drop_vars([v for v in ds.variables if "frame" not in ds[v].dims]).to_zarr(
+                        tmp, append_dim="frame", consolidated=True, zarr_format=2)
+            except (OSError, RuntimeError, ValueError, TypeError) as err:
+                raise OutputError(f"could not write {path}: {type(err).__name__}: {err}",
+                                  fix="check free disk space and write permission of the folder; appended chunks "
+                                      "must have the same atoms.") from err
+            first = False
     return Path(path)
 
 
@@ -83,6 +92,9 @@ def _finish(ds: xr.Dataset, path, fmt: str, opts: ReadOptions) -> xr.Dataset:
     for name in ("xyz", "cell_vector"):
         if name in ds.coords and ds[name].dtype == object:
             ds = ds.assign_coords({name: ds[name].values.astype(str)})
+    ds.attrs = dict(ds.attrs)  # never change the lazy parent's attrs
+    if opts.step != 1 and opts.timestep_ps is None and "timestep_ps" in ds.attrs:
+        ds.attrs["timestep_ps"] = float(ds.attrs["timestep_ps"]) * opts.step
     if opts.timestep_ps is not None:
         ds = ds.assign_coords(time=("frame", ds["frame"].values * float(opts.timestep_ps), ds["time"].attrs))
         ds.attrs["timestep_ps"] = float(opts.timestep_ps) * opts.step
