@@ -66,7 +66,7 @@ def timestep_of(ds: xr.Dataset, timestep_ps: float | None = None) -> float:
         raise ParameterError(
             f"inconsistent timestep: attrs['timestep_ps'] = {float(attr):.6g} ps but the time coordinate steps by "
             f"{dt0:.6g} ps.", fix="correct the time coordinate or the timestep_ps attribute (fs vs ps?).")
-    return dt0
+    return float(attr) if attr is not None else dt0
 
 
 def species_present(ds: xr.Dataset) -> list[str]:

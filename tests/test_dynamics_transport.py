@@ -1,0 +1,290 @@
+"""Diffusion, conductivity, Haven ratio, Arrhenius, non-Gaussian parameter, van Hove, CLI and figures."""
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import ssefeat
+from ssefeat.dynamics.arrhenius import arrhenius_fit, arrhenius_from_results, check_timesteps, transport_study
+from ssefeat.dynamics.conductivity import NERNST_EINSTEIN_S_PER_CM, conductivity, nernst_einstein
+from ssefeat.dynamics.diffusion import diffusion_coefficient
+from ssefeat.dynamics.msd import UnwrapError
+from ssefeat.dynamics.ngp import non_gaussian_parameter
+from ssefeat.dynamics.vanhove import van_hove_self
+from ssefeat.errors import ParameterError, SelectionError
+
+KB = 8.617333262e-5
+L = 20.0
+
+
+def random_walk(seed=0, n=48, n_frames=1500, dt=0.1, D=0.05, n_frame_atoms=48, species=("Li", "S"), T=None,
+                wrapped=False):
+    """Gaussian random walkers (D per axis known exactly) among vibrating framework atoms in a cubic box."""
+    rng = np.random.default_rng(seed)
+    li = rng.uniform(0, L, (n, 3)) + np.cumsum(rng.normal(0, np.sqrt(2 * D * dt), (n_frames, n, 3)), axis=0)
+    fw = rng.uniform(0, L, (n_frame_atoms, 3)) + rng.normal(0, 0.05, (n_frames, n_frame_atoms, 3))
+    ds = ssefeat.make_trajectory(np.concatenate([li, fw], axis=1), [species[0]] * n + [species[1]] * n_frame_atoms,
+                                 cell=np.eye(3) * L, timestep_ps=dt, wrapped=False, temperature_K=T)
+    return ssefeat.wrap(ds).drop_vars("images") if wrapped else ds
+
+
+def hopper(seed=0, n=40, n_frames=1500, dt=0.1, rate=0.05, jump=2.5, vib=0.15):
+    """Lattice-gas-like hopping: atoms vibrate (Gaussian, sigma vib) around a site that jumps by `jump` Å in a
+    random direction at Poisson times (rate per ps). D = rate jump^2 / 6 at long times."""
+    rng = np.random.default_rng(seed)
+    hops = rng.random((n_frames, n)) < rate * dt
+    dirs = rng.normal(size=(n_frames, n, 3))
+    dirs /= np.linalg.norm(dirs, axis=-1, keepdims=True)
+    sites = rng.uniform(0, L, (n, 3)) + np.cumsum(hops[..., None] * jump * dirs, axis=0)
+    pos = sites + rng.normal(0, vib, (n_frames, n, 3))
+    fw = rng.uniform(0, L, (n, 3)) + rng.normal(0, 0.05, (n_frames, n, 3))
+    return ssefeat.make_trajectory(np.concatenate([pos, fw], axis=1), ["Li"] * n + ["S"] * n, cell=np.eye(3) * L,
+                                   timestep_ps=dt, wrapped=False, temperature_K=600.0)
+
+
+# --- diffusion coefficient ------------------------------------------------------------------------------------
+def test_random_walk_D_within_stated_uncertainty():
+    D0 = 0.05
+    res = diffusion_coefficient(random_walk(seed=11, wrapped=True), "Li", remove_com=False)
+    D, err = float(res.D.sel(species="Li")), float(res.D_err.sel(species="Li"))
+    assert abs(D - D0) < 3 * err  # 3 sigma: fails by chance 0.3 % of the time; seed fixed
+    assert 0.02 < err / D0 < 0.15  # the stated error is meaningful: neither tiny nor useless
+    assert float(res.D_err_ols[0]) < 0.3 * err  # naive OLS understates, as documented
+    np.testing.assert_allclose(float(res.D_cm2_s[0]), D * 1e-4)
+    np.testing.assert_allclose(res.D_axis.sel(species="Li").values, D0, atol=4 * float(res.D_axis_err.max()))
+    np.testing.assert_allclose(res.D_axis.sel(species="Li").values.mean(), D, rtol=1e-12)
+    t0, t1 = float(res.window_start[0]), float(res.window_stop[0])
+    assert 0 < t0 < t1 <= 0.5 * 149.9  # detected window inside the first half of the run
+    assert "longest run" in res.attrs["parameters"]
+    assert res["msd"].dims == ("lag", "species", "axis")
+
+
+@pytest.mark.slow
+def test_random_walk_uncertainty_coverage_over_seeds():
+    D0 = 0.05
+    z = []
+    for seed in range(60):
+        r = diffusion_coefficient(random_walk(seed=100 + seed, n=32, n_frames=1000), "Li", remove_com=False)
+        z.append((float(r.D[0]) - D0) / float(r.D_err[0]))
+    z = np.abs(np.asarray(z))
+    # the atom estimate should cover the truth like a standard error: ~68 % within 1 sigma, ~95 % within 2
+    assert 0.5 < np.mean(z < 1) < 0.85
+    assert np.mean(z < 2) > 0.85
+
+
+def test_window_detection_skips_the_vibrational_plateau():
+    ds = hopper()
+    res = diffusion_coefficient(ds, "Li", remove_com=False)
+    t0 = float(res.window_start[0])
+    assert t0 > 2.0  # the plateau (vib) and the crossover (1/rate = 20 ps) are excluded at the start
+    D_true = 0.05 * 2.5 ** 2 / 6
+    assert abs(float(res.D[0]) - D_true) < 3 * float(res.D_err[0]) + 0.1 * D_true
+
+
+def test_diffusion_bad_input():
+    ds = random_walk(n_frames=200)
+    with pytest.raises(ParameterError, match="too few frames for the fit window"):
+        diffusion_coefficient(ds, "Li", window=(1.0, 1.15))
+    with pytest.raises(ParameterError, match="outside the trajectory"):
+        diffusion_coefficient(ds, "Li", window=(1.0, 50.0))
+    with pytest.raises(ParameterError, match="too few frames for a diffusion fit"):
+        diffusion_coefficient(ds.isel(frame=slice(0, 4)), "Li")
+    with pytest.raises(SelectionError, match="no mobile species"):
+        diffusion_coefficient(random_walk(n_frames=50, species=("A", "B")))  # nothing like Li, Na, ...
+    with pytest.raises(SelectionError, match="no mobile species"):
+        diffusion_coefficient(ds, "Na")
+    with pytest.raises(ParameterError, match="no diffusive window"):
+        diffusion_coefficient(ds, "S")  # the framework only vibrates
+    with pytest.raises(UnwrapError, match="cannot unwrap safely"):
+        diffusion_coefficient(random_walk(n_frames=100, D=20.0, wrapped=True), "Li")
+
+
+# --- conductivity ---------------------------------------------------------------------------------------------
+def test_nernst_einstein_by_hand():
+    # n = 0.02 / Å^3, D = 0.01 Å^2/ps, T = 600 K, q = +1 e, computed in SI by hand
+    n_si = 0.02 * 1e30  # m^-3
+    D_si = 0.01 * 1e-20 / 1e-12  # m^2/s
+    e = 1.602176634e-19
+    kT = 1.380649e-23 * 600.0
+    sigma_S_per_cm = n_si * e ** 2 * D_si / kT / 100.0
+    sigma, err = nernst_einstein(0.01, 0.02, 600.0, charge=1.0, D_err=0.001)
+    assert sigma == pytest.approx(sigma_S_per_cm, rel=1e-6)
+    assert err == pytest.approx(0.1 * sigma_S_per_cm, rel=1e-6)
+    assert sigma == pytest.approx(0.0619750, rel=1e-5)  # 6.20e-2 S/cm
+    # divalent ion, Haven ratio 0.5: four times the charge squared, twice from H_R
+    assert nernst_einstein(0.01, 0.02, 600.0, charge=2.0, haven_ratio=0.5)[0] == pytest.approx(8 * sigma_S_per_cm)
+    assert NERNST_EINSTEIN_S_PER_CM == pytest.approx(16.02176634)
+
+
+def test_conductivity_of_a_trajectory_and_haven_flag():
+    ds = random_walk(seed=5, T=600.0)
+    res = conductivity(ds, "Li", window=(1.0, 40.0), remove_com=False)
+    n = 48 / L ** 3
+    assert float(res.number_density[0]) == pytest.approx(n)
+    expect = nernst_einstein(float(res.D[0]), n, 600.0)[0]
+    assert float(res.sigma[0]) == pytest.approx(expect)
+    assert float(res.haven_ratio[0]) == 1.0 and "H_R = 1 assumed" in res.attrs["haven"]
+    assert res.sigma.attrs["units"] == "S/cm"
+    with pytest.raises(ParameterError, match="temperature is not known"):
+        conductivity(random_walk(n_frames=100), "Li", window=(1.0, 4.0))
+
+
+def test_haven_ratio_independent_vs_concerted_ions():
+    # independent walkers: H_R = 1 within its uncertainty
+    ind = conductivity(random_walk(seed=8, T=600.0), "Li", window=(1.0, 30.0), remove_com=False, haven=True)
+    hr, hr_err = float(ind.haven_ratio[0]), float(ind.haven_ratio_err[0])
+    assert abs(hr - 1.0) < 2.5 * hr_err and hr_err < 0.6
+    assert "D*/D_sigma" in ind.attrs["haven"]
+    # concerted motion: every Li follows one common walk (plus a little own noise): D_sigma ~ N D*, H_R ~ 1/N
+    rng = np.random.default_rng(9)
+    n, nf, dt = 16, 1000, 0.1
+    common = np.cumsum(rng.normal(0, np.sqrt(2 * 0.05 * dt), (nf, 1, 3)), axis=0)
+    li = rng.uniform(0, L, (n, 3)) + common + rng.normal(0, 0.02, (nf, n, 3))
+    fw = rng.uniform(0, L, (64, 3)) + rng.normal(0, 0.02, (nf, 64, 3))
+    ds = ssefeat.make_trajectory(np.concatenate([li, fw], axis=1), ["Li"] * n + ["S"] * 64, cell=np.eye(3) * L,
+                                 timestep_ps=dt, wrapped=False, temperature_K=600.0)
+    con = conductivity(ds, "Li", window=(1.0, 30.0), remove_com=False, haven=True)
+    assert float(con.haven_ratio[0]) == pytest.approx(1.0 / n, rel=0.05)
+
+
+# --- Arrhenius ------------------------------------------------------------------------------------------------
+def test_arrhenius_recovers_activation_energy():
+    rng = np.random.default_rng(4)
+    T = np.array([500.0, 600.0, 700.0, 800.0, 900.0, 1000.0])
+    Ea, A = 0.30, 1e-3
+    D = A * np.exp(-Ea / (KB * T))
+    err = 0.05 * D
+    fit = arrhenius_fit(T, D * np.exp(rng.normal(0, 0.05, T.size)), err)
+    ea, ea_err = float(fit.activation_energy), float(fit.activation_energy_err)
+    assert abs(ea - Ea) < 2.5 * ea_err and 0.002 < ea_err < 0.05
+    d300 = A * np.exp(-Ea / (KB * 300.0))
+    assert abs(np.log(float(fit.extrapolated) / d300)) < 2.5 * float(fit.extrapolated_err) / float(fit.extrapolated)
+    assert float(fit.extrapolated_low) < float(fit.extrapolated) < float(fit.extrapolated_high)
+    # exact data, no noise: exact parameters
+    exact = arrhenius_fit(T, D, err)
+    assert float(exact.activation_energy) == pytest.approx(Ea, rel=1e-10)
+    assert float(exact.prefactor) == pytest.approx(A, rel=1e-9)
+    # extrapolation variance includes the slope-intercept covariance: check against the explicit formula
+    cov = exact.covariance.values
+    g = np.array([1.0, 1 / 300.0])
+    assert float(exact.extrapolated_err) == pytest.approx(float(exact.extrapolated) * np.sqrt(g @ cov @ g))
+    # sigma*T: the fit is of sigma T and the extrapolation comes back as sigma
+    sig = 50.0 / T * np.exp(-Ea / (KB * T))
+    fs = arrhenius_fit(T, sig, 0.05 * sig, quantity="sigma")
+    assert float(fs.activation_energy) == pytest.approx(Ea, rel=1e-10)
+    assert float(fs.extrapolated) == pytest.approx(50.0 / 300 * np.exp(-Ea / (KB * 300)), rel=1e-9)
+
+
+def test_arrhenius_bad_input():
+    with pytest.raises(ParameterError, match="at least 2 different temperatures"):
+        arrhenius_fit([600.0], [1e-5])
+    with pytest.raises(ParameterError, match="at least 2 different temperatures"):
+        arrhenius_fit([600.0, 600.0], [1e-5, 2e-5])
+    with pytest.raises(ParameterError, match="positive values"):
+        arrhenius_fit([600.0, 700.0], [1e-5, -1e-6])
+    with pytest.raises(ParameterError, match="at least 2 temperatures"):
+        arrhenius_from_results([])
+    two = arrhenius_fit([600.0, 700.0], [1e-5, 2e-5])  # no errors, 2 points: no uncertainty, said so
+    assert np.isnan(float(two.activation_energy_err)) and "no uncertainty" in two.attrs["covariance_note"]
+
+
+def test_inconsistent_timesteps_across_files():
+    check_timesteps([0.1, 0.1 * (1 + 1e-6)])
+    with pytest.raises(ParameterError, match="inconsistent timesteps"):
+        check_timesteps([0.1, 100.0], ["a.nc", "b.nc"])
+    a = random_walk(seed=1, n_frames=300, T=600.0)
+    b = random_walk(seed=2, n_frames=300, dt=0.2, T=700.0)
+    with pytest.raises(ParameterError, match="inconsistent timesteps"):
+        transport_study([a, b], "Li", window=(1.0, 10.0))
+    tree = transport_study([a, b], "Li", window=(1.0, 10.0), allow_mixed_timesteps=True, remove_com=False)
+    assert "arrhenius_D" in tree.children
+
+
+def test_transport_study_arrhenius_over_temperatures():
+    Ea = 0.25
+    trajs = [random_walk(seed=k, n=32, n_frames=800, D=2.0 * np.exp(-Ea / (KB * T)), T=T)
+             for k, T in enumerate([500.0, 650.0, 800.0, 950.0])]
+    tree = transport_study(trajs, "Li", window=(1.0, 30.0), remove_com=False)
+    fit = tree["arrhenius_D"]
+    assert abs(float(fit.activation_energy) - Ea) < 3 * float(fit.activation_energy_err)
+    assert tree["arrhenius_sigma"].attrs["fitted_quantity"] == "sigma*T"
+    np.testing.assert_allclose(tree["/"]["temperature_K"].values, [500, 650, 800, 950])
+
+
+# --- NGP and van Hove -----------------------------------------------------------------------------------------
+def test_ngp_zero_for_gaussian_and_positive_for_hopping():
+    gauss = non_gaussian_parameter(random_walk(seed=3, n_frames=800), "Li", remove_com=False)
+    a = gauss.alpha2.sel(species="Li")
+    assert np.abs(a.sel(lag=slice(0, 10)).values).max() < 0.05
+    hop = non_gaussian_parameter(hopper(seed=3), "Li", remove_com=False)
+    h = hop.alpha2.sel(species="Li")
+    assert float(h.max()) > 1.0
+    t_peak = float(hop.peak_time.sel(species="Li"))
+    assert float(h.sel(lag=t_peak)) == float(h.max())
+    # in this model the peak sits where hops and vibrations contribute alike to the MSD:
+    # rate t jump^2 ~ 6 vib^2  ->  t ~ 6 * 0.15^2 / (0.05 * 2.5^2) = 0.43 ps; far later the walk is Gaussian again
+    assert 0.2 < t_peak < 1.5
+    assert float(h.isel(lag=-1)) < 0.3 * float(h.max())
+    # direct check of the formula on the stored moments
+    np.testing.assert_allclose(h.values, 3 * hop.r4.sel(species="Li") / (5 * hop.msd.sel(species="Li") ** 2) - 1)
+    with pytest.raises(ParameterError, match="outside the trajectory"):
+        non_gaussian_parameter(random_walk(n_frames=100), "Li", lags=[500.0])
+
+
+def test_van_hove_normalisation_and_gaussian_shape():
+    dt, D = 0.1, 0.05
+    vh = van_hove_self(random_walk(seed=6, n_frames=600, dt=dt, D=D), "Li", lags=[0.5, 5.0], n_bins=120,
+                       r_max=6.0, remove_com=False)
+    dr = float(vh.r[1] - vh.r[0])
+    total = (4 * np.pi * vh.r ** 2 * vh.G_s * dr).sum("r") + vh.fraction_beyond
+    np.testing.assert_allclose(total.values, 1.0, rtol=1e-12)
+    np.testing.assert_allclose((vh.P_r * dr).sum("r").values, 1.0 - vh.fraction_beyond.values, rtol=1e-12)
+    for t in (0.5, 5.0):  # Gaussian self part: G_s = (4 pi D t)^(-3/2) exp(-r^2 / 4 D t)
+        r = vh.r.values
+        analytic = (4 * np.pi * D * t) ** -1.5 * np.exp(-r ** 2 / (4 * D * t)) * 4 * np.pi * r ** 2
+        got = vh.P_r.sel(lag=t, method="nearest").values
+        assert np.abs(got - analytic).max() < 0.1 * analytic.max()
+    hop = van_hove_self(hopper(seed=4), "Li", lags=[30.0], r_max=4.0, n_bins=40, remove_com=False)
+    p = hop.P_r.isel(lag=0)
+    assert float(p.sel(r=2.5, method="nearest")) > 3 * float(p.sel(r=1.25, method="nearest"))  # hop shell
+
+
+# --- CLI and figures ------------------------------------------------------------------------------------------
+def test_cli_transport_two_temperatures(tmp_path):
+    from ssefeat.cli import main
+    from ssefeat.io import write
+
+    files = []
+    for k, T in enumerate([600.0, 800.0]):
+        p = tmp_path / f"t{int(T)}.nc"
+        write(random_walk(seed=k, n=24, n_frames=400, D=0.01 * (k + 1), wrapped=True), p)
+        files.append(str(p))
+    out = tmp_path / "transport.nc"
+    res = CliRunner().invoke(main, ["transport", *files, "--species", "Li", "--temperature", "600",
+                                    "--temperature", "800", "--window", "1", "15", "--haven", "--ngp", "--plot",
+                                    str(tmp_path / "figs"), "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "E_a =" in res.output and out.exists()
+    import xarray as xr
+
+    tree = xr.open_datatree(out)
+    assert {"run_0", "run_1", "arrhenius_D", "arrhenius_sigma", "run_0_ngp"} <= set(tree.children)
+    assert (tmp_path / "figs" / "arrhenius_sigma.png").exists() and (tmp_path / "figs" / "msd_run_0.png").exists()
+    bad = CliRunner().invoke(main, ["transport", files[0], "--species", "Na", "--temperature", "600"])
+    assert bad.exit_code == 2 and "no mobile species" in bad.output
+    outside = CliRunner().invoke(main, ["transport", files[0], "--temperature", "600", "--window", "1", "500"])
+    assert outside.exit_code == 2 and "outside the trajectory" in outside.output
+
+
+def test_figures(tmp_path):
+    from ssefeat.plots import transport as tp
+    from ssefeat.plots.style import save
+
+    ds = random_walk(seed=2, n=16, n_frames=400, T=600.0)
+    res = conductivity(ds, "Li", (1.0, 15.0), remove_com=False, haven=True)
+    fit = arrhenius_fit([500.0, 600.0, 700.0], [1e-6, 3e-6, 7e-6], [1e-7, 3e-7, 7e-7])
+    figs = {"msd": tp.msd(res, axes=True), "arr": tp.arrhenius(fit),
+            "ngp": tp.non_gaussian(non_gaussian_parameter(ds, "Li", n_lags=10)),
+            "vh": tp.van_hove(van_hove_self(ds, "Li", lags=[1.0, 5.0]))}
+    for name, fig in figs.items():
+        save(fig, tmp_path / f"{name}.png")
+        assert (tmp_path / f"{name}.png").stat().st_size > 1000
