@@ -310,3 +310,26 @@ def test_environment_hand_count():
         cluster_environment(ds, mobile="Na")
     with pytest.raises(ParameterError, match="half the smallest cell width"):
         cluster_environment(ds, r_env=16.0)
+
+
+def test_closo_borates_b12h12_and_cb11h12():
+    phi = (1 + np.sqrt(5)) / 2
+    ico = np.array([[0, s1, s2 * phi] for s1 in (-1, 1) for s2 in (-1, 1)], float)
+    ico = np.vstack([ico, ico[:, [1, 2, 0]], ico[:, [2, 0, 1]]]) * (1.78 / 2)     # B-B edge 1.78 Å
+    h = ico * (1 + 1.19 / np.linalg.norm(ico[0]))                               # B-H 1.19 Å radially
+    anion = np.vstack([ico, h])
+    pos = np.vstack([anion + [1.0, 1.0, 1.0], anion + [9.0, 9.0, 9.0]])          # the first straddles the corner
+    species = ["B"] * 12 + ["H"] * 12 + ["C"] + ["B"] * 11 + ["H"] * 12
+    cell = np.eye(3) * 16.0
+    pos, _ = ssefeat.box.wrap_positions(pos, cell)
+    ds = ssefeat.make_trajectory(pos, species, cell=cell)
+    cl = find_clusters(ds, species=("C", "B", "H"), cutoffs={"B-B": 2.0, "C-B": 2.0, "B-H": 1.4, "C-H": 1.4})
+    counts = cluster_counts(cl).isel(frame=0)
+    assert dict(zip(counts.cluster_type.values.tolist(), counts.values.tolist())) == {"B12H12": 1, "CB11H12": 1}
+    com = cl.com.values[0]
+    expect = np.array([[1.0, 1.0, 1.0], [9.0, 9.0, 9.0]])
+    m = np.array([[10.81] * 12 + [1.008] * 12, [12.011] + [10.81] * 11 + [1.008] * 12])
+    expect[1] += (m[1][:, None] * anion).sum(0) / m[1].sum()                    # C shifts the CB11H12 centre
+    got = {cl.type.values[0, k]: com[k] for k in range(2)}
+    assert np.allclose(ssefeat.box.minimum_image(got["B12H12"] - expect[0], cell), 0, atol=1e-9)
+    assert np.allclose(ssefeat.box.minimum_image(got["CB11H12"] - expect[1], cell), 0, atol=1e-9)

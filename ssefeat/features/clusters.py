@@ -11,7 +11,8 @@ Labels
     ``formula``: element counts in a fixed element order (default the order of ``species``, so ``"PS4"``,
     ``"P2S7"``, ``"P2S6"``, ``"B12H12"`` with ``species=("B", "H")``, ``"CB11H12"`` with ``("C", "B", "H")``);
     a count of 1 is not written.
-    ``topology``: the bond count of every bonded species pair (pairs and pair order follow the element order), e.g. ``"P-P:1,P-S:6"`` for the ethane-like P2S6
+    ``topology``: the bond count of every bonded species pair (pairs and pair order follow the element order),
+    e.g. ``"P-P:1,P-S:6"`` for the ethane-like P2S6
     (P-P bond), ``"P-S:8"`` for the corner-sharing P2S7 (one bridging S with two P) and for an edge-sharing P2S6;
     the empty string for a single atom. Formula + topology tell apart every P2Sx anion met in thiophosphates.
     ``cluster_type``: the formula, or ``"formula[topology]"`` with ``topology_in_type=True``.
