@@ -213,6 +213,15 @@ def test_xarray_layout_chunks_and_no_neighbours():
     assert list(parts.frame.values) == list(X.frame.values)
     one = structure_functions(ds, params, frames=3)
     np.testing.assert_array_equal(one.values[0], X.values[3])
+    # float32 positions and a changing (NPT) cell: each frame uses its own cell
+    scale = np.linspace(1.0, 1.06, 5)
+    cells = CELL[None] * scale[:, None, None]
+    npt = trajectory((frames * scale[:, None, None]).astype(np.float32), spec, cell=cells)
+    Y = structure_functions(npt, params)
+    for f in range(5):
+        ref = compute_frame(npt.positions.values[f].astype(np.float64), cells[f], spec, params)
+        np.testing.assert_array_equal(Y.values[f], ref)
+    assert not np.allclose(Y.values[0], Y.values[4])
     # features are self-describing: the parameter set is rebuilt from the coordinates
     assert ParameterSet.from_feature_coords(X) == params
     with pytest.raises(ParameterError, match="complete parameter grid"):
@@ -260,6 +269,8 @@ def test_parameter_sets_json_and_fingerprint(tmp_path):
     p = li_sulfide()
     assert p.n_radial == 102 and p.n_angular == 16 and p.mu[0] == 1.5 and p.mu[-1] == 6.5
     assert kob_andersen().n_features == 84
+    thesis = li_sulfide(neighbours=("Li",))  # Li softness from Li-Li structure only
+    assert thesis.neighbour_species == ("Li",) and thesis.n_features == 51 + 8
     path = tmp_path / "params.json"
     p.to_json(path)
     assert ParameterSet.from_json(path) == p == resolve(str(path)) == resolve("li_sulfide")

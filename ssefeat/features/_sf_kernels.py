@@ -74,20 +74,24 @@ def angular_kernel(offsets, vectors, distances, code, pair_block, inv_xi2, lambd
         stop = offsets[i + 1]
         powers = np.empty(n_z)
         gauss = np.empty(n_xi)
+        fcut = np.empty(stop - start)  # fc(r_ij) of this centre's pairs, 0 outside the angular cutoff
+        for p in range(start, stop):
+            fcut[p - start] = _fc(distances[p], rc, smooth)
         for p in range(start, stop):
             sp = code[p]
             rij = distances[p]
-            if sp < 0 or rij >= rc:
+            fij = fcut[p - start]
+            if sp < 0 or fij == 0.0:
                 continue
-            fij = _fc(rij, rc, smooth)
             xj = vectors[p, 0]
             yj = vectors[p, 1]
             zj = vectors[p, 2]
             for q in range(p + 1, stop):
                 sq = code[q]
-                rik = distances[q]
-                if sq < 0 or rik >= rc:
+                fik = fcut[q - start]
+                if sq < 0 or fik == 0.0:
                     continue
+                rik = distances[q]
                 block = pair_block[sp, sq]
                 if block < 0:
                     continue
@@ -110,7 +114,7 @@ def angular_kernel(offsets, vectors, distances, code, pair_block, inv_xi2, lambd
                     dy = s0 * cell[0, 1] + s1 * cell[1, 1] + s2 * cell[2, 1]
                     dz = s0 * cell[0, 2] + s1 * cell[1, 2] + s2 * cell[2, 2]
                     rjk2 = dx * dx + dy * dy + dz * dz
-                w = fij * _fc(rik, rc, smooth)
+                w = fij * fik
                 if smooth:
                     rjk = math.sqrt(rjk2)
                     if rjk >= rc:

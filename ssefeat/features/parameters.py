@@ -409,29 +409,33 @@ def rows_to_coords(rows: Iterable[dict]) -> dict[str, tuple]:
     return coords
 
 
-def li_sulfide(centre: str = "Li", cutoff_function: str = "hard") -> ParameterSet:
+def li_sulfide(centre: str = "Li", neighbours=("Li", "S"), cutoff_function: str = "hard") -> ParameterSet:
     """Defaults for Li thiophosphates (Li2S-P2S5 glasses and glass-ceramics), Å.
 
-    Centre Li; radial Li and S neighbours (the thesis computed Li softness from Li-Li only: use
-    ``li_sulfide().replace(radial_species=("Li",))``), mu = 1.5, 1.6, ..., 6.5 Å with L = 0.1 Å, cutoff 7 Å;
-    angular Li-Li and Li-S pairs with xi = 3, 4 Å, lambda = +-1, zeta = 1, 2, cutoff 4.5 Å (first shells).
-    102 radial + 16 angular features.
+    Centre Li; radial functions of each neighbour species (default Li and S) with mu = 1.5, 1.6, ..., 6.5 Å and
+    L = 0.1 Å, cutoff 7 Å; angular functions of the pairs (first neighbour species, Y) for Y in ``neighbours``
+    (Li-Li and Li-S) with xi = 3, 4 Å, lambda = +-1, zeta = 1, 2, cutoff 4.5 Å (first shells).
+    102 radial + 16 angular features. The thesis computed Li softness from Li-Li structure only:
+    ``li_sulfide(neighbours=("Li",))`` (51 + 8 features).
     """
-    return ParameterSet(centre=centre, radial_species=("Li", "S"), mu=np.round(np.arange(1.5, 6.501, 0.1), 10),
-                        width=(0.1,), angular_species=(("Li", "Li"), ("Li", "S")), xi=(3.0, 4.0),
-                        lambdas=(-1.0, 1.0), zeta=(1.0, 2.0), radial_cutoff=7.0, angular_cutoff=4.5,
+    neighbours = _species(neighbours, "neighbours")
+    return ParameterSet(centre=centre, radial_species=neighbours, mu=np.round(np.arange(1.5, 6.501, 0.1), 10),
+                        width=(0.1,), angular_species=tuple((neighbours[0], y) for y in neighbours),
+                        xi=(3.0, 4.0), lambdas=(-1.0, 1.0), zeta=(1.0, 2.0), radial_cutoff=7.0, angular_cutoff=4.5,
                         cutoff_function=cutoff_function, length_unit="angstrom", name="li_sulfide")
 
 
-def kob_andersen(centre: str = "A", cutoff_function: str = "hard") -> ParameterSet:
+def kob_andersen(centre: str = "A", neighbours=("A", "B"), cutoff_function: str = "hard") -> ParameterSet:
     """Defaults for the Kob-Andersen binary Lennard-Jones glass, reduced units (sigma_AA = 1).
 
-    Centre A; radial A and B neighbours with mu = 0.1, 0.2, ..., 3.0 sigma and L = 0.1 sigma, cutoff 3.5 sigma;
-    angular A-A, A-B, B-B with xi = 1.5, 2.0, lambda = +-1, zeta = 1, 2, cutoff 2.5 sigma.
-    60 radial + 24 angular features.
+    Centre A; radial functions of each neighbour species (default A and B) with mu = 0.1, 0.2, ..., 3.0 sigma and
+    L = 0.1 sigma, cutoff 3.5 sigma; angular functions of every pair of neighbour species (A-A, A-B, B-B) with
+    xi = 1.5, 2.0, lambda = +-1, zeta = 1, 2, cutoff 2.5 sigma. 60 radial + 24 angular features.
     """
-    return ParameterSet(centre=centre, radial_species=("A", "B"), mu=np.round(np.arange(0.1, 3.001, 0.1), 10),
-                        width=(0.1,), angular_species=(("A", "A"), ("A", "B"), ("B", "B")), xi=(1.5, 2.0),
+    neighbours = _species(neighbours, "neighbours")
+    pairs = tuple((a, b) for i, a in enumerate(neighbours) for b in neighbours[i:])
+    return ParameterSet(centre=centre, radial_species=neighbours, mu=np.round(np.arange(0.1, 3.001, 0.1), 10),
+                        width=(0.1,), angular_species=pairs, xi=(1.5, 2.0),
                         lambdas=(-1.0, 1.0), zeta=(1.0, 2.0), radial_cutoff=3.5, angular_cutoff=2.5,
                         cutoff_function=cutoff_function, length_unit="sigma", name="kob_andersen")
 

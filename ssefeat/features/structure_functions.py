@@ -78,6 +78,17 @@ def _codes(species_of_points: np.ndarray, wanted) -> np.ndarray:
 
 def compute_frame(positions, cell, species, params: ParameterSet, min_distance: float = MIN_DISTANCE,
                   frame_label=None) -> np.ndarray:
+    """Structure functions of one configuration, plain numpy (see :func:`_compute_frame`)."""
+    # Our parallelism is numba's; multi-threaded BLAS on the (n_pairs, 3) @ (3, 3) products of the neighbour
+    # search only spins (10-100x slower on a busy machine), so BLAS runs single-threaded here.
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1, user_api="blas"):
+        return _compute_frame(positions, cell, species, params, min_distance, frame_label)
+
+
+def _compute_frame(positions, cell, species, params: ParameterSet, min_distance: float = MIN_DISTANCE,
+                   frame_label=None) -> np.ndarray:
     """Structure functions of one configuration, plain numpy.
 
     Parameters
