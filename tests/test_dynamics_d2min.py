@@ -157,3 +157,38 @@ def test_bad_input_errors():
     jump[0] += [4.8, 0, 0]
     with pytest.raises(ParameterError, match="cannot be unwrapped safely"):
         nonaffine_displacement(_traj([r0, jump], cell, wrapped=True), 0, 1, 3.0)
+
+
+def test_cli_labels_d2min_and_dcum(tmp_path):
+    import xarray as xr
+    from click.testing import CliRunner
+
+    from ssefeat.cli import main
+    from ssefeat.io import write
+
+    r0, cell, rng = _config(n=120, seed=6)
+    frames = [r0]
+    for _ in range(9):
+        frames.append(frames[-1] + rng.normal(scale=0.1, size=r0.shape))
+    species = ["Li"] * 40 + ["S"] * 80
+    ds = _traj(frames, cell, species=species)
+    write(ds, tmp_path / "traj.nc")
+    runner = CliRunner()
+    out = tmp_path / "labels.nc"
+    res = runner.invoke(main, ["labels", str(tmp_path / "traj.nc"), "--kind", "d2min", "--cutoff", "3.0", "--lag",
+                               "2", "--species", "Li", "-o", str(out), "-q"])
+    assert res.exit_code == 0, res.output
+    got = xr.open_dataset(out)
+    expected = nonaffine_displacement_series(ds, 2, 3.0, species="Li")
+    np.testing.assert_allclose(got["d2min"].values, expected["d2min"].values, equal_nan=True)
+    assert got.attrs["analysis"] == "nonaffine_displacement_series"
+    res = runner.invoke(main, ["labels", str(tmp_path / "traj.nc"), "--kind", "dcum", "--cutoff", "3.0", "--lag",
+                               "2", "--window", "4", "-o", str(tmp_path / "dcum.parquet"), "-q"])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(main, ["labels", str(tmp_path / "traj.nc"), "--kind", "d2min", "--cutoff", "3.0", "--lag",
+                               "20", "-o", str(tmp_path / "bad.nc")])
+    assert res.exit_code == 2 and "longer than" in res.output
+    assert not (tmp_path / "bad.nc").exists()
+    res = runner.invoke(main, ["labels", str(tmp_path / "traj.nc"), "--kind", "dcum", "--cutoff", "3.0",
+                               "-o", str(tmp_path / "bad.nc")])
+    assert res.exit_code == 2 and "--window" in res.output

@@ -109,3 +109,31 @@ def test_hop_events_positions_lengths_and_rates():
     assert list(li["atom"].values) == [0, 1] and list(li["event_atom"].values) == [0, 0]
     with pytest.raises(ParameterError, match="threshold"):
         hop_events(ds, t_R=1.0, threshold=-1)
+
+
+def test_cli_labels_phop_and_hops(tmp_path):
+    import pandas as pd
+    import xarray as xr
+    from click.testing import CliRunner
+
+    from ssefeat.cli import main
+    from ssefeat.io import write
+
+    x = np.zeros((40, 2, 3)) + [[3.0, 3.0, 3.0], [10.0, 10.0, 10.0]]
+    x[20:, 0, 0] += 2.5
+    ds = _traj(x, species=["Li", "S"])
+    write(ds, tmp_path / "traj.nc")
+    runner = CliRunner()
+    res = runner.invoke(main, ["labels", str(tmp_path / "traj.nc"), "--kind", "phop", "--tR", "1.0", "--species",
+                               "Li", "-o", str(tmp_path / "phop.nc")])
+    assert res.exit_code == 0, res.output
+    got = xr.open_dataset(tmp_path / "phop.nc")
+    np.testing.assert_allclose(got["phop"].values, phop(ds, t_R=1.0, species="Li")["phop"].values, equal_nan=True)
+    res = runner.invoke(main, ["labels", str(tmp_path / "traj.nc"), "--kind", "hops", "--tR", "1.0", "--threshold",
+                               "0.5", "-o", str(tmp_path / "hops.csv")])
+    assert res.exit_code == 0, res.output
+    table = pd.read_csv(tmp_path / "hops.csv")
+    assert list(table["atom"]) == [0] and abs(table["frame"][0] - 19.5) <= 0.5
+    res = runner.invoke(main, ["labels", str(tmp_path / "traj.nc"), "--kind", "phop", "--tR", "10.0",
+                               "-o", str(tmp_path / "bad.nc")])
+    assert res.exit_code == 2 and "too few frames" in res.output

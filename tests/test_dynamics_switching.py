@@ -58,3 +58,20 @@ def test_switching_errors():
         bond_switching(ds, 0, "B", "O", 10.5)
     with pytest.raises(ParameterError, match="outside the trajectory"):
         bond_switching(ds, 4, "B", "O", 1.8)
+
+
+def test_cli_labels_switching(tmp_path):
+    import xarray as xr
+    from click.testing import CliRunner
+
+    from ssefeat.cli import main
+    from ssefeat.io import write
+
+    write(_case(), tmp_path / "traj.nc")
+    res = CliRunner().invoke(main, ["labels", str(tmp_path / "traj.nc"), "--kind", "switching", "--species", "B",
+                                    "--neighbor-species", "O", "--cutoff", "1.8", "-o", str(tmp_path / "sw.nc"),
+                                    "-q"])
+    assert res.exit_code == 0, res.output
+    got = xr.open_dataset(tmp_path / "sw.nc")
+    assert list(got["category_code"].values[1]) == [0, 1, 2, 3, 0]
+    assert list(got["counts"].values[1]) == [2, 1, 1, 1]

@@ -1,1 +1,118 @@
-from . import main  # noqa: F401  (commands of this area register on main)
+"""CLI: ``ssefeat labels`` (rearrangement labels: D2min, D_cum, p_hop, hop events, bond switching)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..errors import ParameterError
+from . import main
+
+KINDS = ("d2min", "dcum", "phop", "hops", "switching")
+
+
+def _need(value, option: str, kind: str):
+    if value is None:
+        raise ParameterError(f"--kind {kind} needs {option}.", fix=f"add {option} ... to the command line.")
+    return value
+
+
+def _write(result, output: str, overwrite: bool) -> None:
+    """netCDF (.nc), zarr (.zarr) or a flat table (.parquet / .csv), written atomically."""
+    from ..io.atomic import atomic_output
+
+    suffix = Path(output).suffix.lower()
+    if suffix not in (".nc", ".zarr", ".parquet", ".csv"):
+        raise ParameterError(f"cannot write labels to {output}.",
+                             fix="use .nc (netCDF), .zarr, .parquet or .csv as the output extension.")
+    with atomic_output(output, overwrite=overwrite) as tmp:
+        if suffix == ".nc":
+            result.to_netcdf(tmp)
+        elif suffix == ".zarr":
+            result.to_zarr(tmp, mode="w")
+        else:
+            if "event" in result.dims:
+                from ..dynamics.hops import hop_table
+
+                table = hop_table(result)
+            else:
+                per_frame = [v for v in result.data_vars if result[v].dims == ("frame", "atom")]
+                table = result[per_frame].to_dataframe().reset_index()
+            if suffix == ".parquet":
+                table.to_parquet(tmp, index=False)
+            else:
+                table.to_csv(tmp, index=False)
+
+
+@main.command("labels")
+@click.argument("traj", type=click.Path())
+@click.option("-o", "--output", required=True, type=click.Path(),
+              help="labels file: .nc (netCDF), .zarr, or a flat table .parquet / .csv")
+@click.option("--kind", type=click.Choice(KINDS), default="d2min", show_default=True,
+              help="d2min: D2min(t0 -> t0 + lag) per frame and atom; dcum: D2min summed over --window in steps of "
+                   "--lag; phop: p_hop with window --tR; hops: hop events from p_hop peaks; switching: bond "
+                   "switching relative to --reference")
+@click.option("--cutoff", type=float, default=None, help="neighbour / bond cutoff (Å) [d2min, dcum, switching]")
+@click.option("--lag", type=int, default=1, show_default=True, help="lag in frames [d2min]; interval dt [dcum]")
+@click.option("--window", type=int, default=None, help="D_cum window in frames, a multiple of --lag [dcum]")
+@click.option("--align", type=click.Choice(["forward", "centre"]), default="forward", show_default=True,
+              help="D_cum at t covers [t, t + window) or is centred on t [dcum]")
+@click.option("--tR", "t_R", type=float, default=None, help="p_hop window t_R in ps [phop, hops]")
+@click.option("--threshold", type=float, default=None, help="p_hop peak threshold in Å^2 [hops]")
+@click.option("--species", default=None, help="atoms to label, e.g. Li (default all) [centre for switching]")
+@click.option("--neighbor-species", default=None, help="species counted as neighbours [d2min, dcum, switching]")
+@click.option("--normalize", type=click.Choice(["sum", "mean"]), default="sum", show_default=True,
+              help="D2min as the sum over neighbours (OVITO) or the mean (LAMMPS / RSoft)")
+@click.option("--reference", type=int, default=0, show_default=True, help="reference frame [switching]")
+@click.option("--start", type=int, default=None, help="first frame (0-based)")
+@click.option("--stop", type=int, default=None, help="stop before this frame")
+@click.option("--stride", type=int, default=None, help="take every n-th frame")
+@click.option("--topology", default=None, type=click.Path(), help="topology for formats without atom names")
+@click.option("--type-map", default=None, help='LAMMPS types to elements, e.g. "1=Li,2=P,3=S"')
+@click.option("--timestep", "timestep_ps", type=float, default=None, help="time between stored frames (ps)")
+@click.option("--overwrite/--no-overwrite", default=True, show_default=True)
+@click.option("-q", "--quiet", is_flag=True, help="no progress bar")
+def labels(traj, output, kind, cutoff, lag, window, align, t_R, threshold, species, neighbor_species, normalize,
+           reference, start, stop, stride, topology, type_map, timestep_ps, overwrite, quiet):
+    """Rearrangement labels of TRAJ written to OUTPUT (the whole selected trajectory is read: labels need time
+    windows; use --start/--stop/--stride to bound memory)."""
+    from ..io import read
+
+    if Path(output).exists() and not overwrite:
+        from ..errors import OutputError
+
+        raise OutputError(f"{output} already exists.", fix="choose another name or pass --overwrite.")
+    ds = read(traj, topology=topology, type_map=type_map, start=start, stop=stop, stride=stride,
+              timestep_ps=timestep_ps)
+    if kind == "d2min":
+        from ..dynamics.d2min import nonaffine_displacement_series
+
+        result = nonaffine_displacement_series(ds, lag, _need(cutoff, "--cutoff", kind), species, normalize,
+                                               neighbor_species=neighbor_species, progress=not quiet)
+        summary = f"D2min lag {lag} frames, cutoff {cutoff} Å"
+    elif kind == "dcum":
+        from ..dynamics.d2min import cumulative_d2min
+
+        result = cumulative_d2min(ds, lag, _need(window, "--window", kind), _need(cutoff, "--cutoff", kind),
+                                  species, normalize, align=align, neighbor_species=neighbor_species,
+                                  progress=not quiet)
+        summary = f"D_cum dt {lag} frames over {window} frames, cutoff {cutoff} Å"
+    elif kind == "phop":
+        from ..dynamics.phop import phop
+
+        result = phop(ds, _need(t_R, "--tR", kind), species)
+        summary = f"p_hop t_R {t_R} ps"
+    elif kind == "hops":
+        from ..dynamics.hops import hop_events
+
+        result = hop_events(ds, _need(t_R, "--tR", kind), _need(threshold, "--threshold", kind), species)
+        summary = f"{result.sizes.get('event', 0)} hop events (t_R {t_R} ps, threshold {threshold} Å^2)"
+    else:
+        from ..dynamics.bond_switching import bond_switching
+
+        result = bond_switching(ds, reference, _need(species, "--species", kind),
+                                _need(neighbor_species, "--neighbor-species", kind), _need(cutoff, "--cutoff", kind),
+                                progress=not quiet)
+        summary = f"bond switching {species}-{neighbor_species} within {cutoff} Å relative to frame {reference}"
+    _write(result, output, overwrite)
+    click.echo(f"{summary}: {ds.sizes['frame']} frames x {result.sizes['atom']} atoms -> {output}")
