@@ -192,3 +192,13 @@ def test_cli_labels_d2min_and_dcum(tmp_path):
     res = runner.invoke(main, ["labels", str(tmp_path / "traj.nc"), "--kind", "dcum", "--cutoff", "3.0",
                                "-o", str(tmp_path / "bad.nc")])
     assert res.exit_code == 2 and "--window" in res.output
+
+
+def test_d2min_figure(tmp_path):
+    from ssefeat.plots.labels import d2min_distribution
+    from ssefeat.plots.style import save
+
+    r0, cell, rng = _config(n=120, seed=8)
+    ds = _traj([r0, r0 + rng.normal(scale=0.2, size=r0.shape)], cell, species=["Li"] * 40 + ["S"] * 80)
+    save(d2min_distribution(nonaffine_displacement_series(ds, 1, 3.0)), tmp_path / "d2.png")
+    assert (tmp_path / "d2.png").stat().st_size > 0

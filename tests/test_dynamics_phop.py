@@ -137,3 +137,18 @@ def test_cli_labels_phop_and_hops(tmp_path):
     res = runner.invoke(main, ["labels", str(tmp_path / "traj.nc"), "--kind", "phop", "--tR", "10.0",
                                "-o", str(tmp_path / "bad.nc")])
     assert res.exit_code == 2 and "too few frames" in res.output
+
+
+def test_figures_of_labels(tmp_path):
+    from ssefeat.plots.labels import phop_traces
+    from ssefeat.plots.style import save
+
+    x = np.zeros((40, 2, 3)) + [[3.0, 3.0, 3.0], [10.0, 10.0, 10.0]]
+    x[20:, 0, 0] += 2.5
+    ds = _traj(x)
+    labels = phop(ds, t_R=1.0)
+    events = hop_events(ds, threshold=0.5, labels=labels, species="Li")
+    assert events.sizes["event"] == 1
+    fig = phop_traces(labels, events=events, threshold=0.5)
+    save(fig, tmp_path / "phop.png")
+    assert (tmp_path / "phop.png").stat().st_size > 0

@@ -75,3 +75,11 @@ def test_cli_labels_switching(tmp_path):
     got = xr.open_dataset(tmp_path / "sw.nc")
     assert list(got["category_code"].values[1]) == [0, 1, 2, 3, 0]
     assert list(got["counts"].values[1]) == [2, 1, 1, 1]
+
+
+def test_switching_figure(tmp_path):
+    from ssefeat.plots.labels import switching_fractions
+    from ssefeat.plots.style import save
+
+    save(switching_fractions(bond_switching(_case(), 0, "B", "O", 1.8)), tmp_path / "sw.png")
+    assert (tmp_path / "sw.png").stat().st_size > 0

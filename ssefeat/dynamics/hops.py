@@ -70,7 +70,11 @@ def hop_events(ds: xr.Dataset, t_R: float | None = None, threshold: float | None
     if labels is None:
         labels = _phop(ds, t_R, species, t_R_frames=t_R_frames, unwrap_limit=unwrap_limit)
     elif species is not None:
-        labels = labels.sel(atom=ds["atom"].values[_species_indices(ds, species)])
+        wanted = ds["atom"].values[_species_indices(ds, species)]
+        labels = labels.isel(atom=np.flatnonzero(np.isin(labels["atom"].values, wanted)))
+        if labels.sizes["atom"] == 0:
+            raise ParameterError(f"the p_hop labels hold no atom of species {species!r}.",
+                                 fix="compute the labels for these atoms, or drop species=.")
     h = int(labels["phop"].attrs["half_window_frames"])
     distance = 2 * h if min_separation is None else _check_int(min_separation, "min_separation")
     name = "phop" if method == "phop" else "window_displacement"
