@@ -42,21 +42,26 @@ def ovito_atomic_strain(r0, cell0, r1, cell1, cutoff):
             np.asarray(data.particles["Shear Strain"]), np.asarray(data.particles["Selection"]) != 0)
 
 
-@pytest.mark.parametrize("tilt,scale", [(0.0, 0.2), (0.15, 0.35)])
-def test_d2min_matches_ovito_atomic_strain(tilt, scale):
+@pytest.mark.parametrize("tilt,scale,cutoff,deform", [(0.0, 0.2, 3.3, False), (0.15, 0.35, 3.3, False),
+                                                      (0.0, 0.2, 1.8, False), (0.1, 0.2, 3.3, True)])
+def test_d2min_matches_ovito_atomic_strain(tilt, scale, cutoff, deform):
+    """cutoff 1.8 Å leaves ~20 % of the atoms with < 3 neighbours: the validity flags must agree too.
+    deform: the cell is sheared and stretched by a few % between the frames (positions follow, plus noise)."""
     rng = np.random.default_rng(11)
     L = 13.0
     cell = np.array([[L, 0, 0], [tilt * L, L, 0], [0, -0.5 * tilt * L, L]])
     r0 = rng.random((400, 3)) @ cell
-    r1 = r0 + rng.normal(scale=scale, size=r0.shape)
+    A = np.array([[1.02, 0.05, 0], [0, 0.99, 0.01], [0, 0, 1.01]]) if deform else np.eye(3)
+    cell1 = cell @ A.T
+    r1 = r0 @ A.T + rng.normal(scale=scale, size=r0.shape)
     w0, _ = ssefeat.box.wrap_positions(r0, cell)
-    w1, _ = ssefeat.box.wrap_positions(r1, cell)
-    ds = ssefeat.make_trajectory(np.stack([w0, w1]), ["Li"] * 400, cell=cell, timestep_ps=0.1, wrapped=True)
-    cutoff = 3.3
+    w1, _ = ssefeat.box.wrap_positions(r1, cell1)
+    ds = ssefeat.make_trajectory(np.stack([w0, w1]), ["Li"] * 400, cell=np.stack([cell, cell1]), timestep_ps=0.1,
+                                 wrapped=True)
     ours = nonaffine_displacement(ds, 0, 1, cutoff, normalize="sum", strain=True)
-    d2, shear, invalid = ovito_atomic_strain(w0, cell, w1, cell, cutoff)
+    d2, shear, invalid = ovito_atomic_strain(w0, cell, w1, cell1, cutoff)
     valid = ours["valid"].values
     np.testing.assert_array_equal(valid, ~invalid)
-    assert valid.sum() > 350
+    assert valid.sum() > 250 and (cutoff > 3 or (~valid).sum() > 20)
     np.testing.assert_allclose(ours["d2min"].values[valid], d2[valid], rtol=1e-6, atol=1e-9)
     np.testing.assert_allclose(ours["shear_strain"].values[valid], shear[valid], rtol=1e-6, atol=1e-9)
