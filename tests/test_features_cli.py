@@ -91,6 +91,19 @@ def test_features_command_centre_descriptors_zarr_csv(files):
     assert len(read_table(tmp / "f.csv")) == 7 * got.sizes["atom"]
 
 
+def test_features_command_with_registered_maker(files, monkeypatch):
+    from ssefeat.cli import features_commands
+    from ssefeat.features.descriptors import voronoi_volume
+
+    ds, traj, params, tmp = files
+    monkeypatch.setitem(features_commands.FEATURE_MAKERS, "voro", lambda d, centre: voronoi_volume(d, centre=centre))
+    out = tmp / "f.nc"
+    r = run(["features", str(traj), "-o", str(out), "--params", str(params), "--with", "voro", "--chunk", "5", "-q"])
+    assert r.exit_code == 0, r.output
+    got = xr.load_dataset(out)["features"]
+    assert got.feature.values[-1] == "voronoi_volume" and got.sizes["feature"] == small_ka().n_features + 1
+
+
 def test_features_command_errors(files):
     ds, traj, params, tmp = files
     r = CliRunner().invoke(main, ["features", str(traj), "-o", str(tmp / "f.nc"), "--system", "li_sulfide", "-q"])
@@ -100,5 +113,8 @@ def test_features_command_errors(files):
     assert r.exit_code == 2 and "not both" in r.output
     r = CliRunner().invoke(main, ["features", str(traj), "-o", str(tmp / "f.txt"), "--params", str(params)])
     assert r.exit_code == 2 and "*.nc" in r.output
+    r = CliRunner().invoke(main, ["features", str(traj), "-o", str(tmp / "f.nc"), "--params", str(params),
+                                  "--with", "nonexistent"])
+    assert r.exit_code == 2 and "unknown feature maker" in r.output
     r = CliRunner().invoke(main, ["feature-params", "--system", "li_sulfide"])
     assert r.exit_code == 0 and ParameterSet.from_json(r.output).name == "li_sulfide"

@@ -7,6 +7,17 @@ from ..errors import ParameterError
 from . import main
 
 
+#: Further per-atom feature makers that ``ssefeat features --with NAME`` adds beside the structure functions:
+#: name -> callable(ds, centre) returning a DataArray (frame, atom, feature) for the atoms of ``centre`` with the
+#: feature coordinates of :data:`ssefeat.features.parameters.FEATURE_COORDS` (see :func:`register_feature_maker`).
+FEATURE_MAKERS: dict = {}
+
+
+def register_feature_maker(name: str, maker) -> None:
+    """Make ``maker(ds, centre) -> DataArray (frame, atom, feature)`` available as ``--with name``."""
+    FEATURE_MAKERS[str(name)] = maker
+
+
 def _parameters(system, params_file, centre):
     from ..features.parameters import SYSTEMS, ParameterSet
 
@@ -28,6 +39,8 @@ def _parameters(system, params_file, centre):
 @click.option("--centre", default=None, help="centre species (overrides the parameter set), e.g. Li")
 @click.option("--descriptors/--no-descriptors", default=False, show_default=True,
               help="add coordination numbers, Voronoi volume, q4/q6, local density, potential energy")
+@click.option("--with", "extra", multiple=True, metavar="NAME",
+              help="add a registered feature maker (repeatable); see FEATURE_MAKERS")
 @click.option("--chunk", type=int, default=50, show_default=True, help="frames per chunk (bounds memory)")
 @click.option("--start", type=int, default=None, help="first frame (0-based)")
 @click.option("--stop", type=int, default=None, help="stop before this frame")
@@ -39,8 +52,8 @@ def _parameters(system, params_file, centre):
 @click.option("--threads", type=int, default=None, help="numba threads (default: all)")
 @click.option("--overwrite/--no-overwrite", default=True, show_default=True)
 @click.option("-q", "--quiet", is_flag=True, help="no progress bar")
-def features(traj, output, table, system, params_file, centre, descriptors, chunk, start, stop, stride, topology,
-             type_map, min_distance, threads, overwrite, quiet):
+def features(traj, output, table, system, params_file, centre, descriptors, extra, chunk, start, stop, stride,
+             topology, type_map, min_distance, threads, overwrite, quiet):
     """Per-atom structure functions (and descriptors) of TRAJ, chunk by chunk, into OUTPUT (and --table)."""
     from tqdm.auto import tqdm
 
@@ -56,12 +69,17 @@ def features(traj, output, table, system, params_file, centre, descriptors, chun
                              fix=f"name the parameter set one of {sorted(DEFAULTS)} or compute descriptors with "
                                  "the Python API (ssefeat.features.descriptors.descriptors).")
 
+    unknown = [name for name in extra if name not in FEATURE_MAKERS]
+    if unknown:
+        raise ParameterError(f"unknown feature maker(s) {unknown} for --with.",
+                             fix=f"use one of {sorted(FEATURE_MAKERS) or 'none registered'}.")
+
     def featurize(ds):
-        sf = structure_functions(ds, params, min_distance=min_distance, n_threads=threads)
-        if not descriptors:
-            return sf
-        return concat_features([sf, make_descriptors(ds, centre=params.centre, system=params.name)],
-                               name="features")
+        parts = [structure_functions(ds, params, min_distance=min_distance, n_threads=threads)]
+        if descriptors:
+            parts.append(make_descriptors(ds, centre=params.centre, system=params.name))
+        parts += [FEATURE_MAKERS[name](ds, params.centre) for name in extra]
+        return parts[0] if len(parts) == 1 else concat_features(parts, name="features")
 
     chunks = io.iter_chunks(traj, int(chunk), topology=topology, type_map=type_map, start=start, stop=stop,
                             stride=stride)

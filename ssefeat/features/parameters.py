@@ -107,7 +107,12 @@ class ParameterSet:
     - angular ``Psi(i; xi, lambda, zeta, Y, Z) = sum_{unordered pairs {j, k}, j in Y, k in Z}
       exp(-(r_ij^2 + r_ik^2 + r_jk^2) / xi^2) (1 + lambda cos theta_jik)^zeta fc(r_ij) fc(r_ik) fc_jk``
       for every (Y, Z) in ``angular_species``, xi, lambda, zeta. Each unordered pair of distinct atoms counts once
-      (codes that sum over ordered pairs get twice this value).
+      (codes that sum over ordered pairs get twice this value); for Y != Z every (j in Y, k in Z) counts once.
+      theta_jik is the angle at i between r_ij and r_ik; r_jk = |minimum image of r_ik - r_ij| (the same as
+      |r_ik - r_ij| whenever that is below half the smallest cell width, e.g. always for r_c < a quarter of it).
+
+    Distances r_ij are minimum-image separations (triclinic cells included); cutoffs must stay below half the
+    smallest perpendicular cell width. A centre atom with no neighbour in range gets 0 for every feature.
 
     ``cutoff_function="hard"``: fc = 1 below the cutoff and fc_jk = 1 (only r_ij, r_ik are limited: j and k are the
     centre's neighbours). ``"cosine"`` (Behler, dscribe): fc(r) = 0.5 (cos(pi r / r_c) + 1) for r < r_c and

@@ -77,18 +77,18 @@ def _codes(species_of_points: np.ndarray, wanted) -> np.ndarray:
 
 
 def compute_frame(positions, cell, species, params: ParameterSet, min_distance: float = MIN_DISTANCE,
-                  frame_label=None) -> np.ndarray:
+                  frame_label=None, atom_labels=None) -> np.ndarray:
     """Structure functions of one configuration, plain numpy (see :func:`_compute_frame`)."""
     # Our parallelism is numba's; multi-threaded BLAS on the (n_pairs, 3) @ (3, 3) products of the neighbour
     # search only spins (10-100x slower on a busy machine), so BLAS runs single-threaded here.
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(1, user_api="blas"):
-        return _compute_frame(positions, cell, species, params, min_distance, frame_label)
+        return _compute_frame(positions, cell, species, params, min_distance, frame_label, atom_labels)
 
 
 def _compute_frame(positions, cell, species, params: ParameterSet, min_distance: float = MIN_DISTANCE,
-                   frame_label=None) -> np.ndarray:
+                   frame_label=None, atom_labels=None) -> np.ndarray:
     """Structure functions of one configuration, plain numpy.
 
     Parameters
@@ -97,6 +97,7 @@ def _compute_frame(positions, cell, species, params: ParameterSet, min_distance:
     species : (N,) species labels
     params : ParameterSet
     min_distance : pairs (centre, neighbour) closer than this raise :class:`~ssefeat.errors.SchemaError`
+    frame_label, atom_labels : frame index and (N,) atom indices used in error messages
 
     Returns
     -------
@@ -117,8 +118,11 @@ def _compute_frame(positions, cell, species, params: ParameterSet, min_distance:
         k = int(np.argmin(pairs.distances))
         if pairs.distances[k] < min_distance:
             where = "" if frame_label is None else f" in frame {frame_label}"
+            a, b = int(centres[pairs.i[k]]), int(points[pairs.j[k]])
+            if atom_labels is not None:
+                a, b = int(atom_labels[a]), int(atom_labels[b])
             raise SchemaError(
-                f"atoms {int(centres[pairs.i[k]])} and {int(points[pairs.j[k]])} overlap{where}: distance "
+                f"atoms {a} and {b} overlap{where}: distance "
                 f"{pairs.distances[k]:.3g} {params.units} < {min_distance:g} "
                 f"({int(np.sum(pairs.distances < min_distance))} such pairs).",
                 fix="the configuration is unphysical (duplicated atoms, a blown-up run or wrong units); remove the "
@@ -183,12 +187,13 @@ def structure_functions(ds: xr.Dataset, params=None, frames=None, *, centre: str
     frame_labels = np.asarray(ds["frame"].values)
     check_cutoffs(params, cells, frame_labels)
     centres = np.flatnonzero(species == params.centre)
+    atom_labels = np.asarray(ds["atom"].values)
     values = np.zeros((ds.sizes["frame"], len(centres), params.n_features), dtype=np.float64)
     positions = ds["positions"].values
     with threads(n_threads):
         for f in range(ds.sizes["frame"]):  # per frame; the kernels are parallel over atoms
             values[f] = compute_frame(positions[f], cells[f], species, params, min_distance=min_distance,
-                                      frame_label=int(frame_labels[f]))
+                                      frame_label=int(frame_labels[f]), atom_labels=atom_labels)
     coords = {"frame": ds["frame"].values, "atom": ds["atom"].values[centres],
               "species": ("atom", species[centres])}
     if "time" in ds.coords:
