@@ -123,3 +123,12 @@ def test_collective_msd_equals_direct():
     one = collective_msd(ds.isel(atom=[0, 6]), "Li", remove_com=False)
     tracer = mean_squared_displacement(ds.isel(atom=[0, 6]), "Li", remove_com=False)
     np.testing.assert_allclose(one.values, tracer.sel(species="Li").values, atol=1e-9)
+
+
+def test_collective_msd_with_charges():
+    ds = walk(n_frames=80)
+    got = collective_msd(ds, ["Li", "S"], charges={"Li": 1.0, "S": -2.0}, remove_com=False)
+    q = np.array([1.0] * 6 + [-2.0] * 4)
+    series = np.einsum("fai,a->fi", ds.positions.values, q)[:, None, :]
+    np.testing.assert_allclose(got.sel(axis="total").values, K.msd_direct(series)[:, 0].sum(axis=1) / 10, atol=1e-9)
+    assert got.attrs["units"] == "e^2 angstrom^2"

@@ -58,6 +58,30 @@ def test_random_walk_D_within_stated_uncertainty():
     assert res["msd"].dims == ("lag", "species", "axis")
 
 
+def test_block_and_max_uncertainties():
+    ds = random_walk(seed=12, n_frames=1500)
+    res = diffusion_coefficient(ds, "Li", window=(1.0, 25.0), uncertainty="blocks", n_blocks=5, remove_com=False)
+    assert int(res.n_blocks_used[0]) == 5 and np.isfinite(float(res.D_err_blocks[0]))
+    assert float(res.D_err[0]) == float(res.D_err_blocks[0])
+    mx = diffusion_coefficient(ds, "Li", window=(1.0, 25.0), uncertainty="max", remove_com=False)
+    assert float(mx.D_err[0]) == max(float(mx.D_err_blocks[0]), float(mx.D_err_atoms[0]))
+    long = diffusion_coefficient(ds, "Li", window=(1.0, 60.0), remove_com=False)  # 60 ps: < 3 blocks of 150 ps
+    assert int(long.n_blocks_used[0]) == 0 and np.isnan(float(long.D_err_blocks[0]))
+    with pytest.raises(ParameterError, match="uncertainty"):
+        diffusion_coefficient(ds, "Li", uncertainty="bootstrap")
+
+
+@pytest.mark.slow
+def test_collective_uncertainty_coverage_over_seeds():
+    z = []
+    for seed in range(40):
+        r = conductivity(random_walk(seed=200 + seed, n=24, n_frames=1000, T=600.0), "Li", window=(1.0, 30.0),
+                         remove_com=False, haven=True, n_sim=100)
+        z.append((float(r.D_sigma[0]) - 0.05) / float(r.D_sigma_err[0]))
+    z = np.abs(np.asarray(z))
+    assert 0.5 < np.mean(z < 1) < 0.85 and np.mean(z < 2) > 0.85
+
+
 @pytest.mark.slow
 def test_random_walk_uncertainty_coverage_over_seeds():
     D0 = 0.05
