@@ -7,7 +7,7 @@ import ssefeat
 from ssefeat.dynamics.arrhenius import arrhenius_fit, arrhenius_from_results, check_timesteps, transport_study
 from ssefeat.dynamics.conductivity import NERNST_EINSTEIN_S_PER_CM, conductivity, nernst_einstein
 from ssefeat.dynamics.diffusion import diffusion_coefficient
-from ssefeat.dynamics.msd import UnwrapError
+from ssefeat.dynamics.msd import UnwrapError, mean_squared_displacement
 from ssefeat.dynamics.ngp import non_gaussian_parameter
 from ssefeat.dynamics.vanhove import van_hove_self
 from ssefeat.errors import ParameterError, SelectionError
@@ -308,7 +308,8 @@ def test_figures(tmp_path):
     fit = arrhenius_fit([500.0, 600.0, 700.0], [1e-6, 3e-6, 7e-6], [1e-7, 3e-7, 7e-7])
     figs = {"msd": tp.msd(res, axes=True), "arr": tp.arrhenius(fit),
             "ngp": tp.non_gaussian(non_gaussian_parameter(ds, "Li", n_lags=10)),
-            "vh": tp.van_hove(van_hove_self(ds, "Li", lags=[1.0, 5.0]))}
+            "vh": tp.van_hove(van_hove_self(ds, "Li", lags=[1.0, 5.0])),
+            "msd_da": tp.msd(mean_squared_displacement(ds, per_axis=False))}
     for name, fig in figs.items():
         save(fig, tmp_path / f"{name}.png")
         assert (tmp_path / f"{name}.png").stat().st_size > 1000
