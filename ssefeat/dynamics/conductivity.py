@@ -23,10 +23,10 @@ import xarray as xr
 from .. import box as _box
 from ..errors import ParameterError
 from ..provenance import parameters_of, stamp
-from ..units import ANGSTROM2_PER_PS_TO_CM2_PER_S, BOLTZMANN_EV, ELEMENTARY_CHARGE_C
+from ..units import BOLTZMANN_EV, ELEMENTARY_CHARGE_C
 from . import _msd_kernels as K
 from .diffusion import _usable_blocks, diffusion_coefficient
-from .msd import AXES, PreparedPositions, collective_msd_values, collective_series, species_indices
+from .msd import PreparedPositions, collective_msd_values, collective_series, species_indices
 
 #: S/cm per (Å^-3 e^2 Å^2/ps / eV)
 NERNST_EINSTEIN_S_PER_CM = ELEMENTARY_CHARGE_C * 1e20
@@ -211,4 +211,4 @@ def conductivity(ds: xr.Dataset, species: str | Sequence[str] | None = None,
 
 
 __all__ = ["nernst_einstein", "conductivity", "number_density", "ion_charge", "temperature_of",
-           "NERNST_EINSTEIN_S_PER_CM", "FORMAL_CHARGES", "ANGSTROM2_PER_PS_TO_CM2_PER_S", "AXES"]
+           "brownian_fit_spread", "NERNST_EINSTEIN_S_PER_CM", "FORMAL_CHARGES"]
