@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 
 import ssefeat
-from ssefeat.dynamics.d2min import cumulative_d2min, nonaffine_displacement, nonaffine_displacement_series
+from ssefeat.dynamics.d2min import (cumulative_d2min, iter_cumulative_d2min, iter_nonaffine_displacement,
+                                    nonaffine_displacement, nonaffine_displacement_series)
 from ssefeat.errors import ParameterError, SelectionError
 from ssefeat.neighbors import neighbor_pairs
 
@@ -135,6 +136,29 @@ def test_series_and_cumulative_match_single_calls():
     assert list(trimmed["frame"].values) == [0, 1]
 
 
+@pytest.mark.parametrize("chunk", [1, 3, 7, 50])
+def test_chunked_labels_equal_one_shot(chunk):
+    import xarray as xr
+
+    r0, cell, rng = _config(n=90, seed=9)
+    frames = [r0]
+    for _ in range(20):
+        frames.append(frames[-1] + rng.normal(scale=0.15, size=r0.shape))
+    ds = _traj(frames, cell)
+    chunks = [ds.isel(frame=slice(s, s + chunk)) for s in range(0, 21, chunk)]
+    got = xr.concat(list(iter_nonaffine_displacement(iter(chunks), 4, 3.0)), "frame")
+    want = nonaffine_displacement_series(ds, 4, 3.0)
+    assert list(got["frame"].values) == list(range(21))
+    np.testing.assert_allclose(got["d2min"].values, want["d2min"].values, rtol=1e-9, atol=1e-12, equal_nan=True)
+    for align in ("forward", "centre"):
+        got = xr.concat(list(iter_cumulative_d2min(iter(chunks), 2, 6, 3.0, align=align)), "frame")
+        want = cumulative_d2min(ds, 2, 6, 3.0, align=align)
+        np.testing.assert_allclose(got["d_cum"].values, want["d_cum"].values, rtol=1e-9, atol=1e-12,
+                                   equal_nan=True)
+    with pytest.raises(ParameterError, match="longer than"):
+        list(iter_nonaffine_displacement(iter(chunks), 30, 3.0))
+
+
 def test_bad_input_errors():
     r0, cell, rng = _config(n=100, seed=5)
     ds = _traj([r0, r0 + 0.05, r0 + 0.1], cell)
@@ -176,7 +200,7 @@ def test_cli_labels_d2min_and_dcum(tmp_path):
     runner = CliRunner()
     out = tmp_path / "labels.nc"
     res = runner.invoke(main, ["labels", str(tmp_path / "traj.nc"), "--kind", "d2min", "--cutoff", "3.0", "--lag",
-                               "2", "--species", "Li", "-o", str(out), "-q"])
+                               "2", "--species", "Li", "-o", str(out), "-q", "--chunk", "3"])
     assert res.exit_code == 0, res.output
     got = xr.open_dataset(out)
     expected = nonaffine_displacement_series(ds, 2, 3.0, species="Li")

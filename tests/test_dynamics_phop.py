@@ -4,7 +4,7 @@ import pytest
 
 import ssefeat
 from ssefeat.dynamics.hops import hop_events, hop_table
-from ssefeat.dynamics.phop import phop
+from ssefeat.dynamics.phop import iter_phop, phop
 from ssefeat.errors import ParameterError, SelectionError
 
 L = 20.0
@@ -65,6 +65,22 @@ def test_random_walk_matches_brute_force_and_unwrapping():
     for a in range(6):
         np.testing.assert_allclose(plain["phop"].values[:, a], _phop_brute(x[:, a], 4), rtol=1e-9, atol=1e-10,
                                    equal_nan=True)
+
+
+@pytest.mark.parametrize("chunk", [1, 4, 25, 100])
+def test_chunked_phop_equals_one_shot(chunk):
+    import xarray as xr
+
+    rng = np.random.default_rng(5)
+    x = np.cumsum(rng.normal(scale=0.3, size=(50, 4, 3)), axis=0) + rng.random((1, 4, 3)) * L
+    ds = _traj(x)
+    parts = iter_phop((ds.isel(frame=slice(s, s + chunk)) for s in range(0, 50, chunk)), t_R=1.2)
+    got = xr.concat(list(parts), "frame")
+    want = phop(ds, t_R=1.2)
+    assert list(got["frame"].values) == list(range(50))
+    np.testing.assert_allclose(got["phop"].values, want["phop"].values, rtol=1e-8, atol=1e-12, equal_nan=True)
+    with pytest.raises(ParameterError, match="too few frames"):
+        list(iter_phop((ds.isel(frame=slice(s, s + chunk)) for s in range(0, 50, chunk)), t_R=6.0))
 
 
 def test_phop_errors():

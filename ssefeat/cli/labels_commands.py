@@ -70,49 +70,70 @@ def _write(result, output: str, overwrite: bool) -> None:
 @click.option("--topology", default=None, type=click.Path(), help="topology for formats without atom names")
 @click.option("--type-map", default=None, help='LAMMPS types to elements, e.g. "1=Li,2=P,3=S"')
 @click.option("--timestep", "timestep_ps", type=float, default=None, help="time between stored frames (ps)")
+@click.option("--chunk", type=int, default=200, show_default=True,
+              help="frames read at a time for d2min / dcum / phop (windows are carried across chunks)")
 @click.option("--overwrite/--no-overwrite", default=True, show_default=True)
 @click.option("-q", "--quiet", is_flag=True, help="no progress bar")
 def labels(traj, output, kind, cutoff, lag, window, align, t_R, threshold, species, neighbor_species, normalize,
-           reference, start, stop, stride, topology, type_map, timestep_ps, overwrite, quiet):
-    """Rearrangement labels of TRAJ written to OUTPUT (the whole selected trajectory is read: labels need time
-    windows; use --start/--stop/--stride to bound memory)."""
-    from ..io import read
+           reference, start, stop, stride, topology, type_map, timestep_ps, chunk, overwrite, quiet):
+    """Rearrangement labels of TRAJ written to OUTPUT.
+
+    d2min, dcum and phop read TRAJ --chunk frames at a time and carry their time windows across chunks (the
+    result equals the one-shot computation); hops and switching read the selected frames at once."""
+    from .. import io
 
     if Path(output).exists() and not overwrite:
         from ..errors import OutputError
 
         raise OutputError(f"{output} already exists.", fix="choose another name or pass --overwrite.")
-    ds = read(traj, topology=topology, type_map=type_map, start=start, stop=stop, stride=stride,
-              timestep_ps=timestep_ps)
-    if kind == "d2min":
-        from ..dynamics.d2min import nonaffine_displacement_series
+    read_kw = dict(topology=topology, type_map=type_map, start=start, stop=stop, stride=stride,
+                   timestep_ps=timestep_ps)
 
-        result = nonaffine_displacement_series(ds, lag, _need(cutoff, "--cutoff", kind), species, normalize,
-                                               neighbor_species=neighbor_species, progress=not quiet)
+    def streamed(iterate, *args, **kwargs):
+        """Run a windowed label chunk by chunk (bounded memory) and join the disjoint pieces."""
+        from tqdm.auto import tqdm
+
+        from ..dynamics.d2min import _concat_frames
+
+        parts = []
+        with tqdm(unit="frame", desc=kind, disable=quiet) as bar:
+            for part in iterate(io.iter_chunks(traj, int(chunk), **read_kw), *args, **kwargs):
+                parts.append(part)
+                bar.update(part.sizes["frame"])
+        return _concat_frames(parts)
+
+    if kind == "d2min":
+        from ..dynamics.d2min import iter_nonaffine_displacement
+
+        result = streamed(iter_nonaffine_displacement, lag, _need(cutoff, "--cutoff", kind), species, normalize,
+                          neighbor_species=neighbor_species)
         summary = f"D2min lag {lag} frames, cutoff {cutoff} Å"
     elif kind == "dcum":
-        from ..dynamics.d2min import cumulative_d2min
+        from ..dynamics.d2min import iter_cumulative_d2min
 
-        result = cumulative_d2min(ds, lag, _need(window, "--window", kind), _need(cutoff, "--cutoff", kind),
-                                  species, normalize, align=align, neighbor_species=neighbor_species,
-                                  progress=not quiet)
+        result = streamed(iter_cumulative_d2min, lag, _need(window, "--window", kind),
+                          _need(cutoff, "--cutoff", kind), species, normalize, align=align,
+                          neighbor_species=neighbor_species)
         summary = f"D_cum dt {lag} frames over {window} frames, cutoff {cutoff} Å"
     elif kind == "phop":
-        from ..dynamics.phop import phop
+        from ..dynamics.phop import iter_phop
 
-        result = phop(ds, _need(t_R, "--tR", kind), species)
+        result = streamed(iter_phop, _need(t_R, "--tR", kind), species)
         summary = f"p_hop t_R {t_R} ps"
     elif kind == "hops":
         from ..dynamics.hops import hop_events
 
+        ds = io.read(traj, **read_kw)
         result = hop_events(ds, _need(t_R, "--tR", kind), _need(threshold, "--threshold", kind), species)
         summary = f"{result.sizes.get('event', 0)} hop events (t_R {t_R} ps, threshold {threshold} Å^2)"
     else:
         from ..dynamics.bond_switching import bond_switching
 
+        ds = io.read(traj, **read_kw)
         result = bond_switching(ds, reference, _need(species, "--species", kind),
                                 _need(neighbor_species, "--neighbor-species", kind), _need(cutoff, "--cutoff", kind),
                                 progress=not quiet)
         summary = f"bond switching {species}-{neighbor_species} within {cutoff} Å relative to frame {reference}"
     _write(result, output, overwrite)
-    click.echo(f"{summary}: {ds.sizes['frame']} frames x {result.sizes['atom']} atoms -> {output}")
+    n_frames = result.sizes["frame"] if "frame" in result.dims else ds.sizes["frame"]
+    click.echo(f"{summary}: {n_frames} frames x {result.sizes['atom']} atoms -> {output}")

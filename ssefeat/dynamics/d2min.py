@@ -33,7 +33,8 @@ from ..neighbors import check_cutoff, neighbor_pairs
 from ..provenance import stamp
 from . import _label_kernels as _k
 
-__all__ = ["nonaffine_displacement", "nonaffine_displacement_series", "cumulative_d2min"]
+__all__ = ["nonaffine_displacement", "nonaffine_displacement_series", "cumulative_d2min",
+           "iter_nonaffine_displacement", "iter_cumulative_d2min"]
 
 _NORMALIZE = ("sum", "mean")
 _RC = ["x", "y", "z"]
@@ -110,6 +111,47 @@ def _check_normalize(normalize: str) -> str:
     return normalize
 
 
+def _concat_frames(parts):
+    return parts[0] if len(parts) == 1 else xr.concat(parts, dim="frame", data_vars="minimal", coords="minimal",
+                                                      compat="override", combine_attrs="override")
+
+
+def _stream(chunks, compute, before: int, after: int):
+    """Run a windowed label chunk by chunk with overlap; yield results over consecutive, disjoint frame ranges.
+
+    ``compute(block, lo, hi)`` returns the result for positions ``lo:hi`` of ``block`` (a trajectory Dataset);
+    a frame's value may need ``before`` frames before it and ``after`` frames after it. Frames are carried over
+    between chunks so that every value is computed with its full windows; only the last ``after`` frames of the
+    trajectory (and the first ``before``) lack them, exactly as in the one-shot functions. Each block is unwrapped
+    on its own, which is exact because labels depend only on displacements inside their windows.
+    """
+    block = None
+    b0 = emitted = 0  # global positions of the block's first frame and of the next frame to emit
+    for chunk in chunks:
+        block = chunk if block is None else _concat_frames([block, chunk])
+        n = block.sizes["frame"]
+        lo, hi = emitted - b0, n - after
+        if hi > lo and n >= before + after + 1:
+            yield compute(block, lo, hi)
+            emitted = b0 + hi
+            start = max(0, emitted - before - after - b0)  # keep enough context for the next block and the end
+            block = block.isel(frame=slice(start, None))
+            b0 += start
+    if block is None:
+        raise ParameterError("no trajectory chunks were given.", fix="check the file and start/stop/stride.")
+    if block.sizes["frame"] > emitted - b0:
+        yield compute(block, emitted - b0, block.sizes["frame"])
+
+
+def _restamp(result, **changes):
+    from ..provenance import parameters_of
+
+    params = parameters_of(result)
+    params.pop("references", None)
+    params.update(changes)
+    return stamp(result, parameters=params)
+
+
 def _lag_ps(ds: xr.Dataset, lag: int):
     ts = ds.attrs.get("timestep_ps")
     return None if ts is None else float(ts) * lag
@@ -145,8 +187,8 @@ def d2min_arrays(r0: np.ndarray, rt: np.ndarray, cell0: np.ndarray, cellt: np.nd
         shift = np.zeros_like(d0)
     else:
         # integer image of each pair at t0, carried to the current cell
-        images = np.rint((d0 - (r0[nbr] - r0[centres[pairs.i]])) @ np.linalg.inv(cell0))
-        shift = np.ascontiguousarray(images @ (cellt - cell0))
+        images = np.rint(np.einsum("pk,kl->pl", d0 - (r0[nbr] - r0[centres[pairs.i]]), np.linalg.inv(cell0)))
+        shift = np.ascontiguousarray(np.einsum("pk,kl->pl", images, cellt - cell0))
     u = rt - r0
     offsets = _k.csr_offsets(pairs.i, len(centres))
     nc = len(centres)
@@ -372,3 +414,35 @@ def cumulative_d2min(ds: xr.Dataset, dt: int, window: int, cutoff: float, specie
                   species=species, neighbor_species=neighbor_species, normalize=normalize, align=align, trim=trim,
                   rcond=rcond, unwrap_limit=unwrap_limit)
     return stamp(out, parameters=params, units="angstrom^2", analysis="cumulative_d2min")
+
+
+def iter_nonaffine_displacement(chunks, lag: int, cutoff: float, species=None, normalize: str = "sum",
+                                **kwargs):
+    """:func:`nonaffine_displacement_series` over trajectory chunks (e.g. ``ssefeat.io.iter_chunks``).
+
+    Yields results over consecutive, disjoint frame ranges that together equal the one-shot series (with
+    ``trim=False``); ``lag`` frames are carried from one chunk to the next, so memory stays bounded. Keywords are
+    those of :func:`nonaffine_displacement_series` (``references`` and ``trim`` excepted).
+    """
+    lag = _check_int(lag, "lag")
+
+    def compute(block, lo, hi):
+        res = nonaffine_displacement_series(block, lag, cutoff, species, normalize, references=np.arange(lo, hi),
+                                            **kwargs)
+        return _restamp(res, chunked=True)
+
+    yield from _stream(chunks, compute, 0, lag)
+
+
+def iter_cumulative_d2min(chunks, dt: int, window: int, cutoff: float, species=None, normalize: str = "sum", *,
+                          align: str = "forward", **kwargs):
+    """:func:`cumulative_d2min` over trajectory chunks; yields disjoint frame ranges (see
+    :func:`iter_nonaffine_displacement`). ``trim`` is not available."""
+    window = _check_int(window, "window")
+    before = window // 2 if align != "forward" else 0
+
+    def compute(block, lo, hi):
+        res = cumulative_d2min(block, dt, window, cutoff, species, normalize, align=align, **kwargs)
+        return _restamp(res.isel(frame=slice(lo, hi)), chunked=True)
+
+    yield from _stream(chunks, compute, before, window - before)

@@ -21,9 +21,9 @@ from ..data import validate
 from ..errors import ParameterError
 from ..provenance import stamp
 from . import _label_kernels as _k
-from .d2min import _check_int, _species_indices, _unwrapped_positions
+from .d2min import _check_int, _restamp, _species_indices, _stream, _unwrapped_positions
 
-__all__ = ["phop", "half_window_frames"]
+__all__ = ["phop", "half_window_frames", "iter_phop"]
 
 
 def _frame_spacing(ds: xr.Dataset) -> float:
@@ -111,3 +111,35 @@ def phop(ds: xr.Dataset, t_R: float | None = None, species=None, *, t_R_frames: 
     params = dict(t_R=t_R, t_R_frames=2 * h, half_window_frames=h, t_R_ps=t_R_ps, species=species, trim=trim,
                   unwrap_limit=unwrap_limit, windows="A = [t - h, t], B = [t, t + h], ends included")
     return stamp(out, parameters=params, units="angstrom^2", analysis="phop")
+
+
+def iter_phop(chunks, t_R: float | None = None, species=None, *, t_R_frames: int | None = None,
+              unwrap_limit: float = 0.25):
+    """:func:`phop` over trajectory chunks (e.g. ``ssefeat.io.iter_chunks``), carrying t_R frames of overlap.
+
+    Yields results over consecutive, disjoint frame ranges that together equal ``phop(whole trajectory)``; the
+    frame spacing is taken from the first chunk.
+    """
+    chunks = iter(chunks)
+    first = next(chunks, None)
+    if first is None:
+        raise ParameterError("no trajectory chunks were given.", fix="check the file and start/stop/stride.")
+    if t_R_frames is None:
+        if t_R is None:
+            raise ParameterError("give exactly one of t_R (ps) and t_R_frames (frames).")
+        step = _frame_spacing(first)
+        t_R_frames = 2 * int(round(0.5 * float(t_R) / step))
+        if t_R_frames < 2:
+            raise ParameterError(f"t_R = {t_R} ps is shorter than two frames ({2 * step:.6g} ps).",
+                                 fix=f"use t_R >= {2 * step:.6g} ps.")
+    h = _check_int(t_R_frames, "t_R_frames", minimum=2) // 2
+
+    def compute(block, lo, hi):
+        res = phop(block, species=species, t_R_frames=2 * h, unwrap_limit=unwrap_limit).isel(frame=slice(lo, hi))
+        return _restamp(res, t_R=t_R, chunked=True)
+
+    def all_chunks():
+        yield first
+        yield from chunks
+
+    yield from _stream(all_chunks(), compute, h, h)
