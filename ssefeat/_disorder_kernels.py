@@ -73,9 +73,12 @@ def _slab_weights(s_axis, n_axis, p, n_slabs, h_axis, sigma, r_cut, n_touch):
 
 
 @numba.njit(cache=True, parallel=True)
-def _project_orthogonal(su, sv, first, w, nu, nv, hu, hv, n_slabs, sigma, r_cut, norm):
-    """Slab projections for an orthogonal cell (separable Gaussians), parallel over slabs (no write races)."""
-    n = su.shape[0]
+def _project_orthogonal(su, sv, first, w, order, starts, nu, nv, hu, hv, n_slabs, sigma, r_cut, norm):
+    """Slab projections for an orthogonal cell (separable Gaussians), parallel over slabs (no write races).
+
+    Atoms are bucketed by the first slab they touch (``order``, ``starts``): slab s visits the buckets s, s - 1, ...,
+    s - n_touch + 1 only.
+    """
     n_touch = w.shape[1]
     out = np.zeros((n_slabs, nu, nv), np.float64)
     inv2s2 = 1.0 / (2.0 * sigma * sigma)
@@ -87,40 +90,48 @@ def _project_orthogonal(su, sv, first, w, nu, nv, hu, hv, n_slabs, sigma, r_cut,
         gu = np.empty(mu, np.float64)
         gv = np.empty(mv, np.float64)
         plane = out[s]
-        for a in range(n):
-            off = s - first[a]
-            if off < 0:
-                off += n_slabs
-            if off >= n_touch:
-                continue
-            wz = w[a, off]
-            if wz == 0.0:
-                continue
-            cu = su[a] * nu - 0.5
-            cv = sv[a] * nv - 0.5
-            i0 = int(np.ceil(cu - ru))
-            i1 = int(np.floor(cu + ru))
-            j0 = int(np.ceil(cv - rv))
-            j1 = int(np.floor(cv + rv))
-            for i in range(i0, i1 + 1):
-                d = (i - cu) * hu
-                gu[i - i0] = np.exp(-d * d * inv2s2)
-            for j in range(j0, j1 + 1):
-                d = (j - cv) * hv
-                gv[j - j0] = np.exp(-d * d * inv2s2) * wz * norm
-            for i in range(i0, i1 + 1):
-                ii = _pmod(i, nu)
-                g = gu[i - i0]
-                for j in range(j0, j1 + 1):
-                    plane[ii, _pmod(j, nv)] += g * gv[j - j0]
+        for b in range(n_touch):
+            bucket = _pmod(s - b, n_slabs)
+            for q in range(starts[bucket], starts[bucket + 1]):
+                a = order[q]
+                _add_atom_orthogonal(plane, a, b, su, sv, w, nu, nv, hu, hv, ru, rv, inv2s2, norm, gu, gv)
     return out
 
 
+@numba.njit(cache=True, inline="always")
+def _add_atom_orthogonal(plane, a, off, su, sv, w, nu, nv, hu, hv, ru, rv, inv2s2, norm, gu, gv):
+    """Add atom a's Gaussian, integrated across the slab (weight w[a, off]), to the slab's plane."""
+    wz = w[a, off]
+    if wz == 0.0:
+        return
+    cu = su[a] * nu - 0.5
+    cv = sv[a] * nv - 0.5
+    i0 = int(np.ceil(cu - ru))
+    i1 = int(np.floor(cu + ru))
+    j0 = int(np.ceil(cv - rv))
+    j1 = int(np.floor(cv + rv))
+    for i in range(i0, i1 + 1):
+        d = (i - cu) * hu
+        gu[i - i0] = np.exp(-d * d * inv2s2)
+    for j in range(j0, j1 + 1):
+        d = (j - cv) * hv
+        gv[j - j0] = np.exp(-d * d * inv2s2) * wz * norm
+    inside = j0 >= 0 and j1 < nv
+    for i in range(i0, i1 + 1):
+        row = plane[_pmod(i, nu)]
+        g = gu[i - i0]
+        if inside:  # contiguous run: no wrapping in the inner loop (vectorises)
+            for t in range(j1 - j0 + 1):
+                row[j0 + t] += g * gv[t]
+        else:
+            for j in range(j0, j1 + 1):
+                row[_pmod(j, nv)] += g * gv[j - j0]
+
+
 @numba.njit(cache=True, parallel=True)
-def _project_general(frac, cell, n_grid, axis, ua, va, p, n_slabs, first, n_touch, reach, h_perp, sigma, r_cut,
-                     norm):
+def _project_general(frac, cell, n_grid, axis, ua, va, p, n_slabs, order, starts, n_touch, reach, h_perp, sigma,
+                     r_cut, norm):
     """Slab projections for any (triclinic) cell: full 3D stencil in fractional grid coordinates."""
-    n = frac.shape[0]
     n_axis = n_grid[axis]
     nu = n_grid[ua]
     nv = n_grid[va]
@@ -133,34 +144,39 @@ def _project_general(frac, cell, n_grid, axis, ua, va, p, n_slabs, first, n_touc
         idx = np.empty(3, np.int64)
         lo = np.empty(3, np.int64)
         hi = np.empty(3, np.int64)
-        for a in range(n):
-            off = s - first[a]
-            if off < 0:
-                off += n_slabs
-            if off >= n_touch:
-                continue
-            for m in range(3):
-                c = frac[a, m] * n_grid[m] - 0.5
-                lo[m] = int(np.ceil(c - reach[m]))
-                hi[m] = int(np.floor(c + reach[m]))
-            for k in range(lo[axis], hi[axis] + 1):
-                kk = _pmod(k, n_axis)
-                if kk // p != s:
-                    continue
-                idx[axis] = k
-                for i in range(lo[ua], hi[ua] + 1):
-                    idx[ua] = i
-                    for j in range(lo[va], hi[va] + 1):
-                        idx[va] = j
-                        for m in range(3):
-                            u[m] = (idx[m] + 0.5) / n_grid[m] - frac[a, m]
-                        dx = u[0] * cell[0, 0] + u[1] * cell[1, 0] + u[2] * cell[2, 0]
-                        dy = u[0] * cell[0, 1] + u[1] * cell[1, 1] + u[2] * cell[2, 1]
-                        dz = u[0] * cell[0, 2] + u[1] * cell[1, 2] + u[2] * cell[2, 2]
-                        r2 = dx * dx + dy * dy + dz * dz
-                        if r2 <= rc2:
-                            plane[_pmod(i, nu), _pmod(j, nv)] += norm * h_perp * np.exp(-r2 * inv2s2)
+        for b in range(n_touch):
+            bucket = _pmod(s - b, n_slabs)
+            for q in range(starts[bucket], starts[bucket + 1]):
+                a = order[q]
+                for m in range(3):
+                    c = frac[a, m] * n_grid[m] - 0.5
+                    lo[m] = int(np.ceil(c - reach[m]))
+                    hi[m] = int(np.floor(c + reach[m]))
+                for k in range(lo[axis], hi[axis] + 1):
+                    kk = _pmod(k, n_axis)
+                    if kk // p != s:
+                        continue
+                    idx[axis] = k
+                    for i in range(lo[ua], hi[ua] + 1):
+                        idx[ua] = i
+                        for j in range(lo[va], hi[va] + 1):
+                            idx[va] = j
+                            for m in range(3):
+                                u[m] = (idx[m] + 0.5) / n_grid[m] - frac[a, m]
+                            dx = u[0] * cell[0, 0] + u[1] * cell[1, 0] + u[2] * cell[2, 0]
+                            dy = u[0] * cell[0, 1] + u[1] * cell[1, 1] + u[2] * cell[2, 1]
+                            dz = u[0] * cell[0, 2] + u[1] * cell[1, 2] + u[2] * cell[2, 2]
+                            r2 = dx * dx + dy * dy + dz * dz
+                            if r2 <= rc2:
+                                plane[_pmod(i, nu), _pmod(j, nv)] += norm * h_perp * np.exp(-r2 * inv2s2)
     return out
+
+
+def _buckets(first: np.ndarray, n_slabs: int) -> tuple[np.ndarray, np.ndarray]:
+    """Atoms sorted by the first slab they touch, and the start of each slab's bucket (n_slabs + 1,)."""
+    order = np.argsort(first, kind="stable").astype(np.int64)
+    starts = np.searchsorted(first[order], np.arange(n_slabs + 1)).astype(np.int64)
+    return order, starts
 
 
 def slab_projections(frac: np.ndarray, cell: np.ndarray, n_grid, axis: int, planes_per_slab: int, sigma: float,
@@ -202,15 +218,17 @@ def slab_projections(frac: np.ndarray, cell: np.ndarray, n_grid, axis: int, plan
         h = lengths / n_grid
         first, w = _slab_weights(frac[:, axis].copy(), int(n_grid[axis]), p, n_slabs, float(h[axis]), float(sigma),
                                  r_cut, n_touch)
-        return _project_orthogonal(frac[:, ua].copy(), frac[:, va].copy(), first, w, int(n_grid[ua]),
+        order, starts = _buckets(first, n_slabs)
+        return _project_orthogonal(frac[:, ua].copy(), frac[:, va].copy(), first, w, order, starts, int(n_grid[ua]),
                                    int(n_grid[va]), float(h[ua]), float(h[va]), n_slabs, float(sigma), r_cut, norm)
     first, _ = _slab_weights(frac[:, axis].copy(), int(n_grid[axis]), p, n_slabs, float(h_perp), float(sigma), r_cut,
                              n_touch)
     # index reach along each axis of a sphere of radius r_cut: r_cut * |reciprocal vector m| * n_m
     recip = np.linalg.inv(cell)  # columns are reciprocal vectors (without 2 pi)
     reach = r_cut * np.linalg.norm(recip, axis=0) * n_grid
-    return _project_general(frac, cell, n_grid, axis, ua, va, p, n_slabs, first, n_touch, reach, float(h_perp),
-                            float(sigma), r_cut, norm)
+    order, starts = _buckets(first, n_slabs)
+    return _project_general(frac, cell, n_grid, axis, ua, va, p, n_slabs, order, starts, n_touch, reach,
+                            float(h_perp), float(sigma), r_cut, norm)
 
 
 def density_grid(frac: np.ndarray, cell: np.ndarray, n_grid, sigma: float, r_cut: float | None = None,

@@ -15,7 +15,8 @@ from . import main
 @click.option("--species", multiple=True, help="species making the density for F (repeatable; default all)")
 @click.option("--reference", type=click.Choice(["random", "analytic"]), default="random", show_default=True,
               help="F_raw of a random slab: seeded random realisations or the analytic Gaussian limit")
-@click.option("--n-random", type=int, default=4, show_default=True, help="random realisations of the reference")
+@click.option("--n-random", type=int, default=None,
+              help="random realisations of the reference (default: ceil(96 / slabs), 1 to 8)")
 @click.option("--seed", type=int, default=0, show_default=True, help="seed of the random reference")
 @click.option("--crystal-below", type=float, default=0.35, show_default=True, help="F below this: crystal")
 @click.option("--glass-above", type=float, default=0.65, show_default=True, help="F above this: glass")
