@@ -1,0 +1,434 @@
+"""Verlet neighbour lists for the MD engine: cell lists in fractional coordinates, triclinic cells, a skin.
+
+The list holds every pair (i < j) whose minimum-image distance is below ``r_list = cutoff + skin`` at build time.
+It stays valid while no pair can have come closer than ``cutoff`` without being listed, which is guaranteed while
+
+    2 * max_i |(s_i - s_i^build) @ cell| + r_list * ||cell_build^-1 @ (cell - cell_build)||_F  <=  skin
+
+(s = fractional coordinates; the second term bounds how much a homogeneous cell deformation, as in NPT or
+tensile runs, changes a listed separation). For a constant cell this is the usual "rebuild when an atom moved more
+than skin/2" rule. Positions do not need to be wrapped: everything is done in fractional coordinates.
+
+Cell lists bin wrapped fractional coordinates into ``n_k = floor(w_k / r_list)`` bins along each cell vector
+(w_k = perpendicular width). Two atoms closer than r_list differ by at most one bin along each direction, triclinic
+or not, so the 27-bin stencil finds every pair. When a direction has fewer than 3 bins (small boxes) the build
+falls back to an all-pairs search (still numba, parallel). Minimum image is taken by rounding fractional
+differences (:func:`minimum_image_vector`); the force field refuses interaction cutoffs at or above half the
+smallest perpendicular width, where that convention stops being unique.
+"""
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+from numba import njit, prange
+
+from .. import box as _box
+from ..errors import ParameterError
+
+__all__ = ["VerletList", "minimum_image_vector", "check_list_cutoff", "pair_distances"]
+
+
+@njit(cache=True, inline="always")
+def minimum_image_vector(dx, dy, dz, h, hinv):
+    """Minimum-image version of the separation (dx, dy, dz) in the cell ``h`` (rows) with inverse ``hinv``.
+
+    numba helper for force kernels: ``dx, dy, dz = minimum_image_vector(xi - xj, yi - yj, zi - zj, h, hinv)``.
+    """
+    sx = dx * hinv[0, 0] + dy * hinv[1, 0] + dz * hinv[2, 0]
+    sy = dx * hinv[0, 1] + dy * hinv[1, 1] + dz * hinv[2, 1]
+    sz = dx * hinv[0, 2] + dy * hinv[1, 2] + dz * hinv[2, 2]
+    sx -= math.floor(sx + 0.5)
+    sy -= math.floor(sy + 0.5)
+    sz -= math.floor(sz + 0.5)
+    return (sx * h[0, 0] + sy * h[1, 0] + sz * h[2, 0],
+            sx * h[0, 1] + sy * h[1, 1] + sz * h[2, 1],
+            sx * h[0, 2] + sy * h[1, 2] + sz * h[2, 2])
+
+
+def check_list_cutoff(cutoff: float, cell: np.ndarray) -> None:
+    """Raise ParameterError unless the interaction cutoff is below half the smallest perpendicular cell width."""
+    widths = _box.perpendicular_widths(np.asarray(cell, dtype=np.float64))
+    half = 0.5 * float(widths.min())
+    if not np.isfinite(cutoff) or cutoff <= 0:
+        raise ParameterError(f"the interaction cutoff must be a positive length, got {cutoff}.")
+    if cutoff >= half:
+        raise ParameterError(
+            f"the interaction cutoff {cutoff:.4g} is not below half the smallest cell width ({half:.4g}; widths "
+            f"{np.array2string(widths, precision=4)}): an atom would interact with its own periodic image.",
+            fix=f"use a larger box (more atoms or a replicated cell) or a cutoff below {half:.4g}.")
+
+
+@njit(cache=True)
+def _fractional(positions, hinv):
+    n = positions.shape[0]
+    s = np.empty((n, 3))
+    for i in range(n):
+        x, y, z = positions[i, 0], positions[i, 1], positions[i, 2]
+        for b in range(3):
+            s[i, b] = x * hinv[0, b] + y * hinv[1, b] + z * hinv[2, b]
+    return s
+
+
+@njit(cache=True)
+def _max_displacement(positions, hinv, h, s_build):
+    """max_i |(s_i - s_i^build) @ h| with s = positions @ hinv."""
+    n = positions.shape[0]
+    best = 0.0
+    for i in range(n):
+        x, y, z = positions[i, 0], positions[i, 1], positions[i, 2]
+        ds0 = x * hinv[0, 0] + y * hinv[1, 0] + z * hinv[2, 0] - s_build[i, 0]
+        ds1 = x * hinv[0, 1] + y * hinv[1, 1] + z * hinv[2, 1] - s_build[i, 1]
+        ds2 = x * hinv[0, 2] + y * hinv[1, 2] + z * hinv[2, 2] - s_build[i, 2]
+        dx = ds0 * h[0, 0] + ds1 * h[1, 0] + ds2 * h[2, 0]
+        dy = ds0 * h[0, 1] + ds1 * h[1, 1] + ds2 * h[2, 1]
+        dz = ds0 * h[0, 2] + ds1 * h[1, 2] + ds2 * h[2, 2]
+        d2 = dx * dx + dy * dy + dz * dz
+        if d2 > best:
+            best = d2
+    return math.sqrt(best)
+
+
+@njit(cache=True)
+def _bin_atoms(sw, nbins):
+    """Counting sort of atoms into bins of wrapped fractional coordinates ``sw`` in [0, 1).
+
+    Returns (bin_start (nb + 1,), bin_atoms (N,), bins (N, 3))."""
+    n = sw.shape[0]
+    nx, ny, nz = nbins[0], nbins[1], nbins[2]
+    nb = nx * ny * nz
+    bins = np.empty((n, 3), dtype=np.int64)
+    counts = np.zeros(nb + 1, dtype=np.int64)
+    which = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        for k in range(3):
+            b = int(sw[i, k] * nbins[k])
+            if b >= nbins[k]:
+                b = nbins[k] - 1
+            if b < 0:
+                b = 0
+            bins[i, k] = b
+        c = (bins[i, 0] * ny + bins[i, 1]) * nz + bins[i, 2]
+        which[i] = c
+        counts[c + 1] += 1
+    for c in range(nb):
+        counts[c + 1] += counts[c]
+    fill = counts[:-1].copy()
+    atoms = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        c = which[i]
+        atoms[fill[c]] = i
+        fill[c] += 1
+    return counts, atoms, bins
+
+
+# half stencil: the own bin (with j > i) and the 13 neighbour bins of positive lexicographic order (z, y, x)
+_STENCIL = np.array([(ox, oy, oz) for oz in (-1, 0, 1) for oy in (-1, 0, 1) for ox in (-1, 0, 1)
+                     if (oz, oy, ox) >= (0, 0, 0)], dtype=np.int64)
+
+
+@njit(cache=True, parallel=True)
+def _cell_list_half(y, h, r_list, nbins, start, atoms, bins, stencil, counts_only, offsets, nbr_out, code_out):
+    """Count (counts_only) or write the half list with the 14-bin stencil.
+
+    ``y`` are wrapped Cartesian positions; the separation of a listed pair is
+    ``r_i - r_j = y_i - y_j + c @ h`` with the image code c in {-1, 0, 1}^3 stored as (cx+1)*9 + (cy+1)*3 + cz+1.
+    """
+    n = y.shape[0]
+    nx, ny, nz = nbins[0], nbins[1], nbins[2]
+    rl2 = r_list * r_list
+    counts = np.zeros(n, dtype=np.int64)
+    for i in prange(n):
+        xi, yi, zi = y[i, 0], y[i, 1], y[i, 2]
+        bx, by, bz = bins[i, 0], bins[i, 1], bins[i, 2]
+        k = 0
+        base = 0 if counts_only else offsets[i]
+        for t in range(stencil.shape[0]):
+            ox, oy, oz = stencil[t, 0], stencil[t, 1], stencil[t, 2]
+            own = ox == 0 and oy == 0 and oz == 0
+            cx = bx + ox
+            wx = 0
+            if cx < 0:
+                cx += nx
+                wx = 1
+            elif cx >= nx:
+                cx -= nx
+                wx = -1
+            cy = by + oy
+            wy = 0
+            if cy < 0:
+                cy += ny
+                wy = 1
+            elif cy >= ny:
+                cy -= ny
+                wy = -1
+            cz = bz + oz
+            wz = 0
+            if cz < 0:
+                cz += nz
+                wz = 1
+            elif cz >= nz:
+                cz -= nz
+                wz = -1
+            sx = wx * h[0, 0] + wy * h[1, 0] + wz * h[2, 0]
+            sy = wx * h[0, 1] + wy * h[1, 1] + wz * h[2, 1]
+            sz = wx * h[0, 2] + wy * h[1, 2] + wz * h[2, 2]
+            code = (wx + 1) * 9 + (wy + 1) * 3 + (wz + 1)
+            c = (cx * ny + cy) * nz + cz
+            for m in range(start[c], start[c + 1]):
+                j = atoms[m]
+                if own and j <= i:
+                    continue
+                dx = xi - y[j, 0] + sx
+                dy = yi - y[j, 1] + sy
+                dz = zi - y[j, 2] + sz
+                if dx * dx + dy * dy + dz * dz < rl2:
+                    if not counts_only:
+                        nbr_out[base + k] = j
+                        code_out[base + k] = code
+                    k += 1
+        counts[i] = k
+    return counts
+
+
+@njit(cache=True, parallel=True)
+def _all_pairs_half(sw, h, r_list, counts_only, offsets, nbr_out, code_out):
+    """All-pairs version (boxes with fewer than 3 bins along a direction); j > i, minimum image by rounding."""
+    n = sw.shape[0]
+    rl2 = r_list * r_list
+    counts = np.zeros(n, dtype=np.int64)
+    for i in prange(n):
+        k = 0
+        base = 0 if counts_only else offsets[i]
+        for j in range(i + 1, n):
+            f0 = sw[i, 0] - sw[j, 0]
+            f1 = sw[i, 1] - sw[j, 1]
+            f2 = sw[i, 2] - sw[j, 2]
+            c0 = -math.floor(f0 + 0.5)
+            c1 = -math.floor(f1 + 0.5)
+            c2 = -math.floor(f2 + 0.5)
+            f0 += c0
+            f1 += c1
+            f2 += c2
+            dx = f0 * h[0, 0] + f1 * h[1, 0] + f2 * h[2, 0]
+            dy = f0 * h[0, 1] + f1 * h[1, 1] + f2 * h[2, 1]
+            dz = f0 * h[0, 2] + f1 * h[1, 2] + f2 * h[2, 2]
+            if dx * dx + dy * dy + dz * dz < rl2:
+                if not counts_only:
+                    nbr_out[base + k] = j
+                    code_out[base + k] = int((c0 + 1) * 9 + (c1 + 1) * 3 + (c2 + 1))
+                k += 1
+        counts[i] = k
+    return counts
+
+
+@njit(cache=True)
+def _sorted_half_pairs(offsets, nbr):
+    """(P, 2) pairs with i < j sorted by i (counting sort), and their CSR offsets."""
+    n = offsets.shape[0] - 1
+    p = nbr.shape[0]
+    cnt = np.zeros(n + 1, dtype=np.int64)
+    for i in range(n):
+        for k in range(offsets[i], offsets[i + 1]):
+            j = nbr[k]
+            a = i if i < j else j
+            cnt[a + 1] += 1
+    for a in range(n):
+        cnt[a + 1] += cnt[a]
+    fill = cnt[:-1].copy()
+    out = np.empty((p, 2), dtype=np.int64)
+    for i in range(n):
+        for k in range(offsets[i], offsets[i + 1]):
+            j = nbr[k]
+            a = i if i < j else j
+            b = j if i < j else i
+            out[fill[a], 0] = a
+            out[fill[a], 1] = b
+            fill[a] += 1
+    return out, cnt
+
+
+@njit(cache=True, parallel=True)
+def _pair_distances(positions, h, hinv, pairs):
+    p = pairs.shape[0]
+    out = np.empty(p)
+    for k in prange(p):
+        i, j = pairs[k, 0], pairs[k, 1]
+        dx, dy, dz = minimum_image_vector(positions[i, 0] - positions[j, 0], positions[i, 1] - positions[j, 1],
+                                          positions[i, 2] - positions[j, 2], h, hinv)
+        out[k] = math.sqrt(dx * dx + dy * dy + dz * dz)
+    return out
+
+
+def pair_distances(positions: np.ndarray, cell: np.ndarray, pairs: np.ndarray) -> np.ndarray:
+    """Minimum-image distances of the given (P, 2) pairs."""
+    h = np.ascontiguousarray(cell, dtype=np.float64)
+    return _pair_distances(np.ascontiguousarray(positions, dtype=np.float64), h, np.linalg.inv(h),
+                           np.ascontiguousarray(pairs, dtype=np.int64))
+
+
+class VerletList:
+    """Half Verlet list with a skin, rebuilt automatically by :meth:`update`.
+
+    Parameters
+    ----------
+    cutoff : float
+        Largest interaction cutoff (length units).
+    skin : float
+        Extra radius; pairs within ``cutoff + skin`` are listed. In boxes narrower than ``2 (cutoff + skin)``
+        the skin used for a build is reduced to fit (``skin_used``), which only makes rebuilds more frequent.
+
+    Attributes (the public contract of the force-field terms)
+    ----------------------------------------------------------
+    pairs : (P, 2) int64, ``i < j``, sorted by i (made on first access after each build).
+    offsets : (N + 1,) int64; pairs of atom i are ``pairs[offsets[i]:offsets[i + 1]]``.
+    cutoff : float, the list radius ``cutoff + skin`` (``interaction_cutoff`` is the bare cutoff).
+    n_builds : int, how many times the list was built.
+
+    Fast-path internals (used by :mod:`ssefeat.md.pair_lj`; other terms may use them too)
+    -------------------------------------------------------------------------------
+    owner_offsets, neighbors (int32), codes (int8): pairs grouped by an owner atom i (j may be < i), and the image
+    code c in {-1, 0, 1}^3 (stored as (cx+1)*9+(cy+1)*3+cz+1) such that ``r_i - r_j = y_i - y_j + c @ cell``
+    with ``y = wrapped_positions(positions, cell)``; valid until the next rebuild, whatever the cell does.
+    """
+
+    def __init__(self, cutoff: float, skin: float):
+        self.interaction_cutoff = float(cutoff)
+        self.skin = float(skin)
+        self.skin_used = self.skin
+        self.cutoff = self.interaction_cutoff + self.skin
+        self.owner_offsets = None
+        self.neighbors = np.zeros(0, dtype=np.int32)
+        self.codes = np.zeros(0, dtype=np.int8)
+        self.images = None
+        self.n_builds = 0
+        self.method = None
+        self._s_build = None
+        self._cell_build = None
+        self._hinv_build = None
+        self._pairs = None
+        self._full = None
+
+    @classmethod
+    def empty(cls, n_atoms: int) -> "VerletList":
+        """A list with no pairs (for force fields made only of bonded terms)."""
+        nl = cls(0.0, 0.0)
+        nl.owner_offsets = np.zeros(n_atoms + 1, dtype=np.int64)
+        nl.images = np.zeros((n_atoms, 3))
+        nl._pairs = (np.zeros((0, 2), dtype=np.int64), np.zeros(n_atoms + 1, dtype=np.int64))
+        return nl
+
+    @property
+    def r_list(self) -> float:
+        return self.cutoff
+
+    @property
+    def n_pairs(self) -> int:
+        return int(len(self.neighbors))
+
+    def _sorted(self):
+        if self._pairs is None:
+            self._pairs = _sorted_half_pairs(self.owner_offsets, self.neighbors)
+        return self._pairs
+
+    @property
+    def pairs(self) -> np.ndarray:
+        return self._sorted()[0]
+
+    @property
+    def offsets(self) -> np.ndarray:
+        return self._sorted()[1]
+
+    def wrapped_positions(self, positions: np.ndarray, cell: np.ndarray) -> np.ndarray:
+        """``positions - images @ cell`` with the per-atom images taken at the last build (Cartesian)."""
+        return positions - self.images @ cell
+
+    def build(self, positions: np.ndarray, cell: np.ndarray) -> None:
+        """Build the list from scratch at this configuration."""
+        positions = np.ascontiguousarray(positions, dtype=np.float64)
+        h = np.ascontiguousarray(cell, dtype=np.float64)
+        check_list_cutoff(self.interaction_cutoff, h)
+        hinv = np.linalg.inv(h)
+        n = len(positions)
+        s = _fractional(positions, hinv)
+        images = np.floor(s)
+        sw = s - images
+        widths = _box.perpendicular_widths(h)
+        # image codes in {-1, 0, 1} need a list radius below half the box: shrink the skin if the box is small
+        self.skin_used = min(self.skin, max(0.0, 0.5 * float(widths.min()) * (1 - 1e-9) - self.interaction_cutoff))
+        r_list = self.interaction_cutoff + self.skin_used
+        nbins = np.floor(widths / r_list).astype(np.int64)
+        dummy_n = np.zeros(0, dtype=np.int32)
+        dummy_c = np.zeros(0, dtype=np.int8)
+        zero = np.zeros(n + 1, dtype=np.int64)
+        offsets = np.zeros(n + 1, dtype=np.int64)
+        if np.all(nbins >= 3):
+            y = sw @ h
+            start, atoms, bins = _bin_atoms(sw, nbins)
+            counts = _cell_list_half(y, h, r_list, nbins, start, atoms, bins, _STENCIL, True, zero, dummy_n, dummy_c)
+            np.cumsum(counts, out=offsets[1:])
+            nbr = np.empty(int(offsets[-1]), dtype=np.int32)
+            codes = np.empty(int(offsets[-1]), dtype=np.int8)
+            _cell_list_half(y, h, r_list, nbins, start, atoms, bins, _STENCIL, False, offsets, nbr, codes)
+            self.method = "cells"
+        else:
+            counts = _all_pairs_half(sw, h, r_list, True, zero, dummy_n, dummy_c)
+            np.cumsum(counts, out=offsets[1:])
+            nbr = np.empty(int(offsets[-1]), dtype=np.int32)
+            codes = np.empty(int(offsets[-1]), dtype=np.int8)
+            _all_pairs_half(sw, h, r_list, False, offsets, nbr, codes)
+            self.method = "all-pairs"
+        self.owner_offsets = offsets
+        self.neighbors = nbr
+        self.codes = codes
+        self.images = images
+        self._s_build = s
+        self._cell_build = h.copy()
+        self._hinv_build = hinv
+        self._pairs = None
+        self._full = None
+        self.n_builds += 1
+
+    def max_displacement(self, positions: np.ndarray, cell: np.ndarray) -> float:
+        """Half the left-hand side of the rebuild criterion (a length; the list is rebuilt when > skin / 2)."""
+        h = np.ascontiguousarray(cell, dtype=np.float64)
+        hinv = np.linalg.inv(h)
+        disp = _max_displacement(np.ascontiguousarray(positions, dtype=np.float64), hinv, h, self._s_build)
+        if not np.array_equal(h, self._cell_build):
+            r_list = self.interaction_cutoff + self.skin_used
+            disp += 0.5 * r_list * float(np.linalg.norm(self._hinv_build @ (h - self._cell_build)))
+        return disp
+
+    def needs_rebuild(self, positions: np.ndarray, cell: np.ndarray) -> bool:
+        if self._s_build is None or len(positions) != len(self._s_build):
+            return True
+        return self.max_displacement(positions, cell) > 0.5 * self.skin_used
+
+    def update(self, positions: np.ndarray, cell: np.ndarray) -> bool:
+        """Rebuild if needed; return True when rebuilt."""
+        if self.needs_rebuild(positions, cell):
+            self.build(positions, cell)
+            return True
+        return False
+
+    def full(self) -> tuple[np.ndarray, np.ndarray]:
+        """Full list in CSR form: ``(offsets (N + 1,), neighbors (2P,))``, neighbours of i sorted ascending.
+
+        Computed from the half list on first use after each build (for terms that prefer a full list).
+        """
+        if self._full is None:
+            pairs = self.pairs
+            n = len(self.owner_offsets) - 1
+            i = np.concatenate([pairs[:, 0], pairs[:, 1]])
+            j = np.concatenate([pairs[:, 1], pairs[:, 0]])
+            order = np.lexsort((j, i))
+            offsets = np.zeros(n + 1, dtype=np.int64)
+            np.cumsum(np.bincount(i, minlength=n), out=offsets[1:])
+            self._full = (offsets, j[order].astype(np.int64))
+        return self._full
+
+
+def default_num_threads() -> int:
+    """numba's thread count (the force kernels split pairs into this many chunks)."""
+    return numba.get_num_threads()

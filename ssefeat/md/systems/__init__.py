@@ -1,0 +1,70 @@
+"""Ready-made MD systems and their registry (used by ``ssefeat simulate SYSTEM``).
+
+A system is registered as a :class:`SystemSpec`: ``build(temperature=, seed=, n_atoms=, **kwargs) -> Simulation``
+returns a ready (minimised, equilibrated) simulation and ``forcefield(**system_kwargs) -> ForceField`` rebuilds
+its force field (used when restoring a saved state). To add one (e.g. in ``systems/lips_glass.py``)::
+
+    from . import SystemSpec, register_system
+    register_system(SystemSpec(name="lips_glass", build=lips_glass, forcefield=lips_forcefield, units="metal",
+                               default_dt=0.001, default_temperature=600.0, description="Li2S-P2S5 glass"))
+
+and import the module at the bottom of this file.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from ...errors import ParameterError
+
+__all__ = ["SystemSpec", "SYSTEMS", "register_system", "get_system"]
+
+
+@dataclass(frozen=True)
+class SystemSpec:
+    """A registered system.
+
+    Attributes
+    ----------
+    name : str
+    build : callable(temperature=..., seed=..., n_atoms=..., **kwargs) -> Simulation
+    forcefield : callable(**system_kwargs) -> ForceField
+    units : "metal" or "lj"
+    default_dt : float, time step in the user time unit (ps or tau)
+    default_temperature : float
+    default_n_atoms : int
+    description : str
+    production : callable(temperature, dt, seed) -> integrator, optional; the default NVT integrator of
+        ``ssefeat simulate`` (Nose-Hoover chain when None)
+    """
+
+    name: str
+    build: Callable
+    forcefield: Callable
+    units: str
+    default_dt: float
+    default_temperature: float
+    default_n_atoms: int = 500
+    description: str = ""
+    production: Callable | None = None
+
+
+SYSTEMS: dict[str, SystemSpec] = {}
+
+
+def register_system(spec: SystemSpec) -> SystemSpec:
+    """Add (or replace) a system in the registry."""
+    SYSTEMS[spec.name] = spec
+    return spec
+
+
+def get_system(name: str) -> SystemSpec:
+    """The registered system ``name`` (``-`` and ``_`` are interchangeable); ParameterError listing the known ones."""
+    key = name.replace("-", "_")
+    if key not in SYSTEMS:
+        raise ParameterError(f"unknown MD system {name!r}; known systems: {sorted(SYSTEMS)}.",
+                             fix="pick one of the listed systems (ssefeat simulate --help).")
+    return SYSTEMS[key]
+
+
+from . import kob_andersen as _kob_andersen  # noqa: E402,F401  (registers itself)
