@@ -1,0 +1,171 @@
+"""The configuration of ``ssefeat run``: a TOML (or JSON) file, checked completely before any heavy work.
+
+Every section and key is listed in :data:`DEFAULTS`; unknown keys, missing files and species roles that the
+trajectory does not have are refused up front with a :class:`~ssefeat.errors.ConfigError`.
+
+Example (``run.toml``)::
+
+    [trajectory]
+    files = ["T600.lammpstrj", "T800.lammpstrj"]
+    temperatures = [600, 800]            # K, one per file (or from each file's attrs)
+    type_map = {1 = "Li", 2 = "P", 3 = "S"}
+    stride = 2
+
+    [species]
+    mobile = "Li"
+    anion = "S"
+    framework = ["P", "S"]
+
+    [labels]
+    t_R_ps = 2.0
+
+    [output]
+    folder = "results"
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from pathlib import Path
+
+from .errors import ConfigError, MissingFileError
+
+DEFAULTS: dict = {
+    "trajectory": {
+        "files": [],            # paths of the user's trajectories
+        "generate": None,       # or a built-in system: "lips_glass", "kob_andersen", "glass_ceramic", ...
+        "n_atoms": None,        # size of a generated system (default: the system's own)
+        "steps": 20000,         # production steps of a generated run
+        "dump_every": 100,      # steps between stored frames of a generated run
+        "temperatures": [],     # K (or reduced units for Kob-Andersen), one per file / generated run
+        "seed": 0,
+        "format": None, "topology": None, "type_map": None,
+        "start": None, "stop": None, "stride": None, "timestep_ps": None,
+    },
+    "species": {"mobile": "Li", "anion": "S", "framework": ["P", "S"]},
+    "features": {
+        "enabled": True,
+        "parameters": "li_sulfide",     # a named parameter set or a JSON file of one
+        "descriptors": True,            # coordination, Voronoi volume, Steinhardt q_l, density, potential energy
+        "environment": True,            # anion clusters, cluster environment, Li-site polyhedra
+        "r_env": 5.0,                   # Å, cluster-environment radius
+    },
+    "labels": {"enabled": True, "kind": "phop", "t_R_ps": None, "t_R_frames": 10},
+    "softness": {
+        "enabled": True,
+        "r_cut": None, "nr_cut": None,          # label thresholds; None: the quantiles below
+        "r_quantile": 0.95, "nr_quantile": 0.5,
+        "window": 2,                            # frames either side that must stay quiet
+        "classifier": "logistic", "C": None, "test_fraction": 0.25, "horizon": 10,
+        "model": None,                          # apply this trained model instead of training
+    },
+    "correlate": {"enabled": True, "n_boot": 300, "lasso": True},
+    "transport": {"enabled": True, "window": None, "haven": False},
+    "disorder": {"enabled": False, "axis": "z", "slab_width": 2.0, "grid_spacing": 0.25, "sigma": 0.5,
+                 "frames": 5},
+    "output": {"folder": "ssefeat-results", "figures": True, "tables": True},
+    "execution": {"scheduler": None, "workers": 0, "chunk_frames": 25, "progress": True},
+}
+
+_TYPES = {"files": list, "temperatures": list, "framework": list}
+
+
+def _merge(defaults: dict, given: dict, where: str) -> dict:
+    out = copy.deepcopy(defaults)
+    for key, value in given.items():
+        if key not in defaults:
+            raise ConfigError(f"unknown key '{where}{key}' in the configuration.",
+                              fix=f"allowed keys{' in [' + where.rstrip('.') + ']' if where else ''}: "
+                                  f"{', '.join(sorted(defaults))}.")
+        if isinstance(defaults[key], dict):
+            if not isinstance(value, dict):
+                raise ConfigError(f"[{key}] must be a table of settings, got {type(value).__name__}.")
+            out[key] = _merge(defaults[key], value, f"{where}{key}.")
+        else:
+            expected = _TYPES.get(key)
+            if expected is not None and not isinstance(value, expected):
+                raise ConfigError(f"{where}{key} must be a {expected.__name__}, got {value!r}.")
+            out[key] = value
+    return out
+
+
+def load_config(source) -> dict:
+    """Read a TOML / JSON file (or take a dict) and fill in the defaults. Paths are made relative to the file."""
+    base = Path(".")
+    if isinstance(source, dict):
+        given = source
+    else:
+        path = Path(source)
+        if not path.exists():
+            raise MissingFileError(f"configuration file {path} does not exist.", fix="check the path.")
+        text = path.read_text()
+        try:
+            if path.suffix.lower() == ".json":
+                given = json.loads(text)
+            else:
+                try:
+                    import tomllib
+                except ModuleNotFoundError:  # Python 3.10
+                    import tomli as tomllib
+                given = tomllib.loads(text)
+        except Exception as err:  # noqa: BLE001 - any parse error is the user's file
+            raise ConfigError(f"cannot parse {path}: {err}.", fix="check the TOML / JSON syntax.") from None
+        base = path.parent
+    config = _merge(DEFAULTS, given, "")
+    tr = config["trajectory"]
+    tr["files"] = [str((base / f)) if not Path(f).is_absolute() else str(f) for f in tr["files"]]
+    if tr["type_map"]:
+        tr["type_map"] = {int(k): str(v) for k, v in tr["type_map"].items()}
+    return config
+
+
+def check_config(config: dict) -> None:
+    """Refuse a configuration that cannot run, before any heavy work (files, species roles, temperatures)."""
+    tr = config["trajectory"]
+    if bool(tr["files"]) == bool(tr["generate"]):
+        raise ConfigError("give either trajectory.files (your trajectories) or trajectory.generate "
+                          "(a built-in system), not both or neither.")
+    for f in tr["files"]:
+        if not Path(f).exists():
+            raise MissingFileError(f"trajectory file {f} (from the configuration) does not exist.",
+                                   fix="fix the path in [trajectory] files (relative paths are relative to the "
+                                       "configuration file).")
+    n_runs = len(tr["files"]) or max(1, len(tr["temperatures"]))
+    if tr["temperatures"] and len(tr["temperatures"]) != n_runs:
+        raise ConfigError(f"{len(tr['temperatures'])} temperatures for {n_runs} trajectories.",
+                          fix="give one temperature per file, in the same order.")
+    if tr["generate"]:
+        from .md.systems import SYSTEMS, get_system
+
+        get_system(tr["generate"])  # raises with the list of systems
+        _ = SYSTEMS
+        if not tr["temperatures"]:
+            raise ConfigError("trajectory.generate needs trajectory.temperatures (one run per temperature).")
+    sp = config["species"]
+    if tr["files"]:
+        from .io import read
+
+        first = read(tr["files"][0], format=tr["format"], topology=tr["topology"], type_map=tr["type_map"], stop=1)
+        present = set(first["species"].values.tolist())
+        roles = {"mobile": [sp["mobile"]], "anion": [sp["anion"]] if config["features"]["environment"] else [],
+                 "framework": sp["framework"] if config["features"]["environment"] else []}
+        for role, names in roles.items():
+            missing = [s for s in names if s not in present]
+            if missing:
+                raise ConfigError(f"species.{role} names {missing}, which {tr['files'][0]} does not have "
+                                  f"(it has {sorted(present)}).",
+                                  fix="fix [species] or the type_map so the roles match the trajectory; set "
+                                      "features.environment = false for systems without anion clusters.")
+    if config["softness"]["enabled"] and not config["labels"]["enabled"] and not config["softness"]["model"]:
+        raise ConfigError("softness training needs labels: enable [labels] or give softness.model.")
+    if config["execution"]["workers"] and config["execution"]["scheduler"]:
+        raise ConfigError("give execution.workers (a local cluster) or execution.scheduler (an existing one), "
+                          "not both.")
+
+
+def section_hash(config: dict, *sections: str, extra=None) -> str:
+    """A short stable hash of some sections of the configuration (decides whether a stage must be redone)."""
+    payload = {s: config[s] for s in sections}
+    payload["extra"] = extra
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]

@@ -1,0 +1,446 @@
+"""The end-to-end job: trajectory -> features -> labels -> softness -> links -> transport -> disorder -> report.
+
+``Pipeline(config).run()`` is what ``ssefeat run CONFIG`` and ``ssefeat demo`` execute. Each stage writes one
+file under ``<output>/stages/`` (atomically, stamped with a hash of the settings it depends on); a stage whose file
+exists with the same hash is not recomputed, so a crashed or interrupted run resumes where it stopped and gives the
+same result as an uninterrupted one.
+
+Per-frame work (features, cluster environments) runs frame chunk by frame chunk: serially, or on a
+dask.distributed cluster (``execution.workers`` for a local cluster, ``execution.scheduler`` for an existing one).
+Chunks are computed by the same function either way and concatenated in frame order, so the results are
+identical to the serial run.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from . import __version__
+from .config import check_config, load_config, section_hash
+from .errors import ParameterError
+from .io.atomic import atomic_output
+
+log = logging.getLogger("ssefeat.pipeline")
+
+
+# ------------------------------------------------------------------------------------------------ helpers
+def _clean_attrs(obj):
+    """netCDF attributes hold only strings and numbers: convert the rest (bool, None, dict, list of str)."""
+    def fix(attrs):
+        for k, v in list(attrs.items()):
+            if isinstance(v, bool) or isinstance(v, np.bool_):
+                attrs[k] = int(v)
+            elif v is None:
+                attrs[k] = ""
+            elif isinstance(v, (dict, tuple, list)) and not (isinstance(v, (list, tuple)) and v and
+                                                             all(isinstance(x, (int, float)) for x in v)):
+                attrs[k] = json.dumps(v, default=str)
+    fix(obj.attrs)
+    for var in obj.variables.values():
+        fix(var.attrs)
+    return obj
+
+
+def _to_dataset(result, name: str) -> xr.Dataset:
+    return result if isinstance(result, xr.Dataset) else result.to_dataset(name=name)
+
+
+def save_dataset(ds: xr.Dataset, path) -> Path:
+    """Write a result Dataset to netCDF atomically (object/bool attrs made netCDF-safe)."""
+    ds = _clean_attrs(ds.copy())
+    for name, var in ds.variables.items():
+        if var.dtype == bool:
+            ds[name] = var.astype(np.int8)
+    with atomic_output(path) as tmp:
+        ds.to_netcdf(tmp)
+    return Path(path)
+
+
+def _frame_chunks(n_frames: int, size: int) -> list[tuple[int, int]]:
+    size = max(1, int(size))
+    return [(a, min(a + size, n_frames)) for a in range(0, n_frames, size)]
+
+
+# ------------------------------------------------------------------------------------------------ chunk work
+def features_chunk(trajectory_path: str, start: int, stop: int, config: dict) -> xr.Dataset:
+    """Per-atom features and environments of frames [start, stop) of a stage trajectory file.
+
+    A plain function of its arguments so that dask workers can run it; returns a Dataset with ``features``
+    (frame, atom, feature) and, when enabled, cluster-environment and polyhedra variables (frame, atom).
+    """
+    from .features.descriptors import concat_features, descriptors
+    from .features.parameters import resolve
+    from .features.structure_functions import structure_functions
+    from .io import read
+
+    ds = read(trajectory_path, start=start, stop=stop)
+    fc = config["features"]
+    mobile = config["species"]["mobile"]
+    name = fc["parameters"]
+    params = resolve(params=name, system=None) if Path(str(name)).suffix == ".json" else resolve(system=name)
+    parts = [structure_functions(ds, params, centre=mobile)]
+    if fc["descriptors"]:
+        parts.append(descriptors(ds, centre=mobile, system=name if Path(str(name)).suffix != ".json" else None))
+    out = concat_features(parts).to_dataset(name="features")
+    if fc["environment"]:
+        from .features.environment import cluster_environment
+        from .features.polyhedra import li_polyhedra
+
+        sp = config["species"]
+        env = cluster_environment(ds, mobile=mobile, anion=sp["anion"], r_env=fc["r_env"],
+                                  species=tuple(sp["framework"]))
+        poly = li_polyhedra(ds, centre=mobile, ligand=sp["anion"])
+        for part in (env, poly):
+            for var, da in part.data_vars.items():
+                if set(da.dims) >= {"frame", "atom"}:
+                    out[f"{var}"] = da
+    return out
+
+
+# ------------------------------------------------------------------------------------------------ pipeline
+class Pipeline:
+    """The end-to-end analysis of one or more trajectories (see the module docstring).
+
+    Parameters
+    ----------
+    config : dict or path
+        A configuration (see :mod:`ssefeat.config`); checked completely before any work starts.
+    progress : bool
+        Print stage progress (and tqdm bars for long work).
+    """
+
+    STAGES = ("trajectory", "features", "labels", "softness", "correlate", "transport", "disorder", "report")
+
+    def __init__(self, config, progress: bool = True):
+        self.config = load_config(config) if not isinstance(config, dict) or "execution" not in config else config
+        check_config(self.config)
+        self.out = Path(self.config["output"]["folder"])
+        self.stage_dir = self.out / "stages"
+        self.progress = progress
+        self.timings: dict[str, float] = {}
+        self._client = None
+        self._cluster = None
+
+    # --- infrastructure -----------------------------------------------------------------------
+    def _say(self, msg: str) -> None:
+        if self.progress:
+            print(f"[ssefeat] {msg}", flush=True)
+
+    def _cached(self, path: Path, key: str):
+        if path.exists():
+            try:
+                ds = xr.load_dataset(path)
+            except Exception:  # noqa: BLE001 - an unreadable old output is simply recomputed
+                return None
+            if ds.attrs.get("stage_hash") == key:
+                return ds
+        return None
+
+    def _stage(self, name: str, path: Path, key: str, compute):
+        """Return the cached result of a stage or compute, stamp and write it atomically."""
+        cached = self._cached(path, key)
+        if cached is not None:
+            self._say(f"{name}: up to date ({path.name}), skipped")
+            return cached
+        t0 = time.perf_counter()
+        self._say(f"{name}: computing")
+        ds = compute()
+        ds.attrs["stage_hash"] = key
+        ds.attrs["ssefeat_version"] = __version__
+        save_dataset(ds, path)
+        self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - t0
+        return xr.load_dataset(path)
+
+    def client(self):
+        """The dask.distributed client, or None for serial execution."""
+        ex = self.config["execution"]
+        if self._client is None and (ex["workers"] or ex["scheduler"]):
+            from dask.distributed import Client, LocalCluster
+
+            if ex["scheduler"]:
+                self._client = Client(ex["scheduler"])
+            else:
+                self._cluster = LocalCluster(n_workers=int(ex["workers"]), threads_per_worker=1,
+                                             processes=True, dashboard_address=None)
+                self._client = Client(self._cluster)
+            self._say(f"dask: {self._client}")
+        return self._client
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+        self._client = self._cluster = None
+
+    def _map_chunks(self, func, path: str, n_frames: int, *args) -> list:
+        chunks = _frame_chunks(n_frames, self.config["execution"]["chunk_frames"])
+        client = self.client()
+        if client is None:
+            from tqdm.auto import tqdm
+
+            return [func(path, a, b, *args) for a, b in tqdm(chunks, desc=func.__name__, leave=False,
+                                                              disable=not self.progress)]
+        futures = client.map(func, [path] * len(chunks), [a for a, _ in chunks], [b for _, b in chunks],
+                             *[[x] * len(chunks) for x in args], pure=False)
+        return client.gather(futures)
+
+    # --- stages -------------------------------------------------------------------------------
+    def trajectories(self) -> list[Path]:
+        """Stage 1: the trajectories as ssefeat netCDF files (read from the user's files or generated)."""
+        tr = self.config["trajectory"]
+        paths = []
+        n_runs = len(tr["files"]) or len(tr["temperatures"])
+        for k in range(n_runs):
+            path = self.stage_dir / f"trajectory_{k}.nc"
+            key = section_hash(self.config, "trajectory", extra=k)
+            if self._cached_trajectory(path, key):
+                self._say(f"trajectory {k}: up to date, skipped")
+            else:
+                t0 = time.perf_counter()
+                if tr["files"]:
+                    self._say(f"trajectory {k}: reading {tr['files'][k]}")
+                    self._read_file(k, path, key)
+                else:
+                    self._say(f"trajectory {k}: simulating {tr['generate']} at T = {tr['temperatures'][k]}")
+                    self._generate(k, path, key)
+                self.timings["trajectory"] = self.timings.get("trajectory", 0.0) + time.perf_counter() - t0
+            paths.append(path)
+        return paths
+
+    def _cached_trajectory(self, path: Path, key: str) -> bool:
+        if not path.exists():
+            return False
+        try:
+            with xr.open_dataset(path) as ds:
+                return ds.attrs.get("stage_hash") == key
+        except Exception:  # noqa: BLE001
+            return False
+
+    def _read_file(self, k: int, path: Path, key: str) -> None:
+        from .io import read, write
+
+        tr = self.config["trajectory"]
+        ds = read(tr["files"][k], format=tr["format"], topology=tr["topology"], type_map=tr["type_map"],
+                  start=tr["start"], stop=tr["stop"], stride=tr["stride"], timestep_ps=tr["timestep_ps"])
+        if tr["temperatures"]:
+            ds.attrs["temperature_K"] = float(tr["temperatures"][k])
+        ds.attrs["stage_hash"] = key
+        write(_clean_attrs(ds), path)
+
+    def _generate(self, k: int, path: Path, key: str) -> None:
+        from .md import simulate
+
+        tr = self.config["trajectory"]
+        simulate(tr["generate"], path, temperature=float(tr["temperatures"][k]), steps=int(tr["steps"]),
+                 dump_every=int(tr["dump_every"]), seed=int(tr["seed"]) + k, n_atoms=tr["n_atoms"],
+                 progress=self.progress, attrs={"stage_hash": key})
+
+    def features(self, k: int, traj: Path) -> xr.Dataset:
+        """Stage 2: per-atom features (and cluster environments / polyhedra) of the mobile species."""
+        key = section_hash(self.config, "trajectory", "species", "features", extra=k)
+
+        def compute():
+            with xr.open_dataset(traj) as ds:
+                n_frames = ds.sizes["frame"]
+            parts = self._map_chunks(features_chunk, str(traj), n_frames, self.config)
+            return xr.concat(parts, dim="frame", combine_attrs="override")
+        return self._stage(f"features {k}", self.stage_dir / f"features_{k}.nc", key, compute)
+
+    def labels(self, k: int, traj: Path) -> xr.Dataset:
+        """Stage 3: rearrangement labels of the mobile species (p_hop by default)."""
+        from .dynamics.phop import phop
+        from .io import read
+
+        lc = self.config["labels"]
+        key = section_hash(self.config, "trajectory", "species", "labels", extra=k)
+
+        def compute():
+            ds = read(traj)
+            if lc["kind"] != "phop":
+                raise ParameterError(f"labels.kind {lc['kind']!r} is not available in the pipeline yet.",
+                                     fix="use kind = 'phop', or compute other labels with `ssefeat labels`.")
+            return phop(ds, t_R=lc["t_R_ps"], t_R_frames=None if lc["t_R_ps"] else lc["t_R_frames"],
+                        species=self.config["species"]["mobile"])
+        return self._stage(f"labels {k}", self.stage_dir / f"labels_{k}.nc", key, compute)
+
+    def softness(self, features: list[xr.Dataset], labels: list[xr.Dataset]) -> list[xr.Dataset]:
+        """Stage 4: train the hyperplane on the first trajectory (or load a model), apply it everywhere, P_R(S)."""
+        from .softness import SoftnessModel, rearrangement_probability, train_softness
+
+        sc = self.config["softness"]
+        model_path = self.out / "softness_model.json"
+        key = section_hash(self.config, "trajectory", "species", "features", "labels", "softness")
+        results = []
+        label0 = _label_array(labels[0])
+        r_cut = sc["r_cut"] if sc["r_cut"] is not None else float(np.nanquantile(label0.values, sc["r_quantile"]))
+        nr_cut = sc["nr_cut"] if sc["nr_cut"] is not None else float(np.nanquantile(label0.values,
+                                                                                   sc["nr_quantile"]))
+
+        def train():
+            if sc["model"]:
+                model = SoftnessModel.load(sc["model"])
+                return model, {"test": model.metrics_.get("test", {})}
+            model, report = train_softness(features[0]["features"], label0, r_cut=r_cut, nr_cut=nr_cut,
+                                           window=int(sc["window"]), classifier=sc["classifier"], C=sc["C"],
+                                           test_fraction=sc["test_fraction"],
+                                           seed=int(self.config["trajectory"]["seed"]))
+            model.save(model_path)
+            return model, report
+
+        model = None
+        for k, (feat, lab) in enumerate(zip(features, labels)):
+            def compute(feat=feat, lab=lab):
+                nonlocal model
+                if model is None:
+                    model, report = train()
+                    self.softness_report = report
+                S = model.apply(feat["features"])
+                la = _label_array(lab)
+                horizon = min(int(sc["horizon"]), max(0, la.sizes["frame"] - 2))
+                finite = S.values[np.isfinite(S.values)]
+                pr = rearrangement_probability(S, la, r_cut=r_cut, horizon=horizon, bins=12,
+                                               s_range=(float(np.quantile(finite, 0.005)),
+                                                        float(np.quantile(finite, 0.995))))
+                out = xr.Dataset({"softness": S})
+                for v in pr.data_vars:
+                    out[f"{v}"] = pr[v]
+                out.attrs.update({"r_cut": r_cut, "nr_cut": nr_cut, "model": str(model_path),
+                                  "metrics": json.dumps(model.metrics_, default=str)})
+                return out
+            results.append(self._stage(f"softness {k}", self.stage_dir / f"softness_{k}.nc", key + str(k), compute))
+        return results
+
+    def correlate(self, features: list[xr.Dataset], softness: list[xr.Dataset]) -> xr.Dataset:
+        """Stage 5: Pearson links (bootstrap CI) from softness to environments and descriptors; LASSO."""
+        from .correlate import lasso_links, softness_links
+
+        cc = self.config["correlate"]
+        key = section_hash(self.config, "trajectory", "species", "features", "labels", "softness", "correlate")
+
+        def compute():
+            S = xr.concat([s["softness"].assign_coords(run=k) for k, s in enumerate(softness)], "frame")
+            desc = xr.Dataset()
+            for k, f in enumerate(features):
+                d = xr.Dataset({v: f[v] for v in f.data_vars if set(f[v].dims) == {"frame", "atom"}
+                                and np.issubdtype(f[v].dtype, np.number)})
+                for name in f["features"]["feature"].values:
+                    s = str(name)
+                    if not s.startswith(("G_", "Psi_", "g_", "psi_")):  # descriptors, not structure functions
+                        d[s] = f["features"].sel(feature=name, drop=True)
+                desc = d if k == 0 else xr.concat([desc, d], "frame")
+            S = S.drop_vars([c for c in S.coords if c not in ("frame", "atom")])
+            desc = desc.drop_vars([c for c in desc.coords if c not in ("frame", "atom")])
+            if len(softness) > 1:  # frames of different runs share indices: make them unique
+                offsets = np.concatenate([[0], np.cumsum([s.sizes["frame"] for s in softness])[:-1]])
+                new = np.concatenate([np.arange(s.sizes["frame"]) + o for s, o in zip(softness, offsets)])
+                S = S.assign_coords(frame=new)
+                desc = desc.assign_coords(frame=new)
+            links = softness_links(S, desc, n_boot=int(cc["n_boot"]), seed=0)
+            if cc["lasso"]:
+                las = lasso_links(S, desc, seed=0)
+                links["lasso_coefficient"] = las["coefficient"]
+                links.attrs.update({"lasso_alpha": las.attrs["alpha"], "lasso_r2_test": las.attrs["r2_test"]})
+            if "nearest_type" in features[0]:
+                from .correlate import softness_by_environment
+
+                by = softness_by_environment(softness[0]["softness"], features[0]["nearest_type"])
+                links = xr.merge([links, by.rename({v: f"env_{v}" for v in by.data_vars}).rename(
+                    {"S": "S_env"})], combine_attrs="override")
+            return links
+        return self._stage("correlate", self.stage_dir / "correlate.nc", key, compute)
+
+    def transport(self, trajs: list[Path]):
+        """Stage 6: MSD, D, conductivity per run; Arrhenius over temperatures when there are several."""
+        from .dynamics.arrhenius import transport_study
+        from .io import read
+
+        tc = self.config["transport"]
+        key = section_hash(self.config, "trajectory", "species", "transport")
+        path = self.stage_dir / "transport.nc"
+        if path.exists():
+            try:
+                tree = xr.open_datatree(path)
+                if tree.attrs.get("stage_hash") == key:
+                    self._say("transport: up to date, skipped")
+                    return tree.load()
+            except Exception:  # noqa: BLE001
+                pass
+        self._say("transport: computing")
+        t0 = time.perf_counter()
+        temps = self.config["trajectory"]["temperatures"] or None
+        runs = [read(p) for p in trajs]
+        tree = transport_study(runs, species=self.config["species"]["mobile"], temperatures=temps,
+                               window=tuple(tc["window"]) if tc["window"] else None, haven=tc["haven"], ngp=True)
+        tree.attrs["stage_hash"] = key
+        with atomic_output(path) as tmp:
+            clean_tree(tree).to_netcdf(tmp)
+        self.timings["transport"] = time.perf_counter() - t0
+        return xr.open_datatree(path).load()
+
+    def disorder(self, k: int, traj: Path) -> xr.Dataset:
+        """Stage 7 (optional): F(z) disorder profile, regions and per-region dynamics."""
+        from .disorder import disorder_profile
+        from .io import read
+        from .regions import find_regions, label_atoms, region_dynamics
+
+        dc = self.config["disorder"]
+        key = section_hash(self.config, "trajectory", "species", "disorder", extra=k)
+
+        def compute():
+            ds = read(traj)
+            n = ds.sizes["frame"]
+            frames = np.unique(np.linspace(0, n - 1, min(int(dc["frames"]), n)).astype(int))
+            prof = disorder_profile(ds, axis=dc["axis"], slab_width=dc["slab_width"],
+                                    grid_spacing=dc["grid_spacing"], sigma=dc["sigma"], frames=frames)
+            regions = find_regions(prof)
+            out = xr.merge([prof, regions.rename({v: f"region_{v}" for v in regions.data_vars if v in prof})],
+                           combine_attrs="override")
+            labels = label_atoms(ds, regions)
+            dyn = region_dynamics(ds, labels, species=self.config["species"]["mobile"])
+            for v in dyn.data_vars:
+                out[f"dyn_{v}"] = dyn[v]
+            return out
+        return self._stage(f"disorder {k}", self.stage_dir / f"disorder_{k}.nc", key, compute)
+
+    # --- the whole job --------------------------------------------------------------------------
+    def run(self) -> Path:
+        """Run every enabled stage (skipping up-to-date ones) and write the results folder. Returns it."""
+        c = self.config
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.stage_dir.mkdir(exist_ok=True)
+        (self.out / "config.json").write_text(json.dumps(c, indent=1, default=str))
+        try:
+            trajs = self.trajectories()
+            feats = [self.features(k, p) for k, p in enumerate(trajs)] if c["features"]["enabled"] else []
+            labels = [self.labels(k, p) for k, p in enumerate(trajs)] if c["labels"]["enabled"] else []
+            soft = self.softness(feats, labels) if c["softness"]["enabled"] and feats else []
+            links = self.correlate(feats, soft) if c["correlate"]["enabled"] and soft else None
+            transport = self.transport(trajs) if c["transport"]["enabled"] else None
+            disorder = [self.disorder(k, p) for k, p in enumerate(trajs)] if c["disorder"]["enabled"] else []
+        finally:
+            self.close()
+        from .report import write_results
+
+        t0 = time.perf_counter()
+        write_results(self, trajs, feats, labels, soft, links, transport, disorder)
+        self.timings["report"] = time.perf_counter() - t0
+        self._say(f"done: results in {self.out}/ (report.md, results.nc, tables/, figures/)")
+        return self.out
+
+
+def _label_array(labels: xr.Dataset) -> xr.DataArray:
+    names = [n for n, v in labels.data_vars.items() if set(v.dims) == {"frame", "atom"}]
+    if not names:
+        raise ParameterError("the label stage produced no (frame, atom) variable.")
+    return labels[names[0]]
+
+
+def clean_tree(tree) -> "xr.DataTree":
+    """A copy of a DataTree whose attributes are all netCDF-safe."""
+    return xr.DataTree.from_dict({node.path: _clean_attrs(node.to_dataset().copy()) for node in tree.subtree})

@@ -1,0 +1,205 @@
+"""The results folder of a pipeline run: one DataTree file, feature tables, figures and a Markdown report.
+
+Layout::
+
+    <folder>/results.nc        DataTree: /features_k, /labels_k, /softness_k, /correlate, /transport, /disorder_k
+    <folder>/softness_model.json
+    <folder>/tables/*.parquet   flat (frame, atom, species, ...) tables for pandas / scikit-learn
+    <folder>/figures/*.png
+    <folder>/report.md          every number with its units and uncertainty
+    <folder>/stages/            per-stage files (what makes a run resumable)
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from . import __version__
+from .io.atomic import atomic_output
+
+
+def _fmt(value, err=None, digits: int = 3) -> str:
+    value = float(value)
+    if not np.isfinite(value):
+        return "n/a"
+    if err is None or not np.isfinite(float(err)) or float(err) == 0:
+        return f"{value:.{digits}g}"
+    return f"{value:.{digits}g} ± {float(err):.2g}"
+
+
+def _figures(folder: Path, feats, soft, links, transport, disorder, model_path) -> list[str]:
+    from .plots import softness as sp
+    from .plots.style import save
+
+    made = []
+
+    def out(name, fig):
+        save(fig, folder / name)
+        made.append(name)
+
+    for k, s in enumerate(soft):
+        S = s["softness"]
+        by = feats[k]["nearest_type"] if feats and "nearest_type" in feats[k] else (
+            S["species"] if "species" in S.coords else None)
+        out(f"softness_histogram_{k}.png", sp.softness_histogram(S, by=by))
+        if "P_R" in s and np.isfinite(s["P_R"].values).any():
+            pr = s[["P_R", "P_R_low", "P_R_high", "count"]]
+            out(f"rearrangement_probability_{k}.png", sp.rearrangement_probability(pr))
+    if model_path is not None and Path(model_path).exists():
+        from .softness import SoftnessModel
+
+        out("softness_weights.png", sp.weights(SoftnessModel.load(model_path).weights()))
+    if links is not None:
+        out("softness_correlations.png", sp.correlation_bars(links[["r", "ci_low", "ci_high"]]))
+    if transport is not None:
+        from .plots import transport as tp
+
+        for name, node in transport.children.items():
+            ds = node.to_dataset()
+            if "msd" in ds and "lag" in ds.dims and not name.endswith("_ngp"):
+                out(f"msd_{name}.png", tp.msd(ds))
+            elif name.endswith("_ngp") and "alpha2" in ds:
+                out(f"ngp_{name}.png", tp.non_gaussian(ds))
+            elif name.startswith("arrhenius") and "activation_energy" in ds:
+                out(f"{name}.png", tp.arrhenius(ds))
+    for k, d in enumerate(disorder):
+        from .plots.disorder import disorder_figure
+
+        out(f"disorder_{k}.png", disorder_figure(d))
+    return made
+
+
+def _report(pipe, trajs, feats, soft, links, transport, disorder, figures) -> str:
+    from .data import summary
+
+    c = pipe.config
+    lines = [f"# ssefeat report", "", f"ssefeat {__version__}. Units: length Å, time ps, energy eV, T in K, "
+             "D in cm²/s, σ in S/cm. Uncertainties are one standard error unless stated.", ""]
+    lines += ["## Trajectories", "", "| run | source | atoms | frames | time span (ps) | T | density (g/cm³) |",
+              "|---|---|---|---|---|---|---|"]
+    for k, p in enumerate(trajs):
+        with xr.open_dataset(p) as ds:
+            s = summary(ds)
+        species = ", ".join(f"{n} {v}" for n, v in s["species"].items())
+        lines.append(f"| {k} | {s['source']} | {species} | {s['n_frames']} | {s['time_ps'][0]:.3g} – "
+                     f"{s['time_ps'][1]:.3g} | {s.get('temperature_K', 'n/a')} | "
+                     f"{_fmt(s.get('density_g_cm3', float('nan')))} |")
+    lines.append("")
+    if feats:
+        f = feats[0]["features"]
+        lines += ["## Features", "", f"{f.sizes['feature']} features per {c['species']['mobile']} atom "
+                  f"(structure functions, parameter set `{c['features']['parameters']}`"
+                  f"{', descriptors' if c['features']['descriptors'] else ''}"
+                  f"{', cluster environment (r_env = ' + str(c['features']['r_env']) + ' Å) and Li-site polyhedra' if c['features']['environment'] else ''}"
+                  "). Tables: `tables/features_<run>.parquet`.", ""]
+        if "nearest_type" in feats[0]:
+            types, counts = np.unique(np.asarray(feats[0]["nearest_type"].values).astype(str), return_counts=True)
+            share = ", ".join(f"{t} {100 * n / counts.sum():.1f} %" for t, n in zip(types, counts) if t not in ("", "nan"))
+            lines += [f"Nearest anion cluster of {c['species']['mobile']} (run 0): {share}.", ""]
+    if soft:
+        s0 = soft[0]
+        metrics = json.loads(s0.attrs.get("metrics", "{}"))
+        test = metrics.get("test", {})
+        lines += ["## Softness", "",
+                  f"Labels: {c['labels']['kind']} (rearranging above r_cut = {_fmt(s0.attrs['r_cut'])}, "
+                  f"non-rearranging below nr_cut = {_fmt(s0.attrs['nr_cut'])} over ±{c['softness']['window']} "
+                  f"frames; label units Å²). Classifier: {c['softness']['classifier']}, standardised features, "
+                  "train / test split by frame blocks.", ""]
+        if test:
+            lines += [f"- held-out accuracy {_fmt(test['accuracy'])}, balanced accuracy "
+                      f"{_fmt(test['balanced_accuracy'])} (n = {test['n_samples']})",
+                      f"- P(S > 0 | rearranging) = {_fmt(test['p_soft_given_rearranging'])}, "
+                      f"P(S > 0) = {_fmt(test['p_soft'])}",
+                      f"- confusion matrix [[TN, FP], [FN, TP]] = {test['confusion_matrix']}", ""]
+        for k, s in enumerate(soft):
+            v = s["softness"].values
+            v = v[np.isfinite(v)]
+            lines.append(f"- run {k}: mean S = {_fmt(v.mean())}, std {_fmt(v.std())}, "
+                         f"fraction soft {_fmt((v > 0).mean())}")
+        lines.append("")
+    if links is not None:
+        lines += ["## Softness and structure (Pearson r, 95 % bootstrap CI over frames)", "",
+                  "| descriptor | r | 95 % CI | p | n |", "|---|---|---|---|---|"]
+        order = np.argsort(-np.abs(np.nan_to_num(links["r"].values)))
+        for i in order:
+            row = links.isel(descriptor=i)
+            lines.append(f"| {row.descriptor.item()} | {float(row.r):+.3f} | [{float(row.ci_low):+.3f}, "
+                         f"{float(row.ci_high):+.3f}] | {float(row.p_value):.2g} | {int(row.n)} |")
+        if "lasso_alpha" in links.attrs:
+            lines += ["", f"LASSO softness ~ descriptors: alpha = {_fmt(links.attrs['lasso_alpha'])}, held-out "
+                          f"R² = {_fmt(links.attrs['lasso_r2_test'])}."]
+        if "env_mean" in links:
+            lines += ["", "Softness by nearest anion cluster: " + ", ".join(
+                f"{cat}: {float(m):+.2f} (n = {int(n)})" for cat, m, n in
+                zip(links["category"].values, links["env_mean"].values, links["env_count"].values))]
+        lines.append("")
+    if transport is not None:
+        mobile = c["species"]["mobile"]
+        lines += ["## Transport", "", f"| run | T (K) | D (cm²/s) | σ (S/cm) | Haven ratio |", "|---|---|---|---|---|"]
+        root = transport.to_dataset()
+        for i, run in enumerate(root["run"].values):
+            r = root.isel(run=i)
+            lines.append(f"| {run} | {_fmt(r.temperature_K)} | {_fmt(r.D_cm2_s, r.D_cm2_s_err)} | "
+                         f"{_fmt(r.sigma, r.sigma_err)} | {_fmt(r.haven_ratio)} |")
+        lines += ["", f"D from the MSD of {mobile} over the diffusive window (D = slope / 6); σ by Nernst-Einstein "
+                      "(H_R = 1 unless the Haven ratio was computed)."]
+        for name in ("arrhenius_D", "arrhenius_sigma"):
+            if name in transport.children:
+                a = transport[name].to_dataset()
+                lines.append(f"- Arrhenius {a.attrs.get('fitted_quantity', name)}: E_a = "
+                             f"{_fmt(a.activation_energy, a.activation_energy_err)} eV; at 300 K: "
+                             f"{_fmt(a.extrapolated, a.extrapolated_err)}")
+        lines.append("")
+    for k, d in enumerate(disorder):
+        F = d["F_mean"].values if "F_mean" in d else d["F"].values
+        lines += [f"## Disorder profile (run {k})", "",
+                  f"F(z) along {c['disorder']['axis']}: min {_fmt(np.nanmin(F))}, max {_fmt(np.nanmax(F))} "
+                  "(≈1 disordered, ≈0 crystalline).", ""]
+    if figures:
+        lines += ["## Figures", ""] + [f"![{f}](figures/{f})" for f in figures] + [""]
+    lines += ["## Timings", "", ", ".join(f"{k} {v:.1f} s" for k, v in pipe.timings.items()), ""]
+    return "\n".join(lines)
+
+
+def write_results(pipe, trajs, feats, labels, soft, links, transport, disorder) -> None:
+    """Write results.nc (DataTree), tables, figures and report.md into the pipeline's output folder."""
+    from .pipeline import _clean_attrs, clean_tree
+
+    folder = pipe.out
+    c = pipe.config
+    nodes = {}
+    for name, items in (("features", feats), ("labels", labels), ("softness", soft), ("disorder", disorder)):
+        for k, ds in enumerate(items):
+            nodes[f"/{name}_{k}"] = _clean_attrs(ds.copy())
+    if links is not None:
+        nodes["/correlate"] = _clean_attrs(links.copy())
+    if transport is not None:
+        for node in transport.subtree:
+            nodes["/transport" + (node.path if node.path != "/" else "")] = _clean_attrs(node.to_dataset().copy())
+    root = xr.Dataset(attrs={"ssefeat_version": __version__, "config": json.dumps(c, default=str),
+                             "trajectories": json.dumps([str(p) for p in trajs])})
+    tree = xr.DataTree.from_dict({"/": root, **nodes})
+    with atomic_output(folder / "results.nc") as tmp:
+        clean_tree(tree).to_netcdf(tmp)
+    if c["output"]["tables"]:
+        from .features.table import write_table
+
+        (folder / "tables").mkdir(exist_ok=True)
+        for k, f in enumerate(feats):
+            write_table(f["features"], folder / "tables" / f"features_{k}.parquet")
+        for k, s in enumerate(soft):
+            df = s["softness"].to_dataframe().reset_index()
+            with atomic_output(folder / "tables" / f"softness_{k}.parquet") as tmp:
+                df.to_parquet(tmp)
+    figures = []
+    if c["output"]["figures"]:
+        (folder / "figures").mkdir(exist_ok=True)
+        model_path = folder / "softness_model.json"
+        figures = _figures(folder / "figures", feats, soft, links, transport, disorder,
+                           model_path if model_path.exists() else None)
+    text = _report(pipe, trajs, feats, soft, links, transport, disorder, figures)
+    with atomic_output(folder / "report.md") as tmp:
+        Path(tmp).write_text(text)
