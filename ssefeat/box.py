@@ -43,7 +43,13 @@ def to_cartesian(fractional: np.ndarray, cell: np.ndarray) -> np.ndarray:
 def minimum_image(vectors: np.ndarray, cell: np.ndarray) -> np.ndarray:
     """Shortest periodic image of separation vectors (..., 3) in the cell (3, 3) or (..., 3, 3) broadcastable."""
     cell = np.asarray(cell, dtype=np.float64)
-    s = np.asarray(vectors, dtype=np.float64) @ np.linalg.inv(cell)
+    vectors = np.asarray(vectors, dtype=np.float64)
+    if cell.ndim == 2:
+        # einsum, not @: BLAS threads on (N, 3) x (3, 3) products cost more than they save
+        s = np.einsum("...i,ij->...j", vectors, np.linalg.inv(cell))
+        s -= np.round(s)
+        return np.einsum("...i,ij->...j", s, cell)
+    s = vectors @ np.linalg.inv(cell)  # per-frame cells: matmul broadcasting (..., N, 3) @ (..., 3, 3)
     s -= np.round(s)
     return s @ cell
 

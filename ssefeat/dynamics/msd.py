@@ -18,7 +18,7 @@ import xarray as xr
 
 from .. import box as _box
 from ..data import Unwrapper, validate
-from ..errors import ParameterError, SelectionError, SsefeatError, UnwrapWarning
+from ..errors import ParameterError, SelectionError, SsefeatError, UnwrapError, UnwrapWarning  # noqa: F401
 from ..provenance import stamp
 from . import _msd_kernels as K
 
@@ -31,9 +31,6 @@ MOBILE_IONS = ("Li", "Na", "K", "Ag", "Cu", "Mg", "Zn", "Ca", "H", "F", "O")
 #: perpendicular cell width between stored frames (a true step beyond half a width is invisible)
 MAX_UNWRAP_STEP_FRACTION = 0.3
 
-
-class UnwrapError(SsefeatError, ValueError):
-    """Positions cannot be unwrapped safely (frames stored too far apart for the minimum-image rule)."""
 
 
 def timestep_of(ds: xr.Dataset, timestep_ps: float | None = None) -> float:
