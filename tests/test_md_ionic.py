@@ -326,7 +326,7 @@ def test_agrees_with_lammps(cell):
     cutoff, alpha = 9.0, 0.2
     excl = exclusions_from_topology(len(pos), bonds=bonds, angles=angles)
     terms = [IonicPair(BUCK, species=species, charges=q, cutoff=cutoff, alpha=alpha, shift="energy", excluded=excl,
-                       self_convention="lammps"),
+                       exclusion_coulomb="bare", self_convention="lammps"),
              HarmonicBonds(bonds, bond_k, bond_r0), HarmonicAngles(angles, angle_k, angle_t0)]
     pe_ref, f_ref, p_ref, x_lmp = lammps_reference(pos, cell, species, q, BUCK, bonds, bond_k, bond_r0, angles,
                                                    angle_k, angle_t0, cutoff, alpha)

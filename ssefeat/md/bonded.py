@@ -202,3 +202,51 @@ class HarmonicAngles:
 
     def parameters(self) -> dict:
         return {"kind": "harmonic_angles", "n": len(self.angles), "convention": "E = K (theta - theta0)^2"}
+
+
+@njit(cache=True)
+def _tether_kernel(pos, cell, inv, atoms, anchors, k, n):
+    energy = np.zeros(n)
+    forces = np.zeros((n, 3))
+    virial = np.zeros((3, 3))
+    for m in range(atoms.shape[0]):
+        i = atoms[m]
+        d = _mic(pos[i] - anchors[m], cell, inv)
+        e = k * (d[0] * d[0] + d[1] * d[1] + d[2] * d[2])
+        energy[i] += e
+        for a in range(3):
+            f = -2.0 * k * d[a]
+            forces[i, a] += f
+            for c in range(3):
+                virial[c, a] += d[c] * f
+    return energy, forces, virial
+
+
+class HarmonicTether:
+    """Springs ``E = K |r_i - r_i^0|^2`` (minimum image) holding chosen atoms near anchor points.
+
+    Used to keep a crystal slab in place while the rest of the box melts and quenches. K in eV/Å^2. The anchors are
+    fixed in space, so the term breaks translation invariance; its virial ``sum (r_i - r_i^0)_a F_i,b`` is reported
+    for completeness but runs with tethers should not use a barostat.
+    """
+
+    name = "tether"
+    cutoff = 0.0
+
+    def __init__(self, atoms, anchors, k: float):
+        self.atoms = np.ascontiguousarray(np.asarray(atoms, dtype=np.int64).reshape(-1))
+        self.anchors = np.ascontiguousarray(np.asarray(anchors, dtype=np.float64).reshape(-1, 3))
+        if len(self.anchors) != len(self.atoms):
+            raise ParameterError(f"{len(self.anchors)} anchors for {len(self.atoms)} tethered atoms.")
+        if not (np.isfinite(k) and k >= 0):
+            raise ParameterError(f"the tether constant must be >= 0 eV/Å^2, got {k}.")
+        self.k = float(k)
+
+    def compute(self, positions, cell, nlist=None):
+        pos = np.ascontiguousarray(positions, dtype=np.float64)
+        cell = np.ascontiguousarray(cell, dtype=np.float64)
+        _check_indices(self.atoms, pos.shape[0], "tether")
+        return _tether_kernel(pos, cell, np.linalg.inv(cell), self.atoms, self.anchors, self.k, pos.shape[0])
+
+    def parameters(self) -> dict:
+        return {"kind": "harmonic_tether", "n": len(self.atoms), "k": self.k}

@@ -13,9 +13,9 @@ For every non-excluded pair (i, j) at distance r (minimum image):
   the total comparable with Ewald sums and with LAMMPS ``coul/dsf``, which adds the same term).
 
 Excluded pairs (bonded partners: 1-2 and 1-3 neighbours inside an anion, built from the bond and angle lists with
-:func:`exclusions_from_topology`) get no Buckingham, and by default only the bare Coulomb ``k q_i q_j / r`` is removed
-from them (``exclusion_coulomb="bare"``, the Ewald convention and what LAMMPS ``born/coul/dsf`` does with
-``special_bonds lj/coul 0 0 1``); ``"full"`` drops their Coulomb entirely.
+:func:`exclusions_from_topology`) get no Buckingham and no Coulomb (``exclusion_coulomb="full"``, default). With
+``"bare"`` only the bare Coulomb ``k q_i q_j / r`` is removed from them, which is what LAMMPS ``born/coul/dsf`` does
+with ``special_bonds lj/coul 0 0 1`` (used to compare with LAMMPS).
 
 The term follows the engine's Term contract: ``cutoff`` and
 ``compute(positions, cell, nlist) -> (energy_per_atom (N,), forces (N,3), virial (3,3))`` where ``nlist.pairs`` is a
@@ -92,99 +92,121 @@ def _buck(a, rho, c, r):
     return e, f
 
 
+@njit(cache=True)
+def _ionic_range(pos, cell, inv, pairs, start, stop, types, q, A, RHO, C, ESHIFT, FSHIFT, buck_rc2, coul_rc, alpha,
+                 ke, excl_ptr, excl_idx, excl_bare, overlap2, energy, forces, virial):
+    """Accumulate pairs[start:stop] into energy (N,), forces (N, 3), virial (3, 3); returns an overlapping pair or -1."""
+    bad = -1
+    coul_rc2 = coul_rc * coul_rc
+    buck_rc = math.sqrt(buck_rc2)
+    erfc_rc = math.erfc(alpha * coul_rc)
+    two_a_sqpi = 2.0 * alpha / math.sqrt(math.pi)
+    # shifted-force constants of the DSF potential
+    e_sh = erfc_rc / coul_rc
+    f_sh = erfc_rc / coul_rc2 + two_a_sqpi * math.exp(-alpha * alpha * coul_rc2) / coul_rc
+    w00 = w01 = w02 = w10 = w11 = w12 = w20 = w21 = w22 = 0.0
+    for p in range(start, stop):
+        i = pairs[p, 0]
+        j = pairs[p, 1]
+        d0 = pos[i, 0] - pos[j, 0]
+        d1 = pos[i, 1] - pos[j, 1]
+        d2 = pos[i, 2] - pos[j, 2]
+        s0 = d0 * inv[0, 0] + d1 * inv[1, 0] + d2 * inv[2, 0]
+        s1 = d0 * inv[0, 1] + d1 * inv[1, 1] + d2 * inv[2, 1]
+        s2 = d0 * inv[0, 2] + d1 * inv[1, 2] + d2 * inv[2, 2]
+        s0 -= math.floor(s0 + 0.5)
+        s1 -= math.floor(s1 + 0.5)
+        s2 -= math.floor(s2 + 0.5)
+        d0 = s0 * cell[0, 0] + s1 * cell[1, 0] + s2 * cell[2, 0]
+        d1 = s0 * cell[0, 1] + s1 * cell[1, 1] + s2 * cell[2, 1]
+        d2 = s0 * cell[0, 2] + s1 * cell[1, 2] + s2 * cell[2, 2]
+        r2 = d0 * d0 + d1 * d1 + d2 * d2
+        if r2 >= coul_rc2 and r2 >= buck_rc2:
+            continue
+        excluded = False
+        for k in range(excl_ptr[i], excl_ptr[i + 1]):
+            if excl_idx[k] == j:
+                excluded = True
+                break
+        qq = q[i] * q[j]
+        if excluded:
+            # bonded partners: no Buckingham; Coulomb either dropped (full) or only its bare 1/r part removed
+            if not excl_bare or qq == 0.0 or r2 >= coul_rc2:
+                continue
+            r = math.sqrt(r2)
+            erf_r = math.erf(alpha * r)
+            e_pair = ke * qq * (-erf_r / r - e_sh + f_sh * (r - coul_rc))
+            fmag = ke * qq * (two_a_sqpi * math.exp(-alpha * alpha * r2) / r - erf_r / r2 - f_sh)
+        else:
+            if r2 < overlap2:
+                bad = p
+                continue
+            r = math.sqrt(r2)
+            e_pair = 0.0
+            fmag = 0.0  # -dE/dr
+            if r2 < buck_rc2:
+                ti = types[i]
+                tj = types[j]
+                a = A[ti, tj]
+                c = C[ti, tj]
+                if a != 0.0 or c != 0.0:
+                    e, f = _buck(a, RHO[ti, tj], c, r)
+                    e_pair += e - ESHIFT[ti, tj] - (r - buck_rc) * FSHIFT[ti, tj]
+                    fmag += f + FSHIFT[ti, tj]
+            if qq != 0.0 and r2 < coul_rc2:
+                erfc_r = math.erfc(alpha * r)
+                e_pair += ke * qq * (erfc_r / r - e_sh + f_sh * (r - coul_rc))
+                fmag += ke * qq * (erfc_r / r2 + two_a_sqpi * math.exp(-alpha * alpha * r2) / r - f_sh)
+        half = 0.5 * e_pair
+        energy[i] += half
+        energy[j] += half
+        fr = fmag / r
+        f0 = fr * d0
+        f1 = fr * d1
+        f2 = fr * d2
+        forces[i, 0] += f0
+        forces[i, 1] += f1
+        forces[i, 2] += f2
+        forces[j, 0] -= f0
+        forces[j, 1] -= f1
+        forces[j, 2] -= f2
+        w00 += d0 * f0
+        w01 += d0 * f1
+        w02 += d0 * f2
+        w10 += d1 * f0
+        w11 += d1 * f1
+        w12 += d1 * f2
+        w20 += d2 * f0
+        w21 += d2 * f1
+        w22 += d2 * f2
+    virial[0, 0] += w00
+    virial[0, 1] += w01
+    virial[0, 2] += w02
+    virial[1, 0] += w10
+    virial[1, 1] += w11
+    virial[1, 2] += w12
+    virial[2, 0] += w20
+    virial[2, 1] += w21
+    virial[2, 2] += w22
+    return bad
+
+
 @njit(parallel=True, cache=True)
-def _ionic_kernel(pos, cell, inv, pairs, types, q, A, RHO, C, ESHIFT, FSHIFT, buck_rc2, coul_rc, alpha, ke,
-                  excl_ptr, excl_idx, excl_bare, nthreads, overlap2):
+def _ionic_parallel(pos, cell, inv, pairs, types, q, A, RHO, C, ESHIFT, FSHIFT, buck_rc2, coul_rc, alpha, ke,
+                    excl_ptr, excl_idx, excl_bare, overlap2, nthreads):
     n = pos.shape[0]
     npair = pairs.shape[0]
     e_buf = np.zeros((nthreads, n))
     f_buf = np.zeros((nthreads, n, 3))
     w_buf = np.zeros((nthreads, 3, 3))
     bad = np.full(nthreads, -1, dtype=np.int64)
-    coul_rc2 = coul_rc * coul_rc
-    erfc_rc = math.erfc(alpha * coul_rc)
-    two_a_sqpi = 2.0 * alpha / math.sqrt(math.pi)
-    # shifted-force constants of the DSF potential
-    e_sh = erfc_rc / coul_rc
-    f_sh = erfc_rc / coul_rc2 + two_a_sqpi * math.exp(-alpha * alpha * coul_rc2) / coul_rc
     chunk = (npair + nthreads - 1) // nthreads
     for t in prange(nthreads):
         start = t * chunk
         stop = min(npair, start + chunk)
-        for p in range(start, stop):
-            i = pairs[p, 0]
-            j = pairs[p, 1]
-            d0 = pos[i, 0] - pos[j, 0]
-            d1 = pos[i, 1] - pos[j, 1]
-            d2 = pos[i, 2] - pos[j, 2]
-            s0 = d0 * inv[0, 0] + d1 * inv[1, 0] + d2 * inv[2, 0]
-            s1 = d0 * inv[0, 1] + d1 * inv[1, 1] + d2 * inv[2, 1]
-            s2 = d0 * inv[0, 2] + d1 * inv[1, 2] + d2 * inv[2, 2]
-            s0 -= math.floor(s0 + 0.5)
-            s1 -= math.floor(s1 + 0.5)
-            s2 -= math.floor(s2 + 0.5)
-            d0 = s0 * cell[0, 0] + s1 * cell[1, 0] + s2 * cell[2, 0]
-            d1 = s0 * cell[0, 1] + s1 * cell[1, 1] + s2 * cell[2, 1]
-            d2 = s0 * cell[0, 2] + s1 * cell[1, 2] + s2 * cell[2, 2]
-            r2 = d0 * d0 + d1 * d1 + d2 * d2
-            if r2 >= coul_rc2 and r2 >= buck_rc2:
-                continue
-            excluded = False
-            for k in range(excl_ptr[i], excl_ptr[i + 1]):
-                if excl_idx[k] == j:
-                    excluded = True
-                    break
-            qq = q[i] * q[j]
-            if excluded:
-                # bonded partners: no Buckingham; Coulomb either dropped (full) or only its bare 1/r part removed
-                if not excl_bare or qq == 0.0 or r2 >= coul_rc2:
-                    continue
-                r = math.sqrt(r2)
-                erf_r = math.erf(alpha * r)
-                energy = ke * qq * (-erf_r / r - e_sh + f_sh * (r - coul_rc))
-                fmag = ke * qq * (two_a_sqpi * math.exp(-alpha * alpha * r2) / r - erf_r / r2 - f_sh)
-            elif r2 < overlap2:
-                bad[t] = p
-                continue
-            else:
-                r = math.sqrt(r2)
-                energy = 0.0
-                fmag = 0.0  # -dE/dr
-            ti = types[i]
-            tj = types[j]
-            if r2 < buck_rc2 and not excluded:
-                a = A[ti, tj]
-                c = C[ti, tj]
-                if a != 0.0 or c != 0.0:
-                    e, f = _buck(a, RHO[ti, tj], c, r)
-                    energy += e - ESHIFT[ti, tj] - (r - math.sqrt(buck_rc2)) * FSHIFT[ti, tj]
-                    fmag += f + FSHIFT[ti, tj]
-            if qq != 0.0 and r2 < coul_rc2 and not excluded:
-                erfc_r = math.erfc(alpha * r)
-                energy += ke * qq * (erfc_r / r - e_sh + f_sh * (r - coul_rc))
-                fmag += ke * qq * (erfc_r / r2 + two_a_sqpi * math.exp(-alpha * alpha * r2) / r - f_sh)
-            half = 0.5 * energy
-            e_buf[t, i] += half
-            e_buf[t, j] += half
-            fr = fmag / r
-            f0 = fr * d0
-            f1 = fr * d1
-            f2 = fr * d2
-            f_buf[t, i, 0] += f0
-            f_buf[t, i, 1] += f1
-            f_buf[t, i, 2] += f2
-            f_buf[t, j, 0] -= f0
-            f_buf[t, j, 1] -= f1
-            f_buf[t, j, 2] -= f2
-            w_buf[t, 0, 0] += d0 * f0
-            w_buf[t, 0, 1] += d0 * f1
-            w_buf[t, 0, 2] += d0 * f2
-            w_buf[t, 1, 0] += d1 * f0
-            w_buf[t, 1, 1] += d1 * f1
-            w_buf[t, 1, 2] += d1 * f2
-            w_buf[t, 2, 0] += d2 * f0
-            w_buf[t, 2, 1] += d2 * f1
-            w_buf[t, 2, 2] += d2 * f2
+        bad[t] = _ionic_range(pos, cell, inv, pairs, start, stop, types, q, A, RHO, C, ESHIFT, FSHIFT, buck_rc2,
+                              coul_rc, alpha, ke, excl_ptr, excl_idx, excl_bare, overlap2, e_buf[t], f_buf[t],
+                              w_buf[t])
     energy = np.zeros(n)
     forces = np.zeros((n, 3))
     virial = np.zeros((3, 3))
@@ -193,6 +215,11 @@ def _ionic_kernel(pos, cell, inv, pairs, types, q, A, RHO, C, ESHIFT, FSHIFT, bu
         forces += f_buf[t]
         virial += w_buf[t]
     return energy, forces, virial, bad.max()
+
+
+#: Pair lists shorter than this are computed on one thread: a parallel region costs more than it saves for small
+#: systems (and much more on an oversubscribed machine with OpenMP's spinning barriers).
+PARALLEL_MIN_PAIRS = 150_000
 
 
 class IonicPair:
@@ -212,11 +239,12 @@ class IonicPair:
         How the Buckingham term is shifted at its cutoff.
     excluded : (E, 2) int array, optional
         Bonded pairs (see :func:`exclusions_from_topology`): no Buckingham between them.
-    exclusion_coulomb : {"bare", "full"}
-        What exclusion means for the Coulomb term. ``"bare"`` (default): only the bare ``k q_i q_j / r`` is removed,
-        so an excluded pair keeps ``k q_i q_j [-erf(a r)/r - erfc(a R)/R + F_c (r - R)]`` (the Ewald convention for
-        excluded pairs, and what LAMMPS ``coul/dsf`` / ``born/coul/dsf`` do with ``special_bonds`` 0); ``"full"``:
-        excluded pairs get no Coulomb at all.
+    exclusion_coulomb : {"full", "bare"}
+        What exclusion means for the Coulomb term. ``"full"`` (default): excluded pairs get no Coulomb at all (DSF
+        has no reciprocal-space part, so nothing else is to be corrected). ``"bare"``: only the bare
+        ``k q_i q_j / r`` is removed, so an excluded pair keeps ``k q_i q_j [-erf(a r)/r - erfc(a R)/R + F_c (r - R)]``
+        (the Ewald-style convention, and what LAMMPS ``coul/dsf`` / ``born/coul/dsf`` do with ``special_bonds`` 0;
+        it pulls like charges of one molecule together, so use it only to compare with LAMMPS).
     include_self : bool
         Add the constant DSF self energy to each atom (default True).
     self_convention : {"fennell-gezelter", "lammps"}
@@ -232,7 +260,7 @@ class IonicPair:
 
     def __init__(self, buckingham: Mapping[str, Sequence[float]], *, cutoff: float = 10.0, alpha: float = 0.2,
                  buck_cutoff: float | None = None, shift: str = "force", excluded=None,
-                 exclusion_coulomb: str = "bare", include_self: bool = True,
+                 exclusion_coulomb: str = "full", include_self: bool = True,
                  self_convention: str = "fennell-gezelter", species: Sequence[str] | None = None, charges=None):
         if not (np.isfinite(cutoff) and cutoff > 0):
             raise ParameterError(f"cutoff must be a positive number of Å, got {cutoff}.")
@@ -349,10 +377,16 @@ class IonicPair:
         cell = np.ascontiguousarray(cell, dtype=np.float64)
         pairs = np.ascontiguousarray(nlist.pairs, dtype=np.int64).reshape(-1, 2)
         nthreads = numba.get_num_threads()
-        energy, forces, virial, bad = _ionic_kernel(
-            pos, cell, np.linalg.inv(cell), pairs, self.types, self.charges, self.A, self.RHO, self.C,
-            self._eshift, self._fshift, self.buck_cutoff ** 2, self.coulomb_cutoff, self.alpha,
-            COULOMB_EV_ANGSTROM, self._excl_ptr, self._excl_idx, self.exclusion_coulomb == "bare", nthreads, OVERLAP_DISTANCE ** 2)
+        args = (pos, cell, np.linalg.inv(cell), pairs, self.types, self.charges, self.A, self.RHO, self.C,
+                self._eshift, self._fshift, self.buck_cutoff ** 2, self.coulomb_cutoff, self.alpha,
+                COULOMB_EV_ANGSTROM, self._excl_ptr, self._excl_idx, self.exclusion_coulomb == "bare",
+                OVERLAP_DISTANCE ** 2)
+        if nthreads > 1 and len(pairs) >= PARALLEL_MIN_PAIRS:
+            energy, forces, virial, bad = _ionic_parallel(*args, nthreads)
+        else:
+            n = len(pos)
+            energy, forces, virial = np.zeros(n), np.zeros((n, 3)), np.zeros((3, 3))
+            bad = _ionic_range(*args[:4], 0, len(pairs), *args[4:], energy, forces, virial)
         if bad >= 0:
             i, j = (int(x) for x in pairs[bad])
             d = pos[i] - pos[j]

@@ -68,3 +68,4 @@ def get_system(name: str) -> SystemSpec:
 
 
 from . import kob_andersen as _kob_andersen  # noqa: E402,F401  (registers itself)
+from . import lips_glass as _lips_glass, glass_ceramic as _glass_ceramic, vacancy_crystal as _vacancy_crystal  # noqa: E402,F401,E501
