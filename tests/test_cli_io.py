@@ -9,6 +9,7 @@ from click.testing import CliRunner
 
 import ssefeat
 import ssefeat.io as sio
+from ssefeat.io.export import to_ase
 from ssefeat.cli import main
 from ssefeat.cli.io_commands import parse_selection
 from ssefeat.errors import ParameterError
@@ -141,16 +142,16 @@ def test_cli_no_topology(tmp_path):
 def test_cli_nonfinite_cell_time_selection(tmp_path):
     import ase.io
     ds = make_traj(n_frames=4)
-    images = sio.export.__globals__["to_ase"](ds)
+    images = to_ase(ds)
     images[1].positions[0, 0] = np.inf
     ase.io.write(tmp_path / "inf.xyz", images, format="extxyz")
     _error(*run("info", tmp_path / "inf.xyz"), "NaN or infinite")
-    images = sio.export.__globals__["to_ase"](ds)
+    images = to_ase(ds)
     for a in images:
         a.set_cell(np.diag([10.0, 10.0, 0.0]))
     ase.io.write(tmp_path / "flat.xyz", images, format="extxyz")
     _error(*run("info", tmp_path / "flat.xyz"), "zero or negative")
-    images = sio.export.__globals__["to_ase"](ds)
+    images = to_ase(ds)
     images[2].info["time_ps"] = 0.0
     ase.io.write(tmp_path / "time.xyz", images, format="extxyz")
     _error(*run("info", tmp_path / "time.xyz"), "time does not increase")
@@ -164,3 +165,19 @@ def test_cli_convert_refuses_overwrite_and_bad_output(tmp_path, nc):
     _error(*run("convert", nc, tmp_path / "out.pdb"), "cannot write")
     _error(*run("convert", nc, tmp_path / "missing_dir" / "o.nc"), "does not exist")
     _error(*run("convert", nc, tmp_path / "o.nc", "--stride", "0"), "stride=0")
+
+
+def test_cli_convert_unwrap_and_no_cell(tmp_path):
+    from test_data import walk_traj
+    true, ds = walk_traj(n_frames=40, n_atoms=12)
+    sio.write(ds, tmp_path / "walk.nc")
+    result, out = run("convert", tmp_path / "walk.nc", tmp_path / "unwrapped.nc", "--unwrap", "--chunk", 7)
+    assert result.exit_code == 0, out
+    got = sio.read(tmp_path / "unwrapped.nc")
+    np.testing.assert_allclose(got.positions.values, true, atol=1e-9)
+    assert got.attrs["wrapped"] == 0
+    import ase.io
+    from ase import Atoms
+    ase.io.write(tmp_path / "mol.xyz", [Atoms("LiPS", positions=np.eye(3) * k) for k in (1, 2)], format="extxyz")
+    _error(*run("convert", tmp_path / "mol.xyz", tmp_path / "mol.nc", "--unwrap"), "has no cell")
+    assert not (tmp_path / "mol.nc").exists()

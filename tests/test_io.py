@@ -10,6 +10,7 @@ import xarray as xr
 
 import ssefeat
 import ssefeat.io as sio
+from ssefeat.io.export import to_ase
 from ssefeat.errors import (CellError, CorruptFileError, MissingFileError, NoCellError, NonFiniteError,
                             OutputError, ParameterError, SelectionError, TimeOrderError, TopologyMismatchError,
                             UnknownFormatError)
@@ -201,10 +202,35 @@ def test_xdatcar_gz_species_counts_and_cell(tmp_path):
     assert sio.detect_format("run/xdatcar.GZ") == "xdatcar"
 
 
-def test_vasprun_via_ase(tmp_path):
-    pytest.importorskip("ase.io.vasp")
-    # vasprun.xml is parsed by ASE; the reader is exercised through format detection here
-    assert sio.detect_format("vasprun.xml") == "vasprun"
+def _vasprun(species, cell, frac, forces, energies, potim=2.0, ibrion=0):
+    """A minimal vasprun.xml of an MD run (the parts ASE reads)."""
+    vec = lambda rows: "".join(f"<v>{' '.join(f'{x:.10f}' for x in r)}</v>" for r in rows)  # noqa: E731
+    basis = f"<crystal><varray name=\"basis\">{vec(cell)}</varray></crystal>"
+    steps = "".join(
+        f"<calculation><scstep><energy><i name=\"e_fr_energy\">{e}</i><i name=\"e_0_energy\">{e}</i></energy>"
+        f"</scstep><structure>{basis}<varray name=\"positions\">{vec(p)}</varray></structure>"
+        f"<varray name=\"forces\">{vec(f)}</varray><energy><i name=\"e_fr_energy\">{e}</i></energy></calculation>"
+        for p, f, e in zip(frac, forces, energies))
+    atoms = "".join(f"<rc><c>{s}</c><c>1</c></rc>" for s in species)
+    return (f"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><modeling><incar><i type=\"int\" name=\"IBRION\">"
+            f"{ibrion}</i><i name=\"POTIM\">{potim}</i></incar><kpoints><varray name=\"kpointlist\"><v>0 0 0</v>"
+            f"</varray><varray name=\"weights\"><v>1</v></varray></kpoints><atominfo><array name=\"atoms\"><set>{atoms}</set>"
+            f"</array></atominfo><structure name=\"initialpos\">{basis}<varray name=\"positions\">{vec(frac[0])}"
+            f"</varray></structure>{steps}</modeling>")
+
+
+def test_vasprun_md_positions_forces_energy_and_time(tmp_path):
+    rng = np.random.default_rng(2)
+    frac, forces, energies = rng.random((4, 8, 3)), rng.normal(size=(4, 8, 3)), [-10.5, -10.4, -10.6, -10.55]
+    (tmp_path / "vasprun.xml").write_text(_vasprun(SPECIES, GENERAL_CELL, frac, forces, energies))
+    ds = sio.read(tmp_path / "vasprun.xml")
+    assert ds["species"].values.tolist() == SPECIES
+    np.testing.assert_allclose(ds.positions.values, frac @ GENERAL_CELL, atol=1e-8)
+    np.testing.assert_allclose(ds.forces.values, forces, atol=1e-9)
+    np.testing.assert_allclose(ds.energy.values, energies)
+    np.testing.assert_allclose(ds.time.values, [0, 0.002, 0.004, 0.006])  # POTIM 2 fs of an MD run
+    part = sio.read(tmp_path / "vasprun.xml", start=1, stride=2)
+    assert part.frame.values.tolist() == [1, 3] and part.attrs["timestep_ps"] == pytest.approx(0.004)
     assert sio.detect_format("VASPRUN.XML") == "vasprun"
 
 
@@ -223,11 +249,30 @@ def _mdtraj_files(tmp_path, ds):
     return tmp_path / "top.pdb"
 
 
+def test_mdtraj_hdf5_carries_its_topology(tmp_path):
+    pytest.importorskip("tables")
+    import mdtraj as md
+
+    from ssefeat.io.mdtraj_formats import topology_from_species
+    ds = make_traj(n_frames=7)
+    t = md.Trajectory(ds.positions.values / 10.0, topology_from_species(SPECIES), time=ds.time.values)
+    t.unitcell_vectors = ds.cell.values / 10.0
+    t.save_hdf5(str(tmp_path / "t.h5"))
+    got = sio.read(tmp_path / "t.h5")
+    assert got["species"].values.tolist() == SPECIES
+    np.testing.assert_allclose(got.positions.values, ds.positions.values, atol=1e-5)
+    np.testing.assert_allclose(got.cell.values, ds.cell.values, atol=1e-5)
+    np.testing.assert_allclose(got.time.values, ds.time.values, atol=1e-6)
+    chunks = list(sio.iter_chunks(tmp_path / "t.h5", 2, start=1, stride=2, atoms="Li"))
+    assert [c.frame.values.tolist() for c in chunks] == [[1, 3], [5]]
+    np.testing.assert_allclose(chunks[1].positions.values, ds.positions.values[5:6, :3], atol=1e-5)
+
+
 def test_ase_and_mdtraj_formats_read_to_the_same_dataset(tmp_path):
     import ase.io
 
     ds = make_traj(n_frames=5)
-    ase.io.write(tmp_path / "t.extxyz", sio.export.__globals__["to_ase"](ds), format="extxyz")
+    ase.io.write(tmp_path / "t.extxyz", to_ase(ds), format="extxyz")
     top = _mdtraj_files(tmp_path, ds)
     ref = sio.read(tmp_path / "t.extxyz")
     for ext, tol in (("dcd", 1e-5), ("trr", 1e-5), ("nc", 1e-3), ("xtc", 1e-2)):
@@ -368,7 +413,7 @@ def test_topology_with_a_different_atom_count(tmp_path, traj):
 
 def test_nonfinite_coordinates(tmp_path, traj):
     import ase.io
-    images = sio.export.__globals__["to_ase"](traj)
+    images = to_ase(traj)
     images[2].positions[3, 1] = np.nan
     ase.io.write(tmp_path / "nan.extxyz", images, format="extxyz")
     with pytest.raises(NonFiniteError, match=r"nan.extxyz: positions contain 1 NaN .*frame 2, atom 3"):
@@ -377,7 +422,7 @@ def test_nonfinite_coordinates(tmp_path, traj):
 
 def test_cell_of_zero_or_negative_volume(tmp_path, traj):
     import ase.io
-    images = sio.export.__globals__["to_ase"](traj)
+    images = to_ase(traj)
     for a in images:
         a.set_cell(CELL[[1, 0, 2]])  # swapped vectors: left-handed
     ase.io.write(tmp_path / "left.extxyz", images, format="extxyz")
@@ -410,7 +455,7 @@ def test_no_cell_then_periodic_analysis(tmp_path):
 
 def test_time_that_does_not_increase(tmp_path, traj):
     import ase.io
-    images = sio.export.__globals__["to_ase"](traj)
+    images = to_ase(traj)
     images[3].info["time_ps"] = images[1].info["time_ps"]  # a restart overlap
     ase.io.write(tmp_path / "restart.extxyz", images, format="extxyz")
     with pytest.raises(TimeOrderError, match="restart.extxyz: time does not increase between frames 2 and 3"):

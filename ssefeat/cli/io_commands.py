@@ -11,6 +11,7 @@ import re
 import click
 import numpy as np
 
+from ..data import validate as ssefeat_validate
 from ..errors import ParameterError
 from . import main
 
@@ -165,9 +166,10 @@ def info(file, topology, type_map, fmt, timestep_ps, chunk, as_json):
               help='atoms to keep: species ("Li,S") or indices and ranges ("0-9,20", "0:10")')
 @click.option("--to", "out_format", default=None, help="output format (netcdf, zarr, extxyz, lammps-dump)")
 @click.option("--cell", default=None, help='cell for files without one: "a,b,c" or 9 numbers (rows), Å')
+@click.option("--unwrap", is_flag=True, help="write unwrapped (continuous) positions; needs a cell")
 @click.option("--overwrite/--no-overwrite", default=True, show_default=True)
 def convert(source, target, topology, type_map, fmt, timestep_ps, chunk, start, stop, stride, selection,
-            out_format, cell, overwrite):
+            out_format, cell, unwrap, overwrite):
     """Convert SOURCE to TARGET (.nc, .zarr, .xyz/.extxyz, .lammpstrj/.dump), optionally a subset of frames/atoms."""
     from .. import io
 
@@ -184,6 +186,11 @@ def convert(source, target, topology, type_map, fmt, timestep_ps, chunk, start, 
                             stop=stop, stride=stride, atoms=parse_selection(selection), cell=cell_arr,
                             timestep_ps=timestep_ps)
     counted = {"frames": 0, "atoms": 0}
+    if unwrap:
+        from ..data import Unwrapper
+
+        unwrapper = Unwrapper()  # carries image counts from chunk to chunk
+        chunks = (unwrapper(ssefeat_validate(ds, require_cell=True)) for ds in chunks)
 
     def count(gen):
         for ds in gen:

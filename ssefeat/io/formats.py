@@ -286,7 +286,7 @@ def build(path, fmt: str, opts: ReadOptions, positions, species, frames, *, cell
     ``cell`` from the file is replaced by ``opts.cell`` when given. ``arrays`` go to
     :func:`ssefeat.make_trajectory` (velocities, forces, charge, images, ...).
     """
-    from ..data import make_trajectory
+    from ..data import default_masses, make_trajectory
 
     frames = np.asarray(frames, dtype=np.int64)
     time, index_only = times_for(frames, file_time, opts)
@@ -301,6 +301,10 @@ def build(path, fmt: str, opts: ReadOptions, positions, species, frames, *, cell
         timestep = float(opts.timestep_ps) * opts.step
     elif frames.size > 1:
         timestep = float(np.median(np.diff(time)))
+    if arrays.get("mass") is None:  # standard masses, looked up once per species
+        uniq, inverse = np.unique(np.asarray(species, dtype=str), return_inverse=True)
+        masses = default_masses(uniq.tolist())
+        arrays["mass"] = None if masses is None else masses[inverse]
     with errors_named(path, fmt):
         return make_trajectory(positions, species, cell, time, frame=frames, source=str(path),
                                timestep_ps=timestep, attrs=all_attrs, **arrays)

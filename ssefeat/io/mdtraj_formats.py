@@ -50,11 +50,12 @@ def topology_from_species(species) -> "md.Topology":
 
 def species_of(top) -> np.ndarray:
     """Element symbols of an mdtraj Topology's atoms (the atom name when the element is unknown)."""
-    out = []
-    for atom in top.atoms:
-        el = atom.element
-        out.append(el.symbol if el is not None and el.symbol not in ("", "VS") else atom.name)
-    return np.asarray(out, dtype=str)
+    atoms = list(top.atoms)
+    elements = [a.element for a in atoms]
+    symbol = {el: (el.symbol if el is not None and el.symbol not in ("", "VS") else None) for el in set(elements)}
+    if all(symbol.values()):
+        return np.asarray([symbol[el] for el in elements], dtype=str)
+    return np.asarray([symbol[el] or a.name for el, a in zip(elements, atoms)], dtype=str)
 
 
 def load_topology(topology, path, fmt: str):
@@ -119,10 +120,32 @@ def _mismatch(path, fmt, top, topology, err) -> TopologyMismatchError:
         fix="use the topology written with this trajectory (same atoms in the same order).")
 
 
+def cell_from_lengths_angles(lengths, angles) -> np.ndarray:
+    """Cell rows (..., 3, 3) from lengths (..., 3) and angles alpha, beta, gamma (..., 3) in degrees.
+
+    a along x, b in the xy plane (mdtraj's and LAMMPS' convention); vectorised over frames (mdtraj's own
+    ``unitcell_vectors`` checks every frame in Python, which dominated read times).
+    """
+    lengths = np.asarray(lengths, dtype=np.float64)
+    al, be, ga = np.radians(np.asarray(angles, dtype=np.float64)).T if np.ndim(angles) > 1 else \
+        np.radians(np.asarray(angles, dtype=np.float64))
+    la, lb, lc = lengths.T if lengths.ndim > 1 else lengths
+    cos_a, cos_b, cos_g, sin_g = np.cos(al), np.cos(be), np.cos(ga), np.sin(ga)
+    cy = (cos_a - cos_b * cos_g) / sin_g
+    cz = np.sqrt(np.clip(1.0 - cos_b ** 2 - cy ** 2, 0.0, None))
+    zero = np.zeros_like(la)
+    cell = np.stack([np.stack([la, zero, zero], -1), np.stack([lb * cos_g, lb * sin_g, zero], -1),
+                     np.stack([lc * cos_b, lc * cy, lc * cz], -1)], -2)
+    cell[np.abs(cell) < 1e-9 * np.abs(cell).max(initial=1.0)] = 0.0  # exact zeros for right angles
+    return cell
+
+
 def _to_dataset(traj, path, fmt, opts: ReadOptions, species, frames, sel=None):
     xyz = traj.xyz
     xyz *= NM_TO_ANGSTROM  # in place: mdtraj's array is ours
-    cell = None if traj.unitcell_vectors is None else traj.unitcell_vectors.astype(np.float64) * NM_TO_ANGSTROM
+    cell = None
+    if traj.unitcell_lengths is not None:
+        cell = cell_from_lengths_angles(traj.unitcell_lengths * NM_TO_ANGSTROM, traj.unitcell_angles)
     return build(path, fmt, opts, xyz, species, frames, cell=cell,
                  file_time=traj.time if fmt in _HAS_TIME else None, atom=sel)
 
@@ -188,7 +211,10 @@ def _read_block(f, path, fmt, opts, top, species, sel, n_frames, stride, first, 
         args = () if fmt == "h5" else (top,)  # h5 files carry their topology
         # mdtraj 1.11 corrupts memory on strided trr reads with atom_indices: select atoms afterwards there
         late = fmt == "trr" and (stride or 1) > 1 and sel is not None
-        traj = f.read_as_traj(*args, n_frames=n_frames, stride=stride, atom_indices=None if late else sel)
+        n_read = n_frames
+        if fmt == "h5" and n_frames is not None:  # mdtraj's HDF5 reader counts frames before striding
+            n_read = (n_frames - 1) * (stride or 1) + 1
+        traj = f.read_as_traj(*args, n_frames=n_read, stride=stride, atom_indices=None if late else sel)
         if late:
             traj = traj.atom_slice(sel)
     except ValueError as err:
