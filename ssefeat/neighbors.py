@@ -104,7 +104,10 @@ def neighbor_pairs(positions: np.ndarray, cell: np.ndarray, cutoff: float, query
     dist = np.sqrt(np.einsum("ij,ij->i", vec, vec))
     keep = (dist < cutoff) & (dist > r_min)
     qi, pj, vec, dist = qi[keep], pj[keep], vec[keep], dist[keep]
-    order = np.lexsort((pj, qi))
-    if not len(order):
+    if not len(qi):
         return empty
-    return NeighborPairs(qi[order], pj[order], vec[order], dist[order], len(query), float(cutoff))
+    key = qi * len(points) + pj
+    if np.any(np.diff(key) <= 0):  # freud usually returns pairs sorted by (i, j) already; sort only if not
+        order = np.argsort(key, kind="stable")
+        qi, pj, vec, dist = qi[order], pj[order], vec[order], dist[order]
+    return NeighborPairs(qi, pj, vec, dist, len(query), float(cutoff))
