@@ -6,6 +6,8 @@ import math
 import os
 from types import SimpleNamespace
 
+os.environ.setdefault("OMP_WAIT_POLICY", "passive")  # numba's OpenMP pool spins badly on a loaded machine
+
 import numpy as np
 import pytest
 
@@ -357,3 +359,48 @@ def test_inside_engine_forcefield_matches_brute_force():
     assert np.allclose(res[0], ref[0], atol=1e-12) and np.allclose(res[1], ref[1], atol=1e-10)
     assert np.allclose(res[2], ref[2], atol=1e-9)
     assert ff.parameters()["terms"][0]["parameters"]["alpha"] == 0.22
+
+
+def test_parallel_kernel_matches_serial(monkeypatch):
+    import numba
+
+    from ssefeat.md import pair_ionic
+
+    cell = TRICLINIC * 1.2
+    pos, species, q = random_config(80, cell, seed=12)
+    term = IonicPair(BUCK, cutoff=7.0, buck_cutoff=6.0, species=species, charges=q, excluded=[[0, 1], [2, 3]])
+    nl = brute_pairs(len(pos))
+    serial = term.compute(pos, cell, nl)
+    monkeypatch.setattr(pair_ionic, "PARALLEL_MIN_PAIRS", 0)
+    if numba.get_num_threads() < 2:
+        pytest.skip("one numba thread only")
+    par = term.compute(pos, cell, nl)
+    for a, b in zip(serial, par):
+        assert np.allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_ase_calculator_energy_forces_stress_and_relaxation():
+    from ase.optimize import BFGS
+
+    from ssefeat.md.ase_calculator import ForceFieldCalculator, to_ase
+    from ssefeat.md.systems.vacancy_crystal import vacancy_crystal
+
+    sim = vacancy_crystal(3, n_vacancies=1, temperature=0.0, seed=0, minimise=False)
+    atoms = to_ase(sim)
+    assert atoms.get_potential_energy() == pytest.approx(sim.potential_energy, rel=1e-12)
+    assert np.allclose(atoms.get_forces(), sim.forces, atol=1e-10)
+    rng = np.random.default_rng(0)
+    atoms.positions += rng.normal(0, 0.05, atoms.positions.shape)
+    atoms.set_cell(atoms.cell[:] @ (np.eye(3) + np.array([[0.01, 0.004, 0], [0.004, -0.005, 0.002], [0, 0.002, 0.003]])),
+                   scale_atoms=True)
+    stress = atoms.get_stress()
+    from ase.calculators.fd import calculate_numerical_stress
+
+    numeric = calculate_numerical_stress(atoms, eps=1e-5, force_consistent=False)
+    assert np.allclose(stress, numeric, atol=1e-6 * max(1.0, np.abs(numeric).max()) + 1e-7)
+    e0 = atoms.get_potential_energy()
+    BFGS(atoms, logfile=None).run(fmax=0.05, steps=60)
+    assert atoms.get_potential_energy() < e0
+    assert np.abs(atoms.get_forces()).max() < 0.1
+    other = atoms.calc.copy()
+    assert isinstance(other, ForceFieldCalculator) and other.forcefield is not atoms.calc.forcefield
