@@ -14,7 +14,7 @@ from ssefeat.cli import main
 from ssefeat.cli.io_commands import parse_selection
 from ssefeat.errors import ParameterError
 
-from test_io import CELL, SPECIES, _mdtraj_files, make_traj
+from test_io import CELL, _mdtraj_files, make_traj
 
 
 def run(*args):

@@ -462,6 +462,16 @@ def test_time_that_does_not_increase(tmp_path, traj):
         sio.read(tmp_path / "restart.extxyz")
 
 
+def test_lammps_restart_overlap_is_a_time_order_error(tmp_path, traj):
+    sio.export(traj, tmp_path / "a.lammpstrj")
+    text = (tmp_path / "a.lammpstrj").read_text()
+    frames = text.split("ITEM: TIME\n")[1:]
+    overlap = "".join("ITEM: TIME\n" + f for f in frames[:4] + frames[2:])  # steps 0 1 2 3 2 3 4 5
+    (tmp_path / "restart.lammpstrj").write_text(overlap)
+    with pytest.raises(TimeOrderError, match=r"restart.lammpstrj: the timestep does not increase .*step 3 -> 2"):
+        sio.read(tmp_path / "restart.lammpstrj")
+
+
 @pytest.mark.parametrize("ext", ["nc", "extxyz", "lammpstrj"])
 def test_selection_that_matches_no_atom(tmp_path, traj, ext):
     sio.write(traj, tmp_path / f"t.{ext}")

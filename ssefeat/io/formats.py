@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import math
 import os
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -333,11 +332,3 @@ def chunked(iterable: Iterable, size: int):
             batch = []
     if batch:
         yield batch
-
-
-def n_selected(n_total: int, opts: ReadOptions) -> int:
-    return len(range(*opts.frame_slice().indices(n_total)))
-
-
-def ceil_div(a: int, b: int) -> int:
-    return int(math.ceil(a / b))

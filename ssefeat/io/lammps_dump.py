@@ -15,7 +15,8 @@ Reading:
 - ``ix iy iz`` -> ``images`` (only with wrapped positions; unwrapped ones need no flags);
 - ``vx vy vz`` -> velocities, ``fx fy fz`` -> forces, ``q`` -> charge, ``mass`` -> mass, ``c_pe*`` ->
   potential_energy; atoms are sorted by ``id`` and the ``atom`` coordinate is ``id - 1``;
-- time: ``ITEM: TIME`` (``dump_modify time yes``), else ``timestep_ps`` x frame index, else the frame index.
+- time: ``ITEM: TIME`` (``dump_modify time yes``), else ``timestep_ps`` x frame index, else the frame index;
+  a ``TIMESTEP`` that does not increase (overlapping restarts) raises TimeOrderError.
 """
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import CorruptFileError, ParameterError, TopologyMismatchError
+from ..errors import CorruptFileError, ParameterError, TimeOrderError, TopologyMismatchError
 from .formats import ReadOptions, atom_indices, build, errors_named
 
 _POSITION_SETS = (("x", "y", "z"), ("xu", "yu", "zu"), ("xs", "ys", "zs"), ("xsu", "ysu", "zsu"))
@@ -159,6 +160,14 @@ def iter_chunks(path, fmt: str, opts: ReadOptions, frames_per_chunk: int | None 
                 break
             if opts.past_end(index):
                 break
+            step, last = hdr.get("step"), state.get("last_step")
+            if step is not None and last is not None and step <= last:
+                raise TimeOrderError(
+                    f"{path}: the timestep does not increase between frames {index - 1} and {index} "
+                    f"(step {last} -> {step}).",
+                    fix="the dump probably holds overlapping restarts; keep one copy of each step (e.g. start= / "
+                        "stop= around the overlap) or rewrite the dump from the restart onwards.")
+            state["last_step"] = step
             n = hdr["n"]
             if not opts.wants(index):
                 for _ in itertools.islice(fh, n):
