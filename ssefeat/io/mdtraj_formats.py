@@ -183,6 +183,18 @@ def iter_chunks(path, fmt: str, opts: ReadOptions, frames_per_chunk: int | None 
                 expected = max(expected, _dcd_header_frames(path) or 0)
             yield _read_block(f, path, fmt, opts, top, species, sel, None, opts.stride, 0, expected)
             return
+        if frames_per_chunk is None and opts.step == 1:
+            # contiguous frames: no need to count the file's frames first (a full scan for xtc / trr)
+            if opts.first:
+                try:
+                    f.seek(opts.first)
+                except Exception as err:
+                    raise ParameterError(f"start={opts.first} is beyond the end of {path}.",
+                                         fix="give a start below the number of frames (ssefeat info FILE).") from err
+            n = None if opts.stop is None else opts.stop - opts.first
+            yield _read_block(f, path, fmt, opts, top, species, sel, None, None, opts.first,
+                              n_max=n)
+            return
         # Exact reads: seek to the first frame of every chunk and never read past the end (mdtraj 1.11's strided
         # reads drift across chunk boundaries for xtc, and a strided read to the end of a trr with atom_indices
         # corrupts memory).
@@ -205,13 +217,13 @@ def _empty(f, top, sel, fmt):
     return md.Trajectory(np.zeros((0, n, 3), np.float32), sub)
 
 
-def _read_block(f, path, fmt, opts, top, species, sel, n_frames, stride, first, expected=None):
+def _read_block(f, path, fmt, opts, top, species, sel, n_frames, stride, first, expected=None, n_max=None):
     """``n_frames`` frames (None: to the end) every ``stride`` from the current position, as a Dataset."""
     try:
         args = () if fmt == "h5" else (top,)  # h5 files carry their topology
         # mdtraj 1.11 corrupts memory on strided trr reads with atom_indices: select atoms afterwards there
         late = fmt == "trr" and (stride or 1) > 1 and sel is not None
-        n_read = n_frames
+        n_read = n_frames if n_max is None else n_max  # n_max: up to that many (fewer at the end of the file)
         if fmt == "h5" and n_frames is not None:  # mdtraj's HDF5 reader counts frames before striding
             n_read = (n_frames - 1) * (stride or 1) + 1
         traj = f.read_as_traj(*args, n_frames=n_read, stride=stride, atom_indices=None if late else sel)
