@@ -11,7 +11,8 @@ than skin/2" rule. Positions do not need to be wrapped: everything is done in fr
 
 Cell lists bin wrapped fractional coordinates into ``n_k = floor(w_k / r_list)`` bins along each cell vector
 (w_k = perpendicular width). Two atoms closer than r_list differ by at most one bin along each direction, triclinic
-or not, so the 27-bin stencil finds every pair. When a direction has fewer than 3 bins (small boxes) the build
+or not, so the half stencil (own bin + 13 neighbour bins) finds every pair exactly once, together with its
+periodic image code. When a direction has fewer than 3 bins (small boxes) the build
 falls back to an all-pairs search (still numba, parallel). Minimum image is taken by rounding fractional
 differences (:func:`minimum_image_vector`); the force field refuses interaction cutoffs at or above half the
 smallest perpendicular width, where that convention stops being unique.
@@ -19,6 +20,12 @@ smallest perpendicular width, where that convention stops being unique.
 from __future__ import annotations
 
 import math
+import os
+
+# numba's OpenMP layer (GNU libgomp) busy-waits between parallel regions by default; on a shared or
+# oversubscribed machine that makes a 2-thread force loop ~10x slower than 1 thread. Passive waiting costs a few
+# microseconds per region and nothing else. Only effective if set before the first parallel kernel runs.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import numba
 import numpy as np

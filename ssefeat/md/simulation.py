@@ -283,6 +283,8 @@ class Simulation:
         if dump_every < 0:
             raise ParameterError(f"dump_every must be >= 0, got {dump_every}.")
         integrator.setup(self, steps)
+        if writer is not None and hasattr(writer, "note_run"):
+            writer.note_run(integrator.parameters(), steps, dump_every)
         t_ref = max(self.temperature, float(getattr(integrator, "max_temperature", 0.0) or 0.0),
                     0.05 if self.units.name == "lj" else 50.0)
         jump = blowup_energy if blowup_energy is not None else 50.0 * self.units.kB * t_ref
@@ -295,10 +297,11 @@ class Simulation:
             bar = tqdm(total=steps, unit="step", desc=f"MD {integrator.name}", mininterval=1.0, leave=False)
         done_since_bar = 0
         try:
+            t_start = self.time
             for k in range(steps):
                 integrator.step(self, k)
                 self.step += 1
-                self.time += integrator.dt
+                self.time = t_start + (k + 1) * integrator.dt
                 dump = bool(dump_every) and (k + 1) % dump_every == 0
                 if dump or (k + 1) % check_every == 0 or k == steps - 1:
                     e_now = integrator.conserved(self) / self.n_atoms
