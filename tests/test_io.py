@@ -300,6 +300,30 @@ def test_mdtraj_start_stop_stride_atoms_and_chunks(tmp_path):
     xr.testing.assert_allclose(xr.concat(chunks, "frame"), whole)
 
 
+def test_gro_and_mdtraj_lammpstrj(tmp_path):
+    import mdtraj as md
+
+    from ssefeat.box import to_fractional
+    from ssefeat.io.mdtraj_formats import topology_from_species
+    ds = make_traj(n_frames=3)
+    t = md.Trajectory(ds.positions.values / 10.0, topology_from_species(SPECIES), time=ds.time.values)
+    t.unitcell_vectors = ds.cell.values / 10.0
+    t.save_gro(str(tmp_path / "t.gro"))
+    t.save_lammpstrj(str(tmp_path / "t.lammpstrj"))
+    gro = sio.read(tmp_path / "t.gro")  # 1e-3 nm precision
+    assert gro.species.values.tolist() == SPECIES
+    np.testing.assert_allclose(gro.positions.values, ds.positions.values, atol=6e-3)
+    np.testing.assert_allclose(gro.time.values, ds.time.values)
+    # mdtraj's own LAMMPS reader (species from a topology) and ssefeat's (types; origin moved to 0) agree
+    mine = sio.read(tmp_path / "t.lammpstrj", type_map={1: "X"})
+    theirs = sio.read(tmp_path / "t.lammpstrj", format="mdtraj-lammpstrj", topology=SPECIES)
+    assert theirs.species.values.tolist() == SPECIES
+    np.testing.assert_allclose(theirs.positions.values, ds.positions.values, atol=1e-3)
+    np.testing.assert_allclose(mine.cell.values, ds.cell.values, atol=1e-3)
+    d = to_fractional(mine.positions.values, mine.cell.values) - to_fractional(ds.positions.values, ds.cell.values)
+    np.testing.assert_allclose(d - d[:, :1], 0, atol=1e-3)  # the same up to one translation per frame
+
+
 @pytest.mark.parametrize("ext", ["nc", "zarr", "extxyz", "lammpstrj"])
 def test_iter_chunks_keeps_global_frames(tmp_path, ext):
     ds = make_traj(n_frames=11)
