@@ -177,8 +177,7 @@ def disorder_profile(ds: xr.Dataset, axis="z", slab_width: float = 2.0, grid_spa
         raise ParameterError(f"truncate {truncate} is too short for a Gaussian density.",
                              fix="use at least 3 (sigma units); the default 7 is exact to 2e-11.")
     n_slabs = geom["n_slabs"]
-    pos_sel = np.asarray(chosen["positions"].values, dtype=np.float64)
-    pos_all = np.asarray(sub["positions"].values, dtype=np.float64)
+    sel_index = np.flatnonzero(np.isin(sub["atom"].values, chosen["atom"].values))
     species_all = np.asarray(sub["species"].values).astype(str)
     names, codes = np.unique(species_all, return_inverse=True)
     order = np.argsort([np.flatnonzero(species_all == s)[0] for s in names])  # order of first appearance
@@ -191,10 +190,12 @@ def disorder_profile(ds: xr.Dataset, axis="z", slab_width: float = 2.0, grid_spa
     f_raw = np.empty((n_f, n_slabs))
     count = np.zeros((n_f, n_slabs, names.size), dtype=np.int64)
     for i in range(n_f):
-        frac = _box.to_fractional(pos_sel[i], cells[i])
+        # one frame in memory at a time (dask-backed or lazily read trajectories stay bounded)
+        pos_all = np.asarray(sub["positions"].isel(frame=i).values, dtype=np.float64)
+        frac = _box.to_fractional(pos_all[sel_index], cells[i])
         proj = _k.slab_projections(frac, cells[i], geom["n_grid"], ax, geom["planes_per_slab"], sigma, r_cut)
         f_raw[i] = _k.spectrum_ratio(proj)[0]
-        s_all = _box.to_fractional(pos_all[i], cells[i])[:, ax] % 1.0
+        s_all = _box.to_fractional(pos_all, cells[i])[:, ax] % 1.0
         slab = np.minimum((s_all * n_slabs).astype(np.int64), n_slabs - 1)
         np.add.at(count[i], (slab, codes), 1)
 

@@ -33,7 +33,6 @@ import numpy as np
 import xarray as xr
 
 from . import _disorder_kernels as _k
-from . import box as _box
 from .data import cell_array, validate
 from .errors import ParameterError, SchemaError, SelectionError
 from .provenance import stamp
@@ -241,10 +240,11 @@ def label_atoms(ds: xr.Dataset, regions: xr.Dataset) -> xr.DataArray:
     if code.size != n_slabs:
         raise SchemaError(f"regions has {code.size} slabs but attrs say {n_slabs}.")
     cells = cell_array(ds)
-    pos = np.asarray(ds["positions"].values, dtype=np.float64)
-    s = np.einsum("fai,fij->faj", pos, np.linalg.inv(cells))[..., ax] % 1.0
-    slab = np.minimum((s * n_slabs).astype(np.int64), n_slabs - 1)
-    labels = code[slab]
+    labels = np.empty((ds.sizes["frame"], ds.sizes["atom"]), dtype=np.int8)
+    for f in range(ds.sizes["frame"]):  # one frame of positions in memory at a time
+        pos = np.asarray(ds["positions"].isel(frame=f).values, dtype=np.float64)
+        s = (pos @ np.linalg.inv(cells[f]))[:, ax] % 1.0
+        labels[f] = code[np.minimum((s * n_slabs).astype(np.int64), n_slabs - 1)]
     coords = {"frame": ds["frame"], "atom": ds["atom"], "species": ds["species"]}
     if "time" in ds.coords:
         coords["time"] = ds["time"]
