@@ -182,3 +182,42 @@ def test_bad_inputs_give_clear_errors():
         Simulation(pos, cell, topo.species, make_forcefield(topo, p, cutoff=6.0), charges=topo.charges,
                    min_distance=0.0)
     assert lips_forcefield(anions=["PS4"], n_li=3, cutoff=6.0).cutoff == 6.0
+
+
+def test_lammps_export_reproduces_the_glass_energy(glass, tmp_path):
+    from ssefeat.md.forcefield import ForceField
+    from ssefeat.md.pair_ionic import IonicPair, exclusions_from_topology
+    from ssefeat.md.systems._building import bonded_terms, import_lammps, lammps_inputs
+
+    lammps = import_lammps()
+    if lammps is None:
+        pytest.skip("LAMMPS not importable")
+    kw = glass.system_kwargs
+    p = load_parameters(kw["params"])
+    topo, _ = build_topology(kw["anions"], kw["n_li"], p)
+    data, cmds = lammps_inputs(glass.positions, glass.cell, topo, p, cutoff=kw["cutoff"], buck_cutoff=kw["buck_cutoff"])
+    (tmp_path / "data.lips").write_text(data)
+    lmp = lammps.lammps(cmdargs=["-log", "none", "-screen", "none", "-nocite"])
+    try:
+        lmp.commands_list(["units metal", "atom_style full", "boundary p p p", f"read_data {tmp_path / 'data.lips'}"]
+                          + cmds + ["neighbor 1.0 bin", "compute pv all pressure NULL virial", "run 0"])
+        pe = lmp.get_thermo("pe")
+        p_bar = lmp.extract_compute("pv", 0, 0)
+        n = topo.n_atoms
+        ids = np.array(lmp.numpy.extract_atom("id")[:n])
+        f_ref = np.array(lmp.numpy.extract_atom("f")[:n])[np.argsort(ids)]
+    finally:
+        lmp.close()
+    excl = exclusions_from_topology(topo.n_atoms, topo.bonds, topo.angles)
+    same = IonicPair(p["buckingham"]["pairs"], cutoff=kw["cutoff"], buck_cutoff=kw["buck_cutoff"],
+                     alpha=p["coulomb"]["alpha"], shift="energy", excluded=excl, exclusion_coulomb="bare",
+                     self_convention="lammps")
+    ff = ForceField([same] + bonded_terms(topo, p), skin=1.0)
+    ff.bind(topo.species, topo.charges)
+    e, f, w = ff.compute(glass.positions, glass.cell)
+    pressure = np.trace(w) / (3 * glass.volume) * 1.602176634e6
+    print(f"\nLAMMPS export of the glass: energy rel {abs(e.sum() - pe) / abs(pe):.1e}, "
+          f"force max rel {np.abs(f - f_ref).max() / np.abs(f_ref).max():.1e}, pressure rel {abs(pressure - p_bar) / abs(p_bar):.1e}")
+    assert e.sum() == pytest.approx(pe, rel=1e-6)
+    assert np.abs(f - f_ref).max() < 1e-6 * np.abs(f_ref).max()
+    assert pressure == pytest.approx(p_bar, rel=1e-6)

@@ -404,9 +404,12 @@ def lammps_inputs(positions, cell, topo: Topology, params: dict, cutoff: float |
     """The same model for LAMMPS: a ``read_data`` file text (atom_style full) and the force-field commands.
 
     Uses ``pair_style born/coul/dsf`` (Born-Mayer-Huggins with sigma = D = 0 is Buckingham),
-    ``bond_style harmonic``, ``angle_style harmonic`` and ``special_bonds lj/coul 0 0 1``. LAMMPS shifts the
-    Buckingham energy only (``pair_modify shift yes``), so it matches ``IonicPair(shift="energy",
-    self_convention="lammps")`` exactly; with this package's default force shift the two differ by a small linear term.
+    ``bond_style harmonic``, ``angle_style harmonic`` and ``special_bonds lj/coul 0 0 1``. Differences from this
+    package's default term, all small and documented in :class:`~ssefeat.md.pair_ionic.IonicPair`: LAMMPS shifts the
+    Buckingham energy only (``pair_modify shift yes``), keeps ``-erf(a r)/r`` for excluded pairs, adds a slightly
+    different constant self energy and evaluates erfc with a 1e-7 polynomial. LAMMPS therefore matches
+    ``IonicPair(shift="energy", exclusion_coulomb="bare", self_convention="lammps")`` to ~1e-7; use the export for
+    throughput comparisons or as a starting point, not as the identical model.
     The cell must be a LAMMPS cell (a along x, b in the xy plane): lower-triangular rows.
     """
     from ase.data import atomic_masses, atomic_numbers

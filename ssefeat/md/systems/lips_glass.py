@@ -116,8 +116,8 @@ def _molecule_scale(sim, topo, factor: float) -> None:
 
 def lips_glass(n_atoms=None, temperature: float = 600.0, seed: int | None = 0, *, composition: dict | None = None,
                counts: dict | None = None, params: str = "lips", density: float = 1.85, pack_density: float = 1.0,
-               melt_temperature: float = 1500.0, melt_ps: float = 10.0, quench_rate: float = 50.0,
-               anneal_ps: float = 10.0, equilibrate_ps: float = 5.0, pressure: float = 0.0, dt: float = 0.001,
+               melt_temperature: float = 1500.0, melt_ps: float = 5.0, quench_rate: float = 100.0,
+               anneal_ps: float = 5.0, equilibrate_ps: float = 2.0, pressure: float = 0.0, dt: float = 0.001,
                cutoff: float | None = None, skin: float = 1.0, compress_steps: int = 8,
                compress_ps: float = 0.2, progress: bool = False) -> Simulation:
     """A Li2S-P2S5 glass (or melt, above its glass transition) at ``temperature`` K, made by melt-quench.
