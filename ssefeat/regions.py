@@ -142,8 +142,11 @@ def fit_interfaces(profile, min_contrast: float = 0.2) -> dict:
     start, length = run
     z1_0 = z[start] - 0.5 * slab
     x0 = np.array([lo, hi, z1_0, length * slab, slab, slab])
-    lower = [-1.0, -1.0, z1_0 - box_width / 2, 0.5 * slab, 1e-3, 1e-3]
-    upper = [5.0, 5.0, z1_0 + box_width / 2, box_width - 0.5 * slab, box_width / 4, box_width / 4]
+    # plateaus within the data's range, each phase at least one slab long, widths at most an eighth of the box
+    # (broader "steps" are a sinusoid through noise, not two interfaces)
+    y_min, y_max = float(y[good].min()), float(y[good].max())
+    lower = [y_min - 0.05, y_min - 0.05, z1_0 - box_width / 2, slab, 1e-3, 1e-3]
+    upper = [y_max + 0.05, y_max + 0.05, z1_0 + box_width / 2, box_width - slab, box_width / 8, box_width / 8]
     x0 = np.clip(x0, np.array(lower) + 1e-9, np.array(upper) - 1e-9)
 
     def resid(p):

@@ -249,3 +249,24 @@ def test_cli_writes_profile_regions_and_figure(tmp_path):
     bad = CliRunner().invoke(main, ["disorder", str(path), "--axis", "q", "-o", str(tmp_path / "x.nc")])
     assert bad.exit_code == 2 and "does not exist" in bad.output
     assert not (tmp_path / "x.nc").exists()
+
+
+@pytest.mark.slow
+def test_kob_andersen_inherent_structures_are_disordered():
+    """Kob-Andersen liquid (T = 2) snapshots quenched by energy minimisation: glasses (inherent structures). Reduced
+    LJ units, so the Å defaults are scaled by ~0.4 (nearest neighbours at ~1 sigma instead of ~2.5 Å). Three
+    quenches: a single frame of a 1000-atom box scatters by ~25 % per slab."""
+    from ssefeat.md.protocols import make_thermostat, minimise
+    from ssefeat.md.systems.kob_andersen import kob_andersen
+
+    sim = kob_andersen(n_atoms=1000, temperature=2.0, equilibrate_steps=500, seed=1)
+    frames = []
+    for _ in range(3):
+        sim.run(300, make_thermostat("langevin", 2.0, 0.005, 1.0), progress=False)
+        quenched = sim.copy()
+        minimise(quenched, fmax=1e-3, max_steps=3000)
+        frames.append(quenched.positions.copy())
+    ds = ssefeat.make_trajectory(np.array(frames), list(sim.species), cell=sim.cell)
+    for axis in ("x", "z"):
+        out = disorder_profile(ds, axis=axis, slab_width=1.0, grid_spacing=0.1, sigma=0.2)
+        assert float(out.F.mean()) > 0.9 and float(out.F_mean.min()) > 0.7

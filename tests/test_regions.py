@@ -157,3 +157,32 @@ def test_softness_statistics_per_region(box):
     assert int(res.softness_samples.sum()) == lab.size
     with pytest.raises(SchemaError, match="frame, atom"):
         region_dynamics(ds4, lab, species=None, softness=soft.isel(frame=0), window=(0.0, 2.0))
+
+
+@pytest.mark.slow
+def test_md_glass_ceramic_interfaces():
+    """The MD glass-ceramic (ordered Li3PS4 slab | Li3PS4 glass, 600 K): F low in the crystal, high in the glass, and
+    the interfaces near where the crystal was built. One frame of a small (17 Å wide) box: the crystal's F is ~0.3-0.45
+    (2 x 2 unit cells in the plane, 600 K), and the crystal layer facing the glass is partly disordered, so the
+    interfaces are asked within two slabs."""
+    from ssefeat.md.systems.glass_ceramic import glass_ceramic
+
+    sim = glass_ceramic(n_cells=(2, 2), crystal_cells=2, glass_cells=2, melt_ps=2.0, quench_rate=500.0,
+                        equilibrate_ps=1.0, seed=0)
+    ds = ssefeat.make_trajectory(sim.positions, list(sim.species), cell=sim.cell)
+    prof = disorder_profile(ds, axis=int(sim.info["axis"]), **PARAMS)
+    reg = find_regions(prof)
+    L = prof.attrs["box_width"]
+    slab = prof.attrs["slab_width_actual"]
+    assert reg.attrs["fit_ok"] and reg.attrs["F_glass"] - reg.attrs["F_crystal"] > 0.5
+    built = sorted(sim.info["interfaces"])  # [crystal -> glass, glass -> crystal (near the cell origin)]
+    found = reg.interface_position.values
+    assert periodic_distance(found[0], built[0], L) <= 2 * slab
+    assert periodic_distance(found[1], built[1], L) <= 2 * slab
+    lo, hi = sim.info["crystal_range"]
+    z = prof.z.values
+    middle = (z > lo + 0.3 * (hi - lo)) & (z < hi - 0.3 * (hi - lo))
+    assert float(prof.F_mean[middle].max()) < 0.5
+    glass_lo, glass_hi = sim.info["glass_range"]
+    inside = (z > glass_lo + 2) & (z < glass_hi - 2)
+    assert float(prof.F_mean[inside].mean()) > 0.9
