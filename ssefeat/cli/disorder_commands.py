@@ -20,6 +20,8 @@ from . import main
 @click.option("--seed", type=int, default=0, show_default=True, help="seed of the random reference")
 @click.option("--crystal-below", type=float, default=0.35, show_default=True, help="F below this: crystal")
 @click.option("--glass-above", type=float, default=0.65, show_default=True, help="F above this: glass")
+@click.option("--regions", "method", type=click.Choice(["threshold", "fit"]), default="threshold", show_default=True,
+              help="slab classes from the F thresholds, or from the fitted interfaces (self-calibrating levels)")
 @click.option("--stride", type=int, default=None, help="read every n-th frame")
 @click.option("--start", type=int, default=None, help="first frame to read")
 @click.option("--stop", type=int, default=None, help="frame to stop before")
@@ -30,7 +32,7 @@ from . import main
               help="netCDF file with F(frame, z), F_mean(z), profiles, regions and interfaces")
 @click.option("--plot", type=click.Path(), default=None, help="figure file (png, pdf, svg)")
 def disorder_cmd(trajectory, axis, slab_width, grid_spacing, sigma, species, reference, n_random, seed,
-                 crystal_below, glass_above, stride, start, stop, timestep, topology, fmt, output, plot):
+                 crystal_below, glass_above, method, stride, start, stop, timestep, topology, fmt, output, plot):
     """Disorder profile F(z) along a cell axis (1 = random slab, ~0 = crystal), element concentration and density
     profiles on the same slabs, crystal / interface / glass regions and the interface positions."""
     import numpy as np
@@ -43,7 +45,7 @@ def disorder_cmd(trajectory, axis, slab_width, grid_spacing, sigma, species, ref
     ds = read(trajectory, fmt, topology=topology, start=start, stop=stop, stride=stride, timestep_ps=timestep)
     prof = disorder_profile(ds, axis=axis, slab_width=slab_width, grid_spacing=grid_spacing, sigma=sigma,
                             species=list(species) or None, reference=reference, n_random=n_random, seed=seed)
-    reg = find_regions(prof, crystal_below=crystal_below, glass_above=glass_above)
+    reg = find_regions(prof, crystal_below=crystal_below, glass_above=glass_above, method=method)
     out = combine(prof, reg)
     out.attrs["source_file"] = str(trajectory)
     with atomic_output(output) as tmp:
