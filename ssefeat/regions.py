@@ -11,7 +11,8 @@ is fitted (least squares, slab centres) by a periodic double step
 
 (sum over periodic images n), with glass between z_1 (crystal -> glass going up the axis) and z_2 (glass ->
 crystal). Reported: positions z_1, z_2 (Å, in [0, L)), tanh widths w_1, w_2 and 10-90 % widths
-2 artanh(0.8) w = 2.197 w, plateau levels F_c, F_g. With ``method="fit"`` slabs within half a 10-90 width (at least
+2 artanh(0.8) w = 2.197 w, plateau levels F_c, F_g. Widths are bounded to [slab / 4, L / 8]: a width at the lower
+bound means an interface sharper than the slabs can resolve. With ``method="fit"`` slabs within half a 10-90 width (at least
 half a slab) of an interface are interface, the others crystal or glass by the side of the step they are on.
 
 Atom labels (:func:`label_atoms`): every atom in every frame gets the code of the slab it sits in (int8, -1 none):
@@ -143,11 +144,13 @@ def fit_interfaces(profile, min_contrast: float = 0.2) -> dict:
     z1_0 = z[start] - 0.5 * slab
     x0 = np.array([lo, hi, z1_0, length * slab, slab, slab])
     # plateaus within the data's range, each phase at least one slab long, widths at most an eighth of the box
-    # (broader "steps" are a sinusoid through noise, not two interfaces)
+    # (broader "steps" are a sinusoid through noise, not two interfaces) and at least a quarter slab (sharper steps
+    # cannot be resolved by slabs: a width at that bound means "sharper than the slabs")
     y_min, y_max = float(y[good].min()), float(y[good].max())
-    lower = [y_min - 0.05, y_min - 0.05, z1_0 - box_width / 2, slab, 1e-3, 1e-3]
+    lower = [y_min - 0.05, y_min - 0.05, z1_0 - box_width / 2, slab, 0.25 * slab, 0.25 * slab]
     upper = [y_max + 0.05, y_max + 0.05, z1_0 + box_width / 2, box_width - slab, box_width / 8, box_width / 8]
     x0 = np.clip(x0, np.array(lower) + 1e-9, np.array(upper) - 1e-9)
+    out["width_lower_bound"] = 0.25 * slab
 
     def resid(p):
         return step_model(z[good], *p, box_width) - y[good]
