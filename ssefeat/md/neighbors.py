@@ -136,21 +136,30 @@ _STENCIL = np.array([(ox, oy, oz) for oz in (-1, 0, 1) for oy in (-1, 0, 1) for 
 
 
 @njit(cache=True, parallel=True)
-def _cell_list_half(y, h, r_list, nbins, start, atoms, bins, stencil, counts_only, offsets, nbr_out, code_out):
-    """Count (counts_only) or write the half list with the 14-bin stencil.
+def _cell_list_half(y, h, r_list, nbins, start, atoms, bins, stencil, capacity, nbr_buf, code_buf):
+    """Half list with the 14-bin stencil, written into per-atom rows of fixed ``capacity``; returns the counts
+    (a count above ``capacity`` means the row overflowed and the build must be redone with more room).
+    Owners and neighbours are *list positions* m (atom ``atoms[m]``): atoms sorted by bin, for cache locality.
 
     ``y`` are wrapped Cartesian positions; the separation of a listed pair is
     ``r_i - r_j = y_i - y_j + c @ h`` with the image code c in {-1, 0, 1}^3 stored as (cx+1)*9 + (cy+1)*3 + cz+1.
+    Atoms are visited in bin order and the neighbour coordinates are read from a bin-ordered copy (cache).
     """
     n = y.shape[0]
     nx, ny, nz = nbins[0], nbins[1], nbins[2]
     rl2 = r_list * r_list
+    ys = np.empty((n, 3))
+    for m in range(n):
+        j = atoms[m]
+        ys[m, 0] = y[j, 0]
+        ys[m, 1] = y[j, 1]
+        ys[m, 2] = y[j, 2]
     counts = np.zeros(n, dtype=np.int64)
-    for i in prange(n):
-        xi, yi, zi = y[i, 0], y[i, 1], y[i, 2]
+    for mi in prange(n):
+        i = atoms[mi]
+        xi, yi, zi = ys[mi, 0], ys[mi, 1], ys[mi, 2]
         bx, by, bz = bins[i, 0], bins[i, 1], bins[i, 2]
         k = 0
-        base = 0 if counts_only else offsets[i]
         for t in range(stencil.shape[0]):
             ox, oy, oz = stencil[t, 0], stencil[t, 1], stencil[t, 2]
             own = ox == 0 and oy == 0 and oz == 0
@@ -178,25 +187,34 @@ def _cell_list_half(y, h, r_list, nbins, start, atoms, bins, stencil, counts_onl
             elif cz >= nz:
                 cz -= nz
                 wz = -1
-            sx = wx * h[0, 0] + wy * h[1, 0] + wz * h[2, 0]
-            sy = wx * h[0, 1] + wy * h[1, 1] + wz * h[2, 1]
-            sz = wx * h[0, 2] + wy * h[1, 2] + wz * h[2, 2]
+            sx = xi + wx * h[0, 0] + wy * h[1, 0] + wz * h[2, 0]
+            sy = yi + wx * h[0, 1] + wy * h[1, 1] + wz * h[2, 1]
+            sz = zi + wx * h[0, 2] + wy * h[1, 2] + wz * h[2, 2]
             code = (wx + 1) * 9 + (wy + 1) * 3 + (wz + 1)
             c = (cx * ny + cy) * nz + cz
-            for m in range(start[c], start[c + 1]):
-                j = atoms[m]
-                if own and j <= i:
-                    continue
-                dx = xi - y[j, 0] + sx
-                dy = yi - y[j, 1] + sy
-                dz = zi - y[j, 2] + sz
+            m0 = start[c]
+            if own:
+                m0 = mi + 1
+            for m in range(m0, start[c + 1]):
+                dx = sx - ys[m, 0]
+                dy = sy - ys[m, 1]
+                dz = sz - ys[m, 2]
                 if dx * dx + dy * dy + dz * dz < rl2:
-                    if not counts_only:
-                        nbr_out[base + k] = j
-                        code_out[base + k] = code
+                    if k < capacity:
+                        nbr_buf[mi, k] = m
+                        code_buf[mi, k] = code
                     k += 1
-        counts[i] = k
+        counts[mi] = k
     return counts
+
+
+@njit(cache=True, parallel=True)
+def _compact(counts, offsets, nbr_buf, code_buf, nbr, codes):
+    for i in prange(counts.shape[0]):
+        o = offsets[i]
+        for k in range(counts[i]):
+            nbr[o + k] = nbr_buf[i, k]
+            codes[o + k] = code_buf[i, k]
 
 
 @njit(cache=True, parallel=True)
@@ -231,23 +249,25 @@ def _all_pairs_half(sw, h, r_list, counts_only, offsets, nbr_out, code_out):
 
 
 @njit(cache=True)
-def _sorted_half_pairs(offsets, nbr):
-    """(P, 2) pairs with i < j sorted by i (counting sort), and their CSR offsets."""
+def _sorted_half_pairs(offsets, nbr, order):
+    """(P, 2) atom pairs with i < j sorted by i (counting sort), and their CSR offsets."""
     n = offsets.shape[0] - 1
     p = nbr.shape[0]
     cnt = np.zeros(n + 1, dtype=np.int64)
-    for i in range(n):
-        for k in range(offsets[i], offsets[i + 1]):
-            j = nbr[k]
+    for m in range(n):
+        i = order[m]
+        for k in range(offsets[m], offsets[m + 1]):
+            j = order[nbr[k]]
             a = i if i < j else j
             cnt[a + 1] += 1
     for a in range(n):
         cnt[a + 1] += cnt[a]
     fill = cnt[:-1].copy()
     out = np.empty((p, 2), dtype=np.int64)
-    for i in range(n):
-        for k in range(offsets[i], offsets[i + 1]):
-            j = nbr[k]
+    for m in range(n):
+        i = order[m]
+        for k in range(offsets[m], offsets[m + 1]):
+            j = order[nbr[k]]
             a = i if i < j else j
             b = j if i < j else i
             out[fill[a], 0] = a
@@ -295,9 +315,11 @@ class VerletList:
 
     Fast-path internals (used by :mod:`ssefeat.md.pair_lj`; other terms may use them too)
     -------------------------------------------------------------------------------
-    owner_offsets, neighbors (int32), codes (int8): pairs grouped by an owner atom i (j may be < i), and the image
-    code c in {-1, 0, 1}^3 (stored as (cx+1)*9+(cy+1)*3+cz+1) such that ``r_i - r_j = y_i - y_j + c @ cell``
-    with ``y = wrapped_positions(positions, cell)``; valid until the next rebuild, whatever the cell does.
+    order (N,) int64: list position m holds atom ``order[m]`` (atoms sorted by cell-list bin, for cache locality).
+    owner_offsets (N + 1,), neighbors (int32), codes (int8): pairs grouped by owner list position m (the partner,
+    also a list position, may be smaller), and the image code c in {-1, 0, 1}^3 (stored as (cx+1)*9+(cy+1)*3+cz+1)
+    such that ``r_a - r_b = y_a - y_b + c @ cell`` for atoms a = order[m], b = order[neighbor], with
+    ``y = wrapped_positions(positions, cell)``; valid until the next rebuild, whatever the cell does.
     """
 
     def __init__(self, cutoff: float, skin: float):
@@ -306,6 +328,7 @@ class VerletList:
         self.skin_used = self.skin
         self.cutoff = self.interaction_cutoff + self.skin
         self.owner_offsets = None
+        self.order = None
         self.neighbors = np.zeros(0, dtype=np.int32)
         self.codes = np.zeros(0, dtype=np.int8)
         self.images = None
@@ -322,6 +345,7 @@ class VerletList:
         """A list with no pairs (for force fields made only of bonded terms)."""
         nl = cls(0.0, 0.0)
         nl.owner_offsets = np.zeros(n_atoms + 1, dtype=np.int64)
+        nl.order = np.arange(n_atoms, dtype=np.int64)
         nl.images = np.zeros((n_atoms, 3))
         nl._pairs = (np.zeros((0, 2), dtype=np.int64), np.zeros(n_atoms + 1, dtype=np.int64))
         return nl
@@ -336,7 +360,7 @@ class VerletList:
 
     def _sorted(self):
         if self._pairs is None:
-            self._pairs = _sorted_half_pairs(self.owner_offsets, self.neighbors)
+            self._pairs = _sorted_half_pairs(self.owner_offsets, self.neighbors, self.order)
         return self._pairs
 
     @property
@@ -373,11 +397,21 @@ class VerletList:
         if np.all(nbins >= 3):
             y = sw @ h
             start, atoms, bins = _bin_atoms(sw, nbins)
-            counts = _cell_list_half(y, h, r_list, nbins, start, atoms, bins, _STENCIL, True, zero, dummy_n, dummy_c)
+            density = n / abs(float(np.linalg.det(h)))
+            capacity = int(1.5 * density * 4.0 / 3.0 * np.pi * r_list ** 3) + 32
+            while True:
+                nbr_buf = np.empty((n, capacity), dtype=np.int32)
+                code_buf = np.empty((n, capacity), dtype=np.int8)
+                counts = _cell_list_half(y, h, r_list, nbins, start, atoms, bins, _STENCIL, capacity, nbr_buf,
+                                         code_buf)
+                if n == 0 or counts.max() <= capacity:
+                    break
+                capacity = int(counts.max() * 1.2) + 8
             np.cumsum(counts, out=offsets[1:])
             nbr = np.empty(int(offsets[-1]), dtype=np.int32)
             codes = np.empty(int(offsets[-1]), dtype=np.int8)
-            _cell_list_half(y, h, r_list, nbins, start, atoms, bins, _STENCIL, False, offsets, nbr, codes)
+            _compact(counts, offsets, nbr_buf, code_buf, nbr, codes)
+            order = atoms
             self.method = "cells"
         else:
             counts = _all_pairs_half(sw, h, r_list, True, zero, dummy_n, dummy_c)
@@ -385,8 +419,10 @@ class VerletList:
             nbr = np.empty(int(offsets[-1]), dtype=np.int32)
             codes = np.empty(int(offsets[-1]), dtype=np.int8)
             _all_pairs_half(sw, h, r_list, False, offsets, nbr, codes)
+            order = np.arange(n, dtype=np.int64)
             self.method = "all-pairs"
         self.owner_offsets = offsets
+        self.order = order
         self.neighbors = nbr
         self.codes = codes
         self.images = images

@@ -23,15 +23,22 @@ __all__ = ["LennardJones"]
 
 
 @njit(cache=True, parallel=True, fastmath=False)
-def _lj_sf_kernel(y, h, owner_offsets, nbr, codes, types, eps4, sig2, rc2, rc, ecut, fcut, chunk_atoms):
+def _lj_sf_kernel(positions, images, order, h, owner_offsets, nbr, codes, types_atom, table, nt, chunk_atoms):
     """Energy per atom, forces and virial of the shifted-force LJ over the owner-grouped half list.
 
-    ``y`` are positions relative to the build-time images (``VerletList.wrapped_positions``); the separation of a
-    listed pair is ``y_i - y_j + c @ h`` with c decoded from ``codes``. Threads take contiguous ranges of owner
-    atoms (``chunk_atoms``, balanced by pair count) and accumulate into private buffers, summed at the end.
+    Works in list order (atom ``order[m]`` at list position m, bin-sorted for cache locality): ``y`` are the
+    positions relative to the build-time images; the separation of a listed pair is ``y_m - y_k + c @ h`` with c
+    decoded from ``codes``. Threads take contiguous ranges of owners (``chunk_atoms``, balanced by pair count) and
+    accumulate into private buffers, summed (and put back in atom order) at the end.
     """
-    n = y.shape[0]
-    nt = eps4.shape[0]
+    n = positions.shape[0]
+    y = np.empty((n, 3))
+    types = np.empty(n, dtype=np.int64)
+    for m in prange(n):
+        o = order[m]
+        for a in range(3):
+            y[m, a] = positions[o, a] - (images[o, 0] * h[0, a] + images[o, 1] * h[1, a] + images[o, 2] * h[2, a])
+        types[m] = types_atom[o]
     nchunks = chunk_atoms.shape[0] - 1
     shifts = np.empty((27, 3))
     for c in range(27):
@@ -69,17 +76,19 @@ def _lj_sf_kernel(y, h, owner_offsets, nbr, codes, types, eps4, sig2, rc2, rc, e
                 dz = zi - y[j, 2] + shifts[s, 2]
                 r2 = dx * dx + dy * dy + dz * dz
                 t = ti + types[j]
-                if r2 >= rc2.flat[t]:
+                if r2 >= table[t, 0]:
                     continue
-                ir2 = 1.0 / r2
-                s2 = sig2.flat[t] * ir2
-                s6 = s2 * s2 * s2
+                # table row: rc^2, 4 eps, sigma^2, rc, U(rc), -U'(rc)
                 r = math.sqrt(r2)
-                e4 = eps4.flat[t]
-                fc = fcut.flat[t]
-                u = 0.5 * (e4 * (s6 * s6 - s6) - ecut.flat[t] + (r - rc.flat[t]) * fc)
+                ir = 1.0 / r
+                ir2 = ir * ir
+                s2 = table[t, 2] * ir2
+                s6 = s2 * s2 * s2
+                e4 = table[t, 1]
+                fc = table[t, 5]
+                u = 0.5 * (e4 * (s6 * s6 - s6) - table[t, 4] + (r - table[t, 3]) * fc)
                 # F(r) = -dU/dr + U'(rc); fpair = F / r so that f_ij = fpair * r_ij
-                fpair = 6.0 * e4 * (2.0 * s6 * s6 - s6) * ir2 - fc / r
+                fpair = 6.0 * e4 * (2.0 * s6 * s6 - s6) * ir2 - fc * ir
                 fx = fpair * dx
                 fy = fpair * dy
                 fz = fpair * dz
@@ -109,20 +118,21 @@ def _lj_sf_kernel(y, h, owner_offsets, nbr, codes, types, eps4, sig2, rc2, rc, e
         wbuf[c, 5] = wyz
     forces = np.empty((n, 3))
     energy = np.empty(n)
-    for i in prange(n):
+    for m in prange(n):
         fx = 0.0
         fy = 0.0
         fz = 0.0
         ei = 0.0
         for c in range(nchunks):
-            fx += fbuf[c, i, 0]
-            fy += fbuf[c, i, 1]
-            fz += fbuf[c, i, 2]
-            ei += ebuf[c, i]
-        forces[i, 0] = fx
-        forces[i, 1] = fy
-        forces[i, 2] = fz
-        energy[i] = ei
+            fx += fbuf[c, m, 0]
+            fy += fbuf[c, m, 1]
+            fz += fbuf[c, m, 2]
+            ei += ebuf[c, m]
+        o = order[m]
+        forces[o, 0] = fx
+        forces[o, 1] = fy
+        forces[o, 2] = fz
+        energy[o] = ei
     w = np.zeros((3, 3))
     for c in range(nchunks):
         w[0, 0] += wbuf[c, 0]
@@ -248,6 +258,10 @@ class LennardJones:
         self.species_order = order
         self._types = _index(order, species)
         self._tables = {"eps4": eps4, "sig2": sig2, "rc2": rc * rc, "rc": rc, "ecut": ecut, "fcut": fcut}
+        packed = np.zeros((nt * nt, 8))
+        packed[:, :6] = np.stack([(rc * rc).ravel(), eps4.ravel(), sig2.ravel(), rc.ravel(), ecut.ravel(),
+                                  fcut.ravel()], axis=1)
+        self._tables["packed"] = packed
 
     def compute(self, positions, cell, nlist):
         if self._tables is None:
@@ -257,10 +271,10 @@ class LennardJones:
             raise ParameterError(f"the LJ term was bound to {len(self._types)} atoms but got {len(positions)}.")
         h = np.ascontiguousarray(cell, dtype=np.float64)
         t = self._tables
-        y = np.ascontiguousarray(nlist.wrapped_positions(np.asarray(positions, dtype=np.float64), h))
         bounds = chunk_bounds(nlist.owner_offsets, max(1, numba.get_num_threads()))
-        return _lj_sf_kernel(y, h, nlist.owner_offsets, nlist.neighbors, nlist.codes, self._types, t["eps4"],
-                             t["sig2"], t["rc2"], t["rc"], t["ecut"], t["fcut"], bounds)
+        return _lj_sf_kernel(np.ascontiguousarray(positions, dtype=np.float64), nlist.images, nlist.order, h,
+                             nlist.owner_offsets, nlist.neighbors, nlist.codes, self._types, t["packed"],
+                             len(self.species_order), bounds)
 
     def parameters(self) -> dict:
         seen = {}

@@ -157,7 +157,7 @@ class Production:
     write_first: bool = True
 
     def apply(self, sim, writer=None, progress: bool = True) -> dict:
-        if writer is not None and self.write_first and self.dump_every:
+        if writer is not None and self.write_first and self.dump_every and writer.last_time != sim.time:
             writer.write(sim)
         sim.run(self.steps, self.integrator, dump_every=self.dump_every if writer is not None else 0,
                 writer=writer, progress=progress)

@@ -162,6 +162,11 @@ class TrajectoryWriter:
         """Record protocol summaries (see :func:`ssefeat.md.protocols.run_protocol`)."""
         self._history.extend(entries)
 
+    @property
+    def last_time(self) -> float | None:
+        """Time of the last frame written (None before the first)."""
+        return self._times[-1] if self._times else None
+
     def write(self, sim) -> None:
         """Buffer the current frame of ``sim``; appended to the file every ``chunk_frames`` frames."""
         if self._closed:
