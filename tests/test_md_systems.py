@@ -156,6 +156,11 @@ def test_glass_ceramic_records_crystal_and_interfaces():
     assert np.sqrt((d ** 2).sum(1)).mean() < 0.8
     found = find_anions(sim.positions, sim.cell, sim.species)
     assert found == {"PS4": 32 + info["glass_anion_counts"]["PS4"]}
+    import json
+
+    assert json.loads(sim.attrs["crystal_atoms"]) == cr.tolist()
+    assert json.loads(sim.attrs["interfaces_angstrom"]) == pytest.approx(info["interfaces"])
+    assert sim.system_kwargs["crystal_atoms"] == cr.tolist() and sim.attrs["interface_axis"] == "z"
 
 
 def test_bad_inputs_give_clear_errors():

@@ -10,9 +10,14 @@ equilibrated at ``temperature`` (NVT: the cross-section is fixed by the crystal)
 
 ``sim.info`` records ``crystal_atoms`` (indices of the atoms built as crystal), ``region`` (per atom "crystal" /
 "glass"), ``axis`` (0/1/2), the slab bounds ``crystal_range`` / ``glass_range`` (Å along the axis, in the cell
-frame, origin at the cell origin) and ``interfaces`` (Å, the two crystal-glass boundaries, midway in the gaps).
+frame, origin at the cell origin), ``interfaces`` (Å, the two crystal-glass boundaries, midway in the gaps) and
+``crystal_sites`` (the lattice positions the crystal was built on). The same geometry is in ``sim.system_kwargs``
+(hence in ``attrs["parameters"]`` of every trajectory the engine writes) and, as netCDF-ready attrs, in
+``sim.attrs`` (pass ``attrs=sim.attrs`` to the trajectory writer).
 """
 from __future__ import annotations
+
+import json
 
 import numpy as np
 
@@ -203,6 +208,18 @@ def glass_ceramic(n_cells=(2, 2), crystal_cells: int = 2, glass_cells: int = 2, 
                  "glass_anion_counts": g_counts, "glass_density_g_cm3": glass_density,
                  "density_g_cm3": density_g_cm3(topo.species, free.cell), "temperature_K": temperature,
                  "history": history, "molecule": topo.molecule}
+    axis_name = "xyz"[ax]
+    geometry = {"axis": ax, "crystal_atoms": [int(i) for i in idx_cr], "crystal_range": [0.0, float(h_c)],
+                "glass_range": [float(h_c + gap), float(length - gap)],
+                "interfaces": [float(x) for x in free.info["interfaces"]]}
+    # in system_kwargs it is stored in every trajectory's attrs["parameters"] (and ignored by the force field)
+    free.system_kwargs.update(geometry)
+    free.attrs = {"system": "glass_ceramic", "interface_axis": axis_name,
+                  "interfaces_angstrom": json.dumps(geometry["interfaces"]),
+                  "crystal_range_angstrom": json.dumps(geometry["crystal_range"]),
+                  "glass_range_angstrom": json.dumps(geometry["glass_range"]),
+                  "crystal_atoms": json.dumps(geometry["crystal_atoms"]),
+                  "crystal": free.info["crystal"]}
     return free
 
 

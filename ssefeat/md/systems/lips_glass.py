@@ -14,10 +14,12 @@ units. Protocol (physical units, all in the returned ``sim.info["history"]``):
    the anneal and the glass is equilibrated at ``temperature`` (NVT Langevin) for ``equilibrate_ps``.
 
 The returned :class:`~ssefeat.md.simulation.Simulation` is ready for production (step and time reset to 0);
-``sim.info`` holds the anion counts, density (g/cm^3) and the protocol summaries.
+``sim.info`` holds the anion counts, density (g/cm^3) and the protocol summaries; ``sim.attrs`` the same as
+netCDF-ready attrs (``TrajectoryWriter(path, sim, attrs=sim.attrs)``).
 """
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -202,6 +204,8 @@ def lips_glass(n_atoms=None, temperature: float = 600.0, seed: int | None = 0, *
                 "quench_rate_K_per_ps": quench_rate, "melt_temperature_K": melt_temperature,
                 "temperature_K": temperature, "parameters": params, "history": history,
                 "molecule": topo.molecule}
+    sim.attrs = {"system": "lips_glass", "anion_counts": json.dumps(cnt), "density_g_cm3": float(rho),
+                 "quench_rate_K_per_ps": float(quench_rate), "parameter_set": params}
     return sim
 
 

@@ -8,6 +8,8 @@ and the lattice parameter, so hops between sites can be counted.
 """
 from __future__ import annotations
 
+import json
+
 import numpy as np
 
 from ...errors import ParameterError
@@ -91,6 +93,11 @@ def vacancy_crystal(n_cells: int | tuple = 3, n_vacancies: int = 2, temperature:
     sim.info = {"system": "vacancy_crystal", "lattice_parameter_A": a, "n_cells": cells.tolist(),
                 "li_sites": li_sites, "vacancy_sites": vac, "occupied_sites": keep_li,
                 "n_vacancies": n_vacancies, "s_charge": q_s, "temperature_K": temperature, "history": history}
+    sim.system_kwargs.update({"vacancy_sites": [int(v) for v in vac], "lattice_parameter": a,
+                              "n_cells": cells.tolist()})
+    sim.attrs = {"system": "vacancy_crystal", "lattice_parameter_angstrom": a, "n_vacancies": n_vacancies,
+                 "li_sites_angstrom": json.dumps(np.round(li_sites, 6).tolist()),
+                 "vacancy_sites": json.dumps([int(v) for v in vac])}
     return sim
 
 
