@@ -1,1 +1,57 @@
-"""A compact numba MD engine that makes realistic solid-electrolyte trajectories (the embedded default data source)."""
+"""A compact numba MD engine that makes realistic solid-electrolyte trajectories (the embedded default data source).
+
+Systems (``ssefeat.md.systems``): ``kob_andersen`` (reduced LJ units), ``lips_glass``, ``glass_ceramic``,
+``vacancy_crystal`` (Å, ps, eV). :func:`simulate` builds one, runs NVT production and writes an ssefeat
+trajectory (netCDF, frame chunk by frame chunk); it is what ``ssefeat simulate`` and the pipeline use.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def simulate(system: str, path, temperature: float | None = None, steps: int = 10000, dump_every: int = 100,
+             dt: float | None = None, seed: int = 0, n_atoms: int | None = None,
+             equilibrate_steps: int | None = None, thermostat: str = "nose-hoover", velocities: bool = False,
+             progress: bool = True, attrs: dict | None = None, overwrite: bool = True, **build_kwargs):
+    """Build a registered system, run ``steps`` of production and write every ``dump_every``-th frame to ``path``.
+
+    Parameters
+    ----------
+    system : str, a name in ``ssefeat.md.systems.SYSTEMS``
+    path : output netCDF trajectory (written atomically, chunk by chunk)
+    temperature : K (or epsilon/k_B for Kob-Andersen); default: the system's
+    steps, dump_every : production steps and steps between stored frames
+    dt : time step in ps (or tau); default: the system's
+    seed : random seed of the build (packing, velocities) and thermostat
+    n_atoms, equilibrate_steps, **build_kwargs : passed to the system's builder
+    thermostat : "nose-hoover" (the system's production integrator), "langevin" or "nve"
+    attrs : extra global attributes of the trajectory file
+
+    Returns the final :class:`~ssefeat.md.simulation.Simulation`.
+    """
+    from ..errors import ParameterError
+    from .protocols import Production, make_thermostat, run_protocol
+    from .systems import get_system
+    from .writer import TrajectoryWriter
+
+    spec = get_system(system)
+    if int(steps) < 1 or int(dump_every) < 1:
+        raise ParameterError(f"steps ({steps}) and dump_every ({dump_every}) must be positive.")
+    dt = spec.default_dt if dt is None else dt
+    temperature = spec.default_temperature if temperature is None else temperature
+    if thermostat == "nose-hoover" and spec.production is not None:
+        integ = spec.production(temperature, dt, seed)
+    else:
+        integ = make_thermostat(thermostat, temperature, dt)
+    if equilibrate_steps is not None:
+        build_kwargs["equilibrate_steps"] = equilibrate_steps
+    sim = spec.build(temperature=temperature, seed=seed, n_atoms=n_atoms, dt=dt, progress=progress, **build_kwargs)
+    with TrajectoryWriter(Path(path), sim, velocities=velocities, attrs=attrs, overwrite=overwrite,
+                          parameters={"function": "ssefeat.md.simulate", "system": system, "steps": int(steps),
+                                      "dump_every": int(dump_every), "seed": seed}) as writer:
+        run_protocol(sim, [Production(integ, int(steps), dump_every=int(dump_every), write_first=True)],
+                     writer=writer, progress=progress)
+    return sim
+
+
+__all__ = ["simulate"]
