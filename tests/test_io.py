@@ -513,3 +513,16 @@ def test_bad_frame_range(tmp_path, traj):
         sio.read(tmp_path / "t.nc", start=4, stop=2)
     with pytest.raises(Exception, match="no frames"):
         sio.read(tmp_path / "t.nc", start=50)
+
+
+def test_cell_from_lengths_angles_matches_mdtraj():
+    import mdtraj as md
+
+    from ssefeat.io.mdtraj_formats import cell_from_lengths_angles
+    rng = np.random.default_rng(7)
+    lengths = rng.uniform(5, 20, size=(50, 3))
+    angles = rng.uniform(60, 120, size=(50, 3))
+    a, b, c = md.utils.lengths_and_angles_to_box_vectors(*lengths.T, *angles.T)
+    want = np.stack([a, b, c], axis=1)
+    np.testing.assert_allclose(cell_from_lengths_angles(lengths, angles), want, atol=1e-10)
+    np.testing.assert_array_equal(cell_from_lengths_angles([10, 11, 12], [90, 90, 90]), np.diag([10.0, 11, 12]))

@@ -1,7 +1,8 @@
 """Formats read through mdtraj: xtc, trr, dcd, AMBER netCDF, mdtraj HDF5, pdb, gro and mdtraj's LAMMPS reader.
 
-Conversions: positions nm -> Å (x 10; mdtraj's float32 is kept), ``unitcell_vectors`` (nm, rows a, b, c) ->
-``cell`` rows in Å, time in ps as stored (xtc, trr, AMBER netCDF, h5, gro). dcd, pdb and LAMMPS files store no
+Conversions: positions nm -> Å (x 10; mdtraj's float32 is kept); mdtraj's unit-cell lengths (nm) and angles
+(degrees) -> ``cell`` rows in Å with a along x and b in the xy plane (as mdtraj's ``unitcell_vectors``); time in ps
+as stored (xtc, trr, AMBER netCDF, h5, gro). dcd, pdb and LAMMPS files store no
 time: time is then the frame index unless ``timestep_ps`` is given. Species are the topology's element symbols
 (atom names for atoms without an element).
 
@@ -21,8 +22,6 @@ from .formats import ReadOptions, atom_indices, build, check_path, errors_named
 
 #: formats whose files store the time of each frame
 _HAS_TIME = {"xtc", "trr", "amber-netcdf", "h5", "gro"}
-#: formats read frame by frame with a seekable mdtraj file object
-_SEEKABLE = {"xtc", "trr", "dcd", "amber-netcdf", "h5", "mdtraj-lammpstrj"}
 
 
 def _file_class(fmt: str):
