@@ -217,6 +217,11 @@ def main(argv=None):
             results["ratio_vs_lammps_1thread"] = best["atom_steps_per_s"] / lmp_1["atom_steps_per_s"]
             print(f"ratio ssefeat / LAMMPS-OMP({args.threads}) = {ratio:.2f}; "
                   f"ssefeat / LAMMPS-serial = {results['ratio_vs_lammps_1thread']:.2f}")
+            # per CPU-second (process time of all threads): less sensitive to other jobs on a shared machine
+            per_cpu = {k: args.n_atoms * args.steps / results[k]["cpu_s"] for k in ("ssefeat", "lammps_omp")}
+            results["ratio_per_cpu_second"] = per_cpu["ssefeat"] / per_cpu["lammps_omp"]
+            print(f"atom-steps per CPU-second: ssefeat {per_cpu['ssefeat']:.3e}, LAMMPS-OMP "
+                  f"{per_cpu['lammps_omp']:.3e}; ratio {results['ratio_per_cpu_second']:.2f}")
         if args.diffusion and lammps is not None:
             T = 1.0
             dsim = kob_andersen(n_atoms=args.diffusion_atoms, temperature=T, seed=5, equilibrate_steps=4000)

@@ -127,3 +127,28 @@ def test_shifted_force_lj_matches_lammps(tmp_path, config, style):
     pscale = np.abs(ref["pvir"]).max()
     assert np.abs(_voigt(sim.virial / sim.volume) - ref["pvir"]).max() < 1e-10 * pscale
     assert np.abs(_voigt(sim.pressure_tensor) - ref["ptot"]).max() < 1e-10 * np.abs(ref["ptot"]).max()
+
+
+@pytest.mark.slow
+def test_kob_andersen_diffusion_matches_lammps(tmp_path):
+    """Same equilibrated KA liquid (T = 1.0, 500 atoms) in both engines, Nose-Hoover NVT; D_A and D_B from the MSD
+    slope over 5 - 25 tau agree within 4 combined standard errors (time blocks)."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("bench_md", Path(__file__).parents[1] / "benchmarks" / "bench_md.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    from ssefeat.md.systems.kob_andersen import kob_andersen
+
+    sim = kob_andersen(n_atoms=500, temperature=1.0, seed=5, equilibrate_steps=4000)
+    data = tmp_path / "ka.data"
+    bench.write_data(data, sim)
+    steps, every = 24000, 100
+    ours = bench.diffusion_ssefeat(sim, 1.0, steps, every)
+    ref = bench.diffusion_lammps(lammps, data, 1.0, steps, every, threads=1)
+    d_ours = bench._msd_blocks(ours, sim.species, every * 0.005)
+    d_ref = bench._msd_blocks(ref, sim.species, every * 0.005)
+    for sp in ("A", "B"):
+        err = np.hypot(d_ours[sp][1], d_ref[sp][1])
+        assert abs(d_ours[sp][0] - d_ref[sp][0]) < 4 * err + 0.02 * d_ref[sp][0], (sp, d_ours[sp], d_ref[sp])

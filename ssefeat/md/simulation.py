@@ -145,6 +145,10 @@ class Simulation:
         self.time = float(time)  # user time units
         self.system = system
         self.system_kwargs = dict(system_kwargs or {})
+        #: netCDF-ready global attributes that a TrajectoryWriter of this simulation writes (numbers / strings)
+        self.attrs: dict = {}
+        #: free-form information from the builder (protocol summaries, counts, ...)
+        self.info: dict = {}
         self.min_distance = self.units.default_min_distance if min_distance is None else float(min_distance)
         forcefield.bind(species, charges, masses)
         forcefield.check_cell(cell)
@@ -346,7 +350,7 @@ class Simulation:
         path = Path(path)
         meta = {"format": STATE_FORMAT, "units": self.units.name, "step": self.step, "time": self.time,
                 "seed": self.seed, "system": self.system, "system_kwargs": self.system_kwargs,
-                "min_distance": self.min_distance,
+                "min_distance": self.min_distance, "attrs": self.attrs,
                 "forcefield": self.forcefield.parameters(),
                 "rng_state": self.rng.bit_generator.state,
                 "integrator": None if integrator is None else integrator.state()}
@@ -393,18 +397,24 @@ class Simulation:
                   seed=meta.get("seed"), min_distance=0.0, system=meta.get("system"),
                   system_kwargs=meta.get("system_kwargs"), time=meta["time"], step=meta["step"])
         sim.min_distance = meta.get("min_distance", sim.min_distance)
+        sim.attrs = dict(meta.get("attrs") or {})
         sim.rng.bit_generator.state = meta["rng_state"]
         if integrator is not None and meta.get("integrator"):
             integrator.load_state(meta["integrator"])
         return sim
 
     def copy(self) -> "Simulation":
-        """An independent copy (same force-field object re-bound; fine for sequential use)."""
+        """An independent copy: own arrays, generator state and neighbour list (the force-field terms, which hold
+        only parameters bound to the same species, are shared)."""
         import copy
 
         new = copy.copy(self)
+        new.forcefield = copy.copy(self.forcefield)
+        new.forcefield.nlist = None
         for name in ("positions", "velocities", "cell", "masses", "forces", "energy_per_atom", "virial"):
             setattr(new, name, getattr(self, name).copy())
+        new.attrs = dict(self.attrs)
+        new.info = dict(self.info)
         new.rng = np.random.default_rng()
         new.rng.bit_generator.state = self.rng.bit_generator.state
         return new

@@ -55,7 +55,7 @@ class TrajectoryWriter:
     velocities : bool, also store velocities (Å/ps or sigma/tau)
     chunk_frames : int, frames buffered in memory before they are appended
     precision : "float64" (default) or "float32" for positions / velocities
-    attrs : dict, extra global attributes (numbers / strings)
+    attrs : dict, extra global attributes (numbers / strings); ``sim.attrs`` (set by system builders) is included
     parameters : dict, extra entries of the JSON parameter set
     overwrite : bool, replace an existing file at ``path`` (only when the run succeeds)
 
@@ -82,7 +82,7 @@ class TrajectoryWriter:
         self._buffer: list[dict] = []
         self._runs: list[dict] = []
         self._history: list[dict] = []
-        self._extra_attrs = dict(attrs or {})
+        self._extra_attrs = {**dict(getattr(sim, "attrs", None) or {}), **dict(attrs or {})}
         self._parameters = {"forcefield": sim.forcefield.parameters(), "system": sim.system,
                             "system_kwargs": sim.system_kwargs, "seed": sim.seed, "units": sim.units.name,
                             "n_atoms": sim.n_atoms}
