@@ -22,13 +22,20 @@ with the attributes and methods below is a term (duck typing; :class:`Term` is t
         def parameters(self) -> dict:                               # OPTIONAL, JSON-serialisable
             '''everything needed to rebuild the term; stored in the trajectory attrs.'''
 
+        supports_energy_flag: bool = True                          # OPTIONAL: then compute() also takes
+                                                                   # energy=False: forces only, energies and
+                                                                   # virial may be returned as zeros
+
 The neighbour list handed to ``compute`` (:class:`ssefeat.md.neighbors.VerletList`) exposes
 
 - ``pairs``: (P, 2) int64 *half* list, ``i < j``, every pair whose minimum-image distance was below
   ``max cutoff of all terms + skin`` when the list was built; it stays valid (a superset of the pairs within any
   term's cutoff) until the next rebuild, which the force field triggers automatically;
 - ``offsets``: (N + 1,) int64, pairs are sorted by i and the pairs of atom i are ``pairs[offsets[i]:offsets[i+1]]``;
-- ``cutoff`` (the list radius = max cutoff + skin), ``skin``, ``n_builds``.
+- ``cutoff`` (the list radius = max cutoff + skin), ``skin``, ``n_builds``;
+- ``full()`` -> ``(offsets, neighbors)``: the full list in CSR form (both directions), made on demand;
+- a fast path for pair kernels that want to skip the minimum-image arithmetic (used by the LJ term): ``order``,
+  ``owner_offsets``, ``neighbors``, ``codes``, ``images`` (see :class:`~ssefeat.md.neighbors.VerletList`).
 
 Conventions (all terms must follow them, so that terms can be summed):
 
@@ -159,8 +166,12 @@ class ForceField:
             return True
         return self.nlist.update(positions, cell)
 
-    def compute(self, positions: np.ndarray, cell: np.ndarray) -> ForceResult:
-        """Energy per atom (N,), forces (N, 3) and virial (3, 3) of all terms at this configuration."""
+    def compute(self, positions: np.ndarray, cell: np.ndarray, energy: bool = True) -> ForceResult:
+        """Energy per atom (N,), forces (N, 3) and virial (3, 3) of all terms at this configuration.
+
+        ``energy=False`` lets terms that support it skip energies and virial (the MD loop asks for them only on
+        steps that check, dump or need the pressure); the returned energies and virial are then incomplete.
+        """
         positions = np.ascontiguousarray(positions, dtype=np.float64)
         cell = np.ascontiguousarray(cell, dtype=np.float64)
         if self._bound_n is not None and self._bound_n != len(positions):
@@ -171,8 +182,16 @@ class ForceField:
         epa = np.zeros(n)
         forces = np.zeros((n, 3))
         virial = np.zeros((3, 3))
+        if len(self.terms) == 1:
+            t = self.terms[0]
+            if not energy and getattr(t, "supports_energy_flag", False):
+                return ForceResult(*t.compute(positions, cell, self.nlist, energy=False))
+            return ForceResult(*t.compute(positions, cell, self.nlist))
         for t in self.terms:
-            e, f, w = t.compute(positions, cell, self.nlist)
+            if not energy and getattr(t, "supports_energy_flag", False):
+                e, f, w = t.compute(positions, cell, self.nlist, energy=False)
+            else:
+                e, f, w = t.compute(positions, cell, self.nlist)
             epa += e
             forces += f
             virial += w

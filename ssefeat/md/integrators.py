@@ -348,6 +348,7 @@ class NPT(Langevin):
     """
 
     name = "npt-crescale"
+    needs_virial = True  # the barostat reads the pressure every step
 
     def __init__(self, temperature: float, pressure: float, dt: float, damping: float | None = None,
                  tau_p: float | None = None, compressibility: float | None = None,
@@ -422,6 +423,7 @@ class UniaxialTension(Langevin):
     """
 
     name = "tensile"
+    needs_virial = True  # lateral barostat, work bookkeeping and the recorded stress
 
     def __init__(self, strain_rate: float, temperature: float, dt: float, axis="x", damping: float | None = None,
                  lateral: str = "fixed", tau_p: float | None = None, compressibility: float | None = None,

@@ -150,6 +150,8 @@ class Simulation:
         #: free-form information from the builder (protocol summaries, counts, ...)
         self.info: dict = {}
         self.min_distance = self.units.default_min_distance if min_distance is None else float(min_distance)
+        self._want_energy = True
+        self._energy_valid = False
         forcefield.bind(species, charges, masses)
         forcefield.check_cell(cell)
         self.compute_forces()
@@ -215,10 +217,38 @@ class Simulation:
                 "total_energy": self.total_energy, "pressure": self.pressure, "volume": self.volume}
 
     # ---------------------------------------------------------------- forces and checks
-    def compute_forces(self) -> None:
-        """Recompute energy_per_atom, forces and virial at the current positions and cell."""
-        res = self.forcefield.compute(self.positions, self.cell)
-        self.energy_per_atom, self.forces, self.virial = res[0], res[1], res[2]
+    def compute_forces(self, energy: bool | None = None) -> None:
+        """Recompute forces (and, unless ``energy`` is False, energy_per_atom and virial) at the current positions
+        and cell. ``energy=None`` follows the run loop, which asks for energies only on steps that need them."""
+        want = self._want_energy if energy is None else bool(energy)
+        res = self.forcefield.compute(self.positions, self.cell, energy=want)
+        self.forces = res[1]
+        self._energy_per_atom, self._virial = res[0], res[2]
+        self._energy_valid = want
+
+    def _ensure_energy(self) -> None:
+        if not self._energy_valid:
+            self.compute_forces(energy=True)
+
+    @property
+    def energy_per_atom(self) -> np.ndarray:
+        """Potential energy of each atom (pair energies split half/half)."""
+        self._ensure_energy()
+        return self._energy_per_atom
+
+    @energy_per_atom.setter
+    def energy_per_atom(self, value) -> None:
+        self._energy_per_atom = value
+
+    @property
+    def virial(self) -> np.ndarray:
+        """W_ab = sum_pairs r_ij,a f_ij,b (energy units)."""
+        self._ensure_energy()
+        return self._virial
+
+    @virial.setter
+    def virial(self, value) -> None:
+        self._virial = value
 
     def _check_forces_finite(self, where: str) -> None:
         if not (np.isfinite(self.forces).all() and np.isfinite(self.energy_per_atom).all()):
@@ -302,7 +332,11 @@ class Simulation:
         done_since_bar = 0
         try:
             t_start = self.time
+            always = bool(getattr(integrator, "needs_virial", False))
             for k in range(steps):
+                # energies and virial only where they are used: checks, dumps, the last step, barostats
+                self._want_energy = (always or (k + 1) % check_every == 0 or k == steps - 1
+                                     or (bool(dump_every) and (k + 1) % dump_every == 0))
                 integrator.step(self, k)
                 self.step += 1
                 self.time = t_start + (k + 1) * integrator.dt
@@ -323,6 +357,7 @@ class Simulation:
             # e.g. an NPT or tensile cell became smaller than twice the cutoff
             raise SimulationError(f"the run stopped at step {self.step}: {err.what}", fix=err.fix) from err
         finally:
+            self._want_energy = True
             if bar is not None:
                 bar.update(done_since_bar)
                 bar.close()
@@ -411,7 +446,7 @@ class Simulation:
         new = copy.copy(self)
         new.forcefield = copy.copy(self.forcefield)
         new.forcefield.nlist = None
-        for name in ("positions", "velocities", "cell", "masses", "forces", "energy_per_atom", "virial"):
+        for name in ("positions", "velocities", "cell", "masses", "forces", "_energy_per_atom", "_virial"):
             setattr(new, name, getattr(self, name).copy())
         new.attrs = dict(self.attrs)
         new.info = dict(self.info)
