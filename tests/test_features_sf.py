@@ -75,8 +75,8 @@ def brute_force(pos, cell, spec, params, stats=None):
                 rij, rik = np.linalg.norm(vij), np.linalg.norm(vik)
                 if rij >= rc or rik >= rc:
                     continue
-                vjk = box.minimum_image(vik - vij, cell)
-                if stats is not None and not np.allclose(vjk, vik - vij):
+                vjk = vik - vij  # the triangle of the two neighbour images (as dscribe's extended cell)
+                if stats is not None and not np.allclose(vjk, box.minimum_image(vjk, cell)):
                     stats["imaged"] = stats.get("imaged", 0) + 1
                 rjk = np.linalg.norm(vjk)
                 w = fc(rij, rc) * fc(rik, rc) * (fc(rjk, rc) if smooth else 1.0)
@@ -107,15 +107,28 @@ def test_equals_brute_force_triclinic(cutoff_function, seed):
     np.testing.assert_allclose(got, ref, rtol=1e-10, atol=1e-10)
 
 
-def test_rjk_uses_minimum_image():
-    """With r_c close to half the cell width, some r_ik - r_ij are longer than half a width."""
+def test_rjk_is_the_triangle_side_not_a_minimum_image():
+    """With r_c close to half the cell width, some r_ik - r_ij are longer than half a width: r_jk must stay the
+    side of the triangle (j, i, k), not the minimum image of another periodic copy of k."""
     pos, spec = random_config(seed=3)
     params = small_params("hard", rc=4.15)
     params = params.replace(angular_cutoff=4.15)
     got = compute_frame(pos, CELL, spec, params)
     stats = {}
     np.testing.assert_allclose(got, brute_force(pos, CELL, spec, params, stats), rtol=1e-10, atol=1e-10)
-    assert stats.get("imaged", 0) > 0  # the minimum-image branch for r_jk was exercised
+    assert stats.get("imaged", 0) > 0  # some r_ik - r_ij differ from their minimum image
+
+
+@pytest.mark.parametrize("cutoff_function", ["hard", "cosine"])
+def test_replicated_cell_gives_the_same_features(cutoff_function):
+    """The local environment is the same in a 2x2x2 supercell, so the features must be too (r_c > width / 4)."""
+    pos, spec = random_config(seed=3)
+    params = small_params(cutoff_function, rc=4.15).replace(angular_cutoff=4.15)
+    shifts = np.array([[i, j, k] for i in range(2) for j in range(2) for k in range(2)]) @ CELL
+    big = (pos[None] + shifts[:, None]).reshape(-1, 3)
+    got = compute_frame(pos, CELL, spec, params)
+    ref = compute_frame(big, 2 * CELL, np.tile(spec, 8), params)[:len(got)]
+    np.testing.assert_allclose(got, ref, rtol=1e-10, atol=1e-10)
 
 
 def _rotation(seed):
@@ -153,8 +166,7 @@ def test_dscribe_acsf_agreement():
     G2 = sum_j exp(-eta (r_ij - Rs)^2) fc(r_ij)            ->  eta = 1 / (2 L^2), Rs = mu: G2 == G(mu, L)
     G4 = sum_{j, k<j} 2 (0.5 (1 + lambda cos))^zeta exp(-eta (r_ij^2 + r_ik^2 + r_jk^2)) fc fc fc
        = 2^(1 - zeta) sum_{unordered pairs} ...            ->  eta = 1 / xi^2:  G4 == 2^(1 - zeta) Psi
-    dscribe's r_jk is |r_ik - r_ij| (images of the extended cell); it equals our minimum image because
-    r_c < a quarter of the cell width here.
+    dscribe's r_jk is |r_ik - r_ij| (images of the extended cell), as ours.
     """
     from ase import Atoms
     from dscribe.descriptors import ACSF

@@ -53,15 +53,15 @@ def radial_kernel(offsets, distances, code, mu, inv_two_l2, rc, smooth, out):
 
 @numba.njit(cache=True, parallel=True)
 def angular_kernel(offsets, vectors, distances, code, pair_block, inv_xi2, lambdas, zeta, zeta_int, rc, smooth,
-                   cell, inv_cell, half_width2, col0, out):
+                   col0, out):
     """Add angular functions into ``out[:, col0:]``.
 
     vectors : (n_pairs, 3) r_j - r_i (minimum image); distances : (n_pairs,)
     code : (n_pairs,) index of j's species in the angular species list, -1 when unused
     pair_block : (n_sp, n_sp) symmetric, block index of the species pair or -1
     inv_xi2 : (n_xi,) 1 / xi^2; lambdas : (n_lambda,); zeta : (n_zeta,) float, zeta_int : same as int or -1
-    cell, inv_cell : (3, 3) rows are cell vectors; r_jk is the minimum image of r_ik - r_ij
-    half_width2 : (half the smallest perpendicular cell width)^2; shorter vectors are already minimum images
+    r_jk = |r_ik - r_ij|: the side of the triangle formed by the two neighbour images (never another periodic
+    copy of k), so the features of a local environment do not depend on the size of the cell.
     Column of (block, x, a, z): col0 + ((block * n_xi + x) * n_lambda + a) * n_zeta + z.
     Each unordered pair {p, q} (p < q in the centre's neighbour list) is visited once.
     """
@@ -102,18 +102,6 @@ def angular_kernel(offsets, vectors, distances, code, pair_block, inv_xi2, lambd
                 dy = yk - yj
                 dz = zk - zj
                 rjk2 = dx * dx + dy * dy + dz * dz
-                if rjk2 >= half_width2:
-                    # minimum image by rounding fractional coordinates (as ssefeat.box.minimum_image)
-                    s0 = dx * inv_cell[0, 0] + dy * inv_cell[1, 0] + dz * inv_cell[2, 0]
-                    s1 = dx * inv_cell[0, 1] + dy * inv_cell[1, 1] + dz * inv_cell[2, 1]
-                    s2 = dx * inv_cell[0, 2] + dy * inv_cell[1, 2] + dz * inv_cell[2, 2]
-                    s0 -= np.rint(s0)
-                    s1 -= np.rint(s1)
-                    s2 -= np.rint(s2)
-                    dx = s0 * cell[0, 0] + s1 * cell[1, 0] + s2 * cell[2, 0]
-                    dy = s0 * cell[0, 1] + s1 * cell[1, 1] + s2 * cell[2, 1]
-                    dz = s0 * cell[0, 2] + s1 * cell[1, 2] + s2 * cell[2, 2]
-                    rjk2 = dx * dx + dy * dy + dz * dz
                 w = fij * fik
                 if smooth:
                     rjk = math.sqrt(rjk2)

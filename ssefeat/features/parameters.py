@@ -108,8 +108,9 @@ class ParameterSet:
       exp(-(r_ij^2 + r_ik^2 + r_jk^2) / xi^2) (1 + lambda cos theta_jik)^zeta fc(r_ij) fc(r_ik) fc_jk``
       for every (Y, Z) in ``angular_species``, xi, lambda, zeta. Each unordered pair of distinct atoms counts once
       (codes that sum over ordered pairs get twice this value); for Y != Z every (j in Y, k in Z) counts once.
-      theta_jik is the angle at i between r_ij and r_ik; r_jk = |minimum image of r_ik - r_ij| (the same as
-      |r_ik - r_ij| whenever that is below half the smallest cell width, e.g. always for r_c < a quarter of it).
+      theta_jik is the angle at i between r_ij and r_ik; r_jk = |r_ik - r_ij|, the side of the triangle of the two
+      neighbour images (as dscribe's extended cell), never the minimum image of another copy of k, so that the
+      features of an environment do not depend on the cell size.
 
     Distances r_ij are minimum-image separations (triclinic cells included); cutoffs must stay below half the
     smallest perpendicular cell width. A centre atom with no neighbour in range gets 0 for every feature.

@@ -142,11 +142,10 @@ def _compute_frame(positions, cell, species, params: ParameterSet, min_distance:
             block[iy, iz] = block[iz, iy] = b
         zeta = np.asarray(params.zeta)
         zeta_int = np.where((zeta == np.round(zeta)) & (zeta <= 64), np.round(zeta), -1).astype(np.int64)
-        half_width = 0.5 * float(_box.perpendicular_widths(cell).min())
         _sf_kernels.angular_kernel(offsets, np.ascontiguousarray(pairs.vectors), pairs.distances,
                                    _codes(point_species, ang_species), block, 1.0 / np.asarray(params.xi) ** 2,
                                    np.asarray(params.lambdas), zeta, zeta_int, params.angular_cutoff, smooth,
-                                   cell, np.linalg.inv(cell), half_width * half_width, params.n_radial, out)
+                                   params.n_radial, out)
     return out
 
 
