@@ -511,7 +511,8 @@ def rearrangement_probability(softness: xr.DataArray, labels: xr.DataArray, r_cu
     """P_R(S): probability that an atom with softness S at frame t rearranges within the next ``horizon`` frames.
 
     A sample (i, t) "rearranges" if its label exceeds ``r_cut`` at any frame in [t, t + horizon]. Frames whose
-    horizon runs past the end of the labels are not used. Uncertainty: Wilson 68 % interval of a binomial.
+    horizon runs past the end of the labels are not used, nor samples whose future holds a NaN label and no
+    rearrangement (unknown), nor softness values outside ``s_range``. Uncertainty: Wilson 68 % interval of a binomial.
     Bins with fewer than ``min_count`` samples get NaN.
     """
     softness, labels = xr.align(softness.transpose("frame", "atom"), labels.transpose("frame", "atom"),
@@ -524,12 +525,18 @@ def rearrangement_probability(softness: xr.DataArray, labels: xr.DataArray, r_cu
                              fix=f"use a horizon between 0 and {n_frames - 1} frames.")
     from numpy.lib.stride_tricks import sliding_window_view
 
-    above = np.where(np.isfinite(lab), lab > r_cut, False)
+    known = np.isfinite(lab)
+    above = np.where(known, lab > r_cut, False)
     future = sliding_window_view(above, horizon + 1, axis=0).any(axis=-1)  # (n_frames - horizon, atom)
+    # a future is known when a rearrangement is seen in it or every label in it is finite (NaN labels, e.g.
+    # p_hop where its window does not fit, are unknown, not quiet)
+    all_known = sliding_window_view(known, horizon + 1, axis=0).all(axis=-1)
     S_use = S[: n_frames - horizon]
-    ok = np.isfinite(S_use)
+    ok = np.isfinite(S_use) & (future | all_known)
     s, r = S_use[ok], future[ok]
     edges = np.histogram_bin_edges(s, bins=bins, range=s_range)
+    inside = (s >= edges[0]) & (s <= edges[-1])  # as np.histogram: values outside s_range are not counted
+    s, r = s[inside], r[inside]
     idx = np.clip(np.digitize(s, edges) - 1, 0, len(edges) - 2)
     n = np.bincount(idx, minlength=len(edges) - 1).astype(np.float64)
     k = np.bincount(idx, weights=r.astype(np.float64), minlength=len(edges) - 1)

@@ -174,3 +174,26 @@ def test_p_r_rises_with_softness_and_arrhenius_fit_recovers_sigma_and_delta_e():
     assert np.all(np.abs(fit["Sigma"].values - true_sigma(s)) < 4 * fit["Sigma_err"].values + 0.05)
     with pytest.raises(ParameterError, match="two temperatures"):
         fit_softness_arrhenius({0.5: results[0.5]})
+
+
+def test_rearrangement_probability_skips_unknown_futures_and_values_outside_s_range():
+    # p_hop-like labels are NaN where the window does not fit (last frames): those futures are unknown, not quiet
+    S = xr.DataArray(np.array([[1.0, 1.0]] * 4 + [[9.0, -9.0]]), dims=("frame", "atom"))
+    lab = xr.DataArray(np.array([[5, 0], [0, 0], [0, 0], [np.nan, np.nan], [0, 0]], dtype=float),
+                       dims=("frame", "atom"))
+    pr = rearrangement_probability(S, lab, r_cut=1.0, horizon=1, bins=2, s_range=(-2, 2), min_count=1)
+    # usable (frame, atom): t=0 both (atom 0 rearranges), t=1 both (quiet, frame 2 known); t=2 has a NaN future;
+    # t=3 has a NaN label itself; S = +-9 at t=4 is outside s_range and has no future anyway
+    np.testing.assert_allclose(pr["count"].values, [0, 4])
+    np.testing.assert_allclose(pr["rearranging"].values, [0, 1])
+    # a sample whose future already shows a rearrangement is known to rearrange even if a later label is NaN
+    lab2 = lab.copy()
+    lab2[2, 0] = 5.0
+    pr2 = rearrangement_probability(S, lab2, r_cut=1.0, horizon=1, bins=2, s_range=(-2, 2), min_count=1)
+    np.testing.assert_allclose(pr2["count"].values, [0, 5])
+    np.testing.assert_allclose(pr2["rearranging"].values, [0, 3])
+    # outside an explicit s_range nothing is counted (not folded into the end bins)
+    S3 = xr.DataArray(np.array([[5.0, -5.0], [0.5, -0.5], [0.5, -0.5]]), dims=("frame", "atom"))
+    lab3 = xr.DataArray(np.zeros((3, 2)), dims=("frame", "atom"))
+    pr3 = rearrangement_probability(S3, lab3, r_cut=1.0, horizon=0, bins=2, s_range=(-2, 2), min_count=1)
+    np.testing.assert_allclose(pr3["count"].values, [2, 2])
