@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -112,18 +113,24 @@ print(json.dumps({"frames": frames, "seconds": elapsed, "peak_rss_MB": hwm_mb(),
 """
 
 
-def bench_big(gb: float, n_atoms: int, chunk: int, folder: Path, formats: list[str]) -> list[dict]:
+def bench_big(gb: float, n_atoms: int, chunk: int, folder: Path, formats: list[str]):
+    """Yield one result row per format (the file of each is deleted before the next is made)."""
     import mdtraj as md
 
     import ssefeat
     import ssefeat.io as sio
 
-    frame_bytes = n_atoms * 3 * 4  # float32
-    n_frames = int(np.ceil(gb * 1e9 / frame_bytes))
     rng = np.random.default_rng(1)
     cell = np.eye(3) * 60.0
-    rows = []
     for fmt in formats:
+        if fmt in ("dcd", "zarr"):
+            frame_bytes = n_atoms * 3 * 4  # float32 (zarr compresses random floats only a little)
+        else:  # text: measure one frame
+            sample = ssefeat.make_trajectory(rng.random((1, n_atoms, 3)) * 60.0, ["Li"] * n_atoms, cell)
+            sio.export(sample, folder / f"sample.{fmt}")
+            frame_bytes = (folder / f"sample.{fmt}").stat().st_size
+            (folder / f"sample.{fmt}").unlink()
+        n_frames = int(np.ceil(gb * 1e9 / frame_bytes))
         path = folder / f"big.{fmt}"
         t0 = time.perf_counter()
         block = 500
@@ -147,9 +154,8 @@ def bench_big(gb: float, n_atoms: int, chunk: int, folder: Path, formats: list[s
                              capture_output=True, text=True, check=True)
         res = json.loads(out.stdout.strip().splitlines()[-1])
         res.update({"format": fmt, "size_GB": size / 1e9, "write_s": t_write, "expected_frames": n_frames})
-        rows.append(res)
         shutil.rmtree(path) if path.is_dir() else path.unlink()
-    return rows
+        yield res
 
 
 def main(argv=None):
@@ -164,6 +170,7 @@ def main(argv=None):
     parser.add_argument("--big-formats", default="dcd,zarr")
     parser.add_argument("--tmp", default=None, help="folder for temporary files (default: system temp)")
     args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so that the temporary folder is removed
 
     with tempfile.TemporaryDirectory(dir=args.tmp, prefix="ssefeat-bench-") as tmp:
         folder = Path(tmp)
@@ -173,7 +180,7 @@ def main(argv=None):
         for r in rows:
             flag = "ok" if r["overhead"] < 0.2 else "ABOVE 20 %"
             print(f"{r['format']:8s} {r['size_MB']:7.1f} {r['library_s']:10.4f} {r['ssefeat_s']:10.4f} "
-                  f"{100 * r['overhead']:8.1f}%  {flag}")
+                  f"{100 * r['overhead']:8.1f}%  {flag}", flush=True)
         if args.big:
             print(f"\nchunked iteration over > {args.big_gb} GB ({args.big_atoms} atoms, {args.chunk} frames/chunk)")
             for r in bench_big(args.big_gb, args.big_atoms, args.chunk, folder, args.big_formats.split(",")):
@@ -181,7 +188,7 @@ def main(argv=None):
                 print(f"{r['format']:5s} {r['size_GB']:.2f} GB, {r['frames']} frames (expected "
                       f"{r['expected_frames']}) in {r['seconds']:.1f} s (written in {r['write_s']:.1f} s): "
                       f"peak RSS {r['peak_rss_MB']:.0f} MB (after imports {r['rss_after_imports_MB']:.0f} MB), "
-                      f"tracemalloc peak {r['tracemalloc_peak_MB']:.0f} MB  {flag}")
+                      f"tracemalloc peak {r['tracemalloc_peak_MB']:.0f} MB  {flag}", flush=True)
     return 0
 
 

@@ -101,12 +101,14 @@ def _header(fh, path, units_state: dict):
         raise _corrupt(path, f"cannot parse a frame header ({err}).") from err
 
 
-def _parse_atoms(block: bytes, columns, n, path, frame):
+def _parse_atoms(block: bytes, columns, n, path, frame, numeric_only=False):
+    """The atom lines of one frame as a DataFrame (``numeric_only``: skip the element column, known already)."""
     import pandas as pd
 
+    use = [c for c in columns if c != "element"] if numeric_only else None
     try:
-        table = pd.read_csv(io.BytesIO(block), sep=r"\s+", header=None, names=columns, engine="c",
-                            dtype={"element": str} if "element" in columns else None)
+        table = pd.read_csv(io.BytesIO(block), sep=r"\s+", header=None, names=columns, engine="c", usecols=use,
+                            dtype={"element": str} if "element" in columns and not numeric_only else None)
     except Exception as err:
         raise _corrupt(path, f"cannot parse the atoms of frame {frame} ({err}).") from err
     if len(table) != n or table.isna().to_numpy().any():
@@ -174,7 +176,7 @@ def iter_chunks(path, fmt: str, opts: ReadOptions, frames_per_chunk: int | None 
                     pass
                 continue
             block = b"".join(itertools.islice(fh, n))
-            table = _parse_atoms(block, hdr["columns"], n, path, index)
+            table = _parse_atoms(block, hdr["columns"], n, path, index, numeric_only="species" in state)
             batch.append(_frame(table, hdr, index, path, opts, state, units_state.get("units")))
             if frames_per_chunk and len(batch) == frames_per_chunk:
                 yield _assemble(batch, path, fmt, opts, state)
