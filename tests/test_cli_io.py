@@ -82,6 +82,15 @@ def test_convert_subset(tmp_path, nc, out_ext):
         assert got.atom.values.tolist() == [0, 1, 2, 4, 5, 6, 7]
 
 
+def test_convert_to_lammps_types_then_info_hints_type_map(tmp_path, nc):
+    result, out = run("convert", nc, tmp_path / "t.dump", "--lammps-types")
+    assert result.exit_code == 0, out
+    assert "ITEM: ATOMS id type x y z" in (tmp_path / "t.dump").read_text()
+    result, out = run("info", tmp_path / "t.dump")
+    assert "1 3, 2 1, 3 4" in out and "--type-map" in out
+    _error(*run("convert", nc, tmp_path / "t.xyz", "--lammps-types"), "LAMMPS dump outputs only")
+
+
 def test_convert_index_selection_and_cell(tmp_path):
     import ase.io
     from ase import Atoms

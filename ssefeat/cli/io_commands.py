@@ -89,6 +89,8 @@ def _text(info: dict, path) -> str:
     lines = [f"file        {path}  ({info['format']})",
              f"atoms       {info['n_atoms']}: " + ", ".join(f"{s} {n}" for s, n in info["species"].items()),
              f"frames      {info['n_frames']} (frame {info['first_frame']} .. {info['last_frame']})"]
+    if all(str(sp).isdigit() for sp in info["species"]):
+        lines.insert(2, "            (LAMMPS type numbers: name them with --type-map 1=Li,2=P,...)")
     t0, t1 = info["time_ps"]
     dt = info.get("timestep_ps")
     time_line = f"time        {t0:g} .. {t1:g} ps" + (f", {dt:g} ps between frames" if dt else "")
@@ -167,9 +169,11 @@ def info(file, topology, type_map, fmt, timestep_ps, chunk, as_json):
 @click.option("--to", "out_format", default=None, help="output format (netcdf, zarr, extxyz, lammps-dump)")
 @click.option("--cell", default=None, help='cell for files without one: "a,b,c" or 9 numbers (rows), Å')
 @click.option("--unwrap", is_flag=True, help="write unwrapped (continuous) positions; needs a cell")
+@click.option("--lammps-types", is_flag=True,
+              help="LAMMPS dump output: a numeric 'type' column (1, 2, ... by first appearance) instead of 'element'")
 @click.option("--overwrite/--no-overwrite", default=True, show_default=True)
 def convert(source, target, topology, type_map, fmt, timestep_ps, chunk, start, stop, stride, selection,
-            out_format, cell, unwrap, overwrite):
+            out_format, cell, unwrap, lammps_types, overwrite):
     """Convert SOURCE to TARGET (.nc, .zarr, .xyz/.extxyz, .lammpstrj/.dump), optionally a subset of frames/atoms."""
     from .. import io
 
@@ -198,5 +202,13 @@ def convert(source, target, topology, type_map, fmt, timestep_ps, chunk, start, 
             counted["atoms"] = ds.sizes["atom"]
             yield ds
 
-    out = io.write(count(chunks), target, format=out_format, overwrite=overwrite)
+    if lammps_types:
+        from ..io.export import export_format
+
+        if export_format(target, out_format) != "lammps-dump":
+            raise ParameterError("--lammps-types applies to LAMMPS dump outputs only.",
+                                 fix="write a .lammpstrj / .dump file, or drop --lammps-types.")
+        out = io.export(count(chunks), target, out_format, overwrite=overwrite, species_column="type")
+    else:
+        out = io.write(count(chunks), target, format=out_format, overwrite=overwrite)
     click.echo(f"wrote {out}: {counted['frames']} frames of {counted['atoms']} atoms")
