@@ -50,6 +50,7 @@ DEFAULTS: dict = {
         "descriptors": True,            # coordination, Voronoi volume, Steinhardt q_l, density, potential energy
         "environment": True,            # anion clusters, cluster environment, Li-site polyhedra
         "r_env": 5.0,                   # Å, cluster-environment radius
+        "cluster_types": None,          # e.g. ["PS4", "P2S7", "P2S6"]; None: those of the first frame
     },
     "labels": {"enabled": True, "kind": "phop", "t_R_ps": None, "t_R_frames": 10},
     "softness": {

@@ -12,8 +12,13 @@ from .errors import ParameterError, SchemaError
 from .provenance import stamp
 
 
-def _flatten(target: xr.DataArray, descriptors) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray]:
-    """Align a (frame, atom) target with descriptors and return y, X (samples, n_desc), names, frame ids."""
+def _flatten(target: xr.DataArray, descriptors, complete: bool = True
+             ) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray]:
+    """Align a (frame, atom) target with descriptors and return y, X (samples, n_desc), names, frame ids.
+
+    ``complete=True`` keeps only samples where the target and every descriptor are finite; otherwise only the
+    target must be finite (NaN descriptors stay, for per-descriptor masks).
+    """
     if isinstance(descriptors, xr.DataArray):
         if "feature" in descriptors.dims:
             names = [str(v) for v in descriptors["feature"].values]
@@ -34,7 +39,7 @@ def _flatten(target: xr.DataArray, descriptors) -> tuple[np.ndarray, np.ndarray,
     y = np.asarray(parts[0].values, dtype=np.float64).ravel()
     X = np.stack([np.asarray(p.values, dtype=np.float64).ravel() for p in parts[1:]], axis=1)
     frames = np.repeat(parts[0]["frame"].values, parts[0].sizes["atom"])
-    ok = np.isfinite(y) & np.isfinite(X).all(axis=1)
+    ok = np.isfinite(y) & (np.isfinite(X).all(axis=1) if complete else True)
     return y[ok], X[ok], names, frames[ok]
 
 
@@ -79,9 +84,12 @@ def softness_links(softness: xr.DataArray, descriptors, n_boot: int = 1000, conf
     """
     if bootstrap not in ("frame", "sample"):
         raise ParameterError(f"bootstrap must be 'frame' or 'sample', got {bootstrap!r}.")
-    y, X, names, frames = _flatten(softness, descriptors)
-    rows = [pearson(X[:, k], y, n_boot=n_boot, confidence=confidence,
-                    groups=frames if bootstrap == "frame" else None, seed=seed) for k in range(len(names))]
+    y, X, names, frames = _flatten(softness, descriptors, complete=False)
+    rows = []
+    for k in range(len(names)):  # each descriptor on its own finite samples (e.g. CSM is NaN for some sites)
+        ok = np.isfinite(X[:, k])
+        rows.append(pearson(X[ok, k], y[ok], n_boot=n_boot, confidence=confidence,
+                            groups=frames[ok] if bootstrap == "frame" else None, seed=seed))
     out = xr.Dataset({key: ("descriptor", [r[key] for r in rows]) for key in ("r", "p_value", "ci_low", "ci_high", "n")},
                      coords={"descriptor": names})
     out["r"].attrs["units"] = "1"

@@ -93,13 +93,25 @@ def features_chunk(trajectory_path: str, start: int, stop: int, config: dict) ->
 
         sp = config["species"]
         env = cluster_environment(ds, mobile=mobile, anion=sp["anion"], r_env=fc["r_env"],
-                                  species=tuple(sp["framework"]))
+                                  species=tuple(sp["framework"]), cluster_types=fc["cluster_types"])
+        for t in env["cluster_type"].values:  # one (frame, atom) variable per cluster type
+            out[f"fraction_{t}"] = env["fraction"].sel(cluster_type=t, drop=True)
+        for var in ("n_anions", "nearest_cluster_type", "nearest_cluster_distance"):
+            out[var] = env[var]
         poly = li_polyhedra(ds, centre=mobile, ligand=sp["anion"])
-        for part in (env, poly):
-            for var, da in part.data_vars.items():
-                if set(da.dims) >= {"frame", "atom"}:
-                    out[f"{var}"] = da
+        for var in ("volume_T", "csm_T", "volume_O", "csm_O", "site"):
+            out[var] = poly[var]
     return out
+
+
+def cluster_types_of(trajectory_path: str, config: dict) -> list[str]:
+    """The anion cluster types of a trajectory's first frame (fixes the environment columns for every chunk)."""
+    from .features.clusters import cluster_counts, find_clusters
+    from .io import read
+
+    ds = read(trajectory_path, stop=1)
+    counts = cluster_counts(find_clusters(ds, species=tuple(config["species"]["framework"])))
+    return [str(t) for t in counts["cluster_type"].values]
 
 
 # ------------------------------------------------------------------------------------------------ pipeline
@@ -248,7 +260,11 @@ class Pipeline:
         def compute():
             with xr.open_dataset(traj) as ds:
                 n_frames = ds.sizes["frame"]
-            parts = self._map_chunks(features_chunk, str(traj), n_frames, self.config)
+            config = self.config
+            if config["features"]["environment"] and not config["features"]["cluster_types"]:
+                config = json.loads(json.dumps(config))
+                config["features"]["cluster_types"] = cluster_types_of(str(traj), config)
+            parts = self._map_chunks(features_chunk, str(traj), n_frames, config)
             return xr.concat(parts, dim="frame", combine_attrs="override")
         return self._stage(f"features {k}", self.stage_dir / f"features_{k}.nc", key, compute)
 
@@ -329,10 +345,10 @@ class Pipeline:
             for k, f in enumerate(features):
                 d = xr.Dataset({v: f[v] for v in f.data_vars if set(f[v].dims) == {"frame", "atom"}
                                 and np.issubdtype(f[v].dtype, np.number)})
-                for name in f["features"]["feature"].values:
-                    s = str(name)
-                    if not s.startswith(("G_", "Psi_", "g_", "psi_")):  # descriptors, not structure functions
-                        d[s] = f["features"].sel(feature=name, drop=True)
+                kinds = f["features"]["kind"].values.astype(str)
+                for name, kind in zip(f["features"]["feature"].values, kinds):
+                    if kind not in ("radial", "angular"):  # descriptors, not structure functions
+                        d[str(name)] = f["features"].sel(feature=name, drop=True)
                 desc = d if k == 0 else xr.concat([desc, d], "frame")
             S = S.drop_vars([c for c in S.coords if c not in ("frame", "atom")])
             desc = desc.drop_vars([c for c in desc.coords if c not in ("frame", "atom")])
@@ -343,13 +359,15 @@ class Pipeline:
                 desc = desc.assign_coords(frame=new)
             links = softness_links(S, desc, n_boot=int(cc["n_boot"]), seed=0)
             if cc["lasso"]:
-                las = lasso_links(S, desc, seed=0)
+                mostly_finite = [v for v in desc.data_vars if np.isfinite(desc[v].values).mean() > 0.95
+                                 and np.nanstd(desc[v].values) > 0]
+                las = lasso_links(S, desc[mostly_finite], seed=0)
                 links["lasso_coefficient"] = las["coefficient"]
                 links.attrs.update({"lasso_alpha": las.attrs["alpha"], "lasso_r2_test": las.attrs["r2_test"]})
-            if "nearest_type" in features[0]:
+            if "nearest_cluster_type" in features[0]:
                 from .correlate import softness_by_environment
 
-                by = softness_by_environment(softness[0]["softness"], features[0]["nearest_type"])
+                by = softness_by_environment(softness[0]["softness"], features[0]["nearest_cluster_type"])
                 links = xr.merge([links, by.rename({v: f"env_{v}" for v in by.data_vars}).rename(
                     {"S": "S_env"})], combine_attrs="override")
             return links

@@ -42,7 +42,7 @@ def _figures(folder: Path, feats, soft, links, transport, disorder, model_path) 
 
     for k, s in enumerate(soft):
         S = s["softness"]
-        by = feats[k]["nearest_type"] if feats and "nearest_type" in feats[k] else (
+        by = feats[k]["nearest_cluster_type"] if feats and "nearest_cluster_type" in feats[k] else (
             S["species"] if "species" in S.coords else None)
         out(f"softness_histogram_{k}.png", sp.softness_histogram(S, by=by))
         if "P_R" in s and np.isfinite(s["P_R"].values).any():
@@ -95,8 +95,9 @@ def _report(pipe, trajs, feats, soft, links, transport, disorder, figures) -> st
                   f"{', descriptors' if c['features']['descriptors'] else ''}"
                   f"{', cluster environment (r_env = ' + str(c['features']['r_env']) + ' Å) and Li-site polyhedra' if c['features']['environment'] else ''}"
                   "). Tables: `tables/features_<run>.parquet`.", ""]
-        if "nearest_type" in feats[0]:
-            types, counts = np.unique(np.asarray(feats[0]["nearest_type"].values).astype(str), return_counts=True)
+        if "nearest_cluster_type" in feats[0]:
+            types, counts = np.unique(np.asarray(feats[0]["nearest_cluster_type"].values).astype(str),
+                                      return_counts=True)
             share = ", ".join(f"{t} {100 * n / counts.sum():.1f} %" for t, n in zip(types, counts) if t not in ("", "nan"))
             lines += [f"Nearest anion cluster of {c['species']['mobile']} (run 0): {share}.", ""]
     if soft:
@@ -114,6 +115,11 @@ def _report(pipe, trajs, feats, soft, links, transport, disorder, figures) -> st
                       f"- P(S > 0 | rearranging) = {_fmt(test['p_soft_given_rearranging'])}, "
                       f"P(S > 0) = {_fmt(test['p_soft'])}",
                       f"- confusion matrix [[TN, FP], [FN, TP]] = {test['confusion_matrix']}", ""]
+            if test["balanced_accuracy"] < 0.6:
+                lines += ["**The held-out balanced accuracy is close to chance (0.5): in this trajectory the "
+                          "structure functions do not predict rearrangements, so softness values and their "
+                          "correlations below should not be interpreted.** Longer runs (more rearrangements), "
+                          "other label thresholds or a lower temperature usually help.", ""]
         for k, s in enumerate(soft):
             v = s["softness"].values
             v = v[np.isfinite(v)]
