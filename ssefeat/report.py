@@ -150,8 +150,12 @@ def _report(pipe, trajs, feats, soft, links, transport, disorder, figures) -> st
             r = root.isel(run=i)
             lines.append(f"| {run} | {_fmt(r.temperature_K)} | {_fmt(r.D_cm2_s, r.D_cm2_s_err)} | "
                          f"{_fmt(r.sigma, r.sigma_err)} | {_fmt(r.haven_ratio)} |")
-        lines += ["", f"D from the MSD of {mobile} over the diffusive window (D = slope / 6); σ by Nernst-Einstein "
+        lines += ["", f"D from the MSD of {mobile} over the fit window (D = slope / 6; "
+                      f"{transport.attrs.get('window_note', '')}); σ by Nernst-Einstein "
                       "(H_R = 1 unless the Haven ratio was computed)."]
+        if str(transport.attrs.get("window_note", "")).startswith("NOT DIFFUSIVE"):
+            lines += ["", "**The MSD never reached the diffusive regime in these runs: the D and σ above are apparent "
+                          "values, not transport coefficients.**"]
         for name in ("arrhenius_D", "arrhenius_sigma"):
             if name in transport.children:
                 a = transport[name].to_dataset()
