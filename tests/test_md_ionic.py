@@ -380,7 +380,7 @@ def test_parallel_kernel_matches_serial(monkeypatch):
 
 
 def test_ase_calculator_energy_forces_stress_and_relaxation():
-    from ase.optimize import BFGS
+    from ase.optimize import LBFGS
 
     from ssefeat.md.ase_calculator import ForceFieldCalculator, to_ase
     from ssefeat.md.systems.vacancy_crystal import vacancy_crystal
@@ -399,7 +399,7 @@ def test_ase_calculator_energy_forces_stress_and_relaxation():
     numeric = calculate_numerical_stress(atoms, eps=1e-5, force_consistent=False)
     assert np.allclose(stress, numeric, atol=1e-6 * max(1.0, np.abs(numeric).max()) + 1e-7)
     e0 = atoms.get_potential_energy()
-    BFGS(atoms, logfile=None).run(fmax=0.05, steps=60)
+    LBFGS(atoms, logfile=None).run(fmax=0.05, steps=100)
     assert atoms.get_potential_energy() < e0
     assert np.abs(atoms.get_forces()).max() < 0.1
     other = atoms.calc.copy()

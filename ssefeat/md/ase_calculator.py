@@ -2,9 +2,9 @@
 
 >>> from ssefeat.md.systems.vacancy_crystal import vacancy_crystal           # doctest: +SKIP
 >>> from ssefeat.md.ase_calculator import to_ase
->>> from ase.optimize import BFGS
+>>> from ase.optimize import LBFGS
 >>> atoms = to_ase(vacancy_crystal(3, n_vacancies=1, temperature=0))          # Atoms with the calculator attached
->>> BFGS(atoms).run(fmax=0.01)
+>>> LBFGS(atoms).run(fmax=0.01)
 
 Properties: ``energy`` / ``free_energy`` (eV), ``energies`` (per atom, eV), ``forces`` (eV/Å) and ``stress``
 (eV/Å^3, ASE's Voigt order xx yy zz yz xz xy and sign: ``stress = -W / V`` with W the virial, so a compressed cell
