@@ -330,3 +330,30 @@ def test_cli_simulate_and_restart(tmp_path):
     b.close()
     r = CliRunner().invoke(main, ["simulate", "nope", "-o", str(tmp_path / "x.nc")])
     assert r.exit_code == 2 and "unknown MD system" in r.output
+
+
+def test_per_type_list_cutoffs_keep_exactly_the_needed_pairs():
+    from ssefeat.box import minimum_image
+
+    cell = TRICLINIC * 1.4
+    pos, species = _random_config(cell, 400, seed=7, d_min=0.6)
+    types = (species == "B").astype(np.int64)
+    table = np.array([[2.5, 2.0], [2.0, 2.2]])
+    nl = VerletList(2.5, 0.3, types=types, type_cutoffs=table)
+    nl.build(pos, cell)
+    r = np.linalg.norm(minimum_image(pos[:, None] - pos[None], cell), axis=-1)
+    need = r < table[types[:, None], types[None, :]] + 0.3
+    i, j = np.nonzero(np.triu(need, 1))
+    assert {tuple(p) for p in nl.pairs.tolist()} == set(zip(i.tolist(), j.tolist()))
+    # the KA force field uses them (LJ gives per-pair cutoffs) and forces do not change
+    ff = _ka_forcefield()
+    ff.bind(species)
+    f1 = ff.compute(pos, cell)[1]
+    assert ff.nlist.types is not None
+    ff_global = ForceField([LennardJones(KA_PARAMETERS)], skin=0.3, units="lj")
+    ff_global.nlist = VerletList(2.5, 0.3)
+    ff_global.bind(species)
+    ff_global.nlist = VerletList(2.5, 0.3)
+    f2 = ff_global.compute(pos, cell)[1]
+    assert len(ff.nlist.pairs) < len(ff_global.nlist.pairs)
+    assert np.allclose(f1, f2, rtol=0, atol=1e-12)

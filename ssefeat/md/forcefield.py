@@ -30,7 +30,10 @@ The neighbour list handed to ``compute`` (:class:`ssefeat.md.neighbors.VerletLis
 
 - ``pairs``: (P, 2) int64 *half* list, ``i < j``, every pair whose minimum-image distance was below
   ``max cutoff of all terms + skin`` when the list was built; it stays valid (a superset of the pairs within any
-  term's cutoff) until the next rebuild, which the force field triggers automatically;
+  term's cutoff) until the next rebuild, which the force field triggers automatically. (Refinement: when *every*
+  term with a cutoff also has ``pair_cutoffs() -> {(species_a, species_b): cutoff}``, a pair of species a, b is
+  listed within ``max over terms of its cutoff for (a, b) + skin`` only; terms without that method keep the
+  global radius for everyone.)
 - ``offsets``: (N + 1,) int64, pairs are sorted by i and the pairs of atom i are ``pairs[offsets[i]:offsets[i+1]]``;
 - ``cutoff`` (the list radius = max cutoff + skin), ``skin``, ``n_builds``;
 - ``full()`` -> ``(offsets, neighbors)``: the full list in CSR form (both directions), made on demand;
@@ -132,6 +135,7 @@ class ForceField:
         self.name = name
         self.nlist: VerletList | None = None
         self._bound_n = None
+        self._species = None
 
     @property
     def cutoff(self) -> float:
@@ -146,6 +150,7 @@ class ForceField:
                 t.bind(species, None if charges is None else np.asarray(charges, dtype=np.float64),
                        None if masses is None else np.asarray(masses, dtype=np.float64))
         self._bound_n = len(species)
+        self._species = species
         self.nlist = None
 
     def check_cell(self, cell: np.ndarray) -> None:
@@ -161,10 +166,30 @@ class ForceField:
             return False
         if self.nlist is None:
             self.check_cell(cell)
-            self.nlist = VerletList(self.cutoff, self.skin)
+            types, table = self._type_cutoffs(len(positions))
+            self.nlist = VerletList(self.cutoff, self.skin, types=types, type_cutoffs=table)
             self.nlist.build(positions, cell)
             return True
         return self.nlist.update(positions, cell)
+
+    def _type_cutoffs(self, n: int):
+        """Per-species-pair list cutoffs when every pair term gives them (``pair_cutoffs()``), else (None, None)."""
+        pair_terms = [t for t in self.terms if float(t.cutoff) > 0]
+        if (self._species is None or len(self._species) != n
+                or not all(hasattr(t, "pair_cutoffs") for t in pair_terms)):
+            return None, None
+        order = list(dict.fromkeys(self._species.tolist()))
+        lookup = {s: k for k, s in enumerate(order)}
+        table = np.zeros((len(order), len(order)))
+        for t in pair_terms:
+            cuts = t.pair_cutoffs()
+            for a, sa in enumerate(order):
+                for b, sb in enumerate(order):
+                    rc = cuts.get((sa, sb), cuts.get((sb, sa)))
+                    # a term without a value for this pair: fall back to its largest cutoff (always safe)
+                    table[a, b] = max(table[a, b], float(t.cutoff) if rc is None else float(rc))
+        types = np.fromiter((lookup[s] for s in self._species), dtype=np.int64, count=n)
+        return types, table
 
     def compute(self, positions: np.ndarray, cell: np.ndarray, energy: bool = True) -> ForceResult:
         """Energy per atom (N,), forces (N, 3) and virial (3, 3) of all terms at this configuration.

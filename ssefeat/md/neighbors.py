@@ -136,10 +136,11 @@ _STENCIL = np.array([(ox, oy, oz) for oz in (-1, 0, 1) for oy in (-1, 0, 1) for 
 
 
 @njit(cache=True, parallel=True)
-def _cell_list_half(y, h, r_list, nbins, start, atoms, bins, stencil, capacity, nbr_buf, code_buf):
+def _cell_list_half(y, h, rl2_table, types, nt, nbins, start, atoms, bins, stencil, capacity, nbr_buf, code_buf):
     """Half list with the 14-bin stencil, written into per-atom rows of fixed ``capacity``; returns the counts
     (a count above ``capacity`` means the row overflowed and the build must be redone with more room).
     Owners and neighbours are *list positions* m (atom ``atoms[m]``): atoms sorted by bin, for cache locality.
+    A pair of types (a, b) is listed when closer than sqrt(rl2_table[a * nt + b]).
 
     ``y`` are wrapped Cartesian positions; the separation of a listed pair is
     ``r_i - r_j = y_i - y_j + c @ h`` with the image code c in {-1, 0, 1}^3 stored as (cx+1)*9 + (cy+1)*3 + cz+1.
@@ -147,17 +148,19 @@ def _cell_list_half(y, h, r_list, nbins, start, atoms, bins, stencil, capacity, 
     """
     n = y.shape[0]
     nx, ny, nz = nbins[0], nbins[1], nbins[2]
-    rl2 = r_list * r_list
     ys = np.empty((n, 3))
+    ts = np.empty(n, dtype=np.int64)
     for m in range(n):
         j = atoms[m]
         ys[m, 0] = y[j, 0]
         ys[m, 1] = y[j, 1]
         ys[m, 2] = y[j, 2]
+        ts[m] = types[j]
     counts = np.zeros(n, dtype=np.int64)
     for mi in prange(n):
         i = atoms[mi]
         xi, yi, zi = ys[mi, 0], ys[mi, 1], ys[mi, 2]
+        ti = ts[mi] * nt
         bx, by, bz = bins[i, 0], bins[i, 1], bins[i, 2]
         k = 0
         for t in range(stencil.shape[0]):
@@ -199,7 +202,7 @@ def _cell_list_half(y, h, r_list, nbins, start, atoms, bins, stencil, capacity, 
                 dx = sx - ys[m, 0]
                 dy = sy - ys[m, 1]
                 dz = sz - ys[m, 2]
-                if dx * dx + dy * dy + dz * dz < rl2:
+                if dx * dx + dy * dy + dz * dz < rl2_table[ti + ts[m]]:
                     if k < capacity:
                         nbr_buf[mi, k] = m
                         code_buf[mi, k] = code
@@ -218,12 +221,12 @@ def _compact(counts, offsets, nbr_buf, code_buf, nbr, codes):
 
 
 @njit(cache=True, parallel=True)
-def _all_pairs_half(sw, h, r_list, counts_only, offsets, nbr_out, code_out):
+def _all_pairs_half(sw, h, rl2_table, types, nt, counts_only, offsets, nbr_out, code_out):
     """All-pairs version (boxes with fewer than 3 bins along a direction); j > i, minimum image by rounding."""
     n = sw.shape[0]
-    rl2 = r_list * r_list
     counts = np.zeros(n, dtype=np.int64)
     for i in prange(n):
+        ti = types[i] * nt
         k = 0
         base = 0 if counts_only else offsets[i]
         for j in range(i + 1, n):
@@ -239,7 +242,7 @@ def _all_pairs_half(sw, h, r_list, counts_only, offsets, nbr_out, code_out):
             dx = f0 * h[0, 0] + f1 * h[1, 0] + f2 * h[2, 0]
             dy = f0 * h[0, 1] + f1 * h[1, 1] + f2 * h[2, 1]
             dz = f0 * h[0, 2] + f1 * h[1, 2] + f2 * h[2, 2]
-            if dx * dx + dy * dy + dz * dz < rl2:
+            if dx * dx + dy * dy + dz * dz < rl2_table[ti + types[j]]:
                 if not counts_only:
                     nbr_out[base + k] = j
                     code_out[base + k] = int((c0 + 1) * 9 + (c1 + 1) * 3 + (c2 + 1))
@@ -303,7 +306,10 @@ class VerletList:
     cutoff : float
         Largest interaction cutoff (length units).
     skin : float
-        Extra radius; pairs within ``cutoff + skin`` are listed. In boxes narrower than ``2 (cutoff + skin)``
+        Extra radius; pairs within ``cutoff + skin`` are listed.
+    types, type_cutoffs : optional
+        Per-atom type indices (N,) and a symmetric (n_types, n_types) table of cutoffs: then a pair of types
+        (a, b) is listed within ``type_cutoffs[a, b] + skin`` only (fewer pairs when cutoffs differ by pair). In boxes narrower than ``2 (cutoff + skin)``
         the skin used for a build is reduced to fit (``skin_used``), which only makes rebuilds more frequent.
 
     Attributes (the public contract of the force-field terms)
@@ -322,7 +328,21 @@ class VerletList:
     ``y = wrapped_positions(positions, cell)``; valid until the next rebuild, whatever the cell does.
     """
 
-    def __init__(self, cutoff: float, skin: float):
+    def __init__(self, cutoff: float, skin: float, types: np.ndarray | None = None,
+                 type_cutoffs: np.ndarray | None = None):
+        if (types is None) != (type_cutoffs is None):
+            raise ParameterError("per-type list cutoffs need both types and type_cutoffs.")
+        if types is not None:
+            type_cutoffs = np.asarray(type_cutoffs, dtype=np.float64)
+            nt = type_cutoffs.shape[0]
+            if type_cutoffs.shape != (nt, nt) or not np.allclose(type_cutoffs, type_cutoffs.T):
+                raise ParameterError("type_cutoffs must be a symmetric (n_types, n_types) array.")
+            types = np.ascontiguousarray(types, dtype=np.int64)
+            if types.size and (types.min() < 0 or types.max() >= nt):
+                raise ParameterError("types must index the rows of type_cutoffs.")
+            cutoff = max(float(cutoff), float(type_cutoffs.max()))
+        self.types = types
+        self.type_cutoffs = type_cutoffs
         self.interaction_cutoff = float(cutoff)
         self.skin = float(skin)
         self.skin_used = self.skin
@@ -389,6 +409,16 @@ class VerletList:
         # image codes in {-1, 0, 1} need a list radius below half the box: shrink the skin if the box is small
         self.skin_used = min(self.skin, max(0.0, 0.5 * float(widths.min()) * (1 - 1e-9) - self.interaction_cutoff))
         r_list = self.interaction_cutoff + self.skin_used
+        if self.types is None:
+            types = np.zeros(n, dtype=np.int64)
+            nt = 1
+            rl2_table = np.array([r_list * r_list])
+        else:
+            if len(self.types) != n:
+                raise ParameterError(f"the list has types for {len(self.types)} atoms, got {n} positions.")
+            types = self.types
+            nt = self.type_cutoffs.shape[0]
+            rl2_table = ((self.type_cutoffs + self.skin_used) ** 2).ravel()
         nbins = np.floor(widths / r_list).astype(np.int64)
         dummy_n = np.zeros(0, dtype=np.int32)
         dummy_c = np.zeros(0, dtype=np.int8)
@@ -402,8 +432,8 @@ class VerletList:
             while True:
                 nbr_buf = np.empty((n, capacity), dtype=np.int32)
                 code_buf = np.empty((n, capacity), dtype=np.int8)
-                counts = _cell_list_half(y, h, r_list, nbins, start, atoms, bins, _STENCIL, capacity, nbr_buf,
-                                         code_buf)
+                counts = _cell_list_half(y, h, rl2_table, types, nt, nbins, start, atoms, bins, _STENCIL, capacity,
+                                         nbr_buf, code_buf)
                 if n == 0 or counts.max() <= capacity:
                     break
                 capacity = int(counts.max() * 1.2) + 8
@@ -414,11 +444,11 @@ class VerletList:
             order = atoms
             self.method = "cells"
         else:
-            counts = _all_pairs_half(sw, h, r_list, True, zero, dummy_n, dummy_c)
+            counts = _all_pairs_half(sw, h, rl2_table, types, nt, True, zero, dummy_n, dummy_c)
             np.cumsum(counts, out=offsets[1:])
             nbr = np.empty(int(offsets[-1]), dtype=np.int32)
             codes = np.empty(int(offsets[-1]), dtype=np.int8)
-            _all_pairs_half(sw, h, r_list, False, offsets, nbr, codes)
+            _all_pairs_half(sw, h, rl2_table, types, nt, False, offsets, nbr, codes)
             order = np.arange(n, dtype=np.int64)
             self.method = "all-pairs"
         self.owner_offsets = offsets

@@ -281,6 +281,10 @@ class LennardJones:
                              nlist.owner_offsets, nlist.neighbors, nlist.codes, self._types, t["packed"],
                              len(self.species_order), bounds, bool(energy))
 
+    def pair_cutoffs(self) -> dict:
+        """{(species_a, species_b): cutoff} for every parameterised pair (both orders)."""
+        return {k: v[2] for k, v in self.params.items()}
+
     def parameters(self) -> dict:
         seen = {}
         for (a, b), (eps, sig, rc) in self.params.items():
