@@ -188,8 +188,10 @@ def parse_msd(out: str) -> list[Row]:
             rows.append(Row(f"MSD all lags ({size})", api, sec, "MDAnalysis EinsteinMSD fft", name[len(
                 "MDAnalysis EinsteinMSD fft=True"):].strip(" ()")))
         elif name.startswith("kinisi extrapolated"):
+            factor = re.search(r"\(x (\d+)\)", name)
             rows.append(Row(f"MSD all lags ({size})", api, sec, "kinisi calculate_msd",
-                            "kinisi " + name[len("kinisi "):] + " (extrapolated from a few lags)"))
+                            "kinisi timed on a few lags, extrapolated to all"
+                            + (f" (x {factor.group(1)})" if factor else "")))
     kern = times.get("ssefeat kernel (FFT, chunked)")
     com = times.get("ssefeat ... with COM removal")
     extra = ", ".join(f"{k} {v:.2f} s" for k, v in (("kernel alone", kern), ("with COM removal", com)) if v)
@@ -236,13 +238,16 @@ def parse_md_throughput(out: str, system: str = "MD") -> list[Row]:
     rows = []
     for m in re.finditer(r"^LAMMPS\s*(\([^)]*\))?\s*:\s*" + _RATE + r"(.*)$", out, re.M):
         other = float(m.group(2).replace(",", ""))
-        how = " ".join(_unparen(x) for x in (m.group(1) or "", m.group(3)) if _unparen(x or ""))
-        rows.append(Row(label, ssefeat_text=f"{rate:.3g} atom-steps/s", peer="LAMMPS",
-                        peer_text=f"{other:.3g} atom-steps/s", ratio_value=rate / other,  # = LAMMPS time / ours
-                        notes="; ".join(x for x in (f"ssefeat {own}" if own else "", f"LAMMPS {how}") if x)))
+        config, rest = _unparen(m.group(1) or ""), _unparen(m.group(3) or "")
+        if not config:
+            config, rest = rest, ""
+        notes = "; ".join(x for x in (f"ssefeat {own}" if own else "", f"LAMMPS {rest}" if rest else "") if x)
+        rows.append(Row(label, ssefeat_text=f"{rate:,.0f} atom-steps/s",
+                        peer=f"LAMMPS ({config})" if config else "LAMMPS", peer_text=f"{other:,.0f} atom-steps/s",
+                        ratio_value=rate / other, notes=notes))  # ratio = LAMMPS time / ssefeat time
     if not rows:
         skipped = re.search(r"^LAMMPS\s*:?\s*(skipped|unavailable)(.*)$", out, re.M)
-        rows.append(Row(label, ssefeat_text=f"{rate:.3g} atom-steps/s", peer="LAMMPS",
+        rows.append(Row(label, ssefeat_text=f"{rate:,.0f} atom-steps/s", peer="LAMMPS",
                         peer_text="skipped" if skipped else "-",
                         notes="; ".join(x for x in (own, "LAMMPS " + " ".join(_unparen(g) for g in skipped.groups()).strip()
                                                     if skipped else "") if x)))
@@ -280,11 +285,13 @@ def parse(run: Run) -> None:
             if rows:
                 run.parsed_by = "generic parser (MD throughput)"
                 break
-    if run.timed_out or run.returncode not in (0, None):
-        status = "TIMED OUT" if run.timed_out else f"FAILED (exit {run.returncode})"
-        tail = last_lines(run.stderr or run.stdout, 2)
-        rows.append(Row(name, None, None, "-", f"{status} after {run.seconds:.0f} s: {tail}"))
-        run.parsed_by = run.parsed_by or "status"
+    if run.timed_out:
+        rows.append(Row(name, None, None, "-", f"TIMED OUT after {run.seconds:.0f} s"
+                        + (" (the rows above are what it printed before)" if rows
+                           else f"; last output: {last_lines(run.stdout, 1) or '(none)'}")))
+    elif run.returncode not in (0, None):
+        rows.append(Row(name, None, None, "-", f"FAILED (exit {run.returncode}) after {run.seconds:.0f} s: "
+                        + last_lines(run.stderr or run.stdout, 2)))
     elif not rows:
         rows = [Row(name, None, None, "-", "verbatim: " + last_lines(run.stdout))]
         run.parsed_by = "last lines verbatim"
@@ -425,7 +432,7 @@ def report(runs: list[Run], quick: bool, timeout: float, machine_lines: list[str
         exit_ = "timeout" if run.timed_out else str(run.returncode)
         out.append(f"| {run.script} | `{' '.join(run.args) or '(defaults)'}` | {exit_} | {run.seconds:.0f} s | "
                    f"{run.parsed_by} |")
-    without = [r.script for r in runs if r.parsed_by != "RESULT lines"]
+    without = list(dict.fromkeys(r.script for r in runs if r.parsed_by != "RESULT lines"))
     if without:
         out += ["", "Scripts without the standard `RESULT name ssefeat_s peer_s ratio` line (parsed from their "
                 "own output): " + ", ".join(without) + "."]
@@ -439,6 +446,30 @@ def report(runs: list[Run], quick: bool, timeout: float, machine_lines: list[str
     return "\n".join(out)
 
 
+def load_report(path: Path) -> tuple[list[Run], list[str], dict]:
+    """The runs (outputs, exit codes, wall times), machine lines and settings stored in a results.md."""
+    text = Path(path).read_text()
+    machine_lines = re.search(r"## Machine\n\n(.*?)\n\n## Runs", text, re.S).group(1).splitlines()
+    note = re.search(r"^> (.*)$", text, re.M)
+    settings = {"quick": "run_all.py --quick" in text, "note": note.group(1) if note else "",
+                "timeout": float(re.search(r"\(limit (\d+) s per benchmark\)", text).group(1))}
+    table = re.findall(r"^\| (bench_\S+\.py) \| `([^`]*)` \| (\w+) \| (\d+) s \| [^|]* \|$", text, re.M)
+    blocks = re.findall(r"<details><summary>(\S+)[^<]*</summary>\n\n```\n(.*?)\n```\n", text, re.S)
+    runs = []
+    for (script, args, exit_, secs), (script_b, body) in zip(table, blocks):
+        assert script == script_b, (script, script_b)
+        out, _, err = body.partition("--- stderr (last lines) ---\n")
+        timed_out = exit_ == "timeout"
+        run = Run(script, [] if args == "(defaults)" else args.split(), None if timed_out else int(exit_),
+                  float(secs), out, err, timed_out)
+        parse(run)
+        if timed_out is False and len([r for r in runs if r.script == script]) and runs[-1].script == script:
+            for r in run.rows:
+                r.benchmark += " [quick size]"
+        runs.append(run)
+    return runs, machine_lines, settings
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="smaller sizes where the scripts take them")
@@ -448,7 +479,17 @@ def main(argv=None) -> int:
                     help="rerun a benchmark that timed out at full size with the --quick sizes (both are reported)")
     ap.add_argument("--output", default=str(HERE / "results.md"))
     ap.add_argument("--note", default="", help="a line quoted above the table (e.g. how busy the machine was)")
+    ap.add_argument("--reparse", metavar="RESULTS_MD", default=None,
+                    help="rebuild the table from the outputs stored in an existing results.md (no benchmark runs; "
+                         "use after changing a parser)")
     args = ap.parse_args(argv)
+
+    if args.reparse:
+        runs, machine_lines, settings = load_report(Path(args.reparse))
+        text = report(runs, settings["quick"], settings["timeout"], machine_lines, args.note or settings["note"])
+        Path(args.output).write_text(text + "\n")
+        print(f"[run_all] re-parsed {len(runs)} runs from {args.reparse} into {args.output}")
+        return 0
 
     scripts = sorted(p for p in HERE.glob("bench_*.py"))
     if args.only:

@@ -90,7 +90,8 @@ def main(argv=None) -> None:
 
     fig, (a, b) = new_figure(1, 2, figsize=(9, 3.4))
     correlation_bars(links, ax=a)
-    softness_histogram(S, by=env["nearest_cluster_type"], bins=30, ax=b)
+    lo, hi = np.nanquantile(S.values, [0.01, 0.99])  # leave out the rare outliers
+    softness_histogram(S, by=env["nearest_cluster_type"], bins=np.linspace(lo, hi, 30), ax=b)
     b.set_title("softness by nearest anion cluster")
     save(fig, out / "softness_links.png")
     print(f"wrote {out}/links.csv, softness_by_environment.csv, softness_links.png")

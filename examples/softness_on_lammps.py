@@ -90,7 +90,7 @@ def main(argv=None) -> None:
     from ssefeat.plots.style import new_figure, save
 
     fig, (a, b) = new_figure(1, 2, figsize=(8, 3.2))
-    splots.softness_histogram(S, ax=a)
+    splots.softness_histogram(S, bins=np.linspace(*np.quantile(finite, [0.01, 0.99]), 40), ax=a)
     splots.rearrangement_probability(pr, ax=b)
     save(fig, out / "softness.png")
     print(f"wrote {out}/softness_model.json, softness.nc, softness.png")
