@@ -48,10 +48,12 @@ def default_masses(species: Sequence[str]) -> np.ndarray | None:
     """Standard atomic masses (amu) when every species is an element symbol, else None."""
     from ase.data import atomic_masses, atomic_numbers
 
+    labels, inverse = np.unique(np.asarray(species).astype(str), return_inverse=True)
     try:
-        return np.array([atomic_masses[atomic_numbers[s]] for s in species], dtype=np.float64)
+        per_label = np.array([atomic_masses[atomic_numbers[s]] for s in labels], dtype=np.float64)
     except KeyError:
         return None
+    return per_label[inverse]
 
 
 def make_trajectory(positions, species: Sequence[str], cell=None, time=None, *, timestep_ps: float | None = None,
@@ -92,7 +94,7 @@ def make_trajectory(positions, species: Sequence[str], cell=None, time=None, *, 
     if not np.issubdtype(pos.dtype, np.floating):
         pos = pos.astype(np.float64)
     n_frames, n_atoms = pos.shape[:2]
-    species = np.asarray([str(s) for s in species], dtype=object)
+    species = np.asarray(species).astype(str)
     if species.shape != (n_atoms,):
         raise SchemaError(f"species has {species.size} entries but positions have {n_atoms} atoms.",
                           fix="give one species label per atom, in the same order as the positions.")
@@ -109,7 +111,7 @@ def make_trajectory(positions, species: Sequence[str], cell=None, time=None, *, 
         if time.shape != (n_frames,):
             raise SchemaError(f"time has {time.size} values for {n_frames} frames.",
                               fix="give one time (ps) per frame.")
-    if timestep_ps is None and n_frames > 1:
+    if timestep_ps is None and n_frames > 1 and not extra:  # never invent a time step from frame indices
         timestep_ps = float(np.median(np.diff(time)))
     frame = np.arange(n_frames) if frame is None else np.asarray(frame, dtype=np.int64)
     atom = np.arange(n_atoms) if atom is None else np.asarray(atom, dtype=np.int64)

@@ -340,7 +340,8 @@ class Pipeline:
         key = section_hash(self.config, "trajectory", "species", "features", "labels", "softness", "correlate")
 
         def compute():
-            S = xr.concat([s["softness"].assign_coords(run=k) for k, s in enumerate(softness)], "frame")
+            S = xr.concat([s["softness"].assign_coords(run=k) for k, s in enumerate(softness)], "frame",
+                          coords="minimal", compat="override")
             desc = xr.Dataset()
             for k, f in enumerate(features):
                 d = xr.Dataset({v: f[v] for v in f.data_vars if set(f[v].dims) == {"frame", "atom"}
@@ -349,7 +350,7 @@ class Pipeline:
                 for name, kind in zip(f["features"]["feature"].values, kinds):
                     if kind not in ("radial", "angular"):  # descriptors, not structure functions
                         d[str(name)] = f["features"].sel(feature=name, drop=True)
-                desc = d if k == 0 else xr.concat([desc, d], "frame")
+                desc = d if k == 0 else xr.concat([desc, d], "frame", coords="minimal", compat="override")
             S = S.drop_vars([c for c in S.coords if c not in ("frame", "atom")])
             desc = desc.drop_vars([c for c in desc.coords if c not in ("frame", "atom")])
             if len(softness) > 1:  # frames of different runs share indices: make them unique
