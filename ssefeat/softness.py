@@ -36,6 +36,8 @@ from .units import BOLTZMANN_EV
 
 MODEL_FORMAT = "ssefeat-softness-model"
 MODEL_FORMAT_VERSION = 1
+#: smallest spread (relative to max(1, |mean|)) a feature may be standardised by; below it a feature is "dead"
+MIN_FEATURE_SCALE = 1e-6
 
 
 # ------------------------------------------------------------------------------------------------
@@ -287,8 +289,11 @@ class SoftnessModel(ClassifierMixin, BaseEstimator):
                                  fix="loosen r_cut / nr_cut or use more frames.")
         self.classes_ = np.array([0, 1])
         self.mean_ = X.mean(axis=0)
+        # Features that (almost) never vary in training carry no information, but dividing by their tiny spread
+        # would blow up any other configuration (e.g. a radial shell at mu far below the closest contact, whose
+        # values are ~1e-60): floor the scale so that they stay ~0 in standardised units.
         scale = X.std(axis=0)
-        self.scale_ = np.where(scale > 0, scale, 1.0)  # constant features carry no information; keep them at 0
+        self.scale_ = np.maximum(scale, MIN_FEATURE_SCALE * np.maximum(1.0, np.abs(self.mean_)))
         Z = (X - self.mean_) / self.scale_
         self.n_features_in_ = X.shape[1]
         self.feature_names_in_ = np.asarray(feature_names if feature_names is not None

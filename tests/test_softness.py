@@ -197,3 +197,19 @@ def test_rearrangement_probability_skips_unknown_futures_and_values_outside_s_ra
     lab3 = xr.DataArray(np.zeros((3, 2)), dims=("frame", "atom"))
     pr3 = rearrangement_probability(S3, lab3, r_cut=1.0, horizon=0, bins=2, s_range=(-2, 2), min_count=1)
     np.testing.assert_allclose(pr3["count"].values, [2, 2])
+
+
+def test_dead_features_do_not_blow_up_softness_elsewhere():
+    """A feature that is ~1e-60 in training (a radial shell far inside the closest contact) must not make
+    softness explode on a configuration where it is 1e-40."""
+    feats, labels, _ = synthetic()
+    dead = feats.isel(feature=[0]).copy(data=np.full(feats.shape[:2] + (1,), 1e-60)
+                                        * (1 + 0.1 * np.random.default_rng(0).random(feats.shape[:2] + (1,))))
+    dead = dead.assign_coords(feature=["G_dead"], kind=("feature", ["radial"]), mu=("feature", [0.1]))
+    both = xr.concat([feats, dead], "feature")
+    model, _ = train_softness(both, labels, 3.0, 1.0, C=1.0)
+    S = model.apply(both)
+    other = both.copy()
+    other[..., -1] = 1e-40
+    assert np.abs(model.apply(other).values - S.values).max() < 1e-6
+    assert np.abs(S.values).max() < 100
