@@ -49,3 +49,29 @@ def test_errors_are_one_message_and_exit_2(tmp_path):
                                "-o", str(tmp_path / "m.json"), "--r-cut", "1e9", "--nr-cut", "1"])
     assert res.exit_code == 2 and "too few samples" in res.output
     assert not (tmp_path / "m.json").exists()
+
+
+def test_correlate_uses_environment_fractions_and_skips_ids_and_flags(tmp_path):
+    """A cluster file (``ssefeat clusters``) holds env_fraction (frame, atom, cluster_type): one descriptor per
+    cluster type. Ids and validity flags are not descriptors."""
+    rng = np.random.default_rng(0)
+    n_f, n_a = 6, 40
+    S = rng.normal(size=(n_f, n_a))
+    frac_ps4 = 1 / (1 + np.exp(-2 * S))
+    coords = {"frame": np.arange(n_f) + 10, "atom": np.arange(n_a)}
+    xr.Dataset({"softness": (("frame", "atom"), S)}, coords=coords).to_netcdf(tmp_path / "S.nc")
+    env = xr.Dataset({"env_fraction": (("frame", "atom", "cluster_type"), np.stack([frac_ps4, 1 - frac_ps4], -1)),
+                      "env_nearest_cluster_id": (("frame", "atom"), rng.integers(0, 9, size=(n_f, n_a))),
+                      "valid_T": (("frame", "atom"), np.ones((n_f, n_a), dtype=np.int8)),
+                      "volume_T": (("frame", "atom"), rng.normal(size=(n_f, n_a)))},
+                     coords={**coords, "cluster_type": ["PS4", "P2S6"]})
+    env.to_netcdf(tmp_path / "cl.nc")
+    res = CliRunner().invoke(main, ["correlate", str(tmp_path / "S.nc"), str(tmp_path / "cl.nc"), "--n-boot", "20",
+                                    "-o", str(tmp_path / "links.nc")])
+    assert res.exit_code == 0, res.output
+    links = xr.load_dataset(tmp_path / "links.nc")
+    names = set(links["descriptor"].values.tolist())
+    assert {"env_fraction_PS4", "env_fraction_P2S6", "volume_T"} <= names
+    assert not names & {"env_nearest_cluster_id", "valid_T"}
+    assert float(links["r"].sel(descriptor="env_fraction_PS4")) > 0.9
+    assert float(links["r"].sel(descriptor="env_fraction_P2S6")) < -0.9

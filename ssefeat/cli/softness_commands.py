@@ -34,6 +34,36 @@ def _per_atom_variable(ds: xr.Dataset, name: str | None, what: str) -> xr.DataAr
     return ds[candidates[0]]
 
 
+def _is_descriptor(name: str, v: xr.DataArray) -> bool:
+    """Numeric per-atom values; ids, counts of ranks and validity / presence flags are not descriptors."""
+    if not np.issubdtype(v.dtype, np.number) or v.dtype == np.int8 or np.issubdtype(v.dtype, np.bool_):
+        return False
+    return not (name.endswith("_id") or name.startswith(("valid", "has_")) or "_has_" in name
+                or name.split("_")[-1] == "valid")
+
+
+def descriptor_variables(ds: xr.Dataset) -> dict:
+    """Per-atom (frame, atom) descriptors of a result file, one variable each.
+
+    Feature arrays (frame, atom, feature) give one variable per feature; other (frame, atom, label) arrays with a
+    labelled third dim (e.g. ``env_fraction`` over ``cluster_type``) give ``<name>_<label>`` per label.
+    """
+    out = {}
+    for name, v in ds.data_vars.items():
+        if not {"frame", "atom"} <= set(v.dims) or not _is_descriptor(str(name), v):
+            continue
+        if v.ndim == 2:
+            out[str(name)] = v
+        elif v.ndim == 3:
+            (extra,) = [d for d in v.dims if d not in ("frame", "atom")]
+            if extra not in v.coords or not v[extra].dtype.kind in "UO":  # ranks / xyz: not named descriptors
+                continue
+            for k, label in enumerate(v[extra].values):
+                key = str(label) if extra == "feature" else f"{name}_{label}"
+                out[key] = v.isel({extra: k}, drop=True).transpose("frame", "atom")
+    return out
+
+
 def _features(ds: xr.Dataset) -> xr.DataArray:
     if "features" not in ds:
         raise SchemaError(f"the features file has no 'features' variable (it has {list(ds.data_vars)}).",
@@ -131,13 +161,7 @@ def correlate_cmd(softness_file, descriptor_files, output, n_boot, lasso, plot, 
     S = _per_atom_variable(open_result(softness_file), None, "softness")
     desc = xr.Dataset()
     for f in descriptor_files:
-        ds = open_result(f)
-        for name, v in ds.data_vars.items():
-            if set(v.dims) == {"frame", "atom"} and np.issubdtype(v.dtype, np.number):
-                desc[name] = v
-            elif v.dims == ("frame", "atom", "feature"):
-                for k, fname in enumerate(v["feature"].values):
-                    desc[str(fname)] = v.isel(feature=k, drop=True)
+        desc.update(descriptor_variables(open_result(f)))
     links = softness_links(S, desc, n_boot=n_boot, seed=seed)
     for d in links["descriptor"].values:
         row = links.sel(descriptor=d)
