@@ -80,4 +80,3 @@ def _import_systems() -> None:
 
 
 _import_systems()
-from . import lips_glass as _lips_glass, glass_ceramic as _glass_ceramic, vacancy_crystal as _vacancy_crystal  # noqa: E402,F401,E501
