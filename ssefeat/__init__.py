@@ -5,6 +5,12 @@ results with units and provenance in attrs.
 """
 from __future__ import annotations
 
+import os as _os
+
+# numba's OpenMP threads otherwise spin between parallel regions, which costs tens of ms per region on a
+# machine that is also running other work; a user's own setting wins.
+_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 try:
     from importlib.metadata import version as _version
 

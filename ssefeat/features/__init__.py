@@ -6,7 +6,7 @@ Conventions (see each function's docstring):
   pairs (dscribe's G4 = 2^(1-zeta) Psi with eta = 1/xi^2); feature parameters are coordinates on the ``feature``
   dim (kind, centre, species_j, species_k, mu, L, xi, lambda, zeta, cutoff, cutoff_function); atoms with no
   neighbours get 0, never NaN;
-- clusters: connected components of a bond graph with pair cutoffs (P-S 2.6 Å, P-P 2.4 Å), labelled by formula
+- clusters: connected components of a bond graph with pair cutoffs (P-S 2.6 Å, P-P 2.6 Å), labelled by formula
   and bond topology, whole across the periodic boundary, ids tracked across frames;
 - CSM: Pinsky-Avnir as in pymatgen ChemEnv (scale on the real points, normalised by the ideal ones; the centre
   atom included by default, ``include_centre=False`` for the vertices-only form).
