@@ -36,8 +36,9 @@ from .units import BOLTZMANN_EV
 
 MODEL_FORMAT = "ssefeat-softness-model"
 MODEL_FORMAT_VERSION = 1
-#: smallest spread (relative to max(1, |mean|)) a feature may be standardised by; below it a feature is "dead"
-MIN_FEATURE_SCALE = 1e-6
+#: features whose training spread is below this (relative to max(1, |mean|)) are "dead": left out of the fit
+#: (weight 0). Structure functions count neighbours, so 1e-3 is a thousandth of a neighbour.
+MIN_FEATURE_SCALE = 1e-3
 
 
 # ------------------------------------------------------------------------------------------------
@@ -289,12 +290,16 @@ class SoftnessModel(ClassifierMixin, BaseEstimator):
                                  fix="loosen r_cut / nr_cut or use more frames.")
         self.classes_ = np.array([0, 1])
         self.mean_ = X.mean(axis=0)
-        # Features that (almost) never vary in training carry no information, but dividing by their tiny spread
-        # would blow up any other configuration (e.g. a radial shell at mu far below the closest contact, whose
-        # values are ~1e-60): floor the scale so that they stay ~0 in standardised units.
+        # Features that (almost) never vary in training carry no information, and dividing by their tiny spread
+        # would blow up softness wherever they do occur (a radial shell at a Li-Li distance met once in 10^4
+        # samples): such "dead" features are left out of the fit (weight 0, scale 1).
         scale = X.std(axis=0)
-        self.scale_ = np.maximum(scale, MIN_FEATURE_SCALE * np.maximum(1.0, np.abs(self.mean_)))
-        Z = (X - self.mean_) / self.scale_
+        active = scale >= MIN_FEATURE_SCALE * np.maximum(1.0, np.abs(self.mean_))
+        if not active.any():
+            raise ParameterError("every feature is (nearly) constant over the training samples.",
+                                 fix="check the features (cutoff, centre species) and the training frames.")
+        self.scale_ = np.where(active, scale, 1.0)
+        Z = ((X - self.mean_) / self.scale_)[:, active]
         self.n_features_in_ = X.shape[1]
         self.feature_names_in_ = np.asarray(feature_names if feature_names is not None
                                             else [f"f{k}" for k in range(X.shape[1])], dtype=object)
@@ -318,7 +323,9 @@ class SoftnessModel(ClassifierMixin, BaseEstimator):
             self.cv_scores_ = np.array([])
             self.C_ = float(self.C)
         est = self._estimator(self.C_).fit(Z, y)
-        self.coef_ = np.asarray(est.coef_, dtype=np.float64).reshape(-1)
+        self.coef_ = np.zeros(X.shape[1])
+        self.coef_[active] = np.asarray(est.coef_, dtype=np.float64).reshape(-1)
+        self.dead_features_ = [str(n) for n in self.feature_names_in_[~active]]
         self.intercept_ = float(np.asarray(est.intercept_).reshape(-1)[0])
         if not np.any(self.coef_):
             raise ParameterError("the fitted hyperplane has zero weights (regularisation too strong or no signal).",
@@ -379,6 +386,7 @@ class SoftnessModel(ClassifierMixin, BaseEstimator):
         return {"classifier": self.classifier, "C": self.C_, "mean": self.mean_.tolist(),
                 "scale": self.scale_.tolist(), "coef": self.coef_.tolist(), "intercept": self.intercept_,
                 "feature_names": [str(n) for n in self.feature_names_in_],
+                "dead_features": list(getattr(self, "dead_features_", [])),
                 "feature_signature": getattr(self, "feature_signature_", None),
                 "provenance": getattr(self, "provenance_", {}), "metrics": getattr(self, "metrics_", {})}
 
@@ -427,6 +435,7 @@ class SoftnessModel(ClassifierMixin, BaseEstimator):
             model.intercept_ = float(content["intercept"])
             model.feature_names_in_ = np.asarray(content["feature_names"], dtype=object)
             model.feature_signature_ = content.get("feature_signature")
+            model.dead_features_ = list(content.get("dead_features", []))
             model.provenance_ = content.get("provenance", {})
             model.metrics_ = content.get("metrics", {})
         except (KeyError, TypeError, ValueError) as err:
@@ -500,6 +509,7 @@ def train_softness(features: xr.DataArray, labels: xr.DataArray, r_cut: float, n
                       "cv_balanced_accuracy": dict(zip(map(str, model.Cs), model.cv_scores_.tolist()))
                       if model.cv_scores_.size else {}}
     model.provenance_ = {**ts.info, "classifier": classifier, "test_fraction": test_fraction,
+                         "n_dead_features": len(model.dead_features_),
                          "gap_blocks": gap_blocks, "n_train": int(train.sum()), "n_test": int(test.sum()),
                          "feature_parameters": features.attrs.get("parameters", ""),
                          "features_source": features.attrs.get("source", ""),

@@ -213,3 +213,18 @@ def test_dead_features_do_not_blow_up_softness_elsewhere():
     other[..., -1] = 1e-40
     assert np.abs(model.apply(other).values - S.values).max() < 1e-6
     assert np.abs(S.values).max() < 100
+
+
+def test_rare_features_are_left_out_of_the_hyperplane():
+    """A shell that is occupied in one training sample out of thousands (a rare close contact) must get weight 0,
+    so that softness stays bounded where the contact does occur."""
+    feats, labels, _ = synthetic()
+    rare = np.zeros(feats.shape[:2] + (1,))
+    rare[5, 7, 0] = 1e-5
+    extra = feats.isel(feature=[0]).copy(data=rare).assign_coords(feature=["G_rare"], mu=("feature", [2.3]))
+    both = xr.concat([feats, extra], "feature")
+    model, _ = train_softness(both, labels, 3.0, 1.0, C=1.0)
+    assert model.coef_[-1] == 0 and model.dead_features_ == ["G_rare"]
+    other = both.copy()
+    other[..., -1] = 0.4
+    np.testing.assert_allclose(model.apply(other).values, model.apply(both).values)
