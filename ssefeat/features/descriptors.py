@@ -144,22 +144,86 @@ def coordination_numbers(ds: xr.Dataset, cutoffs: Mapping, centre: str | None = 
 
 
 # --- Voronoi volume -------------------------------------------------------------------------------
+def periodic_voronoi_volumes(positions: np.ndarray, cell: np.ndarray) -> np.ndarray:
+    """Voronoi cell volume (Å^3) of every atom of one periodic configuration, in float64.
+
+    scipy's Qhull tessellates the atoms and their periodic images within a buffer around the cell; the volume of
+    a cell is the sum over its faces of (face area x half the distance to the neighbour) / 3 (faces come from
+    Qhull's ordered ridge polygons, so everything is vectorised). The buffer grows until every cell is closed and
+    the volumes fill the cell exactly.
+
+    freud's Voronoi is not used: it runs in single precision, and it crashes when another library that exports
+    voro++ symbols globally (e.g. LAMMPS' Python module) is loaded in the same process.
+    """
+    from scipy.spatial import Voronoi
+
+    positions = np.asarray(positions, dtype=np.float64)
+    cell = np.asarray(cell, dtype=np.float64)
+    n = len(positions)
+    s = _box.to_fractional(positions, cell) % 1.0
+    s[s >= 1.0] = 0.0
+    volume = abs(float(_box.cell_volume(cell)))
+    widths = _box.perpendicular_widths(cell)
+    shifts = np.array([[i, j, k] for i in (-1, 0, 1) for j in (-1, 0, 1) for k in (-1, 0, 1)], dtype=np.float64)
+    images = (s[None] + shifts[:, None]).reshape(-1, 3)
+    owner = np.tile(np.arange(n), len(shifts))
+    home = np.repeat(np.all(shifts == 0, axis=1), n)
+    spacing = (volume / max(n, 1)) ** (1.0 / 3.0)
+    buffer = min(1.0, 3.0 * spacing / float(widths.min()))
+    while True:
+        keep = np.all((images > -buffer) & (images < 1.0 + buffer), axis=1)
+        pts = images[keep] @ cell
+        vor = Voronoi(pts)
+        ridges = vor.ridge_vertices
+        lens = np.fromiter((len(r) for r in ridges), dtype=np.int64, count=len(ridges))
+        flat = np.fromiter((v for r in ridges for v in r), dtype=np.int64, count=int(lens.sum()))
+        rid = np.repeat(np.arange(len(ridges)), lens)
+        start = np.concatenate([[0], np.cumsum(lens)[:-1]])
+        nxt = np.arange(flat.size) + 1
+        nxt[start + lens - 1] = start
+        local_home = np.flatnonzero(home[keep])
+        is_home = np.zeros(len(pts), dtype=bool)
+        is_home[local_home] = True
+        rp = vor.ridge_points
+        touches_home = is_home[rp[:, 0]] | is_home[rp[:, 1]]
+        open_ridge = np.zeros(len(ridges), dtype=bool)
+        np.logical_or.at(open_ridge, rid, flat < 0)
+        if not np.any(open_ridge & touches_home):
+            verts = vor.vertices[np.maximum(flat, 0)]
+            centre = np.zeros((len(ridges), 3))
+            np.add.at(centre, rid, verts)
+            centre /= np.maximum(lens, 1)[:, None]
+            a = verts - centre[rid]
+            b = vor.vertices[np.maximum(flat[nxt], 0)] - centre[rid]
+            area_vec = np.zeros((len(ridges), 3))
+            np.add.at(area_vec, rid, 0.5 * np.cross(a, b))
+            pyramid = np.linalg.norm(area_vec, axis=1) * 0.5 * np.linalg.norm(pts[rp[:, 1]] - pts[rp[:, 0]], axis=1) / 3
+            pyramid[open_ridge] = 0.0
+            vol = np.zeros(len(pts))
+            np.add.at(vol, rp[:, 0], pyramid)
+            np.add.at(vol, rp[:, 1], pyramid)
+            out = np.zeros(n)
+            out[owner[keep][local_home]] = vol[local_home]
+            if abs(out.sum() - volume) <= 1e-8 * volume or buffer >= 1.0:
+                return out
+        if buffer >= 1.0:
+            return np.full(n, np.nan)
+        buffer = min(1.0, 2.0 * buffer)
+
+
 def voronoi_volume(ds: xr.Dataset, centre: str | None = None, frames=None) -> xr.DataArray:
-    """Voronoi cell volume of each atom (freud.locality.Voronoi over all atoms, periodic), Å^3.
+    """Voronoi cell volume of each atom (periodic, over all atoms), Å^3, exact in float64
+    (:func:`periodic_voronoi_volumes`).
 
     The tessellation uses every atom of the frame; rows are the centre atoms. Feature ``voronoi_volume``.
     """
-    import freud
-
     ds, species, centres, cells, pos = _prepare(ds, frames, centre)
     out = np.zeros((len(cells), len(centres), 1))
-    voro = freud.locality.Voronoi()
     for f in range(len(cells)):
-        fbox, fpos = _box.to_freud(cells[f], pos[f])
-        voro.compute((fbox, fpos))
-        out[f, :, 0] = np.asarray(voro.volumes, dtype=np.float64)[centres]
+        out[f, :, 0] = periodic_voronoi_volumes(pos[f], cells[f])[centres]
     rows = [dict(FEATURE_COORDS, name="voronoi_volume", kind="voronoi_volume", feature_units="angstrom^3")]
-    return _wrap(out, ds, species, centres, rows, "voronoi_volume", {}, centre)
+    return _wrap(out, ds, species, centres, rows, "voronoi_volume", {"method": "scipy Qhull, periodic images"},
+                 centre)
 
 
 # --- Steinhardt q_l -------------------------------------------------------------------------------
