@@ -333,3 +333,27 @@ def test_closo_borates_b12h12_and_cb11h12():
     got = {cl.type.values[0, k]: com[k] for k in range(2)}
     assert np.allclose(ssefeat.box.minimum_image(got["B12H12"] - expect[0], cell), 0, atol=1e-9)
     assert np.allclose(ssefeat.box.minimum_image(got["CB11H12"] - expect[1], cell), 0, atol=1e-9)
+
+
+def test_clusters_command_environment_columns_cover_every_cluster_type(tmp_path):
+    """A cluster type without anion atoms (here a lone P) gets fraction 0 for every ion, not NaN."""
+    import warnings
+
+    import xarray as xr
+    from click.testing import CliRunner
+
+    from ssefeat.cli import main
+
+    species, pos, cell, _ = build_system(n_ps4=4, n_p2s7=1, n_p2s6=1, n_li=10)
+    species = list(species) + ["P"]
+    pos = np.vstack([pos, [[12.0, 12.0, 12.0]]])
+    ds = ssefeat.make_trajectory(np.stack([pos, pos]), species, cell=cell, timestep_ps=1.0)
+    ssefeat.io.write(ds, tmp_path / "t.nc")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FutureWarning)
+        res = CliRunner().invoke(main, ["clusters", str(tmp_path / "t.nc"), "-o", str(tmp_path / "cl.nc")])
+    assert res.exit_code == 0, res.output
+    out = xr.load_dataset(tmp_path / "cl.nc")
+    assert "P" in out["cluster_type"].values.tolist()
+    assert np.isfinite(out["env_fraction"].values).all()
+    np.testing.assert_allclose(out["env_fraction"].sel(cluster_type="P").values, 0.0)

@@ -48,11 +48,13 @@ def clusters_cmd(traj, output, framework, mobile, anion, r_env, polyhedra, topol
     species = tuple(s.strip() for s in framework.split(","))
     cl = find_clusters(ds, species=species)
     counts = cluster_counts(cl)
-    env = cluster_environment(ds, cl, mobile=mobile, anion=anion, r_env=r_env, species=species)
+    # every counted cluster type is a column of the environment (fraction 0 where it holds no anion atom)
+    env = cluster_environment(ds, cl, mobile=mobile, anion=anion, r_env=r_env, species=species,
+                              cluster_types=[str(t) for t in counts["cluster_type"].values])
     parts = [counts.to_dataset(name="cluster_count"), env.rename({v: f"env_{v}" for v in env.data_vars})]
     if polyhedra:
         parts.append(li_polyhedra(ds, centre=mobile, ligand=anion))
-    out = xr.merge(parts, combine_attrs="drop_conflicts", compat="override")
+    out = xr.merge(parts, combine_attrs="drop_conflicts", compat="override", join="outer")
     save_dataset(out, output)
     mean = counts.mean("frame")
     click.echo("clusters per frame: " + ", ".join(f"{t} {float(v):.2f}" for t, v in
