@@ -1,0 +1,175 @@
+"""Softness on the built-in MD systems (issue 6): the shipped models load and apply, a small Kob-Andersen run
+learns softness from p_hop labels well above chance, and (slow) the full-strength KA result regenerates."""
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+MODELS = Path(__file__).resolve().parents[1] / "models"
+
+
+def _script(name):
+    """Import a models/ script as a module (without leaking its NUMBA_NUM_THREADS default into the environment)."""
+    before = os.environ.get("NUMBA_NUM_THREADS")
+    spec = importlib.util.spec_from_file_location(name, MODELS / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(mod)
+    finally:
+        if before is None:
+            os.environ.pop("NUMBA_NUM_THREADS", None)
+        else:
+            os.environ["NUMBA_NUM_THREADS"] = before
+    return mod
+
+
+def small_ka_softness(seed=1, n_atoms=500, temperature=0.8, equilibrate_tau=20.0, production_tau=60.0,
+                      stride=4, quiet_tau=1.5):
+    """A small KA run -> p_hop labels -> softness; returns (held-out metrics, permuted control, report, timing)."""
+    ka = _script("train_kob_andersen")
+    t0 = time.process_time()
+    ds, _ = ka.simulate(temperature, n_atoms=n_atoms, equilibrate_tau=equilibrate_tau,
+                        production_tau=production_tau, seed=seed)
+    t_md = time.process_time() - t0
+    ph, _, feats = ka.labels_and_features(ds, stride=stride)
+    t_feat = time.process_time() - t0 - t_md
+    model, report = ka.train(feats, ph, seed=seed, quiet_tau=quiet_tau)
+    return report, {"md_cpu_s": t_md, "features_cpu_s": t_feat, "total_cpu_s": time.process_time() - t0}
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# (a) the shipped models load, match today's parameter sets, and apply
+# ------------------------------------------------------------------------------------------------------------------
+def _ka_configuration(n_atoms=500, seed=0):
+    import ssefeat
+    from ssefeat.md.systems.kob_andersen import kob_andersen
+
+    sim = kob_andersen(n_atoms=n_atoms, temperature=0.8, seed=seed, equilibrate_steps=200)
+    return ssefeat.make_trajectory(sim.positions[None], sim.species, cell=sim.cell, wrapped=False)
+
+
+def _lips_configuration(seed=0):
+    import ssefeat
+    from ssefeat.md.systems.lips_glass import lips_glass
+
+    sim = lips_glass("small", temperature=800.0, seed=seed, melt_ps=0.3, quench_rate=5000.0, anneal_ps=0.1,
+                     equilibrate_ps=0.1, compress_ps=0.05)
+    return ssefeat.make_trajectory(sim.positions[None], sim.species, cell=sim.cell, wrapped=False)
+
+
+def test_kob_andersen_model_loads_matches_parameters_and_applies():
+    from ssefeat.features.parameters import kob_andersen
+    from ssefeat.features.structure_functions import structure_functions
+    from ssefeat.softness import SoftnessModel
+
+    model = SoftnessModel.load(MODELS / "kob_andersen_A_phop.json")
+    params = kob_andersen().replace(angular_species=(), xi=(), lambdas=(), zeta=(), angular_cutoff=None)
+    assert model.provenance_["feature_parameter_fingerprint"] == params.fingerprint
+    feats = structure_functions(_ka_configuration(), params)
+    model.check_features(feats)  # raises if the signature differs
+    S = model.apply(feats)
+    assert S.shape == (1, 400) and np.isfinite(S.values).all()
+    # a liquid configuration holds both soft and hard particles
+    assert 0.05 < float((S.values > 0).mean()) < 0.95
+    # the file is small, plain JSON, and its card exists
+    path = MODELS / "kob_andersen_A_phop.json"
+    assert path.stat().st_size < 1_000_000 and json.loads(path.read_text())["format"] == "ssefeat-softness-model"
+    assert (MODELS / "kob_andersen_A_phop.md").exists()
+    # the stored metrics are what the card reports: well above chance, the permuted-label control at chance
+    assert model.metrics_["test"]["balanced_accuracy"] > 0.7
+    assert abs(model.metrics_["permuted_control"]["balanced_accuracy"] - 0.5) < 0.1
+
+
+def test_lips_glass_model_loads_matches_parameters_and_applies():
+    from ssefeat.features.parameters import li_sulfide
+    from ssefeat.features.structure_functions import structure_functions
+    from ssefeat.softness import SoftnessModel
+
+    path = MODELS / "lips_glass_Li_phop.json"
+    if not path.exists():
+        pytest.skip("lips_glass model not shipped")
+    model = SoftnessModel.load(path)
+    assert model.provenance_["feature_parameter_fingerprint"] == li_sulfide().fingerprint
+    feats = structure_functions(_lips_configuration(), li_sulfide())
+    model.check_features(feats)
+    S = model.apply(feats)
+    assert S.shape == (1, 90) and np.isfinite(S.values).all()
+    assert path.stat().st_size < 1_000_000 and (MODELS / "lips_glass_Li_phop.md").exists()
+
+
+def test_shipped_model_refuses_other_features():
+    from ssefeat.errors import ModelFileError
+    from ssefeat.features.parameters import kob_andersen
+    from ssefeat.features.structure_functions import structure_functions
+    from ssefeat.softness import SoftnessModel
+
+    model = SoftnessModel.load(MODELS / "kob_andersen_A_phop.json")
+    feats = structure_functions(_ka_configuration(n_atoms=500), kob_andersen())  # with the angular part
+    with pytest.raises(ModelFileError, match="parameter set"):
+        model.apply(feats)
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# (b) fast end to end: small KA run -> p_hop -> softness, clearly above chance; permuted labels at chance
+# ------------------------------------------------------------------------------------------------------------------
+def test_small_kob_andersen_run_learns_softness_above_chance():
+    """N = 500, T = 0.8 (tau_alpha ~ 2.6 tau), 20 tau equilibration (~8 tau_alpha), 60 tau production, p_hop with
+    t_R = 2 tau, quiet window +-1.5 tau (~tau_alpha / 2), features every 0.4 tau: ~30 s of CPU.
+
+    Measured held-out balanced accuracy (seeds 2, 3 of this recipe): 0.697 (825 test samples), 0.710 (724); with
+    80 tau and features every 0.2 tau (seed 1): 0.698 (1039). The bound 0.62 sits > 4 binomial standard errors
+    below these; chance is 0.5. The permuted-label control is the mean over 5 shuffles.
+    """
+    report, timing = small_ka_softness(seed=2)
+    test, control = report["test"], report["permuted_control"]
+    assert test["n_samples"] >= 300
+    assert test["balanced_accuracy"] > 0.62
+    assert abs(control["balanced_accuracy"] - 0.5) < 0.1
+    assert test["balanced_accuracy"] > control["balanced_accuracy"] + 0.1
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# (c) full strength (slow): regenerate the shipped KA model from scratch
+# ------------------------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def ka_full(tmp_path_factory):
+    ka = _script("train_kob_andersen")
+    out = tmp_path_factory.mktemp("ka_full")
+    model, summary = ka.main(["--out", str(out)])
+    return ka, out, model, summary
+
+
+@pytest.mark.slow
+def test_kob_andersen_from_scratch_reproduces_the_shipped_result(ka_full):
+    """What the shipped recipe achieves (measured: 0.75 held out, 0.74 on an independent run, P_R over 1.46
+    decades with Spearman 0.98); the bounds leave room for the statistical spread of a fresh run."""
+    ka, out, model, summary = ka_full
+    assert ka.T_TRAIN <= 0.6
+    assert summary["metrics_test"]["balanced_accuracy"] > 0.7
+    assert summary["independent"]["balanced_accuracy"] > 0.7
+    assert abs(summary["permuted_control"]["balanced_accuracy"] - 0.5) < 0.1
+    pr = summary["p_r"][str(ka.T_TRAIN)]
+    assert pr["decades"] > 1.2 and pr["spearman"] > 0.9
+    # the regenerated file loads; on the same machine and thread count it equals the shipped one (MD is chaotic,
+    # so other CPUs may differ in round-off and give a statistically equivalent, not identical, model)
+    from ssefeat.softness import SoftnessModel
+
+    fresh = SoftnessModel.load(out / "kob_andersen_A_phop.json")
+    shipped = SoftnessModel.load(MODELS / "kob_andersen_A_phop.json")
+    assert fresh.feature_signature_ == shipped.feature_signature_
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(reason="issue-6 target not reached by the shipped recipe (0.75 balanced accuracy, P_R over 1.5 "
+                          "decades; see models/kob_andersen_A_phop.md)", strict=False)
+def test_kob_andersen_issue_target(ka_full):
+    ka, out, model, summary = ka_full
+    assert summary["metrics_test"]["balanced_accuracy"] >= 0.8
+    pr = summary["p_r"][str(ka.T_TRAIN)]
+    assert pr["decades"] >= 2.0 and pr["monotone_within_errors"]
