@@ -132,3 +132,10 @@ def test_collective_msd_with_charges():
     series = np.einsum("fai,a->fi", ds.positions.values, q)[:, None, :]
     np.testing.assert_allclose(got.sel(axis="total").values, K.msd_direct(series)[:, 0].sum(axis=1) / 10, atol=1e-9)
     assert got.attrs["units"] == "e^2 angstrom^2"
+
+
+def test_collective_msd_charges_must_cover_every_selected_species():
+    ds = ssefeat.make_trajectory(np.random.default_rng(0).normal(size=(6, 4, 3)), ["Li", "Li", "S", "S"],
+                                 timestep_ps=1.0)
+    with pytest.raises(ParameterError, match="no charge for species"):
+        collective_msd(ds, ["Li", "S"], charges={"Li": 1.0})

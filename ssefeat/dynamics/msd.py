@@ -310,6 +310,11 @@ def collective_msd(ds: xr.Dataset, species: str | Sequence[str], *, charges: dic
     n_lags = _check_max_lag(max_lag, prep.n_frames, prep.dt) + 1
     idx = np.flatnonzero(np.isin(ds["species"].values, names))
     sp = ds["species"].values[idx]
+    if charges is not None:
+        missing = [s for s in names if s not in charges]
+        if missing:
+            raise ParameterError(f"no charge for species {missing} in charges={charges}.",
+                                 fix="give a charge (e) for every selected species, e.g. {'Li': 1, 'S': -2}.")
     weights = None if charges is None else np.array([float(charges[s]) for s in sp])
     series = collective_series(prep, idx, weights)
     m = collective_msd_values(series, workers)[:n_lags] / idx.size
