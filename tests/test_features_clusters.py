@@ -357,3 +357,12 @@ def test_clusters_command_environment_columns_cover_every_cluster_type(tmp_path)
     assert "P" in out["cluster_type"].values.tolist()
     assert np.isfinite(out["env_fraction"].values).all()
     np.testing.assert_allclose(out["env_fraction"].sel(cluster_type="P").values, 0.0)
+
+
+def test_type_codes_are_the_columns_of_the_requested_cluster_types():
+    from ssefeat.features.environment import _type_codes
+
+    got = _type_codes(np.array(["PS4", "P2S6", "", "P2S7", "PS4"]), ["PS4", "P2S7"])
+    np.testing.assert_array_equal(got, [0, -1, -1, 1, 0])
+    assert _type_codes(np.array([], dtype=str), ["PS4"]).size == 0
+    np.testing.assert_array_equal(_type_codes(np.array(["PS4"]), []), [-1])

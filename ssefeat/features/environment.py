@@ -32,6 +32,16 @@ from .clusters import DEFAULT_SPECIES, find_clusters
 __all__ = ["cluster_environment"]
 
 
+def _type_codes(types: np.ndarray, cluster_types: Sequence[str]) -> np.ndarray:
+    """Column of each atom's cluster type in ``cluster_types`` (-1 when absent), vectorised."""
+    names = np.asarray(cluster_types, dtype=str)
+    if not len(types) or not names.size:
+        return np.full(len(types), -1, dtype=np.int64)
+    order = np.argsort(names)
+    pos = np.minimum(np.searchsorted(names[order], types), names.size - 1)
+    return np.where(names[order][pos] == types, order[pos], -1).astype(np.int64)
+
+
 def cluster_environment(ds: xr.Dataset, clusters: xr.Dataset | None = None, mobile: str = "Li",
                         anion: str = "S", r_env: float = 5.0, cluster_types: Sequence[str] | None = None,
                         species: Sequence[str] = DEFAULT_SPECIES, cutoffs: Mapping | None = None) -> xr.Dataset:
@@ -85,13 +95,11 @@ def cluster_environment(ds: xr.Dataset, clusters: xr.Dataset | None = None, mobi
     n_anions = np.zeros((n_frames, n_mob), dtype=np.int64)
     near_d = np.full((n_frames, n_mob), np.inf)
     near_atom = np.full((n_frames, n_mob), -1, dtype=np.int64)
-    lookup = {t: k for k, t in enumerate(cluster_types)}
     for f in range(n_frames):
         cell = cells[f]
         pairs = neighbor_pairs(positions[f], cell, r_env, query=mob, points=ani)
         n_anions[f] = np.bincount(pairs.i, minlength=n_mob)
-        tcode = np.array([lookup.get(t, -1) for t in ctype[f, ani]], dtype=np.int64) if len(ani) else \
-            np.zeros(0, np.int64)
+        tcode = _type_codes(ctype[f, ani], cluster_types)
         col = tcode[pairs.j]
         ok = col >= 0
         np.add.at(count[f], (pairs.i[ok], col[ok]), 1)
