@@ -75,3 +75,16 @@ def test_correlate_uses_environment_fractions_and_skips_ids_and_flags(tmp_path):
     assert not names & {"env_nearest_cluster_id", "valid_T"}
     assert float(links["r"].sel(descriptor="env_fraction_PS4")) > 0.9
     assert float(links["r"].sel(descriptor="env_fraction_P2S6")) < -0.9
+
+
+def test_train_picks_the_label_of_an_ssefeat_label_file(tmp_path):
+    """A p_hop / D2min file also holds helper variables (valid, window_displacement, n_neighbors): the label
+    itself is found without --label-var."""
+    feats, labels = write_inputs(tmp_path)
+    extra = labels.to_dataset(name="phop")
+    extra["window_displacement"] = np.sqrt(labels)
+    extra["valid"] = labels > 0
+    extra.to_netcdf(tmp_path / "labels2.nc")
+    res = CliRunner().invoke(main, ["softness", "train", str(tmp_path / "features.nc"), str(tmp_path / "labels2.nc"),
+                                    "-o", str(tmp_path / "model.json"), "--r-cut", "3", "--nr-cut", "1", "--C", "1"])
+    assert res.exit_code == 0, res.output

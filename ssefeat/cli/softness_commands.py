@@ -21,6 +21,10 @@ def open_result(path) -> xr.Dataset:
     return xr.load_dataset(path)
 
 
+#: the per-atom variable of ssefeat's label and softness files (beside helpers such as valid, n_neighbors)
+KNOWN_VARIABLES = ("phop", "d2min", "d_cum", "softness")
+
+
 def _per_atom_variable(ds: xr.Dataset, name: str | None, what: str) -> xr.DataArray:
     if name:
         if name not in ds:
@@ -28,6 +32,9 @@ def _per_atom_variable(ds: xr.Dataset, name: str | None, what: str) -> xr.DataAr
                               fix=f"pick one with --{what}-var.")
         return ds[name]
     candidates = [n for n, v in ds.data_vars.items() if set(v.dims) >= {"frame", "atom"} and v.ndim == 2]
+    known = [n for n in candidates if n in KNOWN_VARIABLES]
+    if len(candidates) > 1 and len(known) == 1:  # an ssefeat result: the label beside its helper variables
+        candidates = known
     if len(candidates) != 1:
         raise SchemaError(f"cannot tell which variable of the {what} file to use: {candidates or list(ds.data_vars)}.",
                           fix=f"name it with --{what}-var.")
