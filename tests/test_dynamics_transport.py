@@ -313,3 +313,23 @@ def test_figures(tmp_path):
     for name, fig in figs.items():
         save(fig, tmp_path / f"{name}.png")
         assert (tmp_path / f"{name}.png").stat().st_size > 1000
+
+
+def test_conductivity_with_haven_prepares_positions_once(monkeypatch):
+    """The unwrap + centre-of-mass pass over every atom is shared by D* and the collective MSD."""
+    from ssefeat.dynamics import msd as M
+
+    calls = []
+    original = M.PreparedPositions.__init__
+
+    def counting(self, *args, **kwargs):
+        calls.append(1)
+        original(self, *args, **kwargs)
+
+    ds = random_walk(seed=8, T=600.0)
+    ref = conductivity(ds, "Li", window=(1.0, 30.0), haven=True, n_sim=20)
+    monkeypatch.setattr(M.PreparedPositions, "__init__", counting)
+    got = conductivity(ds, "Li", window=(1.0, 30.0), haven=True, n_sim=20)
+    assert len(calls) == 1
+    for v in ("D", "D_sigma", "sigma", "haven_ratio"):
+        np.testing.assert_allclose(got[v].values, ref[v].values, rtol=1e-12)

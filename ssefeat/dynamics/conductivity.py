@@ -26,7 +26,8 @@ from ..provenance import parameters_of, stamp
 from ..units import BOLTZMANN_EV, ELEMENTARY_CHARGE_C
 from . import _msd_kernels as K
 from .diffusion import _usable_blocks, diffusion_coefficient
-from .msd import PreparedPositions, collective_msd_values, collective_series, species_indices
+from .msd import (MAX_UNWRAP_STEP_FRACTION, PreparedPositions, collective_msd_values, collective_series,
+                  species_indices)
 
 #: S/cm per (Å^-3 e^2 Å^2/ps / eV)
 NERNST_EINSTEIN_S_PER_CM = ELEMENTARY_CHARGE_C * 1e20
@@ -133,7 +134,12 @@ def conductivity(ds: xr.Dataset, species: str | Sequence[str] | None = None,
     ``msd_collective (lag, species, axis)`` Å^2.
     """
     temp = temperature_of(ds, temperature_K)
-    res = diffusion_coefficient(ds, species, window, n_blocks=n_blocks, **kwargs)
+    prep = None
+    if haven:  # one unwrap + centre-of-mass pass shared by D* and the collective MSD
+        prep = PreparedPositions(ds, remove_com=kwargs.get("remove_com", True),
+                                 max_unwrap_step=kwargs.get("max_unwrap_step", MAX_UNWRAP_STEP_FRACTION),
+                                 timestep_ps=kwargs.get("timestep_ps"))
+    res = diffusion_coefficient(ds, species, window, n_blocks=n_blocks, prepared=prep, **kwargs)
     names = [str(s) for s in res.species.values]
     dens = np.array([number_density(ds, s) for s in names])
     charges, sources = zip(*(ion_charge(ds, s, charge) for s in names))
@@ -143,9 +149,6 @@ def conductivity(ds: xr.Dataset, species: str | Sequence[str] | None = None,
     D = res["D"].values
     D_err = res["D_err"].values
     if haven:
-        p = parameters_of(res)
-        prep = PreparedPositions(ds, remove_com=p["remove_com"], max_unwrap_step=p["max_unwrap_step_fraction"],
-                                 timestep_ps=p["timestep_ps"])
         t, dt = prep.n_frames, prep.dt
         lag = np.arange(t) * dt
         coll = np.zeros((t, len(names), 4))

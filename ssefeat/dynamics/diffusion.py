@@ -155,7 +155,8 @@ def diffusion_coefficient(ds: xr.Dataset, species: str | Sequence[str] | None = 
                           window: tuple[float, float] | None = None, *, uncertainty: str = "atoms",
                           n_blocks: int = 5, tol: float = 0.15, max_fraction: float = 0.5, min_span: float = 2.0,
                           remove_com: bool = True, max_unwrap_step: float = MAX_UNWRAP_STEP_FRACTION,
-                          timestep_ps: float | None = None, workers: int | None = None) -> xr.Dataset:
+                          timestep_ps: float | None = None, workers: int | None = None,
+                          prepared: PreparedPositions | None = None) -> xr.Dataset:
     """Tracer diffusion coefficient per species from the FFT MSD (see module docstring for fit, window, errors).
 
     Parameters
@@ -169,6 +170,9 @@ def diffusion_coefficient(ds: xr.Dataset, species: str | Sequence[str] | None = 
         Which error estimate is reported as ``D_err``; all of them are stored.
     n_blocks : int
         Number of independent time blocks for the block estimate (reduced so that the window fits in a block).
+    prepared : PreparedPositions, optional
+        Unwrapped, drift-corrected positions of ``ds`` already set up (then ``remove_com``, ``max_unwrap_step`` and
+        ``timestep_ps`` are those it was made with); lets callers share the pass over every atom.
 
     Returns
     -------
@@ -181,7 +185,8 @@ def diffusion_coefficient(ds: xr.Dataset, species: str | Sequence[str] | None = 
         raise ParameterError(f"uncertainty={uncertainty!r} is not one of {UNCERTAINTY_METHODS}.",
                              fix="use 'atoms' (default), 'blocks' or 'max'.")
     names = resolve_species(ds, species, mobile_default=True)
-    prep = PreparedPositions(ds, remove_com=remove_com, max_unwrap_step=max_unwrap_step, timestep_ps=timestep_ps)
+    prep = prepared if prepared is not None else PreparedPositions(
+        ds, remove_com=remove_com, max_unwrap_step=max_unwrap_step, timestep_ps=timestep_ps)
     t, dt = prep.n_frames, prep.dt
     if t < 2 * MIN_WINDOW_POINTS:
         raise ParameterError(f"too few frames for a diffusion fit: {t} frames.",
