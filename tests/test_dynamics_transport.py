@@ -333,3 +333,9 @@ def test_conductivity_with_haven_prepares_positions_once(monkeypatch):
     assert len(calls) == 1
     for v in ("D", "D_sigma", "sigma", "haven_ratio"):
         np.testing.assert_allclose(got[v].values, ref[v].values, rtol=1e-12)
+
+
+def test_one_temperature_for_runs_at_different_temperatures_is_refused():
+    runs = [random_walk(seed=1, T=500.0), random_walk(seed=2, T=700.0)]
+    with pytest.raises(ParameterError, match="different temperatures"):
+        transport_study(runs, "Li", [600.0], window=(1.0, 30.0))

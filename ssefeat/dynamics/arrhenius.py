@@ -193,6 +193,12 @@ def transport_study(trajectories: Sequence[xr.Dataset], species: str | None = No
     labels = list(labels) if labels is not None else [f"run_{k}" for k in range(len(trajectories))]
     temps = list(temperatures) if temperatures is not None else [None] * len(trajectories)
     if len(temps) == 1 and len(trajectories) > 1:
+        own = sorted({float(ds.attrs["temperature_K"]) for ds in trajectories
+                      if ds.attrs.get("temperature_K") is not None})
+        if len(own) > 1:  # one value would silently replace the runs' own, different temperatures
+            raise ParameterError(f"one temperature ({temps[0]:g} K) was given for {len(trajectories)} trajectories "
+                                 f"that were run at different temperatures ({', '.join(f'{t:g}' for t in own)} K).",
+                                 fix="give one temperature per trajectory, in order, or none to use the files' own.")
         temps = temps * len(trajectories)
     if len(temps) != len(trajectories):
         raise ParameterError(f"{len(temps)} temperatures for {len(trajectories)} trajectories.",
