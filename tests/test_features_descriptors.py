@@ -276,3 +276,13 @@ def test_voronoi_volume_matches_convex_hulls_and_survives_lammps_in_the_process(
     """).format(tests=str(__import__("pathlib").Path(__file__).parent))
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
     assert res.returncode == 0 and "ok" in res.stdout, res.stderr[-2000:]
+
+
+def test_voronoi_volume_of_tiny_cells():
+    """One or two atoms need images beyond the neighbouring cells; the volumes still fill the cell exactly."""
+    from ssefeat.features.descriptors import periodic_voronoi_volumes
+
+    np.testing.assert_allclose(periodic_voronoi_volumes(np.zeros((1, 3)), np.eye(3) * 5), [125.0])
+    cell = np.array([[4.0, 0, 0], [1.0, 5.0, 0], [0.5, 0.3, 6.0]])
+    v = periodic_voronoi_volumes(np.array([[0.1, 0.2, 0.3], [2.0, 2.5, 3.1]]), cell)
+    assert v.sum() == pytest.approx(np.linalg.det(cell), rel=1e-9) and (v > 0).all()

@@ -144,6 +144,10 @@ def coordination_numbers(ds: xr.Dataset, cutoffs: Mapping, centre: str | None = 
 
 
 # --- Voronoi volume -------------------------------------------------------------------------------
+#: largest buffer of periodic images (in cell widths) around the cell for the Voronoi tessellation
+MAX_VORONOI_BUFFER = 2.0
+
+
 def periodic_voronoi_volumes(positions: np.ndarray, cell: np.ndarray) -> np.ndarray:
     """Voronoi cell volume (Å^3) of every atom of one periodic configuration, in float64.
 
@@ -164,13 +168,17 @@ def periodic_voronoi_volumes(positions: np.ndarray, cell: np.ndarray) -> np.ndar
     s[s >= 1.0] = 0.0
     volume = abs(float(_box.cell_volume(cell)))
     widths = _box.perpendicular_widths(cell)
-    shifts = np.array([[i, j, k] for i in (-1, 0, 1) for j in (-1, 0, 1) for k in (-1, 0, 1)], dtype=np.float64)
-    images = (s[None] + shifts[:, None]).reshape(-1, 3)
-    owner = np.tile(np.arange(n), len(shifts))
-    home = np.repeat(np.all(shifts == 0, axis=1), n)
     spacing = (volume / max(n, 1)) ** (1.0 / 3.0)
-    buffer = min(1.0, 3.0 * spacing / float(widths.min()))
+    buffer = min(MAX_VORONOI_BUFFER, 3.0 * spacing / float(widths.min()))
+    reach = 0
     while True:
+        if int(np.ceil(buffer)) > reach:  # periodic images up to `reach` cells away
+            reach = int(np.ceil(buffer))
+            r = np.arange(-reach, reach + 1)
+            shifts = np.stack(np.meshgrid(r, r, r, indexing="ij"), axis=-1).reshape(-1, 3).astype(np.float64)
+            images = (s[None] + shifts[:, None]).reshape(-1, 3)
+            owner = np.tile(np.arange(n), len(shifts))
+            home = np.repeat(np.all(shifts == 0, axis=1), n)
         keep = np.all((images > -buffer) & (images < 1.0 + buffer), axis=1)
         pts = images[keep] @ cell
         vor = Voronoi(pts)
@@ -204,11 +212,12 @@ def periodic_voronoi_volumes(positions: np.ndarray, cell: np.ndarray) -> np.ndar
             np.add.at(vol, rp[:, 1], pyramid)
             out = np.zeros(n)
             out[owner[keep][local_home]] = vol[local_home]
-            if abs(out.sum() - volume) <= 1e-8 * volume or buffer >= 1.0:
+            if abs(out.sum() - volume) <= 1e-8 * volume:
                 return out
-        if buffer >= 1.0:
-            return np.full(n, np.nan)
-        buffer = min(1.0, 2.0 * buffer)
+        if buffer >= MAX_VORONOI_BUFFER:
+            raise ParameterError(f"the periodic Voronoi tessellation of {n} atoms did not fill the cell.",
+                                 fix="check the positions (overlapping atoms?) and the cell.")
+        buffer = min(MAX_VORONOI_BUFFER, 2.0 * buffer)
 
 
 def voronoi_volume(ds: xr.Dataset, centre: str | None = None, frames=None) -> xr.DataArray:
