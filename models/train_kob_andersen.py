@@ -105,7 +105,8 @@ def simulate(temperature: float, n_atoms: int = N_ATOMS, equilibrate_tau: float 
         frames.write(sim)
         integ = make_thermostat("nose-hoover", temperature, dt)
         sim.run(int(round(production_tau / dt)), integ, dump_every=dump_every, writer=frames, progress=progress)
-        info = {"replica": replica, "n_atoms": n_atoms, "temperature": temperature, "density": DENSITY, "dt": dt, "seed": tseed,
+        info = {"replica": replica, "n_atoms": n_atoms, "temperature": temperature, "density": DENSITY, "dt": dt,
+                "seed": tseed,
                 "equilibrate_tau": equilibrate_tau, "equilibration": "random start, FIRE, Langevin damping 1 tau",
                 "production_tau": production_tau, "production": "Nose-Hoover chain, damping 100 dt",
                 "dump_tau": dump_tau, "mean_temperature_last": float(sim.temperature),
