@@ -270,8 +270,10 @@ def write_card(path: Path, model, s: dict) -> None:
         "Softness of Li in ssefeat's generated Li2S-P2S5 glass (rigid-ion thiophosphate model), a linear hyperplane",
         "on the `li_sulfide()` structure functions trained with p_hop labels, and its links to the anion environment",
         "(the thesis in seeds/003, ch. 5; Cubuk 2015 / Schoenholz 2016 softness).",
-        f"Regenerate: `python models/train_lips_glass.py` (seeded; last run {s['wall_s_total'] / 60:.1f} min wall on a "
-        "shared 2-core machine).",
+        "Regenerate: `python models/train_lips_glass.py` (seeded, deterministic on one numba thread). Last "
+        f"generation: MD {s['run'].get('wall_s_total', float('nan')) / 60:.0f} min wall (melt-quench + 100 ps; on a "
+        "2-core machine shared with heavy other work, ~1.5 ms of CPU per step), analysis and training "
+        f"{s['wall_s_total'] / 60:.1f} min wall.",
         "",
         "## Use",
         "```python",
