@@ -149,8 +149,9 @@ def check_config(config: dict) -> None:
 
         first = read(tr["files"][0], format=tr["format"], topology=tr["topology"], type_map=tr["type_map"], stop=1)
         present = set(first["species"].values.tolist())
-        roles = {"mobile": [sp["mobile"]], "anion": [sp["anion"]] if config["features"]["environment"] else [],
-                 "framework": sp["framework"] if config["features"]["environment"] else []}
+        env_on = config["features"]["enabled"] and config["features"]["environment"]
+        roles = {"mobile": [sp["mobile"]], "anion": [sp["anion"]] if env_on else [],
+                 "framework": sp["framework"] if env_on else []}
         for role, names in roles.items():
             missing = [s for s in names if s not in present]
             if missing:

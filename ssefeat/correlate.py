@@ -1,7 +1,9 @@
 """Links between structure and dynamics: Pearson r with bootstrap intervals, softness by environment, LASSO.
 
-Samples are (frame, atom) pairs. Atoms in one frame are not independent, so the bootstrap resamples whole
-frames by default (``bootstrap="frame"``); ``"sample"`` resamples rows and gives narrower, optimistic intervals.
+Samples are (frame, atom) pairs, and they are not independent: an ion keeps its surroundings over many frames,
+and ions of one frame share them. The bootstrap therefore resamples whole groups: ``bootstrap="atom"`` (whole
+ions: the honest choice for per-ion descriptors followed over time, and the default), ``"frame"`` (whole frames),
+or ``"sample"`` (rows; narrow, optimistic intervals).
 """
 from __future__ import annotations
 
@@ -39,8 +41,9 @@ def _flatten(target: xr.DataArray, descriptors, complete: bool = True
     y = np.asarray(parts[0].values, dtype=np.float64).ravel()
     X = np.stack([np.asarray(p.values, dtype=np.float64).ravel() for p in parts[1:]], axis=1)
     frames = np.repeat(parts[0]["frame"].values, parts[0].sizes["atom"])
+    atoms = np.tile(parts[0]["atom"].values, parts[0].sizes["frame"])
     ok = np.isfinite(y) & (np.isfinite(X).all(axis=1) if complete else True)
-    return y[ok], X[ok], names, frames[ok]
+    return y[ok], X[ok], names, frames[ok], atoms[ok]
 
 
 def pearson(x, y, n_boot: int = 1000, confidence: float = 0.95, groups=None, seed: int = 0) -> dict:
@@ -76,20 +79,21 @@ def pearson(x, y, n_boot: int = 1000, confidence: float = 0.95, groups=None, see
 
 
 def softness_links(softness: xr.DataArray, descriptors, n_boot: int = 1000, confidence: float = 0.95,
-                   bootstrap: str = "frame", seed: int = 0) -> xr.Dataset:
+                   bootstrap: str = "atom", seed: int = 0) -> xr.Dataset:
     """Pearson r (p-value, bootstrap CI) between per-atom softness and each per-atom descriptor.
 
     ``descriptors``: a Dataset of (frame, atom) variables (e.g. cluster-environment fractions, potential energy,
     Voronoi volume, CSM, coordination) or a (frame, atom, feature) DataArray.
     """
-    if bootstrap not in ("frame", "sample"):
-        raise ParameterError(f"bootstrap must be 'frame' or 'sample', got {bootstrap!r}.")
-    y, X, names, frames = _flatten(softness, descriptors, complete=False)
+    if bootstrap not in ("atom", "frame", "sample"):
+        raise ParameterError(f"bootstrap must be 'atom', 'frame' or 'sample', got {bootstrap!r}.")
+    y, X, names, frames, atoms = _flatten(softness, descriptors, complete=False)
+    groups = {"atom": atoms, "frame": frames, "sample": None}[bootstrap]
     rows = []
     for k in range(len(names)):  # each descriptor on its own finite samples (e.g. CSM is NaN for some sites)
         ok = np.isfinite(X[:, k])
         rows.append(pearson(X[ok, k], y[ok], n_boot=n_boot, confidence=confidence,
-                            groups=frames[ok] if bootstrap == "frame" else None, seed=seed))
+                            groups=None if groups is None else groups[ok], seed=seed))
     out = xr.Dataset({key: ("descriptor", [r[key] for r in rows]) for key in ("r", "p_value", "ci_low", "ci_high", "n")},
                      coords={"descriptor": names})
     out["r"].attrs["units"] = "1"
@@ -134,7 +138,7 @@ def lasso_links(target: xr.DataArray, descriptors, test_fraction: float = 0.25, 
     from sklearn.metrics import r2_score
     from sklearn.model_selection import GroupKFold, KFold
 
-    y, X, names, frames = _flatten(target, descriptors)
+    y, X, names, frames, _ = _flatten(target, descriptors)
     if y.size < 10:
         raise ParameterError(f"only {y.size} complete samples for LASSO.", fix="use more frames or atoms.")
     rng = np.random.default_rng(seed)

@@ -127,7 +127,7 @@ def _report(pipe, trajs, feats, soft, links, transport, disorder, figures) -> st
                          f"fraction soft {_fmt((v > 0).mean())}")
         lines.append("")
     if links is not None:
-        lines += ["## Softness and structure (Pearson r, 95 % bootstrap CI over frames)", "",
+        lines += ["## Softness and structure (Pearson r, 95 % bootstrap CI resampling whole ions)", "",
                   "| descriptor | r | 95 % CI | p | n |", "|---|---|---|---|---|"]
         order = np.argsort(-np.abs(np.nan_to_num(links["r"].values)))
         for i in order:

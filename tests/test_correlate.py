@@ -66,3 +66,19 @@ def test_no_shared_samples_is_an_error():
     b = xr.Dataset({"d": per_atom(np.ones((3, 4)), "d").assign_coords(frame=[7, 8, 9])})
     with pytest.raises(SchemaError, match="share no"):
         softness_links(a, b)
+
+
+def test_ion_bootstrap_is_honest_for_persistent_per_ion_values():
+    """Each ion keeps its descriptor and its softness offset over all frames and the two are unrelated: the
+    frame bootstrap treats 40 ions x 200 frames as 8000 samples and is overconfident; resampling ions is not."""
+    rng = np.random.default_rng(5)
+    n_frames, n_ions = 200, 40
+    desc_ion = rng.normal(size=n_ions)
+    soft_ion = rng.normal(size=n_ions)  # independent of desc_ion: true r = 0
+    d = np.tile(desc_ion, (n_frames, 1)) + 0.05 * rng.normal(size=(n_frames, n_ions))
+    s = np.tile(soft_ion, (n_frames, 1)) + 0.05 * rng.normal(size=(n_frames, n_ions))
+    S, D = per_atom(s, "softness"), xr.Dataset({"d": per_atom(d, "d")})
+    by_ion = softness_links(S, D, n_boot=400, bootstrap="atom").sel(descriptor="d")
+    by_frame = softness_links(S, D, n_boot=400, bootstrap="frame").sel(descriptor="d")
+    assert (by_ion.ci_high - by_ion.ci_low) > 5 * (by_frame.ci_high - by_frame.ci_low)
+    assert by_ion.ci_low < 0 < by_ion.ci_high

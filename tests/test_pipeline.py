@@ -139,3 +139,23 @@ def test_run_cli_reads_toml_and_reports_errors(tmp_path, traj):
     res = CliRunner().invoke(main, ["run", str(tmp_path / "bad2.toml")])
     assert res.exit_code == 2 and "unknown key 'trajectory.fils'" in res.output
 
+
+
+def test_transport_stage_says_when_ions_never_diffuse(tmp_path):
+    """Caged ions (an Ornstein-Uhlenbeck process: MSD plateaus) have no diffusive window: the stage must still
+    finish, fit an apparent D over later lags and say so in the results and the report, not invent a D."""
+    rng = np.random.default_rng(0)
+    pos, x = np.zeros((300, 30, 3)), np.zeros((30, 3))
+    for t in range(300):
+        x = 0.9 * x + rng.normal(scale=0.3, size=(30, 3))
+        pos[t] = x
+    ds = ssefeat.make_trajectory(pos + rng.random((30, 3)) * 20, ["Li"] * 24 + ["S"] * 6, cell=np.eye(3) * 20,
+                                 timestep_ps=0.1, wrapped=False, temperature_K=600.0)
+    ssefeat.io.write(ds, tmp_path / "caged.nc")
+    cfg = load_config({"trajectory": {"files": [str(tmp_path / "caged.nc")], "temperatures": [600.0]},
+                       "features": {"enabled": False}, "labels": {"enabled": False},
+                       "softness": {"enabled": False}, "correlate": {"enabled": False},
+                       "output": {"folder": str(tmp_path / "out"), "figures": False}})
+    out = Pipeline(cfg, progress=False).run()
+    assert xr.open_datatree(out / "stages" / "transport.nc").attrs["window_note"].startswith("NOT DIFFUSIVE")
+    assert "apparent values, not transport coefficients" in (out / "report.md").read_text()
