@@ -148,7 +148,7 @@ def _report(pipe, trajs, feats, soft, links, transport, disorder, figures) -> st
         root = transport.to_dataset()
         for i, run in enumerate(root["run"].values):
             r = root.isel(run=i)
-            lines.append(f"| {run} | {_fmt(r.temperature_K)} | {_fmt(r.D_cm2_s, r.D_cm2_s_err)} | "
+            lines.append(f"| {run} | {float(r.temperature_K):.0f} | {_fmt(r.D_cm2_s, r.D_cm2_s_err)} | "
                          f"{_fmt(r.sigma, r.sigma_err)} | {_fmt(r.haven_ratio)} |")
         lines += ["", f"D from the MSD of {mobile} over the fit window (D = slope / 6; "
                       f"{transport.attrs.get('window_note', '')}); σ by Nernst-Einstein "
