@@ -443,10 +443,14 @@ class Pipeline:
             prof = disorder_profile(ds, axis=dc["axis"], slab_width=dc["slab_width"],
                                     grid_spacing=dc["grid_spacing"], sigma=dc["sigma"], frames=frames)
             regions = find_regions(prof)
-            out = xr.merge([prof, regions.rename({v: f"region_{v}" for v in regions.data_vars if v in prof})],
-                           combine_attrs="override")
+            out = prof.copy()
+            for v in regions.data_vars:
+                out[f"regions_{v}"] = regions[v]
+            out.attrs.update({f"regions_{k}": v for k, v in regions.attrs.items()
+                              if k in ("method", "fit_ok", "fit_message", "F_crystal", "F_glass")})
             labels = label_atoms(ds, regions)
             dyn = region_dynamics(ds, labels, species=self.config["species"]["mobile"])
+            dyn = dyn.rename({"region": "region_class"})
             for v in dyn.data_vars:
                 out[f"dyn_{v}"] = dyn[v]
             return out

@@ -168,6 +168,12 @@ def _report(pipe, trajs, feats, soft, links, transport, disorder, figures) -> st
         lines += [f"## Disorder profile (run {k})", "",
                   f"F(z) along {c['disorder']['axis']}: min {_fmt(np.nanmin(F))}, max {_fmt(np.nanmax(F))} "
                   "(≈1 disordered, ≈0 crystalline).", ""]
+        if "dyn_D_cm2_s" in d:
+            rows = [f"{r}: {_fmt(v)} cm²/s (n = {int(n)})" for r, v, n in
+                    zip(d["region_class"].values, d["dyn_D_cm2_s"].values, d["n_atoms_at_origin"].values)
+                    if n > 0]
+            lines += [f"{c['species']['mobile']} diffusion by region (an ion counts in the region it occupies at "
+                      "the time origin): " + "; ".join(rows), ""]
     if figures:
         lines += ["## Figures", ""] + [f"![{f}](figures/{f})" for f in figures] + [""]
     lines += ["## Timings", "", ", ".join(f"{k} {v:.1f} s" for k, v in pipe.timings.items()), ""]

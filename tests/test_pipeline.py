@@ -37,6 +37,7 @@ def config_for(tmp_path, traj, **over):
            "labels": {"t_R_frames": 6},
            "softness": {"window": 1, "horizon": 4},
            "correlate": {"n_boot": 50},
+           "disorder": {"enabled": True, "frames": 3},
            "execution": {"chunk_frames": 16},
            "output": {"folder": str(tmp_path / "out"), "figures": True}}
     for section, values in over.items():
@@ -53,11 +54,12 @@ def test_pipeline_writes_results_and_resumes(tmp_path, traj):
     cfg = config_for(tmp_path, traj)
     out = Pipeline(load_config(cfg), progress=False).run()
     report = (out / "report.md").read_text()
-    for heading in ("## Trajectories", "## Features", "## Softness", "## Softness and structure", "## Transport"):
+    for heading in ("## Trajectories", "## Features", "## Softness", "## Softness and structure", "## Transport",
+                    "## Disorder profile"):
         assert heading in report
     assert "cm²/s" in report and "±" in report
     tree = xr.open_datatree(out / "results.nc")
-    assert {"features_0", "labels_0", "softness_0", "correlate", "transport"} <= set(tree.children)
+    assert {"features_0", "labels_0", "softness_0", "correlate", "transport", "disorder_0"} <= set(tree.children)
     assert (out / "tables" / "features_0.parquet").exists() and (out / "softness_model.json").exists()
     assert any(p.suffix == ".png" for p in (out / "figures").iterdir())
     first = xr.load_dataset(out / "stages" / "softness_0.nc")

@@ -44,6 +44,7 @@ def demo_config(output: str = "ssefeat-demo", quick: bool = False) -> dict:
         "labels": {"t_R_frames": 10},
         "softness": {"window": 2, "horizon": 10},
         "correlate": {"n_boot": 200},
+        "disorder": {"enabled": True, "axis": "z", "frames": 5},
         "output": {"folder": output},
     })
 
