@@ -327,6 +327,21 @@ def wrap(ds: xr.Dataset) -> xr.Dataset:
     return out
 
 
+def positions_in(index, n: int, what: str, items: str, error=SelectionError) -> np.ndarray:
+    """0-based positions (a slice, an int or ints; negatives count from the end) checked against ``n`` items.
+
+    Raises ``error`` naming the first out-of-range position.
+    """
+    if isinstance(index, slice):
+        return np.arange(n)[index]
+    idx = np.atleast_1d(np.asarray(index, dtype=np.int64))
+    bad = idx[(idx < -n) | (idx >= n)]
+    if bad.size:
+        raise error(f"{what} {int(bad[0])} is out of range for {n} {items}.",
+                    fix=f"use positions from 0 to {n - 1} (or a slice).")
+    return idx
+
+
 def select(ds: xr.Dataset, species: str | Iterable[str] | None = None,
            index: int | Iterable[int] | slice | None = None) -> xr.Dataset:
     """Atoms of the given species and/or positions (0-based, in the current order); both must hold.
@@ -345,14 +360,7 @@ def select(ds: xr.Dataset, species: str | Iterable[str] | None = None,
         mask &= np.isin(ds["species"].values, wanted)
     if index is not None:
         n = ds.sizes["atom"]
-        if isinstance(index, slice):
-            idx = np.arange(n)[index]
-        else:
-            idx = np.atleast_1d(np.asarray(index, dtype=np.int64))
-            bad = idx[(idx < -n) | (idx >= n)]
-            if bad.size:
-                raise SelectionError(f"atom index {int(bad[0])} is out of range for {n} atoms.",
-                                     fix=f"use indices from 0 to {n - 1}.")
+        idx = positions_in(index, n, "atom index", "atoms", SelectionError)
         by_index = np.zeros(n, dtype=bool)
         by_index[idx] = True
         mask &= by_index

@@ -32,7 +32,7 @@ import xarray as xr
 
 from . import _disorder_kernels as _k
 from . import box as _box
-from .data import cell_array, select, validate
+from .data import cell_array, positions_in, select, validate
 from .errors import ParameterError
 from .provenance import stamp
 from .units import AMU_PER_ANGSTROM3_TO_G_PER_CM3
@@ -119,15 +119,7 @@ def _random_reference(cell, geom, sigma, n_atoms, n_random, seed, r_cut):
 def _frame_positions(frames, n_frames):
     if frames is None:
         return np.arange(n_frames)
-    if isinstance(frames, slice):
-        idx = np.arange(n_frames)[frames]
-    else:
-        idx = np.atleast_1d(np.asarray(frames, dtype=np.int64))
-        bad = idx[(idx < -n_frames) | (idx >= n_frames)]
-        if bad.size:
-            raise ParameterError(f"frame position {int(bad[0])} is out of range for {n_frames} frames.",
-                                 fix=f"use positions from 0 to {n_frames - 1} (or a slice).")
-        idx = idx % n_frames
+    idx = positions_in(frames, n_frames, "frame position", "frames", ParameterError) % n_frames
     if idx.size == 0:
         raise ParameterError("the frame selection is empty.", fix="select at least one frame.")
     return idx
