@@ -3,10 +3,13 @@
 Systems (``ssefeat.md.systems``): ``kob_andersen`` (reduced LJ units), ``lips_glass``, ``glass_ceramic``,
 ``vacancy_crystal`` (Å, ps, eV). :func:`simulate` builds one, runs NVT production and writes an ssefeat
 trajectory (netCDF, frame chunk by frame chunk); it is what ``ssefeat simulate`` and the pipeline use.
+:func:`inherent_structures` quenches every frame of a trajectory to its local energy minimum (FIRE).
 """
 from __future__ import annotations
 
 from pathlib import Path
+
+from .inherent import inherent_structures
 
 
 def simulate(system: str, path, temperature: float | None = None, steps: int = 10000, dump_every: int = 100,
@@ -54,4 +57,4 @@ def simulate(system: str, path, temperature: float | None = None, steps: int = 1
     return sim
 
 
-__all__ = ["simulate"]
+__all__ = ["simulate", "inherent_structures"]
