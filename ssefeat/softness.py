@@ -88,7 +88,8 @@ class TrainingSet:
     """Samples chosen for training, with where they came from.
 
     ``X`` (n_samples, n_features), ``y`` (1 = rearranging), ``frame`` / ``atom`` their global indices,
-    ``block`` the frame block each sample belongs to (for grouped splits).
+    ``block`` the frame block each sample belongs to (for grouped splits), ``group`` the index into
+    ``group_names`` of the sample's frame group (e.g. the independent run it comes from), or None without groups.
     """
 
     X: np.ndarray
@@ -99,13 +100,22 @@ class TrainingSet:
     feature_names: list
     signature: list
     info: dict
+    group: np.ndarray | None = None
+    group_names: list | None = None
 
-    def split(self, test_fraction: float = 0.25, seed: int = 0, gap_blocks: int = 0):
-        """Train / test masks with whole frame blocks in the test set.
+    def split(self, test_fraction: float = 0.25, seed: int = 0, gap_blocks: int = 0, test_groups=None):
+        """Train / test masks with whole frame blocks in the test set, or whole frame groups when the set has
+        groups (``select_training_set(groups=...)``).
 
         ``gap_blocks`` blocks on each side of a test block are dropped from training, so that samples close in
-        time to a test sample never train the model.
+        time to a test sample never train the model (frame blocks only: separate groups share no time).
+        ``test_groups``: the names of the groups to hold out (default: a seeded random ``test_fraction`` of them).
         """
+        if self.group is not None:
+            return self._split_groups(test_fraction, seed, gap_blocks, test_groups)
+        if test_groups is not None:
+            raise ParameterError("test_groups was given but the training set has no groups.",
+                                 fix="select the training set with groups=... (e.g. the run of each frame).")
         blocks = np.unique(self.block)
         if len(blocks) < 2:
             raise ParameterError("all samples fall in one frame block; a held-out test set needs at least two.",
@@ -119,6 +129,123 @@ class TrainingSet:
             near |= np.isin(self.block, test_blocks + g) | np.isin(self.block, test_blocks - g)
         train = ~test & ~near
         return train, test
+
+    def _split_groups(self, test_fraction, seed, gap_blocks, test_groups):
+        if gap_blocks:
+            raise ParameterError(f"gap_blocks={gap_blocks} applies to frame blocks, but this training set is split "
+                                 "by frame groups (independent runs share no time, so need no gap).",
+                                 fix="use gap_blocks=0 with groups.")
+        present = np.unique(self.group)
+        if len(present) < 2:
+            raise ParameterError(f"all samples fall in one frame group ({self.group_names[int(present[0])]!r}); a "
+                                 "held-out test set needs at least two.",
+                                 fix="give frames from two or more groups (runs), or split by frame blocks "
+                                     "(groups=None).")
+        if test_groups is not None:
+            wanted = [test_groups] if np.isscalar(test_groups) else list(test_groups)
+            names = [str(g) for g in self.group_names]
+            missing = [g for g in wanted if str(g) not in names]
+            if missing:
+                raise ParameterError(f"test_groups {missing} are not among the groups {names}.",
+                                     fix="name groups that label some frames.")
+            codes = np.array([names.index(str(g)) for g in wanted])
+            test = np.isin(self.group, codes)
+            if test.all() or not test.any():
+                raise ParameterError(f"holding out {wanted} leaves {'no' if test.all() else 'no test'} samples.",
+                                     fix="hold out some, not all, of the groups that have samples.")
+            return ~test, test
+        rng = np.random.default_rng(seed)
+        n_test = min(max(1, int(round(test_fraction * len(present)))), len(present) - 1)
+        test = np.isin(self.group, rng.choice(present, n_test, replace=False))
+        return ~test, test
+
+
+def _frame_groups(features: xr.DataArray, groups) -> np.ndarray:
+    """One group label per frame of ``features`` (in its order) from a frame-indexed DataArray or a sequence."""
+    if isinstance(groups, xr.DataArray):
+        if groups.dims != ("frame",):
+            raise SchemaError(f"groups have dims {groups.dims}; expected ('frame',).",
+                              fix="give one group label per frame, e.g. xr.DataArray(run, dims='frame', "
+                                  "coords={'frame': frames}).")
+        missing = np.setdiff1d(features["frame"].values, groups["frame"].values)
+        if missing.size:
+            raise SchemaError(f"groups label no group for {missing.size} feature frames (first {missing[:5].tolist()}).",
+                              fix="give a group for every frame of the features.")
+        return np.asarray(groups.sel(frame=features["frame"].values).values)
+    values = np.asarray(groups)
+    if values.shape != (features.sizes["frame"],):
+        raise SchemaError(f"groups have shape {values.shape}; expected one label per feature frame "
+                          f"({features.sizes['frame']},).",
+                          fix="give a sequence as long as the features' frame dim, or a DataArray on 'frame'.")
+    return values
+
+
+def labels_at_frames(labels: xr.DataArray, frames, reduce: str = "max") -> xr.DataArray:
+    """Reduce per-frame labels (frame, atom) at full time resolution to sparser feature frames.
+
+    Each feature frame stands for the label frames nearer to it than to the neighbouring feature frames
+    (midpoints go to both); the first and last feature frames stand for as much on their outer side as on
+    their inner side. ``reduce="max"`` gives each feature frame the largest label of the interval it stands
+    for (a rearrangement between two feature frames is never missed, and "quiet" is checked at every label
+    frame); ``"mean"`` and ``"min"`` are offered too. An interval with a NaN label, or reaching frames the
+    labels do not have, gives NaN (unknown).
+
+    Parameters
+    ----------
+    labels : DataArray (frame, atom), e.g. p_hop on every stored frame
+    frames : increasing global frame indices of the features, or a features DataArray (its ``frame`` coord)
+    reduce : "max", "mean" or "min"
+
+    Returns a DataArray (frame, atom) on ``frames`` with the labels' atom coordinates, units and name.
+    """
+    reducers = {"max": np.max, "mean": np.mean, "min": np.min}
+    if reduce not in reducers:
+        raise ParameterError(f"unknown reduce {reduce!r}.", fix=f"use one of {sorted(reducers)}.")
+    if not {"frame", "atom"} <= set(labels.dims):
+        raise SchemaError(f"labels have dims {labels.dims}; expected (frame, atom).",
+                          fix="compute labels with ssefeat.dynamics (d2min, phop, cumulative_d2min).")
+    if isinstance(frames, (xr.DataArray, xr.Dataset)):
+        frames = frames["frame"].values
+    frames = np.asarray(frames).reshape(-1)
+    if frames.size == 0 or not np.issubdtype(frames.dtype, np.integer):
+        raise ParameterError(f"frames must be a non-empty sequence of integer frame indices, got {frames[:5]!r}.",
+                             fix="pass the features' frame coordinate.")
+    if np.any(np.diff(frames) <= 0):
+        raise ParameterError("frames must be strictly increasing.", fix="sort the feature frames.")
+    labels = labels.transpose("frame", "atom")
+    lab_frames = labels["frame"].values
+    if np.any(np.diff(lab_frames) <= 0):
+        raise SchemaError("the labels' frames are not strictly increasing.", fix="sort the labels by frame.")
+    outside = ~np.isin(frames, lab_frames)
+    if outside.any():
+        raise SchemaError(f"{int(outside.sum())} feature frames (first {frames[outside][:5].tolist()}) are not "
+                          "frames of the labels.",
+                          fix="compute labels and features on the same trajectory; labels need every frame.")
+    # the interval of label frames each feature frame stands for, [lo, hi] in global frame indices
+    if frames.size > 1:
+        gaps = np.diff(frames)
+        lo = np.concatenate([[frames[0] - gaps[0] // 2], frames[1:] - gaps // 2])
+        hi = np.concatenate([frames[:-1] + gaps // 2, [frames[-1] + gaps[-1] // 2]])
+    else:
+        lo = hi = frames
+    vals = np.asarray(labels.values, dtype=np.float64)
+    out = np.full((frames.size, vals.shape[1]), np.nan)
+    pos_lo = np.searchsorted(lab_frames, lo)
+    pos_hi = np.searchsorted(lab_frames, hi, side="right")
+    for k in range(frames.size):
+        # complete: every global frame of [lo, hi] is a label frame
+        if lo[k] < lab_frames[0] or hi[k] > lab_frames[-1] or pos_hi[k] - pos_lo[k] != hi[k] - lo[k] + 1:
+            continue
+        block = vals[pos_lo[k]:pos_hi[k]]
+        out[k] = np.where(np.isnan(block).any(axis=0), np.nan, reducers[reduce](np.nan_to_num(block), axis=0))
+    coords = {k: v for k, v in labels.coords.items() if v.dims == ("atom",)}
+    coords["frame"] = frames
+    if "time" in labels.coords and labels["time"].dims == ("frame",):
+        coords["time"] = ("frame", labels["time"].sel(frame=frames).values)
+    res = xr.DataArray(out, dims=("frame", "atom"), coords=coords, name=labels.name,
+                       attrs={k: v for k, v in labels.attrs.items() if k == "units"})
+    return stamp(res, parameters={"reduce": reduce, "label": str(labels.name)},
+                 units=labels.attrs.get("units"), analysis="labels_at_frames")
 
 
 def _align(features: xr.DataArray, labels: xr.DataArray) -> tuple[xr.DataArray, xr.DataArray]:
@@ -137,7 +264,8 @@ def _align(features: xr.DataArray, labels: xr.DataArray) -> tuple[xr.DataArray, 
 
 def select_training_set(features: xr.DataArray, labels: xr.DataArray, r_cut: float, nr_cut: float,
                         window: int = 0, species: str | list | None = None, balance: bool = True,
-                        n_blocks: int = 10, max_per_class: int | None = None, seed: int = 0) -> TrainingSet:
+                        n_blocks: int = 10, max_per_class: int | None = None, seed: int = 0,
+                        groups=None) -> TrainingSet:
     """Choose rearranging and non-rearranging samples from per-atom labels.
 
     Parameters
@@ -161,11 +289,21 @@ def select_training_set(features: xr.DataArray, labels: xr.DataArray, r_cut: flo
     max_per_class : int, optional
         Cap on samples per class (subsampled at random).
     seed : int
+    groups : DataArray on ``frame`` or sequence (one label per feature frame), optional
+        The group of each frame, e.g. the independent run it comes from: splits and cross-validation then hold
+        out whole groups (:meth:`TrainingSet.split`). Quiet windows never reach across a change of group.
     """
     if nr_cut > r_cut:
         raise ParameterError(f"nr_cut ({nr_cut}) is above r_cut ({r_cut}).",
                              fix="choose nr_cut <= r_cut: quiet samples must sit below rearranging ones.")
+    frame_group = None
+    if groups is not None:
+        frame_group = dict(zip(features["frame"].values.tolist(), _frame_groups(features, groups).tolist()))
     features, labels = _align(features, labels)
+    group_names, group_code = None, None
+    if frame_group is not None:
+        group_names, group_code = np.unique(np.asarray([frame_group[f] for f in features["frame"].values.tolist()]),
+                                            return_inverse=True)
     if species is not None:
         wanted = [species] if isinstance(species, str) else list(species)
         if "species" not in features.coords:
@@ -195,6 +333,13 @@ def select_training_set(features: xr.DataArray, labels: xr.DataArray, r_cut: flo
                                  cval=0).astype(bool)
     else:
         quiet = quiet_now
+    if window > 0 and group_code is not None:
+        # a quiet window must not reach into another group (another run)
+        from scipy.ndimage import maximum_filter1d, minimum_filter1d
+
+        lo = minimum_filter1d(group_code, size=2 * window + 1, mode="nearest")
+        hi = maximum_filter1d(group_code, size=2 * window + 1, mode="nearest")
+        quiet &= (lo == hi)[:, None]
     rng = np.random.default_rng(seed)
     fr_r, at_r = np.nonzero(rearr)
     fr_n, at_n = np.nonzero(quiet)
@@ -218,9 +363,12 @@ def select_training_set(features: xr.DataArray, labels: xr.DataArray, r_cut: flo
             "n_blocks": n_blocks, "seed": seed, "n_rearranging_available": int(len(fr_r)),
             "n_nonrearranging_available": int(len(fr_n)), "label_name": str(labels.name),
             "label_units": labels.attrs.get("units", "")}
+    if group_names is not None:
+        info["groups"] = [str(g) for g in group_names]
     return TrainingSet(X=X_all[fr, at], y=y, frame=features.frame.values[fr], atom=features.atom.values[at],
                        block=block, feature_names=feature_names(features), signature=feature_signature(features),
-                       info=info)
+                       info=info, group=None if group_code is None else group_code[fr],
+                       group_names=None if group_names is None else [str(g) for g in group_names])
 
 
 # ------------------------------------------------------------------------------------------------
@@ -487,21 +635,29 @@ class SoftnessModel(ClassifierMixin, BaseEstimator):
 def train_softness(features: xr.DataArray, labels: xr.DataArray, r_cut: float, nr_cut: float, window: int = 0,
                    species=None, classifier: str = "logistic", C: float | None = None, test_fraction: float = 0.25,
                    n_blocks: int = 10, gap_blocks: int = 0, max_per_class: int | None = None,
-                   seed: int = 0) -> tuple[SoftnessModel, dict]:
+                   seed: int = 0, groups=None, test_groups=None) -> tuple[SoftnessModel, dict]:
     """Select a training set, train on frame blocks, evaluate on held-out blocks.
+
+    With ``groups`` (one label per feature frame, e.g. the independent run each frame comes from; a DataArray on
+    ``frame`` or a sequence) whole groups are held out instead of frame blocks (``test_groups`` names them, else
+    a seeded ``test_fraction`` of the groups), and cross-validation folds hold whole groups when there are at
+    least ``cv`` training groups (frame blocks otherwise).
 
     Returns the model (refitted on the training blocks only; metrics are for the held-out blocks) and a
     report dict: held-out metrics, the chosen C, the samples used. The model carries the feature signature
     and provenance, ready for :meth:`SoftnessModel.save`.
     """
     ts = select_training_set(features, labels, r_cut, nr_cut, window=window, species=species,
-                             n_blocks=n_blocks, max_per_class=max_per_class, seed=seed)
-    train, test = ts.split(test_fraction=test_fraction, seed=seed, gap_blocks=gap_blocks)
+                             n_blocks=n_blocks, max_per_class=max_per_class, seed=seed, groups=groups)
+    train, test = ts.split(test_fraction=test_fraction, seed=seed, gap_blocks=gap_blocks, test_groups=test_groups)
     if len(np.unique(ts.y[test])) < 2 or len(np.unique(ts.y[train])) < 2:
         raise ParameterError("a train or test split lacks one of the classes.",
                              fix="use more frames, more blocks (n_blocks) or looser cuts.")
     model = SoftnessModel(classifier=classifier, C=C, random_state=seed)
-    model.fit(ts.X[train], ts.y[train], groups=ts.block[train], feature_names=ts.feature_names)
+    cv_groups = ts.block[train]
+    if ts.group is not None and len(np.unique(ts.group[train])) >= model.cv:
+        cv_groups = ts.group[train]
+    model.fit(ts.X[train], ts.y[train], groups=cv_groups, feature_names=ts.feature_names)
     test_metrics = model.metrics(ts.X[test], ts.y[test])
     train_metrics = model.metrics(ts.X[train], ts.y[train])
     model.feature_signature_ = ts.signature
@@ -511,6 +667,9 @@ def train_softness(features: xr.DataArray, labels: xr.DataArray, r_cut: float, n
     model.provenance_ = {**ts.info, "classifier": classifier, "test_fraction": test_fraction,
                          "n_dead_features": len(model.dead_features_),
                          "gap_blocks": gap_blocks, "n_train": int(train.sum()), "n_test": int(test.sum()),
+                         "split": "frame groups" if ts.group is not None else "frame blocks",
+                         **({"test_groups": sorted({ts.group_names[g] for g in ts.group[test]})}
+                            if ts.group is not None else {}),
                          "feature_parameters": features.attrs.get("parameters", ""),
                          "features_source": features.attrs.get("source", ""),
                          "trained": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),

@@ -228,3 +228,102 @@ def test_rare_features_are_left_out_of_the_hyperplane():
     other = both.copy()
     other[..., -1] = 0.4
     np.testing.assert_allclose(model.apply(other).values, model.apply(both).values)
+
+
+# ---- frame groups (independent runs) ------------------------------------------------------------------------------
+def _run_groups(feats, n_runs=4):
+    n = feats.sizes["frame"]
+    return xr.DataArray(np.array([f"run{k * n_runs // n}" for k in range(n)]), dims="frame",
+                        coords={"frame": feats["frame"].values})
+
+
+def test_groups_hold_out_whole_runs_and_quiet_windows_stay_inside_a_run():
+    feats, labels, _ = synthetic(n_frames=80, seed=5)
+    groups = _run_groups(feats)
+    model, report = train_softness(feats, labels, r_cut=3.0, nr_cut=1.0, window=3, seed=0, groups=groups,
+                                   test_groups=["run2"])
+    ts = report["training_set"]
+    run_of = dict(zip(groups.frame.values.tolist(), groups.values.tolist()))
+    train, test = ts.split(test_groups=["run2"])
+    assert {run_of[f] for f in ts.frame[test]} == {"run2"}
+    assert "run2" not in {run_of[f] for f in ts.frame[train]}
+    assert report["test"]["n_samples"] == int(test.sum())
+    assert model.provenance_["split"] == "frame groups" and model.provenance_["test_groups"] == ["run2"]
+    assert report["test"]["balanced_accuracy"] > 0.9
+    # a quiet (non-rearranging) sample's +-3 frame window lies inside its own run
+    for f in ts.frame[ts.y == 0]:
+        assert {run_of.get(g, run_of[f]) for g in range(f - 3, f + 4)} == {run_of[f]}
+    # without groups, some quiet windows do straddle run boundaries (so the check above is not vacuous)
+    plain = select_training_set(feats, labels, 3.0, 1.0, window=3, seed=0, balance=False)
+    straddle = [f for f in plain.frame[plain.y == 0]
+                if len({run_of.get(g, run_of[f]) for g in range(f - 3, f + 4)}) > 1]
+    assert straddle
+    # a seeded random choice of groups, the same each time, never all of them
+    a = select_training_set(feats, labels, 3.0, 1.0, groups=groups.values, seed=0).split(test_fraction=0.5, seed=4)
+    b = select_training_set(feats, labels, 3.0, 1.0, groups=groups, seed=0).split(test_fraction=0.5, seed=4)
+    assert np.array_equal(a[1], b[1]) and a[1].any() and a[0].any() and not (a[0] & a[1]).any()
+
+
+def test_group_errors():
+    feats, labels, _ = synthetic(n_frames=40)
+    groups = _run_groups(feats)
+    with pytest.raises(ParameterError, match="gap_blocks"):
+        train_softness(feats, labels, 3.0, 1.0, groups=groups, gap_blocks=1)
+    with pytest.raises(ParameterError, match="not among the groups"):
+        train_softness(feats, labels, 3.0, 1.0, groups=groups, test_groups=["run9"])
+    with pytest.raises(SchemaError, match="one label per feature frame"):
+        select_training_set(feats, labels, 3.0, 1.0, groups=groups.values[:-1])
+    with pytest.raises(SchemaError, match="no group for"):
+        select_training_set(feats, labels, 3.0, 1.0, groups=groups.isel(frame=slice(1, None)))
+    one = select_training_set(feats, labels, 3.0, 1.0, groups=np.zeros(feats.sizes["frame"], int))
+    with pytest.raises(ParameterError, match="one frame group"):
+        one.split()
+    plain = select_training_set(feats, labels, 3.0, 1.0)
+    with pytest.raises(ParameterError, match="has no groups"):
+        plain.split(test_groups=["run0"])
+
+
+# ---- labels at full time resolution reduced to the feature frames --------------------------------------------------
+def test_labels_at_frames_exact_small_case():
+    from ssefeat.softness import labels_at_frames
+
+    rng = np.random.default_rng(2)
+    vals = rng.random((15, 3))
+    vals[6, 0] = np.nan
+    lab = xr.DataArray(vals, dims=("frame", "atom"), coords={"frame": np.arange(100, 115), "atom": [7, 8, 9],
+                                                             "time": ("frame", 0.1 * np.arange(15))},
+                       name="phop", attrs={"units": "sigma^2"})
+    out = labels_at_frames(lab, [102, 107, 112])
+    assert out.frame.values.tolist() == [102, 107, 112] and out.atom.values.tolist() == [7, 8, 9]
+    np.testing.assert_allclose(out.time.values, [0.2, 0.7, 1.2])
+    expect = np.stack([vals[0:5].max(0), vals[5:10].max(0), vals[10:15].max(0)])
+    expect[1, 0] = np.nan  # a NaN label inside the interval: unknown
+    np.testing.assert_array_equal(out.values, expect)
+    assert out.attrs["units"] == "sigma^2" and out.name == "phop"
+    # uneven spacing: midpoints go to both neighbours; an interval past the last label frame is unknown
+    uneven = labels_at_frames(lab, np.array([102, 106, 112]), reduce="mean")
+    np.testing.assert_allclose(uneven.values[0], vals[0:5].mean(0))
+    np.testing.assert_allclose(uneven.values[1, 1:], vals[4:10, 1:].mean(0))
+    assert np.isnan(uneven.values[1, 0]) and np.isnan(uneven.values[2]).all()
+    # an interval before the first label frame is unknown; a features array gives its frames
+    feats = xr.DataArray(np.zeros((2, 3, 1)), dims=("frame", "atom", "feature"),
+                         coords={"frame": [100, 105], "atom": [7, 8, 9], "feature": ["g"]})
+    edge = labels_at_frames(lab, feats, reduce="min")
+    assert np.isnan(edge.values[0]).all()
+    np.testing.assert_allclose(edge.values[1, 1:], vals[3:8, 1:].min(0))
+
+
+def test_labels_at_frames_errors():
+    from ssefeat.softness import labels_at_frames
+
+    lab = xr.DataArray(np.zeros((10, 2)), dims=("frame", "atom"), coords={"frame": np.arange(10), "atom": [0, 1]})
+    with pytest.raises(SchemaError, match="not frames of the labels"):
+        labels_at_frames(lab, [2, 12])
+    with pytest.raises(ParameterError, match="strictly increasing"):
+        labels_at_frames(lab, [5, 2])
+    with pytest.raises(ParameterError, match="unknown reduce"):
+        labels_at_frames(lab, [2, 5], reduce="median")
+    with pytest.raises(ParameterError, match="integer frame indices"):
+        labels_at_frames(lab, [2.5])
+    with pytest.raises(SchemaError, match="expected \\(frame, atom\\)"):
+        labels_at_frames(lab.rename(atom="particle"), [2, 5])
