@@ -446,7 +446,16 @@ def kob_andersen(centre: str = "A", neighbours=("A", "B"), cutoff_function: str 
                         cutoff_function=cutoff_function, length_unit="sigma", name="kob_andersen")
 
 
-SYSTEMS = {"li_sulfide": li_sulfide, "kob_andersen": kob_andersen}
+def kob_andersen_radial(centre: str = "A", neighbours=("A", "B"), cutoff_function: str = "hard") -> ParameterSet:
+    """The radial part of :func:`kob_andersen`: mu = 0.1, 0.2, ..., 3.0 sigma, L = 0.1 sigma, cutoff 3.5 sigma,
+    one set per neighbour species (default A and B: 60 features). The feature set of the shipped Kob-Andersen
+    softness model (``models/kob_andersen_A_phop.json``), after Cubuk et al. (2015) / Schoenholz et al. (2016).
+    """
+    return kob_andersen(centre=centre, neighbours=neighbours, cutoff_function=cutoff_function).replace(
+        angular_species=(), xi=(), lambdas=(), zeta=(), angular_cutoff=None, name="kob_andersen_radial")
+
+
+SYSTEMS = {"li_sulfide": li_sulfide, "kob_andersen": kob_andersen, "kob_andersen_radial": kob_andersen_radial}
 
 
 def resolve(params=None, system: str | None = None) -> ParameterSet:
