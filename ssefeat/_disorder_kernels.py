@@ -319,6 +319,59 @@ def gaussian_limit_reference(cell: np.ndarray, n_grid, axis: int, sigma: float) 
 
 
 # ------------------------------------------------------------------------------------------------------------
+# two-level split of a periodic profile (interface significance)
+# ------------------------------------------------------------------------------------------------------------
+def two_arc_scan(y: np.ndarray, var_floor: float = 0.0, min_arc: int = 2, max_cells: int = 2_000_000):
+    """Best split of periodic sequences into two contiguous arcs, by the two-sample z of their means.
+
+    For each row of ``y`` (P, n) and every arc A = y[s], ..., y[s + m - 1] (indices mod n, ``min_arc`` <= m <=
+    n - ``min_arc``) with complement B: z = |mean_A - mean_B| / sqrt(var (1/m + 1/(n - m))), var = max(pooled
+    within-arc variance (sum of squares about the arc means / (n - 2)), ``var_floor``). Prefix sums on the doubled
+    row give every arc in O(1); rows are processed in chunks of at most ``max_cells`` (row, start, length) cells.
+
+    Returns (z_max (P,), start (P,), length (P,), mean_A (P,), mean_B (P,)) of the best arc of each row.
+    """
+    y = np.atleast_2d(np.asarray(y, dtype=np.float64))
+    n_rows, n = y.shape
+    lengths = np.arange(min_arc, n - min_arc + 1)
+    out = [np.full(n_rows, np.nan), np.zeros(n_rows, np.int64), np.zeros(n_rows, np.int64),
+           np.full(n_rows, np.nan), np.full(n_rows, np.nan)]
+    if lengths.size == 0:
+        return tuple(out)
+    starts = np.arange(n)
+    hi = starts[:, None] + lengths[None, :]  # (n, L)
+    chunk = max(1, int(max_cells // (n * lengths.size)))
+    for r0 in range(0, n_rows, chunk):
+        yy = y[r0:r0 + chunk]
+        d = np.concatenate([yy, yy], axis=1)
+        c1 = np.concatenate([np.zeros((yy.shape[0], 1)), np.cumsum(d, axis=1)], axis=1)
+        c2 = np.concatenate([np.zeros((yy.shape[0], 1)), np.cumsum(d * d, axis=1)], axis=1)
+        t1 = c1[:, n][:, None, None]
+        t2 = c2[:, n][:, None, None]
+        s1 = c1[:, hi] - c1[:, starts][:, :, None]
+        s2 = c2[:, hi] - c2[:, starts][:, :, None]
+        na = lengths[None, None, :].astype(np.float64)
+        nb = n - na
+        ma = s1 / na
+        mb = (t1 - s1) / nb
+        ssw = (s2 - s1 * ma) + ((t2 - s2) - (t1 - s1) * mb)
+        var = np.maximum(np.maximum(ssw, 0.0) / max(n - 2, 1), var_floor)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z = np.abs(ma - mb) / np.sqrt(var * (1.0 / na + 1.0 / nb))
+        z = np.where(np.isfinite(z), z, np.where(np.abs(ma - mb) > 0, np.inf, 0.0))
+        flat = z.reshape(z.shape[0], -1)
+        best = np.argmax(flat, axis=1)
+        rows = np.arange(z.shape[0])
+        si, li = np.unravel_index(best, z.shape[1:])
+        out[0][r0:r0 + chunk] = flat[rows, best]
+        out[1][r0:r0 + chunk] = starts[si]
+        out[2][r0:r0 + chunk] = lengths[li]
+        out[3][r0:r0 + chunk] = ma[rows, si, li]
+        out[4][r0:r0 + chunk] = mb[rows, si, li]
+    return tuple(out)
+
+
+# ------------------------------------------------------------------------------------------------------------
 # masked mean-squared displacement (time-origin average restricted to the atoms flagged at each origin)
 # ------------------------------------------------------------------------------------------------------------
 def _correlate(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -149,7 +149,22 @@ def test_glass_ceramic_records_crystal_and_interfaces():
     assert set(info["region"][cr]) == {"crystal"} and (info["region"] == "glass").sum() == sim.n_atoms - len(cr)
     lo, hi = info["crystal_range"]
     assert lo == 0.0 and hi == pytest.approx(2 * 8.62)
-    assert hi < info["interfaces"][0] < info["glass_range"][0]
+    L = sim.cell[2, 2]
+    assert info["interfaces"] == [hi, 0.0] and info["glass_range"] == [hi, pytest.approx(L)]
+    # the recorded interfaces are where the crystal ends: the crystal-tagged share of the P + S atoms (within 1 Å of
+    # a plane) crosses 1/2 within 0.5 Å of them (the glass was sized to fill [hi, L] and the melt closes the packing
+    # gaps; the old record, midway in the gaps, was 0.75 Å into the glass; the outer S move ~0.3 Å rms at 600 K)
+    z = sim.positions[:, 2] % L
+    framework = sim.species != "Li"
+    tagged = np.zeros(sim.n_atoms, bool)
+    tagged[cr] = True
+    grid = np.linspace(-L / 4, 3 * L / 4, 401)
+    near = np.abs((z[None, :] - grid[:, None] + L / 2) % L - L / 2) < 1.0  # atoms within 1 Å of each plane
+    share = (near & framework & tagged).sum(1) / np.maximum((near & framework).sum(1), 1)
+    crossings = grid[:-1][np.diff(np.sign(share - 0.5)) != 0]
+    assert len(crossings) >= 2
+    for built in info["interfaces"]:
+        assert np.min(np.abs((crossings - built + L / 2) % L - L / 2)) < 0.5
     # crystal P atoms are still on their sites, glass anions intact
     p_cr = cr[sim.species[cr] == "P"]
     d = sim.positions[p_cr] - info["crystal_sites"][np.searchsorted(cr, p_cr)]

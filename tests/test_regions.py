@@ -10,7 +10,7 @@ from ssefeat import _disorder_kernels as K
 from ssefeat.disorder import disorder_profile
 from ssefeat.errors import ParameterError, SchemaError
 from ssefeat.regions import (classify_slabs, find_regions, fit_interfaces, label_atoms, region_dynamics, region_msd,
-                             step_model)
+                             step_model, step_significance)
 
 from test_disorder import PARAMS, crystal_glass_box, lattice, traj
 
@@ -57,8 +57,10 @@ def test_fit_method_and_thresholds(box):
     assert np.all(strict.values[np.isfinite(prof.F_mean.values)] == 2)
     with pytest.raises(ParameterError, match="above glass_above"):
         classify_slabs(prof, crystal_below=0.8, glass_above=0.2)
-    with pytest.raises(ParameterError, match="'threshold' or 'fit'"):
+    with pytest.raises(ParameterError, match="is not 'adaptive', 'threshold' or 'fit'"):
         find_regions(prof, method="tanh")
+    fixed = find_regions(prof, method="threshold")
+    assert fixed.attrs["F_threshold_crystal"] == 0.35 and "fixed F cut-offs" in fixed.attrs["rule"]
 
 
 def test_single_phase_has_no_interfaces():
@@ -68,8 +70,102 @@ def test_single_phase_has_no_interfaces():
     assert not fit["ok"] and "contrast" in fit["message"]
     reg = find_regions(prof)
     assert np.all(reg.region.values == 0) and np.isnan(reg.interface_position.values).all()
+    assert reg.attrs["interface_significant"] == 0 and "one phase" in reg.attrs["rule"]
     with pytest.raises(ParameterError, match="cannot place regions by fit"):
         find_regions(prof, method="fit")
+
+
+def hot_small_box(n_frames=4, seed=0, noise=0.25):
+    """A small hot crystal next to random atoms: sc, a = 3 Å, 4 x 4 x 8 cells (12 x 12 Å in the plane, z in [0, 24),
+    planes at z = 0, 3, ..., 21; thermal noise ``noise`` Å), random atoms at the same density in z in [24, 48).
+    16 atoms per crystal plane: the crystal's own F is ~0.3-0.45 (F falls with the number of cells per slab)."""
+    rng = np.random.default_rng(seed + 1)
+    frames = []
+    for f in range(n_frames):
+        pos, _ = lattice((4, 4, 8), a=3.0, noise=noise, seed=seed + 100 * f)
+        frames.append(np.concatenate([pos, rng.random((128, 3)) * [12.0, 12.0, 24.0] + [0.0, 0.0, 24.0]]))
+    return np.asarray(frames), np.diag([12.0, 12.0, 48.0])
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_hot_small_crystal_gets_adaptive_regions(seed):
+    pos, cell = hot_small_box(seed=seed)
+    prof = disorder_profile(traj(pos, cell), **PARAMS)
+    z = prof.z.values
+    crystal, glass = (z > 1) & (z < 21), (z > 26) & (z < 45)
+    f = prof.F_mean.values
+    assert 0.25 < f[crystal].min() and f[crystal].max() < 0.5  # the premise: a crystal well above F = 0.35 in places
+    reg = find_regions(prof)
+    codes = reg.region.values
+    assert np.all(codes[crystal] == 0) and np.all(codes[glass] == 2)
+    up, down = reg.interface_position.values
+    slab = prof.attrs["slab_width_actual"]
+    # built: last crystal plane z = 21, random atoms from 24 (and from 0 - 1.5 periodic image): 23.25 and 47.25 +- 0.75
+    assert periodic_distance(up, 23.25, 48.0) <= slab and periodic_distance(down, 47.25, 48.0) <= slab
+    assert reg.attrs["interface_significant"] == 1 and reg.attrs["interface_p_value"] <= 0.01
+    # the rule is relative to the fitted plateaus and stated
+    f_c, f_g = reg.attrs["F_crystal"], reg.attrs["F_glass"]
+    assert reg.attrs["F_threshold_crystal"] == pytest.approx(f_c + 0.35 * (f_g - f_c))
+    assert reg.attrs["F_threshold_glass"] == pytest.approx(f_c + 0.65 * (f_g - f_c))
+    assert reg.attrs["levels_from"] == "double-tanh fit plateaus" and "x = (F - F_c) / (F_g - F_c)" in reg.attrs["rule"]
+    # the fixed F cut-offs call part of this crystal "interface"
+    assert np.any(find_regions(prof, method="threshold").region.values[crystal] == 1)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_random_box_reports_no_interface(seed):
+    """One frame of an ideal gas: slabs scatter (10-90 % spread of F_mean above 0.2, which the old contrast-only
+    test took for an interface), but no two-arc split stands out of the shuffled slabs."""
+    pos = np.random.default_rng(seed).random((1, 864, 3)) * 24.0
+    prof = disorder_profile(traj(pos, np.eye(3) * 24.0), **PARAMS)
+    lo, hi = np.percentile(prof.F_mean.values, [10, 90])
+    assert hi - lo > 0.2
+    reg = find_regions(prof)
+    assert reg.attrs["interface_significant"] == 0 and np.isnan(reg.interface_position.values).all()
+    assert np.all(reg.region.values == 2) and "not significant" in reg.attrs["fit_message"]
+
+
+def test_hot_crystal_box_reports_no_interface():
+    pos = np.array([lattice((4, 4, 16), a=3.0, noise=0.25, seed=s)[0] for s in range(2)])
+    prof = disorder_profile(traj(pos, np.diag([12.0, 12.0, 48.0])), **PARAMS)
+    reg = find_regions(prof)
+    assert reg.attrs["interface_significant"] == 0 and np.isnan(reg.interface_position.values).all()
+    assert np.all(reg.region.values == 0)  # one phase, median F ~0.37 < 0.5: crystal (fixed cut-offs: interface)
+    assert np.any(find_regions(prof, method="threshold").region.values == 1)
+
+
+def test_step_significance_false_positive_rate_and_power():
+    rng = np.random.default_rng(7)
+    z = np.arange(24) * 2.0 + 1.0
+    # iid noise: at alpha = 0.01 about 1 % of profiles show a "step" (200 profiles: 2 expected, P(>= 7) = 0.5 %)
+    hits = sum(step_significance(xr.DataArray(rng.normal(1.0, 0.1, 24), dims="z", coords={"z": z}),
+                                 min_contrast=0.0, seed=i)["significant"] for i in range(200))
+    assert hits <= 6
+    # a step of 3 slab sigmas over 10 slabs is found, placed, and the noise estimate is the slab scatter
+    y = rng.normal(1.0, 0.1, 24)
+    y[5:15] -= 0.3
+    sig = step_significance(xr.DataArray(y, dims="z", coords={"z": z}), min_contrast=0.0)
+    assert sig["significant"] and sig["p_value"] <= 0.002
+    assert sig["slab_noise"] == pytest.approx(0.1, rel=0.35) and sig["noise_from"] == "scatter within the arcs"
+    assert abs(sig["high_start"] - 15) <= 1 and abs(sig["high_length"] - 14) <= 2
+
+
+def test_step_significance_uses_the_standard_error_over_frames():
+    """Same F_mean (a clean 0.3 step), different spread over frames: a step within the frame-to-frame noise of each
+    slab's average is not significant."""
+    z = np.arange(16) * 2.0 + 1.0
+    mean = np.where((z > 8) & (z < 24), 0.6, 0.9)
+    for spread, expect in ((0.02, True), (1.5, False)):
+        frames = mean + spread * np.array([[1.0], [-1.0]]) * np.where(np.arange(16) % 2, 1, -1)
+        prof = xr.Dataset({"F": (("frame", "z"), frames), "F_mean": (("z",), frames.mean(0)),
+                           "F_std": (("z",), frames.std(0))}, coords={"z": z}, attrs={"box_width": 32.0})
+        sig = step_significance(prof)
+        assert sig["significant"] is expect
+        if not expect:
+            assert sig["noise_from"] == "standard error over frames"
+            assert sig["slab_noise"] == pytest.approx(1.5)  # F_std / sqrt(n_frames - 1) = 1.5 / 1
+    with pytest.raises(ParameterError, match="out of range"):
+        step_significance(prof, alpha=2.0)
 
 
 def test_atom_labels_follow_slabs(box):

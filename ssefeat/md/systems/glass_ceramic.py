@@ -9,9 +9,18 @@ crystal atoms are held by harmonic tethers to their lattice sites. The tethers a
 equilibrated at ``temperature`` (NVT: the cross-section is fixed by the crystal).
 
 ``sim.info`` records ``crystal_atoms`` (indices of the atoms built as crystal), ``region`` (per atom "crystal" /
-"glass"), ``axis`` (0/1/2), the slab bounds ``crystal_range`` / ``glass_range`` (Å along the axis, in the cell
-frame, origin at the cell origin), ``interfaces`` (Å, the two crystal-glass boundaries, midway in the gaps) and
-``crystal_sites`` (the lattice positions the crystal was built on). The same geometry is in ``sim.system_kwargs``
+"glass"), ``axis`` (0/1/2), the slab bounds ``crystal_range`` = [0, h_c] and ``glass_range`` = [h_c, L] (Å along
+the axis, in the cell frame, origin at the cell origin), ``interfaces`` = [h_c, 0] (Å, crystal -> glass and glass
+-> crystal going up the axis) and ``crystal_sites`` (the lattice positions the crystal was built on).
+
+Where the interfaces are: the crystal is ``crystal_cells`` whole cubic cells, PS4 planes at a/4 + k a/2, each
+owning a/4 on either side, so its own slab is [0, h_c] (its S span [a/4 - 1.2, h_c - a/4 + 1.2] Å; the Li plane
+at h_c is its top face). The glass holds the atoms of ``glass_density`` in the whole remaining slab [h_c, L]: it is
+packed with a ``gap`` of empty space on either side only to avoid overlaps, and the melt closes the gaps. (Earlier
+versions recorded the interfaces midway in those gaps, at h_c + gap / 2 and L - gap / 2, 0.75 Å into the glass on
+either side. After the melt-quench the crystal-tagged atoms fall to half the atoms at 17.12 / -0.12 Å for P + S and
+17.86 / 0.37 Å for all atoms, h_c = 17.24 Å, averaged over 10 ps at 600 K, seed 0.) ``glass_packed_range`` is the
+region the glass anions were packed into. The same geometry is in ``sim.system_kwargs``
 (hence in ``attrs["parameters"]`` of every trajectory the engine writes) and, as netCDF-ready attrs, in
 ``sim.attrs`` (pass ``attrs=sim.attrs`` to the trajectory writer).
 """
@@ -202,15 +211,16 @@ def glass_ceramic(n_cells=(2, 2), crystal_cells: int = 2, glass_cells: int = 2, 
     length = float(free.cell[ax, ax])
     free.info = {"system": "glass_ceramic", "axis": ax, "crystal_atoms": idx_cr, "glass_atoms": idx_g,
                  "crystal_sites": tether.anchors.copy(),
-                 "region": region.astype(str), "crystal_range": [0.0, h_c], "glass_range": [h_c + gap, length - gap],
-                 "interfaces": [h_c + 0.5 * gap, (length - 0.5 * gap) % length], "box_length": length,
+                 "region": region.astype(str), "crystal_range": [0.0, h_c], "glass_range": [h_c, length],
+                 "glass_packed_range": [h_c + gap, length - gap],
+                 "interfaces": [h_c, 0.0], "box_length": length,
                  "lattice_parameter_A": a, "crystal": "simplified ordered Li3PS4 (PS4 on fcc, Li in all tet + oct holes)",
                  "glass_anion_counts": g_counts, "glass_density_g_cm3": glass_density,
                  "density_g_cm3": density_g_cm3(topo.species, free.cell), "temperature_K": temperature,
                  "history": history, "molecule": topo.molecule}
     axis_name = "xyz"[ax]
     geometry = {"axis": ax, "crystal_atoms": [int(i) for i in idx_cr], "crystal_range": [0.0, float(h_c)],
-                "glass_range": [float(h_c + gap), float(length - gap)],
+                "glass_range": [float(h_c), float(length)],
                 "interfaces": [float(x) for x in free.info["interfaces"]]}
     # in system_kwargs it is stored in every trajectory's attrs["parameters"] (and ignored by the force field)
     free.system_kwargs.update(geometry)
