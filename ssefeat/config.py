@@ -52,7 +52,17 @@ DEFAULTS: dict = {
         "r_env": 5.0,                   # Å, cluster-environment radius
         "cluster_types": None,          # e.g. ["PS4", "P2S7", "P2S6"]; None: those of the first frame
     },
-    "labels": {"enabled": True, "kind": "phop", "t_R_ps": None, "t_R_frames": 10},
+    "labels": {
+        "enabled": True,
+        "kind": "p_hop",                # "p_hop" | "d2min" | "d_cum" (see LABEL_KINDS)
+        "t_R_ps": None, "t_R_frames": 10,       # p_hop window: in ps, or in frames when t_R_ps is None
+        "lag_frames": 10,                       # d2min: lag t0 -> t0 + lag; d_cum: interval dt
+        "window_frames": 20,                    # d_cum: summed over this window (a multiple of lag_frames)
+        "cutoff": None,                         # Å, d2min / d_cum neighbour cutoff (required for those kinds)
+        "neighbor_species": None,               # d2min / d_cum neighbours (None: every atom)
+        "normalize": "sum",                     # d2min / d_cum: "sum" over neighbours (OVITO) or "mean"
+        "align": "forward",                     # d_cum: value at t covers [t, t + window) or is "centre"d on t
+    },
     "softness": {
         "enabled": True,
         "r_cut": None, "nr_cut": None,          # label thresholds; None: the quantiles below
@@ -70,6 +80,16 @@ DEFAULTS: dict = {
 }
 
 _TYPES = {"files": list, "temperatures": list, "framework": list}
+
+#: labels.kind -> what it is and which [labels] keys it uses.
+LABEL_KINDS = {
+    "p_hop": ("hop indicator p_hop (Candelier 2010)", ("t_R_ps", "t_R_frames")),
+    "d2min": ("non-affine displacement D2min over lag_frames", ("lag_frames", "cutoff", "neighbor_species",
+                                                                "normalize")),
+    "d_cum": ("cumulative D2min over window_frames in steps of lag_frames",
+              ("lag_frames", "window_frames", "cutoff", "neighbor_species", "normalize", "align")),
+}
+_LABEL_ALIASES = {"phop": "p_hop", "dcum": "d_cum"}  # the spellings of `ssefeat labels --kind`
 
 
 def _merge(defaults: dict, given: dict, where: str) -> dict:
@@ -114,6 +134,9 @@ def load_config(source) -> dict:
             raise ConfigError(f"cannot parse {path}: {err}.", fix="check the TOML / JSON syntax.") from None
         base = path.parent
     config = _merge(DEFAULTS, given, "")
+    lc = config["labels"]
+    if isinstance(lc["kind"], str):
+        lc["kind"] = _LABEL_ALIASES.get(lc["kind"].lower(), lc["kind"].lower())
     tr = config["trajectory"]
     tr["files"] = [str((base / f)) if not Path(f).is_absolute() else str(f) for f in tr["files"]]
     if tr["type_map"]:
@@ -159,11 +182,62 @@ def check_config(config: dict) -> None:
                                   f"(it has {sorted(present)}).",
                                   fix="fix [species] or the type_map so the roles match the trajectory; set "
                                       "features.environment = false for systems without anion clusters.")
+    if config["labels"]["enabled"]:
+        check_labels(config["labels"], first if tr["files"] else None)
     if config["softness"]["enabled"] and not config["labels"]["enabled"] and not config["softness"]["model"]:
         raise ConfigError("softness training needs labels: enable [labels] or give softness.model.")
     if config["execution"]["workers"] and config["execution"]["scheduler"]:
         raise ConfigError("give execution.workers (a local cluster) or execution.scheduler (an existing one), "
                           "not both.")
+
+
+def _positive_int(lc: dict, key: str, minimum: int = 1) -> int:
+    value = lc[key]
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ConfigError(f"labels.{key} must be a whole number of frames >= {minimum}, got {value!r}.",
+                          fix=f"set labels.{key} = {max(minimum, 10)} (for example).")
+    return value
+
+
+def check_labels(lc: dict, first_frame=None) -> None:
+    """Refuse an unknown labels.kind or parameters its label cannot use (the cutoff against the cell when the
+    trajectory's first frame is given)."""
+    kind = lc["kind"]
+    if kind not in LABEL_KINDS:
+        raise ConfigError(f"labels.kind {kind!r} is not a label the pipeline computes.",
+                          fix="use one of: " + "; ".join(f'"{k}" ({what})' for k, (what, _) in LABEL_KINDS.items())
+                              + ".")
+    if kind == "p_hop":
+        if lc["t_R_ps"] is not None:
+            if isinstance(lc["t_R_ps"], bool) or not isinstance(lc["t_R_ps"], (int, float)) or lc["t_R_ps"] <= 0:
+                raise ConfigError(f"labels.t_R_ps must be a positive time in ps, got {lc['t_R_ps']!r}.",
+                                  fix="set labels.t_R_ps = 2.0 (for example), or leave it out and give t_R_frames.")
+        else:
+            _positive_int(lc, "t_R_frames", 2)
+        return
+    lag = _positive_int(lc, "lag_frames")
+    if kind == "d_cum":
+        window = _positive_int(lc, "window_frames")
+        if window % lag:
+            raise ConfigError(f"labels.window_frames ({window}) is not a multiple of labels.lag_frames ({lag}).",
+                              fix=f"set labels.window_frames = {max(1, window // lag) * lag}.")
+        if lc["align"] not in ("forward", "centre", "center"):
+            raise ConfigError(f"labels.align must be \"forward\" or \"centre\", got {lc['align']!r}.")
+    cutoff = lc["cutoff"]
+    if cutoff is None or isinstance(cutoff, bool) or not isinstance(cutoff, (int, float)) or cutoff <= 0:
+        raise ConfigError(f"labels.kind = \"{kind}\" needs labels.cutoff, the neighbour cutoff in Å "
+                          f"(got {cutoff!r}).", fix="set labels.cutoff, e.g. 4.0 (near the first minimum of g(r)).")
+    if lc["normalize"] not in ("sum", "mean"):
+        raise ConfigError(f"labels.normalize must be \"sum\" or \"mean\", got {lc['normalize']!r}.")
+    if first_frame is not None and "cell" in first_frame:
+        import numpy as np
+
+        from .box import perpendicular_widths
+
+        half = 0.5 * float(np.min(perpendicular_widths(np.asarray(first_frame["cell"].values[0], dtype=np.float64))))
+        if cutoff >= half:
+            raise ConfigError(f"labels.cutoff = {cutoff} Å is not below half the smallest cell width "
+                              f"({half:.3g} Å).", fix=f"use a cutoff below {half:.3g} Å.")
 
 
 def section_hash(config: dict, *sections: str, extra=None) -> str:

@@ -5,10 +5,14 @@ file under ``<output>/stages/`` (atomically, stamped with a hash of the settings
 exists with the same hash is not recomputed, so a crashed or interrupted run resumes where it stopped and gives the
 same result as an uninterrupted one.
 
-Per-frame work (features, cluster environments) runs frame chunk by frame chunk: serially, or on a
-dask.distributed cluster (``execution.workers`` for a local cluster, ``execution.scheduler`` for an existing one).
-Chunks are computed by the same function either way and concatenated in frame order, so the results are
-identical to the serial run.
+Per-frame stages (features with cluster environments and polyhedra, labels, softness) are zarr stores written
+frame chunk by frame chunk (:mod:`ssefeat.stages`): each chunk goes into its own region of a store created up
+front with the full shape, and the store gets its final name only when every chunk is in, so memory is bounded
+by the chunk size, not the trajectory length, and an interrupted features stage resumes at the first missing
+chunk. The features chunks run serially or on a dask.distributed cluster (``execution.workers`` for a local
+cluster, ``execution.scheduler`` for an existing one whose workers see the output folder); either way the same
+function computes a chunk and writes it (a worker writes its own region, nothing is gathered), so the stores are
+identical to the last bit. Later stages read the stores lazily, chunk by chunk.
 """
 from __future__ import annotations
 
@@ -24,6 +28,7 @@ from . import __version__
 from .config import check_config, load_config, section_hash
 from .errors import ParameterError
 from .io.atomic import atomic_output
+from .stages import ChunkedStore, open_store, stage_hash_of, write_region
 
 log = logging.getLogger("ssefeat.pipeline")
 
@@ -104,6 +109,47 @@ def features_chunk(trajectory_path: str, start: int, stop: int, config: dict) ->
     return out
 
 
+def features_chunk_to_store(trajectory_path: str, start: int, stop: int, config: dict, store: str) -> int:
+    """Compute the features of frames [start, stop) and write them into their region of a partial stage store
+    (run by the serial loop or by a dask worker); returns the number of frames written."""
+    write_region(store, features_chunk(trajectory_path, start, stop, config), start, stop)
+    return stop - start
+
+
+def frame_coords(trajectory_path) -> xr.Dataset:
+    """The ``frame`` and ``time`` coordinates of a stage trajectory file (nothing else is read)."""
+    path = Path(trajectory_path)
+    opener = xr.open_zarr if path.suffix == ".zarr" else xr.open_dataset
+    with opener(path, decode_times=False, decode_timedelta=False) as ds:
+        return xr.Dataset(coords={"frame": ds["frame"].values,
+                                  "time": ("frame", ds["time"].values, dict(ds["time"].attrs))})
+
+
+LABEL_VARIABLES = {"p_hop": "phop", "d2min": "d2min", "d_cum": "d_cum"}
+
+
+def iter_labels(chunks, labels_config: dict, species):
+    """The configured rearrangement label over trajectory chunks (windows carried across chunks): yields
+    consecutive, disjoint frame ranges that together equal the one-shot label of the whole trajectory."""
+    lc = labels_config
+    kind = lc["kind"]
+    if kind == "p_hop":
+        from .dynamics.phop import iter_phop
+
+        return iter_phop(chunks, t_R=lc["t_R_ps"], t_R_frames=None if lc["t_R_ps"] else lc["t_R_frames"],
+                         species=species)
+    from .dynamics.d2min import iter_cumulative_d2min, iter_nonaffine_displacement
+
+    common = dict(neighbor_species=lc["neighbor_species"])
+    if kind == "d2min":
+        return iter_nonaffine_displacement(chunks, int(lc["lag_frames"]), float(lc["cutoff"]), species,
+                                           lc["normalize"], **common)
+    if kind == "d_cum":
+        return iter_cumulative_d2min(chunks, int(lc["lag_frames"]), int(lc["window_frames"]), float(lc["cutoff"]),
+                                     species, lc["normalize"], align=lc["align"], **common)
+    raise ParameterError(f"labels.kind {kind!r} is unknown.", fix="use one of " + ", ".join(LABEL_VARIABLES))
+
+
 def cluster_types_of(trajectory_path: str, config: dict) -> list[str]:
     """The anion cluster types of a trajectory's first frame (fixes the environment columns for every chunk)."""
     from .features.clusters import cluster_counts, find_clusters
@@ -144,6 +190,8 @@ class Pipeline:
             print(f"[ssefeat] {msg}", flush=True)
 
     def _cached(self, path: Path, key: str):
+        if path.suffix == ".zarr":  # a chunked stage store: opened lazily
+            return open_store(path) if stage_hash_of(path) == key else None
         if path.exists():
             try:
                 ds = xr.load_dataset(path)
@@ -174,12 +222,13 @@ class Pipeline:
         if self._client is None and (ex["workers"] or ex["scheduler"]):
             from dask.distributed import Client, LocalCluster
 
+            # not the default scheduler: lazy stage reads in this process stay local
             if ex["scheduler"]:
-                self._client = Client(ex["scheduler"])
+                self._client = Client(ex["scheduler"], set_as_default=False)
             else:
                 self._cluster = LocalCluster(n_workers=int(ex["workers"]), threads_per_worker=1,
                                              processes=True, dashboard_address=None)
-                self._client = Client(self._cluster)
+                self._client = Client(self._cluster, set_as_default=False)
             self._say(f"dask: {self._client}")
         return self._client
 
@@ -190,17 +239,28 @@ class Pipeline:
             self._cluster.close()
         self._client = self._cluster = None
 
-    def _map_chunks(self, func, path: str, n_frames: int, *args) -> list:
-        chunks = _frame_chunks(n_frames, self.config["execution"]["chunk_frames"])
-        client = self.client()
-        if client is None:
-            from tqdm.auto import tqdm
+    def _map_to_store(self, func, path: str, chunks: list[tuple[int, int]], *args) -> None:
+        """Run ``func(path, start, stop, *args)`` for every chunk, serially or on the dask cluster; ``func`` writes
+        its chunk into the stage store itself, so only frame counts come back."""
+        from tqdm.auto import tqdm
 
-            return [func(path, a, b, *args) for a, b in tqdm(chunks, desc=func.__name__, leave=False,
-                                                              disable=not self.progress)]
-        futures = client.map(func, [path] * len(chunks), [a for a, _ in chunks], [b for _, b in chunks],
-                             *[[x] * len(chunks) for x in args], pure=False)
-        return client.gather(futures)
+        client = self.client()
+        bar = tqdm(total=sum(b - a for a, b in chunks), desc=func.__name__, unit="frame", leave=False,
+                   disable=not self.progress)
+        try:
+            if client is None:
+                for a, b in chunks:
+                    bar.update(func(path, a, b, *args))
+                return
+            futures = client.map(func, [path] * len(chunks), [a for a, _ in chunks], [b for _, b in chunks],
+                                 *[[x] * len(chunks) for x in args], pure=False)
+            try:
+                for fut in futures:  # in frame order; a chunk's error is raised here
+                    bar.update(fut.result())
+            finally:
+                client.cancel(futures)
+        finally:
+            bar.close()
 
     # --- stages -------------------------------------------------------------------------------
     def trajectories(self) -> list[Path]:
@@ -254,36 +314,63 @@ class Pipeline:
                  progress=self.progress, attrs={"stage_hash": key})
 
     def features(self, k: int, traj: Path) -> xr.Dataset:
-        """Stage 2: per-atom features (and cluster environments / polyhedra) of the mobile species."""
-        key = section_hash(self.config, "trajectory", "species", "features", extra=k)
+        """Stage 2: per-atom features (and cluster environments / polyhedra) of the mobile species.
 
-        def compute():
-            with xr.open_dataset(traj) as ds:
-                n_frames = ds.sizes["frame"]
-            config = self.config
-            if config["features"]["environment"] and not config["features"]["cluster_types"]:
-                config = json.loads(json.dumps(config))
-                config["features"]["cluster_types"] = cluster_types_of(str(traj), config)
-            parts = self._map_chunks(features_chunk, str(traj), n_frames, config)
-            return xr.concat(parts, dim="frame", combine_attrs="override")
-        return self._stage(f"features {k}", self.stage_dir / f"features_{k}.nc", key, compute)
+        A zarr store written chunk by chunk (on the dask workers when there is a cluster); returned lazily."""
+        key = section_hash(self.config, "trajectory", "species", "features", extra=k)
+        path = self.stage_dir / f"features_{k}.zarr"
+        name = f"features {k}"
+        cached = self._cached(path, key)
+        if cached is not None:
+            self._say(f"{name}: up to date ({path.name}), skipped")
+            return cached
+        t0 = time.perf_counter()
+        config = self.config
+        if config["features"]["environment"] and not config["features"]["cluster_types"]:
+            config = json.loads(json.dumps(config))
+            config["features"]["cluster_types"] = cluster_types_of(str(traj), config)
+        frames = frame_coords(traj)
+        chunks = _frame_chunks(frames.sizes["frame"], self.config["execution"]["chunk_frames"])
+        store = ChunkedStore(path, key)
+        todo = store.pending(chunks)
+        if len(todo) == len(chunks):
+            self._say(f"{name}: computing ({len(chunks)} chunks)")
+            probe = features_chunk(str(traj), 0, 1, config)  # one frame: the variables, dtypes and coordinates
+            store.create(probe, frames, chunks, {"ssefeat_version": __version__})
+        else:
+            self._say(f"{name}: resuming ({len(chunks) - len(todo)} of {len(chunks)} chunks already written)")
+        self._map_to_store(features_chunk_to_store, str(traj), todo, config, str(store.partial))
+        store.finish(chunks)
+        self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - t0
+        return open_store(path)
 
     def labels(self, k: int, traj: Path) -> xr.Dataset:
-        """Stage 3: rearrangement labels of the mobile species (p_hop by default)."""
-        from .dynamics.phop import phop
-        from .io import read
+        """Stage 3: rearrangement labels of the mobile species (``labels.kind``: p_hop, d2min or d_cum).
+
+        Read and computed chunk by chunk with the label's time window carried across chunks, appended to a zarr
+        store; returned lazily."""
+        from .io import iter_chunks
 
         lc = self.config["labels"]
         key = section_hash(self.config, "trajectory", "species", "labels", extra=k)
-
-        def compute():
-            ds = read(traj)
-            if lc["kind"] != "phop":
-                raise ParameterError(f"labels.kind {lc['kind']!r} is not available in the pipeline yet.",
-                                     fix="use kind = 'phop', or compute other labels with `ssefeat labels`.")
-            return phop(ds, t_R=lc["t_R_ps"], t_R_frames=None if lc["t_R_ps"] else lc["t_R_frames"],
-                        species=self.config["species"]["mobile"])
-        return self._stage(f"labels {k}", self.stage_dir / f"labels_{k}.nc", key, compute)
+        path = self.stage_dir / f"labels_{k}.zarr"
+        name = f"labels {k}"
+        cached = self._cached(path, key)
+        if cached is not None:
+            self._say(f"{name}: up to date ({path.name}), skipped")
+            return cached
+        t0 = time.perf_counter()
+        self._say(f"{name}: computing {lc['kind']}")
+        size = int(self.config["execution"]["chunk_frames"])
+        store = ChunkedStore(path, key)
+        parts = iter_labels(iter_chunks(traj, size), lc, self.config["species"]["mobile"])
+        for i, part in enumerate(parts):
+            store.append(part, first=i == 0, chunk_frames=size,
+                         attrs={"label_kind": lc["kind"], "label_variable": LABEL_VARIABLES[lc["kind"]],
+                                "ssefeat_version": __version__})
+        store.finish()
+        self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - t0
+        return open_store(path)
 
     def softness(self, features: list[xr.Dataset], labels: list[xr.Dataset]) -> list[xr.Dataset]:
         """Stage 4: train the hyperplane on the first trajectory (or load a model), apply it everywhere, P_R(S)."""
@@ -293,7 +380,7 @@ class Pipeline:
         model_path = self.out / "softness_model.json"
         key = section_hash(self.config, "trajectory", "species", "features", "labels", "softness")
         results = []
-        label0 = _label_array(labels[0])
+        label0 = _label_array(labels[0]).load()  # (frame, atom): quantiles and training samples
         r_cut = sc["r_cut"] if sc["r_cut"] is not None else float(np.nanquantile(label0.values, sc["r_quantile"]))
         nr_cut = sc["nr_cut"] if sc["nr_cut"] is not None else float(np.nanquantile(label0.values,
                                                                                    sc["nr_quantile"]))
@@ -310,26 +397,41 @@ class Pipeline:
             return model, report
 
         model = None
+        size = int(self.config["execution"]["chunk_frames"])
         for k, (feat, lab) in enumerate(zip(features, labels)):
-            def compute(feat=feat, lab=lab):
-                nonlocal model
-                if model is None:
-                    model, report = train()
-                    self.softness_report = report
-                S = model.apply(feat["features"])
-                la = _label_array(lab)
-                horizon = min(int(sc["horizon"]), max(0, la.sizes["frame"] - 2))
-                finite = S.values[np.isfinite(S.values)]
-                pr = rearrangement_probability(S, la, r_cut=r_cut, horizon=horizon, bins=12,
-                                               s_range=(float(np.quantile(finite, 0.005)),
-                                                        float(np.quantile(finite, 0.995))))
-                out = xr.Dataset({"softness": S})
-                for v in pr.data_vars:
-                    out[f"{v}"] = pr[v]
-                out.attrs.update({"r_cut": r_cut, "nr_cut": nr_cut, "model": str(model_path),
-                                  "metrics": json.dumps(model.metrics_, default=str)})
-                return out
-            results.append(self._stage(f"softness {k}", self.stage_dir / f"softness_{k}.nc", key + str(k), compute))
+            path, name = self.stage_dir / f"softness_{k}.zarr", f"softness {k}"
+            cached = self._cached(path, key + str(k))
+            if cached is not None:
+                self._say(f"{name}: up to date ({path.name}), skipped")
+                results.append(cached)
+                continue
+            t0 = time.perf_counter()
+            self._say(f"{name}: computing")
+            if model is None:
+                model, report = train()
+                self.softness_report = report
+            # S chunk by chunk into the store, then P_R(S) from the (frame, atom) softness and labels
+            F = feat["features"]
+            chunks = _frame_chunks(F.sizes["frame"], size)
+            store = ChunkedStore(path, key + str(k))
+            probe = model.apply(F.isel(frame=slice(0, 1)).load()).to_dataset(name="softness")
+            store.create(probe, feat[["time"]], chunks,
+                         {"r_cut": r_cut, "nr_cut": nr_cut, "model": str(model_path),
+                          "metrics": json.dumps(model.metrics_, default=str), "ssefeat_version": __version__})
+            for a, b in chunks:
+                write_region(str(store.partial),
+                             model.apply(F.isel(frame=slice(a, b)).load()).to_dataset(name="softness"), a, b)
+            S = store.open_partial()["softness"].load()
+            la = _label_array(lab).load()
+            horizon = min(int(sc["horizon"]), max(0, la.sizes["frame"] - 2))
+            finite = S.values[np.isfinite(S.values)]
+            pr = rearrangement_probability(S, la, r_cut=r_cut, horizon=horizon, bins=12,
+                                           s_range=(float(np.quantile(finite, 0.005)),
+                                                    float(np.quantile(finite, 0.995))))
+            store.add(pr)
+            store.finish(chunks)
+            self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - t0
+            results.append(open_store(path))
         return results
 
     def correlate(self, features: list[xr.Dataset], softness: list[xr.Dataset]) -> xr.Dataset:
@@ -347,9 +449,12 @@ class Pipeline:
                 d = xr.Dataset({v: f[v] for v in f.data_vars if set(f[v].dims) == {"frame", "atom"}
                                 and np.issubdtype(f[v].dtype, np.number)})
                 kinds = f["features"]["kind"].values.astype(str)
-                for name, kind in zip(f["features"]["feature"].values, kinds):
-                    if kind not in ("radial", "angular"):  # descriptors, not structure functions
-                        d[str(name)] = f["features"].sel(feature=name, drop=True)
+                names = [n for n, kind in zip(f["features"]["feature"].values, kinds)
+                         if kind not in ("radial", "angular")]  # descriptors, not structure functions
+                if names:  # one pass over the store for all descriptor columns
+                    sel = f["features"].sel(feature=names).load()
+                    for name in names:
+                        d[str(name)] = sel.sel(feature=name, drop=True)
                 desc = d if k == 0 else xr.concat([desc, d], "frame", coords="minimal", compat="override")
             S = S.drop_vars([c for c in S.coords if c not in ("frame", "atom")])
             desc = desc.drop_vars([c for c in desc.coords if c not in ("frame", "atom")])
@@ -483,6 +588,8 @@ class Pipeline:
 
 
 def _label_array(labels: xr.Dataset) -> xr.DataArray:
+    if labels.attrs.get("label_variable") in labels:
+        return labels[labels.attrs["label_variable"]]
     names = [n for n, v in labels.data_vars.items() if set(v.dims) == {"frame", "atom"}]
     if not names:
         raise ParameterError("the label stage produced no (frame, atom) variable.")

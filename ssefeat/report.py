@@ -201,11 +201,15 @@ def write_results(pipe, trajs, feats, labels, soft, links, transport, disorder) 
     with atomic_output(folder / "results.nc") as tmp:
         clean_tree(tree).to_netcdf(tmp)
     if c["output"]["tables"]:
-        from .features.table import write_table
+        from .features.table import TableWriter
 
         (folder / "tables").mkdir(exist_ok=True)
-        for k, f in enumerate(feats):
-            write_table(f["features"], folder / "tables" / f"features_{k}.parquet")
+        size = int(c["execution"]["chunk_frames"])
+        for k, f in enumerate(feats):  # frame chunk by frame chunk: the stage store is never loaded whole
+            F = f["features"]
+            with TableWriter(folder / "tables" / f"features_{k}.parquet") as w:
+                for a in range(0, F.sizes["frame"], size):
+                    w.write(F.isel(frame=slice(a, a + size)).load())
         for k, s in enumerate(soft):
             df = s["softness"].to_dataframe().reset_index()
             with atomic_output(folder / "tables" / f"softness_{k}.parquet") as tmp:

@@ -1,6 +1,9 @@
 """The end-to-end job on a user's trajectory file: config checks, stages, resumability, dask equality."""
 
 
+import json
+import tracemalloc
+
 import numpy as np
 import pytest
 import xarray as xr
@@ -11,6 +14,7 @@ from ssefeat.cli import main
 from ssefeat.config import load_config
 from ssefeat.errors import ConfigError, MissingFileError
 from ssefeat.pipeline import Pipeline
+from ssefeat.stages import open_store
 from test_features_clusters import build_system
 
 
@@ -45,6 +49,12 @@ def config_for(tmp_path, traj, **over):
     return cfg
 
 
+def stage(folder, name):
+    """A stage output, loaded: a zarr store (per-frame stages) or a netCDF file."""
+    path = folder / "stages" / name
+    return open_store(path).load() if path.suffix == ".zarr" else xr.load_dataset(path)
+
+
 @pytest.fixture(scope="module")
 def traj(tmp_path_factory):
     return synthetic_glass_trajectory(tmp_path_factory.mktemp("traj") / "glass.nc")
@@ -62,7 +72,7 @@ def test_pipeline_writes_results_and_resumes(tmp_path, traj):
     assert {"features_0", "labels_0", "softness_0", "correlate", "transport", "disorder_0"} <= set(tree.children)
     assert (out / "tables" / "features_0.parquet").exists() and (out / "softness_model.json").exists()
     assert any(p.suffix == ".png" for p in (out / "figures").iterdir())
-    first = xr.load_dataset(out / "stages" / "softness_0.nc")
+    first = stage(out, "softness_0.zarr")
     stamps = {p.name: p.stat().st_mtime_ns for p in (out / "stages").iterdir()}
     # A second run with the same config recomputes nothing and gives the same result.
     pipe = Pipeline(load_config(cfg), progress=False)
@@ -74,7 +84,8 @@ def test_pipeline_writes_results_and_resumes(tmp_path, traj):
     pipe = Pipeline(load_config(cfg), progress=False)
     pipe.run()
     assert "features 0" not in pipe.timings and "softness 0" in pipe.timings
-    assert not xr.load_dataset(out / "stages" / "softness_0.nc").identical(first)
+    assert not stage(out, "softness_0.zarr").identical(first)
+    assert not any(p.name.startswith(".") for p in (out / "stages").iterdir())  # no partial or temporary left
 
 
 def test_interrupted_run_completes_to_the_same_result(tmp_path, traj, monkeypatch):
@@ -90,15 +101,16 @@ def test_interrupted_run_completes_to_the_same_result(tmp_path, traj, monkeypatc
     monkeypatch.setattr(pl.Pipeline, "labels", boom)
     with pytest.raises(KeyboardInterrupt):
         Pipeline(load_config(cfg), progress=False).run()
-    assert (tmp_path / "out" / "stages" / "features_0.nc").exists()
+    assert (tmp_path / "out" / "stages" / "features_0.zarr").exists()
     assert not (tmp_path / "out" / "report.md").exists()
     monkeypatch.undo()
     pipe = Pipeline(load_config(cfg), progress=False)
     pipe.run()
     assert "features 0" not in pipe.timings
-    for name in ("features_0.nc", "labels_0.nc", "softness_0.nc"):
-        a = xr.load_dataset(tmp_path / "out" / "stages" / name)
-        b = xr.load_dataset(tmp_path / "ref" / "out" / "stages" / name)
+    for name in ("features_0.zarr", "labels_0.zarr", "softness_0.zarr"):
+        a = stage(tmp_path / "out", name)
+        b = stage(tmp_path / "ref" / "out", name)
+        assert set(a.data_vars) == set(b.data_vars)
         for v in a.data_vars:
             np.testing.assert_array_equal(a[v].values, b[v].values)
 
@@ -115,7 +127,9 @@ def test_dask_run_equals_serial_run(tmp_path, traj):
         b = distributed.features(0, distributed.trajectories()[0])
     finally:
         distributed.close()
-    for v in a.data_vars:
+    assert a["features"].chunksizes["frame"] == (16, 16, 16)  # written chunk by chunk
+    assert set(a.data_vars) == set(b.data_vars) and "nearest_cluster_type" in a
+    for v in a.variables:
         np.testing.assert_array_equal(a[v].values, b[v].values)
 
 
@@ -161,3 +175,116 @@ def test_transport_stage_says_when_ions_never_diffuse(tmp_path):
     out = Pipeline(cfg, progress=False).run()
     assert xr.open_datatree(out / "stages" / "transport.nc").attrs["window_note"].startswith("NOT DIFFUSIVE")
     assert "apparent values, not transport coefficients" in (out / "report.md").read_text()
+
+
+def test_features_stage_memory_is_bounded_by_the_chunk(tmp_path):
+    """Same chunk size, 4x the frames: the traced peak of the features stage stays nearly the same (writing whole
+    stages, or gathering the chunks before writing, makes it grow ~4x with the output array)."""
+    def peak(n_frames, tag):
+        path = synthetic_glass_trajectory(tmp_path / f"{tag}.nc", n_frames=n_frames, seed=1)
+        cfg = config_for(tmp_path / tag, path, features={"environment": False}, execution={"chunk_frames": 8})
+        pipe = Pipeline(load_config(cfg), progress=False)
+        pipe.stage_dir.mkdir(parents=True)
+        tracemalloc.start()
+        try:
+            out = pipe.features(0, path)
+            return tracemalloc.get_traced_memory()[1], out["features"].nbytes
+        finally:
+            tracemalloc.stop()
+    peak(8, "warm")  # numba compilation and imports out of the way
+    (p1, size1), (p4, size4) = peak(24, "n"), peak(96, "n4")
+    assert size4 == 4 * size1 and size4 - size1 > 2e6  # 2.7 MB more output: a whole-stage copy would show
+    assert p4 - p1 < 0.25 * (size4 - size1), (p1, p4, size1, size4)
+    assert p4 < 1.5 * p1
+
+
+def test_interrupted_features_stage_resumes_at_the_missing_chunk(tmp_path, traj, monkeypatch):
+    """A crash inside the features stage leaves a partial store (never a complete-looking stage); the restart
+    computes only the missing chunks and the store equals an uninterrupted one."""
+    import ssefeat.pipeline as pl
+
+    cfg = config_for(tmp_path / "a", traj, features={"environment": False}, execution={"chunk_frames": 8})
+    pipe = Pipeline(load_config(cfg), progress=False)
+    pipe.stage_dir.mkdir(parents=True)
+    real, calls, crashed = pl.features_chunk, [], []
+
+    def crash_on_third(path, start, stop, config):
+        if stop - start > 1:  # not the one-frame probe that shapes a new store
+            calls.append(start)
+            if len(calls) == 3 and not crashed:
+                crashed.append(start)
+                raise KeyboardInterrupt
+        return real(path, start, stop, config)
+    monkeypatch.setattr(pl, "features_chunk", crash_on_third)
+    with pytest.raises(KeyboardInterrupt):
+        pipe.features(0, traj)
+    stages = tmp_path / "a" / "out" / "stages"
+    assert not (stages / "features_0.zarr").exists()
+    assert sorted(p.name for p in (stages / ".features_0.zarr.partial" / "done").iterdir()) == ["0-8", "8-16"]
+    calls.clear()
+    resumed = Pipeline(load_config(cfg), progress=False).features(0, traj)
+    assert calls == [16, 24, 32, 40]  # no finished chunk recomputed
+    assert not (stages / ".features_0.zarr.partial").exists()
+    monkeypatch.undo()
+    ref = Pipeline(load_config(config_for(tmp_path / "b", traj, features={"environment": False},
+                                          execution={"chunk_frames": 8})), progress=False)
+    ref.stage_dir.mkdir(parents=True)
+    expected = ref.features(0, traj)
+    xr.testing.assert_identical(resumed.drop_attrs(), expected.drop_attrs())
+    # other settings: the partial store of a crashed run is not reused
+    from ssefeat.stages import ChunkedStore
+
+    assert ChunkedStore(stages / "features_0.zarr", "another-hash").pending([(0, 8)]) == [(0, 8)]
+
+
+@pytest.mark.parametrize("kind", ["p_hop", "d2min", "d_cum"])
+def test_labels_stage_kinds_equal_the_one_shot_functions(tmp_path, traj, kind):
+    from ssefeat.dynamics import cumulative_d2min, nonaffine_displacement_series, phop
+
+    labels = {"kind": kind, "t_R_frames": 6, "lag_frames": 2, "window_frames": 6, "cutoff": 5.0,
+              "neighbor_species": ["P", "S"]}
+    cfg = load_config(config_for(tmp_path, traj, labels=labels, execution={"chunk_frames": 5}))
+    pipe = Pipeline(cfg, progress=False)
+    pipe.stage_dir.mkdir(parents=True)
+    got = pipe.labels(0, traj)
+    var = {"p_hop": "phop", "d2min": "d2min", "d_cum": "d_cum"}[kind]
+    assert got[var].chunksizes["frame"][0] == 5 and got.attrs["label_kind"] == kind
+    ds = ssefeat.io.read(traj)
+    if kind == "p_hop":
+        want = phop(ds, t_R_frames=6, species="Li")
+    elif kind == "d2min":
+        want = nonaffine_displacement_series(ds, 2, 5.0, "Li", neighbor_species=["P", "S"])
+    else:
+        want = cumulative_d2min(ds, 2, 6, 5.0, "Li", neighbor_species=["P", "S"])
+    assert got.attrs["label_variable"] == var
+    np.testing.assert_array_equal(got["frame"].values, want["frame"].values)
+    np.testing.assert_array_equal(got["atom"].values, want["atom"].values)
+    np.testing.assert_allclose(got[var].values, want[var].values, rtol=1e-12, atol=1e-12)
+    assert np.isfinite(want[var].values).sum() > 100
+
+
+def test_pipeline_trains_softness_on_d2min_labels(tmp_path, traj):
+    cfg = config_for(tmp_path, traj, labels={"kind": "d2min", "lag_frames": 2, "cutoff": 5.0},
+                     correlate={"enabled": False}, transport={"enabled": False}, disorder={"enabled": False},
+                     output={"figures": False})
+    out = Pipeline(load_config(cfg), progress=False).run()
+    assert "Labels: d2min" in (out / "report.md").read_text()
+    soft = stage(out, "softness_0.zarr")
+    assert np.isfinite(soft["softness"].values).all() and "P_R" in soft
+    assert json.loads(soft.attrs["metrics"])["train"]["n_samples"] > 0
+
+
+def test_label_configs_are_refused_up_front(tmp_path, traj):
+    with pytest.raises(ConfigError, match="(?s)labels.kind 'msd' is not a label.*\"p_hop\".*\"d2min\".*\"d_cum\""):
+        Pipeline(load_config(config_for(tmp_path, traj, labels={"kind": "msd"})))
+    with pytest.raises(ConfigError, match="needs labels.cutoff"):
+        Pipeline(load_config(config_for(tmp_path, traj, labels={"kind": "d2min"})))
+    with pytest.raises(ConfigError, match="window_frames \\(7\\) is not a multiple of labels.lag_frames \\(2\\)"):
+        Pipeline(load_config(config_for(tmp_path, traj, labels={"kind": "d_cum", "lag_frames": 2,
+                                                               "window_frames": 7, "cutoff": 4.0})))
+    with pytest.raises(ConfigError, match="not below half the smallest cell width \\(12 Å\\)"):
+        Pipeline(load_config(config_for(tmp_path, traj, labels={"kind": "d_cum", "cutoff": 13.0})))
+    with pytest.raises(ConfigError, match="t_R_frames must be a whole number"):
+        Pipeline(load_config(config_for(tmp_path, traj, labels={"t_R_frames": 1.5})))
+    assert load_config({"labels": {"kind": "phop"}})["labels"]["kind"] == "p_hop"  # `ssefeat labels` spelling
+    assert not (tmp_path / "out").exists()
