@@ -385,10 +385,12 @@ def _correlate(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return sfft.irfft(np.conj(fa) * fb, n=nfft, axis=0)[:t]
 
 
-def masked_msd_sums(positions: np.ndarray, mask: np.ndarray, n_lag: int) -> tuple[np.ndarray, np.ndarray]:
+def masked_msd_sums(positions: np.ndarray, mask: np.ndarray, n_lag: int,
+                    per_atom: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Sums behind :func:`masked_msd`: (sum of squared displacements (n_lag,) Å^2, number of (origin, atom) pairs).
 
-    Sums over atoms can be added chunk by chunk; divide at the end.
+    Sums over atoms can be added chunk by chunk; divide at the end. ``per_atom=True`` keeps the atoms apart:
+    arrays (n_lag, N).
     """
     r = np.asarray(positions, dtype=np.float64)
     m = np.asarray(mask, dtype=np.float64)
@@ -397,15 +399,18 @@ def masked_msd_sums(positions: np.ndarray, mask: np.ndarray, n_lag: int) -> tupl
     r = r - r.mean(axis=0, keepdims=True)  # displacements are shift invariant; centring limits round-off
     r2 = np.einsum("tnx,tnx->tn", r, r)
     taus = np.arange(n_lag)
-    # sum_{t0 <= T-1-tau} m(t0) r2(t0) and the pair count, from prefix sums
-    a_term = np.cumsum((m * r2).sum(axis=1))[t - 1 - taus]
-    count = np.cumsum(m.sum(axis=1))[t - 1 - taus]
+    # sum_{t0 <= T-1-tau} m(t0) r2(t0) and the pair count, from prefix sums (per atom)
+    a_term = np.cumsum(m * r2, axis=0)[t - 1 - taus]
+    count = np.cumsum(m, axis=0)[t - 1 - taus]
     # sum_t0 m(t0) r2(t0 + tau) and sum_t0 m(t0) r(t0).r(t0 + tau), by FFT correlation
-    b_term = _correlate(m, r2).sum(axis=1)[:n_lag]
-    cross = _correlate(m[..., None] * r, r).sum(axis=(1, 2))[:n_lag]
+    b_term = _correlate(m, r2)[:n_lag]
+    cross = _correlate(m[..., None] * r, r).sum(axis=2)[:n_lag]
     total = a_term + b_term - 2 * cross
     total[0] = 0.0
-    return np.maximum(total, 0.0), count
+    total = np.maximum(total, 0.0)
+    if per_atom:
+        return total, count
+    return total.sum(axis=1), count.sum(axis=1)
 
 
 def masked_msd(positions: np.ndarray, mask: np.ndarray, max_lag: int | None = None) -> tuple[np.ndarray, np.ndarray]:

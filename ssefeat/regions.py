@@ -409,7 +409,7 @@ def _aligned_labels(ds: xr.Dataset, labels: xr.DataArray) -> np.ndarray:
 
 def region_msd(ds: xr.Dataset, labels: xr.DataArray, species: str | Sequence[str] | None = None,
                max_lag: float | None = None, remove_com: bool = True, timestep_ps: float | None = None,
-               chunk_atoms: int = 256) -> xr.Dataset:
+               chunk_atoms: int = 256, n_groups: int = 64, return_groups: bool = False):
     """MSD per region, an atom counting in the region it occupies at the time origin.
 
     Parameters
@@ -419,6 +419,9 @@ def region_msd(ds: xr.Dataset, labels: xr.DataArray, species: str | Sequence[str
     species : atoms to follow (default all).
     max_lag : largest lag in ps (default the whole trajectory).
     remove_com : subtract the whole system's centre-of-mass drift.
+    n_groups, return_groups : with ``return_groups`` also return the sums of squared displacements and the pair
+        counts per group of atoms (atom k of the selection in group k mod ``n_groups``), arrays (group, lag,
+        region), for resampling atoms.
 
     Returns
     -------
@@ -439,17 +442,22 @@ def region_msd(ds: xr.Dataset, labels: xr.DataArray, species: str | Sequence[str
         idx = np.flatnonzero(np.isin(ds["species"].values, wanted))
     prep = PreparedPositions(ds, remove_com=remove_com, timestep_ps=timestep_ps)
     n_lag = _check_max_lag(max_lag, prep.n_frames, prep.dt) + 1
-    total = np.zeros((n_lag, len(REGIONS)))
-    pairs = np.zeros((n_lag, len(REGIONS)))
+    # sums kept per group of atoms (atom k in group k mod n_groups) for the bootstrap error of region_dynamics
+    n_groups = max(1, min(int(n_groups), idx.size))
+    total_g = np.zeros((n_groups, n_lag, len(REGIONS)))
+    pairs_g = np.zeros((n_groups, n_lag, len(REGIONS)))
     for c in range(0, idx.size, chunk_atoms):
         sel = idx[c:c + chunk_atoms]
+        group = (c + np.arange(sel.size)) % n_groups
         x = prep.positions(sel)
         for r in range(len(REGIONS)):
             m = lab[:, sel] == r
             if m.any():
-                tot, cnt = _k.masked_msd_sums(x, m, n_lag)
-                total[:, r] += tot
-                pairs[:, r] += cnt
+                tot, cnt = _k.masked_msd_sums(x, m, n_lag, per_atom=True)
+                np.add.at(total_g[:, :, r], group, tot.T)
+                np.add.at(pairs_g[:, :, r], group, cnt.T)
+    total = total_g.sum(axis=0)
+    pairs = pairs_g.sum(axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
         msd = np.where(pairs > 0, total / np.maximum(pairs, 1), np.nan)
     n_at_origin = np.array([(lab[:, idx] == r).sum() / prep.n_frames for r in range(len(REGIONS))])
@@ -461,7 +469,10 @@ def region_msd(ds: xr.Dataset, labels: xr.DataArray, species: str | Sequence[str
                              "n_atoms_at_origin": ("region", n_at_origin)})
     params = dict(prep.info(), species=species, max_lag_ps=max_lag,
                   assignment="region occupied at the time origin")
-    return stamp(out, parameters=params, units="angstrom^2", analysis="ssefeat.regions.region_msd")
+    stamp(out, parameters=params, units="angstrom^2", analysis="ssefeat.regions.region_msd")
+    if return_groups:
+        return out, total_g, pairs_g
+    return out
 
 
 def _fit_d(lag, msd, window, label):
@@ -490,7 +501,8 @@ def _fit_d(lag, msd, window, label):
 
 def region_dynamics(ds: xr.Dataset, labels: xr.DataArray, species: str | Sequence[str] | None = "Li",
                     softness: xr.DataArray | None = None, window: tuple[float, float] | None = None,
-                    max_lag: float | None = None, remove_com: bool = True) -> xr.Dataset:
+                    max_lag: float | None = None, remove_com: bool = True, n_boot: int = 500,
+                    seed: int = 0) -> xr.Dataset:
     """MSD, D and softness statistics per region (crystal, interface, glass) for the atoms of ``species``.
 
     Atoms count in the region they occupy at the time origin (MSD) or in the frame of the softness value.
@@ -498,22 +510,53 @@ def region_dynamics(ds: xr.Dataset, labels: xr.DataArray, species: str | Sequenc
     with the reason in ``attrs["D_messages"]``, when no diffusive window exists). ``softness`` is an optional
     (frame, atom) DataArray; its statistics use the atoms of ``species`` it covers.
 
-    Returns the :func:`region_msd` Dataset plus ``D (region)`` Å^2/ps, ``D_cm2_s (region)``, ``window_start``,
+    ``D_err`` is the bootstrap-over-atoms standard error of D (``n_boot`` seeded resamples of 64 groups of atoms,
+    the same window; as the "atoms" error of :func:`ssefeat.dynamics.diffusion.diffusion_coefficient`, ion-ion
+    correlations are not included).
+
+    Returns the :func:`region_msd` Dataset plus ``D (region)`` Å^2/ps, ``D_err``, ``D_cm2_s (region)``,
+    ``D_err_cm2_s``, ``window_start``,
     ``window_stop (region)`` ps, and when softness is given ``softness_mean``, ``softness_std``,
     ``softness_median``, ``fraction_soft`` (S > 0) and ``softness_samples`` per region.
     """
-    out = region_msd(ds, labels, species=species, max_lag=max_lag, remove_com=remove_com)
+    if int(n_boot) < 2:
+        raise ParameterError(f"n_boot={n_boot} is too small for a bootstrap error.",
+                             fix="use n_boot >= 2 (default 500).")
+    out, total_g, pairs_g = region_msd(ds, labels, species=species, max_lag=max_lag, remove_com=remove_com,
+                                       return_groups=True)
     lag = np.asarray(out["lag"].values)
     d = np.full(len(REGIONS), np.nan)
+    d_err = np.full(len(REGIONS), np.nan)
     w0 = np.full(len(REGIONS), np.nan)
     w1 = np.full(len(REGIONS), np.nan)
     messages = []
+    rng = np.random.default_rng(seed)
+    n_groups = total_g.shape[0]
     for r, name in enumerate(REGIONS):
         d[r], w0[r], w1[r], msg = _fit_d(lag, np.asarray(out["msd"].values[:, r]), window, name)
         if msg:
             messages.append(msg)
+        if not np.isfinite(d[r]) or n_groups < 2:
+            continue
+        # bootstrap over atoms: resample the groups of atoms, refit the same window (OLS slope is linear in MSD)
+        sel = (lag >= w0[r] - 1e-9) & (lag <= w1[r] + 1e-9)
+        weights = np.stack([np.bincount(rng.integers(0, n_groups, n_groups), minlength=n_groups)
+                            for _ in range(int(n_boot))])  # (B, G)
+        tot = weights @ total_g[:, sel, r]
+        cnt = weights @ pairs_g[:, sel, r]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            msd_b = tot / cnt
+        t = lag[sel] - lag[sel].mean()
+        ok = np.all(np.isfinite(msd_b), axis=1)
+        slopes = (msd_b[ok] - msd_b[ok].mean(axis=1, keepdims=True)) @ t / (t @ t)
+        if slopes.size >= 2:
+            d_err[r] = slopes.std(ddof=1) / 6.0
     out["D"] = (("region",), d, {"units": "angstrom^2/ps", "long_name": "tracer D = slope / 6"})
+    out["D_err"] = (("region",), d_err, {"units": "angstrom^2/ps", "method": (
+        f"bootstrap over atoms ({n_groups} groups of the followed atoms, {int(n_boot)} resamples, same window); "
+        "ion-ion correlations not included")})
     out["D_cm2_s"] = (("region",), d * ANGSTROM2_PER_PS_TO_CM2_PER_S, {"units": "cm^2/s"})
+    out["D_err_cm2_s"] = (("region",), d_err * ANGSTROM2_PER_PS_TO_CM2_PER_S, {"units": "cm^2/s"})
     out["window_start"] = (("region",), w0, {"units": "ps"})
     out["window_stop"] = (("region",), w1, {"units": "ps"})
     out.attrs["D_messages"] = "; ".join(messages)
@@ -544,6 +587,6 @@ def region_dynamics(ds: xr.Dataset, labels: xr.DataArray, species: str | Sequenc
             out[name] = (("region",), v, {"units": "1"})
         out["softness_samples"] = (("region",), n, {"units": "(frame, atom) values"})
     params = {"species": species, "window": window, "max_lag": max_lag, "remove_com": remove_com,
-              "softness": softness is not None}
+              "softness": softness is not None, "n_boot": int(n_boot), "seed": int(seed)}
     stamp(out, parameters=params, analysis="ssefeat.regions.region_dynamics")
     return out

@@ -224,6 +224,25 @@ def test_region_msd_and_diffusion():
     assert abs(float(res.D.sel(region="crystal"))) < 2e-4
     assert float(res.D_cm2_s.sel(region="glass")) == pytest.approx(float(res.D.sel(region="glass")) * 1e-4)
     assert res.n_atoms_at_origin.sum() == pytest.approx(1024)
+    assert 0 < float(res.D_err.sel(region="glass")) < 0.1 * float(res.D.sel(region="glass"))
+
+
+def test_region_diffusion_error_matches_the_scatter_of_independent_runs():
+    """The bootstrap-over-atoms error of the glass D is the run-to-run scatter of D (8 independent boxes): ratio
+    within [0.5, 2] (the std of 8 values is itself uncertain by ~25 %)."""
+    d, err = [], []
+    reg = None
+    for seed in range(8):
+        ds = dynamic_box(n_frames=60, seed=10 + seed)
+        if reg is None:
+            reg = find_regions(disorder_profile(ds, frames=[0, 59], **PARAMS))
+        res = region_dynamics(ds, label_atoms(ds, reg), species="Li", window=(2.0, 20.0), max_lag=30.0, seed=seed)
+        d.append(float(res.D.sel(region="glass")))
+        err.append(float(res.D_err.sel(region="glass")))
+    assert np.mean(d) == pytest.approx(0.005, rel=0.05)
+    assert 0.5 < np.mean(err) / np.std(d, ddof=1) < 2.0
+    with pytest.raises(ParameterError, match="n_boot"):
+        region_dynamics(ds, label_atoms(ds, reg), species="Li", window=(2.0, 20.0), n_boot=1)
 
 
 def test_region_msd_equals_transport_msd_for_a_constant_region():

@@ -18,10 +18,17 @@ from . import main
 @click.option("--n-random", type=int, default=None,
               help="random realisations of the reference (default: ceil(96 / slabs), 1 to 8)")
 @click.option("--seed", type=int, default=0, show_default=True, help="seed of the random reference")
-@click.option("--crystal-below", type=float, default=0.35, show_default=True, help="F below this: crystal")
-@click.option("--glass-above", type=float, default=0.65, show_default=True, help="F above this: glass")
-@click.option("--regions", "method", type=click.Choice(["threshold", "fit"]), default="threshold", show_default=True,
-              help="slab classes from the F thresholds, or from the fitted interfaces (self-calibrating levels)")
+@click.option("--crystal-below", type=float, default=0.35, show_default=True,
+              help="crystal below this: a fraction of the way from the sample's crystal F level to its glass level "
+                   "(--regions adaptive) or an F value (--regions threshold)")
+@click.option("--glass-above", type=float, default=0.65, show_default=True,
+              help="glass above this (same meaning as --crystal-below)")
+@click.option("--regions", "method", type=click.Choice(["adaptive", "threshold", "fit"]), default="adaptive",
+              show_default=True,
+              help="slab classes relative to the sample's fitted crystal / glass levels, from fixed F cut-offs, or "
+                   "from the fitted interface positions")
+@click.option("--alpha", type=float, default=0.01, show_default=True,
+              help="significance level of the interface test (a step in F against the slab scatter)")
 @click.option("--stride", type=int, default=None, help="read every n-th frame")
 @click.option("--start", type=int, default=None, help="first frame to read")
 @click.option("--stop", type=int, default=None, help="frame to stop before")
@@ -32,7 +39,7 @@ from . import main
               help="netCDF file with F(frame, z), F_mean(z), profiles, regions and interfaces")
 @click.option("--plot", type=click.Path(), default=None, help="figure file (png, pdf, svg)")
 def disorder_cmd(trajectory, axis, slab_width, grid_spacing, sigma, species, reference, n_random, seed,
-                 crystal_below, glass_above, method, stride, start, stop, timestep, topology, fmt, output, plot):
+                 crystal_below, glass_above, method, alpha, stride, start, stop, timestep, topology, fmt, output, plot):
     """Disorder profile F(z) along a cell axis (1 = random slab, ~0 = crystal), element concentration and density
     profiles on the same slabs, crystal / interface / glass regions and the interface positions."""
     import numpy as np
@@ -45,7 +52,8 @@ def disorder_cmd(trajectory, axis, slab_width, grid_spacing, sigma, species, ref
     ds = read(trajectory, fmt, topology=topology, start=start, stop=stop, stride=stride, timestep_ps=timestep)
     prof = disorder_profile(ds, axis=axis, slab_width=slab_width, grid_spacing=grid_spacing, sigma=sigma,
                             species=list(species) or None, reference=reference, n_random=n_random, seed=seed)
-    reg = find_regions(prof, crystal_below=crystal_below, glass_above=glass_above, method=method)
+    reg = find_regions(prof, crystal_below=crystal_below, glass_above=glass_above, method=method, alpha=alpha,
+                       seed=seed)
     out = combine(prof, reg)
     out.attrs["source_file"] = str(trajectory)
     with atomic_output(output) as tmp:
@@ -61,9 +69,12 @@ def disorder_cmd(trajectory, axis, slab_width, grid_spacing, sigma, species, ref
         pos = reg["interface_position"].values
         w = reg["interface_width_10_90"].values
         click.echo(f"interfaces: crystal->glass at {pos[0]:.2f} Å (10-90 width {w[0]:.2f} Å), glass->crystal at "
-                   f"{pos[1]:.2f} Å ({w[1]:.2f} Å)")
+                   f"{pos[1]:.2f} Å ({w[1]:.2f} Å); step F {reg.attrs['F_crystal']:.3f} -> "
+                   f"{reg.attrs['F_glass']:.3f}, z = {reg.attrs['interface_z']:.1f}, "
+                   f"p = {reg.attrs['interface_p_value']:.3g}")
     else:
         click.echo(f"no interfaces: {reg.attrs['fit_message']}")
+    click.echo(f"regions: {reg.attrs['rule']}")
     click.echo(f"written to {output}")
     if plot:
         from ..plots.disorder import disorder_figure
@@ -78,8 +89,10 @@ def combine(profile, regions):
     out = profile.copy()
     for name in ("region", "region_name", "F_fit", "interface_position", "interface_width", "interface_width_10_90"):
         out[name] = regions[name]
-    for key in ("crystal_below", "glass_above", "method", "fit_ok", "fit_message", "F_crystal", "F_glass",
-                "fit_rms", "flag_values", "flag_meanings", "legend"):
+    for key in ("crystal_below", "glass_above", "method", "rule", "levels_from", "F_threshold_crystal",
+                "F_threshold_glass", "interface_significant", "interface_p_value", "interface_z", "contrast",
+                "slab_noise", "slab_noise_from", "fit_ok", "fit_message", "F_crystal", "F_glass", "fit_rms",
+                "flag_values", "flag_meanings", "legend"):
         if key in regions.attrs:
             out.attrs[f"regions_{key}"] = regions.attrs[key]
     out["region"].attrs.pop("crystal_below", None)

@@ -24,9 +24,9 @@ def _shade(ax, profile: xr.Dataset, regions: xr.Dataset | None):
 
 
 def disorder_figure(profile: xr.Dataset, regions: xr.Dataset | None = None, title: str | None = None):
-    """Two panels sharing the slab axis: F(z) (mean over frames, +- std band, fitted step, thresholds) on top;
-    atom fraction per species and number density (right axis) below; regions shaded (crystal, interface, glass),
-    interface positions dashed. Returns the figure."""
+    """Two panels sharing the slab axis: F(z) (mean over frames, +- std band, fitted step, the F cut-offs of the
+    region rule dotted) on top; atom fraction per species and number density (right axis) below; regions shaded
+    (crystal, interface, glass), interface positions dashed. Returns the figure."""
     fig, (top, bottom) = new_figure(2, 1, sharex=True, figsize=(5.6, 5.0),
                                     gridspec_kw={"height_ratios": [1, 1.2], "hspace": 0.08})
     z = np.asarray(profile["z"].values)
@@ -45,9 +45,18 @@ def disorder_figure(profile: xr.Dataset, regions: xr.Dataset | None = None, titl
         top.plot(zz, step_model(zz, regions.attrs["F_crystal"], regions.attrs["F_glass"], up, (down - up) % L, w1, w2,
                                 L), color="0.35", lw=1.0, ls="-", label="double-tanh fit")
     if regions is not None:
-        for key in ("crystal_below", "glass_above"):
-            if key in regions.attrs:
-                top.axhline(regions.attrs[key], color="0.5", lw=0.6, ls=":")
+        # the F cut-offs actually used (relative to the sample's levels with the adaptive rule)
+        lo = regions.attrs.get("F_threshold_crystal", regions.attrs.get("crystal_below"))
+        hi = regions.attrs.get("F_threshold_glass", regions.attrs.get("glass_above"))
+        if lo is not None and hi is not None and np.isfinite(lo) and np.isfinite(hi):
+            if lo == hi:
+                top.axhline(lo, color="0.5", lw=0.6, ls=":", label=f"one phase: split at F = {lo:.2f}")
+            else:
+                top.axhline(lo, color=colour("crystal"), lw=0.8, ls=":", label=f"crystal below F = {lo:.2f}")
+                top.axhline(hi, color=colour("glass"), lw=0.8, ls=":", label=f"glass above F = {hi:.2f}")
+        if regions.attrs.get("interface_significant") == 0 and "interface_p_value" in regions.attrs:
+            top.text(0.02, 0.04, f"no significant interface (p = {regions.attrs['interface_p_value']:.2g})",
+                     transform=top.transAxes, fontsize=7, color="0.3")
     top.set_ylabel("F(z)")
     top.set_ylim(bottom=0)
     _shade(top, profile, regions)
