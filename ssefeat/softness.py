@@ -169,7 +169,8 @@ def _frame_groups(features: xr.DataArray, groups) -> np.ndarray:
                                   "coords={'frame': frames}).")
         missing = np.setdiff1d(features["frame"].values, groups["frame"].values)
         if missing.size:
-            raise SchemaError(f"groups label no group for {missing.size} feature frames (first {missing[:5].tolist()}).",
+            raise SchemaError(f"groups label no group for {missing.size} feature frames (first "
+                              f"{missing[:5].tolist()}).",
                               fix="give a group for every frame of the features.")
         return np.asarray(groups.sel(frame=features["frame"].values).values)
     values = np.asarray(groups)
