@@ -1,18 +1,30 @@
-"""Periodic neighbour pairs: freud finds the candidates, float64 minimum image gives exact separations.
+"""Periodic neighbour pairs: a numba cell list in fractional coordinates, exact float64 minimum-image separations.
 
-freud works in single precision, so pairs are searched with a slightly padded radius and the exact separation
-vectors are recomputed in float64 with :func:`ssefeat.box.minimum_image` before the final cutoff test.
-Every analysis that needs "neighbours of i within r_c" goes through :func:`neighbor_pairs`, so the
-conventions (r_ij = r_j - r_i, pairs sorted by i then j, self-pairs excluded) are the same everywhere.
+Every analysis that needs "neighbours of i within r_c" goes through :func:`neighbor_pairs`, so the conventions
+(r_ij = r_j - r_i under minimum image, pairs sorted by i then j, self-pairs excluded) are the same everywhere.
+
+The search reuses the binning of the MD engine (:mod:`ssefeat.md.neighbors`): wrapped fractional coordinates are
+counting-sorted into ``n_k = floor(w_k / r)`` bins along each cell vector (w_k = perpendicular width, r a slightly
+padded cutoff), so two atoms closer than r differ by at most one bin along each direction, triclinic or not. Each
+query atom scans the 27 bins around its own; candidates pass a cheap test on wrapped Cartesian coordinates, and
+the separation that is returned and tested against ``r_min < d < cutoff`` is recomputed from the *input* positions
+by rounding fractional differences (:func:`ssefeat.md.neighbors.minimum_image_vector`), so the result equals a
+brute-force minimum-image search. Boxes with fewer than 3 bins along a direction use an all-pairs search.
+Two parallel passes: the scan stores each query atom's candidates in a row buffer and counts them, then the exact
+pass sorts each short row by j and writes the pairs at their final place (sorted by i then j, no global sort).
+Positions do not need to be wrapped.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit, prange
 
 from . import box as _box
-from .errors import ParameterError
+from .errors import NonFiniteError, ParameterError, SelectionError
+from .md.neighbors import _bin_atoms, _fractional, minimum_image_vector
 
 
 @dataclass(frozen=True)
@@ -63,13 +75,167 @@ def check_cutoff(cutoff: float, cell: np.ndarray, what: str = "cutoff") -> None:
             fix=f"use a {what} below {half:.3g} Å, or replicate the cell (a larger simulation box).")
 
 
+# --- kernels --------------------------------------------------------------------------------------------------
+@njit(cache=True, inline="always")
+def _sort_ints(row):
+    """Sort a short int array in place (insertion sort; numpy's sort for long rows)."""
+    n = row.shape[0]
+    if n > 48:
+        row.sort()
+        return
+    for k in range(1, n):
+        v = row[k]
+        m = k - 1
+        while m >= 0 and row[m] > v:
+            row[m + 1] = row[m]
+            m -= 1
+        row[m + 1] = v
+
+
+@njit(cache=True, parallel=True)
+def _cell_candidates(qy, qatom, qbins, qorder, py, patom, pindex, nbins, start, h, rs2, rin2, capacity, buf):
+    """Cell-list scan over the 27 bins around each query atom; returns the number of candidates per query atom.
+
+    Points are in bin order: list position m has wrapped Cartesian coordinates ``py[m]`` and atom index
+    ``patom[m]`` and index ``pindex[m]`` into the points array; bin c holds positions ``start[c]:start[c + 1]``.
+    Query atom q has ``qy[q]``, ``qatom[q]`` and bin ``qbins[q]``; they are visited in the bin order ``qorder``
+    (cache locality only). A candidate is a point other than the query atom with rin2 < d^2 < rs2 on wrapped
+    coordinates (radii padded against round-off); its points index is stored in ``buf[q, k]`` while
+    k < ``capacity`` (a count above capacity means: redo with more room).
+    """
+    nq = qy.shape[0]
+    nx, ny, nz = nbins[0], nbins[1], nbins[2]
+    counts = np.zeros(nq, dtype=np.int64)
+    for t in prange(nq):
+        q = qorder[t]
+        a = qatom[q]
+        bx, by, bz = qbins[q, 0], qbins[q, 1], qbins[q, 2]
+        k = 0
+        for ox in range(-1, 2):
+            cx = bx + ox
+            wx = 0.0
+            if cx < 0:
+                cx += nx
+                wx = 1.0
+            elif cx >= nx:
+                cx -= nx
+                wx = -1.0
+            for oy in range(-1, 2):
+                cy = by + oy
+                wy = 0.0
+                if cy < 0:
+                    cy += ny
+                    wy = 1.0
+                elif cy >= ny:
+                    cy -= ny
+                    wy = -1.0
+                row = (cx * ny + cy) * nz
+                for oz in range(-1, 2):
+                    cz = bz + oz
+                    wz = 0.0
+                    if cz < 0:
+                        cz += nz
+                        wz = 1.0
+                    elif cz >= nz:
+                        cz -= nz
+                        wz = -1.0
+                    # the query atom seen from the neighbour bin's side of the boundary
+                    px = qy[q, 0] + wx * h[0, 0] + wy * h[1, 0] + wz * h[2, 0]
+                    py_ = qy[q, 1] + wx * h[0, 1] + wy * h[1, 1] + wz * h[2, 1]
+                    pz = qy[q, 2] + wx * h[0, 2] + wy * h[1, 2] + wz * h[2, 2]
+                    c = row + cz
+                    for m in range(start[c], start[c + 1]):
+                        dx = py[m, 0] - px
+                        dy = py[m, 1] - py_
+                        dz = py[m, 2] - pz
+                        d2 = dx * dx + dy * dy + dz * dz
+                        if d2 < rs2 and d2 > rin2 and patom[m] != a:
+                            if k < capacity:
+                                buf[q, k] = pindex[m]
+                            k += 1
+        counts[q] = k
+    return counts
+
+
+@njit(cache=True, parallel=True)
+def _cell_fill(qpos, ppos, h, hinv, r_min, cutoff, ncand, buf, offsets, j_out, vec_out, d_out):
+    """Exact separations of the candidates ``buf[q, :ncand[q]]`` (indices j into the points, positions ``ppos``).
+
+    Each row of candidates is sorted by j first; pairs with r_min < d < cutoff (d from the input positions,
+    minimum image by rounding) are written from ``offsets[q]`` on. Returns their counts.
+    """
+    nq = qpos.shape[0]
+    counts = np.zeros(nq, dtype=np.int64)
+    for q in prange(nq):
+        row = buf[q, :ncand[q]]
+        _sort_ints(row)
+        k = offsets[q]
+        for c in range(row.shape[0]):
+            p = row[c]
+            ex, ey, ez = minimum_image_vector(ppos[p, 0] - qpos[q, 0], ppos[p, 1] - qpos[q, 1],
+                                              ppos[p, 2] - qpos[q, 2], h, hinv)
+            d = math.sqrt(ex * ex + ey * ey + ez * ez)
+            if d < cutoff and d > r_min:
+                j_out[k] = p
+                vec_out[k, 0] = ex
+                vec_out[k, 1] = ey
+                vec_out[k, 2] = ez
+                d_out[k] = d
+                k += 1
+        counts[q] = k - offsets[q]
+    return counts
+
+
+@njit(cache=True, parallel=True)
+def _all_pairs(positions, h, hinv, query, points, r_min, cutoff, fill, offsets, j_out, vec_out, d_out):
+    """All-pairs search (boxes with fewer than 3 bins along a direction); exact in both passes, rows sorted by j."""
+    nq = query.shape[0]
+    counts = np.zeros(nq, dtype=np.int64)
+    for q in prange(nq):
+        a = query[q]
+        base = offsets[q] if fill else 0
+        k = base
+        for p in range(points.shape[0]):
+            b = points[p]
+            if b == a:
+                continue
+            ex, ey, ez = minimum_image_vector(positions[b, 0] - positions[a, 0], positions[b, 1] - positions[a, 1],
+                                              positions[b, 2] - positions[a, 2], h, hinv)
+            dd = math.sqrt(ex * ex + ey * ey + ez * ez)
+            if dd < cutoff and dd > r_min:
+                if fill:
+                    j_out[k] = p
+                    vec_out[k, 0] = ex
+                    vec_out[k, 1] = ey
+                    vec_out[k, 2] = ez
+                    d_out[k] = dd
+                k += 1
+        counts[q] = k - base
+    return counts
+
+
+def _indices(value, n: int, name: str) -> np.ndarray:
+    if value is None:
+        return np.arange(n, dtype=np.int64)
+    idx = np.asarray(value)
+    if idx.dtype == bool or idx.ndim != 1 or (idx.size and not np.issubdtype(idx.dtype, np.integer)):
+        raise SelectionError(f"{name} must be a 1-D array of atom indices, got dtype {idx.dtype}, shape {idx.shape}.",
+                             fix=f"pass integer indices, e.g. np.flatnonzero(mask) for a boolean {name} mask.")
+    idx = np.ascontiguousarray(idx, dtype=np.int64)
+    if idx.size and (idx.min() < 0 or idx.max() >= n):
+        bad = int(idx[(idx < 0) | (idx >= n)][0])
+        raise SelectionError(f"{name} index {bad} is outside 0..{n - 1} ({n} positions).",
+                             fix=f"give {name} as indices of rows of positions.")
+    return idx
+
+
 def neighbor_pairs(positions: np.ndarray, cell: np.ndarray, cutoff: float, query: np.ndarray | None = None,
                    points: np.ndarray | None = None, r_min: float = 0.0) -> NeighborPairs:
     """All directed pairs (i, j) with r_min < |r_j - r_i| < cutoff under periodic minimum image.
 
     Parameters
     ----------
-    positions : (N, 3) Å
+    positions : (N, 3) Å, wrapped or not
     cell : (3, 3) Å, rows are cell vectors (triclinic allowed)
     cutoff : float, Å; must be below half the smallest cell width
     query : int array, optional
@@ -78,36 +244,69 @@ def neighbor_pairs(positions: np.ndarray, cell: np.ndarray, cutoff: float, query
         Atom indices acting as neighbours j (default all). Returned ``j`` indexes into this array.
         An atom that is both a query and a point is never its own neighbour.
     r_min : float
-        Exclude pairs at or below this distance (Å).
+        Exclude pairs at or below this distance (Å); a negative value keeps distinct atoms at distance 0.
     """
-    import freud
-
-    positions = np.asarray(positions, dtype=np.float64)
-    cell = np.asarray(cell, dtype=np.float64)
-    check_cutoff(cutoff, cell)
+    positions = np.ascontiguousarray(positions, dtype=np.float64)
+    h = np.ascontiguousarray(cell, dtype=np.float64)
+    if positions.ndim != 2 or positions.shape[1] != 3:
+        raise ParameterError(f"positions must be (N, 3), got shape {positions.shape}.")
+    if h.shape != (3, 3):
+        raise ParameterError(f"cell must be (3, 3) with rows as cell vectors, got shape {h.shape}.")
+    cutoff = float(cutoff)
+    check_cutoff(cutoff, h)
+    if not np.isfinite(positions).all():
+        raise NonFiniteError("positions contain NaN or infinite values.",
+                             fix="drop or repair the frames with non-finite coordinates.")
     n = positions.shape[0]
-    query = np.arange(n) if query is None else np.asarray(query, dtype=np.int64)
-    points = np.arange(n) if points is None else np.asarray(points, dtype=np.int64)
-    empty = NeighborPairs(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, 3)), np.zeros(0),
-                          len(query), float(cutoff))
-    if len(query) == 0 or len(points) == 0:
-        return empty
-    fbox, fpos = _box.to_freud(cell, positions)
-    padded = min(cutoff * (1 + 1e-5) + 1e-4, 0.5 * float(_box.perpendicular_widths(cell).min()) * 0.99999)
-    nq = freud.locality.AABBQuery(fbox, fpos[points])
-    nlist = nq.query(fpos[query], {"r_max": padded, "exclude_ii": False}).toNeighborList()
-    qi = np.asarray(nlist.query_point_indices, dtype=np.int64)
-    pj = np.asarray(nlist.point_indices, dtype=np.int64)
-    keep = query[qi] != points[pj]
-    qi, pj = qi[keep], pj[keep]
-    vec = _box.minimum_image(positions[points[pj]] - positions[query[qi]], cell)
-    dist = np.sqrt(np.einsum("ij,ij->i", vec, vec))
-    keep = (dist < cutoff) & (dist > r_min)
-    qi, pj, vec, dist = qi[keep], pj[keep], vec[keep], dist[keep]
-    if not len(qi):
-        return empty
-    key = qi * len(points) + pj
-    if np.any(np.diff(key) <= 0):  # freud usually returns pairs sorted by (i, j) already; sort only if not
-        order = np.argsort(key, kind="stable")
-        qi, pj, vec, dist = qi[order], pj[order], vec[order], dist[order]
-    return NeighborPairs(qi, pj, vec, dist, len(query), float(cutoff))
+    query = _indices(query, n, "query")
+    points = _indices(points, n, "points")
+    nq = len(query)
+    if nq == 0 or len(points) == 0:
+        return NeighborPairs(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, 3)), np.zeros(0), nq,
+                             cutoff)
+    hinv = np.linalg.inv(h)
+    r_min = float(r_min)
+    widths = _box.perpendicular_widths(h)
+    # the cheap test on wrapped coordinates may differ from the exact separation by round-off: pad it
+    r_search = cutoff * (1 + 1e-9) + 1e-9
+    r_inner = r_min * (1 - 1e-9) - 1e-9
+    nbins = np.floor(widths / r_search).astype(np.int64)
+    # bins may be wider than r_search (only neighbours one bin away are needed): bound their number
+    limit = max(8 * len(points), 27)
+    while np.prod(nbins) > limit and nbins.max() > 3:
+        nbins = np.maximum(3, nbins * 3 // 4)
+    offsets = np.zeros(nq + 1, dtype=np.int64)
+    if np.all(nbins >= 3):
+        s = _fractional(positions, hinv)
+        sw = s - np.floor(s)
+        start, order, _ = _bin_atoms(sw[points], nbins)
+        patom = points[order]
+        _, qorder, qbins = _bin_atoms(sw[query], nbins)
+        qy, py = sw[query] @ h, sw[patom] @ h
+        density = len(points) / abs(float(np.linalg.det(h)))
+        capacity = int(1.5 * density * 4.0 / 3.0 * np.pi * r_search ** 3) + 16
+        while True:
+            buf = np.empty((nq, capacity), dtype=np.int32)
+            bound = _cell_candidates(qy, query, qbins, qorder, py, patom, order, nbins, start, h,
+                                     r_search * r_search, r_inner * abs(r_inner), capacity, buf)
+            if bound.max() <= capacity:
+                break
+            capacity = int(bound.max()) + 8  # a locally dense region: redo with room for it
+        np.cumsum(bound, out=offsets[1:])
+        total = int(offsets[-1])
+        j, vec, dist = np.empty(total, dtype=np.int64), np.empty((total, 3)), np.empty(total)
+        counts = _cell_fill(positions[query], positions[points], h, hinv, r_min, cutoff, bound, buf, offsets, j, vec,
+                            dist)
+    else:
+        args = (positions, h, hinv, query, points, r_min, cutoff)
+        counts = _all_pairs(*args, False, offsets, np.zeros(0, np.int64), np.zeros((0, 3)), np.zeros(0))
+        bound = counts
+        np.cumsum(counts, out=offsets[1:])
+        total = int(offsets[-1])
+        j, vec, dist = np.empty(total, dtype=np.int64), np.empty((total, 3)), np.empty(total)
+        _all_pairs(*args, True, offsets, j, vec, dist)
+    i = np.repeat(np.arange(nq, dtype=np.int64), counts)
+    if not np.array_equal(counts, bound):  # candidates that failed the exact test (rare): close the gaps
+        keep = np.arange(total) - np.repeat(offsets[:-1], bound) < np.repeat(counts, bound)
+        j, vec, dist = j[keep], vec[keep], dist[keep]
+    return NeighborPairs(i, j, vec, dist, nq, cutoff)
