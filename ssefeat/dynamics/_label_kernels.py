@@ -25,8 +25,9 @@ def d2min_kernel(offsets, centre, nbr, d0, shift, u, rcond, out_d2, out_F, out_v
         Row of each neighbour in ``u``.
     d0 : float64 (n_pairs, 3)
         Reference separation r_j(t0) - r_i(t0) (minimum image), Å.
-    shift : float64 (n_pairs, 3)
-        Change of the periodic image vector between t0 and t (n @ (cell_t - cell_t0)), Å; zeros for a fixed cell.
+    shift : float64 (n_pairs, 3) or (0, 3)
+        Change of the periodic image vector between t0 and t (n @ (cell_t - cell_t0)), Å; an empty array for a
+        fixed cell (no shift).
     u : float64 (n_atoms, 3)
         Unwrapped displacement of every atom from t0 to t, Å.
     rcond : float
@@ -36,6 +37,7 @@ def d2min_kernel(offsets, centre, nbr, d0, shift, u, rcond, out_d2, out_F, out_v
     out_valid : bool (n_centres,)
     """
     n_c = offsets.shape[0] - 1
+    shifted = shift.shape[0] > 0
     for c in prange(n_c):
         s = offsets[c]
         e = offsets[c + 1]
@@ -50,9 +52,13 @@ def d2min_kernel(offsets, centre, nbr, d0, shift, u, rcond, out_d2, out_F, out_v
             ax = d0[p, 0]
             ay = d0[p, 1]
             az = d0[p, 2]
-            bx = ax + (u[j, 0] - uix) + shift[p, 0]
-            by = ay + (u[j, 1] - uiy) + shift[p, 1]
-            bz = az + (u[j, 2] - uiz) + shift[p, 2]
+            bx = ax + (u[j, 0] - uix)
+            by = ay + (u[j, 1] - uiy)
+            bz = az + (u[j, 2] - uiz)
+            if shifted:
+                bx += shift[p, 0]
+                by += shift[p, 1]
+                bz += shift[p, 2]
             x00 += bx * ax; x01 += bx * ay; x02 += bx * az
             x10 += by * ax; x11 += by * ay; x12 += by * az
             x20 += bz * ax; x21 += bz * ay; x22 += bz * az
@@ -93,9 +99,16 @@ def d2min_kernel(offsets, centre, nbr, d0, shift, u, rcond, out_d2, out_F, out_v
             ax = d0[p, 0]
             ay = d0[p, 1]
             az = d0[p, 2]
-            rx = ax + (u[j, 0] - uix) + shift[p, 0] - (f00 * ax + f01 * ay + f02 * az)
-            ry = ay + (u[j, 1] - uiy) + shift[p, 1] - (f10 * ax + f11 * ay + f12 * az)
-            rz = az + (u[j, 2] - uiz) + shift[p, 2] - (f20 * ax + f21 * ay + f22 * az)
+            bx = ax + (u[j, 0] - uix)
+            by = ay + (u[j, 1] - uiy)
+            bz = az + (u[j, 2] - uiz)
+            if shifted:
+                bx += shift[p, 0]
+                by += shift[p, 1]
+                bz += shift[p, 2]
+            rx = bx - (f00 * ax + f01 * ay + f02 * az)
+            ry = by - (f10 * ax + f11 * ay + f12 * az)
+            rz = bz - (f20 * ax + f21 * ay + f22 * az)
             d2 += rx * rx + ry * ry + rz * rz
         out_d2[c] = d2
         out_valid[c] = True

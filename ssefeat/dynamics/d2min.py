@@ -184,7 +184,7 @@ def d2min_arrays(r0: np.ndarray, rt: np.ndarray, cell0: np.ndarray, cellt: np.nd
     nbr = points[pairs.j]
     d0 = np.ascontiguousarray(pairs.vectors)
     if np.array_equal(cell0, cellt):
-        shift = np.zeros_like(d0)
+        shift = np.zeros((0, 3))  # the kernel adds no image shift
     else:
         # integer image of each pair at t0, carried to the current cell
         images = np.rint(np.einsum("pk,kl->pl", d0 - (r0[nbr] - r0[centres[pairs.i]]), np.linalg.inv(cell0)))
@@ -235,7 +235,7 @@ def nonaffine_displacement(ds: xr.Dataset, reference: int, lag: int, cutoff: flo
     with ``strain=True`` ``deformation_gradient`` / ``strain_tensor`` (atom, row, col), ``shear_strain``,
     ``volumetric_strain``. Scalar coords ``frame`` / ``time`` are those of t0.
     """
-    validate(ds, require_cell=True)
+    validate(ds, require_cell=True, check_finite=False)  # the two frames used are checked when unwrapped
     n_frames = ds.sizes["frame"]
     lag = _check_lag(lag, n_frames)
     reference = _check_int(reference, "reference", minimum=0)
@@ -254,8 +254,7 @@ def nonaffine_displacement(ds: xr.Dataset, reference: int, lag: int, cutoff: flo
                                     centres, points, rcond)
     if normalize == "mean":
         d2 = d2 / np.where(nn > 0, nn, 1)
-    atoms = ds.isel(atom=centres)
-    coords = {"atom": atoms["atom"].values, "species": ("atom", atoms["species"].values),
+    coords = {"atom": ds["atom"].values[centres], "species": ("atom", ds["species"].values[centres]),
               "frame": int(ds["frame"].values[reference]), "time": float(ds["time"].values[reference])}
     out = xr.Dataset(coords=coords)
     out["d2min"] = ("atom", d2, {"units": "angstrom^2", "normalize": normalize,
