@@ -8,7 +8,8 @@ Timed (best of ``--repeat`` after one warm-up; numba compilation is cached):
    projections, 2D FFTs, profiles, xarray) and with the default random reference (ceil(96 / slabs)
    realisations, each costing one frame);
 2. the slab-projection kernel alone (the density step the profile uses: Gaussians integrated across slabs);
-3. the full 3D Gaussian density grid: ssefeat ``density_grid`` against ``freud.density.GaussianDensity`` on the
+3. ``find_regions`` on the profile (interface significance test, double-tanh fit, regions);
+4. the full 3D Gaussian density grid: ssefeat ``density_grid`` against ``freud.density.GaussianDensity`` on the
    same grid, the same sigma and the same truncation radius r_max (``--truncate`` sigma; 3 by default as freud users
    typically set, also ssefeat's default 7), with the same number of threads (numba and freud set to
    ``--threads``). freud's normalisation is the same (2 pi sigma^2)^(-3/2) and its grid points are cell centres, so
@@ -95,6 +96,15 @@ def main(argv=None):
     print(f"F crystal half {f[1:half - 1].mean():.3f} (max {f[1:half - 1].max():.3f}); random half "
           f"{f[half + 1:-1].mean():.3f}; F_raw_random analytic {prof.attrs['F_raw_random']:.5f}, sampled "
           f"{prof_r.attrs['F_raw_random']:.5f} +- {prof_r.attrs['F_raw_random_std']:.5f}")
+    from ssefeat.regions import find_regions
+
+    t_reg, reg = best(lambda: find_regions(prof), args.repeat)
+    up, down = reg.interface_position.values
+    print(f"find_regions (interface test, 999 samples, fit): {t_reg:7.3f} s; interfaces at {up:.2f} and {down:.2f} Å "
+          f"(crystal planes at 0-{L - a:.2f} Å, random atoms in [{L:.2f}, {2 * L:.2f}) Å, slab "
+          f"{prof.attrs['slab_width_actual']:.2f} Å), p = "
+          f"{reg.attrs['interface_p_value']:.3g}; crystal F < {reg.attrs['F_threshold_crystal']:.3f}, glass F > "
+          f"{reg.attrs['F_threshold_glass']:.3f}")
 
     n = geom["n_grid"]
     box, fpos = to_freud(cell, pos)

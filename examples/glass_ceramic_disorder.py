@@ -8,8 +8,9 @@ Shows:
 2. the disorder profile F(z) along the stacking axis (``disorder_profile``: per slab, the 2D structure factor of the
    projected density compared with a random slab; F ~ 0 crystal, F ~ 1 glass), with concentration and density
    profiles;
-3. regions from F(z): crystal / interface / glass slabs (thresholds) and the interfaces fitted with a periodic
-   double-tanh step (``find_regions``); every atom labelled by the slab it sits in (``label_atoms``);
+3. regions from F(z): is there a significant crystal/glass step, the interfaces fitted with a periodic double-tanh
+   step, crystal / interface / glass slabs relative to the fitted levels (``find_regions``); every atom labelled
+   by the slab it sits in (``label_atoms``);
 4. per-region Li dynamics: MSD with atoms counted in the region they occupy at the time origin, D per region
    (``region_dynamics``);
 5. the figures: F(z) with the regions shaded and the fit; the MSD per region.
@@ -96,7 +97,8 @@ def main(argv=None) -> None:
     print("F(z):", " ".join(f"{f:.2f}" for f in profile.F_mean.values))
 
     # --- 3. regions and atom labels ---------------------------------------------------------------------------
-    regions = find_regions(profile)
+    regions = find_regions(profile)  # thresholds relative to this sample's crystal and glass F levels
+    print("rule:", regions.attrs["rule"])
     names = {0: "crystal", 1: "interface", 2: "glass", -1: "none"}
     print("regions:", "".join(names[int(c)][0] for c in regions.region.values),
           "| interfaces at", np.round(regions.interface_position.values, 1).tolist(), "Å, widths",
@@ -106,8 +108,14 @@ def main(argv=None) -> None:
     # --- 4. Li dynamics per region ----------------------------------------------------------------------------
     dyn = region_dynamics(ds, labels, species="Li")
     for name in dyn.region.values:
-        d = float(dyn.D_cm2_s.sel(region=name))
-        print(f"  {name:9s}: D(Li) = {d:.2e} cm^2/s" if np.isfinite(d) else f"  {name:9s}: no diffusive window")
+        one = dyn.sel(region=name)
+        if np.isfinite(float(one.D)):
+            print(f"  {name:9s}: D(Li) = {float(one.D_cm2_s):.2e} +- {float(one.D_err_cm2_s):.1e} cm^2/s")
+        elif np.isfinite(float(one.D_apparent)):
+            print(f"  {name:9s}: no diffusive window; apparent D(Li) = {float(one.D_apparent) * 1e-4:.2e} +- "
+                  f"{float(one.D_apparent_err) * 1e-4:.1e} cm^2/s (MSD exponent {float(one.msd_exponent):.2f})")
+        else:
+            print(f"  {name:9s}: no atoms")
 
     # --- 5. save and plot -------------------------------------------------------------------------------------
     from ssefeat.pipeline import save_dataset

@@ -512,12 +512,14 @@ def region_dynamics(ds: xr.Dataset, labels: xr.DataArray, species: str | Sequenc
 
     ``D_err`` is the bootstrap-over-atoms standard error of D (``n_boot`` seeded resamples of 64 groups of atoms,
     the same window; as the "atoms" error of :func:`ssefeat.dynamics.diffusion.diffusion_coefficient`, ion-ion
-    correlations are not included).
+    correlations are not included). Where no diffusive window exists (short or cold runs), ``D_apparent`` is the
+    slope / 6 over 0.2-0.5 of the longest lag, with its error and the MSD's log-log exponent there
+    (``msd_exponent``): not a diffusion coefficient while the exponent is below 1 (then an upper bound of it).
 
-    Returns the :func:`region_msd` Dataset plus ``D (region)`` Å^2/ps, ``D_err``, ``D_cm2_s (region)``,
-    ``D_err_cm2_s``, ``window_start``,
-    ``window_stop (region)`` ps, and when softness is given ``softness_mean``, ``softness_std``,
-    ``softness_median``, ``fraction_soft`` (S > 0) and ``softness_samples`` per region.
+    Returns the :func:`region_msd` Dataset plus per region ``D`` Å^2/ps, ``D_err``, ``D_cm2_s``, ``D_err_cm2_s``,
+    ``window_start``, ``window_stop`` ps, ``D_apparent``, ``D_apparent_err``, ``apparent_window_start`` /
+    ``_stop``, ``msd_exponent``, and when softness is given ``softness_mean``, ``softness_std``,
+    ``softness_median``, ``fraction_soft`` (S > 0) and ``softness_samples``.
     """
     if int(n_boot) < 2:
         raise ParameterError(f"n_boot={n_boot} is too small for a bootstrap error.",
@@ -525,38 +527,62 @@ def region_dynamics(ds: xr.Dataset, labels: xr.DataArray, species: str | Sequenc
     out, total_g, pairs_g = region_msd(ds, labels, species=species, max_lag=max_lag, remove_com=remove_com,
                                        return_groups=True)
     lag = np.asarray(out["lag"].values)
-    d = np.full(len(REGIONS), np.nan)
-    d_err = np.full(len(REGIONS), np.nan)
-    w0 = np.full(len(REGIONS), np.nan)
-    w1 = np.full(len(REGIONS), np.nan)
+    nr = len(REGIONS)
+    d, d_err, w0, w1 = (np.full(nr, np.nan) for _ in range(4))
+    d_app, d_app_err, a0, a1, beta = (np.full(nr, np.nan) for _ in range(5))
     messages = []
     rng = np.random.default_rng(seed)
     n_groups = total_g.shape[0]
+
+    def slope_and_error(r, start, stop):
+        """OLS slope / 6 of the region's MSD over [start, stop] ps, its bootstrap error over atom groups and the
+        log-log exponent of the MSD over the same lags."""
+        msd = np.asarray(out["msd"].values[:, r])
+        sel = np.isfinite(msd) & (lag >= start - 1e-9) & (lag <= stop + 1e-9)
+        if sel.sum() < 3:
+            return np.nan, np.nan, np.nan
+        t = lag[sel] - lag[sel].mean()
+        value = float(msd[sel] @ t / (t @ t)) / 6.0
+        pos = sel & (lag > 0) & (msd > 0)
+        expo = float(np.polyfit(np.log(lag[pos]), np.log(msd[pos]), 1)[0]) if pos.sum() >= 3 else np.nan
+        if n_groups < 2:
+            return value, np.nan, expo
+        # bootstrap over atoms: resample the groups of atoms, refit the same lags (the OLS slope is linear in MSD)
+        weights = np.stack([np.bincount(rng.integers(0, n_groups, n_groups), minlength=n_groups)
+                            for _ in range(int(n_boot))])  # (B, G)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            msd_b = (weights @ total_g[:, sel, r]) / (weights @ pairs_g[:, sel, r])
+        ok = np.all(np.isfinite(msd_b), axis=1)
+        slopes = (msd_b[ok] - msd_b[ok].mean(axis=1, keepdims=True)) @ t / (t @ t)
+        return value, (slopes.std(ddof=1) / 6.0 if slopes.size >= 2 else np.nan), expo
+
+    t_max = float(lag[-1])
     for r, name in enumerate(REGIONS):
         d[r], w0[r], w1[r], msg = _fit_d(lag, np.asarray(out["msd"].values[:, r]), window, name)
         if msg:
             messages.append(msg)
-        if not np.isfinite(d[r]) or n_groups < 2:
-            continue
-        # bootstrap over atoms: resample the groups of atoms, refit the same window (OLS slope is linear in MSD)
-        sel = (lag >= w0[r] - 1e-9) & (lag <= w1[r] + 1e-9)
-        weights = np.stack([np.bincount(rng.integers(0, n_groups, n_groups), minlength=n_groups)
-                            for _ in range(int(n_boot))])  # (B, G)
-        tot = weights @ total_g[:, sel, r]
-        cnt = weights @ pairs_g[:, sel, r]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            msd_b = tot / cnt
-        t = lag[sel] - lag[sel].mean()
-        ok = np.all(np.isfinite(msd_b), axis=1)
-        slopes = (msd_b[ok] - msd_b[ok].mean(axis=1, keepdims=True)) @ t / (t @ t)
-        if slopes.size >= 2:
-            d_err[r] = slopes.std(ddof=1) / 6.0
-    out["D"] = (("region",), d, {"units": "angstrom^2/ps", "long_name": "tracer D = slope / 6"})
-    out["D_err"] = (("region",), d_err, {"units": "angstrom^2/ps", "method": (
-        f"bootstrap over atoms ({n_groups} groups of the followed atoms, {int(n_boot)} resamples, same window); "
-        "ion-ion correlations not included")})
+        if np.isfinite(d[r]):
+            d[r], d_err[r], beta[r] = slope_and_error(r, w0[r], w1[r])
+            d_app[r], d_app_err[r], a0[r], a1[r] = d[r], d_err[r], w0[r], w1[r]
+        elif np.isfinite(out["msd"].values[1:, r]).sum() >= 3:
+            # no diffusive window: the apparent D over the later lags (0.2-0.5 of the longest lag), said so
+            a0[r], a1[r] = 0.2 * t_max, 0.5 * t_max
+            d_app[r], d_app_err[r], beta[r] = slope_and_error(r, a0[r], a1[r])
+    err_method = (f"bootstrap over atoms ({n_groups} groups of the followed atoms, {int(n_boot)} resamples, same "
+                  "window); ion-ion correlations not included")
+    out["D"] = (("region",), d, {"units": "angstrom^2/ps", "long_name": "tracer D = slope / 6 (diffusive window)"})
+    out["D_err"] = (("region",), d_err, {"units": "angstrom^2/ps", "method": err_method})
     out["D_cm2_s"] = (("region",), d * ANGSTROM2_PER_PS_TO_CM2_PER_S, {"units": "cm^2/s"})
     out["D_err_cm2_s"] = (("region",), d_err * ANGSTROM2_PER_PS_TO_CM2_PER_S, {"units": "cm^2/s"})
+    out["D_apparent"] = (("region",), d_app, {
+        "units": "angstrom^2/ps", "method": err_method,
+        "long_name": "slope / 6 over apparent_window: D where diffusive, else NOT a diffusion coefficient (an "
+                     "upper bound of the long-time D while msd_exponent < 1)"})
+    out["D_apparent_err"] = (("region",), d_app_err, {"units": "angstrom^2/ps", "method": err_method})
+    out["apparent_window_start"] = (("region",), a0, {"units": "ps"})
+    out["apparent_window_stop"] = (("region",), a1, {"units": "ps"})
+    out["msd_exponent"] = (("region",), beta, {
+        "units": "1", "long_name": "log-log MSD slope over the apparent window (1: diffusive)"})
     out["window_start"] = (("region",), w0, {"units": "ps"})
     out["window_stop"] = (("region",), w1, {"units": "ps"})
     out.attrs["D_messages"] = "; ".join(messages)

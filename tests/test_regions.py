@@ -137,10 +137,10 @@ def test_hot_crystal_box_reports_no_interface():
 def test_step_significance_false_positive_rate_and_power():
     rng = np.random.default_rng(7)
     z = np.arange(24) * 2.0 + 1.0
-    # iid noise: at alpha = 0.01 about 1 % of profiles show a "step" (200 profiles: 2 expected, P(>= 7) = 0.5 %)
+    # iid noise: at alpha = 0.01 about 1 % of profiles show a "step" (150 profiles: 1.5 expected, P(>= 6) = 0.4 %)
     hits = sum(step_significance(xr.DataArray(rng.normal(1.0, 0.1, 24), dims="z", coords={"z": z}),
-                                 min_contrast=0.0, seed=i)["significant"] for i in range(200))
-    assert hits <= 6
+                                 min_contrast=0.0, n_samples=499, seed=i)["significant"] for i in range(150))
+    assert hits <= 5
     # a step of 3 slab sigmas over 10 slabs is found, placed, and the noise estimate is the slab scatter
     y = rng.normal(1.0, 0.1, 24)
     y[5:15] -= 0.3
@@ -225,6 +225,16 @@ def test_region_msd_and_diffusion():
     assert float(res.D_cm2_s.sel(region="glass")) == pytest.approx(float(res.D.sel(region="glass")) * 1e-4)
     assert res.n_atoms_at_origin.sum() == pytest.approx(1024)
     assert 0 < float(res.D_err.sel(region="glass")) < 0.1 * float(res.D.sel(region="glass"))
+    # window detected from the MSD: the glass walkers are diffusive, the crystal is a plateau (no D, an apparent
+    # slope near 0 with an exponent near 0)
+    auto = region_dynamics(ds, lab, species="Li", max_lag=60.0)
+    assert float(auto.D.sel(region="glass")) == pytest.approx(0.005, rel=0.1)
+    assert float(auto.msd_exponent.sel(region="glass")) == pytest.approx(1.0, abs=0.1)
+    assert float(auto.D_apparent.sel(region="glass")) == float(auto.D.sel(region="glass"))
+    assert np.isnan(float(auto.D.sel(region="crystal"))) and "crystal" in auto.attrs["D_messages"]
+    assert abs(float(auto.D_apparent.sel(region="crystal"))) < 1e-4
+    assert float(auto.msd_exponent.sel(region="crystal")) < 0.2
+    assert float(auto.apparent_window_start.sel(region="crystal")) == pytest.approx(12.0)
 
 
 def test_region_diffusion_error_matches_the_scatter_of_independent_runs():
@@ -274,30 +284,110 @@ def test_softness_statistics_per_region(box):
         region_dynamics(ds4, lab, species=None, softness=soft.isel(frame=0), window=(0.0, 2.0))
 
 
-@pytest.mark.slow
-def test_md_glass_ceramic_interfaces():
-    """The MD glass-ceramic (ordered Li3PS4 slab | Li3PS4 glass, 600 K): F low in the crystal, high in the glass, and
-    the interfaces near where the crystal was built. One frame of a small (17 Å wide) box: the crystal's F is ~0.3-0.45
-    (2 x 2 unit cells in the plane, 600 K), and the crystal layer facing the glass is partly disordered, so the
-    interfaces are asked within two slabs."""
+class _Frames:
+    """Collects the frames an MD run writes (unwrapped positions, cells, times)."""
+
+    def __init__(self):
+        self.positions, self.cells, self.times = [], [], []
+
+    def write(self, sim):
+        self.positions.append(sim.positions.copy())
+        self.cells.append(sim.cell.copy())
+        self.times.append(sim.time)
+
+    def trajectory(self, sim, dt_ps):
+        return ssefeat.make_trajectory(np.array(self.positions), list(sim.species), cell=np.array(self.cells),
+                                       time=np.array(self.times), timestep_ps=dt_ps, wrapped=False)
+
+
+def md_glass_ceramic(production_ps, every=50, **protocol):
+    """A glass-ceramic from ssefeat.md (ordered Li3PS4 slab, 2 x 2 x 2 cells | Li3PS4 glass, 600 K) and an NVT run
+    with a frame every ``every`` fs. Returns (trajectory, sim.info)."""
+    from ssefeat.md.protocols import make_thermostat
     from ssefeat.md.systems.glass_ceramic import glass_ceramic
 
-    sim = glass_ceramic(n_cells=(2, 2), crystal_cells=2, glass_cells=2, melt_ps=2.0, quench_rate=500.0,
-                        equilibrate_ps=1.0, seed=0)
-    ds = ssefeat.make_trajectory(sim.positions, list(sim.species), cell=sim.cell)
-    prof = disorder_profile(ds, axis=int(sim.info["axis"]), **PARAMS)
+    sim = glass_ceramic(n_cells=(2, 2), crystal_cells=2, glass_cells=2, temperature=600.0, seed=0, **protocol)
+    frames = _Frames()
+    sim.run(int(round(production_ps * 1000)), make_thermostat("nose-hoover", 600.0, 0.001), dump_every=every,
+            writer=frames, progress=False)
+    return frames.trajectory(sim, every / 1000), sim.info
+
+
+def check_glass_ceramic_profile(ds, info, n_frames):
+    """The done-criterion on the framework (P + S) F: a significant step, both interfaces within one slab of the
+    built ones (crystal slab [0, h_c]: interfaces at h_c and 0), every slab whose nearest edge is more than one slab
+    from them (the tolerance on the positions) classed crystal inside the crystal and glass inside the glass, and the
+    crystal's F below the glass's there."""
+    frames = np.unique(np.linspace(0, ds.sizes["frame"] - 1, n_frames).astype(int))
+    prof = disorder_profile(ds, axis=int(info["axis"]), species=["P", "S"], frames=frames, **PARAMS)
     reg = find_regions(prof)
     L = prof.attrs["box_width"]
     slab = prof.attrs["slab_width_actual"]
-    assert reg.attrs["fit_ok"] and reg.attrs["F_glass"] - reg.attrs["F_crystal"] > 0.5
-    built = sorted(sim.info["interfaces"])  # [crystal -> glass, glass -> crystal (near the cell origin)]
+    assert reg.attrs["interface_significant"] == 1 and reg.attrs["interface_p_value"] <= 0.01
+    built = info["interfaces"]  # [crystal -> glass, glass -> crystal]
     found = reg.interface_position.values
-    assert periodic_distance(found[0], built[0], L) <= 2 * slab
-    assert periodic_distance(found[1], built[1], L) <= 2 * slab
-    lo, hi = sim.info["crystal_range"]
+    for f, b in zip(found, built):
+        assert periodic_distance(f, b, L) <= slab, (found, built)
     z = prof.z.values
-    middle = (z > lo + 0.3 * (hi - lo)) & (z < hi - 0.3 * (hi - lo))
-    assert float(prof.F_mean[middle].max()) < 0.5
-    glass_lo, glass_hi = sim.info["glass_range"]
-    inside = (z > glass_lo + 2) & (z < glass_hi - 2)
-    assert float(prof.F_mean[inside].mean()) > 0.9
+    h_c = info["crystal_range"][1]
+    away = np.minimum(periodic_distance(z, built[0], L), periodic_distance(z, built[1], L)) > 1.5 * slab
+    crystal = away & (z < h_c)
+    glass = away & (z > h_c)
+    assert crystal.sum() >= 4 and glass.sum() >= 4  # 17.24 Å each: 5 slabs of 2.03 Å away from the interfaces
+    codes = reg.region.values
+    assert np.all(codes[crystal] == 0) and np.all(codes[glass] == 2), (prof.F_mean.values, codes)
+    f = prof.F_mean.values
+    assert f[crystal].max() < f[glass].min()
+    return prof, reg
+
+
+def test_md_glass_ceramic_regions_ci_sized():
+    """CI-sized version of the done-criterion: a quickly made glass-ceramic (short melt, fast quench), 1 ps of NVT.
+    The framework F finds the built crystal and its two interfaces, and the atom labels agree with how the atoms
+    were built: the P atoms built as crystal are labelled crystal, those built as glass glass, except in the slabs
+    next to an interface."""
+    ds, info = md_glass_ceramic(1.0, every=100, melt_ps=0.3, quench_rate=3000.0, equilibrate_ps=0.2)
+    prof, reg = check_glass_ceramic_profile(ds, info, n_frames=10)
+    lab = label_atoms(ds, reg).values
+    species = ds.species.values
+    built = np.array(info["region"])
+    for name, code in (("crystal", 0), ("glass", 2)):
+        atoms = (species == "P") & (built == name)
+        assert np.mean(lab[:, atoms] == code) > 0.5  # most: the slabs next to the interfaces are interface
+        assert np.mean(lab[:, atoms] == 2 - code) < 0.02  # never on the other side of an interface
+    dyn = region_dynamics(ds, label_atoms(ds, reg), species="Li", window=(0.2, 0.5))
+    assert np.all(np.isfinite(dyn.D.sel(region=["crystal", "glass"]))) and np.all(dyn.D_err > 0)
+    assert dyn.n_atoms_at_origin.sum() == pytest.approx(int((species == "Li").sum()))
+
+
+@pytest.mark.slow
+def test_md_glass_ceramic_done_criterion():
+    """The issue's done-criterion on a generated glass-ceramic (ordered Li3PS4 slab 2 x 2 x 2 cells | Li3PS4 glass,
+    504 atoms, melt 2 ps at 1500 K, quench at 500 K/ps, 1 ps free, then 20 ps NVT at 600 K; ~2 min).
+
+    F is that of the P-S framework: in this model crystal at 600 K the Li sublattice is mobile, so the all-atom F of
+    the crystal (0.6-1.3) overlaps the glass's. The PS4 of the model crystal also reorient at 600 K (the P fcc
+    lattice stays; the mean angle of P-S bonds to the built directions grows from 23 to 33 degrees in 10 ps), so the
+    framework F of the S-rich crystal slabs rises with time (the slab at 9.1 Å: 0.54 over the first 10 ps, 1.06 over
+    the next 10): the profile describes the glass-ceramic as built, over the first 10 ps (20 frames). The atoms are
+    labelled with those regions for the whole run.
+    Li diffusion per region over the 20 ps: the MSD is still sub-diffusive (log-log exponent 0.5-0.7, no diffusive
+    window), so the test asks for the apparent D over 4-10 ps per region with its bootstrap error, resolved from
+    zero, and the exponent that says it is apparent."""
+    ds, info = md_glass_ceramic(20.0, every=50, melt_ps=2.0, quench_rate=500.0, equilibrate_ps=1.0)
+    first = ds.isel(frame=slice(0, ds.sizes["frame"] // 2))
+    prof, reg = check_glass_ceramic_profile(first, info, n_frames=20)
+    dyn = region_dynamics(ds, label_atoms(ds, reg), species="Li")
+    for name in ("crystal", "glass"):
+        one = dyn.sel(region=name)
+        assert float(one.n_atoms_at_origin) > 20
+        if np.isfinite(float(one.D)):
+            assert float(one.D) > 3 * float(one.D_err) > 0
+        else:
+            assert float(one.D_apparent) > 3 * float(one.D_apparent_err) > 0
+            assert 0.3 < float(one.msd_exponent) < 1.0 and str(name) in dyn.attrs["D_messages"]
+    print("\nF_mean", np.round(prof.F_mean.values, 2), "\nregions", reg.region.values, "\ninterfaces found",
+          reg.interface_position.values, "built", info["interfaces"], "slab", prof.attrs["slab_width_actual"],
+          "\nlevels", reg.attrs["F_crystal"], reg.attrs["F_glass"], "p", reg.attrs["interface_p_value"])
+    table = dyn[["D", "D_err", "D_apparent", "D_apparent_err", "msd_exponent", "n_atoms_at_origin"]]
+    print(table.to_dataframe().to_string())
