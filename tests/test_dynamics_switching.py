@@ -1,9 +1,10 @@
 """Bond switching categories on hand-built shells."""
 import numpy as np
 import pytest
+import xarray as xr
 
 import ssefeat
-from ssefeat.dynamics.bond_switching import CATEGORIES, bond_switching
+from ssefeat.dynamics.bond_switching import CATEGORIES, bond_switching, iter_bond_switching
 from ssefeat.errors import ParameterError, SelectionError
 
 L = 20.0
@@ -50,6 +51,45 @@ def test_categories_on_hand_built_cases():
         ["unchanged", "increased", "decreased", "swapped", "unchanged"]
 
 
+def _walkers(n_frames=23, seed=0):
+    """30 Li and 60 S random walkers in a 14 Å box (wrapped): shells change in every way over time."""
+    rng = np.random.default_rng(seed)
+    box = 14.0
+    pos = rng.random((90, 3)) * box + np.cumsum(rng.normal(scale=0.35, size=(n_frames, 90, 3)), axis=0)
+    pos = ssefeat.box.wrap_positions(pos, np.eye(3) * box)[0]
+    return ssefeat.make_trajectory(pos, ["Li"] * 30 + ["S"] * 60, cell=np.eye(3) * box, timestep_ps=0.5,
+                                   wrapped=True)
+
+
+@pytest.mark.parametrize("reference", [0, 9, 22])
+@pytest.mark.parametrize("chunk", [1, 4, 7, 23, 50])
+def test_chunked_switching_equals_one_shot(chunk, reference):
+    ds = _walkers()
+    want = bond_switching(ds, reference, "Li", "S", 3.0)
+    counts = want["counts"].values.sum(axis=0)
+    assert np.all(counts[1:] > 0)  # every kind of change occurs: the comparison is not trivial
+    chunks = (ds.isel(frame=slice(s, s + chunk)) for s in range(0, 23, chunk))
+    parts = list(iter_bond_switching(chunks, reference, "Li", "S", 3.0))
+    assert len(parts) == -(-23 // chunk)
+    assert [int(p["frame"].values[0]) for p in parts] == list(range(0, 23, chunk))
+    got = xr.concat(parts, dim="frame", data_vars="minimal", coords="minimal", compat="override")
+    xr.testing.assert_equal(got, want)
+    assert all(p.attrs["analysis"] == "bond_switching" for p in parts)
+
+
+def test_chunked_switching_errors():
+    ds = _walkers(6)
+    with pytest.raises(ParameterError, match="outside the trajectory"):
+        list(iter_bond_switching((ds.isel(frame=slice(s, s + 2)) for s in range(0, 6, 2)), 6, "Li", "S", 3.0))
+    with pytest.raises(ParameterError, match="no trajectory chunks"):
+        list(iter_bond_switching(iter([]), 0, "Li", "S", 3.0))
+    with pytest.raises(SelectionError, match="no atoms of"):
+        list(iter_bond_switching([ds], 0, "Na", "S", 3.0))
+    other = ds.isel(atom=slice(0, 80))
+    with pytest.raises(ParameterError, match="different atoms"):
+        list(iter_bond_switching([ds, other], 0, "Li", "S", 3.0))
+
+
 def test_switching_errors():
     ds = _case()
     with pytest.raises(SelectionError, match="no atoms of"):
@@ -75,6 +115,16 @@ def test_cli_labels_switching(tmp_path):
     got = xr.open_dataset(tmp_path / "sw.nc")
     assert list(got["category_code"].values[1]) == [0, 1, 2, 3, 0]
     assert list(got["counts"].values[1]) == [2, 1, 1, 1]
+    # read 4 frames at a time, reference in the third chunk: the same as the one-shot function
+    write(_walkers(), tmp_path / "walk.nc")
+    res = CliRunner().invoke(main, ["labels", str(tmp_path / "walk.nc"), "--kind", "switching", "--species", "Li",
+                                    "--neighbor-species", "S", "--cutoff", "3.0", "--reference", "9", "--chunk", "4",
+                                    "-o", str(tmp_path / "walk_sw.nc"), "-q"])
+    assert res.exit_code == 0, res.output
+    want = bond_switching(_walkers(), 9, "Li", "S", 3.0)
+    with xr.open_dataset(tmp_path / "walk_sw.nc") as chunked:
+        for name in ("category_code", "cn", "n_broken", "n_formed", "counts", "cn_reference"):
+            np.testing.assert_array_equal(chunked[name].values, want[name].values)
 
 
 def test_switching_figure(tmp_path):

@@ -71,7 +71,7 @@ def _write(result, output: str, overwrite: bool) -> None:
 @click.option("--type-map", default=None, help='LAMMPS types to elements, e.g. "1=Li,2=P,3=S"')
 @click.option("--timestep", "timestep_ps", type=float, default=None, help="time between stored frames (ps)")
 @click.option("--chunk", type=int, default=200, show_default=True,
-              help="frames read at a time for d2min / dcum / phop (windows are carried across chunks)")
+              help="frames read at a time for d2min / dcum / phop / switching (windows are carried across chunks)")
 @click.option("--overwrite/--no-overwrite", default=True, show_default=True)
 @click.option("-q", "--quiet", is_flag=True, help="no progress bar")
 def labels(traj, output, kind, cutoff, lag, window, align, t_R, threshold, species, neighbor_species, normalize,
@@ -79,7 +79,8 @@ def labels(traj, output, kind, cutoff, lag, window, align, t_R, threshold, speci
     """Rearrangement labels of TRAJ written to OUTPUT.
 
     d2min, dcum and phop read TRAJ --chunk frames at a time and carry their time windows across chunks (the
-    result equals the one-shot computation); hops and switching read the selected frames at once."""
+    result equals the one-shot computation); switching streams too (reference shells kept); hops reads the selected
+    frames at once."""
     from .. import io
 
     if Path(output).exists() and not overwrite:
@@ -127,12 +128,10 @@ def labels(traj, output, kind, cutoff, lag, window, align, t_R, threshold, speci
         result = hop_events(ds, _need(t_R, "--tR", kind), _need(threshold, "--threshold", kind), species)
         summary = f"{result.sizes.get('event', 0)} hop events (t_R {t_R} ps, threshold {threshold} Å^2)"
     else:
-        from ..dynamics.bond_switching import bond_switching
+        from ..dynamics.bond_switching import iter_bond_switching
 
-        ds = io.read(traj, **read_kw)
-        result = bond_switching(ds, reference, _need(species, "--species", kind),
-                                _need(neighbor_species, "--neighbor-species", kind), _need(cutoff, "--cutoff", kind),
-                                progress=not quiet)
+        result = streamed(iter_bond_switching, reference, _need(species, "--species", kind),
+                          _need(neighbor_species, "--neighbor-species", kind), _need(cutoff, "--cutoff", kind))
         summary = f"bond switching {species}-{neighbor_species} within {cutoff} Å relative to frame {reference}"
     _write(result, output, overwrite)
     n_frames = result.sizes["frame"] if "frame" in result.dims else ds.sizes["frame"]
