@@ -116,11 +116,15 @@ def features_chunk_to_store(trajectory_path: str, start: int, stop: int, config:
     return stop - start
 
 
+def open_trajectory(path) -> xr.Dataset:
+    """A stage trajectory (netCDF or zarr), lazily."""
+    opener = xr.open_zarr if Path(path).suffix == ".zarr" else xr.open_dataset
+    return opener(path, decode_times=False, decode_timedelta=False)
+
+
 def frame_coords(trajectory_path) -> xr.Dataset:
     """The ``frame`` and ``time`` coordinates of a stage trajectory file (nothing else is read)."""
-    path = Path(trajectory_path)
-    opener = xr.open_zarr if path.suffix == ".zarr" else xr.open_dataset
-    with opener(path, decode_times=False, decode_timedelta=False) as ds:
+    with open_trajectory(trajectory_path) as ds:
         return xr.Dataset(coords={"frame": ds["frame"].values,
                                   "time": ("frame", ds["time"].values, dict(ds["time"].attrs))})
 
@@ -269,7 +273,8 @@ class Pipeline:
         paths = []
         n_runs = len(tr["files"]) or len(tr["temperatures"])
         for k in range(n_runs):
-            path = self.stage_dir / f"trajectory_{k}.nc"
+            # the user's files are streamed into a zarr store chunk by chunk; generated runs are written by the MD
+            path = self.stage_dir / (f"trajectory_{k}.zarr" if tr["files"] else f"trajectory_{k}.nc")
             key = section_hash(self.config, "trajectory", extra=k)
             if self._cached_trajectory(path, key):
                 self._say(f"trajectory {k}: up to date, skipped")
@@ -288,6 +293,8 @@ class Pipeline:
     def _cached_trajectory(self, path: Path, key: str) -> bool:
         if not path.exists():
             return False
+        if path.suffix == ".zarr":
+            return stage_hash_of(path) == key
         try:
             with xr.open_dataset(path) as ds:
                 return ds.attrs.get("stage_hash") == key
@@ -295,15 +302,21 @@ class Pipeline:
             return False
 
     def _read_file(self, k: int, path: Path, key: str) -> None:
-        from .io import read, write
+        """The user's file -> a zarr stage trajectory, read and appended chunk by chunk (never whole in memory)."""
+        from .io import iter_chunks, write
 
         tr = self.config["trajectory"]
-        ds = read(tr["files"][k], format=tr["format"], topology=tr["topology"], type_map=tr["type_map"],
-                  start=tr["start"], stop=tr["stop"], stride=tr["stride"], timestep_ps=tr["timestep_ps"])
-        if tr["temperatures"]:
-            ds.attrs["temperature_K"] = float(tr["temperatures"][k])
-        ds.attrs["stage_hash"] = key
-        write(_clean_attrs(ds), path)
+        chunks = iter_chunks(tr["files"][k], int(self.config["execution"]["chunk_frames"]), format=tr["format"],
+                             topology=tr["topology"], type_map=tr["type_map"], start=tr["start"], stop=tr["stop"],
+                             stride=tr["stride"], timestep_ps=tr["timestep_ps"])
+
+        def stamped():
+            for ds in chunks:
+                if tr["temperatures"]:
+                    ds.attrs["temperature_K"] = float(tr["temperatures"][k])
+                ds.attrs["stage_hash"] = key
+                yield _clean_attrs(ds)
+        write(stamped(), path)
 
     def _generate(self, k: int, path: Path, key: str) -> None:
         from .md import simulate

@@ -81,7 +81,9 @@ def _report(pipe, trajs, feats, soft, links, transport, disorder, figures) -> st
     lines += ["## Trajectories", "", "| run | source | atoms | frames | time span (ps) | T | density (g/cm³) |",
               "|---|---|---|---|---|---|---|"]
     for k, p in enumerate(trajs):
-        with xr.open_dataset(p) as ds:
+        from .pipeline import open_trajectory
+
+        with open_trajectory(p) as ds:
             s = summary(ds)
         species = ", ".join(f"{n} {v}" for n, v in s["species"].items())
         lines.append(f"| {k} | {s['source']} | {species} | {s['n_frames']} | {s['time_ps'][0]:.3g} – "
