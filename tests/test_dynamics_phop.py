@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import ssefeat
-from ssefeat.dynamics.hops import hop_events, hop_table
+from ssefeat.dynamics.hops import hop_events, hop_events_chunked, hop_table
 from ssefeat.dynamics.phop import iter_phop, phop
 from ssefeat.errors import ParameterError, SelectionError
 
@@ -127,6 +127,38 @@ def test_hop_events_positions_lengths_and_rates():
         hop_events(ds, t_R=1.0, threshold=-1)
 
 
+def _hopping(T=150, n=12, seed=11):
+    """Li ions vibrating on sites and hopping 2.6 Å at random times (some across the boundary), and S at rest."""
+    rng = np.random.default_rng(seed)
+    x = np.repeat(rng.random((1, n + 2, 3)) * L, T, axis=0) + rng.normal(scale=0.05, size=(T, n + 2, 3))
+    for i in range(n):
+        for t in rng.choice([20, 45, 70, 95, 120], size=rng.integers(0, 4), replace=False):  # 2.5 t_R apart
+            x[t:, i, rng.integers(3)] += 2.6 * rng.choice([-1, 1])
+    return _traj(x, species=["Li"] * n + ["S"] * 2)
+
+
+@pytest.mark.parametrize("chunk", [4, 11, 40, 500])
+@pytest.mark.parametrize("method,threshold", [("phop", 0.5), ("displacement", 1.2)])
+def test_chunked_hop_events_equal_one_shot(chunk, method, threshold):
+    ds = _hopping()
+    want = hop_events(ds, t_R=1.0, threshold=threshold, species="Li", method=method)
+    assert want.sizes["event"] >= 10
+    calls = []
+
+    def read_chunks():
+        calls.append(1)
+        return (ds.isel(frame=slice(s, s + chunk)) for s in range(0, ds.sizes["frame"], chunk))
+
+    got = hop_events_chunked(read_chunks, t_R=1.0, threshold=threshold, species="Li", method=method)
+    assert len(calls) == 2
+    for name in ("event_atom", "event_frame", "event_time", "n_events", "rate"):
+        np.testing.assert_array_equal(got[name].values, want[name].values, err_msg=name)
+    np.testing.assert_allclose(got["score"].values, want["score"].values, rtol=1e-12)  # blocks unwrap apart
+    np.testing.assert_allclose(got["hop_vector"].values, want["hop_vector"].values, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(got["hop_length"].values, 2.6, atol=0.15)  # the hops are there, whole
+    assert got.attrs["analysis"] == "hop_events"
+
+
 def test_cli_labels_phop_and_hops(tmp_path):
     import pandas as pd
     import xarray as xr
@@ -150,6 +182,16 @@ def test_cli_labels_phop_and_hops(tmp_path):
     assert res.exit_code == 0, res.output
     table = pd.read_csv(tmp_path / "hops.csv")
     assert list(table["atom"]) == [0] and abs(table["frame"][0] - 19.5) <= 0.5
+    # hops read 7 frames at a time (two passes) give the one-shot events
+    write(_hopping(), tmp_path / "hopping.nc")
+    res = runner.invoke(main, ["labels", str(tmp_path / "hopping.nc"), "--kind", "hops", "--tR", "1.0", "--threshold",
+                               "0.5", "--species", "Li", "--chunk", "7", "-o", str(tmp_path / "hopping.csv"), "-q"])
+    assert res.exit_code == 0, res.output
+    table = pd.read_csv(tmp_path / "hopping.csv")
+    want = hop_table(hop_events(_hopping(), t_R=1.0, threshold=0.5, species="Li"))
+    assert len(table) == len(want) >= 10
+    np.testing.assert_array_equal(table[["atom", "frame"]].values, want[["atom", "frame"]].values)
+    np.testing.assert_allclose(table[["dx", "dy", "dz"]].values, want[["dx", "dy", "dz"]].values, atol=1e-6)
     res = runner.invoke(main, ["labels", str(tmp_path / "traj.nc"), "--kind", "phop", "--tR", "10.0",
                                "-o", str(tmp_path / "bad.nc")])
     assert res.exit_code == 2 and "too few frames" in res.output

@@ -71,7 +71,7 @@ def _write(result, output: str, overwrite: bool) -> None:
 @click.option("--type-map", default=None, help='LAMMPS types to elements, e.g. "1=Li,2=P,3=S"')
 @click.option("--timestep", "timestep_ps", type=float, default=None, help="time between stored frames (ps)")
 @click.option("--chunk", type=int, default=200, show_default=True,
-              help="frames read at a time for d2min / dcum / phop / switching (windows are carried across chunks)")
+              help="frames read at a time (windows are carried across chunks)")
 @click.option("--overwrite/--no-overwrite", default=True, show_default=True)
 @click.option("-q", "--quiet", is_flag=True, help="no progress bar")
 def labels(traj, output, kind, cutoff, lag, window, align, t_R, threshold, species, neighbor_species, normalize,
@@ -79,8 +79,8 @@ def labels(traj, output, kind, cutoff, lag, window, align, t_R, threshold, speci
     """Rearrangement labels of TRAJ written to OUTPUT.
 
     d2min, dcum and phop read TRAJ --chunk frames at a time and carry their time windows across chunks (the
-    result equals the one-shot computation); switching streams too (reference shells kept); hops reads the selected
-    frames at once."""
+    result equals the one-shot computation); so do switching (the reference shells are kept) and hops (two passes:
+    p_hop and its peaks, then the hop vectors)."""
     from .. import io
 
     if Path(output).exists() and not overwrite:
@@ -122,10 +122,10 @@ def labels(traj, output, kind, cutoff, lag, window, align, t_R, threshold, speci
         result = streamed(iter_phop, _need(t_R, "--tR", kind), species)
         summary = f"p_hop t_R {t_R} ps"
     elif kind == "hops":
-        from ..dynamics.hops import hop_events
+        from ..dynamics.hops import hop_events_chunked
 
-        ds = io.read(traj, **read_kw)
-        result = hop_events(ds, _need(t_R, "--tR", kind), _need(threshold, "--threshold", kind), species)
+        result = hop_events_chunked(lambda: io.iter_chunks(traj, int(chunk), **read_kw), _need(t_R, "--tR", kind),
+                                    _need(threshold, "--threshold", kind), species)
         summary = f"{result.sizes.get('event', 0)} hop events (t_R {t_R} ps, threshold {threshold} Å^2)"
     else:
         from ..dynamics.bond_switching import iter_bond_switching
@@ -134,5 +134,5 @@ def labels(traj, output, kind, cutoff, lag, window, align, t_R, threshold, speci
                           _need(neighbor_species, "--neighbor-species", kind), _need(cutoff, "--cutoff", kind))
         summary = f"bond switching {species}-{neighbor_species} within {cutoff} Å relative to frame {reference}"
     _write(result, output, overwrite)
-    n_frames = result.sizes["frame"] if "frame" in result.dims else ds.sizes["frame"]
+    n_frames = result.sizes["frame"] if "frame" in result.dims else result.attrs["n_frames"]
     click.echo(f"{summary}: {n_frames} frames x {result.sizes['atom']} atoms -> {output}")

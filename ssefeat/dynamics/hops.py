@@ -23,7 +23,7 @@ from ..provenance import parameters_of, stamp
 from .d2min import _check_int, _species_indices, _unwrapped_positions
 from .phop import phop as _phop
 
-__all__ = ["hop_events", "hop_table"]
+__all__ = ["hop_events", "hop_events_chunked", "hop_table"]
 
 
 def _find_peaks_all(signal: np.ndarray, threshold: float, distance: int):
@@ -37,6 +37,71 @@ def _find_peaks_all(signal: np.ndarray, threshold: float, distance: int):
     flat[:, :n_frames] = np.where(np.isfinite(signal), signal, -np.inf).T
     peaks, _ = find_peaks(flat.ravel(), height=threshold, distance=distance)
     return peaks % block, peaks // block
+
+
+def _check_method(method: str, threshold) -> None:
+    if method not in ("phop", "displacement"):
+        raise ParameterError(f"method must be 'phop' or 'displacement', got {method!r}.")
+    if threshold is None or not np.isfinite(threshold) or threshold <= 0:
+        raise ParameterError(f"threshold must be a positive number, got {threshold!r}.",
+                             fix="Å^2 for method='phop' (e.g. a few times the vibrational p_hop), Å for "
+                                 "method='displacement' (e.g. half the site-to-site distance).")
+
+
+def _detect(labels: xr.Dataset, threshold: float, method: str, min_separation):
+    """Events (peak frame positions in ``labels``, atom columns), sorted by atom then frame; with h and distance."""
+    h = int(labels["phop"].attrs["half_window_frames"])
+    distance = 2 * h if min_separation is None else _check_int(min_separation, "min_separation")
+    name = "phop" if method == "phop" else "window_displacement"
+    signal = np.asarray(labels[name].values, dtype=np.float64)
+    frames_pos, cols = _find_peaks_all(signal, float(threshold), distance)
+    order = np.lexsort((frames_pos, cols))
+    return frames_pos[order], cols[order], signal, h, distance
+
+
+def _analysed_positions(sub: xr.Dataset, unwrap_limit: float) -> np.ndarray:
+    if "cell" in sub and sub.attrs.get("wrapped", -1) != 0:
+        return _unwrapped_positions(sub, unwrap_limit)
+    return np.asarray(sub["positions"].values, dtype=np.float64)
+
+
+def _hop_vectors(pos: np.ndarray, tpos: np.ndarray, cols: np.ndarray, h: int) -> np.ndarray:
+    """Mean position over frames [t + 1, t + h] minus mean over [t - h, t - 1] (the peak frame is left out, so a
+    jump between t and t +- 1 gets its full length); ``pos`` (frames, atoms, 3) unwrapped."""
+    if not tpos.size:
+        return np.zeros((0, 3))
+    offsets = np.arange(1, h + 1)
+    return (pos[tpos[:, None] + offsets[None, :], cols[:, None]].mean(axis=1)
+            - pos[tpos[:, None] - offsets[None, :], cols[:, None]].mean(axis=1))
+
+
+def _events_dataset(labels, frames_pos, cols, signal, vec, method, threshold, distance, h, species):
+    name = "phop" if method == "phop" else "window_displacement"
+    n_atoms = signal.shape[1]
+    n_events = np.bincount(cols, minlength=n_atoms)
+    valid_frames = np.flatnonzero(labels["valid"].values[:, 0]) if n_atoms else np.zeros(0, int)
+    times = labels["time"].values
+    span = float(times[valid_frames[-1]] - times[valid_frames[0]]) if valid_frames.size > 1 else np.nan
+    out = xr.Dataset(coords={"atom": labels["atom"].values, "species": ("atom", labels["species"].values),
+                             "xyz": ["x", "y", "z"]})
+    out["event_atom"] = ("event", labels["atom"].values[cols])
+    out["event_species"] = ("event", labels["species"].values[cols].astype(str))
+    out["event_frame"] = ("event", labels["frame"].values[frames_pos])
+    out["event_time"] = ("event", times[frames_pos], {"units": "ps"})
+    out["score"] = ("event", signal[frames_pos, cols], {"units": "angstrom^2" if method == "phop" else "angstrom",
+                                                         "description": f"peak value of {name}"})
+    out["hop_vector"] = (("event", "xyz"), vec, {"units": "angstrom",
+                                         "description": "mean r over [t+1, t+h] - mean r over [t-h, t-1]"})
+    out["hop_length"] = ("event", np.linalg.norm(vec, axis=1), {"units": "angstrom"})
+    out["n_events"] = ("atom", n_events)
+    out["rate"] = ("atom", n_events / span if span > 0 else np.full(n_atoms, np.nan),
+                   {"units": "1/ps", "description": "events per ps over the frames where detection is possible"})
+    out.attrs["observed_time_ps"] = span
+    out.attrs["n_frames"] = int(labels.sizes["frame"])
+    params = dict(method=method, threshold=threshold, threshold_units="angstrom^2" if method == "phop" else
+                  "angstrom", min_separation=distance, half_window_frames=h, species=species,
+                  phop_parameters=parameters_of(labels))
+    return stamp(out, parameters=params, units="1/ps", analysis="hop_events")
 
 
 def hop_events(ds: xr.Dataset, t_R: float | None = None, threshold: float | None = None, species=None, *,
@@ -59,14 +124,10 @@ def hop_events(ds: xr.Dataset, t_R: float | None = None, threshold: float | None
     -------
     xarray.Dataset with dim ``event`` (``event_atom``, ``event_species``, ``event_frame``, ``event_time`` ps,
     ``score`` (Å^2 or Å), ``hop_vector`` (event, xyz) Å, ``hop_length`` Å) and dim ``atom`` (``n_events``,
-    ``rate`` events/ps). :func:`hop_table` turns the events into a pandas DataFrame.
+    ``rate`` events/ps). :func:`hop_table` turns the events into a pandas DataFrame; :func:`hop_events_chunked`
+    gives the same result reading the trajectory chunk by chunk.
     """
-    if method not in ("phop", "displacement"):
-        raise ParameterError(f"method must be 'phop' or 'displacement', got {method!r}.")
-    if threshold is None or not np.isfinite(threshold) or threshold <= 0:
-        raise ParameterError(f"threshold must be a positive number, got {threshold!r}.",
-                             fix="Å^2 for method='phop' (e.g. a few times the vibrational p_hop), Å for "
-                                 "method='displacement' (e.g. half the site-to-site distance).")
+    _check_method(method, threshold)
     if labels is None:
         labels = _phop(ds, t_R, species, t_R_frames=t_R_frames, unwrap_limit=unwrap_limit)
     elif species is not None:
@@ -75,55 +136,52 @@ def hop_events(ds: xr.Dataset, t_R: float | None = None, threshold: float | None
         if labels.sizes["atom"] == 0:
             raise ParameterError(f"the p_hop labels hold no atom of species {species!r}.",
                                  fix="compute the labels for these atoms, or drop species=.")
-    h = int(labels["phop"].attrs["half_window_frames"])
-    distance = 2 * h if min_separation is None else _check_int(min_separation, "min_separation")
-    name = "phop" if method == "phop" else "window_displacement"
-    signal = np.asarray(labels[name].values, dtype=np.float64)
-    frames_pos, cols = _find_peaks_all(signal, float(threshold), distance)
-    order = np.lexsort((frames_pos, cols))
-    frames_pos, cols = frames_pos[order], cols[order]
-
-    # hop vector of each event from the unwrapped positions of the analysed atoms
+    frames_pos, cols, signal, h, distance = _detect(labels, threshold, method, min_separation)
     sub = ds.sel(atom=labels["atom"].values)
-    if "cell" in sub and sub.attrs.get("wrapped", -1) != 0:
-        pos = _unwrapped_positions(sub, unwrap_limit)
-    else:
-        pos = np.asarray(sub["positions"].values, dtype=np.float64)
+    pos = _analysed_positions(sub, unwrap_limit)
     # map label frames (possibly trimmed) to positions in ds
     frame_index = {int(f): k for k, f in enumerate(sub["frame"].values)}
     tpos = np.array([frame_index[int(f)] for f in labels["frame"].values[frames_pos]], dtype=np.int64)
-    # the peak frame itself is left out of both means, so a jump between t and t +- 1 gets its full length
-    offsets = np.arange(1, h + 1)
-    if tpos.size:
-        vec = (pos[tpos[:, None] + offsets[None, :], cols[:, None]].mean(axis=1)
-               - pos[tpos[:, None] - offsets[None, :], cols[:, None]].mean(axis=1))
-    else:
-        vec = np.zeros((0, 3))
+    vec = _hop_vectors(pos, tpos, cols, h)
+    return _events_dataset(labels, frames_pos, cols, signal, vec, method, threshold, distance, h, species)
 
-    n_atoms = signal.shape[1]
-    n_events = np.bincount(cols, minlength=n_atoms)
-    valid_frames = np.flatnonzero(labels["valid"].values[:, 0]) if n_atoms else np.zeros(0, int)
-    times = labels["time"].values
-    span = float(times[valid_frames[-1]] - times[valid_frames[0]]) if valid_frames.size > 1 else np.nan
-    out = xr.Dataset(coords={"atom": labels["atom"].values, "species": ("atom", labels["species"].values),
-                             "xyz": ["x", "y", "z"]})
-    out["event_atom"] = ("event", labels["atom"].values[cols])
-    out["event_species"] = ("event", labels["species"].values[cols].astype(str))
-    out["event_frame"] = ("event", labels["frame"].values[frames_pos])
-    out["event_time"] = ("event", times[frames_pos], {"units": "ps"})
-    out["score"] = ("event", signal[frames_pos, cols], {"units": "angstrom^2" if method == "phop" else "angstrom",
-                                                         "description": f"peak value of {name}"})
-    out["hop_vector"] = (("event", "xyz"), vec, {"units": "angstrom",
-                                         "description": "mean r over [t+1, t+h] - mean r over [t-h, t-1]"})
-    out["hop_length"] = ("event", np.linalg.norm(vec, axis=1), {"units": "angstrom"})
-    out["n_events"] = ("atom", n_events)
-    out["rate"] = ("atom", n_events / span if span > 0 else np.full(n_atoms, np.nan),
-                   {"units": "1/ps", "description": "events per ps over the frames where detection is possible"})
-    out.attrs["observed_time_ps"] = span
-    params = dict(method=method, threshold=threshold, threshold_units="angstrom^2" if method == "phop" else
-                  "angstrom", min_separation=distance, half_window_frames=h, species=species,
-                  phop_parameters=parameters_of(labels))
-    return stamp(out, parameters=params, units="1/ps", analysis="hop_events")
+
+def hop_events_chunked(read_chunks, t_R: float | None = None, threshold: float | None = None, species=None, *,
+                       method: str = "phop", min_separation: int | None = None, t_R_frames: int | None = None,
+                       unwrap_limit: float = 0.25) -> xr.Dataset:
+    """:func:`hop_events` reading the trajectory chunk by chunk, in two passes (same result).
+
+    ``read_chunks`` is a callable without arguments that returns a fresh iterator of trajectory chunks (e.g.
+    ``lambda: ssefeat.io.iter_chunks(path, 200)``); it is called twice. Pass 1 computes p_hop with
+    :func:`~ssefeat.dynamics.phop.iter_phop` and finds the peaks on the whole p_hop series of the analysed atoms
+    (peak selection with a minimum separation is not local, so the series is kept: frames x analysed atoms
+    floats); pass 2 reads the positions again, t_R frames of overlap carried between chunks, for the hop vectors.
+    Positions are never held for more than a chunk.
+    """
+    from .d2min import _concat_frames, _stream
+    from .phop import iter_phop
+
+    _check_method(method, threshold)
+    labels = _concat_frames(list(iter_phop(read_chunks(), t_R, species, t_R_frames=t_R_frames,
+                                           unwrap_limit=unwrap_limit)))
+    frames_pos, cols, signal, h, distance = _detect(labels, threshold, method, min_separation)
+    event_frames = labels["frame"].values[frames_pos]
+    atoms = labels["atom"].values
+    vec = np.zeros((len(cols), 3))
+
+    def compute(block, lo, hi):
+        frames = block["frame"].values
+        inside = np.flatnonzero(np.isin(event_frames, frames[lo:hi]))
+        if inside.size:
+            local = {int(f): k for k, f in enumerate(frames)}
+            tpos = np.array([local[int(f)] for f in event_frames[inside]], dtype=np.int64)
+            pos = _analysed_positions(block.sel(atom=atoms), unwrap_limit)
+            vec[inside] = _hop_vectors(pos, tpos, cols[inside], h)
+        return hi - lo
+
+    for _ in _stream(read_chunks(), compute, h, h):
+        pass
+    return _events_dataset(labels, frames_pos, cols, signal, vec, method, threshold, distance, h, species)
 
 
 def hop_table(events: xr.Dataset):
