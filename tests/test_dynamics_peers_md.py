@@ -6,7 +6,8 @@ Data: ``ssefeat.md.simulate("lips_glass", ...)`` (rigid-ion LiPS model, Nose-Hoo
 - fast (CI): the "small" glass (279 atoms, 90 Li) at 1200 K (a supercooled melt: Li is diffusive after ~0.5 ps),
   a short melt-quench and 5 ps of production; fit window 1-2.5 ps. About 15 s of MD.
 - full (``-m slow``): the "medium" glass (558 atoms, 180 Li) made with the default protocol (5 ps melt at 1500 K,
-  100 K/ps quench, 5 ps anneal, 2 ps equilibration) at 1000 K, 40 ps of production; fit window 1-20 ps.
+  100 K/ps quench, 5 ps anneal, 2 ps equilibration) at 1000 K, 40 ps of production; fit window 1-20 ps (about
+  11 min, mostly MD, on a shared 2-core machine).
 
 Settings (the same window for everyone):
 - pymatgen-analysis-diffusion DiffusionAnalyzer.from_structures(specie="Li", time_step=20 fs, step_skip=1,
