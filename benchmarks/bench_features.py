@@ -112,7 +112,7 @@ def main():
                 neighbor_pairs(pos, cell, rc, query=centres[s], r_min=-1.0)
 
     t_p, _ = best(run_pairs)
-    print(f"of which ssefeat.neighbors.neighbor_pairs (numba cell list, exact float64 minimum image, 3 centre species): "
+    print(f"of which ssefeat.neighbors.neighbor_pairs (numba cell list, float64 minimum image, 3 centre species): "
           f"{t_p:.3f} s/frame")
     rows = []
     for n in sorted({1, args.threads}):
