@@ -1,22 +1,28 @@
 """Train the shipped softness model of Kob-Andersen A particles (models/kob_andersen_A_phop.json + card).
 
-    python models/train_kob_andersen.py                 # everything from scratch (~10 min of CPU on one core)
-    python models/train_kob_andersen.py --cache /tmp/ka # keep / reuse the generated trajectories
+    python models/train_kob_andersen.py --cache /tmp/ka   # keep / reuse the generated runs, labels and features
+    python models/train_kob_andersen.py --replica-only T r /tmp/ka   # one run (MD, labels, quenches), for parallel use
+
+Cost: 14 runs of N = 1000 (~1.3 ms of CPU per MD step: ~2 min of CPU per T = 0.6 run, ~4 min per T = 0.55 run)
+and one FIRE quench per feature frame (~1.5 s of CPU each; ~1300 quenches): about 1.5 h of CPU on one core.
 
 Pipeline (reduced LJ units: sigma_AA, epsilon_AA, tau = sigma sqrt(m / epsilon)):
 
-1. MD with ssefeat's engine: Kob-Andersen 80:20, N = 1000, rho = 1.2, dt = 0.005 tau. Random start, FIRE
-   minimisation, Langevin equilibration (damping 1 tau) at each temperature, then Nose-Hoover NVT production with
-   a frame every 0.1 tau. Equilibration and production lengths are checked against the alpha relaxation time
-   tau_alpha measured on the production run (self-intermediate scattering function of A at q = 7.25 / sigma,
-   F_s(q, tau_alpha) = 1/e) and against aging (tau_alpha of the first and second halves of production).
-2. Labels: p_hop (Candelier 2010) of the A particles with t_R = T_R_TAU.
-3. Features: radial structure functions of A centres, A and B neighbours, mu = 0.1 ... 3.0 sigma, L = 0.1 sigma,
-   hard cutoff 3.5 sigma: ``kob_andersen()`` without its angular part (:func:`parameter_set`), on every
-   FEATURE_STRIDE-th frame.
-4. Training at T_TRAIN: rearranging p_hop > R_CUT sigma^2, non-rearranging p_hop < NR_CUT sigma^2 at every frame
-   within +-QUIET_TAU; balanced classes; 10 frame blocks, 3 held out (seeded); C by grouped CV.
-   A permuted-label control (labels shuffled within the training set) gives the chance level.
+1. MD with ssefeat's engine: Kob-Andersen 80:20, N = 1000, rho = 1.2, dt = 0.005 tau; REPLICAS[T] independent
+   runs per temperature (own random start and seed). Random start, FIRE minimisation, Langevin equilibration
+   (damping 1 tau), then Nose-Hoover NVT production with a frame every 0.1 tau. Equilibration and production
+   lengths are checked against the alpha relaxation time tau_alpha measured on each production run
+   (self-intermediate scattering function of A at q = 7.25 / sigma, F_s(q, tau_alpha) = 1/e) and against aging
+   (tau_alpha of the first and second halves of production).
+2. Labels: p_hop (Candelier 2010) of the A particles with t_R = T_R_TAU at every stored frame, reduced to the
+   feature frames by ssefeat.softness.labels_at_frames (the largest p_hop of the interval each stands for).
+3. Features: every FEATURE_STRIDE[T]-th frame is quenched to its inherent structure (ssefeat.md.inherent_structures,
+   FIRE to FIRE_FMAX), then radial structure functions of A centres, A and B neighbours, mu = 0.1 ... 3.0 sigma,
+   L = 0.1 sigma, hard cutoff 3.5 sigma (kob_andersen_radial()). The thermal frames' features are kept for comparison.
+4. Training at T_TRAIN on all its runs: rearranging p_hop > R_CUT sigma^2, non-rearranging p_hop < NR_CUT sigma^2
+   at every stored frame within +-QUIET_TAU; balanced classes; 10 frame blocks, 3 held out (seeded); C by grouped
+   CV. Also whole runs held out (train_softness(groups=run)) and every run held out once. Permuted-label controls
+   (labels shuffled within the training set) give the chance level.
 5. P_R(S) at every temperature (probability of p_hop > R_CUT within the next t_R), and the fit
    ln P_R = Sigma(S) - DeltaE(S) / T (fit_softness_arrhenius, k_B = 1).
 
@@ -45,26 +51,27 @@ N_ATOMS = 1000
 DENSITY = 1.2
 DT = 0.005
 DUMP_TAU = 0.1                  # time between stored frames
-TEMPERATURES = (0.6, 0.7, 0.8)  # P_R(S) and its Arrhenius fit; the model is trained at T_TRAIN
+TEMPERATURES = (0.55, 0.6, 0.7, 0.8)  # P_R(S) and its Arrhenius fit; the model is trained at T_TRAIN
 T_TRAIN = 0.6
-EQUILIBRATE_TAU = {0.6: 300.0, 0.7: 150.0, 0.8: 100.0}
-REPLICAS = {0.6: 2, 0.7: 1, 0.8: 1}  # independent runs (own random start and seed) per temperature
-PRODUCTION_TAU = {0.6: 100.0, 0.7: 60.0, 0.8: 60.0}
+EQUILIBRATE_TAU = {0.55: 500.0, 0.6: 300.0, 0.7: 150.0, 0.8: 100.0}
+REPLICAS = {0.55: 2, 0.6: 6, 0.7: 1, 0.8: 1}  # independent runs (own random start and seed) per T
+PRODUCTION_TAU = {0.55: 200.0, 0.6: 100.0, 0.7: 60.0, 0.8: 60.0}
 T_R_TAU = 2.0                   # p_hop window t_R
 R_CUT = 0.2                     # sigma^2: rearranging
 NR_CUT = 0.05                   # sigma^2: non-rearranging ...
 QUIET_TAU = 7.5                 # ... at every stored frame within +- this time (~ tau_alpha / 2 at T = 0.6)
-FEATURE_STRIDE = 5              # features every 0.5 tau
+FEATURE_STRIDE = {0.55: 20, 0.6: 10, 0.7: 20, 0.8: 20}  # features every 1 tau at T_TRAIN, else 2 tau
+INHERENT = True                 # features of the inherent structures (FIRE-quenched feature frames)
+FIRE_FMAX = 1e-3                # epsilon / sigma: quench convergence
 Q_ALPHA = 7.25                  # 1/sigma, first peak of S_AA(q)
 SEED = 2015
 
 
 def parameter_set():
     """The features of the model: the radial part of ``kob_andersen()`` (A centres, A and B neighbours)."""
-    from ssefeat.features.parameters import kob_andersen
+    from ssefeat.features.parameters import kob_andersen_radial
 
-    return kob_andersen().replace(angular_species=(), xi=(), lambdas=(), zeta=(), angular_cutoff=None,
-                                  name="kob_andersen_radial")
+    return kob_andersen_radial()
 
 
 # ---- MD --------------------------------------------------------------------------------------------------------
@@ -164,111 +171,164 @@ def alpha_relaxation_time(positions: np.ndarray, frame_time: float, q: float = Q
 
 
 # ---- labels, features -------------------------------------------------------------------------------------------
-def labels_and_features(ds, t_R: float = T_R_TAU, stride: int = FEATURE_STRIDE, n_threads: int | None = 1):
-    """p_hop of A (full resolution), the forward max of p_hop over the next t_R, and features every ``stride``."""
+def labels_and_features(ds, t_R: float = T_R_TAU, stride: int = FEATURE_STRIDE[T_TRAIN], n_threads: int | None = 1,
+                        inherent: bool = INHERENT, thermal_too: bool = False):
+    """Labels and features on every ``stride``-th frame of a run.
+
+    Returns ``(phop, future_max, features)`` on the feature frames (and the features of the thermal
+    configurations as a 4th item when ``thermal_too``):
+
+    - ``phop``: p_hop of A at full time resolution reduced to the feature frames by
+      :func:`ssefeat.softness.labels_at_frames` (the largest p_hop of the interval each feature frame stands for);
+    - ``future_max``: the largest p_hop over [t, t + t_R] ("rearranges within the next t_R"; NaN where that window
+      leaves the labelled frames), at the feature frames;
+    - ``features``: radial structure functions of the inherent structures of the feature frames
+      (:func:`ssefeat.md.inherent_structures`, FIRE to FIRE_FMAX) when ``inherent``, else of the thermal frames.
+    """
+    from numpy.lib.stride_tricks import sliding_window_view
+
     from ssefeat.dynamics.phop import phop
     from ssefeat.features.structure_functions import structure_functions
+    from ssefeat.md import inherent_structures
+    from ssefeat.softness import labels_at_frames
 
     ph = phop(ds, t_R=t_R, species="A")["phop"]
     h = int(ph.attrs.get("half_window_frames", 0)) or int(round(0.5 * t_R / float(ds.attrs["timestep_ps"])))
-    # "rearranges within the next t_R": max of p_hop over frames [t, t + t_R] at full resolution (NaN where the
-    # window leaves the labelled frames)
     vals = ph.values
     n = vals.shape[0]
     horizon = 2 * h
     future = np.full_like(vals, np.nan)
-    from numpy.lib.stride_tricks import sliding_window_view
-
     if n > horizon:
         win = sliding_window_view(vals, horizon + 1, axis=0)  # (n - horizon, atom, horizon + 1)
         future[: n - horizon] = np.where(np.isnan(win).any(axis=-1), np.nan, np.nanmax(np.nan_to_num(win, nan=-1),
                                                                                        axis=-1))
-    future_max = ph.copy(data=future)
+    pos = np.arange(0, ds.sizes["frame"], stride)
+    future_max = ph.copy(data=future).isel(frame=pos)
     future_max.name = "phop_future_max"
-    frames = np.arange(0, ds.sizes["frame"], stride)
-    feats = structure_functions(ds, parameter_set(), frames=frames, n_threads=n_threads)
-    return ph, future_max, feats
+    lab = labels_at_frames(ph, ds["frame"].values[pos])
+    thermal = ds.isel(frame=pos)
+    src = inherent_structures(thermal, system="kob_andersen", fmax=FIRE_FMAX) if inherent else thermal
+    feats = structure_functions(src, parameter_set(), n_threads=n_threads)
+    if inherent:
+        feats.attrs["inherent"] = json.dumps({
+            "fmax": FIRE_FMAX, "mean_fire_steps": float(src["inherent_steps"].mean()),
+            "all_converged": bool(src["inherent_converged"].all()),
+            "mean_thermal_energy_per_atom": float(src["thermal_energy"].mean()) / ds.sizes["atom"],
+            "mean_inherent_energy_per_atom": float(src["inherent_energy"].mean()) / ds.sizes["atom"]})
+    if thermal_too:
+        feats_thermal = feats if not inherent else structure_functions(thermal, parameter_set(), n_threads=n_threads)
+        return lab, future_max, feats, feats_thermal
+    return lab, future_max, feats
 
 
 def replica_data(T: float, replica: int, seed: int = SEED, cache: Path | None = None, progress: bool = False):
-    """Simulate one independent run at T and return (run info, p_hop, forward max, features); cached when asked."""
+    """One independent run at T: (run info, p_hop and its forward max at the feature frames, features of the
+    inherent structures, features of the thermal frames); cached when asked."""
     import xarray as xr
 
     ds, info = simulate(T, equilibrate_tau=EQUILIBRATE_TAU[T], production_tau=PRODUCTION_TAU[T], seed=seed,
                         cache=cache, progress=progress, replica=replica)
-    key = (f"ka_labels_features_T{T:g}_r{replica}_seed{seed}_tR{T_R_TAU:g}_stride{FEATURE_STRIDE}_"
-           f"{parameter_set().fingerprint}.nc")
-    files = [Path(cache) / f"{key}.{part}.nc" for part in ("labels", "features")] if cache is not None else None
+    key = (f"ka_lf_T{T:g}_r{replica}_seed{seed}_tR{T_R_TAU:g}_stride{FEATURE_STRIDE[T]}_"
+           f"{'is' + format(FIRE_FMAX, 'g') if INHERENT else 'thermal'}_{parameter_set().fingerprint}")
+    parts = ("labels", "features", "features_thermal")
+    files = [Path(cache) / f"{key}.{part}.nc" for part in parts] if cache is not None else None
     if files is not None and all(f.exists() for f in files):
         labels = xr.open_dataset(files[0]).load()
-        feats = xr.open_dataarray(files[1]).load()
         info = json.loads(labels.attrs["info"])
-        feats.attrs = json.loads(feats.attrs.pop("feature_attrs"))
-        return info, labels["phop"], labels["phop_future_max"], feats
+        feats = []
+        for f in files[1:]:
+            a = xr.open_dataarray(f).load()
+            a.attrs = json.loads(a.attrs.pop("feature_attrs"))
+            feats.append(a)
+        return info, labels["phop"], labels["phop_future_max"], feats[0], feats[1]
     A = np.flatnonzero(ds["species"].values == "A")
     info["relaxation"] = alpha_relaxation_time(ds["positions"].values[:, A], DUMP_TAU)
-    ph, fut, feats = labels_and_features(ds)
+    t0 = time.time()
+    ph, fut, feats, feats_th = labels_and_features(ds, stride=FEATURE_STRIDE[T], thermal_too=True)
+    info["wall_s_labels_features"] = time.time() - t0
+    if "inherent" in feats.attrs:
+        info["inherent"] = json.loads(feats.attrs["inherent"])
     if files is not None:
         keep = ("frame", "atom", "time", "species")
         labels = xr.Dataset({"phop": ph.drop_vars([c for c in ph.coords if c not in keep]),
                              "phop_future_max": fut.drop_vars([c for c in fut.coords if c not in keep])})
         labels["phop"].attrs = {k: v for k, v in ph.attrs.items() if isinstance(v, (str, int, float))}
         labels.attrs["info"] = json.dumps(info)
-        f = feats.copy()
-        f.attrs = {"feature_attrs": json.dumps({k: v for k, v in feats.attrs.items() if isinstance(v, str)})}
-        for obj, path in ((labels, files[0]), (f, files[1])):
+        objs = [labels]
+        for a in (feats, feats_th):
+            f = a.copy()
+            f.attrs = {"feature_attrs": json.dumps({k: v for k, v in a.attrs.items() if isinstance(v, str)})}
+            objs.append(f)
+        for obj, path in zip(objs, files):
             tmp = path.with_suffix(".tmp")
             obj.to_netcdf(tmp)
             tmp.rename(path)
-    return info, ph, fut, feats
+    return info, ph, fut, feats, feats_th
 
 
 # ---- training and evaluation --------------------------------------------------------------------------------------
-def bin_labels(ph, stride: int = FEATURE_STRIDE):
-    """p_hop max over the +-stride/2 full-resolution frames around each frame (NaN if any is NaN).
+def quiet_window(step: float, quiet_tau: float) -> int:
+    """Feature frames on each side whose intervals (each stands for +-step/2) cover +-quiet_tau."""
+    return max(0, int(np.ceil(quiet_tau / step - 0.5 - 1e-9)))
 
-    Features are sampled every ``stride`` frames; binning gives each feature frame the largest p_hop of the time
-    interval it stands for, so a rearrangement is never missed between two feature frames and "quiet" is checked
-    at every stored frame.
-    """
-    from numpy.lib.stride_tricks import sliding_window_view
 
-    half = stride // 2
-    if half == 0:
-        return ph
-    vals = ph.values
-    pad = np.full((half,) + vals.shape[1:], np.nan)
-    win = sliding_window_view(np.concatenate([pad, vals, pad]), 2 * half + 1, axis=0)
-    out = np.where(np.isnan(win).any(axis=-1), np.nan, np.nanmax(np.nan_to_num(win, nan=-1), axis=-1))
-    return ph.copy(data=out)
+def permuted_control(ts, train_mask, test_mask, C: float, seed: int, n_shuffles: int = 10) -> dict:
+    """Chance level: the same fit on the training labels shuffled ``n_shuffles`` times, tested on the real test
+    labels (a single shuffle can land a random hyperplane that happens to align with the real one, so the mean
+    is the stable number)."""
+    from ssefeat.softness import SoftnessModel
+
+    rng = np.random.default_rng(seed + 1)
+    controls = []
+    for _ in range(n_shuffles):
+        y_perm = ts.y.copy()
+        y_perm[train_mask] = rng.permutation(ts.y[train_mask])
+        controls.append(SoftnessModel(C=C).fit(ts.X[train_mask], y_perm[train_mask])
+                        .metrics(ts.X[test_mask], ts.y[test_mask]))
+    each = [c["balanced_accuracy"] for c in controls]
+    return dict(controls[0], balanced_accuracy=float(np.mean(each)), balanced_accuracy_each=each,
+                n_shuffles=n_shuffles)
 
 
 def train(feats, ph, seed: int = SEED, r_cut: float = R_CUT, nr_cut: float = NR_CUT, quiet_tau: float = QUIET_TAU,
-          n_blocks: int = 10, test_fraction: float = 0.3, gap_blocks: int = 1):
-    """train_softness on the feature frames; returns model, report, permuted-label control metrics."""
+          n_blocks: int = 10, test_fraction: float = 0.3, gap_blocks: int = 1, groups=None, n_shuffles: int = 10):
+    """train_softness on the feature frames (labels already at the feature frames: labels_and_features).
+
+    Held out: ``test_fraction`` of 10 contiguous frame blocks (seeded; ``gap_blocks`` on each side dropped from
+    training). With ``groups`` (the run of each frame) also: whole runs held out (``report["by_run"]``: a seeded
+    ``test_fraction`` of the runs, C by CV over runs) and every run held out once (``report["leave_one_run_out"]``,
+    with the C of the frame-block model). Returns the frame-block model and the report.
+    """
     from ssefeat.softness import SoftnessModel, train_softness
 
     step = float(np.median(np.diff(feats["time"].values)))
-    window = int(round(quiet_tau / step))
-    stride = int(round(step / float(np.median(np.diff(ph["time"].values)))))
-    ph = bin_labels(ph, stride)
+    window = quiet_window(step, quiet_tau)
     model, report = train_softness(feats, ph, r_cut=r_cut, nr_cut=nr_cut, window=window, species="A",
                                    n_blocks=n_blocks, test_fraction=test_fraction, gap_blocks=gap_blocks, seed=seed)
     ts = report["training_set"]
     train_mask, test_mask = ts.split(test_fraction=test_fraction, seed=seed, gap_blocks=gap_blocks)
-    # chance level: the same fit on training labels shuffled 5 times (a single shuffle can land a random hyperplane
-    # that happens to align with the real one, so the mean is the stable number)
-    rng = np.random.default_rng(seed + 1)
-    controls = []
-    for _ in range(5):
-        y_perm = ts.y.copy()
-        y_perm[train_mask] = rng.permutation(ts.y[train_mask])
-        controls.append(SoftnessModel(C=model.C_).fit(ts.X[train_mask], y_perm[train_mask])
-                        .metrics(ts.X[test_mask], ts.y[test_mask]))
-    report["permuted_control"] = dict(controls[0], balanced_accuracy=float(np.mean(
-        [c["balanced_accuracy"] for c in controls])), balanced_accuracy_each=[c["balanced_accuracy"]
-                                                                             for c in controls])
+    report["permuted_control"] = permuted_control(ts, train_mask, test_mask, model.C_, seed, n_shuffles)
     report["window_frames"] = window
+    if groups is not None and len(np.unique(np.asarray(groups))) >= 2:
+        m_run, rep_run = train_softness(feats, ph, r_cut=r_cut, nr_cut=nr_cut, window=window, species="A",
+                                        n_blocks=n_blocks, test_fraction=test_fraction, seed=seed, groups=groups)
+        tsg = rep_run["training_set"]
+        tr, te = tsg.split(test_fraction=test_fraction, seed=seed)
+        report["by_run"] = dict(rep_run["test"], C=m_run.C_, test_runs=m_run.provenance_["test_groups"],
+                                n_train=int(tr.sum()), train_balanced_accuracy=rep_run["train"]["balanced_accuracy"],
+                                permuted_control=permuted_control(tsg, tr, te, m_run.C_, seed, n_shuffles))
+        per_run, cm = {}, np.zeros((2, 2), dtype=np.int64)
+        for g, name in enumerate(tsg.group_names):
+            test = tsg.group == g
+            if not test.any() or len(np.unique(tsg.y[test])) < 2:
+                continue
+            m = SoftnessModel(C=model.C_).fit(tsg.X[~test], tsg.y[~test]).metrics(tsg.X[test], tsg.y[test])
+            per_run[name] = m["balanced_accuracy"]
+            cm += np.asarray(m["confusion_matrix"])
+        tn, fp, fn, tp = cm.ravel()
+        report["leave_one_run_out"] = {"balanced_accuracy_each": per_run, "confusion_matrix": cm.tolist(),
+                                       "balanced_accuracy": float(0.5 * (tp / max(tp + fn, 1) + tn / max(tn + fp, 1))),
+                                       "p_soft_given_rearranging": float(tp / max(tp + fn, 1)), "C": model.C_}
     return model, report
 
 
@@ -294,28 +354,21 @@ def combine_replicas(arrays):
     return res
 
 
-def replica_holdout(model, report, replica: int) -> dict:
-    """Train with the model's C on every sample of the other replicas, test on all samples of ``replica``."""
-    from ssefeat.softness import SoftnessModel
+def run_groups(arrays):
+    """The run of every frame of combine_replicas(arrays): a DataArray on the combined frame labels."""
+    import xarray as xr
 
-    ts = report["training_set"]
-    rep = ts.frame // REPLICA_FRAME_OFFSET
-    test = rep == replica
-    if not test.any() or test.all():
-        return {}
-    m = SoftnessModel(C=model.C_).fit(ts.X[~test], ts.y[~test])
-    out = m.metrics(ts.X[test], ts.y[test])
-    out["replica"] = int(replica)
-    return out
+    frames = np.concatenate([a["frame"].values + r * REPLICA_FRAME_OFFSET for r, a in enumerate(arrays)])
+    runs = np.concatenate([np.full(a.sizes["frame"], f"run{r}") for r, a in enumerate(arrays)])
+    return xr.DataArray(runs, dims="frame", coords={"frame": frames}, name="run")
 
 
 def transfer_metrics(model, feats, ph, r_cut=R_CUT, nr_cut=NR_CUT, quiet_tau=QUIET_TAU, seed=SEED) -> dict:
-    """Metrics of a trained model on every balanced labelled sample of another (independent) run."""
+    """Metrics of a trained model on every balanced labelled sample of other (independent) runs."""
     from ssefeat.softness import select_training_set
 
     step = float(np.median(np.diff(feats["time"].values)))
-    ph = bin_labels(ph, int(round(step / float(np.median(np.diff(ph["time"].values))))))
-    ts = select_training_set(feats, ph, r_cut, nr_cut, window=int(round(quiet_tau / step)), species="A", seed=seed)
+    ts = select_training_set(feats, ph, r_cut, nr_cut, window=quiet_window(step, quiet_tau), species="A", seed=seed)
     return model.metrics(ts.X, ts.y)
 
 
@@ -371,20 +424,29 @@ def write_card(path: Path, model, summary: dict) -> None:
         "Softness of the A particles of the Kob-Andersen 80:20 binary Lennard-Jones liquid (reduced units), a",
         "linear hyperplane on radial structure functions trained with p_hop rearrangement labels",
         "(Cubuk et al., PRL 114, 108001 (2015); Schoenholz et al., Nat. Phys. 12, 469 (2016)).",
-        "Regenerate: `python models/train_kob_andersen.py` (seeded, deterministic on one numba thread). Last "
-        f"generation: MD {summary['md_wall_s'] / 60:.0f} min wall summed over the runs (on a 2-core machine shared "
-        "with heavy other work; the engine needs ~1.3 ms of CPU per step for N = 1000, i.e. ~2 min of CPU per "
-        f"T = 0.6 run), analysis and training {summary['wall_s_total'] / 60:.1f} min wall.",
+        "The structure functions are computed on the *inherent structures* of the feature frames (each frame",
+        "FIRE-quenched to its local energy minimum, `ssefeat.md.inherent_structures`), the labels on the thermal",
+        "trajectory.",
+        "Regenerate: `python models/train_kob_andersen.py --cache DIR` (seeded, deterministic on one numba thread). "
+        f"Last generation: MD {summary['md_wall_s'] / 60:.0f} min wall summed over the runs, quenches + labels + "
+        f"features {summary['lf_wall_s'] / 60:.0f} min wall summed over the runs (on a 2-core machine shared with "
+        "three other heavy jobs; uncontended, the engine needs ~1.3 ms of CPU per MD step for N = 1000, i.e. "
+        "~2 min of CPU per T = 0.6 run, and ~1.5 s of CPU per quench), training and analysis "
+        f"{summary['wall_s_total'] / 60:.1f} min wall.",
         "",
         "## Use",
         "```python",
         "from ssefeat.softness import SoftnessModel",
-        "from ssefeat.features.parameters import kob_andersen",
+        "from ssefeat.features.parameters import kob_andersen_radial",
         "from ssefeat.features.structure_functions import structure_functions",
-        "params = kob_andersen().replace(angular_species=(), xi=(), lambdas=(), zeta=(), angular_cutoff=None)",
+        "from ssefeat.md import inherent_structures",
         f"model = SoftnessModel.load('models/{MODEL_NAME}.json')",
-        "S = model.apply(structure_functions(ds, params))   # ds: KA trajectory in sigma units, species A/B",
+        "# ds: a KA trajectory in sigma units, species A/B",
+        f"quenched = inherent_structures(ds, system='kob_andersen', fmax={FIRE_FMAX:g})",
+        "S = model.apply(structure_functions(quenched, kob_andersen_radial()))",
         "```",
+        "Apply it to inherent structures, as trained: on thermal configurations the feature distributions are wider "
+        "and S is shifted.",
         "The model checks the feature signature (names and every parameter coordinate) and refuses other features.",
         "",
         "## Status against the issue-6 target",
@@ -392,7 +454,8 @@ def write_card(path: Path, model, summary: dict) -> None:
         "",
         "## How it was trained",
         f"- System: Kob-Andersen 80:20, N = {summary['n_atoms']} (800 A + 200 B), number density {DENSITY}, "
-        f"{REPLICAS[T_TRAIN]} independent runs at T = {T_TRAIN} (own random start and seed), "
+        f"{REPLICAS[T_TRAIN]} independent runs at T = {T_TRAIN} for training (own random start and seed), "
+        "more at other temperatures for P_R(S) and its Arrhenius fit, "
         "shifted-force LJ cut at 2.5 sigma_ab (ssefeat.md), dt = 0.005 tau, m = 1.",
         "- Per temperature: random start, FIRE minimisation, Langevin equilibration (damping 1 tau), then "
         f"Nose-Hoover NVT production, a frame every {DUMP_TAU} tau.",
@@ -417,15 +480,22 @@ def write_card(path: Path, model, summary: dict) -> None:
         "",
         f"- Labels: p_hop of the A particles (Candelier et al. 2010), t_R = {T_R_TAU} tau (windows A, B of "
         f"{T_R_TAU / 2} tau). Rearranging: p_hop > {R_CUT} sigma^2; non-rearranging: p_hop < {NR_CUT} sigma^2 at "
-        f"every feature frame within +-{QUIET_TAU} tau. Why these: {summary['threshold_reason']}",
+        f"every stored frame within +-{QUIET_TAU} tau. Why these: {summary['threshold_reason']}",
         f"- Features: radial structure functions G(i; mu, Y) of A centres, Y in (A, B), mu = 0.1, 0.2, ..., "
-        f"3.0 sigma, L = 0.1 sigma, hard cutoff 3.5 sigma: `kob_andersen()` without its angular part, "
-        f"{model.n_features_in_} features, parameter fingerprint `{summary['fingerprint']}`. Features every "
-        f"{FEATURE_STRIDE * DUMP_TAU:g} tau.",
+        f"3.0 sigma, L = 0.1 sigma, hard cutoff 3.5 sigma: `kob_andersen_radial()`, "
+        f"{model.n_features_in_} features, parameter fingerprint `{summary['fingerprint']}`, computed on the "
+        f"inherent structure of a frame every {FEATURE_STRIDE[T_TRAIN] * DUMP_TAU:g} tau at T = {T_TRAIN} (every "
+        f"{max(FEATURE_STRIDE.values()) * DUMP_TAU:g} tau at the other "
+        f"temperatures): FIRE at fixed cell to a largest force below {FIRE_FMAX:g} epsilon/sigma "
+        f"({summary['inherent_note']}). Each feature frame gets the largest p_hop of the stored frames it stands "
+        "for (`ssefeat.softness.labels_at_frames`), so a rearrangement between feature frames is never missed; "
+        f"the quiet window is +-{summary['window_frames']} feature frames, i.e. every stored frame within "
+        f"+-{(summary['window_frames'] + 0.5) * FEATURE_STRIDE[T_TRAIN] * DUMP_TAU:g} tau.",
         f"- Training at T = {T_TRAIN}: balanced classes ({summary['n_rearranging_available']} rearranging and "
-        f"{summary['n_nonrearranging_available']} non-rearranging samples available), "
-        "10 contiguous frame blocks, 3 held out (seeded), 1 block on each side of a test block dropped from training; "
-        "standardised features, logistic regression, C chosen by 5-fold CV grouped by frame block.",
+        f"{summary['n_nonrearranging_available']} non-rearranging samples available); the runs are concatenated "
+        "(a quiet window never spans two runs); 10 contiguous frame blocks, 3 held out (seeded), 1 block on each "
+        "side of a test block dropped from training; standardised features, logistic regression, C chosen by "
+        "5-fold CV grouped by frame block.",
         f"- Samples: {summary['n_train']} train, {summary['n_test']} held-out test. C = {model.C_:g}.",
         "",
         f"## Metrics (held-out frame blocks, T = {T_TRAIN})",
@@ -434,18 +504,36 @@ def write_card(path: Path, model, summary: dict) -> None:
         f"(balanced) = {_fmt(m['p_soft'])}; P(S > 0) over all A particles and frames = {_fmt(summary['p_soft_all'])}",
         f"- confusion matrix [[TN, FP], [FN, TP]] = {cm}",
         f"- training-set balanced accuracy {_fmt(summary['metrics_train']['balanced_accuracy'])}",
-        f"- permuted-label control (same samples, training labels shuffled, mean of 5 shuffles): balanced accuracy "
-        f"{_fmt(ctrl['balanced_accuracy'])} (chance 0.5; each: "
+        f"- permuted-label control (same samples, training labels shuffled, mean of {ctrl['n_shuffles']} shuffles): "
+        f"balanced accuracy {_fmt(ctrl['balanced_accuracy'])} (chance 0.5; each: "
         f"{', '.join(_fmt(x) for x in ctrl['balanced_accuracy_each'])})",
     ]
-    ind = summary.get("independent") or {}
-    if ind:
-        lines.append(f"- independent-run hold-out (trained on the samples of the other {REPLICAS[T_TRAIN] - 1} runs, "
-                     f"tested on all samples of run {ind['replica']}, same C): balanced accuracy "
-                     f"{_fmt(ind['balanced_accuracy'])}, P(S>0|R) {_fmt(ind['p_soft_given_rearranging'])}, "
-                     f"confusion {ind['confusion_matrix']}")
+    br = summary.get("by_run") or {}
+    if br:
+        bc = br["permuted_control"]
+        lines.append(f"- **held-out independent runs** (train_softness(groups=run): runs {', '.join(br['test_runs'])} "
+                     f"held out, seeded, trained on the other runs, C = {br['C']:g} by 5-fold CV grouped by run): "
+                     f"**balanced accuracy {_fmt(br['balanced_accuracy'])}**, P(S>0|R) "
+                     f"{_fmt(br['p_soft_given_rearranging'])}, confusion {br['confusion_matrix']} "
+                     f"(n = {br['n_samples']} test, {br['n_train']} train); permuted-label control "
+                     f"{_fmt(bc['balanced_accuracy'])} (mean of {bc['n_shuffles']}: "
+                     f"{', '.join(_fmt(x) for x in bc['balanced_accuracy_each'])})")
+    lo = summary.get("leave_one_run_out") or {}
+    if lo:
+        each = lo["balanced_accuracy_each"]
+        lines.append(f"- every run held out once (trained on the other runs, C = {lo['C']:g}): pooled balanced "
+                     f"accuracy {_fmt(lo['balanced_accuracy'])}, P(S>0|R) {_fmt(lo['p_soft_given_rearranging'])}, "
+                     f"confusion {lo['confusion_matrix']}; per run "
+                     f"{', '.join(f'{k} {_fmt(v)}' for k, v in each.items())} (min {_fmt(min(each.values()))}, "
+                     f"max {_fmt(max(each.values()))})")
+    th = summary.get("thermal_features") or {}
+    if th:
+        lines.append(f"- comparison, the same recipe on the features of the thermal (not quenched) feature frames: "
+                     f"held-out frame blocks {_fmt(th['balanced_accuracy'])}, held-out runs {_fmt(th['by_run'])}, "
+                     f"every run held out once {_fmt(th['leave_one_run_out'])}; P_R over {_fmt(th['decades'], 2)} "
+                     "decades")
     for T, t in summary.get("transfer", {}).items():
-        lines.append(f"- applied unchanged to the independent run at T = {T} (all balanced labelled samples, quiet "
+        lines.append(f"- applied unchanged to the independent runs at T = {T} (all balanced labelled samples, quiet "
                      f"window +-{t['quiet_tau']:.1f} tau = tau_alpha(T) / 2, n = {t['n_samples']}): balanced accuracy "
                      f"{_fmt(t['balanced_accuracy'])}, P(S>0|R) {_fmt(t['p_soft_given_rearranging'])}")
     lines += ["", f"## P_R(S): probability that an A particle with softness S has p_hop > {R_CUT} sigma^2 within "
@@ -478,17 +566,40 @@ def write_card(path: Path, model, summary: dict) -> None:
 
 def status_line(summary) -> str:
     ba = summary["metrics_test"]["balanced_accuracy"]
-    pr = summary["p_r"][str(T_TRAIN)] if str(T_TRAIN) in summary["p_r"] else summary["p_r"][T_TRAIN]
-    met = ba >= 0.8 and pr["decades"] >= 2.0 and pr["monotone_within_errors"]
-    return (f"Target: held-out balanced accuracy >= 0.80 and P_R(S) rising over >= 2 decades at T <= 0.6. This model: "
-            f"{ba:.3f} (independent-run hold-out {summary['independent'].get('balanced_accuracy', float('nan')):.3f}), "
-            f"P_R over {pr['decades']:.2f} decades (Spearman {pr['spearman']:.3f}). "
-            + ("Target met." if met else
-               "**Target NOT met**: softness is clearly predictive (permuted-label control at chance, same accuracy on "
-               "an independent run and at T = 0.7) but weaker than in Cubuk / Schoenholz. Likely causes, in order: "
-               "little training data (2 runs x 100 tau of N = 1000, ~700 rearranging samples), instantaneous "
-               "(thermally noisy) configurations instead of inherent structures, T = 0.6 being only moderately "
-               "supercooled. Next steps: more / longer runs, features of FIRE-quenched inherent structures, T = 0.5."))
+    br = (summary.get("by_run") or {}).get("balanced_accuracy", float("nan"))
+    lo = (summary.get("leave_one_run_out") or {}).get("balanced_accuracy", float("nan"))
+    pr = summary["p_r"][str(T_TRAIN)]
+    acc_ok, pr_ok = ba >= 0.8 and br >= 0.8, pr["decades"] >= 2.0 and pr["monotone_within_errors"]
+    verdict = ("**Target met** on both counts." if acc_ok and pr_ok else
+               "**Target NOT met** at the training temperature: " + "; ".join(x for x in (
+                   None if acc_ok else "balanced accuracy below 0.80",
+                   None if pr["decades"] >= 2.0 else "P_R(S) spans fewer than 2 decades",
+                   None if pr["monotone_within_errors"] else "P_R(S) is not rising within its 68 % intervals")
+                   if x) + (" (the P_R(S) part is met)." if pr_ok else "."))
+    if not acc_ok:
+        m, tr, th = summary["metrics_test"], summary["metrics_train"], summary.get("thermal_features") or {}
+        se = np.sqrt(ba * (1 - ba) / m["n_samples"])
+        verdict += (f" Where it stands: {ba:.3f} on held-out frame blocks is {0.8 - ba:.3f} short of 0.80 (binomial "
+                    f"standard error {se:.3f}, n = {m['n_samples']}). The training-set balanced accuracy "
+                    f"({tr['balanced_accuracy']:.3f}) is barely above the held-out values, so the linear model on "
+                    "radial structure functions is limited by what these features carry, not by the amount of "
+                    "training data (more runs of the same kind would not close the gap). Inherent-structure features "
+                    f"gain {ba - th.get('balanced_accuracy', np.nan):+.3f} over thermal-configuration features on "
+                    f"held-out frame blocks and {br - (th.get('by_run') or np.nan):+.3f} on held-out runs: less than "
+                    "expected from the literature.")
+        for T, t in sorted(summary.get("transfer", {}).items()):
+            if float(T) < T_TRAIN:
+                se_t = np.sqrt(t["balanced_accuracy"] * (1 - t["balanced_accuracy"]) / t["n_samples"])
+                verdict += (f" The same hyperplane, applied unchanged to the independent runs at T = {T} (quiet window "
+                            f"tau_alpha(T) / 2 = {t['quiet_tau']:.1f} tau, the script's convention for every other "
+                            f"temperature), reaches {t['balanced_accuracy']:.3f} (standard error {se_t:.3f}, "
+                            f"n = {t['n_samples']}), {(t['balanced_accuracy'] - 0.8) / se_t:+.1f} standard errors from "
+                            "the 0.80 line, on a secondary (transfer) metric.")
+        verdict += " " + summary.get("status_note", "")
+    return (f"Target: held-out balanced accuracy >= 0.80 and P_R(S) rising over >= 2 decades at T <= 0.6. This model "
+            f"(T = {T_TRAIN}): balanced accuracy {ba:.3f} on held-out frame blocks, {br:.3f} on held-out independent "
+            f"runs ({lo:.3f} pooled over every run held out once); P_R(S) over {pr['decades']:.2f} decades, rising "
+            f"within its 68 % intervals: {pr['monotone_within_errors']} (Spearman {pr['spearman']:.3f}). {verdict}")
 
 
 def _clean(x):
@@ -505,6 +616,21 @@ def _clean(x):
     return x
 
 
+def full_resolution_phop_stats(T: float, seed: int, cache: Path | None) -> dict:
+    """Distribution of p_hop of A at every stored frame of the runs at T (what the thresholds were fixed from)."""
+    from ssefeat.dynamics.phop import phop
+
+    vals = []
+    for r in range(REPLICAS[T]):
+        ds, _ = simulate(T, equilibrate_tau=EQUILIBRATE_TAU[T], production_tau=PRODUCTION_TAU[T], seed=seed,
+                         cache=cache, replica=r)
+        v = phop(ds, t_R=T_R_TAU, species="A")["phop"].values
+        vals.append(v[np.isfinite(v)])
+    v = np.concatenate(vals)
+    return {"q50": float(np.median(v)), "q90": float(np.quantile(v, 0.9)), "q99": float(np.quantile(v, 0.99)),
+            "pct_r": float(100 * (v <= R_CUT).mean()), "fraction_above_r_cut": float((v > R_CUT).mean())}
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cache", type=Path, default=None, help="directory to keep / reuse generated trajectories")
@@ -516,25 +642,28 @@ def main(argv=None):
     from ssefeat.softness import fit_softness_arrhenius
 
     t_start = time.time()
-    runs, data = {}, {}
+    runs, data, groups = {}, {}, {}
     for T in args.temperatures:
         parts = [replica_data(T, r, seed=args.seed, cache=args.cache, progress=args.progress)
                  for r in range(REPLICAS[T])]
         runs[T] = [p[0] for p in parts]
         for p in parts:
             print(f"T={T} replica {p[0].get('replica', 0)}: {p[0]['relaxation']}", flush=True)
-        data[T] = tuple(combine_replicas([p[k] for p in parts]) for k in (1, 2, 3))
+        data[T] = tuple(combine_replicas([p[k] for p in parts]) for k in (1, 2, 3, 4))
+        groups[T] = run_groups([p[1] for p in parts])
 
-    ph, fut, feats = data[T_TRAIN]
-    v = ph.values[np.isfinite(ph.values)]
-    phop_stats = {"q50": float(np.median(v)), "q90": float(np.quantile(v, 0.9)),
-                  "q99": float(np.quantile(v, 0.99)), "pct_r": float(100 * (v <= R_CUT).mean()),
-                  "fraction_above_r_cut": float((v > R_CUT).mean())}
-    model, report = train(feats, ph, seed=args.seed)
+    ph, fut, feats, feats_th = data[T_TRAIN]
+    phop_stats = full_resolution_phop_stats(T_TRAIN, args.seed, args.cache)
+    model, report = train(feats, ph, seed=args.seed, groups=groups[T_TRAIN])
     print("test", report["test"], "control", report["permuted_control"], flush=True)
-    independent = replica_holdout(model, report, REPLICAS[T_TRAIN] - 1)
-    print("independent replica", independent, flush=True)
-    # other temperatures: the same convention (quiet for ~tau_alpha), with that temperature's measured tau_alpha
+    print("by run", report.get("by_run"), "\nleave one run out", report.get("leave_one_run_out"), flush=True)
+    # the same recipe on the features of the thermal (not quenched) configurations, for comparison
+    m_th, rep_th = train(feats_th, ph, seed=args.seed, groups=groups[T_TRAIN], n_shuffles=2)
+    thermal = {"balanced_accuracy": rep_th["test"]["balanced_accuracy"], "C": m_th.C_,
+               "by_run": rep_th.get("by_run", {}).get("balanced_accuracy"),
+               "leave_one_run_out": rep_th.get("leave_one_run_out", {}).get("balanced_accuracy")}
+    print("thermal-configuration features", thermal, flush=True)
+    # other temperatures: the same convention (quiet for ~tau_alpha / 2), with that temperature's tau_alpha
     transfer = {}
     for T in args.temperatures:
         if T != T_TRAIN:
@@ -553,6 +682,9 @@ def main(argv=None):
                   "P_R_high": pr["P_R_high"].values, "count": pr["count"].values, "decades": decades(pr),
                   "monotone": monotone(pr), "monotone_within_errors": monotone_within_errors(pr),
                   "spearman": spearman(pr)}
+    pr_th = p_r_curve(m_th.apply(feats_th), fut, s_range=tuple(np.nanpercentile(m_th.apply(feats_th).values,
+                                                                                [0.5, 99.5])), min_count=min_count)
+    thermal["decades"] = decades(pr_th)
     arr = None
     if len(args.temperatures) >= 2:
         fit = fit_softness_arrhenius(p_r_ds, boltzmann=1.0)
@@ -565,18 +697,25 @@ def main(argv=None):
                           "Schoenholz et al. (2016) also find DeltaE falling with S.")
     fp = parameter_set().fingerprint
     limitations = [
-        f"Trained on {REPLICAS[T_TRAIN]} independent 1000-atom runs at T = 0.6 ({REPLICAS[T_TRAIN]} x "
-        f"{PRODUCTION_TAU[T_TRAIN]:g} tau); P_R(S) at 0.7 and 0.8 (one run each) applies the T = 0.6 hyperplane "
-        "unchanged.",
-        "Held-out frame blocks come from the same trajectory; structure is correlated over ~tau_alpha, so held-out "
-        "blocks are not fully independent of the training blocks (one 10 % block gap on each side is dropped). "
-        "The independent-run hold-out and the transfer to other temperatures are the stricter checks.",
+        f"Trained on {REPLICAS[T_TRAIN]} independent 1000-atom runs at T = {T_TRAIN} ({REPLICAS[T_TRAIN]} x "
+        f"{PRODUCTION_TAU[T_TRAIN]:g} tau); at the other temperatures the T = {T_TRAIN} hyperplane is applied "
+        "unchanged (P_R(S), transfer metrics).",
+        "Held-out frame blocks come from the same trajectories as training blocks; structure is correlated over "
+        "~tau_alpha, so they are not fully independent (one 10 % block gap on each side is dropped). The held-out "
+        "independent runs are the strict check.",
         "Only radial structure functions (A and B neighbours, to 3.0 sigma); no angular terms.",
+        "Features need inherent structures: one FIRE quench per frame (~1.5 s of CPU for N = 1000).",
         "Newtonian (Nose-Hoover) dynamics at density 1.2 with shifted-force LJ: apply to other KA variants "
         "(truncated-shifted energy, other densities, N) only after checking the feature distributions.",
         "Softness is in standardised feature units of this training set; S values are comparable only for models "
         "sharing this file.",
     ]
+    inh = [r["inherent"] for reps in runs.values() for r in reps if r.get("inherent")]
+    inherent_note = (f"on average {np.mean([i['mean_fire_steps'] for i in inh]):.0f} FIRE steps per frame, all "
+                     f"converged: {all(i['all_converged'] for i in inh)}; at T = {T_TRAIN} the potential energy falls "
+                     f"from {np.mean([r['inherent']['mean_thermal_energy_per_atom'] for r in runs[T_TRAIN]]):.3f} "
+                     f"to {np.mean([r['inherent']['mean_inherent_energy_per_atom'] for r in runs[T_TRAIN]]):.3f} "
+                     "epsilon per atom") if inh else "no quench information"
     summary = {
         "n_atoms": N_ATOMS, "runs": runs, "fingerprint": fp, "metrics_test": report["test"],
         "metrics_train": report["train"], "permuted_control": report["permuted_control"],
@@ -584,19 +723,24 @@ def main(argv=None):
         "n_rearranging_available": model.provenance_["n_rearranging_available"],
         "n_nonrearranging_available": model.provenance_["n_nonrearranging_available"],
         "p_soft_all": float(np.nanmean(S_train.values > 0)), "transfer": transfer, "p_r": p_r,
-        "independent": independent,
+        "by_run": report.get("by_run", {}), "leave_one_run_out": report.get("leave_one_run_out", {}),
+        "thermal_features": thermal, "window_frames": report["window_frames"], "inherent_note": inherent_note,
+        "status_note": STATUS_NOTE,
         "arrhenius": arr, "min_count": min_count, "limitations": limitations,
         "threshold_reason": THRESHOLD_REASON.format(**phop_stats),
         "phop_stats": phop_stats,
     }
     summary = _clean(summary)
     model.metrics_.update({"permuted_control": summary["permuted_control"], "transfer": summary["transfer"],
-                           "independent_run_holdout": summary["independent"],
+                           "run_holdout": summary["by_run"], "leave_one_run_out": summary["leave_one_run_out"],
+                           "thermal_features_comparison": summary["thermal_features"],
                            "p_soft_all_frames": summary["p_soft_all"], "P_R": summary["p_r"],
                            "arrhenius": summary["arrhenius"]})
     model.provenance_.update({"system": "kob_andersen", "n_atoms": N_ATOMS, "density": DENSITY,
                               "temperature_train": T_TRAIN, "runs": summary["runs"], "t_R_tau": T_R_TAU,
-                              "quiet_tau": QUIET_TAU, "feature_stride_frames": FEATURE_STRIDE,
+                              "quiet_tau": QUIET_TAU, "feature_stride_frames": FEATURE_STRIDE[T_TRAIN],
+                              "features_of": "inherent structures (FIRE, fmax %g)" % FIRE_FMAX if INHERENT
+                              else "thermal configurations",
                               "feature_parameter_fingerprint": fp, "feature_parameter_set": parameter_set().to_dict(),
                               "script": "models/train_kob_andersen.py", "seed": args.seed})
     model.provenance_.pop("trained", None)  # keep the file byte-identical between runs of the same seed
@@ -604,9 +748,12 @@ def main(argv=None):
     args.out.mkdir(parents=True, exist_ok=True)
     summary["wall_s_total"] = time.time() - t_start
     summary["md_wall_s"] = float(sum(r.get("wall_s_total", 0.0) for reps in runs.values() for r in reps))
+    summary["lf_wall_s"] = float(sum(r.get("wall_s_labels_features", 0.0) for reps in runs.values() for r in reps))
     model.save(args.out / f"{MODEL_NAME}.json")
     write_card(args.out / f"{MODEL_NAME}.md", model, summary)
     print(json.dumps({"test": summary["metrics_test"], "control": summary["permuted_control"],
+                      "by_run": summary["by_run"], "leave_one_run_out": summary["leave_one_run_out"],
+                      "thermal": summary["thermal_features"],
                       "transfer": summary["transfer"], "decades": {T: v["decades"] for T, v in p_r.items()},
                       "monotone": {T: v["monotone"] for T, v in p_r.items()},
                       "monotone_within_errors": {T: v["monotone_within_errors"] for T, v in p_r.items()},
@@ -615,18 +762,30 @@ def main(argv=None):
 
 
 THRESHOLD_REASON = (
-    "at T = 0.6 the A-particle p_hop (t_R = 2 tau) has median {q50:.3f} and 90th percentile {q90:.3f} sigma^2 "
-    "(cage rattling, the size of the MSD plateau); p_hop = 0.2 sigma^2 is its {pct_r:.2f}th percentile and means "
-    "window-mean positions ~0.45 sigma apart (about half a neighbour distance): a cage escape, the threshold of "
-    "Candelier / Schoenholz-style work; 0.05 sigma^2 (~ the 90th percentile) bounds ordinary rattling. t_R = 2 tau: "
-    "each half window (1 tau) is longer than the rattling time (the MSD reaches its plateau within ~1 tau) and "
-    "t_R stays below tau_alpha at every temperature used. Quiet window +-7.5 tau: a non-rearranging particle "
-    "stays in its cage for ~tau_alpha (14.6 tau measured at T = 0.6), the convention of the softness literature "
-    "(hard examples have not rearranged for ~tau_alpha). Labels are binned to the feature sampling (each feature "
-    "frame gets the largest p_hop of the 0.5 tau it stands for), so quietness is checked at every stored frame. "
-    "Disclosure: r_cut, nr_cut and t_R were fixed from the p_hop distribution before training; the quiet window "
-    "was first +-5 tau (~tau_alpha / 3) without binning, which gave held-out balanced accuracies of 0.70-0.74 on "
-    "single-run tests; the window and the binning were changed after seeing those numbers.")
+    "at T = 0.6 the A-particle p_hop (t_R = 2 tau, every stored frame of every run) has median {q50:.3f} and 90th "
+    "percentile {q90:.3f} sigma^2 (cage rattling, the size of the MSD plateau); p_hop = 0.2 sigma^2 is its "
+    "{pct_r:.2f}th percentile and means window-mean positions ~0.45 sigma apart (about half a neighbour distance): "
+    "a cage escape, the threshold of Candelier / Schoenholz-style work; 0.05 sigma^2 (~ the 90th percentile) bounds "
+    "ordinary rattling. t_R = 2 tau: each half window (1 tau) is longer than the rattling time (the MSD reaches its "
+    "plateau within ~1 tau) and t_R stays below tau_alpha at every temperature used. Quiet window +-7.5 tau: a "
+    "non-rearranging particle stays in its cage for ~tau_alpha (~15 tau measured at T = 0.6), the convention of the "
+    "softness literature (hard examples have not rearranged for ~tau_alpha). "
+    "Disclosure: r_cut, nr_cut and t_R were fixed from the p_hop distribution before any training; in the first "
+    "(thermal-feature) generation of this model the quiet window was +-5 tau (~tau_alpha / 3) without label binning, "
+    "which gave held-out balanced accuracies of 0.70-0.74 on single-run tests, and the window (+-7.5 tau) and the "
+    "binning were changed after seeing those numbers. For this generation (inherent structures, 6 runs at "
+    "T = 0.6) every label and training setting was carried over unchanged and fixed before any inherent-structure "
+    "accuracy was seen; the only changes, made for compute budget before any training, are features every 1 tau "
+    "(was 0.5 tau) at T = 0.6 and every 2 tau at the other temperatures, and the runs added (T = 0.6: 2 -> 6, "
+    "new T = 0.55: 2 runs; a T = 0.5 run and 4 more T = 0.6 runs were planned and dropped for lack of CPU time "
+    "on the shared machine). After the results were seen nothing was changed (no setting, threshold, run or "
+    "feature); only the card's wording on where the model stands and on next steps was written then.")
+
+STATUS_NOTE = (
+    "Next steps change the recipe and must be judged on fresh runs, not on these test sets: angular structure "
+    "functions (kob_andersen() defines them) and radial shells beyond 3 sigma, training directly at T <= 0.55 "
+    "(tau_alpha ~ 25 tau measured there, so >= 250 tau of equilibration per run), larger systems.")
+
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--replica-only":  # helper for parallel runs: --replica-only T r CACHE

@@ -37,7 +37,7 @@ def small_ka_softness(seed=1, n_atoms=500, temperature=0.8, equilibrate_tau=20.0
     ds, _ = ka.simulate(temperature, n_atoms=n_atoms, equilibrate_tau=equilibrate_tau,
                         production_tau=production_tau, seed=seed)
     t_md = time.process_time() - t0
-    ph, _, feats = ka.labels_and_features(ds, stride=stride)
+    ph, _, feats = ka.labels_and_features(ds, stride=stride, inherent=False)  # thermal features: no quenches
     t_feat = time.process_time() - t0 - t_md
     model, report = ka.train(feats, ph, seed=seed, quiet_tau=quiet_tau)
     return report, {"md_cpu_s": t_md, "features_cpu_s": t_feat, "total_cpu_s": time.process_time() - t0}
@@ -63,15 +63,28 @@ def _lips_configuration(seed=0):
     return ssefeat.make_trajectory(sim.positions[None], sim.species, cell=sim.cell, wrapped=False)
 
 
+def test_kob_andersen_radial_is_the_radial_part_of_kob_andersen():
+    from ssefeat.features.parameters import kob_andersen, kob_andersen_radial, resolve
+
+    p = kob_andersen_radial()
+    assert p.n_features == 60 and p.angular_species == () and p.name == "kob_andersen_radial"
+    assert p.fingerprint == kob_andersen().replace(angular_species=(), xi=(), lambdas=(), zeta=(),
+                                                   angular_cutoff=None).fingerprint
+    assert resolve("kob_andersen_radial").fingerprint == p.fingerprint
+    assert kob_andersen_radial(neighbours=("A",)).n_features == 30
+
+
 def test_kob_andersen_model_loads_matches_parameters_and_applies():
-    from ssefeat.features.parameters import kob_andersen
+    from ssefeat.features.parameters import kob_andersen_radial
     from ssefeat.features.structure_functions import structure_functions
+    from ssefeat.md import inherent_structures
     from ssefeat.softness import SoftnessModel
 
     model = SoftnessModel.load(MODELS / "kob_andersen_A_phop.json")
-    params = kob_andersen().replace(angular_species=(), xi=(), lambdas=(), zeta=(), angular_cutoff=None)
+    params = kob_andersen_radial()
     assert model.provenance_["feature_parameter_fingerprint"] == params.fingerprint
-    feats = structure_functions(_ka_configuration(), params)
+    assert model.provenance_["features_of"].startswith("inherent structures")
+    feats = structure_functions(inherent_structures(_ka_configuration(), system="kob_andersen"), params)
     model.check_features(feats)  # raises if the signature differs
     S = model.apply(feats)
     assert S.shape == (1, 400) and np.isfinite(S.values).all()
@@ -147,15 +160,18 @@ def ka_full(tmp_path_factory):
 
 @pytest.mark.slow
 def test_kob_andersen_from_scratch_reproduces_the_shipped_result(ka_full):
-    """What the shipped recipe achieves (measured: 0.75 held out, 0.74 on an independent run, P_R over 1.46
-    decades with Spearman 0.98); the bounds leave room for the statistical spread of a fresh run."""
+    """What the shipped recipe achieves (measured: 0.787 on held-out frame blocks, 0.766 on held-out runs, 0.777
+    with every run held out once, P_R over 2.09 decades with Spearman 1.0); the bounds leave room for the
+    statistical spread of a fresh run (binomial standard errors ~0.012)."""
     ka, out, model, summary = ka_full
     assert ka.T_TRAIN <= 0.6
-    assert summary["metrics_test"]["balanced_accuracy"] > 0.7
-    assert summary["independent"]["balanced_accuracy"] > 0.7
+    assert summary["metrics_test"]["balanced_accuracy"] > 0.74
+    assert summary["by_run"]["balanced_accuracy"] > 0.72
+    assert summary["leave_one_run_out"]["balanced_accuracy"] > 0.74
     assert abs(summary["permuted_control"]["balanced_accuracy"] - 0.5) < 0.1
+    assert abs(summary["by_run"]["permuted_control"]["balanced_accuracy"] - 0.5) < 0.1
     pr = summary["p_r"][str(ka.T_TRAIN)]
-    assert pr["decades"] > 1.2 and pr["spearman"] > 0.9
+    assert pr["decades"] > 1.7 and pr["spearman"] > 0.9
     # the regenerated file loads; on the same machine and thread count it equals the shipped one (MD is chaotic,
     # so other CPUs may differ in round-off and give a statistically equivalent, not identical, model)
     from ssefeat.softness import SoftnessModel
@@ -166,8 +182,9 @@ def test_kob_andersen_from_scratch_reproduces_the_shipped_result(ka_full):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(reason="issue-6 target not reached by the shipped recipe (0.75 balanced accuracy, P_R over 1.5 "
-                          "decades; see models/kob_andersen_A_phop.md)", strict=False)
+@pytest.mark.xfail(reason="issue-6 accuracy target not reached at the training temperature by the shipped recipe "
+                          "(0.787 balanced accuracy on held-out frame blocks; P_R over 2.09 decades, rising, is met; "
+                          "see models/kob_andersen_A_phop.md)", strict=False)
 def test_kob_andersen_issue_target(ka_full):
     ka, out, model, summary = ka_full
     assert summary["metrics_test"]["balanced_accuracy"] >= 0.8
