@@ -62,6 +62,13 @@ def main(argv=None):
               f"chunks of {args.chunk} frames; {os.cpu_count()} cores", flush=True)
         for label in ("serial", "dask"):
             shutil.rmtree(tmp / label, ignore_errors=True)
+        # numba compiles (and caches on disk) on first use: do it here, so neither timing includes compilation
+        from ssefeat.pipeline import cluster_types_of, features_chunk
+
+        warm = load_config({"trajectory": {"files": [str(traj)], "temperatures": [600.0]},
+                            "features": {"descriptors": True}})
+        warm["features"]["cluster_types"] = cluster_types_of(str(traj), warm)
+        features_chunk(str(traj), 0, 1, warm)
         results, times, loads = {}, {}, {}
         for label, workers in (("serial", 0), ("dask", args.workers)):
             cfg = load_config({"trajectory": {"files": [str(traj)], "temperatures": [600.0]},

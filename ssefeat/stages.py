@@ -52,12 +52,12 @@ def _attrs_safe(attrs: dict) -> dict:
 
 def _fixed_strings(ds: xr.Dataset) -> xr.Dataset:
     """Unicode variables as ``<U{STR_WIDTH}`` (every chunk must match the store's dtype); longer text is refused."""
-    for name, var in ds.variables.items():
-        if var.dtype.kind == "U" and name not in ds.dims:
+    for name, var in ds.data_vars.items():  # coordinates are written once, as they are
+        if var.dtype.kind == "U":
             if var.dtype.itemsize // 4 > STR_WIDTH:
                 raise SchemaError(f"variable {name!r} holds text longer than {STR_WIDTH} characters, which the "
                                   "stage store cannot keep.", fix="shorten the names (cluster types, labels).")
-            ds[name] = var.astype(f"<U{STR_WIDTH}") if name not in ds.coords else var
+            ds[name] = var.astype(f"<U{STR_WIDTH}")
     return ds
 
 
