@@ -30,6 +30,15 @@ def _fmt(value, err=None, digits: int = 3) -> str:
     return f"{value:.{digits}g} ± {float(err):.2g}"
 
 
+def interval_around(pr: xr.Dataset) -> xr.Dataset:
+    """P_R_low <= P_R <= P_R_high exactly: the Wilson bounds at P_R = 0 or 1 are off by rounding (8.7e-19 above
+    0 was seen), which matplotlib refuses as a negative error bar."""
+    pr = pr.copy()
+    pr["P_R_low"] = np.minimum(pr["P_R_low"], pr["P_R"])
+    pr["P_R_high"] = np.maximum(pr["P_R_high"], pr["P_R"])
+    return pr
+
+
 def _figures(folder: Path, feats, soft, links, transport, disorder, model_path) -> list[str]:
     from .plots import softness as sp
     from .plots.style import save
@@ -46,7 +55,7 @@ def _figures(folder: Path, feats, soft, links, transport, disorder, model_path) 
             S["species"] if "species" in S.coords else None)
         out(f"softness_histogram_{k}.png", sp.softness_histogram(S, by=by))
         if "P_R" in s and np.isfinite(s["P_R"].values).any():
-            pr = s[["P_R", "P_R_low", "P_R_high", "count"]]
+            pr = interval_around(s[["P_R", "P_R_low", "P_R_high", "count"]].load())
             out(f"rearrangement_probability_{k}.png", sp.rearrangement_probability(pr))
     if model_path is not None and Path(model_path).exists():
         from .softness import SoftnessModel

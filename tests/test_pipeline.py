@@ -288,3 +288,19 @@ def test_label_configs_are_refused_up_front(tmp_path, traj):
         Pipeline(load_config(config_for(tmp_path, traj, labels={"t_R_frames": 1.5})))
     assert load_config({"labels": {"kind": "phop"}})["labels"]["kind"] == "p_hop"  # `ssefeat labels` spelling
     assert not (tmp_path / "out").exists()
+
+
+def test_report_figure_accepts_wilson_bounds_off_by_rounding(tmp_path):
+    """P_R = 0 with a lower Wilson bound of 8.7e-19 (seen with d_cum labels) must still give the P_R(S) figure."""
+    from ssefeat.plots import softness as sp
+    from ssefeat.report import interval_around
+
+    pr = xr.Dataset({"P_R": ("S", [0.0, 0.2, 1.0]), "P_R_low": ("S", [8.67e-19, 0.1, 0.9]),
+                     "P_R_high": ("S", [0.05, 0.3, 1.0 - 1e-16]), "count": ("S", [20, 30, 10])},
+                    coords={"S": [-1.0, 0.0, 1.0]})
+    with pytest.raises(ValueError, match="negative"):
+        sp.rearrangement_probability(pr)
+    fixed = interval_around(pr)
+    assert (fixed["P_R_low"] <= fixed["P_R"]).all() and (fixed["P_R_high"] >= fixed["P_R"]).all()
+    assert fixed["P_R_low"].values[1] == 0.1 and fixed["P_R_high"].values[1] == 0.3  # sound bounds unchanged
+    sp.rearrangement_probability(fixed)
