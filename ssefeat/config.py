@@ -74,7 +74,11 @@ DEFAULTS: dict = {
     "correlate": {"enabled": True, "n_boot": 300, "lasso": True},
     "transport": {"enabled": True, "window": None, "haven": False},
     "disorder": {"enabled": False, "axis": "z", "slab_width": 2.0, "grid_spacing": 0.25, "sigma": 0.5,
-                 "frames": 5},
+                 "frames": 5,
+                 # atoms whose density makes F(z): "framework" (species.framework: in Li thiophosphates the P-S
+                 # lattice stays ordered while Li and PS4 orientations are mobile, so all-atom F of a hot crystal
+                 # overlaps the glass), "all", or a list of species
+                 "species": "framework"},
     "output": {"folder": "ssefeat-results", "figures": True, "tables": True},
     "execution": {"scheduler": None, "workers": 0, "chunk_frames": 25, "progress": True},
 }
@@ -173,15 +177,25 @@ def check_config(config: dict) -> None:
         first = read(tr["files"][0], format=tr["format"], topology=tr["topology"], type_map=tr["type_map"], stop=1)
         present = set(first["species"].values.tolist())
         env_on = config["features"]["enabled"] and config["features"]["environment"]
+        dis = config["disorder"]
         roles = {"mobile": [sp["mobile"]], "anion": [sp["anion"]] if env_on else [],
-                 "framework": sp["framework"] if env_on else []}
+                 "framework": sp["framework"] if env_on or (dis["enabled"] and dis["species"] == "framework")
+                 else []}
+        if dis["enabled"] and isinstance(dis["species"], list):
+            roles["disorder"] = dis["species"]
         for role, names in roles.items():
             missing = [s for s in names if s not in present]
             if missing:
-                raise ConfigError(f"species.{role} names {missing}, which {tr['files'][0]} does not have "
+                where = "disorder.species" if role == "disorder" else f"species.{role}"
+                raise ConfigError(f"{where} names {missing}, which {tr['files'][0]} does not have "
                                   f"(it has {sorted(present)}).",
                                   fix="fix [species] or the type_map so the roles match the trajectory; set "
                                       "features.environment = false for systems without anion clusters.")
+    ds_sp = config["disorder"]["species"]
+    if not (ds_sp in ("framework", "all") or (isinstance(ds_sp, list) and ds_sp
+                                                 and all(isinstance(x, str) for x in ds_sp))):
+        raise ConfigError(f"disorder.species must be \"framework\", \"all\" or a list of species, got {ds_sp!r}.",
+                          fix='use disorder.species = "framework" (species.framework), "all", or e.g. ["P", "S"].')
     if config["labels"]["enabled"]:
         check_labels(config["labels"], first if tr["files"] else None)
     if config["softness"]["enabled"] and not config["labels"]["enabled"] and not config["softness"]["model"]:

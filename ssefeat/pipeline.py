@@ -558,8 +558,14 @@ class Pipeline:
             ds = read(traj)
             n = ds.sizes["frame"]
             frames = np.unique(np.linspace(0, n - 1, min(int(dc["frames"]), n)).astype(int))
+            species = dc["species"]  # the atoms whose density makes F(z)
+            if species == "framework":
+                species = list(self.config["species"]["framework"])
+            elif species == "all":
+                species = None
             prof = disorder_profile(ds, axis=dc["axis"], slab_width=dc["slab_width"],
-                                    grid_spacing=dc["grid_spacing"], sigma=dc["sigma"], frames=frames)
+                                    grid_spacing=dc["grid_spacing"], sigma=dc["sigma"], frames=frames,
+                                    species=species)
             regions = find_regions(prof)
             out = prof.copy()
             for v in regions.data_vars:

@@ -71,6 +71,10 @@ def test_pipeline_writes_results_and_resumes(tmp_path, traj):
     tree = xr.open_datatree(out / "results.nc")
     assert {"features_0", "labels_0", "softness_0", "correlate", "transport", "disorder_0"} <= set(tree.children)
     assert (out / "tables" / "features_0.parquet").exists() and (out / "softness_model.json").exists()
+    # F(z) is built from the framework species (P, S) by default, the profiles cover every species.
+    dis = tree["disorder_0"].to_dataset()
+    assert json.loads(dis.attrs["parameters"])["species"] == ["P", "S"]
+    assert set(dis["species"].values) == {"Li", "P", "S"}
     assert any(p.suffix == ".png" for p in (out / "figures").iterdir())
     first = stage(out, "softness_0.zarr")
     stamps = {p.name: p.stat().st_mtime_ns for p in (out / "stages").iterdir()}
@@ -144,6 +148,10 @@ def test_bad_configs_are_refused_up_front(tmp_path, traj):
         Pipeline(load_config(config_for(tmp_path, traj, species={"mobile": "Na"})))
     with pytest.raises(ConfigError, match="one temperature per file"):
         Pipeline(load_config(config_for(tmp_path, traj, trajectory={"temperatures": [1, 2]})))
+    with pytest.raises(ConfigError, match="disorder.species must be \"framework\", \"all\" or a list"):
+        Pipeline(load_config(config_for(tmp_path, traj, disorder={"species": "P"})))
+    with pytest.raises(ConfigError, match=r"disorder.species names \['Ge'\]"):
+        Pipeline(load_config(config_for(tmp_path, traj, disorder={"species": ["P", "Ge"]})))
     assert not (tmp_path / "out").exists()
 
 
