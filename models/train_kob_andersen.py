@@ -54,7 +54,7 @@ DUMP_TAU = 0.1                  # time between stored frames
 TEMPERATURES = (0.55, 0.6, 0.7, 0.8)  # P_R(S) and its Arrhenius fit; the model is trained at T_TRAIN
 T_TRAIN = 0.6
 EQUILIBRATE_TAU = {0.55: 500.0, 0.6: 300.0, 0.7: 150.0, 0.8: 100.0}
-REPLICAS = {0.55: 2, 0.6: 6, 0.7: 1, 0.8: 1}  # independent runs (own random start and seed) per T
+REPLICAS = {0.55: 4, 0.6: 6, 0.7: 1, 0.8: 1}  # independent runs (own random start and seed) per T
 PRODUCTION_TAU = {0.55: 200.0, 0.6: 100.0, 0.7: 60.0, 0.8: 60.0}
 T_R_TAU = 2.0                   # p_hop window t_R
 R_CUT = 0.2                     # sigma^2: rearranging
@@ -476,7 +476,8 @@ def write_card(path: Path, model, summary: dict) -> None:
         f"tau_alpha: F_s(q = {Q_ALPHA} / sigma, tau_alpha) = 1/e for the A particles, measured on the production "
         "run. Equal first-half and second-half values (no aging) and equilibration >= 10 tau_alpha are the checks "
         "that the runs are equilibrated supercooled liquids (literature tau_alpha at T = 0.6 is of order 20-40 tau, "
-        "depending on the thermostat/cutoff convention).",
+        "depending on the thermostat/cutoff convention). Each half is only a few tau_alpha long, so the half values "
+        "scatter; " + _aging_note(summary["runs"]),
         "",
         f"- Labels: p_hop of the A particles (Candelier et al. 2010), t_R = {T_R_TAU} tau (windows A, B of "
         f"{T_R_TAU / 2} tau). Rearranging: p_hop > {R_CUT} sigma^2; non-rearranging: p_hop < {NR_CUT} sigma^2 at "
@@ -564,6 +565,28 @@ def write_card(path: Path, model, summary: dict) -> None:
         Path(tmp).write_text("\n".join(lines))
 
 
+def _aging_note(runs: dict) -> str:
+    """Per temperature: the spread of tau_alpha over runs and the runs whose halves differ by more than 1.5x."""
+    out = []
+    for T, reps in runs.items():
+        taus = [r["relaxation"]["tau_alpha"] for r in reps]
+        ratio = [r["relaxation"]["tau_alpha_second_half"] / r["relaxation"]["tau_alpha_first_half"] for r in reps]
+        slow = [str(r.get("replica", 0)) for r, q in zip(reps, ratio) if q > 1.5]
+        fast = [str(r.get("replica", 0)) for r, q in zip(reps, ratio) if q < 1 / 1.5]
+        text = f"T = {T}: tau_alpha {min(taus):.1f}-{max(taus):.1f} tau over {len(reps)} run(s)"
+        if slow:
+            text += f", run(s) {', '.join(slow)} slower in the second half by more than 1.5x (aging not excluded)"
+        if fast:
+            text += f", run(s) {', '.join(fast)} faster in the second half by more than 1.5x"
+        short = [str(r.get("replica", 0)) for r in reps
+                 if r["equilibrate_tau"] < 10 * r["relaxation"]["tau_alpha"]]
+        if short:
+            text += (f", run(s) {', '.join(short)} equilibrated for less than 10 of their own tau_alpha (not certified "
+                     "equilibrated)")
+        out.append(text)
+    return "; ".join(out) + "."
+
+
 def status_line(summary) -> str:
     ba = summary["metrics_test"]["balanced_accuracy"]
     br = (summary.get("by_run") or {}).get("balanced_accuracy", float("nan"))
@@ -594,7 +617,18 @@ def status_line(summary) -> str:
                             f"tau_alpha(T) / 2 = {t['quiet_tau']:.1f} tau, the script's convention for every other "
                             f"temperature), reaches {t['balanced_accuracy']:.3f} (standard error {se_t:.3f}, "
                             f"n = {t['n_samples']}), {(t['balanced_accuracy'] - 0.8) / se_t:+.1f} standard errors from "
-                            "the 0.80 line, on a secondary (transfer) metric.")
+                            "the 0.80 line, on a secondary (transfer) metric")
+                if t.get("median_window"):
+                    mw = t["median_window"]
+                    verdict += (f"; the mean tau_alpha behind that window is pulled up by one slow run, and with the "
+                                f"window from the median tau_alpha (+-{mw['quiet_tau']:.1f} tau) it is "
+                                f"{mw['balanced_accuracy']:.3f} (n = {mw['n_samples']})")
+                reps = summary["runs"].get(T, [])
+                aging = [r for r in reps if r["relaxation"]["tau_alpha_second_half"]
+                         > 1.5 * r["relaxation"]["tau_alpha_first_half"]]
+                verdict += (f"; {len(aging)} of the {len(reps)} runs at T = {T} relax more slowly in their second "
+                            "half (aging not excluded), so this number is less certain than the T = "
+                            f"{T_TRAIN} ones." if aging else ".")
         verdict += " " + summary.get("status_note", "")
     return (f"Target: held-out balanced accuracy >= 0.80 and P_R(S) rising over >= 2 decades at T <= 0.6. This model "
             f"(T = {T_TRAIN}): balanced accuracy {ba:.3f} on held-out frame blocks, {br:.3f} on held-out independent "
@@ -670,6 +704,11 @@ def main(argv=None):
             tau = float(np.nanmean([r["relaxation"]["tau_alpha"] for r in runs[T]]))
             transfer[T] = transfer_metrics(model, data[T][2], data[T][0], quiet_tau=0.5 * tau)
             transfer[T]["quiet_tau"] = 0.5 * tau
+            tau_med = float(np.nanmedian([r["relaxation"]["tau_alpha"] for r in runs[T]]))
+            if len(runs[T]) > 2 and abs(tau_med - tau) > 0.1 * tau:  # one slow or fast run dominates the mean
+                med = transfer_metrics(model, data[T][2], data[T][0], quiet_tau=0.5 * tau_med)
+                transfer[T]["median_window"] = {"quiet_tau": 0.5 * tau_med, "n_samples": med["n_samples"],
+                                                "balanced_accuracy": med["balanced_accuracy"]}
     S_train = model.apply(feats)
     lo, hi = np.nanpercentile(S_train.values, [0.5, 99.5])
     min_count = 100
@@ -778,16 +817,19 @@ THRESHOLD_REASON = (
     "accuracy was seen; the only changes, made for compute budget before any training, are features every 1 tau "
     "(was 0.5 tau) at T = 0.6 and every 2 tau at the other temperatures, and the runs added (T = 0.6: 2 -> 6, "
     "new T = 0.55: 2 runs; a T = 0.5 run and 4 more T = 0.6 runs were planned and dropped for lack of CPU time "
-    "on the shared machine). After the results were seen nothing was changed (no setting, threshold, run or "
-    "feature); only the card's wording on where the model stands and on next steps was written then.")
+    "on the shared machine). After the results were seen, nothing in the model was changed (no setting, threshold, "
+    "training run or feature); T = 0.55 runs 2 and 3 were added to the transfer test only, to check a balanced "
+    "accuracy of 0.808 that runs 0 and 1 had given there, and the card's wording on where the model stands and on "
+    "next steps was written then.")
 
 STATUS_NOTE = (
-    "An exploratory check run after these results (models/explore_kob_andersen_features.py: thermal-configuration "
-    "features, the same runs, labels and splits; it changes nothing in this model) found that neither the angular "
-    "terms of kob_andersen() nor radial shells out to 4.5 sigma raise the held-out balanced accuracy, so the family "
-    "of structure functions is not what limits it at T = 0.6. The promising next step, which changes the recipe and "
-    "must be judged on fresh runs rather than on these test sets, is training at T <= 0.55 (tau_alpha ~ 25 tau "
-    "measured there, so >= 250 tau of equilibration per run), where this T = 0.6 hyperplane already does best.")
+    "Two exploratory checks run after these results (models/explore_kob_andersen_features.py and "
+    "models/explore_kob_andersen_t055.py; neither changes this model) found no route past 0.80 within this design: "
+    "neither the angular terms of kob_andersen() nor radial shells out to 4.5 sigma raise the held-out balanced "
+    "accuracy at T = 0.6 (thermal-configuration features, same runs and splits), and a model trained the same way "
+    "at T = 0.55 on runs 0-1 does no better on the fresh runs 2-3 than this T = 0.6 model. Untested here, each a "
+    "recipe change to be judged on fresh runs: much more data at T <= 0.55 with longer equilibration (tau_alpha "
+    "of N = 1000 runs varies several-fold there), larger systems, other label windows (t_R), nonlinear classifiers.")
 
 
 if __name__ == "__main__":
