@@ -720,8 +720,10 @@ def rearrangement_probability(softness: xr.DataArray, labels: xr.DataArray, r_cu
         z = 1.0
         centre = (p + z * z / (2 * n)) / (1 + z * z / n)
         half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    # the interval contains p; clipping removes the round-off of centre - half at p = 0 (and at p = 1)
+    lo, hi = np.clip(centre - half, 0.0, p), np.clip(centre + half, p, 1.0)
     small = n < min_count
-    p, lo, hi = (np.where(small, np.nan, v) for v in (p, centre - half, centre + half))
+    p, lo, hi = (np.where(small, np.nan, v) for v in (p, lo, hi))
     mids = 0.5 * (edges[1:] + edges[:-1])
     out = xr.Dataset({"P_R": ("S", p), "P_R_low": ("S", lo), "P_R_high": ("S", hi), "count": ("S", n),
                       "rearranging": ("S", k)},

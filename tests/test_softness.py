@@ -151,6 +151,17 @@ def test_rearrangement_probability_counts_exactly_on_a_tiny_case():
     # frames 0..2 usable; atom 1 (S=+1) rearranges within [t, t+1] for t=0,1; atom 0 never
     np.testing.assert_allclose(pr["count"].values, [3, 3])
     np.testing.assert_allclose(pr["P_R"].values, [0, 2 / 3])
+    # Wilson 68 % interval, by hand for k = 2 of n = 3: centre (p + 1/6) / (4/3), half sqrt(p(1-p)/3 + 1/36) / (4/3)
+    p = 2 / 3
+    np.testing.assert_allclose(pr["P_R_low"].values[1], ((p + 1 / 6) - np.sqrt(p * (1 - p) / 3 + 1 / 36)) * 0.75)
+    np.testing.assert_allclose(pr["P_R_high"].values[1], ((p + 1 / 6) + np.sqrt(p * (1 - p) / 3 + 1 / 36)) * 0.75)
+    # a bin without rearrangements: its interval starts exactly at 0 (for n = 49 the Wilson formula gives -2e-18
+    # by round-off, which a plot takes as a negative error bar)
+    quiet = rearrangement_probability(xr.DataArray(np.full((50, 1), -1.0), dims=("frame", "atom")),
+                                      xr.DataArray(np.zeros((50, 1)), dims=("frame", "atom")), r_cut=1.0,
+                                      horizon=1, bins=2, s_range=(-2, 2), min_count=1)
+    assert quiet["count"].values[0] == 49 and quiet["P_R"].values[0] == 0
+    assert quiet["P_R_low"].values[0] == 0.0 and quiet["P_R_high"].values[0] > 0
 
 
 def test_p_r_rises_with_softness_and_arrhenius_fit_recovers_sigma_and_delta_e():
