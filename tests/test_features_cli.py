@@ -118,3 +118,13 @@ def test_features_command_errors(files):
     assert r.exit_code == 2 and "unknown feature maker" in r.output
     r = CliRunner().invoke(main, ["feature-params", "--system", "li_sulfide"])
     assert r.exit_code == 0 and ParameterSet.from_json(r.output).name == "li_sulfide"
+
+
+def test_feature_params_offers_every_named_set():
+    from ssefeat.cli.features_commands import _SYSTEM_NAMES
+    from ssefeat.features.parameters import SYSTEMS, ParameterSet
+
+    assert sorted(_SYSTEM_NAMES) == sorted(SYSTEMS)
+    r = CliRunner().invoke(main, ["feature-params", "--system", "kob_andersen_radial"])
+    assert r.exit_code == 0, r.output
+    assert ParameterSet.from_json(r.output).fingerprint == SYSTEMS["kob_andersen_radial"]().fingerprint

@@ -6,6 +6,9 @@ import click
 from ..errors import ParameterError
 from . import main
 
+#: the named parameter sets of ssefeat.features.parameters.SYSTEMS (kept here so the CLI imports stay light)
+_SYSTEM_NAMES = ["li_sulfide", "kob_andersen", "kob_andersen_radial"]
+
 
 #: Further per-atom feature makers that ``ssefeat features --with NAME`` adds beside the structure functions:
 #: name -> callable(ds, centre) returning a DataArray (frame, atom, feature) for the atoms of ``centre`` with the
@@ -32,7 +35,7 @@ def _parameters(system, params_file, centre):
 @click.option("-o", "--output", required=True, type=click.Path(),
               help="feature file to write: .nc (netCDF, variable 'features') or .zarr")
 @click.option("--table", default=None, type=click.Path(), help="also write a flat table (.parquet or .csv)")
-@click.option("--system", type=click.Choice(["li_sulfide", "kob_andersen"]), default=None,
+@click.option("--system", type=click.Choice(_SYSTEM_NAMES), default=None,
               help="default parameter set [li_sulfide]")
 @click.option("--params", "params_file", default=None, type=click.Path(),
               help="parameter set JSON (see `ssefeat feature-params`)")
@@ -91,7 +94,7 @@ def features(traj, output, table, system, params_file, centre, descriptors, extr
 
 
 @main.command("feature-params")
-@click.option("--system", type=click.Choice(["li_sulfide", "kob_andersen"]), default="li_sulfide",
+@click.option("--system", type=click.Choice(_SYSTEM_NAMES), default="li_sulfide",
               show_default=True)
 @click.option("--centre", default=None, help="centre species")
 @click.option("-o", "--output", default=None, type=click.Path(), help="write the JSON here (default: print)")
