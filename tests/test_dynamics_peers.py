@@ -79,26 +79,33 @@ def test_d_and_sigma_agree_with_pymatgen_diffusion_analyzer(traj):
     assert abs(d - D0 * 1e-4) < 3 * d_err  # and both near the truth
 
 
+def kinisi_d_and_sigma(atoms, step_ps, lags_ps, temperature_K):
+    """kinisi 2.1 on ASE frames: Li D (cm^2/s) and collective sigma (S/cm) as posterior mean and standard deviation
+    (time_step = step_ps, step_skip 1, dt = lags_ps, start_dt = 1 ps, default MCMC, random_state 0)."""
+    sc = pytest.importorskip("scipp")
+    from kinisi.analyze import ConductivityAnalyzer, DiffusionAnalyzer
+
+    kw = dict(specie="Li", time_step=sc.scalar(step_ps, unit="ps"), step_skip=sc.scalar(1),
+              dt=sc.array(dims=["time interval"], values=np.asarray(lags_ps, dtype=float), unit="ps"),
+              progress=False)
+    kd = DiffusionAnalyzer.from_ase(atoms, **kw)
+    kd.diffusion(sc.scalar(1.0, unit="ps"), progress=False, random_state=np.random.RandomState(0))
+    assert str(kd.D.unit) == "cm^2/s"
+    kc = ConductivityAnalyzer.from_ase(atoms, ionic_charge=sc.scalar(1.602176634e-19, unit="C"), **kw)
+    kc.conductivity(sc.scalar(1.0, unit="ps"), temperature=sc.scalar(temperature_K, unit="K"), progress=False,
+                    random_state=np.random.RandomState(0))
+    k_sig = sc.to_unit(sc.scalar(1.0, unit=kc.sigma.unit), "S/cm").value * np.asarray(kc.sigma.values)
+    return float(np.mean(kd.D.values)), float(np.std(kd.D.values)), float(np.mean(k_sig)), float(np.std(k_sig))
+
+
 def test_d_and_sigma_agree_with_kinisi(traj):
     pytest.importorskip("kinisi")
-    sc = pytest.importorskip("scipp")
     from ase import Atoms
-    from kinisi.analyze import ConductivityAnalyzer, DiffusionAnalyzer
 
     wrapped, _ = traj
     atoms = [Atoms(symbols=["Li"] * N + ["S"] * N, positions=p, cell=np.eye(3) * L, pbc=True)
              for p in wrapped.positions.values]
-    kw = dict(specie="Li", time_step=sc.scalar(DT, unit="ps"), step_skip=sc.scalar(1),
-              dt=sc.arange("time interval", 1.0, 40.05, 0.5, unit="ps"), progress=False)
-    kd = DiffusionAnalyzer.from_ase(atoms, **kw)
-    kd.diffusion(sc.scalar(1.0, unit="ps"), progress=False, random_state=np.random.RandomState(0))
-    assert str(kd.D.unit) == "cm^2/s"
-    k_d, k_err = float(np.mean(kd.D.values)), float(np.std(kd.D.values))
-    kc = ConductivityAnalyzer.from_ase(atoms, ionic_charge=sc.scalar(1.602176634e-19, unit="C"), **kw)
-    kc.conductivity(sc.scalar(1.0, unit="ps"), temperature=sc.scalar(TEMP, unit="K"), progress=False,
-                    random_state=np.random.RandomState(0))
-    k_sig = sc.to_unit(sc.scalar(1.0, unit=kc.sigma.unit), "S/cm").value * np.asarray(kc.sigma.values)
-    k_s, k_s_err = float(np.mean(k_sig)), float(np.std(k_sig))
+    k_d, k_err, k_s, k_s_err = kinisi_d_and_sigma(atoms, DT, np.arange(1.0, 40.05, 0.5), TEMP)
 
     ours = conductivity(wrapped, "Li", (1.0, 40.0), remove_com=False, haven=True)
     d, d_err = float(ours.D_cm2_s[0]), float(ours.D_cm2_s_err[0])

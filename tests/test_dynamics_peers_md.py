@@ -32,6 +32,7 @@ import pytest
 import ssefeat
 import ssefeat.io
 from ssefeat.dynamics.conductivity import conductivity
+from test_dynamics_peers import kinisi_d_and_sigma
 
 DUMP_STEPS, DT_PS = 20, 0.001  # 20 fs between frames
 
@@ -106,9 +107,7 @@ def test_li_d_and_sigma_agree_with_pymatgen(run):
 
 def test_li_d_and_sigma_agree_with_kinisi(run):
     pytest.importorskip("kinisi")
-    sc = pytest.importorskip("scipp")
     from ase import Atoms
-    from kinisi.analyze import ConductivityAnalyzer, DiffusionAnalyzer
 
     wrapped, temp = run["wrapped"], run["temperature"]
     stop = run["production_ps"] / 2
@@ -119,17 +118,7 @@ def test_li_d_and_sigma_agree_with_kinisi(run):
              for f, p in enumerate(wrapped["positions"].values)]
     k = int(round(run["kinisi_step"] / step))
     lags = np.arange(k, int(round(stop / step)) + 1, k) * step  # multiples of the frame spacing
-    kw = dict(specie="Li", time_step=sc.scalar(step, unit="ps"), step_skip=sc.scalar(1),
-              dt=sc.array(dims=["time interval"], values=lags, unit="ps"), progress=False)
-    kd = DiffusionAnalyzer.from_ase(atoms, **kw)
-    kd.diffusion(sc.scalar(1.0, unit="ps"), progress=False, random_state=np.random.RandomState(0))
-    assert str(kd.D.unit) == "cm^2/s"
-    k_d, k_err = float(np.mean(kd.D.values)), float(np.std(kd.D.values))
-    kc = ConductivityAnalyzer.from_ase(atoms, ionic_charge=sc.scalar(1.602176634e-19, unit="C"), **kw)
-    kc.conductivity(sc.scalar(1.0, unit="ps"), temperature=sc.scalar(temp, unit="K"), progress=False,
-                    random_state=np.random.RandomState(0))
-    k_sig = sc.to_unit(sc.scalar(1.0, unit=kc.sigma.unit), "S/cm").value * np.asarray(kc.sigma.values)
-    k_s, k_s_err = float(np.mean(k_sig)), float(np.std(k_sig))
+    k_d, k_err, k_s, k_s_err = kinisi_d_and_sigma(atoms, step, lags, temp)
 
     window = (1.0, float(lags[-1]))
     ours = conductivity(wrapped, "Li", window, charge=1.0, uncertainty="max")
