@@ -9,7 +9,9 @@ A trajectory is an ``xarray.Dataset`` with
   ``"A"``), optional ``charge (atom)`` in e, ``mass (atom)`` in amu and ``molecule (atom)``;
 - optional data ``velocities (frame, atom, xyz)`` Å/ps, ``forces (frame, atom, xyz)`` eV/Å,
   ``potential_energy (frame, atom)`` eV, ``energy (frame)`` eV, ``images (frame, atom, xyz)`` integer image flags
-  (so that unwrapped = positions + images @ cell);
+  (so that unwrapped = positions + images @ cell), ``system_com (frame, xyz)`` Å, the centre of mass of the whole
+  system when the Dataset holds a selection of its atoms (``ssefeat.dynamics.msd.select_with_system_com``; the
+  drift removed by the dynamics analyses is then the whole system's);
 - attrs ``units``, ``source``, ``timestep_ps`` (time between stored frames), ``temperature_K`` (when known) and
   ``wrapped`` (1 / 0 / -1 for unknown; netCDF has no booleans).
 """

@@ -12,7 +12,9 @@ by the chunk size, not the trajectory length, and an interrupted features stage 
 chunk. The features chunks run serially or on a dask.distributed cluster (``execution.workers`` for a local
 cluster, ``execution.scheduler`` for an existing one whose workers see the output folder); either way the same
 function computes a chunk and writes it (a worker writes its own region, nothing is gathered), so the stores are
-identical to the last bit. Later stages read the stores lazily, chunk by chunk.
+identical to the last bit. Later stages read the stores lazily, chunk by chunk. Transport and the region dynamics
+of the disorder stage hold only the mobile atoms over all frames plus the whole system's centre of mass, streamed
+from every atom in one pass over frame chunks; the disorder profile reads only its own frames.
 """
 from __future__ import annotations
 
@@ -127,6 +129,16 @@ def frame_coords(trajectory_path) -> xr.Dataset:
     with open_trajectory(trajectory_path) as ds:
         return xr.Dataset(coords={"frame": ds["frame"].values,
                                   "time": ("frame", ds["time"].values, dict(ds["time"].attrs))})
+
+
+def read_frames(trajectory_path, frames) -> xr.Dataset:
+    """The given frame positions of a stage trajectory file, every atom (only those frames are read)."""
+    from .io import read
+
+    parts = [read(trajectory_path, start=int(f), stop=int(f) + 1) for f in frames]
+    if len(parts) == 1:
+        return parts[0]
+    return xr.concat(parts, "frame", data_vars="minimal", coords="minimal", compat="override", join="override")
 
 
 LABEL_VARIABLES = {"p_hop": "phop", "d2min": "d2min", "d_cum": "d_cum"}
@@ -492,10 +504,19 @@ class Pipeline:
             return links
         return self._stage("correlate", self.stage_dir / "correlate.nc", key, compute)
 
+    def _mobile_trajectory(self, traj: Path) -> xr.Dataset:
+        """The mobile species' atoms of a stage trajectory with the whole system's centre of mass, read in one
+        pass over frame chunks (see :func:`ssefeat.dynamics.msd.select_with_system_com`): what the all-time-origin
+        dynamics need, without holding the other atoms."""
+        from .dynamics.msd import select_with_system_com
+        from .io import iter_chunks
+
+        return select_with_system_com(iter_chunks(traj, int(self.config["execution"]["chunk_frames"])),
+                                      self.config["species"]["mobile"])
+
     def transport(self, trajs: list[Path]):
         """Stage 6: MSD, D, conductivity per run; Arrhenius over temperatures when there are several."""
         from .dynamics.arrhenius import transport_study
-        from .io import read
 
         tc = self.config["transport"]
         key = section_hash(self.config, "trajectory", "species", "transport")
@@ -511,7 +532,7 @@ class Pipeline:
         self._say("transport: computing")
         t0 = time.perf_counter()
         temps = self.config["trajectory"]["temperatures"] or None
-        runs = [read(p) for p in trajs]
+        runs = [self._mobile_trajectory(p) for p in trajs]
         window = tuple(tc["window"]) if tc["window"] else None
         note = "diffusive window detected from the log-log MSD slope" if window is None else "window from the config"
         try:
@@ -548,30 +569,29 @@ class Pipeline:
     def disorder(self, k: int, traj: Path) -> xr.Dataset:
         """Stage 7 (optional): F(z) disorder profile, regions and per-region dynamics."""
         from .disorder import disorder_profile
-        from .io import read
         from .regions import find_regions, label_atoms, region_dynamics
 
         dc = self.config["disorder"]
         key = section_hash(self.config, "trajectory", "species", "disorder", extra=k)
 
         def compute():
-            ds = read(traj)
-            n = ds.sizes["frame"]
+            n = frame_coords(traj).sizes["frame"]
             frames = np.unique(np.linspace(0, n - 1, min(int(dc["frames"]), n)).astype(int))
             species = dc["species"]  # the atoms whose density makes F(z)
             if species == "framework":
                 species = list(self.config["species"]["framework"])
             elif species == "all":
                 species = None
-            prof = disorder_profile(ds, axis=dc["axis"], slab_width=dc["slab_width"],
-                                    grid_spacing=dc["grid_spacing"], sigma=dc["sigma"], frames=frames,
-                                    species=species)
+            # F(z) needs every atom but only the profile's frames; the region dynamics only the mobile atoms
+            prof = disorder_profile(read_frames(traj, frames), axis=dc["axis"], slab_width=dc["slab_width"],
+                                    grid_spacing=dc["grid_spacing"], sigma=dc["sigma"], species=species)
             regions = find_regions(prof)
             out = prof.copy()
             for v in regions.data_vars:
                 out[f"regions_{v}"] = regions[v]
             out.attrs.update({f"regions_{k}": v for k, v in regions.attrs.items()
                               if k in ("method", "fit_ok", "fit_message", "F_crystal", "F_glass")})
+            ds = self._mobile_trajectory(traj)
             labels = label_atoms(ds, regions)
             dyn = region_dynamics(ds, labels, species=self.config["species"]["mobile"])
             dyn = dyn.rename({"region": "region_class"})

@@ -139,3 +139,56 @@ def test_collective_msd_charges_must_cover_every_selected_species():
                                  timestep_ps=1.0)
     with pytest.raises(ParameterError, match="no charge for species"):
         collective_msd(ds, ["Li", "S"], charges={"Li": 1.0})
+
+
+def _chunks(ds, size):
+    return (ds.isel(frame=slice(a, a + size)) for a in range(0, ds.sizes["frame"], size))
+
+
+@pytest.mark.parametrize("kind", ["wrapped", "images", "float32", "no_masses"])
+def test_selection_with_system_com_equals_the_whole_trajectory(kind):
+    """The mobile atoms plus the system's centre of mass streamed over frame chunks (unwrapping carried across the
+    chunk borders) give the MSD, D, conductivity with Haven ratio and NGP of the whole trajectory."""
+    from ssefeat.dynamics import conductivity, non_gaussian_parameter
+    from ssefeat.dynamics.msd import select_with_system_com
+
+    ds = walk(n_frames=120, n_li=6, n_s=30, step=0.6, drift=(0.4, -0.2, 0.1))  # Li cross the box many times
+    if kind == "images":
+        ds = ssefeat.wrap(ds)
+    else:
+        ds = ssefeat.wrap(ds).drop_vars("images")  # minimum-image unwrapping between frames
+        assert ds.attrs["wrapped"] == 1
+    if kind == "float32":
+        ds["positions"] = ds["positions"].astype(np.float32)
+    if kind == "no_masses":
+        ds = ds.drop_vars("mass")
+    sub = select_with_system_com(_chunks(ds, 7), "Li")  # 7 does not divide 120: a short last chunk
+    assert sub.sizes["atom"] == 6 and set(sub["species"].values) == {"Li"}
+    assert sub["system_com"].dims == ("frame", "xyz") and sub["system_com"].attrs["n_atoms"] == 36
+    want = mean_squared_displacement(ds, "Li")
+    got = mean_squared_displacement(sub, "Li")
+    np.testing.assert_allclose(got.values, want.values, rtol=1e-10, atol=1e-12)
+    assert got.attrs["parameters"] == want.attrs["parameters"]  # same unwrapping and centre-of-mass weights
+    assert not np.allclose(mean_squared_displacement(ds.isel(atom=slice(0, 6)), "Li").values, want.values,
+                           rtol=1e-3)  # the drift of the Li alone would differ: the system's COM is what is used
+    c1 = conductivity(ds, "Li", (0.5, 2.0), temperature_K=600.0, haven=True)
+    c2 = conductivity(sub, "Li", (0.5, 2.0), temperature_K=600.0, haven=True)
+    for v in ("D", "D_err", "sigma", "sigma_err", "haven_ratio", "D_sigma", "msd_collective", "number_density"):
+        np.testing.assert_allclose(c2[v].values, c1[v].values, rtol=1e-10, atol=1e-14)
+    n1, n2 = non_gaussian_parameter(ds, "Li"), non_gaussian_parameter(sub, "Li")
+    np.testing.assert_allclose(n2["alpha2"].values, n1["alpha2"].values, rtol=1e-10, atol=1e-12)
+
+
+def test_selection_with_system_com_refuses_steps_of_any_atom_too_long_to_unwrap():
+    from ssefeat.dynamics.msd import select_with_system_com
+
+    ds = walk(n_frames=40, n_s=4)
+    pos = ds["positions"].values.copy()
+    pos[20:, 8] += 5.0  # an S atom (not selected) jumps 5 Å = 0.42 of the box between two frames
+    ds = ssefeat.wrap(ds.copy(data={"positions": pos, "cell": ds["cell"].values})).drop_vars("images")
+    with pytest.raises(UnwrapError, match="cannot unwrap safely"):
+        mean_squared_displacement(ds, "Li")
+    with pytest.raises(UnwrapError, match="cannot unwrap safely"):
+        select_with_system_com(_chunks(ds, 8), "Li")
+    with pytest.raises(SelectionError, match="no mobile species"):
+        select_with_system_com(_chunks(ds, 8), "Na")

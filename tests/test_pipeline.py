@@ -312,3 +312,92 @@ def test_report_figure_accepts_wilson_bounds_off_by_rounding(tmp_path):
     assert (fixed["P_R_low"] <= fixed["P_R"]).all() and (fixed["P_R_high"] >= fixed["P_R"]).all()
     assert fixed["P_R_low"].values[1] == 0.1 and fixed["P_R_high"].values[1] == 0.3  # sound bounds unchanged
     sp.rearrangement_probability(fixed)
+
+
+def _assert_same_values(got: xr.Dataset, want: xr.Dataset, rtol=1e-10):
+    assert set(got.data_vars) == set(want.data_vars)
+    for v in want.data_vars:
+        a, b = np.asarray(got[v].values), np.asarray(want[v].values)
+        if np.issubdtype(b.dtype, np.number):
+            np.testing.assert_allclose(a, b, rtol=rtol, atol=1e-14, err_msg=v)
+        else:
+            np.testing.assert_array_equal(a, b, err_msg=v)
+
+
+def test_transport_and_disorder_stages_equal_the_whole_trajectory_analyses(tmp_path, traj):
+    """The stages hold only the mobile atoms (+ the system's centre of mass) and the profile's frames, yet give
+    transport_study and disorder_profile / label_atoms / region_dynamics of the whole in-memory trajectory."""
+    from ssefeat.disorder import disorder_profile
+    from ssefeat.dynamics.arrhenius import transport_study
+    from ssefeat.regions import find_regions, label_atoms, region_dynamics
+
+    cfg = load_config(config_for(tmp_path, traj, transport={"window": [0.4, 1.6], "haven": True},
+                                 execution={"chunk_frames": 7}))
+    pipe = Pipeline(cfg, progress=False)
+    pipe.stage_dir.mkdir(parents=True)
+    ds = ssefeat.io.read(traj)
+    got = pipe.transport([traj])
+    want = transport_study([ds], species="Li", temperatures=[700.0], window=(0.4, 1.6), haven=True, ngp=True)
+    assert set(got.children) == set(want.children) == {"run_0", "run_0_ngp"}
+    for name in ("/", "run_0", "run_0_ngp"):
+        _assert_same_values(got[name].to_dataset(), want[name].to_dataset())
+    assert json.loads(got["run_0"].attrs["parameters"])["com"] == json.loads(want["run_0"].attrs["parameters"])["com"]
+
+    dc = cfg["disorder"]
+    got = pipe.disorder(0, traj)
+    frames = np.unique(np.linspace(0, ds.sizes["frame"] - 1, 3).astype(int))
+    prof = disorder_profile(ds, axis=dc["axis"], slab_width=dc["slab_width"], grid_spacing=dc["grid_spacing"],
+                            sigma=dc["sigma"], frames=frames, species=["P", "S"])
+    regions = find_regions(prof)
+    dyn = region_dynamics(ds, label_atoms(ds, regions), species="Li")
+    assert json.loads(got.attrs["parameters"])["frames"] == frames.tolist()
+    _assert_same_values(got[list(prof.data_vars)], prof, rtol=0)  # the same frames, bit for bit
+    for v in regions.data_vars:
+        np.testing.assert_array_equal(got[f"regions_{v}"].values, regions[v].values)
+    for v in dyn.data_vars:
+        np.testing.assert_allclose(got[f"dyn_{v}"].values, dyn[v].values, rtol=1e-10, atol=1e-14, err_msg=v)
+    assert np.isfinite(got["dyn_msd"].values).sum() > 10
+
+
+def framework_heavy_trajectory(path, n_frames=300, n_li=16, n_s=1200, seed=0):
+    """A few Li random walkers in many vibrating S atoms, wrapped with image flags."""
+    rng = np.random.default_rng(seed)
+    box = 24.0
+    li = rng.uniform(0, box, (n_li, 3)) + np.cumsum(rng.normal(0, 0.2, (n_frames, n_li, 3)), axis=0)
+    s = rng.uniform(0, box, (n_s, 3)) + rng.normal(0, 0.05, (n_frames, n_s, 3))
+    ds = ssefeat.make_trajectory(np.concatenate([li, s], axis=1), ["Li"] * n_li + ["S"] * n_s,
+                                 cell=np.eye(3) * box, timestep_ps=0.1, wrapped=False, temperature_K=700.0)
+    ssefeat.io.write(ssefeat.wrap(ds), path)
+    return path
+
+
+def test_transport_and_disorder_stages_hold_the_mobile_atoms_not_the_trajectory(tmp_path):
+    """With 75x more framework atoms than Li, the traced peak of the transport stage stays far below the size of
+    the whole trajectory, and neither stage's peak grows with the framework's frames: 4x the frames adds ~13 MB
+    of trajectory but only the Li's share to the peaks (reading the trajectory whole, as before, adds more than
+    the trajectory's growth). The disorder stage's own floor is F(z)'s density grid, not the trajectory."""
+    def peaks(n_frames):
+        path = framework_heavy_trajectory(tmp_path / f"heavy{n_frames}.nc", n_frames=n_frames)
+        off = {"enabled": False}
+        cfg = load_config({"trajectory": {"files": [str(path)], "temperatures": [700.0]}, "features": off,
+                           "labels": off, "softness": off, "correlate": off,
+                           "transport": {"window": [0.5, 2.5]}, "disorder": {"enabled": True, "species": "all"},
+                           "execution": {"chunk_frames": 10},
+                           "output": {"folder": str(tmp_path / f"out{n_frames}")}})
+        pipe = Pipeline(cfg, progress=False)
+        pipe.stage_dir.mkdir(parents=True)
+        out = [ssefeat.io.read(path).nbytes]
+        for stage, args in ((pipe.transport, ([path],)), (pipe.disorder, (0, path))):
+            tracemalloc.start()
+            try:
+                stage(*args)
+                out.append(tracemalloc.get_traced_memory()[1])
+            finally:
+                tracemalloc.stop()
+        return out
+    peaks(60)  # numba compilation and imports out of the way
+    (whole1, transport1, disorder1), (whole4, transport4, disorder4) = peaks(100), peaks(400)
+    assert whole4 > 15e6 and whole4 - whole1 > 10e6
+    assert transport4 < 0.15 * whole4, (transport4, whole4)
+    assert transport4 - transport1 < 0.1 * (whole4 - whole1), (transport1, transport4, whole1, whole4)
+    assert disorder4 - disorder1 < 0.1 * (whole4 - whole1), (disorder1, disorder4, whole1, whole4)

@@ -97,8 +97,88 @@ def resolve_species(ds: xr.Dataset, species: str | Sequence[str] | None, mobile_
     return wanted
 
 
+def com_weights(ds: xr.Dataset) -> tuple[np.ndarray, str]:
+    """Weights of the system's centre of mass: the atomic masses (amu), or equal weights when they are unknown;
+    with their description."""
+    mass = ds["mass"].values.astype(np.float64) if "mass" in ds.coords else None
+    if mass is None or not np.all(np.isfinite(mass)) or mass.sum() <= 0:
+        return np.ones(int(ds.sizes["atom"])), "equal (no masses in the trajectory)"
+    return mass, "atomic masses (amu)"
+
+
+def _check_unwrap_step(max_step: float, fraction: float, width: float) -> None:
+    if max_step > fraction * width:
+        raise UnwrapError(
+            f"cannot unwrap safely: an atom moved {max_step:.2f} Å between consecutive frames, more than "
+            f"{fraction:g} of the smallest cell width ({width:.2f} Å); steps beyond half a width "
+            "would be invisible to the minimum-image rule and the MSD would be wrong.",
+            fix="store frames more often, or give unwrapped positions / image flags (LAMMPS dump with ix iy "
+                "iz, attrs wrapped=0); to accept the risk raise max_unwrap_step.")
+
+
+def select_with_system_com(chunks: Iterable[xr.Dataset], species: str | Sequence[str],
+                           max_unwrap_step: float = MAX_UNWRAP_STEP_FRACTION, chunk_atoms: int = 512) -> xr.Dataset:
+    """The atoms of ``species`` of a trajectory given as consecutive frame chunks, plus the whole system's centre
+    of mass ``system_com (frame, xyz)`` in Å, computed in the same single pass.
+
+    The centre of mass is mass-weighted (equal weights without masses) over the unwrapped positions of *all*
+    atoms, exactly as :class:`PreparedPositions` computes it (unwrapping carried across chunk borders by one
+    :class:`~ssefeat.data.Unwrapper`; the same :class:`UnwrapError` when an atom steps too far between frames).
+    :class:`PreparedPositions` subtracts the drift of ``system_com`` when the Dataset has it, so the MSD, D,
+    conductivity, non-Gaussian parameter and region dynamics of the selection equal those computed on the whole
+    trajectory (to round-off), while only the selected atoms are held: memory is frames x selected atoms plus one
+    chunk of all atoms. Positions of the selection are kept as read (wrapped, with their image flags if any).
+    """
+    wanted = [species] if isinstance(species, str) else list(species)
+    unw = Unwrapper(warn_fraction=max_unwrap_step)
+    parts, coms = [], []
+    max_step, width = 0.0, np.inf
+    mass = sel = None
+    for ds in chunks:
+        validate(ds)
+        if mass is None:
+            mass, weights = com_weights(ds)
+            wrapped = int(ds.attrs.get("wrapped", -1))
+            if "cell" not in ds and (wrapped == 1 or "images" in ds):
+                validate(ds, require_cell=True)
+            do_unwrap = "cell" in ds and (wrapped != 0 or "images" in ds)
+            sel = np.flatnonzero(np.isin(ds["species"].values, wanted))
+            if sel.size == 0:
+                resolve_species(ds, wanted)  # raises SelectionError naming the species present
+        if do_unwrap:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UnwrapWarning)
+                pos = unw(ds)["positions"].values
+            if "images" not in ds:
+                width = min(width, float(_box.perpendicular_widths(
+                    np.asarray(ds["cell"].values, dtype=np.float64)).min()))
+        else:
+            pos = ds["positions"].values
+        com = np.zeros((ds.sizes["frame"], 3))
+        for s in range(0, mass.size, chunk_atoms):  # the atom chunks and order of PreparedPositions
+            com += np.einsum("fai,a->fi", np.asarray(pos[:, s:s + chunk_atoms], dtype=np.float64),
+                             mass[s:s + chunk_atoms])
+        coms.append(com / mass.sum())
+        parts.append(ds.isel(atom=sel))
+        del pos
+    if mass is None:
+        raise ParameterError("the trajectory has no frames.", fix="check the file and start/stop/stride.")
+    if do_unwrap and np.isfinite(width):
+        _check_unwrap_step(unw.max_step, max_unwrap_step, width)
+    out = parts[0] if len(parts) == 1 else xr.concat(parts, "frame", data_vars="minimal", coords="minimal",
+                                                     compat="override", join="override")
+    del parts
+    out["system_com"] = (("frame", "xyz"), np.concatenate(coms), {
+        "units": "angstrom", "weights": weights, "n_atoms": int(mass.size),
+        "long_name": "centre of mass of the whole system (all atoms, unwrapped)"})
+    return out
+
+
 class PreparedPositions:
     """Unwrapped, drift-corrected float64 positions of any subset of atoms, produced chunk by chunk.
+
+    When ``ds`` has a ``system_com (frame, xyz)`` variable (a selection made by :func:`select_with_system_com`),
+    its drift is the one subtracted: that of the whole system the atoms were selected from.
 
     Parameters
     ----------
@@ -132,16 +212,15 @@ class PreparedPositions:
         self.com_weights = "none"
         self._drift = None
         if self.remove_com:
-            mass = ds["mass"].values.astype(np.float64) if "mass" in ds.coords else None
-            if mass is None or not np.all(np.isfinite(mass)) or mass.sum() <= 0:
-                mass = np.ones(self.n_atoms)
-                self.com_weights = "equal (no masses in the trajectory)"
+            if "system_com" in ds:  # a selection of atoms that carries its whole system's centre of mass
+                com = np.asarray(ds["system_com"].values, dtype=np.float64)
+                self.com_weights = str(ds["system_com"].attrs.get("weights", "unknown"))
             else:
-                self.com_weights = "atomic masses (amu)"
-            com = np.zeros((self.n_frames, 3))
-            for idx in self._chunks(np.arange(self.n_atoms)):
-                com += np.einsum("fai,a->fi", self._unwrapped(idx), mass[idx])
-            com /= mass.sum()
+                mass, self.com_weights = com_weights(ds)
+                com = np.zeros((self.n_frames, 3))
+                for idx in self._chunks(np.arange(self.n_atoms)):
+                    com += np.einsum("fai,a->fi", self._unwrapped(idx), mass[idx])
+                com /= mass.sum()
             self._drift = com - com[:1]
 
     def _chunks(self, idx: np.ndarray) -> Iterable[np.ndarray]:
@@ -159,13 +238,7 @@ class PreparedPositions:
         if "images" not in self.ds:
             width = float(_box.perpendicular_widths(np.asarray(self.ds["cell"].values, dtype=np.float64)).min())
             self.max_step = max(self.max_step, unw.max_step)
-            if unw.max_step > self.max_unwrap_step * width:
-                raise UnwrapError(
-                    f"cannot unwrap safely: an atom moved {unw.max_step:.2f} Å between consecutive frames, more than "
-                    f"{self.max_unwrap_step:g} of the smallest cell width ({width:.2f} Å); steps beyond half a width "
-                    "would be invisible to the minimum-image rule and the MSD would be wrong.",
-                    fix="store frames more often, or give unwrapped positions / image flags (LAMMPS dump with ix iy "
-                        "iz, attrs wrapped=0); to accept the risk raise max_unwrap_step.")
+            _check_unwrap_step(unw.max_step, self.max_unwrap_step, width)
         return np.asarray(out["positions"].values, dtype=np.float64)
 
     def positions(self, idx: np.ndarray) -> np.ndarray:
