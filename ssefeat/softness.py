@@ -263,6 +263,62 @@ def _align(features: xr.DataArray, labels: xr.DataArray) -> tuple[xr.DataArray, 
     return features, labels
 
 
+def _feature_rows(features: xr.DataArray, fr: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """The float64 feature rows (frame fr[k], atom at[k]) of a (frame, atom, feature) array, checking that every
+    value is finite; a lazy (dask-backed, e.g. a stage store) array is read one frame chunk at a time, so only
+    one chunk and the chosen rows are held."""
+    sizes = features.chunksizes.get("frame") if features.chunks is not None else None
+    edges = np.cumsum([0, *sizes]) if sizes else np.array([0, features.sizes["frame"]])
+    X = np.empty((fr.size, features.sizes["feature"]))
+    for a, b in zip(edges[:-1], edges[1:]):
+        block = np.asarray(features.isel(frame=slice(int(a), int(b))).values, dtype=np.float64)
+        if not np.isfinite(block).all():
+            bad = np.argwhere(~np.isfinite(block))[0]
+            raise SchemaError(f"features contain NaN or infinite values (first at frame "
+                              f"{int(features.frame[a + bad[0]])}, atom {int(features.atom[bad[1]])}, feature "
+                              f"{features.feature.values[bad[2]]!s}).",
+                              fix="drop those atoms/frames or recompute the features; the model cannot use NaN.")
+        here = (fr >= a) & (fr < b)
+        X[here] = block[fr[here] - a, at[here]]
+    return X
+
+
+def combine_runs(features: list, labels: list, names: list | None = None
+                 ) -> tuple[xr.DataArray, xr.DataArray, xr.DataArray]:
+    """Stack independent runs for training: (features, labels, groups) to pass to :func:`train_softness`.
+
+    Each run's features and labels are aligned on their common frames and atoms, then their frame labels are
+    shifted by ``r * offset`` (offset: the smallest power of ten above every run's largest frame label) so that runs
+    never share a frame. ``groups`` names the run of every frame (``names`` or run0, run1, ...), so that
+    ``train_softness(..., groups=groups)`` holds out whole runs and quiet windows never bridge two runs.
+    All runs must have the same atoms (labels) and feature names.
+    """
+    if len(features) != len(labels) or not features:
+        raise ParameterError(f"{len(features)} feature arrays for {len(labels)} label arrays.",
+                             fix="give one labels array per features array, run by run.")
+    names = [f"run{r}" for r in range(len(features))] if names is None else [str(n) for n in names]
+    if len(names) != len(features) or len(set(names)) != len(names):
+        raise ParameterError(f"run names {names} are not one distinct name per run.", fix="name every run once.")
+    pairs = [_align(f, lab) for f, lab in zip(features, labels)]
+    first_atoms, first_features = pairs[0][0]["atom"].values, pairs[0][0]["feature"].values
+    for name, (f, _) in zip(names, pairs):
+        if not (np.array_equal(f["atom"].values, first_atoms) and np.array_equal(f["feature"].values,
+                                                                                   first_features)):
+            raise SchemaError(f"run {name} has other atoms or features than run {names[0]}.",
+                              fix="compute every run's features with the same parameter set on the same system.")
+    largest = max(int(np.max(f["frame"].values)) for f, _ in pairs)
+    offset = 10 ** len(str(max(largest, 0)))
+    feats, labs, groups = [], [], []
+    for r, (name, (f, lab)) in enumerate(zip(names, pairs)):
+        frames = f["frame"].values + r * offset
+        feats.append(f.assign_coords(frame=frames))
+        labs.append(lab.assign_coords(frame=frames))
+        groups.append(xr.DataArray(np.full(frames.size, name), dims="frame", coords={"frame": frames}))
+    return (xr.concat(feats, dim="frame", combine_attrs="override"),
+            xr.concat(labs, dim="frame", combine_attrs="override"),
+            xr.concat(groups, dim="frame").rename("run"))
+
+
 def select_training_set(features: xr.DataArray, labels: xr.DataArray, r_cut: float, nr_cut: float,
                         window: int = 0, species: str | list | None = None, balance: bool = True,
                         n_blocks: int = 10, max_per_class: int | None = None, seed: int = 0,
@@ -314,13 +370,7 @@ def select_training_set(features: xr.DataArray, labels: xr.DataArray, r_cut: flo
             raise ParameterError(f"no feature rows of species {wanted}.",
                                  fix=f"features have species {sorted(set(features['species'].values.tolist()))}.")
         features, labels = features.isel(atom=np.flatnonzero(keep)), labels.isel(atom=np.flatnonzero(keep))
-    X_all = np.asarray(features.transpose("frame", "atom", "feature").values, dtype=np.float64)
-    if not np.isfinite(X_all).all():
-        bad = np.argwhere(~np.isfinite(X_all))[0]
-        raise SchemaError(f"features contain NaN or infinite values (first at frame "
-                          f"{int(features.frame[bad[0]])}, atom {int(features.atom[bad[1]])}, feature "
-                          f"{features.feature.values[bad[2]]!s}).",
-                          fix="drop those atoms/frames or recompute the features; the model cannot use NaN.")
+    features = features.transpose("frame", "atom", "feature")
     lab = np.asarray(labels.values, dtype=np.float64)
     n_frames = lab.shape[0]
     rearr = lab > r_cut
@@ -359,6 +409,7 @@ def select_training_set(features: xr.DataArray, labels: xr.DataArray, r_cut: flo
     fr = np.concatenate([fr_r[pick_r], fr_n[pick_n]])
     at = np.concatenate([at_r[pick_r], at_n[pick_n]])
     y = np.concatenate([np.ones(n_r, np.int64), np.zeros(n_n, np.int64)])
+    X = _feature_rows(features, fr, at)
     block = np.minimum((fr * n_blocks) // max(n_frames, 1), n_blocks - 1)
     info = {"r_cut": r_cut, "nr_cut": nr_cut, "window_frames": window, "species": species, "balance": balance,
             "n_blocks": n_blocks, "seed": seed, "n_rearranging_available": int(len(fr_r)),
@@ -366,7 +417,7 @@ def select_training_set(features: xr.DataArray, labels: xr.DataArray, r_cut: flo
             "label_units": labels.attrs.get("units", "")}
     if group_names is not None:
         info["groups"] = [str(g) for g in group_names]
-    return TrainingSet(X=X_all[fr, at], y=y, frame=features.frame.values[fr], atom=features.atom.values[at],
+    return TrainingSet(X=X, y=y, frame=features.frame.values[fr], atom=features.atom.values[at],
                        block=block, feature_names=feature_names(features), signature=feature_signature(features),
                        info=info, group=None if group_code is None else group_code[fr],
                        group_names=None if group_names is None else [str(g) for g in group_names])

@@ -88,3 +88,50 @@ def test_train_picks_the_label_of_an_ssefeat_label_file(tmp_path):
     res = CliRunner().invoke(main, ["softness", "train", str(tmp_path / "features.nc"), str(tmp_path / "labels2.nc"),
                                     "-o", str(tmp_path / "model.json"), "--r-cut", "3", "--nr-cut", "1", "--C", "1"])
     assert res.exit_code == 0, res.output
+
+
+def test_train_on_several_runs_holds_out_whole_runs(tmp_path):
+    """Two independent runs whose frames carry the same labels (each starts at its own frame 100): --run adds the
+    second, --test-run holds it out whole."""
+    feats, labels, _ = synthetic(n_frames=60)
+    for r, part in enumerate((slice(0, 30), slice(30, 60))):
+        f, lab = feats.isel(frame=part), labels.isel(frame=part)
+        f.assign_coords(frame=np.arange(30) + 100).to_dataset(name="features").to_netcdf(tmp_path / f"f{r}.nc")
+        lab.assign_coords(frame=np.arange(30) + 100).to_dataset(name="phop").to_netcdf(tmp_path / f"l{r}.nc")
+    runner = CliRunner()
+    base = ["softness", "train", str(tmp_path / "f0.nc"), str(tmp_path / "l0.nc"), "-o", str(tmp_path / "m.json"),
+            "--r-cut", "3", "--nr-cut", "1", "--C", "1", "--run", str(tmp_path / "f1.nc"), str(tmp_path / "l1.nc")]
+    res = runner.invoke(main, base + ["--test-run", "run1"])
+    assert res.exit_code == 0, res.output
+    assert "held-out runs run1" in res.output
+    prov = json.loads((tmp_path / "m.json").read_text())["model"]["provenance"]
+    assert prov["split"] == "frame groups" and prov["test_groups"] == ["run1"]
+    # the held-out samples are exactly the selected samples of run 1, none of them in training
+    from ssefeat.softness import combine_runs, select_training_set
+    f, lab, groups = combine_runs([xr.load_dataset(tmp_path / f"f{r}.nc")["features"] for r in (0, 1)],
+                                  [xr.load_dataset(tmp_path / f"l{r}.nc")["phop"] for r in (0, 1)])
+    ts = select_training_set(f, lab, 3.0, 1.0, groups=groups)
+    train, test = ts.split(test_groups=["run1"])
+    run_of_sample = np.asarray(ts.group_names)[ts.group]
+    assert set(run_of_sample[test]) == {"run1"} and set(run_of_sample[train]) == {"run0"}
+    assert prov["n_test"] == test.sum() and prov["n_train"] == train.sum()
+    res = runner.invoke(main, base + ["--test-run", "run5"])
+    assert res.exit_code == 2 and "there are runs run0..run1" in res.output and "Traceback" not in res.output
+
+
+def test_combine_runs_keeps_values_and_refuses_other_atoms():
+    from ssefeat.errors import SchemaError
+    from ssefeat.softness import combine_runs
+
+    feats, labels, _ = synthetic(n_frames=20)
+    f, lab, groups = combine_runs([feats, feats], [labels, labels], names=["hot", "cold"])
+    assert f.sizes["frame"] == 40 and np.unique(f["frame"].values).size == 40
+    np.testing.assert_array_equal(f.values[:20], f.values[20:])
+    np.testing.assert_array_equal(lab["frame"].values, f["frame"].values)
+    assert groups.values.tolist() == ["hot"] * 20 + ["cold"] * 20
+    try:
+        combine_runs([feats, feats.isel(atom=slice(0, 10))], [labels, labels])
+    except SchemaError as err:
+        assert "other atoms or features" in str(err)
+    else:
+        raise AssertionError("runs with other atoms were accepted")

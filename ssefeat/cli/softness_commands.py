@@ -7,7 +7,7 @@ import click
 import numpy as np
 import xarray as xr
 
-from ..errors import MissingFileError, SchemaError
+from ..errors import MissingFileError, ParameterError, SchemaError
 from . import main
 
 
@@ -98,18 +98,38 @@ def softness():
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--plot", type=click.Path(), default=None, help="folder for figures (weights)")
 @click.option("--overwrite/--no-overwrite", default=True, show_default=True)
+@click.option("--run", "runs", multiple=True, nargs=2, type=click.Path(),
+              help="FEATURES LABELS of another independent run (repeat): whole runs are then held out")
+@click.option("--test-run", "test_runs", multiple=True,
+              help="run to hold out (run0 = the positional files, run1 = the first --run, ...); default: a seeded "
+                   "test fraction of the runs")
 def softness_train(features_file, labels_file, output, label_var, r_cut, nr_cut, window, species, classifier, C,
-                   test_fraction, seed, plot, overwrite):
-    """Train a softness hyperplane from FEATURES_FILE and rearrangement LABELS_FILE."""
-    from ..softness import train_softness
+                   test_fraction, seed, plot, overwrite, runs, test_runs):
+    """Train a softness hyperplane from FEATURES_FILE and rearrangement LABELS_FILE (and more runs with --run)."""
+    from ..softness import combine_runs, train_softness
 
-    feats = _features(open_result(features_file))
-    labels = _per_atom_variable(open_result(labels_file), label_var, "label")
+    pairs = [(features_file, labels_file), *runs]
+    feats = [_features(open_result(f)) for f, _ in pairs]
+    labels = [_per_atom_variable(open_result(lab), label_var, "label") for _, lab in pairs]
+    groups = None
+    if len(pairs) > 1:
+        feats, labels, groups = combine_runs(feats, labels)
+        unknown = sorted(set(test_runs) - set(groups.values.tolist()))
+        if unknown:
+            raise ParameterError(f"--test-run {', '.join(unknown)}: there are runs run0..run{len(pairs) - 1}.",
+                                 fix="name a run: run0 is the positional pair, run1 the first --run, ...")
+    elif test_runs:
+        raise ParameterError("--test-run needs several runs.", fix="give the other runs with --run FEATURES LABELS.")
+    else:
+        feats, labels = feats[0], labels[0]
     model, report = train_softness(feats, labels, r_cut=r_cut, nr_cut=nr_cut, window=window, species=species,
-                                   classifier=classifier, C=C, test_fraction=test_fraction, seed=seed)
+                                   classifier=classifier, C=C, test_fraction=test_fraction, seed=seed,
+                                   groups=groups, test_groups=list(test_runs) or None)
     model.save(output, overwrite=overwrite)
     t = report["test"]
-    click.echo(f"trained on {model.provenance_['n_train']} samples, C = {model.C_:g}; held-out frames: "
+    held_out = (f"held-out runs {', '.join(model.provenance_['test_groups'])}" if groups is not None
+                else "held-out frames")
+    click.echo(f"trained on {model.provenance_['n_train']} samples, C = {model.C_:g}; {held_out}: "
                f"accuracy {t['accuracy']:.3f}, balanced {t['balanced_accuracy']:.3f}, "
                f"P(S>0|R) {t['p_soft_given_rearranging']:.3f}, P(S>0) {t['p_soft']:.3f}")
     click.echo(f"model written to {output}")
