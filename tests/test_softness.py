@@ -338,3 +338,42 @@ def test_labels_at_frames_errors():
         labels_at_frames(lab, [2.5])
     with pytest.raises(SchemaError, match="expected \\(frame, atom\\)"):
         labels_at_frames(lab.rename(atom="particle"), [2, 5])
+
+
+def test_training_set_from_a_lazy_store_reads_one_frame_chunk_at_a_time(tmp_path):
+    """Features in a chunked zarr store (as the pipeline's features stage): the same training set as from memory,
+    the NaN check still covers every value and names the first bad one, and the traced peak does not grow with
+    the features (4x the frames adds 38 MB of features but only the chosen rows and (frame, atom) label arrays;
+    loading the features whole, as before, adds at least those 38 MB)."""
+    import tracemalloc
+
+    def store(feats, name):
+        feats.to_dataset().chunk({"frame": 10}).to_zarr(tmp_path / name, zarr_format=2)
+        return xr.open_zarr(tmp_path / name)["features"]
+
+    def peak(n_frames):
+        feats, labels, _ = synthetic(n_frames=n_frames, n_atoms=200, n_features=40, seed=3)
+        lazy = store(feats, f"f{n_frames}.zarr")
+        assert lazy.chunks is not None
+        want = select_training_set(feats, labels, r_cut=12.0, nr_cut=1.0, window=2, seed=5)
+        tracemalloc.start()
+        try:
+            got = select_training_set(lazy, labels, r_cut=12.0, nr_cut=1.0, window=2, seed=5)
+            out = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        for name in ("X", "y", "frame", "atom", "block"):
+            np.testing.assert_array_equal(getattr(got, name), getattr(want, name))
+        assert 0 < got.y.size < 0.05 * labels.size
+        return out, feats.nbytes, (feats, labels)
+    peak(20)  # imports and first-use allocations out of the way
+    (p1, size1, _), (p4, size4, (feats, labels)) = peak(200), peak(800)
+    assert size4 - size1 > 35e6
+    assert p4 - p1 < 0.1 * (size4 - size1), (p1, p4, size1, size4)
+    nan = feats.copy()
+    nan[133 - 100, 4, 1] = np.nan
+    nan[150 - 100, 0, 0] = np.inf
+    with pytest.raises(SchemaError, match="first at frame 133, atom 4, feature G_1"):
+        select_training_set(store(nan, "nan.zarr"), labels, 12.0, 1.0, window=2)
+    with pytest.raises(SchemaError, match="first at frame 133, atom 4, feature G_1"):
+        select_training_set(nan, labels, 12.0, 1.0, window=2)
