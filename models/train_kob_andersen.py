@@ -560,6 +560,7 @@ def write_card(path: Path, model, summary: dict) -> None:
             if sg is not None:
                 lines.append(f"| {s:+.2f} | {sg:.2f} +- {sge:.2f} | {de:.2f} +- {dee:.2f} |")
         lines += ["", a["comment"]]
+    lines += ["", *T_R_SELECTION_SECTION.split("\n")]
     lines += ["", "## Limitations", *[f"- {x}" for x in summary["limitations"]], ""]
     with atomic_output(path) as tmp:
         Path(tmp).write_text("\n".join(lines))
@@ -829,8 +830,55 @@ STATUS_NOTE = (
     "accuracy at T = 0.6 (thermal-configuration features, same runs and splits), and a model trained the same way "
     "at T = 0.55 on runs 0-1 does no better on the fresh runs 2-3 than this T = 0.6 model. Untested here, each a "
     "recipe change to be judged on fresh runs: much more data at T <= 0.55 with longer equilibration (tau_alpha "
-    "of N = 1000 runs varies several-fold there), larger systems, other label windows (t_R), nonlinear classifiers.")
+    "of N = 1000 runs varies several-fold there), larger systems, nonlinear classifiers. Other label windows "
+    "were tried once, in a pre-registered selection (t_R = 4 and 8 tau did worse than 2 tau; section below).")
 
+
+T_R_SELECTION_SECTION = """## p_hop window selection, pre-registered (second session)
+Run in a second session, after this model's 0.787 was known; the protocol was fixed before any of its numbers was \
+seen, and every number it produced is listed here. Script: `models/explore_kob_andersen_t_r.py --cache DIR` \
+(seeded, reads the cached trajectories and inherent-structure features; no MD, no quenches; ~4 min wall). It changes \
+nothing in this model.
+- Protocol: candidates t_R = 2, 4, 8 tau (half windows 1, 2, 4 tau; all below tau_alpha = 12-17 tau at T = 0.6). \
+p_hop of the A particles from the stored frames, reduced to the feature frames with `labels_at_frames(reduce="max")`; \
+thresholds per t_R from the pooled full-resolution p_hop of runs 0-3 only, by one rule: r_cut = its 99.87th \
+percentile, nr_cut = its 90th percentile; quiet window +-7.5 tau and features (inherent structures, \
+`kob_andersen_radial()`) unchanged. Selection on runs 0-3 only: leave-one-run-out (`train_softness(groups=run)`, \
+logistic regression, C by CV over frame blocks), highest mean balanced accuracy, ties to the smaller t_R. Untouched \
+test: train on every balanced sample of runs 0-3 (C by CV over frame blocks), test on every balanced sample of runs \
+4 and 5 (used in no earlier step). Decision rule: regenerate this model with the chosen t_R only if it is not 2 tau \
+and beats t_R = 2 tau on runs 4-5.
+- Thresholds (runs 0-3): t_R = 2 tau: r_cut 0.202, nr_cut 0.054 sigma^2 (median 0.024); t_R = 4 tau: 0.297, 0.064 \
+(median 0.028); t_R = 8 tau: 0.448, 0.086 (median 0.034). The t_R = 2 tau labels at the feature frames equal this \
+model's cached labels exactly (all 6 runs).
+
+| t_R (tau) | mean balanced accuracy, runs 0-3 held out in turn | run0 | run1 | run2 | run3 | rearranging (runs 0-3) |
+|---|---|---|---|---|---|---|
+| 2 | **0.770** | 0.775 | 0.777 | 0.774 | 0.755 | 1190 |
+| 4 | 0.745 | 0.770 | 0.713 | 0.767 | 0.730 | 771 |
+| 8 | 0.704 | 0.708 | 0.689 | 0.719 | 0.698 | 570 |
+
+- Chosen: t_R = 2 tau, the value of this model. t_R = 4 and 8 tau were, by the protocol, not evaluated on runs 4-5.
+- Untouched test, runs 4-5 (t_R = 2 tau, percentile thresholds, trained on runs 0-3, C = 1, n = 2380 train): \
+balanced accuracy 0.734 (n = 1302, confusion [[475, 176], [170, 481]], P(S>0|R) 0.739; training set 0.784); \
+permuted-label control 0.487 (mean of 10: 0.426, 0.520, 0.520, 0.515, 0.543, 0.420, 0.469, 0.539, 0.459, 0.463). \
+For information, the same with this model's thresholds 0.2 / 0.05 sigma^2: 0.734 (n = 1348, C = 10; training set \
+0.803), control 0.512 (mean of 10). Runs 4 and 5 are also the two hardest runs of the every-run-once test above \
+(0.736, 0.767 when trained on the five other runs).
+- t_R = 2 tau with the percentile thresholds through this script's splits over all six runs (for comparison with \
+the metrics above, which use 0.2 / 0.05 sigma^2): held-out frame blocks 0.766 (n = 1098; training set 0.780, C = 1), \
+permuted-label control 0.514 (mean of 10: 0.593, 0.514, 0.566, 0.467, 0.525, 0.517, 0.513, 0.464, 0.531, 0.452); \
+held-out runs run3, run5: 0.754 (control 0.505); every run held out once 0.753 (run0 0.773, run1 0.768, run2 0.765, \
+run3 0.769, run4 0.705, run5 0.741); P_R(S) over 2.09 decades, strictly rising bin to bin: False, rising within the \
+68 % intervals: True, Spearman 0.997.
+- Decision (rule fixed in advance): the chosen t_R is 2 tau, so this model is kept unchanged.
+- What it shows: longer p_hop windows label worse for these features (each doubling of t_R costs 0.025-0.041 in \
+run-held-out balanced accuracy, and the training-set accuracy falls too, from 0.79 to 0.76, so it is not \
+only the smaller sample: 1190 -> 570 rearranging samples), so the label window is not the route past 0.80. \
+Moving the thresholds from \
+0.200 / 0.050 to 0.202 / 0.054 sigma^2 (same t_R, runs and features) moved the frame-block balanced accuracy from \
+0.787 to 0.766, about 1.6 binomial standard errors: the frame-block number moves by ~0.02 under a small change of \
+the samples, and the run-held-out numbers (0.73-0.78) are the firmer measure of where the model stands."""
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--replica-only":  # helper for parallel runs: --replica-only T r CACHE
