@@ -205,23 +205,26 @@ class Pipeline:
         if self.progress:
             print(f"[ssefeat] {msg}", flush=True)
 
-    def _cached(self, path: Path, key: str):
+    def _cached(self, name: str, path: Path, key: str):
+        """The stage's finished output if it was made with these settings (said so), else None."""
+        found = None
         if path.suffix == ".zarr":  # a chunked stage store: opened lazily
-            return open_store(path) if stage_hash_of(path) == key else None
-        if path.exists():
+            found = open_store(path) if stage_hash_of(path) == key else None
+        elif path.exists():
             try:
                 ds = xr.load_dataset(path)
             except Exception:  # noqa: BLE001 - an unreadable old output is simply recomputed
-                return None
-            if ds.attrs.get("stage_hash") == key:
-                return ds
-        return None
+                ds = None
+            if ds is not None and ds.attrs.get("stage_hash") == key:
+                found = ds
+        if found is not None:
+            self._say(f"{name}: up to date ({path.name}), skipped")
+        return found
 
     def _stage(self, name: str, path: Path, key: str, compute):
         """Return the cached result of a stage or compute, stamp and write it atomically."""
-        cached = self._cached(path, key)
+        cached = self._cached(name, path, key)
         if cached is not None:
-            self._say(f"{name}: up to date ({path.name}), skipped")
             return cached
         t0 = time.perf_counter()
         self._say(f"{name}: computing")
@@ -345,9 +348,8 @@ class Pipeline:
         key = section_hash(self.config, "trajectory", "species", "features", extra=k)
         path = self.stage_dir / f"features_{k}.zarr"
         name = f"features {k}"
-        cached = self._cached(path, key)
+        cached = self._cached(name, path, key)
         if cached is not None:
-            self._say(f"{name}: up to date ({path.name}), skipped")
             return cached
         t0 = time.perf_counter()
         config = self.config
@@ -380,9 +382,8 @@ class Pipeline:
         key = section_hash(self.config, "trajectory", "species", "labels", extra=k)
         path = self.stage_dir / f"labels_{k}.zarr"
         name = f"labels {k}"
-        cached = self._cached(path, key)
+        cached = self._cached(name, path, key)
         if cached is not None:
-            self._say(f"{name}: up to date ({path.name}), skipped")
             return cached
         t0 = time.perf_counter()
         self._say(f"{name}: computing {lc['kind']}")
@@ -425,9 +426,8 @@ class Pipeline:
         size = int(self.config["execution"]["chunk_frames"])
         for k, (feat, lab) in enumerate(zip(features, labels)):
             path, name = self.stage_dir / f"softness_{k}.zarr", f"softness {k}"
-            cached = self._cached(path, key + str(k))
+            cached = self._cached(name, path, key + str(k))
             if cached is not None:
-                self._say(f"{name}: up to date ({path.name}), skipped")
                 results.append(cached)
                 continue
             t0 = time.perf_counter()
