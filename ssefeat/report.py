@@ -19,6 +19,7 @@ import xarray as xr
 
 from . import __version__
 from .io.atomic import atomic_output
+from .units import ANGSTROM2_PER_PS_TO_CM2_PER_S
 
 
 def _fmt(value, err=None, digits: int = 3) -> str:
@@ -180,15 +181,27 @@ def _report(pipe, trajs, feats, soft, links, transport, disorder, figures) -> st
                   f"F(z) along {c['disorder']['axis']}: min {_fmt(np.nanmin(F))}, max {_fmt(np.nanmax(F))} "
                   "(≈1 disordered, ≈0 crystalline).", ""]
         if "dyn_D_cm2_s" in d:
-            rows = [f"{r}: {_fmt(v)} cm²/s (n = {int(n)})" for r, v, n in
-                    zip(d["region_class"].values, d["dyn_D_cm2_s"].values, d["n_atoms_at_origin"].values)
-                    if n > 0]
+            rows = [_region_d(d, i) for i in range(d.sizes["region_class"]) if d["n_atoms_at_origin"].values[i] > 0]
             lines += [f"{c['species']['mobile']} diffusion by region (an ion counts in the region it occupies at "
                       "the time origin): " + "; ".join(rows), ""]
     if figures:
         lines += ["## Figures", ""] + [f"![{f}](figures/{f})" for f in figures] + [""]
     lines += ["## Timings", "", ", ".join(f"{k} {v:.1f} s" for k, v in pipe.timings.items()), ""]
     return "\n".join(lines)
+
+
+def _region_d(d, i: int) -> str:
+    """One region's Li D for the report: D ± error, or the apparent D and its MSD exponent where the region's MSD
+    has no diffusive window (regions.region_dynamics)."""
+    region, n = d["region_class"].values[i], int(d["n_atoms_at_origin"].values[i])
+    if np.isfinite(d["dyn_D"].values[i]):
+        return f"{region}: {_fmt(d['dyn_D_cm2_s'].values[i], d['dyn_D_err_cm2_s'].values[i])} cm²/s (n = {n})"
+    if "dyn_D_apparent" in d and np.isfinite(d["dyn_D_apparent"].values[i]):
+        apparent = _fmt(d["dyn_D_apparent"].values[i] * ANGSTROM2_PER_PS_TO_CM2_PER_S,
+                        d["dyn_D_apparent_err"].values[i] * ANGSTROM2_PER_PS_TO_CM2_PER_S)
+        return (f"{region}: no diffusive window; apparent D {apparent} cm²/s with MSD ~ t^"
+                f"{d['dyn_msd_exponent'].values[i]:.2f} (not a diffusion coefficient; n = {n})")
+    return f"{region}: n/a (n = {n})"
 
 
 def write_results(pipe, trajs, feats, labels, soft, links, transport, disorder) -> None:

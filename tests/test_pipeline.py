@@ -401,3 +401,20 @@ def test_transport_and_disorder_stages_hold_the_mobile_atoms_not_the_trajectory(
     assert transport4 < 0.15 * whole4, (transport4, whole4)
     assert transport4 - transport1 < 0.1 * (whole4 - whole1), (transport1, transport4, whole1, whole4)
     assert disorder4 - disorder1 < 0.1 * (whole4 - whole1), (disorder1, disorder4, whole1, whole4)
+
+
+def test_report_gives_region_d_with_error_or_says_it_is_apparent():
+    from ssefeat.report import _region_d
+
+    d = xr.Dataset({"dyn_D": ("region_class", [0.10, np.nan, np.nan]),
+                    "dyn_D_cm2_s": ("region_class", [1.0e-5, np.nan, np.nan]),
+                    "dyn_D_err_cm2_s": ("region_class", [2.0e-6, np.nan, np.nan]),
+                    "dyn_D_apparent": ("region_class", [0.10, 0.05, np.nan]),
+                    "dyn_D_apparent_err": ("region_class", [0.02, 0.01, np.nan]),
+                    "dyn_msd_exponent": ("region_class", [1.0, 0.62, np.nan]),
+                    "n_atoms_at_origin": ("region_class", [40, 12, 3])},
+                   coords={"region_class": ["glass", "interface", "crystal"]})
+    assert _region_d(d, 0) == "glass: 1e-05 ± 2e-06 cm²/s (n = 40)"
+    line = _region_d(d, 1)  # 0.05 Å²/ps = 5e-6 cm²/s, not diffusive
+    assert "no diffusive window" in line and "5e-06 ± 1e-06 cm²/s" in line and "t^0.62" in line
+    assert _region_d(d, 2) == "crystal: n/a (n = 3)"
