@@ -145,7 +145,7 @@ def _report(pipe, trajs, feats, soft, links, transport, disorder, figures) -> st
         for i in order:
             row = links.isel(descriptor=i)
             lines.append(f"| {row.descriptor.item()} | {float(row.r):+.3f} | [{float(row.ci_low):+.3f}, "
-                         f"{float(row.ci_high):+.3f}] | {float(row.p_value):.2g} | {int(row.n)} |")
+                         f"{float(row.ci_high):+.3f}] | {_p_value(row.p_value)} | {int(row.n)} |")
         if "lasso_alpha" in links.attrs:
             lines += ["", f"LASSO softness ~ descriptors: alpha = {_fmt(links.attrs['lasso_alpha'])}, held-out "
                           f"R² = {_fmt(links.attrs['lasso_r2_test'])}."]
@@ -188,6 +188,12 @@ def _report(pipe, trajs, feats, soft, links, transport, disorder, figures) -> st
         lines += ["## Figures", ""] + [f"![{f}](figures/{f})" for f in figures] + [""]
     lines += ["## Timings", "", ", ".join(f"{k} {v:.1f} s" for k, v in pipe.timings.items()), ""]
     return "\n".join(lines)
+
+
+def _p_value(p) -> str:
+    """A p-value for a table; below 1e-300 (where it underflows to 0 or to denormals) it is written as a bound."""
+    p = float(p)
+    return "< 1e-300" if p < 1e-300 else f"{p:.2g}"
 
 
 def _region_d(d, i: int) -> str:

@@ -418,3 +418,9 @@ def test_report_gives_region_d_with_error_or_says_it_is_apparent():
     line = _region_d(d, 1)  # 0.05 Å²/ps = 5e-6 cm²/s, not diffusive
     assert "no diffusive window" in line and "5e-06 ± 1e-06 cm²/s" in line and "t^0.62" in line
     assert _region_d(d, 2) == "crystal: n/a (n = 3)"
+
+
+def test_report_writes_underflowed_p_values_as_a_bound():
+    from ssefeat.report import _p_value
+
+    assert [_p_value(p) for p in (0.0, 5.2e-317, 2.1e-9, 0.053)] == ["< 1e-300", "< 1e-300", "2.1e-09", "0.053"]
