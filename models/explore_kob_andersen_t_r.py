@@ -42,22 +42,12 @@ PCT_R, PCT_NR = 99.87, 90.0
 SELECT_RUNS, TEST_RUNS = (0, 1, 2, 3), (4, 5)
 
 
-def future_max(ph, frames):
+def future_max_at(ph, frames):
     """Largest full-resolution p_hop over [t, t + t_R] at the feature frames (as train_kob_andersen.py)."""
-    from numpy.lib.stride_tricks import sliding_window_view
+    from ssefeat.softness import future_max
 
-    h = int(ph.attrs["half_window_frames"])
-    vals = ph.values
-    n, horizon = vals.shape[0], 2 * h
-    fut = np.full_like(vals, np.nan)
-    if n > horizon:
-        win = sliding_window_view(vals, horizon + 1, axis=0)
-        fut[: n - horizon] = np.where(np.isnan(win).any(axis=-1), np.nan,
-                                      np.nanmax(np.nan_to_num(win, nan=-1), axis=-1))
-    pos = np.searchsorted(ph["frame"].values, frames)
-    out = ph.copy(data=fut).isel(frame=pos)
-    out.name = "phop_future_max"
-    return out
+    fut = future_max(ph, 2 * int(ph.attrs["half_window_frames"]))
+    return fut.isel(frame=np.searchsorted(ph["frame"].values, frames))
 
 
 def main(argv=None):
@@ -83,7 +73,7 @@ def main(argv=None):
         for t in T_RS:
             ph = phop(ds, t_R=t, species="A")["phop"]
             lab[t].append(labels_at_frames(ph, f["frame"].values, reduce="max"))
-            fut[t].append(future_max(ph, f["frame"].values))
+            fut[t].append(future_max_at(ph, f["frame"].values))
             if r in SELECT_RUNS:
                 v = ph.values
                 pooled[t].append(v[np.isfinite(v)])

@@ -185,26 +185,15 @@ def labels_and_features(ds, t_R: float = T_R_TAU, stride: int = FEATURE_STRIDE[T
     - ``features``: radial structure functions of the inherent structures of the feature frames
       (:func:`ssefeat.md.inherent_structures`, FIRE to FIRE_FMAX) when ``inherent``, else of the thermal frames.
     """
-    from numpy.lib.stride_tricks import sliding_window_view
-
     from ssefeat.dynamics.phop import phop
     from ssefeat.features.structure_functions import structure_functions
     from ssefeat.md import inherent_structures
-    from ssefeat.softness import labels_at_frames
+    from ssefeat.softness import future_max, labels_at_frames
 
     ph = phop(ds, t_R=t_R, species="A")["phop"]
     h = int(ph.attrs.get("half_window_frames", 0)) or int(round(0.5 * t_R / float(ds.attrs["timestep_ps"])))
-    vals = ph.values
-    n = vals.shape[0]
-    horizon = 2 * h
-    future = np.full_like(vals, np.nan)
-    if n > horizon:
-        win = sliding_window_view(vals, horizon + 1, axis=0)  # (n - horizon, atom, horizon + 1)
-        future[: n - horizon] = np.where(np.isnan(win).any(axis=-1), np.nan, np.nanmax(np.nan_to_num(win, nan=-1),
-                                                                                       axis=-1))
     pos = np.arange(0, ds.sizes["frame"], stride)
-    future_max = ph.copy(data=future).isel(frame=pos)
-    future_max.name = "phop_future_max"
+    future = future_max(ph, 2 * h).isel(frame=pos)
     lab = labels_at_frames(ph, ds["frame"].values[pos])
     thermal = ds.isel(frame=pos)
     src = inherent_structures(thermal, system="kob_andersen", fmax=FIRE_FMAX) if inherent else thermal
@@ -217,8 +206,8 @@ def labels_and_features(ds, t_R: float = T_R_TAU, stride: int = FEATURE_STRIDE[T
             "mean_inherent_energy_per_atom": float(src["inherent_energy"].mean()) / ds.sizes["atom"]})
     if thermal_too:
         feats_thermal = feats if not inherent else structure_functions(thermal, parameter_set(), n_threads=n_threads)
-        return lab, future_max, feats, feats_thermal
-    return lab, future_max, feats
+        return lab, future, feats, feats_thermal
+    return lab, future, feats
 
 
 def replica_data(T: float, replica: int, seed: int = SEED, cache: Path | None = None, progress: bool = False):

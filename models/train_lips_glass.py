@@ -113,23 +113,13 @@ def parameter_set():
 
 def labels_and_features(ds, t_R: float = T_R_PS, stride: int = FEATURE_STRIDE):
     """Li p_hop (full resolution), its forward max over the next t_R, features and environment every ``stride``."""
-    from numpy.lib.stride_tricks import sliding_window_view
-
     from ssefeat.dynamics.phop import phop
     from ssefeat.features.environment import cluster_environment
     from ssefeat.features.structure_functions import structure_functions
+    from ssefeat.softness import future_max
 
     ph = phop(ds, t_R=t_R, species="Li")["phop"]
-    h = int(ph.attrs["half_window_frames"])
-    vals = ph.values
-    n, horizon = vals.shape[0], 2 * h
-    future = np.full_like(vals, np.nan)
-    if n > horizon:
-        win = sliding_window_view(vals, horizon + 1, axis=0)
-        future[: n - horizon] = np.where(np.isnan(win).any(axis=-1), np.nan,
-                                         np.nanmax(np.nan_to_num(win, nan=-1), axis=-1))
-    fut = ph.copy(data=future)
-    fut.name = "phop_future_max"
+    fut = future_max(ph, 2 * int(ph.attrs["half_window_frames"]))
     frames = np.arange(0, ds.sizes["frame"], stride)
     sub = ds.isel(frame=frames)
     feats = structure_functions(sub, parameter_set(), n_threads=1)
@@ -243,20 +233,6 @@ def links(S, env, seed: int = SEED) -> dict:
 
 def _fmt(x, nd=3):
     return "nan" if x is None or not np.isfinite(x) else f"{x:.{nd}f}"
-
-
-def _clean(x):
-    if isinstance(x, dict):
-        return {str(k): _clean(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple, np.ndarray)):
-        return [_clean(v) for v in (x.tolist() if isinstance(x, np.ndarray) else x)]
-    if isinstance(x, (np.floating, float)):
-        return None if not np.isfinite(x) else round(float(x), 6)
-    if isinstance(x, np.integer):
-        return int(x)
-    if isinstance(x, np.bool_):
-        return bool(x)
-    return x
 
 
 def write_card(path: Path, model, s: dict) -> None:
@@ -383,6 +359,8 @@ def main(argv=None):
     }
     s["threshold_reason"] = THRESHOLD_REASON.format(**{k: float(x) for k, x in s["phop_quantiles"].items()})
     s["conclusions"], s["limitations"] = conclusions(s)
+    from train_kob_andersen import _clean  # the same JSON clean-up (rounded floats, NaN -> null)
+
     s = _clean(s)
     s["wall_s_total"] = time.time() - t0
     model.metrics_.update({"permuted_control": s["permuted_control"], "p_soft_all_frames": s["p_soft_all"],

@@ -181,6 +181,29 @@ def _frame_groups(features: xr.DataArray, groups) -> np.ndarray:
     return values
 
 
+def future_max(labels: xr.DataArray, horizon: int) -> xr.DataArray:
+    """Largest label over frames [t, t + horizon] at every frame t ("rearranges within the next horizon frames").
+
+    NaN where that window holds a NaN label or runs past the last frame. Same dims and coords as ``labels``
+    (frame, atom); named ``<name>_future_max``.
+    """
+    if not {"frame", "atom"} <= set(labels.dims):
+        raise SchemaError(f"labels have dims {labels.dims}; expected (frame, atom).",
+                          fix="compute labels with ssefeat.dynamics (d2min, phop, cumulative_d2min).")
+    if isinstance(horizon, bool) or int(horizon) != horizon or horizon < 0:
+        raise ParameterError(f"horizon must be a whole number of frames >= 0, got {horizon!r}.",
+                             fix="give the horizon in frames, e.g. 2 * the p_hop half window.")
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    labels = labels.transpose("frame", "atom")
+    vals = np.asarray(labels.values, dtype=np.float64)
+    horizon = int(horizon)
+    out = np.full_like(vals, np.nan)
+    if vals.shape[0] > horizon:  # max propagates NaN: a window with an unknown label stays unknown
+        out[: vals.shape[0] - horizon] = sliding_window_view(vals, horizon + 1, axis=0).max(axis=-1)
+    return labels.copy(data=out).rename(f"{labels.name or 'label'}_future_max")
+
+
 def labels_at_frames(labels: xr.DataArray, frames, reduce: str = "max") -> xr.DataArray:
     """Reduce per-frame labels (frame, atom) at full time resolution to sparser feature frames.
 

@@ -377,3 +377,17 @@ def test_training_set_from_a_lazy_store_reads_one_frame_chunk_at_a_time(tmp_path
         select_training_set(store(nan, "nan.zarr"), labels, 12.0, 1.0, window=2)
     with pytest.raises(SchemaError, match="first at frame 133, atom 4, feature G_1"):
         select_training_set(nan, labels, 12.0, 1.0, window=2)
+
+
+def test_future_max_is_the_largest_label_ahead_and_unknown_near_nan_or_the_end():
+    from ssefeat.softness import future_max
+
+    lab = xr.DataArray(np.array([[1.0, 0.0], [3.0, np.nan], [2.0, 0.5], [0.0, 0.2]]), dims=("frame", "atom"),
+                       coords={"frame": [10, 11, 12, 13], "atom": [4, 7]}, name="phop")
+    fm = future_max(lab, 1)
+    expected = np.array([[3.0, np.nan], [3.0, np.nan], [2.0, 0.5], [np.nan, np.nan]])
+    np.testing.assert_array_equal(fm.values, expected)
+    assert fm.name == "phop_future_max" and fm["frame"].values.tolist() == [10, 11, 12, 13]
+    np.testing.assert_array_equal(future_max(lab, 0).values, lab.values)
+    with pytest.raises(ParameterError, match="whole number of frames"):
+        future_max(lab, -1)
