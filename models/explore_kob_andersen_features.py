@@ -2,7 +2,7 @@
 
     python models/explore_kob_andersen_features.py --cache DIR   # DIR: the cache of train_kob_andersen.py
 
-On the T_TRAIN runs of ``train_kob_andersen.py`` (same runs, labels, feature frames, splits and training code), with
+On the PREVIOUS_T_TRAIN (T = 0.6) runs of ``train_kob_andersen.py`` (same runs, labels, feature frames, splits and training code), with
 features of the *thermal* frames (no quenches, so it is cheap), compare the radial set of the shipped model with
 (a) the full ``kob_andersen()`` set (radial + angular terms) and (b) radial shells out to 4.5 sigma (cutoff
 4.6 sigma, below half the N = 1000 box). Prints the balanced accuracy on held-out frame blocks, on held-out runs,
@@ -34,7 +34,7 @@ def main(argv=None):
     ap.add_argument("--cache", type=Path, required=True, help="the --cache directory of train_kob_andersen.py")
     ap.add_argument("--seed", type=int, default=tk.SEED)
     args = ap.parse_args(argv)
-    T = tk.T_TRAIN
+    T = tk.PREVIOUS_T_TRAIN
     sets = {"radial to 3.0 sigma (shipped set)": kob_andersen_radial(),
             "radial + angular (kob_andersen())": kob_andersen(),
             "radial to 4.5 sigma": kob_andersen_radial().replace(mu=np.round(np.arange(0.1, 4.501, 0.1), 10),
@@ -52,7 +52,8 @@ def main(argv=None):
     out = {}
     for k in sets:
         f = tk.combine_replicas(feats[k])
-        model, rep = tk.train(f, ph, seed=args.seed, groups=groups, n_shuffles=2)
+        model, rep = tk.train(f, ph, quiet_tau=tk.PREVIOUS_QUIET_TAU, seed=args.seed, groups=groups,
+                              n_shuffles=2)
         out[k] = {"n_features": int(f.sizes["feature"]), "C": model.C_,
                   "frame_blocks": rep["test"]["balanced_accuracy"], "runs": rep["by_run"]["balanced_accuracy"],
                   "every_run_once": rep["leave_one_run_out"]["balanced_accuracy"],

@@ -59,9 +59,9 @@ def main(argv=None):
     ap.add_argument("--cache", type=Path, required=True, help="the --cache directory of train_kob_andersen.py")
     ap.add_argument("--seed", type=int, default=tk.SEED)
     args = ap.parse_args(argv)
-    T, seed = tk.T_TRAIN, args.seed
+    T, seed = tk.PREVIOUS_T_TRAIN, args.seed
     out = {"protocol": {"t_R": T_RS, "r_cut_percentile": PCT_R, "nr_cut_percentile": PCT_NR,
-                        "quiet_tau": tk.QUIET_TAU, "select_runs": SELECT_RUNS, "test_runs": TEST_RUNS}}
+                        "quiet_tau": tk.PREVIOUS_QUIET_TAU, "select_runs": SELECT_RUNS, "test_runs": TEST_RUNS}}
 
     # ---- labels for every run and t_R -----------------------------------------------------------------------------
     feats, lab, fut, pooled, check = [], {t: [] for t in T_RS}, {t: [] for t in T_RS}, {t: [] for t in T_RS}, []
@@ -99,7 +99,7 @@ def main(argv=None):
         return f, ph, fm, tk.run_groups([lab[t][r] for r in runs])
 
     step = float(np.median(np.diff(feats[0]["time"].values)))
-    window = tk.quiet_window(step, tk.QUIET_TAU)
+    window = tk.quiet_window(step, tk.PREVIOUS_QUIET_TAU)
     out["window_frames"] = window
 
     # ---- step 2: leave-one-run-out over runs 0-3 ----------------------------------------------------------------
@@ -153,8 +153,8 @@ def main(argv=None):
     # comparability with the card: the chosen t_R through the training script's splits over all six runs
     allruns = tuple(range(tk.REPLICAS[T]))
     f, ph, fm, g = combo(chosen, allruns)
-    model, rep = tk.train(f, ph, seed=seed, r_cut=cuts[chosen]["r_cut"], nr_cut=cuts[chosen]["nr_cut"], groups=g,
-                          n_shuffles=10)
+    model, rep = tk.train(f, ph, quiet_tau=tk.PREVIOUS_QUIET_TAU, seed=seed, r_cut=cuts[chosen]["r_cut"],
+                          nr_cut=cuts[chosen]["nr_cut"], groups=g, n_shuffles=10)
     S = model.apply(f)
     lo, hi = np.nanpercentile(S.values, [0.5, 99.5])
     pr = tk.p_r_curve(S, fm, s_range=(float(lo), float(hi)), r_cut=cuts[chosen]["r_cut"])
