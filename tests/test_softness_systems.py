@@ -94,9 +94,15 @@ def test_kob_andersen_model_loads_matches_parameters_and_applies():
     path = MODELS / "kob_andersen_A_phop.json"
     assert path.stat().st_size < 1_000_000 and json.loads(path.read_text())["format"] == "ssefeat-softness-model"
     assert (MODELS / "kob_andersen_A_phop.md").exists()
-    # the stored metrics are what the card reports: well above chance, the permuted-label control at chance
-    assert model.metrics_["test"]["balanced_accuracy"] > 0.7
+    # the stored metrics are what the card reports: the issue-6 target (>= 0.80 on held-out frame blocks and on
+    # held-out runs, at T <= 0.6), the permuted-label controls at chance, P_R(S) over two decades
+    assert model.provenance_["temperature_train"] <= 0.6
+    assert model.metrics_["test"]["balanced_accuracy"] >= 0.8
+    assert model.metrics_["run_holdout"]["balanced_accuracy"] >= 0.8
     assert abs(model.metrics_["permuted_control"]["balanced_accuracy"] - 0.5) < 0.1
+    assert abs(model.metrics_["run_holdout"]["permuted_control"]["balanced_accuracy"] - 0.5) < 0.1
+    pr = model.metrics_["P_R"][str(model.provenance_["temperature_train"])]
+    assert pr["decades"] >= 2.0 and pr["monotone_within_errors"]
 
 
 def test_lips_glass_model_loads_matches_parameters_and_applies():
@@ -160,18 +166,19 @@ def ka_full(tmp_path_factory):
 
 @pytest.mark.slow
 def test_kob_andersen_from_scratch_reproduces_the_shipped_result(ka_full):
-    """What the shipped recipe achieves (measured: 0.787 on held-out frame blocks, 0.766 on held-out runs, 0.777
-    with every run held out once, P_R over 2.09 decades with Spearman 1.0); the bounds leave room for the
-    statistical spread of a fresh run (binomial standard errors ~0.012)."""
+    """What the shipped recipe achieves (T = 0.5, measured: 0.908 on held-out frame blocks, 0.900 on held-out
+    runs, 0.900 with every run held out once (per run 0.893-0.911), P_R over 2.20 decades with Spearman 0.996);
+    the bounds leave room for the statistical spread of a fresh run (binomial standard errors ~0.008; ~3.5 h of
+    CPU)."""
     ka, out, model, summary = ka_full
     assert ka.T_TRAIN <= 0.6
-    assert summary["metrics_test"]["balanced_accuracy"] > 0.74
-    assert summary["by_run"]["balanced_accuracy"] > 0.72
-    assert summary["leave_one_run_out"]["balanced_accuracy"] > 0.74
+    assert summary["metrics_test"]["balanced_accuracy"] > 0.87
+    assert summary["by_run"]["balanced_accuracy"] > 0.86
+    assert summary["leave_one_run_out"]["balanced_accuracy"] > 0.86
     assert abs(summary["permuted_control"]["balanced_accuracy"] - 0.5) < 0.1
     assert abs(summary["by_run"]["permuted_control"]["balanced_accuracy"] - 0.5) < 0.1
     pr = summary["p_r"][str(ka.T_TRAIN)]
-    assert pr["decades"] > 1.7 and pr["spearman"] > 0.9
+    assert pr["decades"] > 1.8 and pr["spearman"] > 0.9
     # the regenerated file loads; on the same machine and thread count it equals the shipped one (MD is chaotic,
     # so other CPUs may differ in round-off and give a statistically equivalent, not identical, model)
     from ssefeat.softness import SoftnessModel
@@ -182,11 +189,11 @@ def test_kob_andersen_from_scratch_reproduces_the_shipped_result(ka_full):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(reason="issue-6 accuracy target not reached at the training temperature by the shipped recipe "
-                          "(0.787 balanced accuracy on held-out frame blocks; P_R over 2.09 decades, rising, is met; "
-                          "see models/kob_andersen_A_phop.md)", strict=False)
 def test_kob_andersen_issue_target(ka_full):
+    """Issue 6: >= 80 % balanced accuracy on held-out frames at T <= 0.6 and P_R(S) rising over two decades."""
     ka, out, model, summary = ka_full
+    assert ka.T_TRAIN <= 0.6
     assert summary["metrics_test"]["balanced_accuracy"] >= 0.8
+    assert summary["by_run"]["balanced_accuracy"] >= 0.8
     pr = summary["p_r"][str(ka.T_TRAIN)]
     assert pr["decades"] >= 2.0 and pr["monotone_within_errors"]
