@@ -77,6 +77,41 @@ def test_glass_structure_is_physical(glass):
     assert np.all(np.isfinite(glass.forces))
 
 
+def test_mean_bond_lengths_are_the_crystal_lengths(glass):
+    """r0 is calibrated so that the glass keeps the crystal bond lengths (params 'length'; lips.json, version 2):
+    with r0 = length the 1-4 Coulomb pairs stretched P2S6's P-P bond to 2.37 Å. Measured here: within 0.01 Å."""
+    from ssefeat.md.systems.lips_glass import _anion_list
+
+    params = load_parameters("lips")
+    topo, _ = build_topology(_anion_list(glass.info["anion_counts"]), glass.info["n_li"], params)
+    types = np.array(topo.bond_types)
+    sim = glass.copy()
+    integ = Langevin(600.0, 0.001, damping=0.5)
+    lengths = []
+    for _ in range(40):
+        sim.run(25, integ, progress=False)
+        d = sim.positions[topo.bonds[:, 1]] - sim.positions[topo.bonds[:, 0]]
+        s = d @ np.linalg.inv(sim.cell)
+        lengths.append(np.linalg.norm((s - np.round(s)) @ sim.cell, axis=1))
+    mean = np.mean(lengths, axis=0)
+    got = {t: float(mean[types == t].mean()) for t in params["bonds"]}
+    print(f"\nmean bond lengths at 600 K (Å): {got}")
+    assert set(got) == {"P-S", "P-Sb", "P-P"}
+    for t, value in got.items():
+        assert abs(value - params["bonds"][t]["length"]) < 0.03, t
+
+
+def test_templates_are_built_at_the_crystal_lengths_not_at_r0():
+    from ssefeat.md.systems._building import anion_template
+
+    params = load_parameters("lips")
+    for kind in ("PS4", "P2S7", "P2S6"):
+        t = anion_template(kind, params)
+        for i, j, typ in t.bonds:
+            assert np.linalg.norm(t.positions[i] - t.positions[j]) == pytest.approx(params["bonds"][typ]["length"])
+    assert params["bonds"]["P-P"]["r0"] != params["bonds"]["P-P"]["length"]
+
+
 def test_li_diffuses_at_high_temperature(glass):
     sim = glass.copy()
     sim.set_velocities(900.0, seed=1)

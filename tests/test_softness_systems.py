@@ -122,6 +122,19 @@ def test_lips_glass_model_loads_matches_parameters_and_applies():
     assert path.stat().st_size < 1_000_000 and (MODELS / "lips_glass_Li_phop.md").exists()
 
 
+def test_lips_card_calls_a_link_only_where_ions_and_per_ion_averages_agree():
+    lips = _script("train_lips_glass")
+    samples = {"fraction_PS4": {"r": 0.02, "ci_ion_bootstrap": [-0.03, 0.08]},
+               "fraction_P2S6": {"r": 0.07, "ci_ion_bootstrap": [0.02, 0.12]}}
+    per_ion = {"fraction_PS4": {"r": 0.06, "ci_low": -0.16, "ci_high": 0.26},
+               "fraction_P2S6": {"r": 0.23, "ci_low": 0.03, "ci_high": 0.42}}
+    text = lips.link_verdict(samples, per_ion)
+    assert text.startswith("**Weak links") and "fraction_P2S6 +0.07 per sample, +0.23 per ion" in text
+    assert "fraction_PS4" not in text.split("The thesis")[0] and "opposite to the thesis" in text
+    per_ion["fraction_P2S6"]["ci_low"] = -0.01  # the per-ion interval includes 0: no link is claimed
+    assert lips.link_verdict(samples, per_ion).startswith("**No link")
+
+
 def test_shipped_model_refuses_other_features():
     from ssefeat.errors import ModelFileError
     from ssefeat.features.parameters import kob_andersen

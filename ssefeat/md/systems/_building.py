@@ -127,20 +127,26 @@ def _tetra_angles(centre: int, ligands: list, label: str) -> list:
     return out
 
 
+def bond_length(params: dict, kind: str) -> float:
+    """The bond length (Å) a structure is built with: the parameter set's ``length`` (the crystal value its r0 is
+    calibrated to give in the condensed phase), or r0 where no length is given."""
+    bond = params["bonds"][kind]
+    return float(bond.get("length", bond["r0"]))
+
+
 def anion_template(kind: str, params: dict) -> Template:
     """Ideal geometry of PS4 (3-), P2S7 (4-, corner-sharing, bridging S) or P2S6 (4-, P-P bonded, staggered).
 
-    Bond lengths and angles are the parameter set's r0 / theta0, so a template is at its bonded-energy minimum.
+    Bond lengths are the parameter set's condensed-phase lengths (:func:`bond_length`), angles its theta0.
     """
-    bonds = params["bonds"]
     angles = params["angles"]
     if kind == "PS4":
-        r = bonds["P-S"]["r0"]
+        r = bond_length(params, "P-S")
         pos = np.vstack([[0.0, 0.0, 0.0], r * TETRA])
         return Template("PS4", ["P", "S", "S", "S", "S"], ["P", "S", "S", "S", "S"], pos,
                         [(0, k, "P-S") for k in range(1, 5)], _tetra_angles(0, [1, 2, 3, 4], "S-P-S"))
     if kind == "P2S7":
-        rb, rt = bonds["P-Sb"]["r0"], bonds["P-S"]["r0"]
+        rb, rt = bond_length(params, "P-Sb"), bond_length(params, "P-S")
         theta = math.radians(angles["P-Sb-P"]["theta0"])
         # bridging S at the origin, the two P in the xz plane symmetric about z
         p1 = rb * np.array([math.sin(theta / 2), 0.0, -math.cos(theta / 2)])
@@ -165,7 +171,7 @@ def anion_template(kind: str, params: dict) -> Template:
                + [(0, 2, 1, "P-Sb-P")])
         return Template("P2S7", species, sites, pos - pos.mean(axis=0), bnd, ang)
     if kind == "P2S6":
-        rpp, rt = bonds["P-P"]["r0"], bonds["P-S"]["r0"]
+        rpp, rt = bond_length(params, "P-P"), bond_length(params, "P-S")
         phi = math.radians(angles["S-P-P"]["theta0"])
         p1 = np.array([0.0, 0.0, rpp / 2])
         p2 = -p1
@@ -384,7 +390,7 @@ def li3ps4_bif3_cell(a: float, params: dict):
     beta/gamma-Li3PS4 (same chemistry, PS4 isolated, Li tetrahedrally coordinated), relaxed by the force field.
     Returns (anion kinds, anion atom positions (20, 3), Li positions (12, 3), cell).
     """
-    r = params["bonds"]["P-S"]["r0"]
+    r = bond_length(params, "P-S")
     s = r * math.sqrt(2.0 / 3.0)
     h = r / math.sqrt(3.0)
     verts = np.array([[s, 0, h], [-s, 0, h], [0, s, -h], [0, -s, -h]])
