@@ -4,7 +4,7 @@ from __future__ import annotations
 import click
 import xarray as xr
 
-from . import main
+from .group import main
 
 
 def _read(traj, topology, type_map, start, stop, stride):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import click
 
 from ..errors import ParameterError
-from . import main
+from .group import main
 
 #: the named parameter sets of ssefeat.features.parameters.SYSTEMS (kept here so the CLI imports stay light)
 _SYSTEM_NAMES = ["li_sulfide", "kob_andersen", "kob_andersen_radial"]

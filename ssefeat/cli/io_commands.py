@@ -13,7 +13,7 @@ import numpy as np
 
 from ..data import validate as ssefeat_validate
 from ..errors import ParameterError
-from . import main
+from .group import main
 
 _COMMON = [
     click.option("--topology", default=None, type=click.Path(),

@@ -6,7 +6,7 @@ from pathlib import Path
 import click
 
 from ..errors import ParameterError
-from . import main
+from .group import main
 
 KINDS = ("d2min", "dcum", "phop", "hops", "switching")
 

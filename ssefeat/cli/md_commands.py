@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from . import main
+from .group import main
 
 
 def _system_names() -> list[str]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from . import main
+from .group import main
 
 
 def _execution(config: dict, workers: int | None, scheduler: str | None) -> None:

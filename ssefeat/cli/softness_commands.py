@@ -8,7 +8,7 @@ import numpy as np
 import xarray as xr
 
 from ..errors import MissingFileError, ParameterError, SchemaError
-from . import main
+from .group import main
 
 
 def open_result(path) -> xr.Dataset:

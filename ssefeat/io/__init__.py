@@ -40,7 +40,12 @@ def _module(fmt: str):
 def _prepare(path, format, kwargs):
     p = check_path(path)
     fmt = detect_format(p, format)
-    return p, fmt, ReadOptions(**kwargs)
+    return p, fmt, ReadOptions(**kwargs, species_from_file=_species_from_file)
+
+
+def _species_from_file(path, fmt: str):
+    """The species of any file ssefeat reads (its first frame), for a topology file mdtraj cannot load."""
+    return read(path, fmt, stop=1)["species"].values
 
 
 def read(path, format: str | None = None, *, topology=None, start: int | None = None, stop: int | None = None,

@@ -155,6 +155,8 @@ class ReadOptions:
     type_map: dict | None = None
     cell: object = None
     timestep_ps: float | None = None
+    #: species of a topology file that mdtraj cannot load (set by ssefeat.io: any readable trajectory will do)
+    species_from_file: object = None
 
     def __post_init__(self):
         for name in ("start", "stop", "stride"):

@@ -132,7 +132,7 @@ def _species(table, opts: ReadOptions, path) -> np.ndarray:
     if opts.topology is not None:
         from .mdtraj_formats import load_topology, species_of
 
-        top_species = species_of(load_topology(opts.topology, path, "lammps-dump"))
+        top_species = species_of(load_topology(opts.topology, path, "lammps-dump", opts.species_from_file))
         if top_species.size != types.size:
             raise TopologyMismatchError(f"the topology has {top_species.size} atoms but {path} has {types.size}.",
                                         fix="use the topology of this system (same atoms, ordered by LAMMPS id).")

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..errors import CorruptFileError, ParameterError, TopologyMismatchError
 from ..units import NM_TO_ANGSTROM
-from .formats import ReadOptions, atom_indices, build, check_path, errors_named
+from .formats import ReadOptions, atom_indices, build, check_path, detect_format, errors_named
 
 #: formats whose files store the time of each frame
 _HAS_TIME = {"xtc", "trr", "amber-netcdf", "h5", "gro"}
@@ -57,7 +57,7 @@ def species_of(top) -> np.ndarray:
     return np.asarray([symbol[el] or a.name for el, a in zip(elements, atoms)], dtype=str)
 
 
-def load_topology(topology, path, fmt: str):
+def load_topology(topology, path, fmt: str, species_from_file=None):
     """The mdtraj Topology for ``path`` (see the module docstring for what ``topology`` may be)."""
     import mdtraj as md
     import xarray as xr
@@ -79,15 +79,12 @@ def load_topology(topology, path, fmt: str):
     try:
         return md.load_topology(str(tpath))
     except (OSError, ValueError, KeyError, TypeError, IndexError) as err:
-        from . import read  # any ssefeat-readable file can give the species
-        from .formats import detect_format
-
-        try:
+        try:  # any ssefeat-readable file can give the species
             tfmt = detect_format(tpath)
         except Exception:
             raise CorruptFileError(f"could not read the topology {tpath}: {type(err).__name__}: {err}",
                                    fix="give a pdb, gro or h5 file of the same system, or a list of species.") from err
-        return topology_from_species(read(tpath, tfmt, stop=1)["species"].values)
+        return topology_from_species(species_from_file(tpath, tfmt))
 
 
 def _dcd_header_frames(path) -> int | None:
@@ -168,7 +165,7 @@ def iter_chunks(path, fmt: str, opts: ReadOptions, frames_per_chunk: int | None 
             yield _to_dataset(traj[frames[i:i + step]], path, fmt, opts, species, frames[i:i + step], sel)
         return
 
-    top = load_topology(opts.topology, path, fmt)
+    top = load_topology(opts.topology, path, fmt, opts.species_from_file)
     species = species_of(top)
     sel = atom_indices(species, opts.atoms, path)
     if sel is not None:
