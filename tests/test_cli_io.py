@@ -14,7 +14,8 @@ from ssefeat.cli import main
 from ssefeat.cli.io_commands import parse_selection
 from ssefeat.errors import ParameterError
 
-from test_io import CELL, _mdtraj_files, make_traj
+from conftest import LAMMPS_CELL as CELL, rich_trajectory
+from test_io import _mdtraj_files
 
 
 def run(*args):
@@ -25,7 +26,7 @@ def run(*args):
 @pytest.fixture
 def nc(tmp_path):
     path = tmp_path / "t.nc"
-    sio.write(ssefeat.wrap(make_traj(n_frames=10)), path)
+    sio.write(ssefeat.wrap(rich_trajectory(n_frames=10)), path)
     return path
 
 
@@ -52,7 +53,7 @@ def test_info_json_chunked_matches_whole(nc):
 
 
 def test_info_lammps_with_type_map_and_topology(tmp_path):
-    ds = make_traj(n_frames=4)
+    ds = rich_trajectory(n_frames=4)
     sio.export(ds, tmp_path / "t.lammpstrj", species_column="type")
     result, out = run("info", tmp_path / "t.lammpstrj", "--type-map", "1=Li,2=P,3=S")
     assert result.exit_code == 0, out
@@ -137,20 +138,20 @@ def test_cli_corrupt_file(tmp_path, nc):
 
 
 def test_cli_topology_mismatch(tmp_path):
-    ds = make_traj(n_frames=3)
+    ds = rich_trajectory(n_frames=3)
     _mdtraj_files(tmp_path, ds)
     sio.export(ssefeat.select(ds, species="S"), tmp_path / "small.xyz")
     _error(*run("info", tmp_path / "t.dcd", "--topology", tmp_path / "small.xyz"), "has 4 atoms but")
 
 
 def test_cli_no_topology(tmp_path):
-    _mdtraj_files(tmp_path, make_traj(n_frames=3))
+    _mdtraj_files(tmp_path, rich_trajectory(n_frames=3))
     _error(*run("info", tmp_path / "t.xtc"), "--topology")
 
 
 def test_cli_nonfinite_cell_time_selection(tmp_path):
     import ase.io
-    ds = make_traj(n_frames=4)
+    ds = rich_trajectory(n_frames=4)
     images = to_ase(ds)
     images[1].positions[0, 0] = np.inf
     ase.io.write(tmp_path / "inf.xyz", images, format="extxyz")

@@ -12,25 +12,16 @@ from ssefeat.box import perpendicular_widths, wrap_positions
 from ssefeat.data import Unwrapper, species_counts, summary
 from ssefeat.errors import (CellError, NoCellError, NonFiniteError, SchemaError, SelectionError, TimeOrderError,
                             UnwrapWarning)
+from conftest import random_walk, trajectory
 
 SKEWED = np.array([[8.0, 0.0, 0.0], [3.5, 7.0, 0.0], [-2.0, 2.5, 6.5]])  # strongly triclinic
 
 
-def random_walk(n_frames=400, n_atoms=30, step=0.12, cell=SKEWED, seed=0):
-    """True (unwrapped) positions of a random walk that crosses the cell many times."""
-    rng = np.random.default_rng(seed)
-    start = rng.random((n_atoms, 3)) @ cell
-    drift = np.array([0.3, -0.2, 0.15])  # makes every atom cross the box many times
-    steps = rng.normal(scale=step, size=(n_frames - 1, n_atoms, 3)) + drift
-    return np.concatenate([start[None], start[None] + np.cumsum(steps, axis=0)])
-
-
-def walk_traj(**kw):
-    true = random_walk(**kw)
-    cell = kw.get("cell", SKEWED)
-    wrapped, _ = wrap_positions(true, cell)
-    species = ["Li"] * (true.shape[1] - 10) + ["S"] * 10
-    return true, ssefeat.make_trajectory(wrapped, species, cell, timestep_ps=0.1, wrapped=True)
+def walk_traj(n_frames=400, n_atoms=30, step=0.12, seed=0):
+    """True (unwrapped) positions of walkers that cross the skewed cell many times, and their wrapped trajectory."""
+    true = random_walk(n_frames, n_atoms, step, SKEWED, seed, bias=(0.3, -0.2, 0.15), rest_first=True)
+    species = ["Li"] * (n_atoms - 10) + ["S"] * 10
+    return true, trajectory(true, SKEWED, species, wrapped=True, timestep_ps=0.1)
 
 
 # --- make_trajectory / validate -----------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import itertools
+from functools import partial
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ import ssefeat
 from ssefeat import _disorder_kernels as K
 from ssefeat.disorder import disorder_profile
 from ssefeat.errors import NoCellError, ParameterError
+from conftest import trajectory
 
 PARAMS = dict(slab_width=2.0, grid_spacing=0.25, sigma=0.5)
 
@@ -49,11 +51,7 @@ def jammed(n, box, phi=0.66, steps=250, seed=0):
     return p % box, np.diag(box)
 
 
-def traj(pos, cell, species="A"):
-    pos = np.asarray(pos)
-    n = pos.shape[-2]
-    sp = [species] * n if isinstance(species, str) else species
-    return ssefeat.make_trajectory(pos, sp, cell=cell, timestep_ps=1.0)
+traj = partial(trajectory, timestep_ps=1.0)  # (positions, cell, species="A"); test_regions imports it
 
 
 # ---------------------------------------------------------------------------------------------- kernels

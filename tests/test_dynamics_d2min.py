@@ -1,12 +1,14 @@
 """D2min / D_cum: affine invariance, agreement with a per-atom least-squares solution, validity flags, errors."""
+from functools import partial
+
 import numpy as np
 import pytest
 
-import ssefeat
 from ssefeat.dynamics.d2min import (cumulative_d2min, iter_cumulative_d2min, iter_nonaffine_displacement,
                                     nonaffine_displacement, nonaffine_displacement_series)
 from ssefeat.errors import ParameterError, SelectionError
 from ssefeat.neighbors import neighbor_pairs
+from conftest import trajectory
 
 
 def _config(n=300, L=12.0, seed=0, tilt=0.0):
@@ -16,14 +18,7 @@ def _config(n=300, L=12.0, seed=0, tilt=0.0):
     return s @ cell, cell, rng
 
 
-def _traj(frames, cell, species=None, wrapped=True, **kw):
-    frames = np.asarray(frames)
-    cells = np.asarray(cell)
-    if wrapped:
-        cc = cells if cells.ndim == 3 else np.repeat(cells[None], len(frames), 0)
-        frames = np.stack([ssefeat.box.wrap_positions(f, c)[0] for f, c in zip(frames, cc)])
-    species = species if species is not None else ["A"] * frames.shape[1]
-    return ssefeat.make_trajectory(frames, species, cell=cells, timestep_ps=0.01, wrapped=wrapped, **kw)
+_traj = partial(trajectory, wrapped=True, timestep_ps=0.01)  # (frames, cell, species="A")
 
 
 def _rotation(axis, angle):

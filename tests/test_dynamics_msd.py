@@ -6,18 +6,9 @@ import ssefeat
 from ssefeat.dynamics import _msd_kernels as K
 from ssefeat.dynamics.msd import UnwrapError, collective_msd, mean_squared_displacement
 from ssefeat.errors import ParameterError, SelectionError
+from conftest import walkers
 
 L = 12.0
-
-
-def walk(n_frames=200, n_li=6, n_s=4, step=0.3, seed=0, drift=(0.0, 0.0, 0.0), dt=0.05):
-    """Li random walkers and vibrating S atoms in a cubic box, unwrapped, with an optional uniform drift."""
-    rng = np.random.default_rng(seed)
-    li = rng.uniform(0, L, (n_li, 3)) + np.cumsum(rng.normal(0, step, (n_frames, n_li, 3)), axis=0)
-    s = rng.uniform(0, L, (n_s, 3)) + rng.normal(0, 0.05, (n_frames, n_s, 3))
-    pos = np.concatenate([li, s], axis=1) + np.arange(n_frames)[:, None, None] * dt * np.asarray(drift)
-    return ssefeat.make_trajectory(pos, ["Li"] * n_li + ["S"] * n_s, cell=np.eye(3) * L, timestep_ps=dt,
-                                   wrapped=False)
 
 
 def test_fft_equals_direct_per_atom_and_axis():
@@ -30,7 +21,7 @@ def test_fft_equals_direct_per_atom_and_axis():
 
 
 def test_api_msd_equals_direct_average_per_species_and_axis():
-    ds = walk()
+    ds = walkers()
     msd = mean_squared_displacement(ds, remove_com=False)
     assert msd.dims == ("lag", "species", "axis")
     assert list(msd.axis.values) == ["x", "y", "z", "total"]
@@ -78,7 +69,7 @@ def test_com_removal_is_mass_weighted():
 
 
 def test_wrapped_trajectory_is_unwrapped_first():
-    ds = walk(step=0.2)
+    ds = walkers(step=0.2)
     ref = mean_squared_displacement(ds, remove_com=False)
     wrapped = ssefeat.wrap(ds).drop_vars("images")  # wrapped=1, no image flags: minimum-image unwrapping
     assert np.abs(wrapped.positions.values - ds.positions.values).max() > 1.0
@@ -90,14 +81,14 @@ def test_wrapped_trajectory_is_unwrapped_first():
 
 
 def test_wrapped_steps_too_long_to_unwrap_raise():
-    ds = walk(step=2.0)  # ~3.5 Å steps in a 12 Å box
+    ds = walkers(step=2.0)  # ~3.5 Å steps in a 12 Å box
     wrapped = ssefeat.wrap(ds).drop_vars("images")
     with pytest.raises(UnwrapError, match="cannot unwrap safely"):
         mean_squared_displacement(wrapped)
 
 
 def test_bad_input_messages():
-    ds = walk()
+    ds = walkers()
     with pytest.raises(SelectionError, match="no mobile species"):
         mean_squared_displacement(ds, species="Na")
     t = np.arange(ds.sizes["frame"]) * 0.05
@@ -114,7 +105,7 @@ def test_bad_input_messages():
 
 
 def test_collective_msd_equals_direct():
-    ds = walk(n_frames=120)
+    ds = walkers(n_frames=120)
     got = collective_msd(ds, "Li", remove_com=False)
     summed = ds.positions.values[:, :6].sum(axis=1, keepdims=True)
     direct = K.msd_direct(summed)[:, 0] / 6
@@ -126,7 +117,7 @@ def test_collective_msd_equals_direct():
 
 
 def test_collective_msd_with_charges():
-    ds = walk(n_frames=80)
+    ds = walkers(n_frames=80)
     got = collective_msd(ds, ["Li", "S"], charges={"Li": 1.0, "S": -2.0}, remove_com=False)
     q = np.array([1.0] * 6 + [-2.0] * 4)
     series = np.einsum("fai,a->fi", ds.positions.values, q)[:, None, :]
@@ -152,7 +143,7 @@ def test_selection_with_system_com_equals_the_whole_trajectory(kind):
     from ssefeat.dynamics import conductivity, non_gaussian_parameter
     from ssefeat.dynamics.msd import select_with_system_com
 
-    ds = walk(n_frames=120, n_li=6, n_s=30, step=0.6, drift=(0.4, -0.2, 0.1))  # Li cross the box many times
+    ds = walkers(n_frames=120, n_li=6, n_s=30, step=0.6, drift=(0.4, -0.2, 0.1))  # Li cross the box many times
     if kind == "images":
         ds = ssefeat.wrap(ds)
     else:
@@ -182,7 +173,7 @@ def test_selection_with_system_com_equals_the_whole_trajectory(kind):
 def test_selection_with_system_com_refuses_steps_of_any_atom_too_long_to_unwrap():
     from ssefeat.dynamics.msd import select_with_system_com
 
-    ds = walk(n_frames=40, n_s=4)
+    ds = walkers(n_frames=40, n_s=4)
     pos = ds["positions"].values.copy()
     pos[20:, 8] += 5.0  # an S atom (not selected) jumps 5 Å = 0.42 of the box between two frames
     ds = ssefeat.wrap(ds.copy(data={"positions": pos, "cell": ds["cell"].values})).drop_vars("images")

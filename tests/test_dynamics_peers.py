@@ -21,17 +21,14 @@ import pytest
 import ssefeat
 from ssefeat.dynamics.conductivity import conductivity
 from ssefeat.dynamics.msd import mean_squared_displacement
+from conftest import walkers
 
 N, T, DT, L, D0, TEMP = 32, 1001, 0.1, 15.0, 0.05, 600.0
 
 
 @pytest.fixture(scope="module")
 def traj():
-    rng = np.random.default_rng(3)
-    li = rng.uniform(0, L, (N, 3)) + np.cumsum(rng.normal(0, np.sqrt(2 * D0 * DT), (T, N, 3)), axis=0)
-    s = rng.uniform(0, L, (N, 3)) + rng.normal(0, 0.05, (T, N, 3))
-    ds = ssefeat.make_trajectory(np.concatenate([li, s], axis=1), ["Li"] * N + ["S"] * N, cell=np.eye(3) * L,
-                                 timestep_ps=DT, wrapped=False, temperature_K=TEMP)
+    ds = walkers(T, N, N, np.sqrt(2 * D0 * DT), L, DT, seed=3, temperature_K=TEMP)
     return ssefeat.wrap(ds).drop_vars("images"), ds
 
 

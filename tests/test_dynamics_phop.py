@@ -2,22 +2,18 @@
 import numpy as np
 import pytest
 
-import ssefeat
 from ssefeat.dynamics.hops import hop_events, hop_events_chunked, hop_table
 from ssefeat.dynamics.phop import iter_phop, phop
 from ssefeat.errors import ParameterError, SelectionError
+from conftest import trajectory, vibrating
 
 L = 20.0
 CELL = np.eye(3) * L
 
 
-def _traj(pos, species=None, wrapped=True, dt=0.1, time=None):
-    pos = np.asarray(pos, dtype=float)
-    if wrapped:
-        pos = ssefeat.box.wrap_positions(pos, CELL)[0]
-    species = species or ["Li"] * pos.shape[1]
-    kw = {"time": time} if time is not None else {"timestep_ps": dt}
-    return ssefeat.make_trajectory(pos, species, cell=CELL, wrapped=wrapped, **kw)
+def _traj(pos, species="Li", wrapped=True, **kw):
+    """Li (or `species`) in the 20 Å box, 0.1 ps apart unless time= (ps) is given."""
+    return trajectory(pos, CELL, species, wrapped, **(kw or {"timestep_ps": 0.1}))
 
 
 def _phop_brute(x, h):
@@ -130,7 +126,7 @@ def test_hop_events_positions_lengths_and_rates():
 def _hopping(T=150, n=12, seed=11):
     """Li ions vibrating on sites and hopping 2.6 Å at random times (some across the boundary), and S at rest."""
     rng = np.random.default_rng(seed)
-    x = np.repeat(rng.random((1, n + 2, 3)) * L, T, axis=0) + rng.normal(scale=0.05, size=(T, n + 2, 3))
+    x = vibrating(T, n + 2, CELL, 0.05, rng)
     for i in range(n):
         for t in rng.choice([20, 45, 70, 95, 120], size=rng.integers(0, 4), replace=False):  # 2.5 t_R apart
             x[t:, i, rng.integers(3)] += 2.6 * rng.choice([-1, 1])

@@ -1,9 +1,6 @@
 """Anion rotation: orientation vectors, P1/P2 autocorrelation, decorrelation times, deflection angles."""
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
@@ -12,16 +9,12 @@ import ssefeat
 from ssefeat.dynamics.rotation import (anion_orientations, decorrelation_times, deflection_angles,
                                        orientation_autocorrelation)
 from ssefeat.errors import ParameterError, SelectionError
-
-sys.path.insert(0, str(Path(__file__).parent))
-from test_features_clusters import build_system, template_ps4  # noqa: E402  (the anion templates)
+from conftest import anion, build_system
 
 
 def _rotating_ps4(n_clusters, n_frames, rotations, box=40.0, drift=None, seed=0):
     """PS4 anions on a grid, each rotated about its centre by rotations[f, c] (3x3), wrapped into the box."""
-    sp, tpl = template_ps4()
-    m = np.array([30.973762] + [32.06] * 4)
-    tpl = tpl - (m[:, None] * tpl).sum(0) / m.sum()
+    sp, tpl = anion("PS4")
     g = int(np.ceil(n_clusters ** (1 / 3)))
     centres = np.array([[i, j, k] for i in range(g) for j in range(g) for k in range(g)][:n_clusters], float)
     centres = centres * (box / g) + 0.1

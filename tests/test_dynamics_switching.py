@@ -6,6 +6,7 @@ import xarray as xr
 import ssefeat
 from ssefeat.dynamics.bond_switching import CATEGORIES, bond_switching, iter_bond_switching
 from ssefeat.errors import ParameterError, SelectionError
+from conftest import random_walk, trajectory
 
 L = 20.0
 
@@ -53,12 +54,9 @@ def test_categories_on_hand_built_cases():
 
 def _walkers(n_frames=23, seed=0):
     """30 Li and 60 S random walkers in a 14 Å box (wrapped): shells change in every way over time."""
-    rng = np.random.default_rng(seed)
-    box = 14.0
-    pos = rng.random((90, 3)) * box + np.cumsum(rng.normal(scale=0.35, size=(n_frames, 90, 3)), axis=0)
-    pos = ssefeat.box.wrap_positions(pos, np.eye(3) * box)[0]
-    return ssefeat.make_trajectory(pos, ["Li"] * 30 + ["S"] * 60, cell=np.eye(3) * box, timestep_ps=0.5,
-                                   wrapped=True)
+    cell = np.eye(3) * 14.0
+    pos = random_walk(n_frames, 90, 0.35, cell, seed)
+    return trajectory(pos, cell, ["Li"] * 30 + ["S"] * 60, wrapped=True, timestep_ps=0.5)
 
 
 @pytest.mark.parametrize("reference", [0, 9, 22])

@@ -11,6 +11,7 @@ from ssefeat.dynamics.msd import UnwrapError, mean_squared_displacement
 from ssefeat.dynamics.ngp import non_gaussian_parameter
 from ssefeat.dynamics.vanhove import van_hove_self
 from ssefeat.errors import ParameterError, SelectionError
+from conftest import vibrating, walkers
 
 KB = 8.617333262e-5
 L = 20.0
@@ -19,12 +20,8 @@ L = 20.0
 def random_walk(seed=0, n=48, n_frames=1500, dt=0.1, D=0.05, n_frame_atoms=48, species=("Li", "S"), T=None,
                 wrapped=False):
     """Gaussian random walkers (D per axis known exactly) among vibrating framework atoms in a cubic box."""
-    rng = np.random.default_rng(seed)
-    li = rng.uniform(0, L, (n, 3)) + np.cumsum(rng.normal(0, np.sqrt(2 * D * dt), (n_frames, n, 3)), axis=0)
-    fw = rng.uniform(0, L, (n_frame_atoms, 3)) + rng.normal(0, 0.05, (n_frames, n_frame_atoms, 3))
-    ds = ssefeat.make_trajectory(np.concatenate([li, fw], axis=1), [species[0]] * n + [species[1]] * n_frame_atoms,
-                                 cell=np.eye(3) * L, timestep_ps=dt, wrapped=False, temperature_K=T)
-    return ssefeat.wrap(ds).drop_vars("images") if wrapped else ds
+    return walkers(n_frames, n, n_frame_atoms, np.sqrt(2 * D * dt), L, dt, seed, wrapped=wrapped, species=species,
+                   temperature_K=T)
 
 
 def hopper(seed=0, n=40, n_frames=1500, dt=0.1, rate=0.05, jump=2.5, vib=0.15):
@@ -36,7 +33,7 @@ def hopper(seed=0, n=40, n_frames=1500, dt=0.1, rate=0.05, jump=2.5, vib=0.15):
     dirs /= np.linalg.norm(dirs, axis=-1, keepdims=True)
     sites = rng.uniform(0, L, (n, 3)) + np.cumsum(hops[..., None] * jump * dirs, axis=0)
     pos = sites + rng.normal(0, vib, (n_frames, n, 3))
-    fw = rng.uniform(0, L, (n, 3)) + rng.normal(0, 0.05, (n_frames, n, 3))
+    fw = vibrating(n_frames, n, np.eye(3) * L, 0.05, rng)
     return ssefeat.make_trajectory(np.concatenate([pos, fw], axis=1), ["Li"] * n + ["S"] * n, cell=np.eye(3) * L,
                                    timestep_ps=dt, wrapped=False, temperature_K=600.0)
 

@@ -8,11 +8,11 @@ from click.testing import CliRunner
 
 import ssefeat
 import ssefeat.io
-from ssefeat import box
 from ssefeat.cli import main
 from ssefeat.features.parameters import ParameterSet, kob_andersen
 from ssefeat.features.structure_functions import structure_functions
 from ssefeat.features.table import read_table
+from conftest import jittered, separated_positions
 
 CELL = np.array([[9.0, 0.0, 0.0], [1.5, 8.8, 0.0], [0.8, -1.1, 9.4]])
 
@@ -21,13 +21,7 @@ def ka_trajectory(n_frames=7, n=40, seed=0):
     """A small binary (A/B) system in reduced units, triclinic."""
     rng = np.random.default_rng(seed)
     cell = CELL / 2.5
-    pos = []
-    while len(pos) < n:
-        x = rng.random(3) @ cell
-        if all(np.linalg.norm(box.minimum_image(x - y, cell)) > 0.5 for y in pos):
-            pos.append(x)
-    pos = np.array(pos)
-    frames = np.stack([pos + rng.normal(scale=0.01, size=pos.shape) for _ in range(n_frames)])
+    frames = jittered(separated_positions(n, cell, 0.5, rng), n_frames, 0.01, rng)
     spec = np.where(np.arange(n) < 0.8 * n, "A", "B")
     return ssefeat.make_trajectory(frames, spec, cell=cell, timestep_ps=0.5)
 

@@ -3,110 +3,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy.spatial.transform import Rotation
 
 import ssefeat
 from ssefeat.errors import ParameterError, SelectionError
 from ssefeat.features.clusters import ClusterFinder, cluster_counts, cluster_members, find_clusters
 
-PS = 2.05  # P-S bond length of the templates, Å
-TET = np.array([[1, 1, 1], [1, -1, -1], [-1, 1, -1], [-1, -1, 1]], float) / np.sqrt(3.0)
-
-
-def _align(a, b):
-    """Rotation matrix taking unit vector a onto unit vector b."""
-    rot, _ = Rotation.align_vectors([b], [a])
-    return rot.as_matrix()
-
-
-def template_ps4():
-    return ["P", "S", "S", "S", "S"], np.vstack([np.zeros(3), PS * TET])
-
-
-def template_p2s7():
-    """Two PS4 sharing one corner S (P-S-P angle 110°)."""
-    t1 = PS * TET                      # vertex 0 is the bridging S
-    u1 = TET[0]
-    # P2 = S_b + PS * u2, u2 at 110° from -u1
-    ang = np.radians(110.0)
-    perp = np.cross(u1, [0.3, 0.5, 0.8]); perp /= np.linalg.norm(perp)
-    u2 = np.cos(np.pi - ang) * u1 + np.sin(np.pi - ang) * perp
-    p2 = t1[0] + PS * u2
-    # P2's tetrahedron has one vertex pointing back to the bridging S
-    rot = _align(TET[0], -u2)
-    best, best_d = None, -1
-    for phi in np.linspace(0, 2 * np.pi, 24, endpoint=False):
-        spin = Rotation.from_rotvec(-u2 * phi).as_matrix()
-        t2 = p2 + PS * (TET @ (spin @ rot).T)
-        d = min(np.linalg.norm(t1[1:, None] - t2[None, 1:], axis=-1).min(),
-                np.linalg.norm(t2[1:] - 0.0, axis=-1).min(), np.linalg.norm(t1[1:] - p2, axis=-1).min())
-        if d > best_d:
-            best, best_d = t2, d
-    xyz = np.vstack([[0, 0, 0], t1, p2, best[1:]])
-    return ["P", "S", "S", "S", "S", "P", "S", "S", "S"], xyz
-
-
-def template_p2s6():
-    """Ethane-like P2S6 with a P-P bond of 2.2 Å, staggered."""
-    z = np.array([0, 0, 1.0])
-    ang = np.radians(109.47)
-    out = [np.zeros(3), 2.2 * z]
-    sp = ["P", "P"]
-    for k in range(3):
-        phi = 2 * np.pi * k / 3
-        d = np.array([np.sin(ang) * np.cos(phi), np.sin(ang) * np.sin(phi), np.cos(ang)])
-        out.append(PS * d)
-        sp.append("S")
-    for k in range(3):
-        phi = 2 * np.pi * k / 3 + np.pi / 3
-        d = np.array([np.sin(ang) * np.cos(phi), np.sin(ang) * np.sin(phi), -np.cos(ang)])
-        out.append(2.2 * z + PS * d)
-        sp.append("S")
-    return sp, np.array(out)
-
-
-TEMPLATES = {"PS4": template_ps4, "P2S7": template_p2s7, "P2S6": template_p2s6}
-
-
-def build_system(n_ps4=8, n_p2s7=3, n_p2s6=3, n_li=20, seed=0, box=24.0, cell=None, wrap=True):
-    """Randomly rotated anions on a jittered 3x3x3 grid (the slots at 0 straddle the boundary), plus Li.
-
-    Returns (species, positions (N, 3) wrapped, cell, truth) where truth lists (type, atom indices, com) per anion.
-    """
-    rng = np.random.default_rng(seed)
-    if cell is None:
-        cell = np.eye(3) * box
-    kinds = ["PS4"] * n_ps4 + ["P2S7"] * n_p2s7 + ["P2S6"] * n_p2s6
-    slots = np.array([[i, j, k] for i in range(3) for j in range(3) for k in range(3)], float) / 3.0
-    rng.shuffle(slots)
-    # make sure a few anions sit on the origin corner and on faces so that they straddle the boundary
-    slots = np.vstack([[0, 0, 0], [0, 0.5, 0.5], slots[~np.all(slots == 0, axis=1)]])
-    masses = {"P": 30.973762, "S": 32.06, "Li": 6.94}
-    species, pos, truth = [], [], []
-    for n, kind in enumerate(kinds):
-        sp, xyz = TEMPLATES[kind]()
-        m = np.array([masses[s] for s in sp])
-        xyz = xyz - (m[:, None] * xyz).sum(0) / m.sum()
-        rot = Rotation.random(random_state=rng.integers(1 << 31)).as_matrix()
-        centre = (slots[n] + rng.normal(0, 0.01, 3)) @ cell
-        xyz = xyz @ rot.T + centre
-        idx = list(range(len(species), len(species) + len(sp)))
-        species += sp
-        pos.append(xyz)
-        truth.append((kind, idx, centre))
-    pos = np.vstack(pos)
-    # Li away from the framework atoms
-    li = []
-    while len(li) < n_li:
-        trial = rng.random(3) @ cell
-        d = ssefeat.box.minimum_image(pos - trial, cell)
-        if np.linalg.norm(d, axis=1).min() > 2.0:
-            li.append(trial)
-    species += ["Li"] * n_li
-    pos = np.vstack([pos] + ([np.array(li)] if li else []))
-    if wrap:
-        pos, _ = ssefeat.box.wrap_positions(pos, cell)
-    return species, pos, cell, truth
+from conftest import TET, build_system, template_ps4  # build_system stays importable from here
 
 
 def _check_no_cross_bonds(species, pos, cell, truth):

@@ -22,26 +22,15 @@ from ssefeat.features.parameters import ParameterSet, li_sulfide
 from ssefeat.features.structure_functions import structure_functions
 from ssefeat.features.table import (TableWriter, read_table, table_to_features, to_dataframe, write_table)
 from ssefeat.features.transformer import StructureFeaturizer
+from conftest import TRICLINIC, jittered, random_config
 
-CELL = np.array([[9.0, 0.0, 0.0], [2.1, 8.6, 0.0], [1.4, -1.7, 9.3]])
-
-
-def config(n=40, seed=1, cell=CELL, min_sep=1.0):
-    rng = np.random.default_rng(seed)
-    pos = []
-    while len(pos) < n:
-        x = rng.random(3) @ cell
-        if all(np.linalg.norm(box.minimum_image(x - y, cell)) > min_sep for y in pos):
-            pos.append(x)
-    spec = rng.choice(["Li", "S", "P"], size=n, p=[0.5, 0.35, 0.15])
-    spec[:3] = ["Li", "S", "P"]
-    return np.array(pos), spec
+CELL = TRICLINIC
 
 
 def traj(n_frames=3, seed=1, energy=False, n=40):
-    pos, spec = config(n=n, seed=seed)
+    pos, spec = random_config(n, CELL, seed, min_sep=1.0)
     rng = np.random.default_rng(seed)
-    frames = np.stack([pos + rng.normal(scale=0.03, size=pos.shape) for _ in range(n_frames)])
+    frames = jittered(pos, n_frames, 0.03, rng)
     pe = rng.normal(size=(n_frames, n)) if energy else None
     return ssefeat.make_trajectory(frames, spec, cell=CELL, timestep_ps=0.1, potential_energy=pe)
 

@@ -13,21 +13,9 @@ from ssefeat import box
 from ssefeat.errors import ModelFileError, ParameterError, SchemaError
 from ssefeat.features.parameters import ParameterSet, kob_andersen, li_sulfide, resolve
 from ssefeat.features.structure_functions import compute_frame, structure_functions
+from conftest import TRICLINIC, random_config, trajectory
 
-CELL = np.array([[9.0, 0.0, 0.0], [2.1, 8.6, 0.0], [1.4, -1.7, 9.3]])  # triclinic, half width ~4.2 Å
-
-
-def random_config(n=36, cell=CELL, seed=0, species=("Li", "S", "P"), p=(0.5, 0.35, 0.15), min_sep=0.8):
-    rng = np.random.default_rng(seed)
-    pos = []
-    while len(pos) < n:  # rejection keeps pairs apart (the tests are about geometry, not overlaps)
-        x = rng.random(3) @ cell
-        if all(np.linalg.norm(box.minimum_image(x - y, cell)) > min_sep for y in pos):
-            pos.append(x)
-    pos = np.array(pos)
-    spec = rng.choice(list(species), size=n, p=list(p))
-    spec[:3] = ["Li", "S", "P"]
-    return pos, spec
+CELL = TRICLINIC
 
 
 def small_params(cutoff_function="hard", rc=3.9):
@@ -91,10 +79,6 @@ def brute_force(pos, cell, spec, params, stats=None):
     return out
 
 
-def trajectory(pos, spec, cell=CELL, **kw):
-    return ssefeat.make_trajectory(pos, spec, cell=cell, **kw)
-
-
 @pytest.mark.parametrize("cutoff_function", ["hard", "cosine"])
 @pytest.mark.parametrize("seed", [0, 1])
 def test_equals_brute_force_triclinic(cutoff_function, seed):
@@ -152,8 +136,8 @@ def test_invariances():
     np.testing.assert_allclose(compute_frame(pos + images @ CELL, CELL, spec, params), ref, rtol=1e-10, atol=1e-12)
     # permutation of atoms: rows follow the atoms (compare through the atom coordinate)
     perm = np.random.default_rng(4).permutation(len(pos))
-    ds = trajectory(pos, spec)
-    dsp = trajectory(pos[perm], spec[perm], atom=perm)
+    ds = trajectory(pos, CELL, spec)
+    dsp = trajectory(pos[perm], CELL, spec[perm], atom=perm)
     a = structure_functions(ds, params)
     b = structure_functions(dsp, params).sortby("atom")
     np.testing.assert_allclose(b.values, a.values, rtol=1e-10, atol=1e-12)
@@ -210,7 +194,7 @@ def test_xarray_layout_chunks_and_no_neighbours():
     rng = np.random.default_rng(0)
     frames = np.stack([pos + rng.normal(scale=0.05, size=pos.shape) for _ in range(5)])
     # one Li atom with no neighbour at all: give it a cell corner far from everyone in a frame
-    ds = trajectory(frames, spec, time=np.arange(5) * 0.5)
+    ds = trajectory(frames, CELL, spec, time=np.arange(5) * 0.5)
     params = small_params()
     X = structure_functions(ds, params)
     assert X.dims == ("frame", "atom", "feature")
@@ -228,7 +212,7 @@ def test_xarray_layout_chunks_and_no_neighbours():
     # float32 positions and a changing (NPT) cell: each frame uses its own cell
     scale = np.linspace(1.0, 1.06, 5)
     cells = CELL[None] * scale[:, None, None]
-    npt = trajectory((frames * scale[:, None, None]).astype(np.float32), spec, cell=cells)
+    npt = trajectory((frames * scale[:, None, None]).astype(np.float32), cells, spec)
     Y = structure_functions(npt, params)
     for f in range(5):
         ref = compute_frame(npt.positions.values[f].astype(np.float64), cells[f], spec, params)
@@ -251,7 +235,7 @@ def test_isolated_atom_gets_zeros():
 
 def test_bad_input():
     pos, spec = random_config(n=20, seed=9)
-    ds = trajectory(pos, spec)
+    ds = trajectory(pos, CELL, spec)
     with pytest.raises(ParameterError, match=r"species \['Na'\] that are not in the trajectory"):
         structure_functions(ds, small_params().replace(radial_species=("Li", "Na")))
     with pytest.raises(ParameterError, match="not in the trajectory"):
@@ -261,10 +245,10 @@ def test_bad_input():
     bad = pos.copy()
     bad[5] = bad[0] + 0.01
     with pytest.raises(SchemaError, match="atoms (100 and 105|105 and 100) overlap in frame 0: distance 0.0173"):
-        structure_functions(trajectory(bad, spec, atom=np.arange(100, 120)), small_params())
+        structure_functions(trajectory(bad, CELL, spec, atom=np.arange(100, 120)), small_params())
     bad[5] = bad[0]  # coincident atoms are reported too
     with pytest.raises(SchemaError, match="overlap"):
-        structure_functions(trajectory(bad, spec), small_params())
+        structure_functions(trajectory(bad, CELL, spec), small_params())
     with pytest.raises(ParameterError, match="lambda must lie"):
         small_params().replace(lambdas=(2.0,))
     with pytest.raises(ParameterError, match="no feature"):

@@ -15,27 +15,15 @@ from ssefeat.errors import (CellError, CorruptFileError, MissingFileError, NoCel
                             OutputError, ParameterError, SelectionError, TimeOrderError, TopologyMismatchError,
                             UnknownFormatError)
 from ssefeat.units import TIME_UNIT_PS
+from conftest import LAMMPS_CELL, RICH_SPECIES, rich_trajectory
 
-SPECIES = ["Li", "Li", "Li", "P", "S", "S", "S", "S"]
-CELL = np.array([[10.0, 0.0, 0.0], [2.0, 11.0, 0.0], [1.0, 1.5, 9.0]])  # triclinic, LAMMPS-ready (lower triangle)
+SPECIES, CELL = RICH_SPECIES, LAMMPS_CELL
 GENERAL_CELL = np.array([[9.0, 1.0, 0.5], [1.5, 10.0, -0.5], [0.3, 2.0, 8.0]])  # not lower triangular
-
-
-def make_traj(n_frames=6, cell=CELL, seed=0, wrapped=True):
-    rng = np.random.default_rng(seed)
-    n = len(SPECIES)
-    pos = rng.random((n_frames, n, 3)) @ cell
-    ds = ssefeat.make_trajectory(
-        pos, SPECIES, cell, timestep_ps=0.02, velocities=rng.normal(size=(n_frames, n, 3)),
-        forces=rng.normal(size=(n_frames, n, 3)), energy=rng.normal(size=n_frames),
-        potential_energy=rng.normal(size=(n_frames, n)), charge=[1, 1, 1, 5, -2, -2, -2, -2.0],
-        wrapped=wrapped, temperature_K=600.0)
-    return ds
 
 
 @pytest.fixture
 def traj():
-    return ssefeat.wrap(make_traj())
+    return ssefeat.wrap(rich_trajectory())
 
 
 def assert_same(a: xr.Dataset, b: xr.Dataset, atol=1e-8, skip=()):
@@ -64,7 +52,7 @@ def test_native_round_trip_is_identical(tmp_path, traj, ext):
 
 
 def test_native_keeps_float32_selection_coords_and_attrs(tmp_path):
-    ds = make_traj()
+    ds = rich_trajectory()
     ds["positions"] = ds["positions"].astype(np.float32)
     ds = ssefeat.select(ds, species=["S"]).isel(frame=slice(1, None, 2))
     ds.attrs["note"] = "hello"
@@ -91,7 +79,7 @@ def test_text_round_trip(tmp_path, traj, ext):
 
 
 def test_lammps_dump_rotates_a_general_cell_into_lammps_frame(tmp_path):
-    ds = make_traj(cell=GENERAL_CELL)
+    ds = rich_trajectory(cell=GENERAL_CELL)
     sio.export(ds, tmp_path / "g.lammpstrj")
     back = sio.read(tmp_path / "g.lammpstrj")
     cell = back["cell"].values[0]
@@ -120,7 +108,7 @@ def test_lammps_dump_type_column_and_type_map(tmp_path, traj):
 
 
 def test_lammps_dump_images_unwrap_exactly(tmp_path):
-    true = make_traj(n_frames=5, wrapped=False)
+    true = rich_trajectory(n_frames=5, wrapped=False)
     true["positions"] = true["positions"] + np.arange(5)[:, None, None] * 7.3  # walk across the box
     wrapped = ssefeat.wrap(true)
     sio.export(wrapped, tmp_path / "w.lammpstrj")
@@ -254,7 +242,7 @@ def test_mdtraj_hdf5_carries_its_topology(tmp_path):
     import mdtraj as md
 
     from ssefeat.io.mdtraj_formats import topology_from_species
-    ds = make_traj(n_frames=7)
+    ds = rich_trajectory(n_frames=7)
     t = md.Trajectory(ds.positions.values / 10.0, topology_from_species(SPECIES), time=ds.time.values)
     t.unitcell_vectors = ds.cell.values / 10.0
     t.save_hdf5(str(tmp_path / "t.h5"))
@@ -271,7 +259,7 @@ def test_mdtraj_hdf5_carries_its_topology(tmp_path):
 def test_ase_and_mdtraj_formats_read_to_the_same_dataset(tmp_path):
     import ase.io
 
-    ds = make_traj(n_frames=5)
+    ds = rich_trajectory(n_frames=5)
     ase.io.write(tmp_path / "t.extxyz", to_ase(ds), format="extxyz")
     top = _mdtraj_files(tmp_path, ds)
     ref = sio.read(tmp_path / "t.extxyz")
@@ -288,7 +276,7 @@ def test_ase_and_mdtraj_formats_read_to_the_same_dataset(tmp_path):
 
 
 def test_mdtraj_start_stop_stride_atoms_and_chunks(tmp_path):
-    ds = make_traj(n_frames=9)
+    ds = rich_trajectory(n_frames=9)
     top = _mdtraj_files(tmp_path, ds)
     part = sio.read(tmp_path / "t.trr", topology=top, start=1, stop=8, stride=3, atoms="S")
     assert part.frame.values.tolist() == [1, 4, 7]
@@ -305,7 +293,7 @@ def test_gro_and_mdtraj_lammpstrj(tmp_path):
 
     from ssefeat.box import to_fractional
     from ssefeat.io.mdtraj_formats import topology_from_species
-    ds = make_traj(n_frames=3)
+    ds = rich_trajectory(n_frames=3)
     t = md.Trajectory(ds.positions.values / 10.0, topology_from_species(SPECIES), time=ds.time.values)
     t.unitcell_vectors = ds.cell.values / 10.0
     t.save_gro(str(tmp_path / "t.gro"))
@@ -326,7 +314,7 @@ def test_gro_and_mdtraj_lammpstrj(tmp_path):
 
 @pytest.mark.parametrize("ext", ["nc", "zarr", "extxyz", "lammpstrj"])
 def test_iter_chunks_keeps_global_frames(tmp_path, ext):
-    ds = make_traj(n_frames=11)
+    ds = rich_trajectory(n_frames=11)
     sio.write(ds, tmp_path / f"c.{ext}")
     kw = {"start": 2, "stop": 10, "stride": 2, "atoms": ["Li", "P"]}
     chunks = list(sio.iter_chunks(tmp_path / f"c.{ext}", 3, **kw))
@@ -360,7 +348,7 @@ def test_failed_write_leaves_old_file_and_no_partial(tmp_path, traj, monkeypatch
     else:
         monkeypatch.setattr(lammps_dump, "write_frames", lambda ds, fh, **k: (fh.write("ITEM: TIMESTEP"), boom()))
     with pytest.raises((RuntimeError, OutputError), match="disk full"):
-        sio.write(make_traj(seed=9), path)
+        sio.write(rich_trajectory(seed=9), path)
     monkeypatch.undo()
     assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]  # no temporary left behind
     assert_same(before, sio.read(path), atol=0)

@@ -14,6 +14,7 @@ from ssefeat.errors import ParameterError, SimulationError
 from ssefeat.md.bonded import HarmonicAngles, HarmonicBonds
 from ssefeat.md.pair_ionic import IonicPair, exclusions_from_topology
 from ssefeat.units import COULOMB_EV_ANGSTROM
+from conftest import separated_positions
 
 ORTHO = np.diag([14.0, 15.0, 16.0])
 TRICLINIC = np.array([[14.0, 0.0, 0.0], [3.0, 13.5, 0.0], [2.0, -2.5, 15.0]])
@@ -29,21 +30,11 @@ def brute_pairs(n):
 def random_config(n, cell, seed, dmin=1.6):
     """Random positions with no pair closer than dmin (minimum image), species Li/P/S and neutral charges."""
     rng = np.random.default_rng(seed)
-    inv = np.linalg.inv(cell)
-    pos = []
-    while len(pos) < n:
-        x = rng.random(3) @ cell
-        if pos:
-            d = x - np.array(pos)
-            s = d @ inv
-            d = (s - np.round(s)) @ cell
-            if np.min(np.einsum("ij,ij->i", d, d)) < dmin ** 2:
-                continue
-        pos.append(x)
+    pos = separated_positions(n, cell, dmin, rng)
     species = (["Li"] * (n // 2) + ["P"] * (n // 8) + ["S"] * n)[:n]
     q = rng.normal(0.0, 0.7, n)
     q -= q.mean()
-    return np.array(pos), species, q
+    return pos, species, q
 
 
 def total_energy(term, pos, cell, nl):
