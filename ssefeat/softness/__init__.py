@@ -1,20 +1,8 @@
-"""Softness: training-set selection, the hyperplane model, its plain-data model files, P_R(S), and the
-Kob-Andersen training protocol for independent runs.
-
-After Cubuk et al., PRL 114, 108001 (2015) and Schoenholz et al., Nat. Phys. 12, 469 (2016):
-
-- ``labels``: label post-processing (the largest label within a horizon; labels reduced to feature frames);
-- ``training_set``: rearranging (label > ``r_cut``) and non-rearranging (label < ``nr_cut`` over a window of
-  frames) samples, balanced; train / test split by *blocks of frames* or whole *runs* (never random rows:
-  neighbouring frames share structure, so random rows leak);
-- ``model``: standardised features, a linear classifier (logistic regression by default, linear SVM as an option)
-  with its regularisation chosen by cross-validation grouped by frame blocks; softness S = (w . x + b) / |w| in
-  standardised feature units (S > 0 soft, about to rearrange); JSON model files (no pickle) with a SHA-256 checksum
-  so that an edited or truncated file is refused;
-- ``probability``: P_R(S), the probability that an atom of softness S rearranges within the next t_R, and across
-  temperatures the fit ln P_R(S) = Sigma(S) - DeltaE(S) / (k_B T);
-- ``protocol``: inherent-structure features, p_hop labels, a quiet window tied to tau_alpha and hold-out by
-  independent runs (:func:`train_on_runs`), the recipe of the shipped Kob-Andersen model.
+"""Softness after Cubuk et al., PRL 114, 108001 (2015) and Schoenholz et al., Nat. Phys. 12, 469 (2016), one idea
+per module: ``labels`` (label post-processing), ``training_set`` (rearranging / non-rearranging samples, held-out frame
+blocks or runs), ``model`` (SoftnessModel: S = (w . x + b) / |w| in standardised feature units, S > 0 soft; JSON model
+files, no pickle), ``probability`` (P_R(S) and ln P_R(S) = Sigma(S) - DeltaE(S) / (k_B T)), ``protocol`` (the
+Kob-Andersen recipe for independent runs: :func:`train_on_runs`).
 """
 from .labels import future_max, labels_at_frames
 from .model import MIN_FEATURE_SCALE, MODEL_FORMAT, MODEL_FORMAT_VERSION, SoftnessModel, train_softness

@@ -24,9 +24,6 @@ MODEL_FORMAT_VERSION = 1
 MIN_FEATURE_SCALE = 1e-3
 
 
-# ------------------------------------------------------------------------------------------------
-# the model
-# ------------------------------------------------------------------------------------------------
 class SoftnessModel(ClassifierMixin, BaseEstimator):
     """Standardise + linear classifier; softness is the signed distance to its hyperplane.
 

@@ -173,15 +173,13 @@ def train_on_runs(runs, parameters=None, *, r_cut: float, nr_cut: float, t_R: fl
                   fmax: float = 1e-3, inherent: bool = True, names=None, seed: int = 0, **holdouts):
     """Train a softness model on independent runs with the Kob-Andersen protocol (module docstring).
 
-    ``runs``: trajectory Datasets or files (``ssefeat.io.read``), or per-run dicts already made from them with
-    keys ``phop``, ``future_max``, ``features`` (from :func:`labels_and_features`) and ``tau_alpha``. ``parameters``
-    is the structure-function parameter set, ``species`` the labelled (centre) species, ``q`` the wave number of
-    F_s (1 / length unit), ``system`` / ``forcefield`` the potential for the quenches; ``quiet_tau`` defaults to
-    tau_alpha / 2. ``holdouts``: ``n_blocks``, ``test_fraction``, ``gap_blocks``, ``n_shuffles``
-    (:func:`train_with_holdouts`). Returns the model (trained with frame blocks held out) and a report with every
-    held-out metric, ``quiet_tau``, ``tau_alpha`` per run and the combined ``features`` / ``phop`` /
-    ``future_max`` / ``groups`` (for P_R(S): ``rearrangement_probability(model.apply(features), future_max, r_cut,
-    horizon=0)``).
+    ``runs``: trajectory Datasets or files (``ssefeat.io.read``), or per-run dicts ``phop``, ``future_max``,
+    ``features`` (:func:`labels_and_features`) and ``tau_alpha``. ``parameters``: the structure-function set;
+    ``species``: the labelled centres; ``q``: the wave number of F_s; ``system`` / ``forcefield``: the potential of
+    the quenches; ``quiet_tau`` defaults to tau_alpha / 2; ``holdouts``: see :func:`train_with_holdouts`. Returns the
+    model (frame blocks held out) and a report: every held-out metric, ``quiet_tau``, ``tau_alpha`` per run, the
+    combined ``features``, ``phop``, ``future_max`` (P_R(S): ``rearrangement_probability(model.apply(features),
+    future_max, r_cut, horizon=0)``) and ``groups``.
     """
     from ..data import unwrap
     from ..io import read
@@ -192,8 +190,7 @@ def train_on_runs(runs, parameters=None, *, r_cut: float, nr_cut: float, t_R: fl
             ds = read(run) if not hasattr(run, "data_vars") else run
             ds = unwrap(ds) if ds.attrs.get("wrapped", False) else ds
             if parameters is None:
-                raise ParameterError("runs given as trajectories need a structure-function parameter set.",
-                                     fix="pass parameters=..., e.g. ssefeat.features.parameters.kob_andersen_radial().")
+                raise ParameterError("runs given as trajectories need parameters.", fix="e.g. kob_andersen_radial().")
             sel = ds["species"].values == species if species is not None else slice(None)
             rel = alpha_relaxation_time(ds["positions"].values[:, sel], float(ds.attrs["timestep_ps"]), q)
             ph, fut, feats = labels_and_features(ds, parameters, t_R=t_R, stride=stride, species=species,

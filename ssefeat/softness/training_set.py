@@ -19,9 +19,6 @@ from ..errors import ParameterError, SchemaError
 from .labels import check_labels
 
 
-# ------------------------------------------------------------------------------------------------
-# feature identity: a model can only be applied to features made with the same parameter set
-# ------------------------------------------------------------------------------------------------
 def feature_signature(features: xr.DataArray) -> list[dict]:
     """The identity of each feature column: its name and every coordinate on the ``feature`` dim.
 
@@ -58,9 +55,6 @@ def feature_names(features: xr.DataArray) -> list[str]:
     return [str(v) for v in features["feature"].values]
 
 
-# ------------------------------------------------------------------------------------------------
-# training-set selection
-# ------------------------------------------------------------------------------------------------
 @dataclass
 class TrainingSet:
     """Samples chosen for training, with where they came from.
