@@ -1,16 +1,10 @@
 """The softness protocol of the shipped Kob-Andersen model, for anyone's independent runs (after Cubuk et al. 2015,
-Schoenholz et al. 2016):
-
-1. every run: tau_alpha from the self-intermediate scattering function of the labelled species
-   (F_s(q, tau_alpha) = 1/e); p_hop at every stored frame, reduced to every ``stride``-th frame (the largest p_hop
-   of the interval each feature frame stands for) and its largest value within the next t_R (for P_R(S));
-   structure functions of the inherent structures (FIRE quenches) of those frames;
-2. rearranging p_hop > ``r_cut``; non-rearranging p_hop < ``nr_cut`` at every stored frame within +-quiet_tau,
-   quiet_tau = tau_alpha / 2 (mean over the runs: a quiet particle stays caged for ~tau_alpha); balanced classes;
-3. held out: frame blocks (seeded, a gap block on each side), whole runs, and every run once; permuted-label
-   controls give the chance level.
-
-``models/train_kob_andersen.py`` runs it on its KA runs and writes the shipped model and its card.
+Schoenholz et al. 2016): per run, tau_alpha from F_s(q, t) of the labelled species, p_hop reduced to every
+``stride``-th frame (the largest p_hop of the interval each stands for) and its largest value within the next t_R,
+structure functions of the inherent structures of those frames; rearranging p_hop > ``r_cut``, non-rearranging
+p_hop < ``nr_cut`` at every stored frame within +-quiet_tau = tau_alpha / 2 (mean over the runs: a quiet particle
+stays caged for ~tau_alpha); balanced classes; held out: frame blocks (seeded, a gap block each side), whole runs
+and every run once, with permuted-label controls. ``models/train_kob_andersen.py`` runs it on its KA runs.
 """
 from __future__ import annotations
 
