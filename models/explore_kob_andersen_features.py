@@ -26,9 +26,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 def main(argv=None):
-    import train_kob_andersen as tk
+    import train_kob_andersen as tk  # the recipe's constants and cached runs
     from ssefeat.features.parameters import kob_andersen, kob_andersen_radial
     from ssefeat.features.structure_functions import structure_functions
+    from ssefeat.softness import combine_runs, train_with_holdouts
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cache", type=Path, required=True, help="the --cache directory of train_kob_andersen.py")
@@ -48,12 +49,11 @@ def main(argv=None):
         labels.append(ph)
         for k, p in sets.items():
             feats[k].append(structure_functions(ds, p, frames=pos, n_threads=1))
-    ph, groups = tk.combine_replicas(labels), tk.run_groups(labels)
     out = {}
     for k in sets:
-        f = tk.combine_replicas(feats[k])
-        model, rep = tk.train(f, ph, quiet_tau=tk.PREVIOUS_QUIET_TAU, seed=args.seed, groups=groups,
-                              n_shuffles=2)
+        f, ph, groups = combine_runs(feats[k], labels)
+        model, rep = train_with_holdouts(f, ph, quiet_tau=tk.PREVIOUS_QUIET_TAU, r_cut=tk.R_CUT, nr_cut=tk.NR_CUT,
+                                         species="A", seed=args.seed, groups=groups, n_shuffles=2)
         out[k] = {"n_features": int(f.sizes["feature"]), "C": model.C_,
                   "frame_blocks": rep["test"]["balanced_accuracy"], "runs": rep["by_run"]["balanced_accuracy"],
                   "every_run_once": rep["leave_one_run_out"]["balanced_accuracy"],

@@ -26,8 +26,9 @@ sys.path.insert(0, str(HERE))
 
 
 def main(argv=None):
-    import train_kob_andersen as tk
-    from ssefeat.softness import SoftnessModel, select_training_set
+    import train_kob_andersen as tk  # the recipe's constants and cached runs
+    from ssefeat.softness import (SoftnessModel, combine_runs, p_r_trend, quiet_window, select_training_set,
+                                  train_with_holdouts)
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cache", type=Path, required=True, help="the --cache directory of train_kob_andersen.py")
@@ -38,11 +39,12 @@ def main(argv=None):
     tau = {r: parts[r][0]["relaxation"]["tau_alpha"] for r in parts}
     quiet = 0.5 * float(np.mean([tau[0], tau[1]]))
     train_runs, test_runs = [parts[r] for r in (0, 1)], [parts[r] for r in (2, 3)]
-    ph_tr, fut_tr, f_tr = (tk.combine_replicas([p[k] for p in train_runs]) for k in (1, 2, 3))
-    ph_te, fut_te, f_te = (tk.combine_replicas([p[k] for p in test_runs]) for k in (1, 2, 3))
-    model, rep = tk.train(f_tr, ph_tr, seed=args.seed, quiet_tau=quiet,
-                          groups=tk.run_groups([p[1] for p in train_runs]), n_shuffles=5)
-    w = tk.quiet_window(float(np.median(np.diff(f_tr["time"].values))), quiet)
+    f_tr, ph_tr, g_tr = combine_runs([p[3] for p in train_runs], [p[1] for p in train_runs])
+    f_te, ph_te, _ = combine_runs([p[3] for p in test_runs], [p[1] for p in test_runs])
+    fut_te = combine_runs([p[3] for p in test_runs], [p[2] for p in test_runs])[1]
+    model, rep = train_with_holdouts(f_tr, ph_tr, quiet_tau=quiet, r_cut=tk.R_CUT, nr_cut=tk.NR_CUT, species="A",
+                                     seed=args.seed, groups=g_tr, n_shuffles=5)
+    w = quiet_window(float(np.median(np.diff(f_tr["time"].values))), quiet)
     ts = select_training_set(f_tr, ph_tr, tk.R_CUT, tk.NR_CUT, window=w, species="A", seed=args.seed)
     final = SoftnessModel(C=model.C_).fit(ts.X, ts.y)
     final.feature_signature_ = ts.signature
@@ -58,8 +60,7 @@ def main(argv=None):
            "train_balanced_accuracy": rep["train"]["balanced_accuracy"],
            "fresh_runs_2_3": final.metrics(tt.X, tt.y), "permuted_control_fresh": control,
            "shipped_T0.6_model_on_fresh_runs_2_3": shipped.metrics(tt.X, tt.y),
-           "P_R_fresh": {"decades": tk.decades(pr), "monotone": tk.monotone(pr),
-                         "monotone_within_errors": tk.monotone_within_errors(pr), "spearman": tk.spearman(pr)}}
+           "P_R_fresh": p_r_trend(pr)}
     print(json.dumps(tk._clean(out), indent=1))
     return out
 

@@ -51,9 +51,10 @@ def future_max_at(ph, frames):
 
 
 def main(argv=None):
-    import train_kob_andersen as tk
+    import train_kob_andersen as tk  # the recipe's constants and cached runs
     from ssefeat.dynamics.phop import phop
-    from ssefeat.softness import SoftnessModel, labels_at_frames, select_training_set, train_softness
+    from ssefeat.softness import (SoftnessModel, combine_runs, labels_at_frames, p_r_trend, quiet_window,
+                                  select_training_set, train_softness, train_with_holdouts)
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cache", type=Path, required=True, help="the --cache directory of train_kob_andersen.py")
@@ -93,13 +94,11 @@ def main(argv=None):
     print("thresholds", json.dumps(tk._clean(cuts)), flush=True)
 
     def combo(t, runs):
-        f = tk.combine_replicas([feats[r] for r in runs])
-        ph = tk.combine_replicas([lab[t][r] for r in runs])
-        fm = tk.combine_replicas([fut[t][r] for r in runs])
-        return f, ph, fm, tk.run_groups([lab[t][r] for r in runs])
+        f, ph, g = combine_runs([feats[r] for r in runs], [lab[t][r] for r in runs])
+        return f, ph, combine_runs([feats[r] for r in runs], [fut[t][r] for r in runs])[1], g
 
     step = float(np.median(np.diff(feats[0]["time"].values)))
-    window = tk.quiet_window(step, tk.PREVIOUS_QUIET_TAU)
+    window = quiet_window(step, tk.PREVIOUS_QUIET_TAU)
     out["window_frames"] = window
 
     # ---- step 2: leave-one-run-out over runs 0-3 ----------------------------------------------------------------
@@ -153,8 +152,8 @@ def main(argv=None):
     # comparability with the card: the chosen t_R through the training script's splits over all six runs
     allruns = tuple(range(tk.REPLICAS[T]))
     f, ph, fm, g = combo(chosen, allruns)
-    model, rep = tk.train(f, ph, quiet_tau=tk.PREVIOUS_QUIET_TAU, seed=seed, r_cut=cuts[chosen]["r_cut"],
-                          nr_cut=cuts[chosen]["nr_cut"], groups=g, n_shuffles=10)
+    model, rep = train_with_holdouts(f, ph, quiet_tau=tk.PREVIOUS_QUIET_TAU, seed=seed, r_cut=cuts[chosen]["r_cut"],
+                                     nr_cut=cuts[chosen]["nr_cut"], species="A", groups=g, n_shuffles=10)
     S = model.apply(f)
     lo, hi = np.nanpercentile(S.values, [0.5, 99.5])
     pr = tk.p_r_curve(S, fm, s_range=(float(lo), float(hi)), r_cut=cuts[chosen]["r_cut"])
@@ -167,9 +166,7 @@ def main(argv=None):
             "held_out_runs_permuted_control": rep["by_run"]["permuted_control"]["balanced_accuracy"],
             "every_run_once": rep["leave_one_run_out"]["balanced_accuracy"],
             "every_run_once_each": rep["leave_one_run_out"]["balanced_accuracy_each"],
-            "P_R": {"decades": tk.decades(pr), "monotone": tk.monotone(pr),
-                    "monotone_within_errors": tk.monotone_within_errors(pr), "spearman": tk.spearman(pr),
-                    "S": pr["S"].values, "P_R": pr["P_R"].values}}
+            "P_R": {**p_r_trend(pr), "S": pr["S"].values, "P_R": pr["P_R"].values}}
     print(f"t_R = {chosen:g} with the training script's splits over all six runs", json.dumps(tk._clean(card)),
           flush=True)
     out["chosen_card_metrics_all_runs"] = card

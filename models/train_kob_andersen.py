@@ -27,6 +27,9 @@ Pipeline (reduced LJ units: sigma_AA, epsilon_AA, tau = sigma sqrt(m / epsilon))
 5. P_R(S) at every temperature (probability of p_hop > R_CUT within the next t_R), and the fit
    ln P_R = Sigma(S) - DeltaE(S) / T (fit_softness_arrhenius, k_B = 1).
 
+Steps 2-4 are the library's protocol (ssefeat.softness.protocol: train_on_runs, train_with_holdouts,
+transfer_metrics); this script holds the recipe, the MD and its cache, the diagnostics and the model card.
+
 Determinism: on one machine the same seed gives the same files (MD on one numba thread: NUMBA_NUM_THREADS=1 is set here before
 numba loads; other thread counts or CPUs change round-off and so the chaotic trajectory).
 """
@@ -136,83 +139,13 @@ def simulate(temperature: float, n_atoms: int = N_ATOMS, equilibrate_tau: float 
     return ds, info
 
 
-# ---- relaxation: is it an equilibrated supercooled liquid? --------------------------------------------------------
-def self_intermediate_scattering(positions: np.ndarray, q: float, lags: np.ndarray, origin_stride: int = 5):
-    """Isotropic F_s(q, t) = < sin(q r) / (q r) > over atoms and time origins, r = |r_i(t0 + t) - r_i(t0)|."""
-    out = np.empty(len(lags))
-    n = positions.shape[0]
-    for k, lag in enumerate(lags):
-        origins = np.arange(0, n - lag, origin_stride)
-        d = positions[origins + lag] - positions[origins]
-        r = np.sqrt(np.einsum("fai,fai->fa", d, d))
-        out[k] = float(np.mean(np.sinc(q * r / np.pi)))
-    return out
+# ---- labels, features (the protocol is ssefeat.softness.protocol) ------------------------------------------------
+def labels_and_features(ds, stride: int = FEATURE_STRIDE[T_TRAIN], inherent: bool = INHERENT, thermal_too=False):
+    """ssefeat.softness.labels_and_features with this recipe (p_hop of A, t_R, kob_andersen_radial, FIRE_FMAX)."""
+    from ssefeat.softness import labels_and_features as lf
 
-
-def alpha_relaxation_time(positions: np.ndarray, frame_time: float, q: float = Q_ALPHA) -> dict:
-    """tau_alpha (F_s(q, tau_alpha) = 1/e, log-linear interpolation) on the whole run and on each half (aging)."""
-    def one(pos):
-        n = pos.shape[0]
-        lags = np.unique(np.round(np.geomspace(1, max(2, n - 1), 40)).astype(int))
-        lags = lags[lags < n]
-        fs = self_intermediate_scattering(pos, q, lags)
-        below = np.flatnonzero(fs < 1.0 / np.e)
-        if not below.size:
-            return float("nan"), lags, fs
-        k = int(below[0])
-        if k == 0:
-            return float(lags[0] * frame_time), lags, fs
-        t0, t1 = np.log(lags[k - 1] * frame_time), np.log(lags[k] * frame_time)
-        y0, y1 = fs[k - 1], fs[k]
-        return float(np.exp(t0 + (y0 - 1 / np.e) * (t1 - t0) / (y0 - y1))), lags, fs
-
-    tau, lags, fs = one(positions)
-    half = positions.shape[0] // 2
-    tau1 = one(positions[:half])[0]
-    tau2 = one(positions[half:])[0]
-    pick = np.unique(np.searchsorted(lags, [1, 10, 30, 100, 300, 1000]).clip(0, len(lags) - 1))
-    return {"tau_alpha": tau, "tau_alpha_first_half": tau1, "tau_alpha_second_half": tau2, "q": q,
-            "F_s": {f"{lags[k] * frame_time:.4g}": round(float(fs[k]), 4) for k in pick}}
-
-
-# ---- labels, features -------------------------------------------------------------------------------------------
-def labels_and_features(ds, t_R: float = T_R_TAU, stride: int = FEATURE_STRIDE[T_TRAIN], n_threads: int | None = 1,
-                        inherent: bool = INHERENT, thermal_too: bool = False):
-    """Labels and features on every ``stride``-th frame of a run.
-
-    Returns ``(phop, future_max, features)`` on the feature frames (and the features of the thermal
-    configurations as a 4th item when ``thermal_too``):
-
-    - ``phop``: p_hop of A at full time resolution reduced to the feature frames by
-      :func:`ssefeat.softness.labels_at_frames` (the largest p_hop of the interval each feature frame stands for);
-    - ``future_max``: the largest p_hop over [t, t + t_R] ("rearranges within the next t_R"; NaN where that window
-      leaves the labelled frames), at the feature frames;
-    - ``features``: radial structure functions of the inherent structures of the feature frames
-      (:func:`ssefeat.md.inherent_structures`, FIRE to FIRE_FMAX) when ``inherent``, else of the thermal frames.
-    """
-    from ssefeat.dynamics.phop import phop
-    from ssefeat.features.structure_functions import structure_functions
-    from ssefeat.md import inherent_structures
-    from ssefeat.softness import future_max, labels_at_frames
-
-    ph = phop(ds, t_R=t_R, species="A")["phop"]
-    h = int(ph.attrs.get("half_window_frames", 0)) or int(round(0.5 * t_R / float(ds.attrs["timestep_ps"])))
-    pos = np.arange(0, ds.sizes["frame"], stride)
-    future = future_max(ph, 2 * h).isel(frame=pos)
-    lab = labels_at_frames(ph, ds["frame"].values[pos])
-    thermal = ds.isel(frame=pos)
-    src = inherent_structures(thermal, system="kob_andersen", fmax=FIRE_FMAX) if inherent else thermal
-    feats = structure_functions(src, parameter_set(), n_threads=n_threads)
-    if inherent:
-        feats.attrs["inherent"] = json.dumps({
-            "fmax": FIRE_FMAX, "mean_fire_steps": float(src["inherent_steps"].mean()),
-            "all_converged": bool(src["inherent_converged"].all()),
-            "mean_thermal_energy_per_atom": float(src["thermal_energy"].mean()) / ds.sizes["atom"],
-            "mean_inherent_energy_per_atom": float(src["inherent_energy"].mean()) / ds.sizes["atom"]})
-    if thermal_too:
-        feats_thermal = feats if not inherent else structure_functions(thermal, parameter_set(), n_threads=n_threads)
-        return lab, future, feats, feats_thermal
-    return lab, future, feats
+    return lf(ds, parameter_set(), t_R=T_R_TAU, stride=stride, species="A", system="kob_andersen", fmax=FIRE_FMAX,
+              inherent=inherent, thermal_too=thermal_too)
 
 
 def replica_data(T: float, replica: int, seed: int = SEED, cache: Path | None = None, progress: bool = False):
@@ -235,8 +168,10 @@ def replica_data(T: float, replica: int, seed: int = SEED, cache: Path | None = 
             a.attrs = json.loads(a.attrs.pop("feature_attrs"))
             feats.append(a)
         return info, labels["phop"], labels["phop_future_max"], feats[0], feats[1]
+    from ssefeat.softness import alpha_relaxation_time
+
     A = np.flatnonzero(ds["species"].values == "A")
-    info["relaxation"] = alpha_relaxation_time(ds["positions"].values[:, A], DUMP_TAU)
+    info["relaxation"] = alpha_relaxation_time(ds["positions"].values[:, A], DUMP_TAU, Q_ALPHA)
     t0 = time.time()
     ph, fut, feats, feats_th = labels_and_features(ds, stride=FEATURE_STRIDE[T], thermal_too=True)
     info["wall_s_labels_features"] = time.time() - t0
@@ -260,151 +195,12 @@ def replica_data(T: float, replica: int, seed: int = SEED, cache: Path | None = 
     return info, ph, fut, feats, feats_th
 
 
-# ---- training and evaluation --------------------------------------------------------------------------------------
-def quiet_tau_at(runs: list[dict]) -> float:
-    """The quiet time (tau) at one temperature: half the mean tau_alpha of its runs (a non-rearranging particle
-    stays caged for ~tau_alpha; the convention of the softness literature)."""
-    return 0.5 * float(np.nanmean([r["relaxation"]["tau_alpha"] for r in runs]))
-
-
-def quiet_window(step: float, quiet_tau: float) -> int:
-    """Feature frames on each side whose intervals (each stands for +-step/2) cover +-quiet_tau."""
-    return max(0, int(np.ceil(quiet_tau / step - 0.5 - 1e-9)))
-
-
-def permuted_control(ts, train_mask, test_mask, C: float, seed: int, n_shuffles: int = 10) -> dict:
-    """Chance level: the same fit on the training labels shuffled ``n_shuffles`` times, tested on the real test
-    labels (a single shuffle can land a random hyperplane that happens to align with the real one, so the mean
-    is the stable number)."""
-    from ssefeat.softness import SoftnessModel
-
-    rng = np.random.default_rng(seed + 1)
-    controls = []
-    for _ in range(n_shuffles):
-        y_perm = ts.y.copy()
-        y_perm[train_mask] = rng.permutation(ts.y[train_mask])
-        controls.append(SoftnessModel(C=C).fit(ts.X[train_mask], y_perm[train_mask])
-                        .metrics(ts.X[test_mask], ts.y[test_mask]))
-    each = [c["balanced_accuracy"] for c in controls]
-    return dict(controls[0], balanced_accuracy=float(np.mean(each)), balanced_accuracy_each=each,
-                n_shuffles=n_shuffles)
-
-
-def train(feats, ph, *, quiet_tau: float, seed: int = SEED, r_cut: float = R_CUT, nr_cut: float = NR_CUT,
-          n_blocks: int = 10, test_fraction: float = 0.3, gap_blocks: int = 1, groups=None, n_shuffles: int = 10):
-    """train_softness on the feature frames (labels already at the feature frames: labels_and_features).
-
-    Held out: ``test_fraction`` of 10 contiguous frame blocks (seeded; ``gap_blocks`` on each side dropped from
-    training). With ``groups`` (the run of each frame) also: whole runs held out (``report["by_run"]``: a seeded
-    ``test_fraction`` of the runs, C by CV over runs) and every run held out once (``report["leave_one_run_out"]``,
-    with the C of the frame-block model). Returns the frame-block model and the report.
-    """
-    from ssefeat.softness import SoftnessModel, train_softness
-
-    step = float(np.median(np.diff(feats["time"].values)))
-    window = quiet_window(step, quiet_tau)
-    model, report = train_softness(feats, ph, r_cut=r_cut, nr_cut=nr_cut, window=window, species="A",
-                                   n_blocks=n_blocks, test_fraction=test_fraction, gap_blocks=gap_blocks, seed=seed)
-    ts = report["training_set"]
-    train_mask, test_mask = ts.split(test_fraction=test_fraction, seed=seed, gap_blocks=gap_blocks)
-    report["permuted_control"] = permuted_control(ts, train_mask, test_mask, model.C_, seed, n_shuffles)
-    report["window_frames"] = window
-    if groups is not None and len(np.unique(np.asarray(groups))) >= 2:
-        m_run, rep_run = train_softness(feats, ph, r_cut=r_cut, nr_cut=nr_cut, window=window, species="A",
-                                        n_blocks=n_blocks, test_fraction=test_fraction, seed=seed, groups=groups)
-        tsg = rep_run["training_set"]
-        tr, te = tsg.split(test_fraction=test_fraction, seed=seed)
-        report["by_run"] = dict(rep_run["test"], C=m_run.C_, test_runs=m_run.provenance_["test_groups"],
-                                n_train=int(tr.sum()), train_balanced_accuracy=rep_run["train"]["balanced_accuracy"],
-                                permuted_control=permuted_control(tsg, tr, te, m_run.C_, seed, n_shuffles))
-        per_run, cm = {}, np.zeros((2, 2), dtype=np.int64)
-        for g, name in enumerate(tsg.group_names):
-            test = tsg.group == g
-            if not test.any() or len(np.unique(tsg.y[test])) < 2:
-                continue
-            m = SoftnessModel(C=model.C_).fit(tsg.X[~test], tsg.y[~test]).metrics(tsg.X[test], tsg.y[test])
-            per_run[name] = m["balanced_accuracy"]
-            cm += np.asarray(m["confusion_matrix"])
-        tn, fp, fn, tp = cm.ravel()
-        report["leave_one_run_out"] = {"balanced_accuracy_each": per_run, "confusion_matrix": cm.tolist(),
-                                       "balanced_accuracy": float(0.5 * (tp / max(tp + fn, 1) + tn / max(tn + fp, 1))),
-                                       "p_soft_given_rearranging": float(tp / max(tp + fn, 1)), "C": model.C_}
-    return model, report
-
-
-REPLICA_FRAME_OFFSET = 1_000_000  # frame label = replica * offset + frame: replicas never share a frame label
-
-
-def combine_replicas(arrays):
-    """Concatenate per-replica (frame, atom[, feature]) arrays along frame with distinct frame labels and times.
-
-    Each replica starts and ends with NaN labels (p_hop windows), so quiet windows never bridge two replicas.
-    """
-    import xarray as xr
-
-    out = []
-    for r, a in enumerate(arrays):
-        a = a.assign_coords(frame=a["frame"].values + r * REPLICA_FRAME_OFFSET)
-        if "time" in a.coords:
-            a = a.assign_coords(time=("frame", a["time"].values + r * 1.0e5))
-        out.append(a)
-    if len(out) == 1:
-        return out[0]
-    res = xr.concat(out, dim="frame", combine_attrs="override")
-    return res
-
-
-def run_groups(arrays):
-    """The run of every frame of combine_replicas(arrays): a DataArray on the combined frame labels."""
-    import xarray as xr
-
-    frames = np.concatenate([a["frame"].values + r * REPLICA_FRAME_OFFSET for r, a in enumerate(arrays)])
-    runs = np.concatenate([np.full(a.sizes["frame"], f"run{r}") for r, a in enumerate(arrays)])
-    return xr.DataArray(runs, dims="frame", coords={"frame": frames}, name="run")
-
-
-def transfer_metrics(model, feats, ph, *, quiet_tau: float, r_cut=R_CUT, nr_cut=NR_CUT, seed=SEED) -> dict:
-    """Metrics of a trained model on every balanced labelled sample of other (independent) runs."""
-    from ssefeat.softness import select_training_set
-
-    step = float(np.median(np.diff(feats["time"].values)))
-    ts = select_training_set(feats, ph, r_cut, nr_cut, window=quiet_window(step, quiet_tau), species="A", seed=seed)
-    return model.metrics(ts.X, ts.y)
-
-
+# ---- training and evaluation: ssefeat.softness.train_on_runs / train_with_holdouts ---------------------------
 def p_r_curve(softness, future_max, s_range, bins: int = 16, min_count: int = 100, r_cut: float = R_CUT):
     from ssefeat.softness import rearrangement_probability
 
     return rearrangement_probability(softness, future_max, r_cut=r_cut, horizon=0, bins=bins, s_range=s_range,
                                      min_count=min_count)
-
-
-def decades(pr) -> float:
-    p = pr["P_R"].values
-    p = p[np.isfinite(p) & (p > 0)]
-    return float(np.log10(p.max() / p.min())) if p.size >= 2 else float("nan")
-
-
-def monotone_within_errors(pr) -> bool:
-    """No bin lies significantly below the previous one: each bin's upper 68 % bound >= the previous lower bound."""
-    ok = np.isfinite(pr["P_R"].values)
-    lo, hi = pr["P_R_low"].values[ok], pr["P_R_high"].values[ok]
-    return bool(np.all(hi[1:] >= lo[:-1]))
-
-
-def spearman(pr) -> float:
-    from scipy.stats import spearmanr
-
-    ok = np.isfinite(pr["P_R"].values)
-    return float(spearmanr(pr["S"].values[ok], pr["P_R"].values[ok]).statistic)
-
-
-def monotone(pr) -> bool:
-    """P_R rises bin to bin wherever it is defined (within the Wilson intervals: no bin's upper bound is below the
-    previous bin's lower bound... strictly: centres non-decreasing)."""
-    p = pr["P_R"].values
-    p = p[np.isfinite(p)]
-    return bool(np.all(np.diff(p) > 0))
 
 
 # ---- the card ---------------------------------------------------------------------------------------------------
@@ -730,27 +526,36 @@ def main(argv=None):
     ap.add_argument("--temperatures", type=float, nargs="+", default=list(TEMPERATURES))
     ap.add_argument("--progress", action="store_true")
     args = ap.parse_args(argv)
-    from ssefeat.softness import fit_softness_arrhenius
+    from ssefeat.softness import (combine_runs, fit_softness_arrhenius, p_r_trend, quiet_tau_at, train_on_runs,
+                                  train_with_holdouts, transfer_metrics)
 
+    cuts = {"r_cut": R_CUT, "nr_cut": NR_CUT, "species": "A", "seed": args.seed}
     t_start = time.time()
-    runs, data, groups = {}, {}, {}
+    runs, data, prepared = {}, {}, {}
     for T in args.temperatures:
         parts = [replica_data(T, r, seed=args.seed, cache=args.cache, progress=args.progress)
                  for r in range(REPLICAS[T])]
         runs[T] = [p[0] for p in parts]
         for p in parts:
             print(f"T={T} replica {p[0].get('replica', 0)}: {p[0]['relaxation']}", flush=True)
-        data[T] = tuple(combine_replicas([p[k] for p in parts]) for k in (1, 2, 3, 4))
-        groups[T] = run_groups([p[1] for p in parts])
+        prepared[T] = [{"phop": p[1], "future_max": p[2], "features": p[3],
+                        "tau_alpha": p[0]["relaxation"]["tau_alpha"]} for p in parts]
+        feats, ph, _ = combine_runs([p[3] for p in parts], [p[1] for p in parts])  # frame labels as train_on_runs
+        data[T] = {"phop": ph, "features": feats, "future_max": combine_runs([p[3] for p in parts],
+                                                                             [p[2] for p in parts])[1],
+                   "features_thermal": combine_runs([p[4] for p in parts], [p[1] for p in parts])[0]}
 
-    ph, fut, feats, feats_th = data[T_TRAIN]
     phop_stats = full_resolution_phop_stats(T_TRAIN, args.seed, args.cache)
-    quiet_train = quiet_tau_at(runs[T_TRAIN]) if QUIET_TAU is None else QUIET_TAU
-    model, report = train(feats, ph, quiet_tau=quiet_train, seed=args.seed, groups=groups[T_TRAIN])
+    model, report = train_on_runs(prepared[T_TRAIN], r_cut=R_CUT, nr_cut=NR_CUT, t_R=T_R_TAU,
+                                  stride=FEATURE_STRIDE[T_TRAIN], species="A", quiet_tau=QUIET_TAU, seed=args.seed)
+    feats, ph, fut, feats_th, quiet_train = (report["features"], report["phop"], report["future_max"],
+                                             data[T_TRAIN]["features_thermal"], report["quiet_tau"])
+    groups = report["groups"]
     print("test", report["test"], "control", report["permuted_control"], flush=True)
     print("by run", report.get("by_run"), "\nleave one run out", report.get("leave_one_run_out"), flush=True)
     # the same recipe on the features of the thermal (not quenched) configurations, for comparison
-    m_th, rep_th = train(feats_th, ph, quiet_tau=quiet_train, seed=args.seed, groups=groups[T_TRAIN], n_shuffles=2)
+    m_th, rep_th = train_with_holdouts(feats_th, ph, quiet_tau=quiet_train, groups=groups, n_shuffles=2,
+                                       **cuts)
     thermal = {"balanced_accuracy": rep_th["test"]["balanced_accuracy"], "C": m_th.C_,
                "by_run": rep_th.get("by_run", {}).get("balanced_accuracy"),
                "leave_one_run_out": rep_th.get("leave_one_run_out", {}).get("balanced_accuracy")}
@@ -758,7 +563,7 @@ def main(argv=None):
     # diagnostic, not a model choice: how much of the accuracy comes from the length of the quiet window
     quiet_check = {}
     for q in sorted({PREVIOUS_QUIET_TAU, round(0.5 * quiet_train, 1)}):
-        m_q, rep_q = train(feats, ph, quiet_tau=q, seed=args.seed, groups=groups[T_TRAIN], n_shuffles=1)
+        m_q, rep_q = train_with_holdouts(feats, ph, quiet_tau=q, groups=groups, n_shuffles=1, **cuts)
         quiet_check[q] = {"frame_blocks": rep_q["test"]["balanced_accuracy"],
                           "by_run": rep_q["by_run"]["balanced_accuracy"],
                           "leave_one_run_out": rep_q["leave_one_run_out"]["balanced_accuracy"],
@@ -769,13 +574,13 @@ def main(argv=None):
     transfer = {}
     for T in args.temperatures:
         if T != T_TRAIN:
-            quiet = quiet_tau_at(runs[T])
+            quiet = quiet_tau_at([r["relaxation"]["tau_alpha"] for r in runs[T]])
             tau = 2 * quiet
-            transfer[T] = transfer_metrics(model, data[T][2], data[T][0], quiet_tau=quiet)
+            transfer[T] = transfer_metrics(model, data[T]["features"], data[T]["phop"], quiet_tau=quiet, **cuts)
             transfer[T]["quiet_tau"] = quiet
             tau_med = float(np.nanmedian([r["relaxation"]["tau_alpha"] for r in runs[T]]))
             if len(runs[T]) > 2 and abs(tau_med - tau) > 0.1 * tau:  # one slow or fast run dominates the mean
-                med = transfer_metrics(model, data[T][2], data[T][0], quiet_tau=0.5 * tau_med)
+                med = transfer_metrics(model, data[T]["features"], data[T]["phop"], quiet_tau=0.5 * tau_med, **cuts)
                 transfer[T]["median_window"] = {"quiet_tau": 0.5 * tau_med, "n_samples": med["n_samples"],
                                                 "balanced_accuracy": med["balanced_accuracy"]}
     S_train = model.apply(feats)
@@ -783,16 +588,14 @@ def main(argv=None):
     min_count = 100
     p_r, p_r_ds = {}, {}
     for T in args.temperatures:
-        S = S_train if T == T_TRAIN else model.apply(data[T][2])
-        pr = p_r_curve(S, data[T][1], s_range=(float(lo), float(hi)), min_count=min_count)
+        S = S_train if T == T_TRAIN else model.apply(data[T]["features"])
+        pr = p_r_curve(S, data[T]["future_max"], s_range=(float(lo), float(hi)), min_count=min_count)
         p_r_ds[T] = pr
         p_r[T] = {"S": pr["S"].values, "P_R": pr["P_R"].values, "P_R_low": pr["P_R_low"].values,
-                  "P_R_high": pr["P_R_high"].values, "count": pr["count"].values, "decades": decades(pr),
-                  "monotone": monotone(pr), "monotone_within_errors": monotone_within_errors(pr),
-                  "spearman": spearman(pr)}
+                  "P_R_high": pr["P_R_high"].values, "count": pr["count"].values, **p_r_trend(pr)}
     pr_th = p_r_curve(m_th.apply(feats_th), fut, s_range=tuple(np.nanpercentile(m_th.apply(feats_th).values,
                                                                                 [0.5, 99.5])), min_count=min_count)
-    thermal["decades"] = decades(pr_th)
+    thermal["decades"] = p_r_trend(pr_th)["decades"]
     arr = None
     if len(args.temperatures) >= 2:
         fit = fit_softness_arrhenius(p_r_ds, boltzmann=1.0)

@@ -127,19 +127,6 @@ def labels_and_features(ds, t_R: float = T_R_PS, stride: int = FEATURE_STRIDE):
     return ph, fut, feats, env
 
 
-def bin_labels(ph, stride: int):
-    """p_hop max over the +-stride/2 stored frames around each frame (NaN if any is NaN), see train_kob_andersen."""
-    from numpy.lib.stride_tricks import sliding_window_view
-
-    half = stride // 2
-    if half == 0:
-        return ph
-    vals = ph.values
-    pad = np.full((half,) + vals.shape[1:], np.nan)
-    win = sliding_window_view(np.concatenate([pad, vals, pad]), 2 * half + 1, axis=0)
-    return ph.copy(data=np.where(np.isnan(win).any(axis=-1), np.nan, np.nanmax(np.nan_to_num(win, nan=-1), axis=-1)))
-
-
 def cached_labels_and_features(ds, cache, seed):
     """labels_and_features, kept in ``cache`` (netCDF) when given."""
     import xarray as xr
@@ -176,11 +163,11 @@ def cached_labels_and_features(ds, cache, seed):
 
 
 def train(feats, ph, seed: int = SEED, gap_blocks: int = 1, test_fraction: float = 0.3):
-    from ssefeat.softness import SoftnessModel, train_softness
+    from ssefeat.softness import SoftnessModel, labels_at_frames, train_softness
 
     step = float(np.median(np.diff(feats["time"].values)))
     window = int(round(QUIET_PS / step))
-    ph = bin_labels(ph, int(round(step / float(np.median(np.diff(ph["time"].values))))))
+    ph = labels_at_frames(ph, feats)  # the largest p_hop of the stored frames each feature frame stands for
     model, report = train_softness(feats, ph, r_cut=R_CUT, nr_cut=NR_CUT, window=window, species="Li",
                                    n_blocks=10, test_fraction=test_fraction, gap_blocks=gap_blocks, seed=seed)
     ts = report["training_set"]

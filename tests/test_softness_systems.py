@@ -32,6 +32,8 @@ def _script(name):
 def small_ka_softness(seed=1, n_atoms=500, temperature=0.8, equilibrate_tau=20.0, production_tau=60.0,
                       stride=4, quiet_tau=1.5):
     """A small KA run -> p_hop labels -> softness; returns (held-out metrics, permuted control, report, timing)."""
+    from ssefeat.softness import train_with_holdouts
+
     ka = _script("train_kob_andersen")
     t0 = time.process_time()
     ds, _ = ka.simulate(temperature, n_atoms=n_atoms, equilibrate_tau=equilibrate_tau,
@@ -39,7 +41,8 @@ def small_ka_softness(seed=1, n_atoms=500, temperature=0.8, equilibrate_tau=20.0
     t_md = time.process_time() - t0
     ph, _, feats = ka.labels_and_features(ds, stride=stride, inherent=False)  # thermal features: no quenches
     t_feat = time.process_time() - t0 - t_md
-    model, report = ka.train(feats, ph, seed=seed, quiet_tau=quiet_tau)
+    model, report = train_with_holdouts(feats, ph, quiet_tau=quiet_tau, r_cut=ka.R_CUT, nr_cut=ka.NR_CUT, species="A",
+                                        seed=seed)
     return report, {"md_cpu_s": t_md, "features_cpu_s": t_feat, "total_cpu_s": time.process_time() - t0}
 
 

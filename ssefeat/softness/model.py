@@ -1,0 +1,326 @@
+"""The softness model: standardised features and a linear classifier whose signed hyperplane distance is the
+softness, its plain-JSON model files (format version, SHA-256 checksum; never pickle), and ``train_softness``."""
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+from sklearn.base import BaseEstimator, ClassifierMixin
+
+from .. import __version__
+from ..errors import MissingFileError, ModelFileError, ParameterError, SchemaError
+from ..io.atomic import atomic_output
+from ..provenance import stamp
+from .training_set import _signature_hash, feature_names, feature_signature, select_training_set
+
+MODEL_FORMAT = "ssefeat-softness-model"
+MODEL_FORMAT_VERSION = 1
+#: features whose training spread is below this (relative to max(1, |mean|)) are "dead": left out of the fit
+#: (weight 0). Structure functions count neighbours, so 1e-3 is a thousandth of a neighbour.
+MIN_FEATURE_SCALE = 1e-3
+
+
+class SoftnessModel(ClassifierMixin, BaseEstimator):
+    """Standardise + linear classifier; softness is the signed distance to its hyperplane.
+
+    Parameters
+    ----------
+    classifier : {"logistic", "svm"}
+        Logistic regression (default) or a linear support-vector machine.
+    C : float or None
+        Inverse regularisation strength; None chooses it by cross-validation over ``Cs``.
+    Cs : sequence of float
+        Candidates for C.
+    cv : int
+        Number of cross-validation folds (grouped by frame block when ``groups`` are given to ``fit``).
+    max_iter : int
+    random_state : int
+
+    Learned attributes: ``mean_``, ``scale_`` (standardisation), ``coef_`` (weights in standardised units),
+    ``intercept_``, ``C_`` (the C used), ``cv_scores_`` (balanced accuracy per candidate C),
+    ``feature_names_in_``.
+    """
+
+    def __init__(self, classifier: str = "logistic", C: float | None = None,
+                 Cs=(1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0, 10.0), cv: int = 5, max_iter: int = 2000,
+                 random_state: int = 0):
+        self.classifier = classifier
+        self.C = C
+        self.Cs = Cs
+        self.cv = cv
+        self.max_iter = max_iter
+        self.random_state = random_state
+
+    def _estimator(self, C: float):
+        if self.classifier == "logistic":
+            from sklearn.linear_model import LogisticRegression
+
+            return LogisticRegression(C=C, max_iter=self.max_iter)
+        if self.classifier == "svm":
+            from sklearn.svm import LinearSVC
+
+            return LinearSVC(C=C, max_iter=self.max_iter, random_state=self.random_state)
+        raise ParameterError(f"unknown classifier {self.classifier!r}.", fix="use 'logistic' or 'svm'.")
+
+    def fit(self, X, y, groups=None, feature_names=None):
+        """Fit on samples X (n_samples, n_features) with labels y (1 = rearranging, 0 = not).
+
+        ``groups`` (e.g. frame blocks) make the cross-validation folds hold whole groups.
+        """
+        from sklearn.metrics import balanced_accuracy_score
+        from sklearn.model_selection import GroupKFold, StratifiedKFold
+
+        X = np.asarray(X, dtype=np.float64)
+        y = np.asarray(y).astype(np.int64)
+        if X.ndim != 2 or len(X) != len(y):
+            raise ParameterError(f"X has shape {X.shape} and y {y.shape}; expected (n, n_features) and (n,).")
+        if not np.isfinite(X).all():
+            raise SchemaError("training features contain NaN or infinite values.",
+                              fix="drop or recompute those samples before training.")
+        classes, counts = np.unique(y, return_counts=True)
+        if len(classes) != 2 or counts.min() < max(2, self.cv if self.C is None else 2):
+            raise ParameterError(f"training needs both classes with enough samples; got counts "
+                                 f"{dict(zip(classes.tolist(), counts.tolist()))}.",
+                                 fix="loosen r_cut / nr_cut or use more frames.")
+        self.classes_ = np.array([0, 1])
+        self.mean_ = X.mean(axis=0)
+        # Features that (almost) never vary in training carry no information, and dividing by their tiny spread
+        # would blow up softness wherever they do occur (a radial shell at a Li-Li distance met once in 10^4
+        # samples): such "dead" features are left out of the fit (weight 0, scale 1).
+        scale = X.std(axis=0)
+        active = scale >= MIN_FEATURE_SCALE * np.maximum(1.0, np.abs(self.mean_))
+        if not active.any():
+            raise ParameterError("every feature is (nearly) constant over the training samples.",
+                                 fix="check the features (cutoff, centre species) and the training frames.")
+        self.scale_ = np.where(active, scale, 1.0)
+        Z = ((X - self.mean_) / self.scale_)[:, active]
+        self.n_features_in_ = X.shape[1]
+        self.feature_names_in_ = np.asarray(feature_names if feature_names is not None
+                                            else [f"f{k}" for k in range(X.shape[1])], dtype=object)
+        if self.C is None:
+            if groups is not None and len(np.unique(groups)) >= self.cv:
+                splits = list(GroupKFold(n_splits=self.cv).split(Z, y, groups))
+            else:
+                splits = list(StratifiedKFold(self.cv, shuffle=True, random_state=self.random_state).split(Z, y))
+            scores = []
+            for C in self.Cs:
+                fold = []
+                for tr, te in splits:
+                    if len(np.unique(y[tr])) < 2 or len(np.unique(y[te])) < 2:
+                        continue
+                    est = self._estimator(C).fit(Z[tr], y[tr])
+                    fold.append(balanced_accuracy_score(y[te], est.predict(Z[te])))
+                scores.append(np.mean(fold) if fold else np.nan)
+            self.cv_scores_ = np.asarray(scores)
+            self.C_ = float(np.asarray(self.Cs)[int(np.nanargmax(self.cv_scores_))])
+        else:
+            self.cv_scores_ = np.array([])
+            self.C_ = float(self.C)
+        est = self._estimator(self.C_).fit(Z, y)
+        self.coef_ = np.zeros(X.shape[1])
+        self.coef_[active] = np.asarray(est.coef_, dtype=np.float64).reshape(-1)
+        self.dead_features_ = [str(n) for n in self.feature_names_in_[~active]]
+        self.intercept_ = float(np.asarray(est.intercept_).reshape(-1)[0])
+        if not np.any(self.coef_):
+            raise ParameterError("the fitted hyperplane has zero weights (regularisation too strong or no signal).",
+                                 fix="allow a larger C or check that the labels depend on the features.")
+        return self
+
+    def _check_fitted(self):
+        if not hasattr(self, "coef_"):
+            raise ParameterError("this SoftnessModel is not trained.", fix="call fit(...) or SoftnessModel.load(path).")
+
+    def softness(self, X) -> np.ndarray:
+        """Signed distance to the hyperplane in standardised feature units, (n_samples,)."""
+        self._check_fitted()
+        X = np.asarray(X, dtype=np.float64)
+        if X.shape[-1] != self.coef_.size:
+            raise SchemaError(f"features have {X.shape[-1]} columns; the model expects {self.coef_.size}.",
+                              fix="compute features with the model's parameter set.")
+        Z = (X - self.mean_) / self.scale_
+        return (Z @ self.coef_ + self.intercept_) / np.linalg.norm(self.coef_)
+
+    decision_function = softness
+
+    def predict(self, X) -> np.ndarray:
+        """1 (rearranging) where S > 0, else 0."""
+        return (self.softness(X) > 0).astype(np.int64)
+
+    def score(self, X, y, sample_weight=None) -> float:
+        """Balanced accuracy."""
+        from sklearn.metrics import balanced_accuracy_score
+
+        return float(balanced_accuracy_score(y, self.predict(X), sample_weight=sample_weight))
+
+    def metrics(self, X, y) -> dict:
+        """Accuracy, balanced accuracy, P(S>0 | rearranging), P(S>0), confusion matrix [[TN, FP], [FN, TP]]."""
+        from sklearn.metrics import confusion_matrix
+
+        y = np.asarray(y).astype(np.int64)
+        S = self.softness(X)
+        pred = (S > 0).astype(np.int64)
+        cm = confusion_matrix(y, pred, labels=[0, 1])
+        tn, fp, fn, tp = cm.ravel()
+        return {"n_samples": int(len(y)), "accuracy": float((pred == y).mean()),
+                "balanced_accuracy": float(0.5 * (tp / max(tp + fn, 1) + tn / max(tn + fp, 1))),
+                "p_soft_given_rearranging": float(tp / max(tp + fn, 1)), "p_soft": float((S > 0).mean()),
+                "confusion_matrix": cm.tolist()}
+
+    def weights(self) -> xr.DataArray:
+        """Hyperplane weights by feature name (standardised units, unit norm)."""
+        self._check_fitted()
+        w = self.coef_ / np.linalg.norm(self.coef_)
+        return xr.DataArray(w, dims="feature", coords={"feature": self.feature_names_in_.astype(str)},
+                            name="weight", attrs={"units": "1 (standardised feature units, |w| = 1)"})
+
+    # --- files -------------------------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        """The model as plain JSON-able data."""
+        self._check_fitted()
+        return {"classifier": self.classifier, "C": self.C_, "mean": self.mean_.tolist(),
+                "scale": self.scale_.tolist(), "coef": self.coef_.tolist(), "intercept": self.intercept_,
+                "feature_names": [str(n) for n in self.feature_names_in_],
+                "dead_features": list(getattr(self, "dead_features_", [])),
+                "feature_signature": getattr(self, "feature_signature_", None),
+                "provenance": getattr(self, "provenance_", {}), "metrics": getattr(self, "metrics_", {})}
+
+    def save(self, path, overwrite: bool = True) -> None:
+        """Write the model as JSON (atomically), with a format version and a SHA-256 checksum of its content."""
+        content = self.to_dict()
+        body = json.dumps(content, sort_keys=True)
+        doc = {"format": MODEL_FORMAT, "format_version": MODEL_FORMAT_VERSION, "ssefeat_version": __version__,
+               "sha256": hashlib.sha256(body.encode()).hexdigest(), "model": content}
+        with atomic_output(path, overwrite=overwrite) as tmp:
+            Path(tmp).write_text(json.dumps(doc, indent=1, sort_keys=True))
+
+    @classmethod
+    def load(cls, path) -> "SoftnessModel":
+        """Read a model file written by :meth:`save`; refuse anything malformed, edited or from a newer format."""
+        path = Path(path)
+        if not path.exists():
+            raise MissingFileError(f"model file {path} does not exist.", fix="check the path (models/ ships "
+                                                                              "trained models).")
+        try:
+            doc = json.loads(path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise ModelFileError(f"{path} is not a JSON model file ({err}).",
+                                 fix="use a file written by SoftnessModel.save or `ssefeat softness train`.") from None
+        if not isinstance(doc, dict) or doc.get("format") != MODEL_FORMAT:
+            raise ModelFileError(f"{path} is not an ssefeat softness model (format {doc.get('format')!r}).",
+                                 fix="use a file written by SoftnessModel.save or `ssefeat softness train`.")
+        version = doc.get("format_version")
+        if not isinstance(version, int) or version > MODEL_FORMAT_VERSION:
+            raise ModelFileError(f"{path} has model format version {version}; this ssefeat "
+                                 f"({__version__}) reads up to {MODEL_FORMAT_VERSION}.",
+                                 fix="upgrade ssefeat (pip install -U ssefeat) or retrain the model.")
+        content = doc.get("model")
+        body = json.dumps(content, sort_keys=True)
+        if hashlib.sha256(body.encode()).hexdigest() != doc.get("sha256"):
+            raise ModelFileError(f"{path} failed its checksum: the model content was edited or damaged.",
+                                 fix="retrain the model or restore the original file.")
+        try:
+            model = cls(classifier=content["classifier"], C=content["C"])
+            model.C_ = float(content["C"])
+            model.mean_ = np.asarray(content["mean"], dtype=np.float64)
+            model.scale_ = np.asarray(content["scale"], dtype=np.float64)
+            model.coef_ = np.asarray(content["coef"], dtype=np.float64)
+            model.intercept_ = float(content["intercept"])
+            model.feature_names_in_ = np.asarray(content["feature_names"], dtype=object)
+            model.feature_signature_ = content.get("feature_signature")
+            model.dead_features_ = list(content.get("dead_features", []))
+            model.provenance_ = content.get("provenance", {})
+            model.metrics_ = content.get("metrics", {})
+        except (KeyError, TypeError, ValueError) as err:
+            raise ModelFileError(f"{path} is missing or has malformed field {err}.",
+                                 fix="retrain the model with this version of ssefeat.") from None
+        n = model.coef_.size
+        if not (model.mean_.size == model.scale_.size == len(model.feature_names_in_) == n) or n == 0:
+            raise ModelFileError(f"{path} has inconsistent array sizes (weights {n}, mean {model.mean_.size}, "
+                                 f"scale {model.scale_.size}, names {len(model.feature_names_in_)}).",
+                                 fix="retrain the model.")
+        model.classes_ = np.array([0, 1])
+        model.n_features_in_ = n
+        return model
+
+    # --- xarray layer ------------------------------------------------------------------------------
+    def check_features(self, features: xr.DataArray) -> None:
+        """Raise ModelFileError unless ``features`` were made with the model's parameter set."""
+        self._check_fitted()
+        expected = getattr(self, "feature_signature_", None)
+        if expected is None:
+            names = feature_names(features)
+            if names != [str(n) for n in self.feature_names_in_]:
+                raise ModelFileError("the features' names differ from the model's.",
+                                     fix="compute features with the parameter set the model was trained on.")
+            return
+        got = feature_signature(features)
+        if got != expected:
+            diff = next((k for k, (a, b) in enumerate(zip(got, expected)) if a != b), min(len(got), len(expected)))
+            detail = (f"{len(got)} features vs the model's {len(expected)}" if len(got) != len(expected)
+                      else f"feature {diff}: {got[diff]} vs the model's {expected[diff]}")
+            raise ModelFileError(f"the features were not made with the model's parameter set ({detail}; "
+                                 f"signature {_signature_hash(got)} vs {_signature_hash(expected)}).",
+                                 fix="recompute features with the parameters stored in the model "
+                                     "(its provenance names the parameter set).")
+
+    def apply(self, features: xr.DataArray) -> xr.DataArray:
+        """Softness of every atom of every frame: DataArray (frame, atom), chunk friendly."""
+        self.check_features(features)
+        X = np.asarray(features.transpose("frame", "atom", "feature").values, dtype=np.float64)
+        S = self.softness(X.reshape(-1, X.shape[-1])).reshape(X.shape[:2])
+        S[~np.isfinite(X).all(axis=-1)] = np.nan
+        coords = {k: v for k, v in features.coords.items() if "feature" not in v.dims}
+        out = xr.DataArray(S, dims=("frame", "atom"), coords=coords, name="softness")
+        return stamp(out, parameters={"model_provenance": getattr(self, "provenance_", {}), "C": self.C_,
+                                      "classifier": self.classifier},
+                     units="1 (standardised feature units)", analysis="SoftnessModel.apply")
+
+
+def train_softness(features: xr.DataArray, labels: xr.DataArray, r_cut: float, nr_cut: float, window: int = 0,
+                   species=None, classifier: str = "logistic", C: float | None = None, test_fraction: float = 0.25,
+                   n_blocks: int = 10, gap_blocks: int = 0, max_per_class: int | None = None,
+                   seed: int = 0, groups=None, test_groups=None) -> tuple[SoftnessModel, dict]:
+    """Select a training set, train on frame blocks, evaluate on held-out blocks.
+
+    With ``groups`` (one label per feature frame, e.g. the independent run each frame comes from; a DataArray on
+    ``frame`` or a sequence) whole groups are held out instead of frame blocks (``test_groups`` names them, else
+    a seeded ``test_fraction`` of the groups), and cross-validation folds hold whole groups when there are at
+    least ``cv`` training groups (frame blocks otherwise).
+
+    Returns the model (refitted on the training blocks only; metrics are for the held-out blocks) and a
+    report dict: held-out metrics, the chosen C, the samples used. The model carries the feature signature
+    and provenance, ready for :meth:`SoftnessModel.save`.
+    """
+    ts = select_training_set(features, labels, r_cut, nr_cut, window=window, species=species,
+                             n_blocks=n_blocks, max_per_class=max_per_class, seed=seed, groups=groups)
+    train, test = ts.split(test_fraction=test_fraction, seed=seed, gap_blocks=gap_blocks, test_groups=test_groups)
+    if len(np.unique(ts.y[test])) < 2 or len(np.unique(ts.y[train])) < 2:
+        raise ParameterError("a train or test split lacks one of the classes.",
+                             fix="use more frames, more blocks (n_blocks) or looser cuts.")
+    model = SoftnessModel(classifier=classifier, C=C, random_state=seed)
+    cv_groups = ts.block[train]
+    if ts.group is not None and len(np.unique(ts.group[train])) >= model.cv:
+        cv_groups = ts.group[train]
+    model.fit(ts.X[train], ts.y[train], groups=cv_groups, feature_names=ts.feature_names)
+    test_metrics = model.metrics(ts.X[test], ts.y[test])
+    train_metrics = model.metrics(ts.X[train], ts.y[train])
+    model.feature_signature_ = ts.signature
+    model.metrics_ = {"test": test_metrics, "train": train_metrics,
+                      "cv_balanced_accuracy": dict(zip(map(str, model.Cs), model.cv_scores_.tolist()))
+                      if model.cv_scores_.size else {}}
+    model.provenance_ = {**ts.info, "classifier": classifier, "test_fraction": test_fraction,
+                         "n_dead_features": len(model.dead_features_),
+                         "gap_blocks": gap_blocks, "n_train": int(train.sum()), "n_test": int(test.sum()),
+                         "split": "frame groups" if ts.group is not None else "frame blocks",
+                         **({"test_groups": sorted({ts.group_names[g] for g in ts.group[test]})}
+                            if ts.group is not None else {}),
+                         "feature_parameters": features.attrs.get("parameters", ""),
+                         "features_source": features.attrs.get("source", ""),
+                         "trained": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+                         "ssefeat_version": __version__}
+    return model, {"test": test_metrics, "train": train_metrics, "C": model.C_, "training_set": ts}
+
