@@ -21,8 +21,9 @@ from pathlib import Path
 import pandas as pd
 import xarray as xr
 
-#: Attributes that are provenance (when and where), not results.
-PROVENANCE = {"created", "model"}
+#: Provenance (when and where), not results: creation times, the model file's training time and the checksum
+#: of its text (which holds that time), the model's path.
+PROVENANCE = {"created", "model", "trained", "sha256"}
 HERE = Path(__file__).resolve().parents[1]
 
 
@@ -104,8 +105,9 @@ def _explain(a: xr.Dataset, b: xr.Dataset) -> str:
             lines.append(f"    {name}: only in {'before' if name in a.variables else 'after'}")
         elif not a[name].variable.identical(b[name].variable):
             lines.append(f"    {name}: values or attrs differ")
-    if a.attrs != b.attrs:
-        keys = sorted(k for k in set(a.attrs) | set(b.attrs) if a.attrs.get(k) != b.attrs.get(k))
+    keys = sorted(k for k in set(a.attrs) | set(b.attrs)
+                  if not xr.Variable((), 0, {k: a.attrs.get(k)}).identical(xr.Variable((), 0, {k: b.attrs.get(k)})))
+    if keys:
         lines.append(f"    attrs differ: {keys}")
     return "\n".join(lines) or "    (coordinates or dims differ)"
 
@@ -124,21 +126,23 @@ if not traj.exists():
 
 
 def run_jobs(source: Path, out: Path) -> None:
-    """Run the two jobs with the ssefeat found in ``source`` (a checkout), outputs under ``out``."""
+    """Run the two jobs with the ssefeat found in ``source`` (a checkout), outputs under ``out``.
+
+    Paths in the configurations are relative to ``out`` (the jobs run there), because stage hashes include them."""
     env = {**os.environ, "PYTHONPATH": str(source), "MPLBACKEND": "Agg"}
     out.mkdir(parents=True, exist_ok=True)
     cli = [sys.executable, "-c", "import sys; from ssefeat.cli import main; sys.exit(main())"]
-    subprocess.run(cli + ["demo", "--quick", "-o", str(out / "demo")], env=env, check=True, cwd=out)
+    subprocess.run(cli + ["demo", "--quick", "-o", "demo"], env=env, check=True, cwd=out)
     subprocess.run([sys.executable, "-c", JOB_SCRIPT, str(out)], env=env, check=True, cwd=out)
-    config = {"trajectory": {"files": [str(out / "input.nc")], "temperatures": [900.0]},
+    config = {"trajectory": {"files": ["input.nc"], "temperatures": [900.0]},
               "labels": {"kind": "d2min", "lag_frames": 4, "cutoff": 4.0},
               "softness": {"window": 1, "horizon": 4},
               "correlate": {"n_boot": 50},
               "disorder": {"enabled": True, "frames": 3},
               "execution": {"chunk_frames": 16},
-              "output": {"folder": str(out / "run"), "figures": False}}
+              "output": {"folder": "run", "figures": False}}
     (out / "run.json").write_text(json.dumps(config))
-    subprocess.run(cli + ["run", str(out / "run.json")], env=env, check=True, cwd=out)
+    subprocess.run(cli + ["run", "run.json"], env=env, check=True, cwd=out)
 
 
 def main() -> int:
