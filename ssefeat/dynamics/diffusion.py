@@ -92,6 +92,55 @@ def diffusive_window(lag_ps: np.ndarray, msd: np.ndarray, tol: float = 0.15, max
     return best
 
 
+def window_lags(lag_ps: np.ndarray, msd: np.ndarray, start: float, stop: float) -> np.ndarray:
+    """The lags (bool mask) inside [start, stop] ps, to 1e-9 ps, where the MSD is finite."""
+    return np.isfinite(msd) & (lag_ps >= start - 1e-9) & (lag_ps <= stop + 1e-9)
+
+
+def fit_d(lag_ps: np.ndarray, msd: np.ndarray, window: tuple[float, float] | None = None,
+          label: str = "") -> tuple[float, float, float, str]:
+    """D (Å^2/ps) = OLS slope / 6 of one MSD curve over the finite lags of ``window`` (ps; detected by
+    :func:`diffusive_window` when None). Returns (D, start, stop, message): instead of raising, D is NaN and the
+    message says why when the curve has fewer than 3 finite lags, no diffusive window, or under 3 lags in it."""
+    ok = np.isfinite(msd)
+    if ok.sum() < MIN_WINDOW_POINTS:
+        return np.nan, np.nan, np.nan, f"{label}: no MSD"
+    if window is None:
+        try:
+            start, stop = diffusive_window(lag_ps[ok], msd[ok], label=label)
+        except ParameterError as err:
+            return np.nan, np.nan, np.nan, err.what
+    else:
+        start, stop = (float(v) for v in window)
+    sel = window_lags(lag_ps, msd, start, stop)
+    if sel.sum() < MIN_WINDOW_POINTS:
+        return np.nan, start, stop, f"{label}: fewer than 3 lags in the window"
+    return K.ols_line(lag_ps[sel], msd[sel])[0] / 6.0, start, stop, ""
+
+
+def bootstrap_d_error(lag_ps: np.ndarray, sums: np.ndarray, pairs: np.ndarray, n_boot: int,
+                      rng: np.random.Generator) -> float:
+    """Bootstrap-over-atoms standard error of D = OLS slope / 6 of an MSD pooled from groups of atoms.
+
+    ``sums`` and ``pairs`` (group, lag) hold each group's summed squared displacements and its number of (origin,
+    atom) pairs at the lags ``lag_ps``. Each of ``n_boot`` resamples draws the groups with replacement (from
+    ``rng``), pools them (sum of sums / sum of pairs: groups weigh by their pairs) and refits the same lags (the
+    OLS slope is linear in the MSD). NaN with fewer than 2 groups or 2 resamples without an empty lag. For atoms
+    that all count at every origin, the analytic ``atoms`` error of :func:`diffusion_coefficient` is its limit.
+    """
+    n_groups = sums.shape[0]
+    if n_groups < 2:
+        return np.nan
+    t = lag_ps - lag_ps.mean()
+    weights = np.stack([np.bincount(rng.integers(0, n_groups, n_groups), minlength=n_groups)
+                        for _ in range(int(n_boot))])  # (B, G)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        msd_b = (weights @ sums) / (weights @ pairs)
+    ok = np.all(np.isfinite(msd_b), axis=1)
+    slopes = (msd_b[ok] - msd_b[ok].mean(axis=1, keepdims=True)) @ t / (t @ t)
+    return slopes.std(ddof=1) / 6.0 if slopes.size >= 2 else np.nan
+
+
 def window_indices(window: tuple[float, float], dt: float, n_frames: int) -> tuple[int, int]:
     """Inclusive lag-frame indices of a window in ps, checked against the trajectory."""
     try:
