@@ -29,12 +29,12 @@ from typing import Sequence
 import numpy as np
 import xarray as xr
 
+from ..data import species_indices
 from ..errors import ParameterError
 from ..provenance import stamp
 from ..units import ANGSTROM2_PER_PS_TO_CM2_PER_S
 from . import _msd_kernels as K
-from .msd import (AXES, MAX_UNWRAP_STEP_FRACTION, PreparedPositions, _lag_coords, resolve_species,
-                  species_indices)
+from .msd import AXES, MAX_UNWRAP_STEP_FRACTION, PreparedPositions, _lag_coords, resolve_species
 
 UNCERTAINTY_METHODS = ("atoms", "blocks", "max")
 MIN_WINDOW_POINTS = 3
