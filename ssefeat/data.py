@@ -352,12 +352,9 @@ def missing_species(labels, wanted: Sequence[str]) -> tuple[list[str], list[str]
 
 def species_indices(ds, species: str | Iterable[str] | None, what: str = "atoms of species",
                     error=SelectionError) -> np.ndarray:
-    """Positions (int64, in atom order) of the atoms of ``species`` (a label, labels, or None for every atom).
-
-    ``ds`` is a trajectory, an object with a ``species`` coordinate, or the labels themselves. A species absent
-    from it (or an empty list) raises ``error`` naming it and the species present: "no {what}: species [...] not
-    in the trajectory, which has [...]".
-    """
+    """Positions (int64, atom order) of the atoms of ``species`` (label(s); None: all) in ``ds`` (a trajectory, an
+    object with a ``species`` coordinate, or the labels). An absent species (or none named) raises ``error``:
+    "no {what}: species [...] not in the trajectory, which has [...]"."""
     labels = np.asarray(ds["species"].values if isinstance(ds, (xr.Dataset, xr.DataArray)) else ds).astype(str)
     if species is None:
         return np.arange(labels.size, dtype=np.int64)

@@ -99,9 +99,8 @@ def window_lags(lag_ps: np.ndarray, msd: np.ndarray, start: float, stop: float) 
 
 def fit_d(lag_ps: np.ndarray, msd: np.ndarray, window: tuple[float, float] | None = None,
           label: str = "") -> tuple[float, float, float, str]:
-    """D (Å^2/ps) = OLS slope / 6 of one MSD curve over the finite lags of ``window`` (ps; detected by
-    :func:`diffusive_window` when None). Returns (D, start, stop, message): instead of raising, D is NaN and the
-    message says why when the curve has fewer than 3 finite lags, no diffusive window, or under 3 lags in it."""
+    """D (Å^2/ps) = OLS slope / 6 of an MSD curve over the finite lags of ``window`` (ps; :func:`diffusive_window`
+    when None): (D, start, stop, message), D NaN and the reason in the message instead of an error."""
     ok = np.isfinite(msd)
     if ok.sum() < MIN_WINDOW_POINTS:
         return np.nan, np.nan, np.nan, f"{label}: no MSD"
@@ -120,14 +119,9 @@ def fit_d(lag_ps: np.ndarray, msd: np.ndarray, window: tuple[float, float] | Non
 
 def bootstrap_d_error(lag_ps: np.ndarray, sums: np.ndarray, pairs: np.ndarray, n_boot: int,
                       rng: np.random.Generator) -> float:
-    """Bootstrap-over-atoms standard error of D = OLS slope / 6 of an MSD pooled from groups of atoms.
-
-    ``sums`` and ``pairs`` (group, lag) hold each group's summed squared displacements and its number of (origin,
-    atom) pairs at the lags ``lag_ps``. Each of ``n_boot`` resamples draws the groups with replacement (from
-    ``rng``), pools them (sum of sums / sum of pairs: groups weigh by their pairs) and refits the same lags (the
-    OLS slope is linear in the MSD). NaN with fewer than 2 groups or 2 resamples without an empty lag. For atoms
-    that all count at every origin, the analytic ``atoms`` error of :func:`diffusion_coefficient` is its limit.
-    """
+    """Bootstrap-over-atoms error of D = OLS slope / 6 of an MSD pooled from groups of atoms: ``sums``, ``pairs``
+    (group, lag) are each group's summed squared displacements and (origin, atom) pairs at ``lag_ps``; ``n_boot``
+    resamples draw groups with replacement, pool them (groups weigh by their pairs) and refit the same lags."""
     n_groups = sums.shape[0]
     if n_groups < 2:
         return np.nan

@@ -17,7 +17,7 @@ import numpy as np
 import xarray as xr
 
 from .. import box as _box
-from ..data import Unwrapper, species_indices, validate
+from ..data import Unwrapper, species_counts, species_indices, validate
 from ..errors import ParameterError, SelectionError, SsefeatError, UnwrapError, UnwrapWarning  # noqa: F401
 from ..provenance import stamp
 from . import _msd_kernels as K
@@ -68,8 +68,7 @@ def timestep_of(ds: xr.Dataset, timestep_ps: float | None = None) -> float:
 
 def species_present(ds: xr.Dataset) -> list[str]:
     """Species labels in order of first appearance."""
-    labels, first = np.unique(ds["species"].values, return_index=True)
-    return [str(labels[i]) for i in np.argsort(first)]
+    return list(species_counts(ds))
 
 
 def resolve_species(ds: xr.Dataset, species: str | Sequence[str] | None, mobile_default: bool = False) -> list[str]:

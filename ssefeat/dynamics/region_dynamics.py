@@ -1,13 +1,9 @@
-"""Per-region dynamics: MSD, D and softness statistics per crystal / interface / glass region.
+"""MSD, D and softness per crystal / interface / glass region (labels from :func:`ssefeat.regions.label_atoms`).
 
-Regions and the atom labels come from :mod:`ssefeat.regions` (:func:`~ssefeat.regions.find_regions`,
-:func:`~ssefeat.regions.label_atoms`). An atom counts in the region it occupies *at the time origin*:
-MSD_r(tau) = < |r_i(t0 + tau) - r_i(t0)|^2 >_{(t0, i): label(t0, i) = r}, averaged over all time origins with the
-FFT algorithm (exact, see :func:`ssefeat.dynamics._msd_kernels.masked_msd`). Positions are unwrapped and the whole
-system's centre-of-mass drift removed by :class:`ssefeat.dynamics.msd.PreparedPositions` (the same preparation as
-:func:`ssefeat.dynamics.msd.mean_squared_displacement`). D and its window come from
-:func:`ssefeat.dynamics.diffusion.fit_d`, the error from :func:`ssefeat.dynamics.diffusion.bootstrap_d_error`
-over groups of atoms. Softness statistics use the label of the same frame.
+An atom counts in the region it occupies *at the time origin*: MSD_r(tau) = < |r_i(t0 + tau) - r_i(t0)|^2 >
+over (t0, i) with label(t0, i) = r, all origins, by FFT (:func:`._msd_kernels.masked_msd`), on the positions of
+:class:`.msd.PreparedPositions` (unwrapped, system drift removed). D from :func:`.diffusion.fit_d`, its error
+from :func:`.diffusion.bootstrap_d_error` over groups of atoms. Softness uses the label of the same frame.
 """
 from __future__ import annotations
 
