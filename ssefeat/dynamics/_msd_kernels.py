@@ -1,4 +1,4 @@
-"""Numerical kernels for transport: MSD by FFT, direct displacement moments and histograms (plain numpy arrays).
+"""Numerical kernels for transport: MSD by FFT (also masked: per region), displacement moments and histograms.
 
 Conventions: a trajectory block is ``x (T, n, 3)`` float64 of unwrapped positions at equally spaced frames.
 ``msd[m]`` is the time-origin average over all T - m origins of the squared displacement at lag m frames.
