@@ -32,7 +32,8 @@ import xarray as xr
 import ssefeat
 import ssefeat.io
 from ssefeat.disorder import disorder_profile
-from ssefeat.regions import find_regions, label_atoms, region_dynamics
+from ssefeat.dynamics.region_dynamics import region_dynamics
+from ssefeat.regions import find_regions, label_atoms
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _synthetic import glass_ceramic_slab, small_mode  # noqa: E402

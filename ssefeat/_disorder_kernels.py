@@ -1,4 +1,4 @@
-"""Numerical kernels of the disorder profile F(z): Gaussian densities projected onto slabs, spectra, masked MSD.
+"""Numerical kernels of the disorder profile F(z): Gaussian densities projected onto slabs, spectra, the two-arc scan.
 
 Everything here works on plain numpy arrays; :mod:`ssefeat.disorder` and :mod:`ssefeat.regions` wrap it in xarray.
 
@@ -369,65 +369,3 @@ def two_arc_scan(y: np.ndarray, var_floor: float = 0.0, min_arc: int = 2, max_ce
         out[3][r0:r0 + chunk] = ma[rows, si, li]
         out[4][r0:r0 + chunk] = mb[rows, si, li]
     return tuple(out)
-
-
-# ------------------------------------------------------------------------------------------------------------
-# masked mean-squared displacement (time-origin average restricted to the atoms flagged at each origin)
-# ------------------------------------------------------------------------------------------------------------
-def _correlate(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """c[tau] = sum_t a[t] b[t + tau] for tau = 0..T-1, along axis 0 (any trailing dims), by FFT."""
-    from scipy import fft as sfft
-
-    t = a.shape[0]
-    nfft = sfft.next_fast_len(2 * t)
-    fa = sfft.rfft(a, n=nfft, axis=0)
-    fb = sfft.rfft(b, n=nfft, axis=0)
-    return sfft.irfft(np.conj(fa) * fb, n=nfft, axis=0)[:t]
-
-
-def masked_msd_sums(positions: np.ndarray, mask: np.ndarray, n_lag: int,
-                    per_atom: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """Sums behind :func:`masked_msd`: (sum of squared displacements (n_lag,) Å^2, number of (origin, atom) pairs).
-
-    Sums over atoms can be added chunk by chunk; divide at the end. ``per_atom=True`` keeps the atoms apart:
-    arrays (n_lag, N).
-    """
-    r = np.asarray(positions, dtype=np.float64)
-    m = np.asarray(mask, dtype=np.float64)
-    t = r.shape[0]
-    n_lag = min(int(n_lag), t)
-    r = r - r.mean(axis=0, keepdims=True)  # displacements are shift invariant; centring limits round-off
-    r2 = np.einsum("tnx,tnx->tn", r, r)
-    taus = np.arange(n_lag)
-    # sum_{t0 <= T-1-tau} m(t0) r2(t0) and the pair count, from prefix sums (per atom)
-    a_term = np.cumsum(m * r2, axis=0)[t - 1 - taus]
-    count = np.cumsum(m, axis=0)[t - 1 - taus]
-    # sum_t0 m(t0) r2(t0 + tau) and sum_t0 m(t0) r(t0).r(t0 + tau), by FFT correlation
-    b_term = _correlate(m, r2)[:n_lag]
-    cross = _correlate(m[..., None] * r, r).sum(axis=2)[:n_lag]
-    total = a_term + b_term - 2 * cross
-    total[0] = 0.0
-    total = np.maximum(total, 0.0)
-    if per_atom:
-        return total, count
-    return total.sum(axis=1), count.sum(axis=1)
-
-
-def masked_msd(positions: np.ndarray, mask: np.ndarray, max_lag: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Time-origin averaged MSD of the atoms flagged at each time origin, by FFT (O(T log T) per atom).
-
-    msd(tau) = sum_{t0, i: mask[t0, i]} |r_i(t0 + tau) - r_i(t0)|^2 / count(tau), origins t0 = 0..T-1-tau.
-
-    Parameters
-    ----------
-    positions : (T, N, 3) unwrapped positions, Å.
-    mask : (T, N) bool, atom i counts for origin t0 when mask[t0, i].
-    max_lag : largest lag in frames (default T - 1).
-    Returns (msd (n_lag,) Å^2, NaN where no pair; count (n_lag,) number of (origin, atom) pairs per lag).
-    """
-    t = np.asarray(positions).shape[0]
-    n_lag = t if max_lag is None else min(t, int(max_lag) + 1)
-    total, count = masked_msd_sums(positions, mask, n_lag)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        msd = np.where(count > 0, total / np.maximum(count, 1), np.nan)
-    return msd, count

@@ -344,6 +344,28 @@ def positions_in(index, n: int, what: str, items: str, error=SelectionError) -> 
     return idx
 
 
+def missing_species(labels, wanted: Sequence[str]) -> tuple[list[str], list[str]]:
+    """(species of ``wanted`` absent from ``labels``, the species present, sorted)."""
+    present = sorted(set(np.asarray(labels).astype(str).tolist()))
+    return [s for s in wanted if s not in present], present
+
+
+def species_indices(ds, species: str | Iterable[str] | None, what: str = "atoms of species",
+                    error=SelectionError) -> np.ndarray:
+    """Positions (int64, atom order) of the atoms of ``species`` (label(s); None: all) in ``ds`` (a trajectory, an
+    object with a ``species`` coordinate, or the labels). An absent species (or none named) raises ``error``:
+    "no {what}: species [...] not in the trajectory, which has [...]"."""
+    labels = np.asarray(ds["species"].values if isinstance(ds, (xr.Dataset, xr.DataArray)) else ds).astype(str)
+    if species is None:
+        return np.arange(labels.size, dtype=np.int64)
+    wanted = [species] if isinstance(species, str) else [str(s) for s in species]
+    missing, present = missing_species(labels, wanted)
+    if missing or not wanted:
+        raise error(f"no {what}: species {missing or wanted} not in the trajectory, which has {present}.",
+                    fix="use one of the species listed (labels are case-sensitive).")
+    return np.flatnonzero(np.isin(labels, wanted)).astype(np.int64)
+
+
 def select(ds: xr.Dataset, species: str | Iterable[str] | None = None,
            index: int | Iterable[int] | slice | None = None) -> xr.Dataset:
     """Atoms of the given species and/or positions (0-based, in the current order); both must hold.
@@ -351,15 +373,8 @@ def select(ds: xr.Dataset, species: str | Iterable[str] | None = None,
     Raises :class:`~ssefeat.errors.SelectionError` when a species is absent, an index is out of range, or the
     selection matches no atom. The ``atom`` coordinate keeps the original indices.
     """
-    mask = np.ones(ds.sizes["atom"], dtype=bool)
-    present = sorted(set(ds["species"].values.tolist()))
-    if species is not None:
-        wanted = [species] if isinstance(species, str) else list(species)
-        missing = [s for s in wanted if s not in present]
-        if missing:
-            raise SelectionError(f"species {missing} not in the trajectory; it has {present}.",
-                                 fix="use one of the species listed (labels are case-sensitive).")
-        mask &= np.isin(ds["species"].values, wanted)
+    mask = np.zeros(ds.sizes["atom"], dtype=bool)
+    mask[species_indices(ds, species)] = True
     if index is not None:
         n = ds.sizes["atom"]
         idx = positions_in(index, n, "atom index", "atoms", SelectionError)
@@ -368,7 +383,8 @@ def select(ds: xr.Dataset, species: str | Iterable[str] | None = None,
         mask &= by_index
     if not mask.any():
         raise SelectionError(f"the selection (species={species!r}, index={index!r}) matches no atom.",
-                             fix=f"the trajectory has species {present} and {ds.sizes['atom']} atoms.")
+                             fix=f"the trajectory has species {missing_species(ds['species'].values, [])[1]} and "
+                                 f"{ds.sizes['atom']} atoms.")
     return ds.isel(atom=np.flatnonzero(mask))
 
 

@@ -32,7 +32,7 @@ import xarray as xr
 
 from . import _disorder_kernels as _k
 from . import box as _box
-from .data import cell_array, positions_in, select, validate
+from .data import cell_array, positions_in, species_indices, validate
 from .errors import ParameterError
 from .provenance import stamp
 from .units import AMU_PER_ANGSTROM3_TO_G_PER_CM3
@@ -162,14 +162,13 @@ def disorder_profile(ds: xr.Dataset, axis="z", slab_width: float = 2.0, grid_spa
     cells = cell_array(sub)
     mean_cell = cells.mean(axis=0)
     geom = slab_geometry(mean_cell, ax, float(slab_width), float(grid_spacing), float(sigma))
-    chosen = sub if species is None else select(sub, species=species)
-    n_sel = chosen.sizes["atom"]
+    sel_index = species_indices(sub, species)
+    n_sel = sel_index.size
     r_cut = float(truncate) * float(sigma)
     if not (truncate >= 3):
         raise ParameterError(f"truncate {truncate} is too short for a Gaussian density.",
                              fix="use at least 3 (sigma units); the default 7 is exact to 2e-11.")
     n_slabs = geom["n_slabs"]
-    sel_index = np.flatnonzero(np.isin(sub["atom"].values, chosen["atom"].values))
     species_all = np.asarray(sub["species"].values).astype(str)
     names, codes = np.unique(species_all, return_inverse=True)
     order = np.argsort([np.flatnonzero(species_all == s)[0] for s in names])  # order of first appearance

@@ -1,4 +1,4 @@
-"""Crystal / interface / glass regions from a disorder profile F(z), atom labels, and per-region dynamics.
+"""Crystal / interface / glass regions from a disorder profile F(z), and the region of every atom.
 
 Is there an interface? (:func:`step_significance`). A box holds a crystal and a glass only if F(z) has a step
 that stands out of the slab-to-slab scatter. Over every periodic split of the slabs into two contiguous arcs A, B
@@ -48,26 +48,17 @@ The F cut-offs used are in ``attrs["F_threshold_crystal"]`` / ``attrs["F_thresho
 Atom labels (:func:`label_atoms`): every atom in every frame gets the code of the slab it sits in (int8, -1 none):
 0 crystal, 1 interface, 2 glass (``attrs["flag_values"]``, ``attrs["flag_meanings"]``, CF style).
 
-Per-region dynamics (:func:`region_msd`, :func:`region_dynamics`): an atom counts in the region it occupies *at
-the time origin*: MSD_r(tau) = < |r_i(t0 + tau) - r_i(t0)|^2 >_{(t0, i): label(t0, i) = r}, averaged over all time
-origins with the FFT algorithm (exact, see :func:`ssefeat._disorder_kernels.masked_msd`). Positions are unwrapped
-and the whole system's centre-of-mass drift removed by :class:`ssefeat.dynamics.msd.PreparedPositions` (the same
-preparation as ``ssefeat.dynamics.msd.mean_squared_displacement``). D = slope / 6 by least squares over a window
-(given, or detected by ``ssefeat.dynamics.diffusion.diffusive_window``). Softness statistics use the label of the
-same frame.
+Per-region MSD, D and softness statistics live in :mod:`ssefeat.dynamics.region_dynamics`.
 """
 from __future__ import annotations
-
-from typing import Sequence
 
 import numpy as np
 import xarray as xr
 
 from . import _disorder_kernels as _k
 from .data import cell_array, validate
-from .errors import ParameterError, SchemaError, SelectionError
+from .errors import ParameterError, SchemaError
 from .provenance import stamp
-from .units import ANGSTROM2_PER_PS_TO_CM2_PER_S
 
 REGIONS = ("crystal", "interface", "glass")
 CODES = {name: i for i, name in enumerate(REGIONS)}
@@ -394,225 +385,3 @@ def label_atoms(ds: xr.Dataset, regions: xr.Dataset) -> xr.DataArray:
     stamp(da, parameters={"axis": "abc"[ax], "n_slabs": n_slabs}, units="1", analysis="ssefeat.regions.label_atoms")
     da.attrs.update(FLAG_ATTRS)
     return da
-
-
-def _aligned_labels(ds: xr.Dataset, labels: xr.DataArray) -> np.ndarray:
-    if not isinstance(labels, xr.DataArray) or labels.dims != ("frame", "atom"):
-        raise SchemaError("labels must be a (frame, atom) DataArray.", fix="make them with label_atoms(ds, regions).")
-    try:
-        lab = labels.sel(frame=ds["frame"].values, atom=ds["atom"].values)
-    except KeyError:
-        raise SchemaError("the labels do not cover every frame and atom of the trajectory.",
-                          fix="label the same trajectory: label_atoms(ds, regions).") from None
-    return np.asarray(lab.values)
-
-
-def region_msd(ds: xr.Dataset, labels: xr.DataArray, species: str | Sequence[str] | None = None,
-               max_lag: float | None = None, remove_com: bool = True, timestep_ps: float | None = None,
-               chunk_atoms: int = 256, n_groups: int = 64, return_groups: bool = False):
-    """MSD per region, an atom counting in the region it occupies at the time origin.
-
-    Parameters
-    ----------
-    ds : trajectory (wrapped or unwrapped), equally spaced frames.
-    labels : region codes (frame, atom) from :func:`label_atoms`.
-    species : atoms to follow (default all).
-    max_lag : largest lag in ps (default the whole trajectory).
-    remove_com : subtract the whole system's centre-of-mass drift.
-    n_groups, return_groups : with ``return_groups`` also return the sums of squared displacements and the pair
-        counts per group of atoms (atom k of the selection in group k mod ``n_groups``), arrays (group, lag,
-        region), for resampling atoms.
-
-    Returns
-    -------
-    Dataset with ``msd (lag, region)`` Å^2 and ``pairs (lag, region)`` (number of (origin, atom) pairs), coords
-    ``lag`` ps, ``region`` names, ``n_atoms_at_origin (region)`` (mean over origins).
-    """
-    from .dynamics.msd import PreparedPositions, _check_max_lag
-
-    lab = _aligned_labels(ds, labels)
-    idx = np.arange(ds.sizes["atom"])
-    if species is not None:
-        wanted = [species] if isinstance(species, str) else list(species)
-        present = set(ds["species"].values.tolist())
-        missing = [s for s in wanted if s not in present]
-        if missing:
-            raise SelectionError(f"species {missing} not in the trajectory; it has {sorted(present)}.",
-                                 fix="use one of the species listed (labels are case-sensitive).")
-        idx = np.flatnonzero(np.isin(ds["species"].values, wanted))
-    prep = PreparedPositions(ds, remove_com=remove_com, timestep_ps=timestep_ps)
-    n_lag = _check_max_lag(max_lag, prep.n_frames, prep.dt) + 1
-    # sums kept per group of atoms (atom k in group k mod n_groups) for the bootstrap error of region_dynamics
-    n_groups = max(1, min(int(n_groups), idx.size))
-    total_g = np.zeros((n_groups, n_lag, len(REGIONS)))
-    pairs_g = np.zeros((n_groups, n_lag, len(REGIONS)))
-    for c in range(0, idx.size, chunk_atoms):
-        sel = idx[c:c + chunk_atoms]
-        group = (c + np.arange(sel.size)) % n_groups
-        x = prep.positions(sel)
-        for r in range(len(REGIONS)):
-            m = lab[:, sel] == r
-            if m.any():
-                tot, cnt = _k.masked_msd_sums(x, m, n_lag, per_atom=True)
-                np.add.at(total_g[:, :, r], group, tot.T)
-                np.add.at(pairs_g[:, :, r], group, cnt.T)
-    total = total_g.sum(axis=0)
-    pairs = pairs_g.sum(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        msd = np.where(pairs > 0, total / np.maximum(pairs, 1), np.nan)
-    n_at_origin = np.array([(lab[:, idx] == r).sum() / prep.n_frames for r in range(len(REGIONS))])
-    lag = np.arange(n_lag) * prep.dt
-    out = xr.Dataset({"msd": (("lag", "region"), msd, {"units": "angstrom^2"}),
-                      "pairs": (("lag", "region"), pairs.astype(np.int64), {"units": "(origin, atom) pairs"})},
-                     coords={"lag": ("lag", lag, {"units": "ps"}), "lag_frames": ("lag", np.arange(n_lag)),
-                             "region": ("region", list(REGIONS)),
-                             "n_atoms_at_origin": ("region", n_at_origin)})
-    params = dict(prep.info(), species=species, max_lag_ps=max_lag,
-                  assignment="region occupied at the time origin")
-    stamp(out, parameters=params, units="angstrom^2", analysis="ssefeat.regions.region_msd")
-    if return_groups:
-        return out, total_g, pairs_g
-    return out
-
-
-def _fit_d(lag, msd, window, label):
-    """D (Å^2/ps) = slope / 6 by OLS over a window (given or detected); returns (D, start, stop, message)."""
-    ok = np.isfinite(msd)
-    if ok.sum() < 3:
-        return np.nan, np.nan, np.nan, f"{label}: no MSD"
-    if window is None:
-        try:
-            from .dynamics.diffusion import diffusive_window
-        except ImportError:  # pragma: no cover - transport module absent
-            start, stop = lag[1], 0.5 * lag[-1]
-        else:
-            try:
-                start, stop = diffusive_window(lag[ok], msd[ok], label=label)
-            except ParameterError as err:
-                return np.nan, np.nan, np.nan, err.what
-    else:
-        start, stop = (float(v) for v in window)
-    sel = ok & (lag >= start - 1e-9) & (lag <= stop + 1e-9)
-    if sel.sum() < 3:
-        return np.nan, start, stop, f"{label}: fewer than 3 lags in the window"
-    slope = np.polyfit(lag[sel], msd[sel], 1)[0]
-    return slope / 6.0, start, stop, ""
-
-
-def region_dynamics(ds: xr.Dataset, labels: xr.DataArray, species: str | Sequence[str] | None = "Li",
-                    softness: xr.DataArray | None = None, window: tuple[float, float] | None = None,
-                    max_lag: float | None = None, remove_com: bool = True, n_boot: int = 500,
-                    seed: int = 0) -> xr.Dataset:
-    """MSD, D and softness statistics per region (crystal, interface, glass) for the atoms of ``species``.
-
-    Atoms count in the region they occupy at the time origin (MSD) or in the frame of the softness value.
-    ``window`` (ps) is the D fit window, detected per region from the MSD's log-log slope when omitted (D is NaN,
-    with the reason in ``attrs["D_messages"]``, when no diffusive window exists). ``softness`` is an optional
-    (frame, atom) DataArray; its statistics use the atoms of ``species`` it covers.
-
-    ``D_err`` is the bootstrap-over-atoms standard error of D (``n_boot`` seeded resamples of 64 groups of atoms,
-    the same window; as the "atoms" error of :func:`ssefeat.dynamics.diffusion.diffusion_coefficient`, ion-ion
-    correlations are not included). Where no diffusive window exists (short or cold runs), ``D_apparent`` is the
-    slope / 6 over 0.2-0.5 of the longest lag, with its error and the MSD's log-log exponent there
-    (``msd_exponent``): not a diffusion coefficient while the exponent is below 1 (then an upper bound of it).
-
-    Returns the :func:`region_msd` Dataset plus per region ``D`` Å^2/ps, ``D_err``, ``D_cm2_s``, ``D_err_cm2_s``,
-    ``window_start``, ``window_stop`` ps, ``D_apparent``, ``D_apparent_err``, ``apparent_window_start`` /
-    ``_stop``, ``msd_exponent``, and when softness is given ``softness_mean``, ``softness_std``,
-    ``softness_median``, ``fraction_soft`` (S > 0) and ``softness_samples``.
-    """
-    if int(n_boot) < 2:
-        raise ParameterError(f"n_boot={n_boot} is too small for a bootstrap error.",
-                             fix="use n_boot >= 2 (default 500).")
-    out, total_g, pairs_g = region_msd(ds, labels, species=species, max_lag=max_lag, remove_com=remove_com,
-                                       return_groups=True)
-    lag = np.asarray(out["lag"].values)
-    nr = len(REGIONS)
-    d, d_err, w0, w1 = (np.full(nr, np.nan) for _ in range(4))
-    d_app, d_app_err, a0, a1, beta = (np.full(nr, np.nan) for _ in range(5))
-    messages = []
-    rng = np.random.default_rng(seed)
-    n_groups = total_g.shape[0]
-
-    def slope_and_error(r, start, stop):
-        """OLS slope / 6 of the region's MSD over [start, stop] ps, its bootstrap error over atom groups and the
-        log-log exponent of the MSD over the same lags."""
-        msd = np.asarray(out["msd"].values[:, r])
-        sel = np.isfinite(msd) & (lag >= start - 1e-9) & (lag <= stop + 1e-9)
-        if sel.sum() < 3:
-            return np.nan, np.nan, np.nan
-        t = lag[sel] - lag[sel].mean()
-        value = float(msd[sel] @ t / (t @ t)) / 6.0
-        pos = sel & (lag > 0) & (msd > 0)
-        expo = float(np.polyfit(np.log(lag[pos]), np.log(msd[pos]), 1)[0]) if pos.sum() >= 3 else np.nan
-        if n_groups < 2:
-            return value, np.nan, expo
-        # bootstrap over atoms: resample the groups of atoms, refit the same lags (the OLS slope is linear in MSD)
-        weights = np.stack([np.bincount(rng.integers(0, n_groups, n_groups), minlength=n_groups)
-                            for _ in range(int(n_boot))])  # (B, G)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            msd_b = (weights @ total_g[:, sel, r]) / (weights @ pairs_g[:, sel, r])
-        ok = np.all(np.isfinite(msd_b), axis=1)
-        slopes = (msd_b[ok] - msd_b[ok].mean(axis=1, keepdims=True)) @ t / (t @ t)
-        return value, (slopes.std(ddof=1) / 6.0 if slopes.size >= 2 else np.nan), expo
-
-    t_max = float(lag[-1])
-    for r, name in enumerate(REGIONS):
-        d[r], w0[r], w1[r], msg = _fit_d(lag, np.asarray(out["msd"].values[:, r]), window, name)
-        if msg:
-            messages.append(msg)
-        if np.isfinite(d[r]):
-            d[r], d_err[r], beta[r] = slope_and_error(r, w0[r], w1[r])
-            d_app[r], d_app_err[r], a0[r], a1[r] = d[r], d_err[r], w0[r], w1[r]
-        elif np.isfinite(out["msd"].values[1:, r]).sum() >= 3:
-            # no diffusive window: the apparent D over the later lags (0.2-0.5 of the longest lag), said so
-            a0[r], a1[r] = 0.2 * t_max, 0.5 * t_max
-            d_app[r], d_app_err[r], beta[r] = slope_and_error(r, a0[r], a1[r])
-    err_method = (f"bootstrap over atoms ({n_groups} groups of the followed atoms, {int(n_boot)} resamples, same "
-                  "window); ion-ion correlations not included")
-    out["D"] = (("region",), d, {"units": "angstrom^2/ps", "long_name": "tracer D = slope / 6 (diffusive window)"})
-    out["D_err"] = (("region",), d_err, {"units": "angstrom^2/ps", "method": err_method})
-    out["D_cm2_s"] = (("region",), d * ANGSTROM2_PER_PS_TO_CM2_PER_S, {"units": "cm^2/s"})
-    out["D_err_cm2_s"] = (("region",), d_err * ANGSTROM2_PER_PS_TO_CM2_PER_S, {"units": "cm^2/s"})
-    out["D_apparent"] = (("region",), d_app, {
-        "units": "angstrom^2/ps", "method": err_method,
-        "long_name": "slope / 6 over apparent_window: D where diffusive, else NOT a diffusion coefficient (an "
-                     "upper bound of the long-time D while msd_exponent < 1)"})
-    out["D_apparent_err"] = (("region",), d_app_err, {"units": "angstrom^2/ps", "method": err_method})
-    out["apparent_window_start"] = (("region",), a0, {"units": "ps"})
-    out["apparent_window_stop"] = (("region",), a1, {"units": "ps"})
-    out["msd_exponent"] = (("region",), beta, {
-        "units": "1", "long_name": "log-log MSD slope over the apparent window (1: diffusive)"})
-    out["window_start"] = (("region",), w0, {"units": "ps"})
-    out["window_stop"] = (("region",), w1, {"units": "ps"})
-    out.attrs["D_messages"] = "; ".join(messages)
-    if softness is not None:
-        if not isinstance(softness, xr.DataArray) or softness.dims != ("frame", "atom"):
-            raise SchemaError("softness must be a (frame, atom) DataArray.",
-                              fix="pass the softness returned by the softness model (one value per frame and atom).")
-        lab = labels
-        if species is not None and "species" in labels.coords:
-            wanted = [species] if isinstance(species, str) else list(species)
-            lab = labels.isel(atom=np.flatnonzero(np.isin(labels["species"].values, wanted)))
-        s_al, l_al = xr.align(softness, lab, join="inner")
-        if s_al.size == 0:
-            raise SchemaError("softness and labels share no (frame, atom).",
-                              fix="compute both on the same trajectory (frame and atom coordinates must match).")
-        sv = np.asarray(s_al.values, dtype=np.float64)
-        lv = np.asarray(l_al.values)
-        stats = {k: np.full(len(REGIONS), np.nan) for k in ("mean", "std", "median", "fraction_soft")}
-        n = np.zeros(len(REGIONS), dtype=np.int64)
-        for r in range(len(REGIONS)):
-            v = sv[(lv == r) & np.isfinite(sv)]
-            n[r] = v.size
-            if v.size:
-                stats["mean"][r], stats["std"][r] = v.mean(), v.std(ddof=1) if v.size > 1 else np.nan
-                stats["median"][r], stats["fraction_soft"][r] = np.median(v), (v > 0).mean()
-        for k, v in stats.items():
-            name = "fraction_soft" if k == "fraction_soft" else f"softness_{k}"
-            out[name] = (("region",), v, {"units": "1"})
-        out["softness_samples"] = (("region",), n, {"units": "(frame, atom) values"})
-    params = {"species": species, "window": window, "max_lag": max_lag, "remove_com": remove_com,
-              "softness": softness is not None, "n_boot": int(n_boot), "seed": int(seed)}
-    stamp(out, parameters=params, analysis="ssefeat.regions.region_dynamics")
-    return out

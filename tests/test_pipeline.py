@@ -329,7 +329,8 @@ def test_transport_and_disorder_stages_equal_the_whole_trajectory_analyses(tmp_p
     transport_study and disorder_profile / label_atoms / region_dynamics of the whole in-memory trajectory."""
     from ssefeat.disorder import disorder_profile
     from ssefeat.dynamics.arrhenius import transport_study
-    from ssefeat.regions import find_regions, label_atoms, region_dynamics
+    from ssefeat.dynamics.region_dynamics import region_dynamics
+    from ssefeat.regions import find_regions, label_atoms
 
     cfg = load_config(config_for(tmp_path, traj, transport={"window": [0.4, 1.6], "haven": True},
                                  execution={"chunk_frames": 7}))

@@ -6,11 +6,11 @@ import pytest
 import xarray as xr
 
 import ssefeat
-from ssefeat import _disorder_kernels as K
+from ssefeat.dynamics import _msd_kernels as K
 from ssefeat.disorder import disorder_profile
 from ssefeat.errors import ParameterError, SchemaError
-from ssefeat.regions import (classify_slabs, find_regions, fit_interfaces, label_atoms, region_dynamics, region_msd,
-                             step_model, step_significance)
+from ssefeat.dynamics.region_dynamics import region_dynamics, region_msd
+from ssefeat.regions import classify_slabs, find_regions, fit_interfaces, label_atoms, step_model, step_significance
 
 from test_disorder import PARAMS, crystal_glass_box, lattice, traj
 

@@ -18,12 +18,12 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from ..data import cell_array, validate
+from ..data import cell_array, species_indices, validate
 from ..errors import ParameterError
 from ..neighbors import neighbor_pairs
 from ..provenance import stamp
 from . import _label_kernels as _k
-from .d2min import _check_cutoff_all, _check_int, _species_indices
+from .d2min import _check_cutoff_all, _check_int
 
 __all__ = ["bond_switching", "iter_bond_switching", "CATEGORIES"]
 
@@ -108,8 +108,8 @@ def bond_switching(ds: xr.Dataset, reference: int, centre, neighbour, cutoff: fl
         raise ParameterError(f"frames must lie between 0 and {n_frames - 1}.")
     cells = cell_array(ds)
     cutoff = _check_cutoff_all(cutoff, cells[np.unique(np.concatenate([frames, [reference]]))])
-    centres = _species_indices(ds, centre, "centre species")
-    points = _species_indices(ds, neighbour, "neighbour species")
+    centres = species_indices(ds, centre, "atoms of centre species")
+    points = species_indices(ds, neighbour, "atoms of neighbour species")
     ref = next(_frame_shells(ds, [reference], cells, cutoff, centres, points))
     classified = _classify(ref, _frame_shells(ds, frames, cells, cutoff, centres, points), frames.size, progress)
     params = dict(reference=reference, reference_frame=int(ds["frame"].values[reference]), centre=centre,
@@ -144,8 +144,8 @@ def iter_bond_switching(chunks, reference: int, centre, neighbour, cutoff: float
         n = chunk.sizes["frame"]
         cells = cell_array(chunk)
         cut = _check_cutoff_all(cutoff, cells)
-        centres = _species_indices(chunk, centre, "centre species")
-        points = _species_indices(chunk, neighbour, "neighbour species")
+        centres = species_indices(chunk, centre, "atoms of centre species")
+        points = species_indices(chunk, neighbour, "atoms of neighbour species")
         if setup is None:
             setup = (cut, centres, points)
         elif not (np.array_equal(centres, setup[1]) and np.array_equal(points, setup[2])):

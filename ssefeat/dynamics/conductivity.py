@@ -21,13 +21,13 @@ import numpy as np
 import xarray as xr
 
 from .. import box as _box
+from ..data import species_indices
 from ..errors import ParameterError
 from ..provenance import parameters_of, stamp
 from ..units import BOLTZMANN_EV, ELEMENTARY_CHARGE_C
 from . import _msd_kernels as K
 from .diffusion import _usable_blocks, diffusion_coefficient
-from .msd import (MAX_UNWRAP_STEP_FRACTION, PreparedPositions, collective_msd_values, collective_series,
-                  species_indices)
+from .msd import MAX_UNWRAP_STEP_FRACTION, PreparedPositions, collective_msd_values, collective_series
 
 #: S/cm per (Å^-3 e^2 Å^2/ps / eV)
 NERNST_EINSTEIN_S_PER_CM = ELEMENTARY_CHARGE_C * 1e20

@@ -27,8 +27,8 @@ import numpy as np
 import xarray as xr
 
 from .. import box as _box
-from ..data import Unwrapper, cell_array, validate
-from ..errors import ParameterError, SelectionError, UnwrapWarning
+from ..data import Unwrapper, cell_array, species_indices, validate
+from ..errors import ParameterError, UnwrapWarning
 from ..neighbors import check_cutoff, neighbor_pairs
 from ..provenance import stamp
 from . import _label_kernels as _k
@@ -61,17 +61,8 @@ def _check_lag(lag, n_frames: int, name: str = "lag") -> int:
 
 
 def _species_indices(ds: xr.Dataset, species, what: str = "species") -> np.ndarray:
-    """Positional indices of the atoms of ``species`` (None = all)."""
-    labels = np.asarray(ds["species"].values).astype(str)
-    if species is None:
-        return np.arange(labels.size, dtype=np.int64)
-    wanted = [species] if isinstance(species, str) else [str(s) for s in species]
-    present = sorted(set(labels.tolist()))
-    missing = [s for s in wanted if s not in present]
-    if missing or not wanted:
-        raise SelectionError(f"no atoms of {what} {missing or wanted} in the trajectory; it has {present}.",
-                             fix="use one of the species listed (labels are case-sensitive).")
-    return np.flatnonzero(np.isin(labels, wanted)).astype(np.int64)
+    """Positional indices of the atoms of ``species`` (None = all); ``what`` names the argument in errors."""
+    return species_indices(ds, species, f"atoms of {what}")
 
 
 def _unwrapped_positions(ds: xr.Dataset, unwrap_limit: float = 0.25) -> np.ndarray:

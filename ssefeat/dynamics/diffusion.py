@@ -29,12 +29,12 @@ from typing import Sequence
 import numpy as np
 import xarray as xr
 
+from ..data import species_indices
 from ..errors import ParameterError
 from ..provenance import stamp
 from ..units import ANGSTROM2_PER_PS_TO_CM2_PER_S
 from . import _msd_kernels as K
-from .msd import (AXES, MAX_UNWRAP_STEP_FRACTION, PreparedPositions, _lag_coords, resolve_species,
-                  species_indices)
+from .msd import AXES, MAX_UNWRAP_STEP_FRACTION, PreparedPositions, _lag_coords, resolve_species
 
 UNCERTAINTY_METHODS = ("atoms", "blocks", "max")
 MIN_WINDOW_POINTS = 3
@@ -90,6 +90,49 @@ def diffusive_window(lag_ps: np.ndarray, msd: np.ndarray, tol: float = 0.15, max
             fix="give the fit window explicitly (window=(start_ps, stop_ps) / --window START STOP), raise tol, or "
                 "run longer / hotter.")
     return best
+
+
+def window_lags(lag_ps: np.ndarray, msd: np.ndarray, start: float, stop: float) -> np.ndarray:
+    """The lags (bool mask) inside [start, stop] ps, to 1e-9 ps, where the MSD is finite."""
+    return np.isfinite(msd) & (lag_ps >= start - 1e-9) & (lag_ps <= stop + 1e-9)
+
+
+def fit_d(lag_ps: np.ndarray, msd: np.ndarray, window: tuple[float, float] | None = None,
+          label: str = "") -> tuple[float, float, float, str]:
+    """D (Å^2/ps) = OLS slope / 6 of an MSD curve over the finite lags of ``window`` (ps; :func:`diffusive_window`
+    when None): (D, start, stop, message), D NaN and the reason in the message instead of an error."""
+    ok = np.isfinite(msd)
+    if ok.sum() < MIN_WINDOW_POINTS:
+        return np.nan, np.nan, np.nan, f"{label}: no MSD"
+    if window is None:
+        try:
+            start, stop = diffusive_window(lag_ps[ok], msd[ok], label=label)
+        except ParameterError as err:
+            return np.nan, np.nan, np.nan, err.what
+    else:
+        start, stop = (float(v) for v in window)
+    sel = window_lags(lag_ps, msd, start, stop)
+    if sel.sum() < MIN_WINDOW_POINTS:
+        return np.nan, start, stop, f"{label}: fewer than 3 lags in the window"
+    return K.ols_line(lag_ps[sel], msd[sel])[0] / 6.0, start, stop, ""
+
+
+def bootstrap_d_error(lag_ps: np.ndarray, sums: np.ndarray, pairs: np.ndarray, n_boot: int,
+                      rng: np.random.Generator) -> float:
+    """Bootstrap-over-atoms error of D = OLS slope / 6 of an MSD pooled from groups of atoms: ``sums``, ``pairs``
+    (group, lag) are each group's summed squared displacements and (origin, atom) pairs at ``lag_ps``; ``n_boot``
+    resamples draw groups with replacement, pool them (groups weigh by their pairs) and refit the same lags."""
+    n_groups = sums.shape[0]
+    if n_groups < 2:
+        return np.nan
+    t = lag_ps - lag_ps.mean()
+    weights = np.stack([np.bincount(rng.integers(0, n_groups, n_groups), minlength=n_groups)
+                        for _ in range(int(n_boot))])  # (B, G)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        msd_b = (weights @ sums) / (weights @ pairs)
+    ok = np.all(np.isfinite(msd_b), axis=1)
+    slopes = (msd_b[ok] - msd_b[ok].mean(axis=1, keepdims=True)) @ t / (t @ t)
+    return slopes.std(ddof=1) / 6.0 if slopes.size >= 2 else np.nan
 
 
 def window_indices(window: tuple[float, float], dt: float, n_frames: int) -> tuple[int, int]:

@@ -18,9 +18,10 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
+from ..data import species_indices
 from ..errors import ParameterError
 from ..provenance import parameters_of, stamp
-from .d2min import _check_int, _species_indices, _unwrapped_positions
+from .d2min import _check_int, _unwrapped_positions
 from .phop import phop as _phop
 
 __all__ = ["hop_events", "hop_events_chunked", "hop_table"]
@@ -131,7 +132,7 @@ def hop_events(ds: xr.Dataset, t_R: float | None = None, threshold: float | None
     if labels is None:
         labels = _phop(ds, t_R, species, t_R_frames=t_R_frames, unwrap_limit=unwrap_limit)
     elif species is not None:
-        wanted = ds["atom"].values[_species_indices(ds, species)]
+        wanted = ds["atom"].values[species_indices(ds, species)]
         labels = labels.isel(atom=np.flatnonzero(np.isin(labels["atom"].values, wanted)))
         if labels.sizes["atom"] == 0:
             raise ParameterError(f"the p_hop labels hold no atom of species {species!r}.",

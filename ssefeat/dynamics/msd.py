@@ -17,7 +17,7 @@ import numpy as np
 import xarray as xr
 
 from .. import box as _box
-from ..data import Unwrapper, validate
+from ..data import Unwrapper, species_counts, species_indices, validate
 from ..errors import ParameterError, SelectionError, SsefeatError, UnwrapError, UnwrapWarning  # noqa: F401
 from ..provenance import stamp
 from . import _msd_kernels as K
@@ -68,8 +68,7 @@ def timestep_of(ds: xr.Dataset, timestep_ps: float | None = None) -> float:
 
 def species_present(ds: xr.Dataset) -> list[str]:
     """Species labels in order of first appearance."""
-    labels, first = np.unique(ds["species"].values, return_index=True)
-    return [str(labels[i]) for i in np.argsort(first)]
+    return list(species_counts(ds))
 
 
 def resolve_species(ds: xr.Dataset, species: str | Sequence[str] | None, mobile_default: bool = False) -> list[str]:
@@ -88,12 +87,7 @@ def resolve_species(ds: xr.Dataset, species: str | Sequence[str] | None, mobile_
                              f"ion ({', '.join(MOBILE_IONS)}).",
                              fix="name the diffusing species explicitly (species='A' / --species A).")
     wanted = [species] if isinstance(species, str) else list(species)
-    missing = [s for s in wanted if s not in present]
-    if missing:
-        raise SelectionError(f"no mobile species {missing} in the trajectory; it has {present}.",
-                             fix="use one of the species listed (labels are case-sensitive).")
-    if not wanted:
-        raise SelectionError("no species selected.", fix=f"choose among {present}.")
+    species_indices(ds, wanted, "mobile species")  # raises SelectionError naming the species present
     return wanted
 
 
@@ -142,9 +136,7 @@ def select_with_system_com(chunks: Iterable[xr.Dataset], species: str | Sequence
             if "cell" not in ds and (wrapped == 1 or "images" in ds):
                 validate(ds, require_cell=True)
             do_unwrap = "cell" in ds and (wrapped != 0 or "images" in ds)
-            sel = np.flatnonzero(np.isin(ds["species"].values, wanted))
-            if sel.size == 0:
-                resolve_species(ds, wanted)  # raises SelectionError naming the species present
+            sel = species_indices(ds, wanted, "mobile species")
         if do_unwrap:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UnwrapWarning)
@@ -258,10 +250,6 @@ class PreparedPositions:
                 "com": ("mass-weighted centre of mass of the whole system, weights " + self.com_weights)
                 if self.remove_com else "not removed",
                 "max_unwrap_step_fraction": self.max_unwrap_step, "timestep_ps": self.dt}
-
-
-def species_indices(ds: xr.Dataset, species: str) -> np.ndarray:
-    return np.flatnonzero(ds["species"].values == species)
 
 
 def _check_max_lag(max_lag, n_frames, dt):
@@ -381,7 +369,7 @@ def collective_msd(ds: xr.Dataset, species: str | Sequence[str], *, charges: dic
     names = resolve_species(ds, species)
     prep = PreparedPositions(ds, remove_com=remove_com, max_unwrap_step=max_unwrap_step, timestep_ps=timestep_ps)
     n_lags = _check_max_lag(max_lag, prep.n_frames, prep.dt) + 1
-    idx = np.flatnonzero(np.isin(ds["species"].values, names))
+    idx = species_indices(ds, names)
     sp = ds["species"].values[idx]
     if charges is not None:
         missing = [s for s in names if s not in charges]

@@ -12,10 +12,11 @@ from typing import Sequence
 import numpy as np
 import xarray as xr
 
+from ..data import species_indices
 from ..errors import ParameterError
 from ..provenance import stamp
 from . import _msd_kernels as K
-from .msd import MAX_UNWRAP_STEP_FRACTION, PreparedPositions, resolve_species, species_indices
+from .msd import MAX_UNWRAP_STEP_FRACTION, PreparedPositions, resolve_species
 
 
 def lag_frames(lags_ps, dt: float, n_frames: int, n_lags: int = 60, max_fraction: float = 0.5) -> np.ndarray:

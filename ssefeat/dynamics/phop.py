@@ -17,11 +17,11 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from ..data import validate
+from ..data import species_indices, validate
 from ..errors import ParameterError
 from ..provenance import stamp
 from . import _label_kernels as _k
-from .d2min import _check_int, _restamp, _species_indices, _stream, _unwrapped_positions
+from .d2min import _check_int, _restamp, _stream, _unwrapped_positions
 
 __all__ = ["phop", "half_window_frames", "iter_phop"]
 
@@ -85,7 +85,7 @@ def phop(ds: xr.Dataset, t_R: float | None = None, species=None, *, t_R_frames: 
     """
     validate(ds)
     h = half_window_frames(ds, t_R, t_R_frames)
-    atoms = _species_indices(ds, species)
+    atoms = species_indices(ds, species)
     sub = ds.isel(atom=atoms)
     if "cell" in sub and sub.attrs.get("wrapped", -1) != 0:
         pos = _unwrapped_positions(sub, unwrap_limit)

@@ -11,10 +11,11 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
+from ..data import species_indices
 from ..errors import ParameterError
 from ..provenance import stamp
 from . import _msd_kernels as K
-from .msd import MAX_UNWRAP_STEP_FRACTION, PreparedPositions, resolve_species, species_indices
+from .msd import MAX_UNWRAP_STEP_FRACTION, PreparedPositions, resolve_species
 from .ngp import lag_frames
 
 

@@ -46,8 +46,8 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from .. import box as _box
-from ..data import cell_array, validate
-from ..errors import ParameterError, SelectionError
+from ..data import cell_array, species_indices, validate
+from ..errors import ParameterError
 from ..neighbors import check_cutoff, neighbor_pairs
 from ..provenance import stamp
 
@@ -209,13 +209,7 @@ class ClusterFinder:
     # ------------------------------------------------------------------------------------------------------
     def _framework(self, ds: xr.Dataset):
         species = np.asarray(ds["species"].values).astype(str)
-        present = sorted(set(species.tolist()))
-        missing = [s for s in self.species if s not in present]
-        if missing:
-            raise SelectionError(f"framework species {missing} not in the trajectory; it has {present}.",
-                                 fix="choose framework species that exist, e.g. species=('B', 'H') with "
-                                     "cutoffs={'B-B': 1.9, 'B-H': 1.4} for closo-borates.")
-        fw = np.flatnonzero(np.isin(species, self.species))
+        fw = species_indices(species, self.species, "atoms of framework species")
         sp_index = np.array([self.element_order.index(s) for s in species[fw]], dtype=np.int64)
         return fw, sp_index
 

@@ -20,8 +20,8 @@ import numpy as np
 import xarray as xr
 
 from .. import box as _box
-from ..data import cell_array, validate
-from ..errors import ParameterError, SelectionError
+from ..data import cell_array, missing_species, species_indices, validate
+from ..errors import ParameterError
 from ..neighbors import check_cutoff, neighbor_pairs
 from ..provenance import stamp
 from .parameters import FEATURE_COORDS, rows_to_coords
@@ -46,11 +46,7 @@ def _prepare(ds: xr.Dataset, frames, centre):
     if centre is None:
         centres = np.arange(len(species))
     else:
-        centres = np.flatnonzero(species == str(centre))
-        if not len(centres):
-            raise SelectionError(f"centre species {centre!r} is not in the trajectory (it has "
-                                 f"{sorted(set(species.tolist()))}).",
-                                 fix="choose one of the species present (labels are case-sensitive).")
+        centres = species_indices(species, str(centre), "atoms of centre species")
     return ds, species, centres, cell_array(ds), np.asarray(ds["positions"].values)
 
 
@@ -69,8 +65,7 @@ def _wrap(values: np.ndarray, ds: xr.Dataset, species, centres, rows, analysis: 
 
 
 def _check_species(names, species, what):
-    present = sorted(set(species.tolist()))
-    missing = [s for s in names if s not in present]
+    missing, present = missing_species(species, names)
     if missing:
         raise ParameterError(f"{what} names species {missing} that are not in the trajectory (it has {present}).",
                              fix="use species present in the trajectory (labels are case-sensitive).")

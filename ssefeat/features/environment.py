@@ -23,8 +23,8 @@ import numpy as np
 import xarray as xr
 
 from .. import box as _box
-from ..data import cell_array, validate
-from ..errors import ParameterError, SelectionError
+from ..data import cell_array, species_indices, validate
+from ..errors import ParameterError
 from ..neighbors import neighbor_pairs
 from ..provenance import parameters_of, stamp
 from .clusters import DEFAULT_SPECIES, find_clusters
@@ -69,11 +69,8 @@ def cluster_environment(ds: xr.Dataset, clusters: xr.Dataset | None = None, mobi
         raise ParameterError("the clusters were computed on other frames or atoms than this trajectory.",
                              fix="pass clusters = find_clusters(ds) of the same Dataset (or chunk).")
     sp = np.asarray(ds["species"].values).astype(str)
-    present_species = sorted(set(sp.tolist()))
-    for name, role in ((mobile, "mobile"), (anion, "anion")):
-        if name not in present_species:
-            raise SelectionError(f"{role} species {name!r} not in the trajectory; it has {present_species}.",
-                                 fix=f"choose a {role} species that exists.")
+    species_indices(sp, mobile, "atoms of mobile species")
+    species_indices(sp, anion, "atoms of anion species")
     framework = parameters_of(clusters).get("species")
     if framework is not None and anion not in framework:
         raise ParameterError(f"anion species {anion!r} is not a framework species of the clusters {framework}.",

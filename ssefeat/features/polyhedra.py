@@ -29,8 +29,8 @@ import numpy as np
 import xarray as xr
 
 from .. import box as _box
-from ..data import cell_array, validate
-from ..errors import ParameterError, SelectionError
+from ..data import cell_array, species_indices, validate
+from ..errors import ParameterError
 from ..neighbors import neighbor_pairs
 from ..provenance import stamp
 from ._csm import csm as _csm
@@ -161,18 +161,13 @@ def li_polyhedra(ds: xr.Dataset, centre: str = "Li", ligand: str | Sequence[str]
         raise ParameterError("no polyhedron shape asked for.", fix="use shapes=('T', 'O').")
     ligands = [ligand] if isinstance(ligand, str) else list(ligand)
     sp = np.asarray(ds["species"].values).astype(str)
-    present = sorted(set(sp.tolist()))
-    for name, role in [(centre, "centre")] + [(lg, "ligand") for lg in ligands]:
-        if name not in present:
-            raise SelectionError(f"{role} species {name!r} not in the trajectory; it has {present}.",
-                                 fix=f"choose a {role} species that exists.")
+    cen = species_indices(sp, centre, "atoms of centre species")
+    lig = species_indices(sp, ligands, "atoms of ligand species")
     cells = cell_array(ds)
     half = 0.5 * float(_box.perpendicular_widths(cells).min())
     if r_max is None:
         r_max = min(6.0, half * 0.999)
     r_max = float(r_max)
-    cen = np.flatnonzero(sp == centre)
-    lig = np.flatnonzero(np.isin(sp, ligands))
     atom_ids = np.asarray(ds["atom"].values)
     kmax = max(SHAPES[s][1] for s in shapes)
     n_frames, n_cen = ds.sizes["frame"], len(cen)

@@ -16,7 +16,7 @@ import numpy as np
 import xarray as xr
 
 from .. import box as _box
-from ..data import cell_array, validate
+from ..data import cell_array, missing_species, species_indices, validate
 from ..errors import ParameterError, SchemaError
 from ..neighbors import neighbor_pairs
 from ..provenance import stamp
@@ -43,8 +43,7 @@ def threads(n: int | None):
 
 def check_species(params: ParameterSet, present) -> None:
     """Raise ParameterError when the parameters name a species that the trajectory does not have."""
-    present = sorted(set(np.asarray(present).astype(str).tolist()))
-    missing = [s for s in params.species if s not in present]
+    missing, present = missing_species(present, params.species)
     if missing:
         raise ParameterError(
             f"the structure-function parameters name species {missing} that are not in the trajectory "
@@ -109,7 +108,7 @@ def _compute_frame(positions, cell, species, params: ParameterSet, min_distance:
     species = np.asarray(species).astype(str)
     check_species(params, species)
     check_cutoffs(params, cell, None if frame_label is None else [frame_label])
-    centres = np.flatnonzero(species == params.centre)
+    centres = species_indices(species, params.centre)
     points = np.flatnonzero(np.isin(species, list(params.neighbour_species)))
     out = np.zeros((len(centres), params.n_features), dtype=np.float64)
     # r_min < 0 keeps coincident atoms so that they are reported instead of silently dropped
@@ -185,7 +184,7 @@ def structure_functions(ds: xr.Dataset, params=None, frames=None, *, centre: str
     cells = cell_array(ds)
     frame_labels = np.asarray(ds["frame"].values)
     check_cutoffs(params, cells, frame_labels)
-    centres = np.flatnonzero(species == params.centre)
+    centres = species_indices(species, params.centre)
     atom_labels = np.asarray(ds["atom"].values)
     values = np.zeros((ds.sizes["frame"], len(centres), params.n_features), dtype=np.float64)
     positions = ds["positions"].values
