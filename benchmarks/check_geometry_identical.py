@@ -116,11 +116,13 @@ def main(argv=None) -> int:
         print(f"saved {len(out)} arrays to {args.save}")
         return 0
     ref = np.load(os.path.join(args.compare, "geometry_outputs.npz"))
-    bad = [k for k in ref.files if k not in out or not np.array_equal(ref[k], out[k], equal_nan=ref[k].dtype.kind == "f")]
+    bad = [k for k in ref.files
+           if k not in out or not np.array_equal(ref[k], out[k], equal_nan=ref[k].dtype.kind == "f")]
     missing = sorted(set(out) - set(ref.files))
     for k in bad:
         print(f"DIFFERENT: {k}")
-    print(f"{len(ref.files) - len(bad)}/{len(ref.files)} arrays bit-identical" + (f"; new: {missing}" if missing else ""))
+    print(f"{len(ref.files) - len(bad)}/{len(ref.files)} arrays bit-identical"
+          + (f"; new: {missing}" if missing else ""))
     return 1 if bad else 0
 
 

@@ -10,11 +10,12 @@ tensile runs, changes a listed separation). For a constant cell this is the usua
 than skin/2" rule. Positions do not need to be wrapped: everything is done in fractional coordinates.
 
 Cell lists bin wrapped fractional coordinates on the cell grid of :mod:`ssefeat._cell_kernels` (the one the
-analyses' neighbour pairs use) with bins at least r_list wide, so the half stencil (own bin + 13 neighbour bins) finds every pair exactly once, together with its
-periodic image code. When a direction has fewer than 3 bins (small boxes) the build
-falls back to an all-pairs search (still numba, parallel). Minimum image is taken by rounding fractional
-differences (:func:`minimum_image_vector`); the force field refuses interaction cutoffs at or above half the
-smallest perpendicular width (:func:`ssefeat.box.check_cutoff`), where that convention stops being unique.
+analyses' neighbour pairs use) with bins at least r_list wide, so the half stencil (own bin + 13 neighbour bins)
+finds every pair exactly once, together with its periodic image code. When a direction has fewer than 3 bins
+(small boxes) the build falls back to an all-pairs search (still numba, parallel). Minimum image is taken by
+rounding fractional differences (:func:`minimum_image_vector`); the force field refuses interaction cutoffs at or
+above half the smallest perpendicular width (:func:`ssefeat.box.check_cutoff`), where that convention stops being
+unique.
 """
 from __future__ import annotations
 
