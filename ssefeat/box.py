@@ -42,7 +42,7 @@ def check_cutoff(cutoff: float, cells: np.ndarray, what: str = "cutoff", units: 
     c = float(cutoff) if np.ndim(cutoff) == 0 else float("nan")
     if not np.isfinite(c) or c <= 0:
         raise ParameterError(f"{what} must be a positive length, got {cutoff}.",
-                             fix=f"give the {what} as a positive number{u}.")
+                             fix=f"give the {what} as a positive length" + (f" in {units}." if units else "."))
     half = 0.5 * perpendicular_widths(np.asarray(cells, dtype=np.float64).reshape(-1, 3, 3)).min(axis=-1)
     bad = np.flatnonzero(c >= half)
     if len(bad):
