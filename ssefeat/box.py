@@ -4,11 +4,13 @@ Convention: a cell is a (3, 3) array whose *rows* are the cell vectors a, b, c (
 ``r = s @ cell`` for fractional coordinates ``s``. Arrays may carry leading frame dimensions: ``(..., 3, 3)``.
 Minimum image is taken by rounding fractional differences (the convention of LAMMPS, freud and OVITO); in very
 skewed triclinic cells this is exact only for separations shorter than half the shortest perpendicular width,
-which is why analyses refuse cutoffs above that (see :func:`perpendicular_widths`).
+which is why the MD engine and the analyses refuse cutoffs above that (:func:`check_cutoff`, the one check).
 """
 from __future__ import annotations
 
 import numpy as np
+
+from .errors import ParameterError
 
 
 def cell_volume(cell: np.ndarray) -> np.ndarray:
@@ -28,6 +30,30 @@ def perpendicular_widths(cell: np.ndarray) -> np.ndarray:
         [np.linalg.norm(np.cross(b, c), axis=-1), np.linalg.norm(np.cross(c, a), axis=-1),
          np.linalg.norm(np.cross(a, b), axis=-1)], axis=-1)
     return vol[..., None] / areas
+
+
+def check_cutoff(cutoff: float, cells: np.ndarray, what: str = "cutoff", units: str = "Å", frames=None,
+                 hint: str | None = None) -> float:
+    """Raise ParameterError unless 0 < cutoff < half the smallest perpendicular width of every cell; return it.
+
+    cells (3, 3) or (F, 3, 3); ``frames`` labels those F frames in the message; ``hint`` tells how to set the cutoff.
+    """
+    u = f" {units}" if units else ""
+    c = float(cutoff) if np.ndim(cutoff) == 0 else float("nan")
+    if not np.isfinite(c) or c <= 0:
+        raise ParameterError(f"{what} must be a positive length, got {cutoff}.",
+                             fix=f"give the {what} as a positive length" + (f" in {units}." if units else "."))
+    half = 0.5 * perpendicular_widths(np.asarray(cells, dtype=np.float64).reshape(-1, 3, 3)).min(axis=-1)
+    bad = np.flatnonzero(c >= half)
+    if len(bad):
+        k = int(bad[0])
+        where = "" if frames is None else f" in frame {np.asarray(frames)[k]}"
+        raise ParameterError(
+            f"{what} = {c:.4g}{u} is not below half the smallest cell width ({half[k]:.4g}{u}{where}): an atom "
+            "would see its own periodic image and minimum image would be ambiguous.",
+            fix=f"make the {what} smaller than {half.min():.4g}{u}" + (f" ({hint})" if hint else "")
+                + ", or use a larger cell (more atoms or a replicated cell).")
+    return c
 
 
 def to_fractional(positions: np.ndarray, cell: np.ndarray) -> np.ndarray:

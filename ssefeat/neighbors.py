@@ -3,13 +3,13 @@
 Every analysis that needs "neighbours of i within r_c" goes through :func:`neighbor_pairs`, so the conventions
 (r_ij = r_j - r_i under minimum image, pairs sorted by i then j, self-pairs excluded) are the same everywhere.
 
-The search reuses the binning of the MD engine (:mod:`ssefeat.md.neighbors`): wrapped fractional coordinates are
-counting-sorted into ``n_k = floor(w_k / r)`` bins along each cell vector (w_k = perpendicular width, r a slightly
-padded cutoff), so two atoms closer than r differ by at most one bin along each direction, triclinic or not. Each
-query atom scans the 27 bins around its own; candidates pass a cheap test on wrapped Cartesian coordinates, and
-the separation that is returned and tested against ``r_min < d < cutoff`` is recomputed from the *input* positions
-by rounding fractional differences (:func:`ssefeat.md.neighbors.minimum_image_vector`), so the result equals a
-brute-force minimum-image search. Boxes with fewer than 3 bins along a direction use an all-pairs search.
+The search bins wrapped fractional coordinates on the cell grid of :mod:`ssefeat._cell_kernels` (the one the MD
+engine's Verlet list uses), so two atoms closer than the padded cutoff r differ by at most one bin along each
+direction, triclinic or not. Each query atom scans the 27 bins around its own; candidates pass a cheap test on
+wrapped Cartesian coordinates, and the separation that is returned and tested against ``r_min < d < cutoff`` is
+recomputed from the *input* positions by rounding fractional differences
+(:func:`ssefeat._cell_kernels.minimum_image_vector`), so the result equals a brute-force minimum-image search.
+Boxes with fewer than 3 bins along a direction use an all-pairs search.
 Two parallel passes: the scan stores each query atom's candidates in a row buffer and counts them, then the exact
 pass sorts each short row by j and writes the pairs at their final place (sorted by i then j, no global sort).
 Positions do not need to be wrapped.
@@ -22,9 +22,11 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit, prange
 
+from . import _cell_kernels as _cells
 from . import box as _box
+from .box import check_cutoff
 from .errors import NonFiniteError, ParameterError, SelectionError
-from .md.neighbors import _bin_atoms, _fractional, minimum_image_vector
+from ._cell_kernels import image_shift, minimum_image_vector, wrap_bin
 
 
 @dataclass(frozen=True)
@@ -61,18 +63,6 @@ class NeighborPairs:
     def offsets(self) -> np.ndarray:
         """CSR offsets, (n_query + 1,): neighbours of i are pairs offsets[i]:offsets[i+1]."""
         return np.concatenate([[0], np.cumsum(self.counts)]).astype(np.int64)
-
-
-def check_cutoff(cutoff: float, cell: np.ndarray, what: str = "cutoff") -> None:
-    """Raise ParameterError unless 0 < cutoff < half the smallest perpendicular width of the cell."""
-    if not np.isfinite(cutoff) or cutoff <= 0:
-        raise ParameterError(f"{what} must be a positive number of Å, got {cutoff}.")
-    half = 0.5 * float(_box.perpendicular_widths(cell).min())
-    if cutoff >= half:
-        raise ParameterError(
-            f"{what} = {cutoff:.3g} Å is not below half the smallest cell width ({half:.3g} Å): an atom would "
-            "see its own periodic image and minimum image would be ambiguous.",
-            fix=f"use a {what} below {half:.3g} Å, or replicate the cell (a larger simulation box).")
 
 
 # --- kernels --------------------------------------------------------------------------------------------------
@@ -114,46 +104,23 @@ def _cell_candidates(qy, qatom, qbins, qorder, py, patom, pindex, nbins, start, 
         z_inside = bz >= 1 and bz + 1 < nz  # the three z bins are one run, no boundary crossed
         k = 0
         for ox in range(-1, 2):
-            cx = bx + ox
-            wx = 0.0
-            if cx < 0:
-                cx += nx
-                wx = 1.0
-            elif cx >= nx:
-                cx -= nx
-                wx = -1.0
+            cx, wx = wrap_bin(bx + ox, nx)
             for oy in range(-1, 2):
-                cy = by + oy
-                wy = 0.0
-                if cy < 0:
-                    cy += ny
-                    wy = 1.0
-                elif cy >= ny:
-                    cy -= ny
-                    wy = -1.0
+                cy, wy = wrap_bin(by + oy, ny)
                 row = (cx * ny + cy) * nz
                 for oz in range(-1, 2):
                     if z_inside:  # a single pass over the whole run
                         if oz > -1:
                             break
-                        wz = 0.0
+                        wz = 0
                         m0 = start[row + bz - 1]
                         m1 = start[row + bz + 2]
                     else:
-                        cz = bz + oz
-                        wz = 0.0
-                        if cz < 0:
-                            cz += nz
-                            wz = 1.0
-                        elif cz >= nz:
-                            cz -= nz
-                            wz = -1.0
+                        cz, wz = wrap_bin(bz + oz, nz)
                         m0 = start[row + cz]
                         m1 = start[row + cz + 1]
                     # the query atom seen from the neighbour bins' side of the boundary
-                    px = qy[q, 0] + wx * h[0, 0] + wy * h[1, 0] + wz * h[2, 0]
-                    py_ = qy[q, 1] + wx * h[0, 1] + wy * h[1, 1] + wz * h[2, 1]
-                    pz = qy[q, 2] + wx * h[0, 2] + wy * h[1, 2] + wz * h[2, 2]
+                    px, py_, pz = image_shift(qy[q, 0], qy[q, 1], qy[q, 2], wx, wy, wz, h)
                     for m in range(m0, m1):
                         dx = py[m, 0] - px
                         dy = py[m, 1] - py_
@@ -165,6 +132,23 @@ def _cell_candidates(qy, qatom, qbins, qorder, py, patom, pindex, nbins, start, 
                             k += 1
         counts[q] = k
     return counts
+
+
+@njit(cache=True, inline="always")
+def _exact_pair(ppos, b, qpos, a, j, h, hinv, r_min, cutoff, fill, k, j_out, vec_out, d_out):
+    """1 if r_min < |minimum image of ppos[b] - qpos[a]| < cutoff (then written at k as neighbour j when ``fill``)."""
+    ex, ey, ez = minimum_image_vector(ppos[b, 0] - qpos[a, 0], ppos[b, 1] - qpos[a, 1], ppos[b, 2] - qpos[a, 2], h,
+                                      hinv)
+    d = math.sqrt(ex * ex + ey * ey + ez * ez)
+    if d < cutoff and d > r_min:
+        if fill:
+            j_out[k] = j
+            vec_out[k, 0] = ex
+            vec_out[k, 1] = ey
+            vec_out[k, 2] = ez
+            d_out[k] = d
+        return 1
+    return 0
 
 
 @njit(cache=True, parallel=True)
@@ -181,17 +165,7 @@ def _cell_fill(qpos, ppos, h, hinv, r_min, cutoff, ncand, buf, offsets, j_out, v
         _sort_ints(row)
         k = offsets[q]
         for c in range(row.shape[0]):
-            p = row[c]
-            ex, ey, ez = minimum_image_vector(ppos[p, 0] - qpos[q, 0], ppos[p, 1] - qpos[q, 1],
-                                              ppos[p, 2] - qpos[q, 2], h, hinv)
-            d = math.sqrt(ex * ex + ey * ey + ez * ez)
-            if d < cutoff and d > r_min:
-                j_out[k] = p
-                vec_out[k, 0] = ex
-                vec_out[k, 1] = ey
-                vec_out[k, 2] = ez
-                d_out[k] = d
-                k += 1
+            k += _exact_pair(ppos, row[c], qpos, q, row[c], h, hinv, r_min, cutoff, True, k, j_out, vec_out, d_out)
         counts[q] = k - offsets[q]
     return counts
 
@@ -209,17 +183,7 @@ def _all_pairs(positions, h, hinv, query, points, r_min, cutoff, fill, offsets, 
             b = points[p]
             if b == a:
                 continue
-            ex, ey, ez = minimum_image_vector(positions[b, 0] - positions[a, 0], positions[b, 1] - positions[a, 1],
-                                              positions[b, 2] - positions[a, 2], h, hinv)
-            dd = math.sqrt(ex * ex + ey * ey + ez * ez)
-            if dd < cutoff and dd > r_min:
-                if fill:
-                    j_out[k] = p
-                    vec_out[k, 0] = ex
-                    vec_out[k, 1] = ey
-                    vec_out[k, 2] = ez
-                    d_out[k] = dd
-                k += 1
+            k += _exact_pair(positions, b, positions, a, p, h, hinv, r_min, cutoff, fill, k, j_out, vec_out, d_out)
         counts[q] = k - base
     return counts
 
@@ -276,27 +240,19 @@ def neighbor_pairs(positions: np.ndarray, cell: np.ndarray, cutoff: float, query
                              cutoff)
     hinv = np.linalg.inv(h)
     r_min = float(r_min)
-    widths = _box.perpendicular_widths(h)
     # the cheap test on wrapped coordinates may differ from the exact separation by round-off: pad it
     r_search = cutoff * (1 + 1e-9) + 1e-9
     r_inner = r_min * (1 - 1e-9) - 1e-9
-    # bins at least r_search wide: a neighbour is at most one bin away along each direction. (Bins of r / 2 with
-    # a 5^3 stencil scan fewer candidates but measured slower.) Wider bins are fine: bound their number (memory,
-    # empty bins) for short cutoffs in large boxes.
-    nbins = np.floor(widths / r_search).astype(np.int64)
-    limit = max(8 * len(points), 27)
-    while np.prod(nbins) > limit and nbins.max() > 3:
-        nbins = np.maximum(3, nbins * 3 // 4)
+    # bins at least r_search wide. (Bins of r / 2 with a 5^3 stencil scan fewer candidates but measured slower.)
+    nbins = _cells.grid_shape(_box.perpendicular_widths(h), r_search, max_cells=max(8 * len(points), 27))
     offsets = np.zeros(nq + 1, dtype=np.int64)
-    if np.all(nbins >= 3):
-        s = _fractional(positions, hinv)
-        sw = s - np.floor(s)
-        start, order, _ = _bin_atoms(sw[points], nbins)
+    if nbins is not None:
+        _, _, sw = _cells.wrapped_fractional(positions, hinv)
+        start, order, _ = _cells.bin_atoms(sw[points], nbins)
         patom = points[order]
-        _, qorder, qbins = _bin_atoms(sw[query], nbins)
+        _, qorder, qbins = _cells.bin_atoms(sw[query], nbins)
         qy, py = sw[query] @ h, sw[patom] @ h
-        density = len(points) / abs(float(np.linalg.det(h)))
-        capacity = int(1.5 * density * 4.0 / 3.0 * np.pi * r_search ** 3) + 16
+        capacity = _cells.row_capacity(len(points), h, r_search, 16)
         while True:
             buf = np.empty((nq, capacity), dtype=np.int32)
             bound = _cell_candidates(qy, query, qbins, qorder, py, patom, order, nbins, start, h,

@@ -26,7 +26,6 @@ import warnings
 import numpy as np
 import xarray as xr
 
-from .. import box as _box
 from ..data import Unwrapper, cell_array, species_indices, validate
 from ..errors import ParameterError, UnwrapWarning
 from ..neighbors import check_cutoff, neighbor_pairs
@@ -88,10 +87,7 @@ def _unwrapped_positions(ds: xr.Dataset, unwrap_limit: float = 0.25) -> np.ndarr
 def _check_cutoff_all(cutoff, cells: np.ndarray) -> float:
     if cutoff is None:
         raise ParameterError("a cutoff (Å) is required.", fix="pass cutoff=..., e.g. the first minimum of g(r).")
-    cutoff = float(cutoff)
-    widths = _box.perpendicular_widths(cells).min(axis=-1)
-    check_cutoff(cutoff, cells[int(np.argmin(widths))])
-    return cutoff
+    return check_cutoff(cutoff, cells)
 
 
 def _check_normalize(normalize: str) -> str:

@@ -228,9 +228,8 @@ class ClusterFinder:
         n_el = len(self.element_order)
         n_frames, n_atoms = ds.sizes["frame"], ds.sizes["atom"]
         rmax = max(self.cutoffs.values())
-        for f in range(n_frames):
-            for (a, b), r in self.cutoffs.items():
-                check_cutoff(r, cells[f], what=f"bond cutoff {a}-{b}")
+        for (a, b), r in self.cutoffs.items():
+            check_cutoff(r, cells, what=f"bond cutoff {a}-{b}", frames=ds["frame"].values)
         table = np.full((n_el, n_el), -1.0)
         for (a, b), r in self.cutoffs.items():
             ia, ib = self.element_order.index(a), self.element_order.index(b)

@@ -71,14 +71,6 @@ def _check_species(names, species, what):
                              fix="use species present in the trajectory (labels are case-sensitive).")
 
 
-def _cutoff_check(cutoff, cells, what, frame_labels):
-    for f in range(len(cells)):
-        try:
-            check_cutoff(cutoff, cells[f], what=what)
-        except ParameterError as err:
-            raise ParameterError(f"{err.what} (frame {int(frame_labels[f])})", fix=err.fix) from None
-
-
 # --- coordination numbers -------------------------------------------------------------------------
 def _pair_cutoffs(cutoffs: Mapping, centre_species: np.ndarray, neighbours: Sequence[str]) -> np.ndarray:
     """(n_centres, n_neighbour_species) cutoffs; keys are a neighbour species or a (centre, neighbour) pair."""
@@ -116,7 +108,7 @@ def coordination_numbers(ds: xr.Dataset, cutoffs: Mapping, centre: str | None = 
     _check_species(neighbours, species, "the coordination cutoffs")
     rc = _pair_cutoffs(cutoffs, species[centres], neighbours)
     rmax = float(np.nanmax(rc))
-    _cutoff_check(rmax, cells, "coordination cutoff", ds["frame"].values)
+    check_cutoff(rmax, cells, "coordination cutoff", frames=ds["frame"].values)
     points = np.flatnonzero(np.isin(species, neighbours))
     code = np.full(len(species), -1)
     for k, y in enumerate(neighbours):
@@ -247,7 +239,7 @@ def steinhardt(ds: xr.Dataset, cutoff: float, l: Sequence[int] = (4, 6), centre:
     if neighbours is not None:
         neighbours = [str(y) for y in ([neighbours] if isinstance(neighbours, str) else neighbours)]
         _check_species(neighbours, species, "the Steinhardt neighbours")
-    _cutoff_check(float(cutoff), cells, "Steinhardt cutoff", ds["frame"].values)
+    check_cutoff(float(cutoff), cells, "Steinhardt cutoff", frames=ds["frame"].values)
     n = len(species)
     ok_j = np.ones(n, bool) if neighbours is None else np.isin(species, neighbours)
     out = np.zeros((len(cells), len(centres), len(ls)))
@@ -290,7 +282,7 @@ def local_density(ds: xr.Dataset, radius: float, centre: str | None = None,
         points = np.flatnonzero(np.isin(species, neighbours))
     else:
         points = None
-    _cutoff_check(float(radius), cells, "density radius", ds["frame"].values)
+    check_cutoff(float(radius), cells, "density radius", frames=ds["frame"].values)
     vol = 4.0 / 3.0 * math.pi * float(radius) ** 3
     out = np.zeros((len(cells), len(centres), 1))
     for f in range(len(cells)):

@@ -56,16 +56,9 @@ def check_species(params: ParameterSet, present) -> None:
 def check_cutoffs(params: ParameterSet, cells: np.ndarray, frames=None) -> None:
     """Raise ParameterError when a cutoff is not below half the smallest cell width in some frame."""
     cells = np.asarray(cells, dtype=np.float64).reshape(-1, 3, 3)
-    half = 0.5 * _box.perpendicular_widths(cells).min(axis=1)
-    bad = np.flatnonzero(params.cutoff >= half)
-    if len(bad):
-        k = int(bad[0])
-        label = int(frames[k]) if frames is not None else k
-        raise ParameterError(
-            f"the structure-function cutoff {params.cutoff:.4g} {params.units} is not below half the smallest "
-            f"cell width ({half[k]:.4g}) in frame {label}: an atom would see its own periodic image.",
-            fix=f"use cutoffs below {half.min():.4g} (params.replace(radial_cutoff=..., angular_cutoff=...)), "
-                "or simulate a larger cell.")
+    _box.check_cutoff(params.cutoff, cells, "structure-function cutoff", params.units,
+                      range(len(cells)) if frames is None else frames,
+                      hint="params.replace(radial_cutoff=..., angular_cutoff=...)")
 
 
 def _codes(species_of_points: np.ndarray, wanted) -> np.ndarray:

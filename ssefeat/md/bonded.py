@@ -16,20 +16,14 @@ import math
 import numpy as np
 from numba import njit
 
+from .._cell_kernels import minimum_image_vector
 from ..errors import ParameterError
 
 
 @njit(cache=True)
 def _mic(d, cell, inv):
-    s0 = d[0] * inv[0, 0] + d[1] * inv[1, 0] + d[2] * inv[2, 0]
-    s1 = d[0] * inv[0, 1] + d[1] * inv[1, 1] + d[2] * inv[2, 1]
-    s2 = d[0] * inv[0, 2] + d[1] * inv[1, 2] + d[2] * inv[2, 2]
-    s0 -= math.floor(s0 + 0.5)
-    s1 -= math.floor(s1 + 0.5)
-    s2 -= math.floor(s2 + 0.5)
     out = np.empty(3)
-    for a in range(3):
-        out[a] = s0 * cell[0, a] + s1 * cell[1, a] + s2 * cell[2, a]
+    out[0], out[1], out[2] = minimum_image_vector(d[0], d[1], d[2], cell, inv)
     return out
 
 

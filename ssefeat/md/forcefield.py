@@ -68,8 +68,9 @@ from typing import Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
+from ..box import check_cutoff
 from ..errors import ParameterError
-from .neighbors import VerletList, check_list_cutoff
+from .neighbors import VerletList
 
 __all__ = ["Term", "ForceField", "ForceResult"]
 
@@ -156,7 +157,7 @@ class ForceField:
     def check_cell(self, cell: np.ndarray) -> None:
         """Raise ParameterError if the largest cutoff is not below half the smallest cell width."""
         if self.cutoff > 0:
-            check_list_cutoff(self.cutoff, cell)
+            check_cutoff(self.cutoff, cell, what="interaction cutoff", units="")
 
     def update_neighbors(self, positions: np.ndarray, cell: np.ndarray) -> bool:
         """Build or rebuild the Verlet list when needed; returns True if it was rebuilt."""

@@ -9,13 +9,13 @@ It stays valid while no pair can have come closer than ``cutoff`` without being 
 tensile runs, changes a listed separation). For a constant cell this is the usual "rebuild when an atom moved more
 than skin/2" rule. Positions do not need to be wrapped: everything is done in fractional coordinates.
 
-Cell lists bin wrapped fractional coordinates into ``n_k = floor(w_k / r_list)`` bins along each cell vector
-(w_k = perpendicular width). Two atoms closer than r_list differ by at most one bin along each direction, triclinic
-or not, so the half stencil (own bin + 13 neighbour bins) finds every pair exactly once, together with its
-periodic image code. When a direction has fewer than 3 bins (small boxes) the build
-falls back to an all-pairs search (still numba, parallel). Minimum image is taken by rounding fractional
-differences (:func:`minimum_image_vector`); the force field refuses interaction cutoffs at or above half the
-smallest perpendicular width, where that convention stops being unique.
+Cell lists bin wrapped fractional coordinates on the cell grid of :mod:`ssefeat._cell_kernels` (the one the
+analyses' neighbour pairs use) with bins at least r_list wide, so the half stencil (own bin + 13 neighbour bins)
+finds every pair exactly once, together with its periodic image code. When a direction has fewer than 3 bins
+(small boxes) the build falls back to an all-pairs search (still numba, parallel). Minimum image is taken by
+rounding fractional differences (:func:`minimum_image_vector`); the force field refuses interaction cutoffs at or
+above half the smallest perpendicular width (:func:`ssefeat.box.check_cutoff`), where that convention stops being
+unique.
 """
 from __future__ import annotations
 
@@ -31,51 +31,12 @@ import numba
 import numpy as np
 from numba import njit, prange
 
+from .. import _cell_kernels as _cells
 from .. import box as _box
+from .._cell_kernels import image_shift, minimum_image_vector, wrap_bin
 from ..errors import ParameterError
 
-__all__ = ["VerletList", "minimum_image_vector", "check_list_cutoff", "pair_distances"]
-
-
-@njit(cache=True, inline="always")
-def minimum_image_vector(dx, dy, dz, h, hinv):
-    """Minimum-image version of the separation (dx, dy, dz) in the cell ``h`` (rows) with inverse ``hinv``.
-
-    numba helper for force kernels: ``dx, dy, dz = minimum_image_vector(xi - xj, yi - yj, zi - zj, h, hinv)``.
-    """
-    sx = dx * hinv[0, 0] + dy * hinv[1, 0] + dz * hinv[2, 0]
-    sy = dx * hinv[0, 1] + dy * hinv[1, 1] + dz * hinv[2, 1]
-    sz = dx * hinv[0, 2] + dy * hinv[1, 2] + dz * hinv[2, 2]
-    sx -= math.floor(sx + 0.5)
-    sy -= math.floor(sy + 0.5)
-    sz -= math.floor(sz + 0.5)
-    return (sx * h[0, 0] + sy * h[1, 0] + sz * h[2, 0],
-            sx * h[0, 1] + sy * h[1, 1] + sz * h[2, 1],
-            sx * h[0, 2] + sy * h[1, 2] + sz * h[2, 2])
-
-
-def check_list_cutoff(cutoff: float, cell: np.ndarray) -> None:
-    """Raise ParameterError unless the interaction cutoff is below half the smallest perpendicular cell width."""
-    widths = _box.perpendicular_widths(np.asarray(cell, dtype=np.float64))
-    half = 0.5 * float(widths.min())
-    if not np.isfinite(cutoff) or cutoff <= 0:
-        raise ParameterError(f"the interaction cutoff must be a positive length, got {cutoff}.")
-    if cutoff >= half:
-        raise ParameterError(
-            f"the interaction cutoff {cutoff:.4g} is not below half the smallest cell width ({half:.4g}; widths "
-            f"{np.array2string(widths, precision=4)}): an atom would interact with its own periodic image.",
-            fix=f"use a larger box (more atoms or a replicated cell) or a cutoff below {half:.4g}.")
-
-
-@njit(cache=True)
-def _fractional(positions, hinv):
-    n = positions.shape[0]
-    s = np.empty((n, 3))
-    for i in range(n):
-        x, y, z = positions[i, 0], positions[i, 1], positions[i, 2]
-        for b in range(3):
-            s[i, b] = x * hinv[0, b] + y * hinv[1, b] + z * hinv[2, b]
-    return s
+__all__ = ["VerletList", "minimum_image_vector", "pair_distances"]
 
 
 @njit(cache=True)
@@ -95,39 +56,6 @@ def _max_displacement(positions, hinv, h, s_build):
         if d2 > best:
             best = d2
     return math.sqrt(best)
-
-
-@njit(cache=True)
-def _bin_atoms(sw, nbins):
-    """Counting sort of atoms into bins of wrapped fractional coordinates ``sw`` in [0, 1).
-
-    Returns (bin_start (nb + 1,), bin_atoms (N,), bins (N, 3))."""
-    n = sw.shape[0]
-    nx, ny, nz = nbins[0], nbins[1], nbins[2]
-    nb = nx * ny * nz
-    bins = np.empty((n, 3), dtype=np.int64)
-    counts = np.zeros(nb + 1, dtype=np.int64)
-    which = np.empty(n, dtype=np.int64)
-    for i in range(n):
-        for k in range(3):
-            b = int(sw[i, k] * nbins[k])
-            if b >= nbins[k]:
-                b = nbins[k] - 1
-            if b < 0:
-                b = 0
-            bins[i, k] = b
-        c = (bins[i, 0] * ny + bins[i, 1]) * nz + bins[i, 2]
-        which[i] = c
-        counts[c + 1] += 1
-    for c in range(nb):
-        counts[c + 1] += counts[c]
-    fill = counts[:-1].copy()
-    atoms = np.empty(n, dtype=np.int64)
-    for i in range(n):
-        c = which[i]
-        atoms[fill[c]] = i
-        fill[c] += 1
-    return counts, atoms, bins
 
 
 # half stencil: the own bin (with j > i) and the 13 neighbour bins of positive lexicographic order (z, y, x)
@@ -166,33 +94,10 @@ def _cell_list_half(y, h, rl2_table, types, nt, nbins, start, atoms, bins, stenc
         for t in range(stencil.shape[0]):
             ox, oy, oz = stencil[t, 0], stencil[t, 1], stencil[t, 2]
             own = ox == 0 and oy == 0 and oz == 0
-            cx = bx + ox
-            wx = 0
-            if cx < 0:
-                cx += nx
-                wx = 1
-            elif cx >= nx:
-                cx -= nx
-                wx = -1
-            cy = by + oy
-            wy = 0
-            if cy < 0:
-                cy += ny
-                wy = 1
-            elif cy >= ny:
-                cy -= ny
-                wy = -1
-            cz = bz + oz
-            wz = 0
-            if cz < 0:
-                cz += nz
-                wz = 1
-            elif cz >= nz:
-                cz -= nz
-                wz = -1
-            sx = xi + wx * h[0, 0] + wy * h[1, 0] + wz * h[2, 0]
-            sy = yi + wx * h[0, 1] + wy * h[1, 1] + wz * h[2, 1]
-            sz = zi + wx * h[0, 2] + wy * h[1, 2] + wz * h[2, 2]
+            cx, wx = wrap_bin(bx + ox, nx)
+            cy, wy = wrap_bin(by + oy, ny)
+            cz, wz = wrap_bin(bz + oz, nz)
+            sx, sy, sz = image_shift(xi, yi, zi, wx, wy, wz, h)
             code = (wx + 1) * 9 + (wy + 1) * 3 + (wz + 1)
             c = (cx * ny + cy) * nz + cz
             m0 = start[c]
@@ -347,18 +252,15 @@ class VerletList:
         self.skin = float(skin)
         self.skin_used = self.skin
         self.cutoff = self.interaction_cutoff + self.skin
-        self.owner_offsets = None
-        self.order = None
-        self.neighbors = np.zeros(0, dtype=np.int32)
-        self.codes = np.zeros(0, dtype=np.int8)
-        self.images = None
         self.n_builds = 0
         self.method = None
-        self._s_build = None
-        self._cell_build = None
-        self._hinv_build = None
-        self._pairs = None
-        self._full = None
+        self._store(None, None, np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int8), None, None, None, None)
+
+    def _store(self, owner_offsets, order, neighbors, codes, images, s_build, cell_build, hinv_build) -> None:
+        """Keep the state of a build (None: not built yet); the sorted pairs and full list are made again."""
+        self.owner_offsets, self.order, self.neighbors, self.codes = owner_offsets, order, neighbors, codes
+        self.images, self._s_build, self._cell_build, self._hinv_build = images, s_build, cell_build, hinv_build
+        self._pairs = self._full = None
 
     @classmethod
     def empty(cls, n_atoms: int) -> "VerletList":
@@ -399,12 +301,10 @@ class VerletList:
         """Build the list from scratch at this configuration."""
         positions = np.ascontiguousarray(positions, dtype=np.float64)
         h = np.ascontiguousarray(cell, dtype=np.float64)
-        check_list_cutoff(self.interaction_cutoff, h)
+        _box.check_cutoff(self.interaction_cutoff, h, what="interaction cutoff", units="")
         hinv = np.linalg.inv(h)
         n = len(positions)
-        s = _fractional(positions, hinv)
-        images = np.floor(s)
-        sw = s - images
+        s, images, sw = _cells.wrapped_fractional(positions, hinv)
         widths = _box.perpendicular_widths(h)
         # image codes in {-1, 0, 1} need a list radius below half the box: shrink the skin if the box is small
         self.skin_used = min(self.skin, max(0.0, 0.5 * float(widths.min()) * (1 - 1e-9) - self.interaction_cutoff))
@@ -419,16 +319,15 @@ class VerletList:
             types = self.types
             nt = self.type_cutoffs.shape[0]
             rl2_table = ((self.type_cutoffs + self.skin_used) ** 2).ravel()
-        nbins = np.floor(widths / r_list).astype(np.int64)
+        nbins = _cells.grid_shape(widths, r_list)
         dummy_n = np.zeros(0, dtype=np.int32)
         dummy_c = np.zeros(0, dtype=np.int8)
         zero = np.zeros(n + 1, dtype=np.int64)
         offsets = np.zeros(n + 1, dtype=np.int64)
-        if np.all(nbins >= 3):
+        if nbins is not None:
             y = sw @ h
-            start, atoms, bins = _bin_atoms(sw, nbins)
-            density = n / abs(float(np.linalg.det(h)))
-            capacity = int(1.5 * density * 4.0 / 3.0 * np.pi * r_list ** 3) + 32
+            start, atoms, bins = _cells.bin_atoms(sw, nbins)
+            capacity = _cells.row_capacity(n, h, r_list, 32)
             while True:
                 nbr_buf = np.empty((n, capacity), dtype=np.int32)
                 code_buf = np.empty((n, capacity), dtype=np.int8)
@@ -451,16 +350,7 @@ class VerletList:
             _all_pairs_half(sw, h, rl2_table, types, nt, False, offsets, nbr, codes)
             order = np.arange(n, dtype=np.int64)
             self.method = "all-pairs"
-        self.owner_offsets = offsets
-        self.order = order
-        self.neighbors = nbr
-        self.codes = codes
-        self.images = images
-        self._s_build = s
-        self._cell_build = h.copy()
-        self._hinv_build = hinv
-        self._pairs = None
-        self._full = None
+        self._store(offsets, order, nbr, codes, images, s, h.copy(), hinv)
         self.n_builds += 1
 
     def max_displacement(self, positions: np.ndarray, cell: np.ndarray) -> float:

@@ -32,6 +32,7 @@ import numba
 import numpy as np
 from numba import njit, prange
 
+from .._cell_kernels import minimum_image_vector
 from ..errors import ParameterError, SimulationError
 from ..units import COULOMB_EV_ANGSTROM
 
@@ -108,18 +109,8 @@ def _ionic_range(pos, cell, inv, pairs, start, stop, types, q, A, RHO, C, ESHIFT
     for p in range(start, stop):
         i = pairs[p, 0]
         j = pairs[p, 1]
-        d0 = pos[i, 0] - pos[j, 0]
-        d1 = pos[i, 1] - pos[j, 1]
-        d2 = pos[i, 2] - pos[j, 2]
-        s0 = d0 * inv[0, 0] + d1 * inv[1, 0] + d2 * inv[2, 0]
-        s1 = d0 * inv[0, 1] + d1 * inv[1, 1] + d2 * inv[2, 1]
-        s2 = d0 * inv[0, 2] + d1 * inv[1, 2] + d2 * inv[2, 2]
-        s0 -= math.floor(s0 + 0.5)
-        s1 -= math.floor(s1 + 0.5)
-        s2 -= math.floor(s2 + 0.5)
-        d0 = s0 * cell[0, 0] + s1 * cell[1, 0] + s2 * cell[2, 0]
-        d1 = s0 * cell[0, 1] + s1 * cell[1, 1] + s2 * cell[2, 1]
-        d2 = s0 * cell[0, 2] + s1 * cell[1, 2] + s2 * cell[2, 2]
+        d0, d1, d2 = minimum_image_vector(pos[i, 0] - pos[j, 0], pos[i, 1] - pos[j, 1], pos[i, 2] - pos[j, 2], cell,
+                                          inv)
         r2 = d0 * d0 + d1 * d1 + d2 * d2
         if r2 >= coul_rc2 and r2 >= buck_rc2:
             continue

@@ -127,11 +127,7 @@ class Simulation:
             charges = np.array(charges, dtype=np.float64).reshape(-1)
             if charges.shape != (n,):
                 raise ParameterError(f"charges must have one value per atom ({n}).")
-        self.positions = pos
-        self.cell = cell
-        self.species = species
-        self.masses = masses
-        self.charges = charges
+        self.positions, self.cell, self.species, self.masses, self.charges = pos, cell, species, masses, charges
         self.forcefield = forcefield
         self.velocities = np.zeros((n, 3))  # internal units: length / internal time
         if velocities is not None:

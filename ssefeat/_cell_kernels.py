@@ -1,0 +1,124 @@
+"""The cell grid under both neighbour lists (the MD engine's Verlet list and the analyses' neighbour pairs).
+
+Wrapped fractional coordinates are counting-sorted into ``n_k = floor(w_k / r)`` bins along each cell vector
+(w_k = perpendicular width, r the search radius), so two atoms closer than r differ by at most one bin along each
+direction, triclinic or not. A scan visits the bins around an atom (27, or 14 for a half list): :func:`wrap_bin`
+folds a neighbour bin index back into the grid and gives the image it lies in, :func:`image_shift` moves the atom by
+those cell vectors. Grids with fewer than 3 bins along a direction are not used (callers search all pairs).
+Minimum image is taken by rounding fractional differences (:func:`minimum_image_vector`).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True, inline="always")
+def minimum_image_vector(dx, dy, dz, h, hinv):
+    """Minimum-image version of the separation (dx, dy, dz) in the cell ``h`` (rows) with inverse ``hinv``.
+
+    numba helper for force kernels: ``dx, dy, dz = minimum_image_vector(xi - xj, yi - yj, zi - zj, h, hinv)``.
+    """
+    sx = dx * hinv[0, 0] + dy * hinv[1, 0] + dz * hinv[2, 0]
+    sy = dx * hinv[0, 1] + dy * hinv[1, 1] + dz * hinv[2, 1]
+    sz = dx * hinv[0, 2] + dy * hinv[1, 2] + dz * hinv[2, 2]
+    sx -= math.floor(sx + 0.5)
+    sy -= math.floor(sy + 0.5)
+    sz -= math.floor(sz + 0.5)
+    return (sx * h[0, 0] + sy * h[1, 0] + sz * h[2, 0],
+            sx * h[0, 1] + sy * h[1, 1] + sz * h[2, 1],
+            sx * h[0, 2] + sy * h[1, 2] + sz * h[2, 2])
+
+
+@njit(cache=True, inline="always")
+def wrap_bin(c, n):
+    """Bin index ``c`` (at most one bin off a grid of ``n``) folded into 0..n-1, and the image shift that takes an
+    atom to that bin's side of the boundary (+1 when c was below the grid, -1 above, 0 inside)."""
+    if c < 0:
+        return c + n, 1
+    if c >= n:
+        return c - n, -1
+    return c, 0
+
+
+@njit(cache=True, inline="always")
+def image_shift(x, y, z, wx, wy, wz, h):
+    """The point (x, y, z) moved by ``wx a + wy b + wz c`` (rows of ``h``)."""
+    return (x + wx * h[0, 0] + wy * h[1, 0] + wz * h[2, 0],
+            y + wx * h[0, 1] + wy * h[1, 1] + wz * h[2, 1],
+            z + wx * h[0, 2] + wy * h[1, 2] + wz * h[2, 2])
+
+
+@njit(cache=True)
+def fractional(positions, hinv):
+    """Fractional coordinates ``positions @ hinv`` (N, 3), written out so the MD engine rounds the same way."""
+    n = positions.shape[0]
+    s = np.empty((n, 3))
+    for i in range(n):
+        x, y, z = positions[i, 0], positions[i, 1], positions[i, 2]
+        for b in range(3):
+            s[i, b] = x * hinv[0, b] + y * hinv[1, b] + z * hinv[2, b]
+    return s
+
+
+@njit(cache=True)
+def bin_atoms(sw, nbins):
+    """Counting sort of atoms into bins of wrapped fractional coordinates ``sw`` in [0, 1).
+
+    Returns (bin_start (nb + 1,), bin_atoms (N,), bins (N, 3)): bin c (flat index ``(bx * ny + by) * nz + bz``)
+    holds atoms ``bin_atoms[bin_start[c]:bin_start[c + 1]]``."""
+    n = sw.shape[0]
+    nx, ny, nz = nbins[0], nbins[1], nbins[2]
+    nb = nx * ny * nz
+    bins = np.empty((n, 3), dtype=np.int64)
+    counts = np.zeros(nb + 1, dtype=np.int64)
+    which = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        for k in range(3):
+            b = int(sw[i, k] * nbins[k])
+            if b >= nbins[k]:
+                b = nbins[k] - 1
+            if b < 0:
+                b = 0
+            bins[i, k] = b
+        c = (bins[i, 0] * ny + bins[i, 1]) * nz + bins[i, 2]
+        which[i] = c
+        counts[c + 1] += 1
+    for c in range(nb):
+        counts[c + 1] += counts[c]
+    fill = counts[:-1].copy()
+    atoms = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        c = which[i]
+        atoms[fill[c]] = i
+        fill[c] += 1
+    return counts, atoms, bins
+
+
+def wrapped_fractional(positions: np.ndarray, hinv: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Fractional coordinates s, image counts floor(s) and wrapped fractional coordinates s - floor(s) in [0, 1)."""
+    s = fractional(positions, hinv)
+    images = np.floor(s)
+    return s, images, s - images
+
+
+def grid_shape(widths: np.ndarray, r: float, max_cells: int | None = None) -> np.ndarray | None:
+    """Bins per cell vector for a search radius ``r`` (bins at least r wide), or None when a direction has fewer
+    than 3 (then a cell list would see an atom's neighbour bins twice: search all pairs instead).
+
+    ``max_cells`` bounds the number of bins (memory, empty bins) for short radii in large boxes: wider bins are
+    still correct."""
+    nbins = np.floor(widths / r).astype(np.int64)
+    if max_cells is not None:
+        while np.prod(nbins) > max_cells and nbins.max() > 3:
+            nbins = np.maximum(3, nbins * 3 // 4)
+    return nbins if np.all(nbins >= 3) else None
+
+
+def row_capacity(n_points: int, cell: np.ndarray, r: float, pad: int) -> int:
+    """Room per atom in a candidate buffer: 1.5 x the mean number of points within r, plus ``pad``."""
+    density = n_points / abs(float(np.linalg.det(cell)))
+    return int(1.5 * density * 4.0 / 3.0 * np.pi * r ** 3) + pad
+
