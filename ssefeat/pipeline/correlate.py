@@ -7,6 +7,7 @@ from .stage import Stage
 
 class CorrelateStage(Stage):
     label = "correlate"
+    inputs = ("features", "softness")
     sections = ("trajectory", "species", "features", "labels", "softness", "correlate")
 
     def compute(self):

@@ -11,6 +11,7 @@ from .transport import mobile_trajectory
 
 class DisorderStage(Stage):
     label = "disorder"
+    inputs = ("traj",)
     sections = ("trajectory", "species", "disorder")
 
     def compute(self):

@@ -46,6 +46,7 @@ def cluster_types_of(trajectory_path: str, config: dict) -> list[str]:
 
 class FeaturesStage(Stage):
     label = "features"
+    inputs = ("traj",)
     sections = ("trajectory", "species", "features")
     storage = "regions"
     suffix = ".zarr"

@@ -12,6 +12,7 @@ from .stage import Stage
 
 class LabelsStage(Stage):
     label = "labels"
+    inputs = ("traj",)
     sections = ("trajectory", "species", "labels")
     storage = "append"
     suffix = ".zarr"

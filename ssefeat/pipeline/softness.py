@@ -50,6 +50,7 @@ def _apply(model, F: xr.DataArray, start: int, stop: int) -> xr.Dataset:
 
 class SoftnessStage(Stage):
     label = "softness"
+    inputs = ("features", "labels", "training")
     sections = ("trajectory", "species", "features", "labels", "softness")
     storage = "regions"
     suffix = ".zarr"
@@ -57,9 +58,6 @@ class SoftnessStage(Stage):
 
     def key(self) -> str:
         return super().key() + str(self.k)
-
-    def prepare(self) -> None:
-        pass
 
     def frames(self) -> xr.Dataset:
         return self.features[["time"]]

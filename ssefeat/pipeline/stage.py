@@ -22,17 +22,21 @@ class Stage:
     """One step of the job, for one run (``k``) or for all runs (``k = None``).
 
     Subclasses set ``label`` (the file stem and message), ``sections`` (the configuration sections its hash
-    depends on; per-run stages add ``extra=k``), ``storage`` (see the module docstring) and ``suffix``.
+    depends on; per-run stages add ``extra=k``), ``inputs`` (the results of earlier stages it takes, as keywords),
+    ``storage`` (see the module docstring) and ``suffix``.
     """
 
     label = ""
     sections: tuple[str, ...] = ()
+    inputs: tuple[str, ...] = ()
     storage = "dataset"
     suffix = ".nc"
     distributed = True  # region chunks may run on the dask cluster
     timer: str | None = None  # timings key (default: the name)
 
     def __init__(self, pipe, k: int | None = None, **inputs):
+        if set(inputs) != set(self.inputs):
+            raise TypeError(f"the {self.label} stage takes {self.inputs}, got {tuple(inputs)}")
         self.pipe, self.config, self.k = pipe, pipe.config, k
         self.__dict__.update(inputs)
 
@@ -54,6 +58,9 @@ class Stage:
 
     def store_attrs(self) -> dict:
         return {"ssefeat_version": __version__}
+
+    def prepare(self) -> None:
+        """Settle what every region chunk needs before the store is shaped (e.g. the cluster types)."""
 
     def finalize(self, store: ChunkedStore) -> None:
         """Add summaries over the finished chunks to a region store (before it gets its final name)."""

@@ -18,6 +18,7 @@ def mobile_trajectory(pipe, traj):
 
 class TransportStage(Stage):
     label = "transport"
+    inputs = ("trajs",)
     sections = ("trajectory", "species", "transport")
     storage = "tree"
     timer = "transport"
