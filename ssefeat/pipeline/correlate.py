@@ -5,10 +5,8 @@ from __future__ import annotations
 from .stage import Stage
 
 
-class CorrelateStage(Stage):
-    label = "correlate"
-    inputs = ("features", "softness")
-    sections = ("trajectory", "species", "features", "labels", "softness", "correlate")
+class CorrelateStage(Stage, label="correlate", inputs=("features", "softness"),
+                     sections=("trajectory", "species", "features", "labels", "softness", "correlate")):
 
     def compute(self):
         from ..correlate import study_links

@@ -9,10 +9,7 @@ from .stage import Stage
 from .transport import mobile_trajectory
 
 
-class DisorderStage(Stage):
-    label = "disorder"
-    inputs = ("traj",)
-    sections = ("trajectory", "species", "disorder")
+class DisorderStage(Stage, label="disorder", inputs=("traj",), sections=("trajectory", "species", "disorder")):
 
     def compute(self):
         from ..disorder import disorder_profile

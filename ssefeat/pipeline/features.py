@@ -44,12 +44,8 @@ def cluster_types_of(trajectory_path: str, config: dict) -> list[str]:
     return [str(t) for t in counts["cluster_type"].values]
 
 
-class FeaturesStage(Stage):
-    label = "features"
-    inputs = ("traj",)
-    sections = ("trajectory", "species", "features")
-    storage = "regions"
-    suffix = ".zarr"
+class FeaturesStage(Stage, label="features", inputs=("traj",), sections=("trajectory", "species", "features"),
+                    storage="regions"):
 
     def prepare(self) -> None:
         self.chunk_config = self.config

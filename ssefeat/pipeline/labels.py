@@ -10,12 +10,8 @@ from ..errors import ParameterError
 from .stage import Stage
 
 
-class LabelsStage(Stage):
-    label = "labels"
-    inputs = ("traj",)
-    sections = ("trajectory", "species", "labels")
-    storage = "append"
-    suffix = ".zarr"
+class LabelsStage(Stage, label="labels", inputs=("traj",), sections=("trajectory", "species", "labels"),
+                  storage="append"):
 
     @property
     def what(self) -> str:

@@ -48,13 +48,9 @@ def _apply(model, F: xr.DataArray, start: int, stop: int) -> xr.Dataset:
     return model.apply(F.isel(frame=slice(start, stop)).load()).to_dataset(name="softness")
 
 
-class SoftnessStage(Stage):
-    label = "softness"
-    inputs = ("features", "labels", "training")
-    sections = ("trajectory", "species", "features", "labels", "softness")
-    storage = "regions"
-    suffix = ".zarr"
-    distributed = False  # the model and the lazy feature store stay in this process
+class SoftnessStage(Stage, label="softness", inputs=("features", "labels", "training"),
+                    sections=("trajectory", "species", "features", "labels", "softness"), storage="regions",
+                    distributed=False):  # the model and the lazy feature store stay in this process
 
     def key(self) -> str:
         return super().key() + str(self.k)

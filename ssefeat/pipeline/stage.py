@@ -21,18 +21,23 @@ from ..io.stage_files import save_dataset, save_tree
 class Stage:
     """One step of the job, for one run (``k``) or for all runs (``k = None``).
 
-    Subclasses set ``label`` (the file stem and message), ``sections`` (the configuration sections its hash
-    depends on; per-run stages add ``extra=k``), ``inputs`` (the results of earlier stages it takes, as keywords),
-    ``storage`` (see the module docstring) and ``suffix``.
+    A subclass declares, as class keywords: ``label`` (the file stem and message), ``sections`` (the configuration
+    sections its hash depends on; per-run stages add ``extra=k``), ``inputs`` (the results of earlier stages it
+    takes, as keywords), ``storage`` (see the module docstring), ``distributed`` (region chunks may run on the dask
+    cluster) and ``timer`` (its key in the timings, default its name).
     """
 
     label = ""
     sections: tuple[str, ...] = ()
     inputs: tuple[str, ...] = ()
     storage = "dataset"
-    suffix = ".nc"
-    distributed = True  # region chunks may run on the dask cluster
-    timer: str | None = None  # timings key (default: the name)
+    distributed = True
+    timer: str | None = None
+
+    def __init_subclass__(cls, **declared):
+        super().__init_subclass__()
+        for key, value in declared.items():
+            setattr(cls, key, value)
 
     def __init__(self, pipe, k: int | None = None, **inputs):
         if set(inputs) != set(self.inputs):
@@ -43,6 +48,10 @@ class Stage:
     @property
     def name(self) -> str:
         return self.label if self.k is None else f"{self.label} {self.k}"
+
+    @property
+    def suffix(self) -> str:
+        return ".zarr" if self.storage in ("regions", "append") else ".nc"
 
     @property
     def path(self) -> Path:

@@ -6,11 +6,7 @@ from ..io.stage_files import clean_attrs
 from .stage import Stage
 
 
-class TrajectoryStage(Stage):
-    label = "trajectory"
-    sections = ("trajectory",)
-    storage = "trajectory"
-    timer = "trajectory"
+class TrajectoryStage(Stage, label="trajectory", sections=("trajectory",), storage="trajectory", timer="trajectory"):
 
     @property
     def suffix(self) -> str:

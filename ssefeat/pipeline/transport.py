@@ -16,12 +16,8 @@ def mobile_trajectory(pipe, traj):
                                   pipe.config["species"]["mobile"])
 
 
-class TransportStage(Stage):
-    label = "transport"
-    inputs = ("trajs",)
-    sections = ("trajectory", "species", "transport")
-    storage = "tree"
-    timer = "transport"
+class TransportStage(Stage, label="transport", inputs=("trajs",), sections=("trajectory", "species", "transport"),
+                     storage="tree"):
 
     def compute(self):
         from ..dynamics.regime import transport_with_verdict
