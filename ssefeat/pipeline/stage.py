@@ -115,21 +115,16 @@ def run_stage(pipe, stage: Stage):
     return result
 
 
-def _write_dataset(pipe, stage, path, key):
+def _write_whole(pipe, stage, path, key):
     pipe.say(f"{stage.name}: computing")
-    ds = stage.compute()
-    ds.attrs["stage_hash"] = key
-    ds.attrs["ssefeat_version"] = __version__
-    save_dataset(ds, path)
+    result = stage.compute()
+    result.attrs["stage_hash"] = key
+    if stage.storage == "tree":
+        save_tree(result, path)
+        return xr.open_datatree(path).load()
+    result.attrs["ssefeat_version"] = __version__
+    save_dataset(result, path)
     return xr.load_dataset(path)
-
-
-def _write_tree(pipe, stage, path, key):
-    pipe.say(f"{stage.name}: computing")
-    tree = stage.compute()
-    tree.attrs["stage_hash"] = key
-    save_tree(tree, path)
-    return xr.open_datatree(path).load()
 
 
 def _write_regions(pipe, stage, path, key):
@@ -158,7 +153,7 @@ def _write_appended(pipe, stage, path, key):
     return open_store(path)
 
 
-_WRITERS = {"dataset": _write_dataset, "tree": _write_tree, "regions": _write_regions, "append": _write_appended,
+_WRITERS = {"dataset": _write_whole, "tree": _write_whole, "regions": _write_regions, "append": _write_appended,
             "trajectory": lambda pipe, stage, path, key: stage.compute(path, key)}
 
 
