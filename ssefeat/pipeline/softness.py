@@ -9,6 +9,7 @@ import numpy as np
 import xarray as xr
 
 from .. import __version__
+from ..config import section_hash
 from ..io.chunked_store import ChunkedStore
 from .labels import label_array
 from .stage import Stage
@@ -52,8 +53,8 @@ class SoftnessStage(Stage, label="softness", inputs=("features", "labels", "trai
                     sections=("trajectory", "species", "features", "labels", "softness"), storage="regions",
                     distributed=False):  # the model and the lazy feature store stay in this process
 
-    def key(self) -> str:
-        return super().key() + str(self.k)
+    def key(self) -> str:  # one hash for the study's model, the run appended
+        return section_hash(self.config, *self.sections) + str(self.k)
 
     def frames(self) -> xr.Dataset:
         return self.features[["time"]]
