@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -21,8 +22,10 @@ from pathlib import Path
 import pandas as pd
 import xarray as xr
 
-#: Attributes that are provenance (when and where), not results.
-PROVENANCE = {"created", "model"}
+#: Attributes that are provenance (when and where), not results; the model's training time (and the checksum of
+#: the model file that includes it) also inside JSON-text attributes.
+PROVENANCE = {"created", "model", "trained", "sha256"}
+_TRAINED = re.compile(r'"trained": "[^"]*"')
 HERE = Path(__file__).resolve().parents[1]
 
 
@@ -33,8 +36,8 @@ def _strip(ds: xr.Dataset, root: Path) -> xr.Dataset:
             value = obj.attrs[key]
             if key in PROVENANCE:
                 del obj.attrs[key]
-            elif isinstance(value, str) and str(root) in value:
-                obj.attrs[key] = value.replace(str(root), "<out>")
+            elif isinstance(value, str):
+                obj.attrs[key] = _TRAINED.sub('"trained": ""', value.replace(str(root), "<out>"))
     return ds
 
 
@@ -104,8 +107,8 @@ def _explain(a: xr.Dataset, b: xr.Dataset) -> str:
             lines.append(f"    {name}: only in {'before' if name in a.variables else 'after'}")
         elif not a[name].variable.identical(b[name].variable):
             lines.append(f"    {name}: values or attrs differ")
-    if a.attrs != b.attrs:
-        keys = sorted(k for k in set(a.attrs) | set(b.attrs) if a.attrs.get(k) != b.attrs.get(k))
+    keys = sorted(k for k in set(a.attrs) | set(b.attrs) if str(a.attrs.get(k)) != str(b.attrs.get(k)))
+    if keys:
         lines.append(f"    attrs differ: {keys}")
     return "\n".join(lines) or "    (coordinates or dims differ)"
 
@@ -123,14 +126,17 @@ if not traj.exists():
 """
 
 
-def run_jobs(source: Path, out: Path) -> None:
-    """Run the two jobs with the ssefeat found in ``source`` (a checkout), outputs under ``out``."""
+def run_jobs(source: Path, out: Path, trajectory: Path | None = None) -> None:
+    """Run the two jobs with the ssefeat found in ``source`` (a checkout), outputs under ``out``; ``ssefeat run``
+    reads ``trajectory`` when given (its path is part of the stage hashes: give both versions the same file)."""
     env = {**os.environ, "PYTHONPATH": str(source), "MPLBACKEND": "Agg"}
     out.mkdir(parents=True, exist_ok=True)
     cli = [sys.executable, "-c", "import sys; from ssefeat.cli import main; sys.exit(main())"]
     subprocess.run(cli + ["demo", "--quick", "-o", str(out / "demo")], env=env, check=True, cwd=out)
-    subprocess.run([sys.executable, "-c", JOB_SCRIPT, str(out)], env=env, check=True, cwd=out)
-    config = {"trajectory": {"files": [str(out / "input.nc")], "temperatures": [900.0]},
+    if trajectory is None:
+        subprocess.run([sys.executable, "-c", JOB_SCRIPT, str(out)], env=env, check=True, cwd=out)
+        trajectory = out / "input.nc"
+    config = {"trajectory": {"files": [str(trajectory)], "temperatures": [900.0]},
               "labels": {"kind": "d2min", "lag_frames": 4, "cutoff": 4.0},
               "softness": {"window": 1, "horizon": 4},
               "correlate": {"n_boot": 50},
@@ -161,7 +167,7 @@ def main() -> int:
             subprocess.run(["git", "-C", str(HERE), "worktree", "remove", "--force", str(tree)], check=False)
     after = args.after_dir or work / "after"
     if not (after / "run").exists():
-        run_jobs(HERE, after)
+        run_jobs(HERE, after, before / "input.nc")
     problems = []
     for job in ("demo", "run"):
         problems += [f"{job}/{p}" for p in compare_folders(before / job, after / job)]
