@@ -52,6 +52,7 @@ def _open(path: Path) -> dict[str, xr.Dataset]:
 
 def compare_folders(before: Path, after: Path) -> list[str]:
     """Differences between two results folders of the same job (empty when identical, provenance aside)."""
+    before, after = before.resolve(), after.resolve()  # the paths written inside the outputs are real paths
     problems = []
     names = sorted({str(p.relative_to(before)) for p in before.rglob("*") if _is_result(p)}
                    | {str(p.relative_to(after)) for p in after.rglob("*") if _is_result(p)})
