@@ -63,7 +63,7 @@ def main(argv=None):
         for label in ("serial", "dask"):
             shutil.rmtree(tmp / label, ignore_errors=True)
         # numba compiles (and caches on disk) on first use: do it here, so neither timing includes compilation
-        from ssefeat.pipeline import cluster_types_of, features_chunk
+        from ssefeat.pipeline.features import cluster_types_of, features_chunk
 
         warm = load_config({"trajectory": {"files": [str(traj)], "temperatures": [600.0]},
                             "features": {"descriptors": True}})

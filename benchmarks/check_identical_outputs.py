@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -21,9 +22,10 @@ from pathlib import Path
 import pandas as pd
 import xarray as xr
 
-#: Provenance (when and where), not results: creation times, the model file's training time and the checksum
-#: of its text (which holds that time), the model's path.
+#: Attributes that are provenance (when and where), not results; the model's training time (and the checksum of
+#: the model file that includes it) also inside JSON-text attributes.
 PROVENANCE = {"created", "model", "trained", "sha256"}
+_TRAINED = re.compile(r'"trained": "[^"]*"')
 HERE = Path(__file__).resolve().parents[1]
 
 
@@ -34,8 +36,8 @@ def _strip(ds: xr.Dataset, root: Path) -> xr.Dataset:
             value = obj.attrs[key]
             if key in PROVENANCE:
                 del obj.attrs[key]
-            elif isinstance(value, str) and str(root) in value:
-                obj.attrs[key] = value.replace(str(root), "<out>")
+            elif isinstance(value, str):
+                obj.attrs[key] = _TRAINED.sub('"trained": ""', value.replace(str(root), "<out>"))
     return ds
 
 
@@ -50,6 +52,7 @@ def _open(path: Path) -> dict[str, xr.Dataset]:
 
 def compare_folders(before: Path, after: Path) -> list[str]:
     """Differences between two results folders of the same job (empty when identical, provenance aside)."""
+    before, after = before.resolve(), after.resolve()  # the paths written inside the outputs are real paths
     problems = []
     names = sorted({str(p.relative_to(before)) for p in before.rglob("*") if _is_result(p)}
                    | {str(p.relative_to(after)) for p in after.rglob("*") if _is_result(p)})

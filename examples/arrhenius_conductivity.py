@@ -93,7 +93,7 @@ def main(argv=None) -> None:
                        if "extrapolated" in fit else ""))
 
     # --- save and plot ----------------------------------------------------------------------------------------
-    from ssefeat.pipeline import clean_tree
+    from ssefeat.io.stage_files import clean_tree
     from ssefeat.plots.style import new_figure, save
     from ssefeat.plots.transport import arrhenius
 

@@ -119,7 +119,7 @@ def main(argv=None) -> None:
             print(f"  {name:9s}: no atoms")
 
     # --- 5. save and plot -------------------------------------------------------------------------------------
-    from ssefeat.pipeline import save_dataset
+    from ssefeat.io.stage_files import save_dataset
     from ssefeat.plots.disorder import disorder_figure, region_msd_figure
     from ssefeat.plots.style import save
 

@@ -54,7 +54,7 @@ DEFAULTS: dict = {
     },
     "labels": {
         "enabled": True,
-        "kind": "p_hop",                # "p_hop" | "d2min" | "d_cum" (see LABEL_KINDS)
+        "kind": "p_hop",                # "p_hop" | "d2min" | "d_cum" (ssefeat.dynamics.labels)
         "t_R_ps": None, "t_R_frames": 10,       # p_hop window: in ps, or in frames when t_R_ps is None
         "lag_frames": 10,                       # d2min: lag t0 -> t0 + lag; d_cum: interval dt
         "window_frames": 20,                    # d_cum: summed over this window (a multiple of lag_frames)
@@ -85,15 +85,7 @@ DEFAULTS: dict = {
 
 _TYPES = {"files": list, "temperatures": list, "framework": list}
 
-#: labels.kind -> what it is and which [labels] keys it uses.
-LABEL_KINDS = {
-    "p_hop": ("hop indicator p_hop (Candelier 2010)", ("t_R_ps", "t_R_frames")),
-    "d2min": ("non-affine displacement D2min over lag_frames", ("lag_frames", "cutoff", "neighbor_species",
-                                                                "normalize")),
-    "d_cum": ("cumulative D2min over window_frames in steps of lag_frames",
-              ("lag_frames", "window_frames", "cutoff", "neighbor_species", "normalize", "align")),
-}
-_LABEL_ALIASES = {"phop": "p_hop", "dcum": "d_cum"}  # the spellings of `ssefeat labels --kind`
+_LABEL_ALIASES = {"phop": "p_hop", "dcum": "d_cum"}  # older spellings, still accepted
 
 
 def _merge(defaults: dict, given: dict, where: str) -> dict:
@@ -216,10 +208,13 @@ def _positive_int(lc: dict, key: str, minimum: int = 1) -> int:
 def check_labels(lc: dict, first_frame=None) -> None:
     """Refuse an unknown labels.kind or parameters its label cannot use (the cutoff against the cell when the
     trajectory's first frame is given)."""
+    from .dynamics.labels import LABEL_KINDS, PIPELINE_KINDS
+
     kind = lc["kind"]
-    if kind not in LABEL_KINDS:
-        raise ConfigError(f"labels.kind {kind!r} is not a label the pipeline computes.",
-                          fix="use one of: " + "; ".join(f'"{k}" ({what})' for k, (what, _) in LABEL_KINDS.items())
+    if kind not in PIPELINE_KINDS:
+        made = f" is made by `ssefeat labels` ({LABEL_KINDS[kind].description}) but" if kind in LABEL_KINDS else ""
+        raise ConfigError(f"labels.kind {kind!r}{made} is not a label the pipeline computes.",
+                          fix="use one of: " + "; ".join(f'"{k}" ({v.description})' for k, v in PIPELINE_KINDS.items())
                               + ".")
     if kind == "p_hop":
         if lc["t_R_ps"] is not None:

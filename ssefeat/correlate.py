@@ -170,3 +170,48 @@ def lasso_links(target: xr.DataArray, descriptors, test_fraction: float = 0.25, 
     out["coefficient"].attrs["units"] = f"{target.attrs.get('units', 'target units')} per descriptor std"
     return stamp(out, parameters={"test_fraction": test_fraction, "cv": cv, "seed": seed, "split": split,
                                   "target": str(target.name)}, analysis="lasso_links")
+
+
+def _descriptor_columns(f: xr.Dataset) -> xr.Dataset:
+    """The numeric (frame, atom) variables of a feature store and its descriptor columns (not structure functions),
+    read in one pass over the store."""
+    d = xr.Dataset({v: f[v] for v in f.data_vars if set(f[v].dims) == {"frame", "atom"}
+                    and np.issubdtype(f[v].dtype, np.number)})
+    kinds = f["features"]["kind"].values.astype(str)
+    names = [n for n, kind in zip(f["features"]["feature"].values, kinds) if kind not in ("radial", "angular")]
+    if names:
+        sel = f["features"].sel(feature=names).load()
+        for name in names:
+            d[str(name)] = sel.sel(feature=name, drop=True)
+    return d
+
+
+def study_links(features, softness, n_boot: int = 300, lasso: bool = True) -> xr.Dataset:
+    """Softness links of a study: Pearson r (bootstrap CI) of the softness of every run against the descriptors
+    and environment variables of its feature store (runs joined along ``frame``, renumbered to stay unique),
+    LASSO over the mostly finite, non-constant columns, and the softness of run 0 by nearest cluster type."""
+    S = xr.concat([s["softness"].assign_coords(run=k) for k, s in enumerate(softness)], "frame",
+                  coords="minimal", compat="override")
+    desc = xr.Dataset()
+    for k, f in enumerate(features):
+        d = _descriptor_columns(f)
+        desc = d if k == 0 else xr.concat([desc, d], "frame", coords="minimal", compat="override")
+    S = S.drop_vars([c for c in S.coords if c not in ("frame", "atom")])
+    desc = desc.drop_vars([c for c in desc.coords if c not in ("frame", "atom")])
+    if len(softness) > 1:  # frames of different runs share indices: make them unique
+        offsets = np.concatenate([[0], np.cumsum([s.sizes["frame"] for s in softness])[:-1]])
+        new = np.concatenate([np.arange(s.sizes["frame"]) + o for s, o in zip(softness, offsets)])
+        S = S.assign_coords(frame=new)
+        desc = desc.assign_coords(frame=new)
+    links = softness_links(S, desc, n_boot=int(n_boot), seed=0)
+    if lasso:
+        mostly_finite = [v for v in desc.data_vars if np.isfinite(desc[v].values).mean() > 0.95
+                         and np.nanstd(desc[v].values) > 0]
+        las = lasso_links(S, desc[mostly_finite], seed=0)
+        links["lasso_coefficient"] = las["coefficient"]
+        links.attrs.update({"lasso_alpha": las.attrs["alpha"], "lasso_r2_test": las.attrs["r2_test"]})
+    if "nearest_cluster_type" in features[0]:
+        by = softness_by_environment(softness[0]["softness"], features[0]["nearest_cluster_type"])
+        links = xr.merge([links, by.rename({v: f"env_{v}" for v in by.data_vars}).rename({"S": "S_env"})],
+                         combine_attrs="override")
+    return links

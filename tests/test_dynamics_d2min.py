@@ -201,14 +201,14 @@ def test_cli_labels_d2min_and_dcum(tmp_path):
     expected = nonaffine_displacement_series(ds, 2, 3.0, species="Li")
     np.testing.assert_allclose(got["d2min"].values, expected["d2min"].values, equal_nan=True)
     assert got.attrs["analysis"] == "nonaffine_displacement_series"
-    res = runner.invoke(main, ["labels", str(tmp_path / "traj.nc"), "--kind", "dcum", "--cutoff", "3.0", "--lag",
+    res = runner.invoke(main, ["labels", str(tmp_path / "traj.nc"), "--kind", "d_cum", "--cutoff", "3.0", "--lag",
                                "2", "--window", "4", "-o", str(tmp_path / "dcum.parquet"), "-q"])
     assert res.exit_code == 0, res.output
     res = runner.invoke(main, ["labels", str(tmp_path / "traj.nc"), "--kind", "d2min", "--cutoff", "3.0", "--lag",
                                "20", "-o", str(tmp_path / "bad.nc")])
     assert res.exit_code == 2 and "longer than" in res.output
     assert not (tmp_path / "bad.nc").exists()
-    res = runner.invoke(main, ["labels", str(tmp_path / "traj.nc"), "--kind", "dcum", "--cutoff", "3.0",
+    res = runner.invoke(main, ["labels", str(tmp_path / "traj.nc"), "--kind", "d_cum", "--cutoff", "3.0",
                                "-o", str(tmp_path / "bad.nc")])
     assert res.exit_code == 2 and "--window" in res.output
 

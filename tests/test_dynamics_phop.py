@@ -168,7 +168,7 @@ def test_cli_labels_phop_and_hops(tmp_path):
     ds = _traj(x, species=["Li", "S"])
     write(ds, tmp_path / "traj.nc")
     runner = CliRunner()
-    res = runner.invoke(main, ["labels", str(tmp_path / "traj.nc"), "--kind", "phop", "--tR", "1.0", "--species",
+    res = runner.invoke(main, ["labels", str(tmp_path / "traj.nc"), "--kind", "p_hop", "--tR", "1.0", "--species",
                                "Li", "-o", str(tmp_path / "phop.nc")])
     assert res.exit_code == 0, res.output
     got = xr.open_dataset(tmp_path / "phop.nc")
@@ -188,7 +188,7 @@ def test_cli_labels_phop_and_hops(tmp_path):
     assert len(table) == len(want) >= 10
     np.testing.assert_array_equal(table[["atom", "frame"]].values, want[["atom", "frame"]].values)
     np.testing.assert_allclose(table[["dx", "dy", "dz"]].values, want[["dx", "dy", "dz"]].values, atol=1e-6)
-    res = runner.invoke(main, ["labels", str(tmp_path / "traj.nc"), "--kind", "phop", "--tR", "10.0",
+    res = runner.invoke(main, ["labels", str(tmp_path / "traj.nc"), "--kind", "p_hop", "--tR", "10.0",
                                "-o", str(tmp_path / "bad.nc")])
     assert res.exit_code == 2 and "too few frames" in res.output
 

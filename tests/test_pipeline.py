@@ -14,7 +14,7 @@ from ssefeat.cli import main
 from ssefeat.config import load_config
 from ssefeat.errors import ConfigError, MissingFileError
 from ssefeat.pipeline import Pipeline
-from ssefeat.stages import open_store
+from ssefeat.io.chunked_store import open_store
 from test_features_clusters import build_system
 
 
@@ -209,7 +209,7 @@ def test_features_stage_memory_is_bounded_by_the_chunk(tmp_path):
 def test_interrupted_features_stage_resumes_at_the_missing_chunk(tmp_path, traj, monkeypatch):
     """A crash inside the features stage leaves a partial store (never a complete-looking stage); the restart
     computes only the missing chunks and the store equals an uninterrupted one."""
-    import ssefeat.pipeline as pl
+    import ssefeat.pipeline.features as pl
 
     cfg = config_for(tmp_path / "a", traj, features={"environment": False}, execution={"chunk_frames": 8})
     pipe = Pipeline(load_config(cfg), progress=False)
@@ -240,7 +240,7 @@ def test_interrupted_features_stage_resumes_at_the_missing_chunk(tmp_path, traj,
     expected = ref.features(0, traj)
     xr.testing.assert_identical(resumed.drop_attrs(), expected.drop_attrs())
     # other settings: the partial store of a crashed run is not reused
-    from ssefeat.stages import ChunkedStore
+    from ssefeat.io.chunked_store import ChunkedStore
 
     assert ChunkedStore(stages / "features_0.zarr", "another-hash").pending([(0, 8)]) == [(0, 8)]
 
@@ -294,14 +294,14 @@ def test_label_configs_are_refused_up_front(tmp_path, traj):
         Pipeline(load_config(config_for(tmp_path, traj, labels={"kind": "d_cum", "cutoff": 13.0})))
     with pytest.raises(ConfigError, match="t_R_frames must be a whole number"):
         Pipeline(load_config(config_for(tmp_path, traj, labels={"t_R_frames": 1.5})))
-    assert load_config({"labels": {"kind": "phop"}})["labels"]["kind"] == "p_hop"  # `ssefeat labels` spelling
+    assert load_config({"labels": {"kind": "phop"}})["labels"]["kind"] == "p_hop"  # the older spelling
     assert not (tmp_path / "out").exists()
 
 
 def test_report_figure_accepts_wilson_bounds_off_by_rounding(tmp_path):
     """P_R = 0 with a lower Wilson bound of 8.7e-19 (seen with d_cum labels) must still give the P_R(S) figure."""
     from ssefeat.plots import softness as sp
-    from ssefeat.report import interval_around
+    from ssefeat.pipeline.report import interval_around
 
     pr = xr.Dataset({"P_R": ("S", [0.0, 0.2, 1.0]), "P_R_low": ("S", [8.67e-19, 0.1, 0.9]),
                      "P_R_high": ("S", [0.05, 0.3, 1.0 - 1e-16]), "count": ("S", [20, 30, 10])},
@@ -405,7 +405,7 @@ def test_transport_and_disorder_stages_hold_the_mobile_atoms_not_the_trajectory(
 
 
 def test_report_gives_region_d_with_error_or_says_it_is_apparent():
-    from ssefeat.report import _region_d
+    from ssefeat.pipeline.report import _region_d
 
     d = xr.Dataset({"dyn_D": ("region_class", [0.10, np.nan, np.nan]),
                     "dyn_D_cm2_s": ("region_class", [1.0e-5, np.nan, np.nan]),
@@ -422,6 +422,6 @@ def test_report_gives_region_d_with_error_or_says_it_is_apparent():
 
 
 def test_report_writes_underflowed_p_values_as_a_bound():
-    from ssefeat.report import _p_value
+    from ssefeat.pipeline.report import _p_value
 
     assert [_p_value(p) for p in (0.0, 5.2e-317, 2.1e-9, 0.053)] == ["< 1e-300", "< 1e-300", "2.1e-09", "0.053"]

@@ -42,7 +42,7 @@ def clusters_cmd(traj, output, framework, mobile, anion, r_env, polyhedra, topol
     from ..features.clusters import cluster_counts, find_clusters
     from ..features.environment import cluster_environment
     from ..features.polyhedra import li_polyhedra
-    from ..pipeline import save_dataset
+    from ..io.stage_files import save_dataset
 
     ds = _read(traj, topology, type_map, start, stop, stride)
     species = tuple(s.strip() for s in framework.split(","))
@@ -73,7 +73,7 @@ def clusters_cmd(traj, output, framework, mobile, anion, r_env, polyhedra, topol
 def rotation_cmd(traj, output, cluster_type, framework, lag, plot, topology, type_map, start, stop, stride):
     """Anion reorientation of TRAJ: P1/P2 autocorrelation, decorrelation times, deflection angles."""
     from ..dynamics.rotation import anion_orientations, deflection_angles, orientation_autocorrelation
-    from ..pipeline import save_dataset
+    from ..io.stage_files import save_dataset
 
     ds = _read(traj, topology, type_map, start, stop, stride)
     u = anion_orientations(ds, cluster_type=cluster_type, species=tuple(s.strip() for s in framework.split(",")))

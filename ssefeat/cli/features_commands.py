@@ -61,9 +61,8 @@ def features(traj, output, table, system, params_file, centre, descriptors, extr
     from tqdm.auto import tqdm
 
     from .. import io
-    from ..features.descriptors import DEFAULTS, concat_features
-    from ..features.descriptors import descriptors as make_descriptors
-    from ..features.structure_functions import structure_functions
+    from ..features.assemble import assemble_features
+    from ..features.descriptors import DEFAULTS
     from ..features.table import write_feature_chunks
 
     params = _parameters(system, params_file, centre)
@@ -78,11 +77,9 @@ def features(traj, output, table, system, params_file, centre, descriptors, extr
                              fix=f"use one of {sorted(FEATURE_MAKERS) or 'none registered'}.")
 
     def featurize(ds):
-        parts = [structure_functions(ds, params, min_distance=min_distance, n_threads=threads)]
-        if descriptors:
-            parts.append(make_descriptors(ds, centre=params.centre, system=params.name))
-        parts += [FEATURE_MAKERS[name](ds, params.centre) for name in extra]
-        return parts[0] if len(parts) == 1 else concat_features(parts, name="features")
+        return assemble_features(ds, params, descriptors={"system": params.name} if descriptors else None,
+                                 makers=[FEATURE_MAKERS[name] for name in extra], min_distance=min_distance,
+                                 n_threads=threads)
 
     chunks = io.iter_chunks(traj, int(chunk), topology=topology, type_map=type_map, start=start, stop=stop,
                             stride=stride)

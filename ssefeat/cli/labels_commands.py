@@ -8,7 +8,8 @@ import click
 from ..errors import ParameterError
 from .group import main
 
-KINDS = ("d2min", "dcum", "phop", "hops", "switching")
+#: the kinds of ssefeat.dynamics.labels.LABEL_KINDS (kept here so the CLI imports stay light)
+KINDS = ("p_hop", "d2min", "d_cum", "hops", "switching")
 
 
 def _need(value, option: str, kind: str):
@@ -49,18 +50,18 @@ def _write(result, output: str, overwrite: bool) -> None:
 @click.option("-o", "--output", required=True, type=click.Path(),
               help="labels file: .nc (netCDF), .zarr, or a flat table .parquet / .csv")
 @click.option("--kind", type=click.Choice(KINDS), default="d2min", show_default=True,
-              help="d2min: D2min(t0 -> t0 + lag) per frame and atom; dcum: D2min summed over --window in steps of "
-                   "--lag; phop: p_hop with window --tR; hops: hop events from p_hop peaks; switching: bond "
+              help="d2min: D2min(t0 -> t0 + lag) per frame and atom; d_cum: D2min summed over --window in steps of "
+                   "--lag; p_hop: p_hop with window --tR; hops: hop events from p_hop peaks; switching: bond "
                    "switching relative to --reference")
-@click.option("--cutoff", type=float, default=None, help="neighbour / bond cutoff (Å) [d2min, dcum, switching]")
-@click.option("--lag", type=int, default=1, show_default=True, help="lag in frames [d2min]; interval dt [dcum]")
-@click.option("--window", type=int, default=None, help="D_cum window in frames, a multiple of --lag [dcum]")
+@click.option("--cutoff", type=float, default=None, help="neighbour / bond cutoff (Å) [d2min, d_cum, switching]")
+@click.option("--lag", type=int, default=1, show_default=True, help="lag in frames [d2min]; interval dt [d_cum]")
+@click.option("--window", type=int, default=None, help="D_cum window in frames, a multiple of --lag [d_cum]")
 @click.option("--align", type=click.Choice(["forward", "centre"]), default="forward", show_default=True,
-              help="D_cum at t covers [t, t + window) or is centred on t [dcum]")
-@click.option("--tR", "t_R", type=float, default=None, help="p_hop window t_R in ps [phop, hops]")
+              help="D_cum at t covers [t, t + window) or is centred on t [d_cum]")
+@click.option("--tR", "t_R", type=float, default=None, help="p_hop window t_R in ps [p_hop, hops]")
 @click.option("--threshold", type=float, default=None, help="p_hop peak threshold in Å^2 [hops]")
 @click.option("--species", default=None, help="atoms to label, e.g. Li (default all) [centre for switching]")
-@click.option("--neighbor-species", default=None, help="species counted as neighbours [d2min, dcum, switching]")
+@click.option("--neighbor-species", default=None, help="species counted as neighbours [d2min, d_cum, switching]")
 @click.option("--normalize", type=click.Choice(["sum", "mean"]), default="sum", show_default=True,
               help="D2min as the sum over neighbours (OVITO) or the mean (LAMMPS / RSoft)")
 @click.option("--reference", type=int, default=0, show_default=True, help="reference frame [switching]")
@@ -78,7 +79,7 @@ def labels(traj, output, kind, cutoff, lag, window, align, t_R, threshold, speci
            reference, start, stop, stride, topology, type_map, timestep_ps, chunk, overwrite, quiet):
     """Rearrangement labels of TRAJ written to OUTPUT.
 
-    d2min, dcum and phop read TRAJ --chunk frames at a time and carry their time windows across chunks (the
+    d2min, d_cum and p_hop read TRAJ --chunk frames at a time and carry their time windows across chunks (the
     result equals the one-shot computation); so do switching (the reference shells are kept) and hops (two passes:
     p_hop and its peaks, then the hop vectors)."""
     from .. import io
@@ -103,34 +104,26 @@ def labels(traj, output, kind, cutoff, lag, window, align, t_R, threshold, speci
                 bar.update(part.sizes["frame"])
         return _concat_frames(parts)
 
-    if kind == "d2min":
-        from ..dynamics.d2min import iter_nonaffine_displacement
+    from ..dynamics.labels import LABEL_KINDS
 
-        result = streamed(iter_nonaffine_displacement, lag, _need(cutoff, "--cutoff", kind), species, normalize,
+    iterate = LABEL_KINDS[kind].iterate
+    if kind == "d2min":
+        result = streamed(iterate, lag, _need(cutoff, "--cutoff", kind), species, normalize,
                           neighbor_species=neighbor_species)
         summary = f"D2min lag {lag} frames, cutoff {cutoff} Å"
-    elif kind == "dcum":
-        from ..dynamics.d2min import iter_cumulative_d2min
-
-        result = streamed(iter_cumulative_d2min, lag, _need(window, "--window", kind),
-                          _need(cutoff, "--cutoff", kind), species, normalize, align=align,
-                          neighbor_species=neighbor_species)
+    elif kind == "d_cum":
+        result = streamed(iterate, lag, _need(window, "--window", kind), _need(cutoff, "--cutoff", kind), species,
+                          normalize, align=align, neighbor_species=neighbor_species)
         summary = f"D_cum dt {lag} frames over {window} frames, cutoff {cutoff} Å"
-    elif kind == "phop":
-        from ..dynamics.phop import iter_phop
-
-        result = streamed(iter_phop, _need(t_R, "--tR", kind), species)
+    elif kind == "p_hop":
+        result = streamed(iterate, _need(t_R, "--tR", kind), species)
         summary = f"p_hop t_R {t_R} ps"
     elif kind == "hops":
-        from ..dynamics.hops import hop_events_chunked
-
-        result = hop_events_chunked(lambda: io.iter_chunks(traj, int(chunk), **read_kw), _need(t_R, "--tR", kind),
-                                    _need(threshold, "--threshold", kind), species)
+        result = iterate(lambda: io.iter_chunks(traj, int(chunk), **read_kw), _need(t_R, "--tR", kind),
+                         _need(threshold, "--threshold", kind), species)
         summary = f"{result.sizes.get('event', 0)} hop events (t_R {t_R} ps, threshold {threshold} Å^2)"
     else:
-        from ..dynamics.bond_switching import iter_bond_switching
-
-        result = streamed(iter_bond_switching, reference, _need(species, "--species", kind),
+        result = streamed(iterate, reference, _need(species, "--species", kind),
                           _need(neighbor_species, "--neighbor-species", kind), _need(cutoff, "--cutoff", kind))
         summary = f"bond switching {species}-{neighbor_species} within {cutoff} Å relative to frame {reference}"
     _write(result, output, overwrite)

@@ -34,7 +34,7 @@ def transport_cmd(trajectories, species, temperatures, window, tol, haven, charg
                   timestep, topology, fmt, stride, allow_mixed_timesteps, plot, output):
     """Tracer D, Nernst-Einstein conductivity (and Haven ratio) of each trajectory; with several temperatures an
     Arrhenius fit of D and sigma*T with E_a and the 300 K extrapolation."""
-    from ..dynamics.arrhenius import transport_study
+    from ..dynamics.regime import transport_with_verdict
     from ..errors import ParameterError
     from ..io import read
     from ..io.atomic import atomic_output
@@ -44,10 +44,11 @@ def transport_cmd(trajectories, species, temperatures, window, tol, haven, charg
                              fix="give --temperature once per trajectory, in the same order (or once for all).")
     data = [read(p, fmt, topology=topology, stride=stride, timestep_ps=timestep) for p in trajectories]
     labels = [f"run_{k}" for k in range(len(data))]
-    tree = transport_study(data, species, list(temperatures) or None, tuple(window) if window else None,
-                           haven=haven, ngp=ngp, allow_mixed_timesteps=allow_mixed_timesteps, labels=labels,
-                           charge=charge, uncertainty=uncertainty, remove_com=not no_com, tol=tol,
-                           timestep_ps=timestep)
+    # no fallback: a run without a diffusive window is refused (the error says to give --window)
+    tree, _ = transport_with_verdict(data, species, list(temperatures) or None, tuple(window) if window else None,
+                                     fallback=False, haven=haven, ngp=ngp, allow_mixed_timesteps=allow_mixed_timesteps,
+                                     labels=labels, charge=charge, uncertainty=uncertainty, remove_com=not no_com,
+                                     tol=tol, timestep_ps=timestep)
     tree["/"].attrs["files"] = "\n".join(str(p) for p in trajectories)
     with atomic_output(output) as tmp:
         tree.to_netcdf(tmp)

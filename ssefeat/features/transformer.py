@@ -101,16 +101,11 @@ class StructureFeaturizer(TransformerMixin, BaseEstimator):
 
     def to_dataarray(self, X, parameter_set=None) -> xr.DataArray:
         """The features of ``X`` as a ``(frame, atom, feature)`` DataArray (no fitting needed)."""
-        from .descriptors import concat_features, descriptors
-        from .structure_functions import structure_functions
+        from .assemble import assemble_features
 
         p = parameter_set or self._parameter_set()
-        ds = as_trajectory(X)
-        sf = structure_functions(ds, p, min_distance=self.min_distance, n_threads=self.n_threads)
-        kw = self._descriptor_kwargs(p)
-        if kw is None:
-            return sf
-        return concat_features([sf, descriptors(ds, centre=p.centre, **kw)])
+        return assemble_features(as_trajectory(X), p, descriptors=self._descriptor_kwargs(p),
+                                 min_distance=self.min_distance, n_threads=self.n_threads)
 
     def fit(self, X, y=None):
         """Resolve the parameters and learn the feature names (from the first frame of ``X``)."""

@@ -17,9 +17,10 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from . import __version__
-from .io.atomic import atomic_output
-from .units import ANGSTROM2_PER_PS_TO_CM2_PER_S
+from .. import __version__
+from ..io.atomic import atomic_output
+from ..io.stage_files import clean_attrs, clean_tree, open_trajectory
+from ..units import ANGSTROM2_PER_PS_TO_CM2_PER_S
 
 
 def _fmt(value, err=None, digits: int = 3) -> str:
@@ -41,8 +42,8 @@ def interval_around(pr: xr.Dataset) -> xr.Dataset:
 
 
 def _figures(folder: Path, feats, soft, links, transport, disorder, model_path) -> list[str]:
-    from .plots import softness as sp
-    from .plots.style import save
+    from ..plots import softness as sp
+    from ..plots.style import save
 
     made = []
 
@@ -59,13 +60,13 @@ def _figures(folder: Path, feats, soft, links, transport, disorder, model_path) 
             pr = interval_around(s[["P_R", "P_R_low", "P_R_high", "count"]].load())
             out(f"rearrangement_probability_{k}.png", sp.rearrangement_probability(pr))
     if model_path is not None and Path(model_path).exists():
-        from .softness import SoftnessModel
+        from ..softness import SoftnessModel
 
         out("softness_weights.png", sp.weights(SoftnessModel.load(model_path).weights()))
     if links is not None:
         out("softness_correlations.png", sp.correlation_bars(links[["r", "ci_low", "ci_high"]]))
     if transport is not None:
-        from .plots import transport as tp
+        from ..plots import transport as tp
 
         for name, node in transport.children.items():
             ds = node.to_dataset()
@@ -76,14 +77,14 @@ def _figures(folder: Path, feats, soft, links, transport, disorder, model_path) 
             elif name.startswith("arrhenius") and "activation_energy" in ds:
                 out(f"{name}.png", tp.arrhenius(ds))
     for k, d in enumerate(disorder):
-        from .plots.disorder import disorder_figure
+        from ..plots.disorder import disorder_figure
 
         out(f"disorder_{k}.png", disorder_figure(d))
     return made
 
 
 def _report(pipe, trajs, feats, soft, links, transport, disorder, figures) -> str:
-    from .data import summary
+    from ..data import summary
 
     c = pipe.config
     lines = [f"# ssefeat report", "", f"ssefeat {__version__}. Units: length Å, time ps, energy eV, T in K, "
@@ -91,8 +92,6 @@ def _report(pipe, trajs, feats, soft, links, transport, disorder, figures) -> st
     lines += ["## Trajectories", "", "| run | source | atoms | frames | time span (ps) | T | density (g/cm³) |",
               "|---|---|---|---|---|---|---|"]
     for k, p in enumerate(trajs):
-        from .pipeline import open_trajectory
-
         with open_trajectory(p) as ds:
             s = summary(ds)
         species = ", ".join(f"{n} {v}" for n, v in s["species"].items())
@@ -198,7 +197,7 @@ def _p_value(p) -> str:
 
 def _region_d(d, i: int) -> str:
     """One region's Li D for the report: D ± error, or the apparent D and its MSD exponent where the region's MSD
-    has no diffusive window (regions.region_dynamics)."""
+    has no diffusive window (dynamics.region_dynamics)."""
     region, n = d["region_class"].values[i], int(d["n_atoms_at_origin"].values[i])
     if np.isfinite(d["dyn_D"].values[i]):
         return f"{region}: {_fmt(d['dyn_D_cm2_s'].values[i], d['dyn_D_err_cm2_s'].values[i])} cm²/s (n = {n})"
@@ -212,26 +211,24 @@ def _region_d(d, i: int) -> str:
 
 def write_results(pipe, trajs, feats, labels, soft, links, transport, disorder) -> None:
     """Write results.nc (DataTree), tables, figures and report.md into the pipeline's output folder."""
-    from .pipeline import _clean_attrs, clean_tree
-
     folder = pipe.out
     c = pipe.config
     nodes = {}
     for name, items in (("features", feats), ("labels", labels), ("softness", soft), ("disorder", disorder)):
         for k, ds in enumerate(items):
-            nodes[f"/{name}_{k}"] = _clean_attrs(ds.copy())
+            nodes[f"/{name}_{k}"] = clean_attrs(ds.copy())
     if links is not None:
-        nodes["/correlate"] = _clean_attrs(links.copy())
+        nodes["/correlate"] = clean_attrs(links.copy())
     if transport is not None:
         for node in transport.subtree:
-            nodes["/transport" + (node.path if node.path != "/" else "")] = _clean_attrs(node.to_dataset().copy())
+            nodes["/transport" + (node.path if node.path != "/" else "")] = clean_attrs(node.to_dataset().copy())
     root = xr.Dataset(attrs={"ssefeat_version": __version__, "config": json.dumps(c, default=str),
                              "trajectories": json.dumps([str(p) for p in trajs])})
     tree = xr.DataTree.from_dict({"/": root, **nodes})
     with atomic_output(folder / "results.nc") as tmp:
         clean_tree(tree).to_netcdf(tmp)
     if c["output"]["tables"]:
-        from .features.table import TableWriter
+        from ..features.table import TableWriter
 
         (folder / "tables").mkdir(exist_ok=True)
         size = int(c["execution"]["chunk_frames"])

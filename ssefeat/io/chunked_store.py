@@ -22,32 +22,14 @@ import shutil
 import uuid
 from pathlib import Path
 
-import numpy as np
 import xarray as xr
 
-from .errors import OutputError, SchemaError
+from ..errors import OutputError, SchemaError
+from .stage_files import safe_attrs
 
 #: Width of the fixed-length unicode variables of a stage store (cluster types, site labels, ...).
 STR_WIDTH = 32
 _OPEN = dict(decode_times=False, decode_timedelta=False)
-
-
-def _attrs_safe(attrs: dict) -> dict:
-    """JSON-safe attributes (zarr stores them as JSON): bools -> int, None -> "", containers -> JSON text."""
-    out = {}
-    for k, v in attrs.items():
-        if isinstance(v, (bool, np.bool_)):
-            v = int(v)
-        elif v is None:
-            v = ""
-        elif isinstance(v, np.generic):
-            v = v.item()
-        elif isinstance(v, np.ndarray):
-            v = v.tolist()
-        if isinstance(v, (dict, list, tuple)) and not (v and all(isinstance(x, (int, float)) for x in v)):
-            v = json.dumps(v, default=str)
-        out[k] = v
-    return out
 
 
 def _fixed_strings(ds: xr.Dataset) -> xr.Dataset:
@@ -145,15 +127,16 @@ class ChunkedStore:
             if "frame" in var.dims:
                 shape = tuple(n if d == "frame" else probe.sizes[d] for d in var.dims)
                 blocks = tuple(size if d == "frame" else probe.sizes[d] for d in var.dims)
-                tmpl[name] = (var.dims, da.zeros(shape, chunks=blocks, dtype=var.dtype), _attrs_safe(var.attrs))
+                tmpl[name] = (var.dims, da.zeros(shape, chunks=blocks, dtype=var.dtype),
+                              safe_attrs(var.attrs, plain=True))
             else:
                 tmpl[name] = var.copy(data=var.values)
-                tmpl[name].attrs = _attrs_safe(var.attrs)
+                tmpl[name].attrs = safe_attrs(var.attrs, plain=True)
         for name in tmpl.coords:
-            tmpl[name].attrs = _attrs_safe(tmpl[name].attrs)
+            tmpl[name].attrs = safe_attrs(tmpl[name].attrs, plain=True)
             # frame coordinates chunked like the data (one consistent chunking for lazy readers)
             tmpl[name].encoding = {"chunks": (size,)} if tmpl[name].dims == ("frame",) and name != "frame" else {}
-        tmpl.attrs = _attrs_safe({**probe.attrs, **attrs, "stage_hash": self.key})
+        tmpl.attrs = safe_attrs({**probe.attrs, **attrs, "stage_hash": self.key}, plain=True)
         tmpl.to_zarr(self.data, mode="w", compute=False, consolidated=False, zarr_format=2)
         (self.partial / "state.json").write_text(json.dumps({"key": self.key, "chunks": [list(c) for c in chunks]}))
 
@@ -161,7 +144,7 @@ class ChunkedStore:
         """Add variables without a frame dimension (summaries computed after the chunks) to the partial store."""
         ds = ds.copy()
         for var in ds.variables.values():
-            var.attrs = _attrs_safe(var.attrs)
+            var.attrs = safe_attrs(var.attrs, plain=True)
             var.encoding = {}
         with self.open_partial() as written:
             ds.attrs = dict(written.attrs)  # mode "a" rewrites the store's attributes: keep them
@@ -176,12 +159,12 @@ class ChunkedStore:
         """Write the next frames: ``first`` starts a new partial store (chunked ``chunk_frames`` along frame)."""
         ds = _fixed_strings(ds.copy())
         for var in ds.variables.values():
-            var.attrs = _attrs_safe(var.attrs)
+            var.attrs = safe_attrs(var.attrs, plain=True)
             var.encoding = {}
         if first:
             self.discard()
             self.partial.mkdir(parents=True)
-            ds.attrs = _attrs_safe({**ds.attrs, **(attrs or {}), "stage_hash": self.key})
+            ds.attrs = safe_attrs({**ds.attrs, **(attrs or {}), "stage_hash": self.key}, plain=True)
             enc = {v: {"chunks": tuple(chunk_frames if d == "frame" else ds.sizes[d] for d in ds[v].dims)}
                    for v in ds.variables if "frame" in ds[v].dims and v != "frame"}
             ds.to_zarr(self.data, mode="w", encoding=enc, consolidated=False, zarr_format=2)

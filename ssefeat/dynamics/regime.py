@@ -1,0 +1,85 @@
+"""Is a run diffusive? The fit window of D and what to say about it.
+
+One decision, made here and nowhere else: a diffusive window (log-log MSD slope near 1 over a factor 2 in time),
+else a short one (a factor 1.5, said so), else an *apparent* D fitted over 0.2-0.5 of the run's length, said
+loudly. :func:`fit_window` decides for one run's MSD; :func:`transport_with_verdict` for a whole study, the way
+``ssefeat run`` reports transport.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import xarray as xr
+
+from ..errors import ParameterError
+
+GIVEN = "window from the config"
+DIFFUSIVE = "diffusive window detected from the log-log MSD slope"
+SHORT = ("diffusive window detected from the log-log MSD slope, but spanning only a factor 1.5-2 "
+         "in time (short runs: D is less certain than its error bar says)")
+#: the shortest diffusive stretch accepted when the default factor 2 is not found
+SHORT_SPAN = 1.5
+#: the apparent-D window as fractions of the run length
+APPARENT = (0.2, 0.5)
+
+
+def apparent_note(why: str, window: tuple[float, float]) -> str:
+    return (f"NOT DIFFUSIVE: no lag range with a log-log MSD slope near 1 ({why}); D and sigma are "
+            f"apparent values fitted over {window[0]:.3g}-{window[1]:.3g} ps; "
+            "they are not diffusion coefficients. Run longer or hotter.")
+
+
+def fit_window(lag_ps: np.ndarray, msd: np.ndarray, window: tuple[float, float] | None = None, tol: float = 0.15,
+               label: str = "") -> tuple[tuple[float, float], str, str]:
+    """The fit window of one run's MSD with its verdict and note.
+
+    Returns ``(window, verdict, note)``: verdict ``"given"`` (``window`` passed through), ``"diffusive"``,
+    ``"short"`` (a diffusive stretch of only a factor 1.5-2 in time) or ``"apparent"`` (no diffusive stretch: the
+    window is 0.2-0.5 of the longest lag, and D fitted there is not a diffusion coefficient).
+    """
+    from .diffusion import diffusive_window
+
+    if window is not None:
+        return tuple(window), "given", GIVEN
+    try:
+        return diffusive_window(lag_ps, msd, tol=tol, label=label), "diffusive", DIFFUSIVE
+    except ParameterError as err:
+        why = err.what
+    try:
+        return diffusive_window(lag_ps, msd, tol=tol, min_span=SHORT_SPAN, label=label), "short", SHORT
+    except ParameterError:
+        pass
+    t_max = float(np.max(lag_ps))
+    window = (APPARENT[0] * t_max, APPARENT[1] * t_max)
+    return window, "apparent", apparent_note(why, window)
+
+
+def transport_with_verdict(runs: Sequence[xr.Dataset], species: str | None = None, temperatures=None,
+                           window: tuple[float, float] | None = None, *, fallback: bool = True, say=None,
+                           **kwargs) -> tuple[xr.DataTree, str]:
+    """:func:`~ssefeat.dynamics.arrhenius.transport_study` with the study-level verdict: returns ``(tree, note)``.
+
+    Without a window, the diffusive window of every run is detected; when one run has none, ``fallback`` accepts a
+    short window (factor 1.5) in every run, else fits every run over 0.2-0.5 of the shortest run's length (an
+    apparent D, said in the note; ``say(note)`` is called then). ``fallback=False`` raises instead.
+    """
+    from .arrhenius import transport_study
+
+    note = DIFFUSIVE if window is None else GIVEN
+    try:
+        return transport_study(runs, species, temperatures, window, **kwargs), note
+    except ParameterError as err:
+        if not fallback or window is not None or "no diffusive window" not in str(err):
+            raise
+        why = err.what
+    try:
+        return transport_study(runs, species, temperatures, None, min_span=SHORT_SPAN, **kwargs), SHORT
+    except ParameterError:
+        pass
+    t_max = min(float(r["time"].values[-1] - r["time"].values[0]) for r in runs)
+    window = (APPARENT[0] * t_max, APPARENT[1] * t_max)
+    note = apparent_note(why, window)
+    if say is not None:
+        say("transport: " + note)
+    return transport_study(runs, species, temperatures, window, **kwargs), note

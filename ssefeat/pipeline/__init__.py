@@ -1,0 +1,117 @@
+"""The end-to-end job: trajectory -> features -> labels -> softness -> links -> transport -> disorder -> report.
+
+``Pipeline(config).run()`` is what ``ssefeat run CONFIG`` and ``ssefeat demo`` execute. Each stage (a
+:class:`~ssefeat.pipeline.stage.Stage`, one module each) writes one file under ``<output>/stages/``, atomically
+and stamped with a hash of the configuration sections it depends on; an up-to-date stage is skipped, so an
+interrupted run resumes where it stopped and gives the same result. Per-frame stages are zarr stores written frame
+chunk by frame chunk (:mod:`ssefeat.io.chunked_store`; memory bounded by the chunk), the features chunks serially
+or on a dask.distributed cluster (``execution.workers`` / ``execution.scheduler``) with identical results.
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from ..config import check_config, load_config
+from .correlate import CorrelateStage
+from .disorder import DisorderStage
+from .features import FeaturesStage, cluster_types_of, features_chunk
+from .labels import LabelsStage
+from .report import write_results
+from .softness import SoftnessStage, Training
+from .stage import run_stage
+from .trajectory import TrajectoryStage
+from .transport import TransportStage
+
+__all__ = ["Pipeline", "features_chunk", "cluster_types_of"]
+
+
+class Pipeline:
+    """The end-to-end analysis of one or more trajectories. ``config``: a configuration dict or file
+    (:mod:`ssefeat.config`), checked completely before any work starts; ``progress``: print stage progress."""
+
+    def __init__(self, config, progress: bool = True):
+        self.config = load_config(config) if not isinstance(config, dict) or "execution" not in config else config
+        check_config(self.config)
+        self.out = Path(self.config["output"]["folder"])
+        self.stage_dir = self.out / "stages"
+        self.progress = progress
+        self.timings: dict[str, float] = {}
+        self._client = None
+        self._cluster = None
+
+    def say(self, msg: str) -> None:
+        if self.progress:
+            print(f"[ssefeat] {msg}", flush=True)
+
+    def client(self):
+        """The dask.distributed client, or None for serial execution."""
+        ex = self.config["execution"]
+        if self._client is None and (ex["workers"] or ex["scheduler"]):
+            from dask.distributed import Client, LocalCluster
+
+            # not the default scheduler: lazy stage reads in this process stay local
+            if ex["scheduler"]:
+                self._client = Client(ex["scheduler"], set_as_default=False)
+            else:
+                self._cluster = LocalCluster(n_workers=int(ex["workers"]), threads_per_worker=1,
+                                             processes=True, dashboard_address=None)
+                self._client = Client(self._cluster, set_as_default=False)
+            self.say(f"dask: {self._client}")
+        return self._client
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+        self._client = self._cluster = None
+
+    # --- the stages, one call each (a crash in one leaves the finished ones for the next run) ------
+    def trajectories(self) -> list[Path]:
+        tr = self.config["trajectory"]
+        return [run_stage(self, TrajectoryStage(self, k)) for k in range(len(tr["files"]) or len(tr["temperatures"]))]
+
+    def features(self, k: int, traj: Path):
+        return run_stage(self, FeaturesStage(self, k, traj=traj))
+
+    def labels(self, k: int, traj: Path):
+        return run_stage(self, LabelsStage(self, k, traj=traj))
+
+    def softness(self, features: list, labels: list) -> list:
+        training = Training(self, features, labels)
+        return [run_stage(self, SoftnessStage(self, k, features=f, labels=lab, training=training))
+                for k, (f, lab) in enumerate(zip(features, labels))]
+
+    def correlate(self, features: list, softness: list):
+        return run_stage(self, CorrelateStage(self, features=features, softness=softness))
+
+    def transport(self, trajs: list[Path]):
+        return run_stage(self, TransportStage(self, trajs=trajs))
+
+    def disorder(self, k: int, traj: Path):
+        return run_stage(self, DisorderStage(self, k, traj=traj))
+
+    # --- the whole job ----------------------------------------------------------------------------
+    def run(self) -> Path:
+        """Run every enabled stage (skipping up-to-date ones) and write the results folder. Returns it."""
+        c = self.config
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.stage_dir.mkdir(exist_ok=True)
+        (self.out / "config.json").write_text(json.dumps(c, indent=1, default=str))
+        try:
+            trajs = self.trajectories()
+            feats = [self.features(k, p) for k, p in enumerate(trajs)] if c["features"]["enabled"] else []
+            labels = [self.labels(k, p) for k, p in enumerate(trajs)] if c["labels"]["enabled"] else []
+            soft = self.softness(feats, labels) if c["softness"]["enabled"] and feats else []
+            links = self.correlate(feats, soft) if c["correlate"]["enabled"] and soft else None
+            transport = self.transport(trajs) if c["transport"]["enabled"] else None
+            disorder = [self.disorder(k, p) for k, p in enumerate(trajs)] if c["disorder"]["enabled"] else []
+        finally:
+            self.close()
+        t0 = time.perf_counter()
+        write_results(self, trajs, feats, labels, soft, links, transport, disorder)
+        self.timings["report"] = time.perf_counter() - t0
+        self.say(f"done: results in {self.out}/ (report.md, results.nc, tables/, figures/)")
+        return self.out

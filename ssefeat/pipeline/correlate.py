@@ -1,0 +1,15 @@
+"""Stage 5: Pearson links (bootstrap CI) from softness to environments and descriptors, LASSO
+(:func:`ssefeat.correlate.study_links`)."""
+from __future__ import annotations
+
+from .stage import Stage
+
+
+class CorrelateStage(Stage, label="correlate", inputs=("features", "softness"),
+                     sections=("trajectory", "species", "features", "labels", "softness", "correlate")):
+
+    def compute(self):
+        from ..correlate import study_links
+
+        cc = self.config["correlate"]
+        return study_links(self.features, self.softness, n_boot=int(cc["n_boot"]), lasso=cc["lasso"])

@@ -1,0 +1,83 @@
+"""Stage 4: the softness hyperplane, trained on the first run (or loaded), applied to every run chunk by chunk
+into a zarr store with P_R(S) of the run."""
+from __future__ import annotations
+
+import functools
+import json
+
+import numpy as np
+import xarray as xr
+
+from .. import __version__
+from ..config import section_hash
+from ..io.chunked_store import ChunkedStore
+from .labels import label_array
+from .stage import Stage
+
+
+class Training:
+    """The label thresholds of the study and its one model, trained (or loaded) when a stage first needs it."""
+
+    def __init__(self, pipe, features, labels):
+        self.pipe, self.features, self.sc = pipe, features, pipe.config["softness"]
+        self.model_path = pipe.out / "softness_model.json"
+        self.label0 = label_array(labels[0]).load()  # (frame, atom): quantiles and training samples
+        self.r_cut, self.nr_cut = (self.sc[cut] if self.sc[cut] is not None else
+                                   float(np.nanquantile(self.label0.values, self.sc[q]))
+                                   for cut, q in (("r_cut", "r_quantile"), ("nr_cut", "nr_quantile")))
+        self._model = None
+
+    @property
+    def model(self):
+        from ..softness import SoftnessModel, train_softness
+
+        if self._model is None:
+            sc = self.sc
+            if sc["model"]:
+                self._model = SoftnessModel.load(sc["model"])
+                self.pipe.softness_report = {"test": self._model.metrics_.get("test", {})}
+            else:
+                self._model, self.pipe.softness_report = train_softness(
+                    self.features[0]["features"], self.label0, r_cut=self.r_cut, nr_cut=self.nr_cut,
+                    window=int(sc["window"]), classifier=sc["classifier"], C=sc["C"],
+                    test_fraction=sc["test_fraction"], seed=int(self.pipe.config["trajectory"]["seed"]))
+                self._model.save(self.model_path)
+        return self._model
+
+
+def _apply(model, F: xr.DataArray, start: int, stop: int) -> xr.Dataset:
+    return model.apply(F.isel(frame=slice(start, stop)).load()).to_dataset(name="softness")
+
+
+class SoftnessStage(Stage, label="softness", inputs=("features", "labels", "training"),
+                    sections=("trajectory", "species", "features", "labels", "softness"), storage="regions",
+                    distributed=False):  # the model and the lazy feature store stay in this process
+
+    def key(self) -> str:  # one hash for the study's model, the run appended
+        return section_hash(self.config, *self.sections) + str(self.k)
+
+    def frames(self) -> xr.Dataset:
+        return self.features[["time"]]
+
+    def probe(self) -> xr.Dataset:
+        return _apply(self.training.model, self.features["features"], 0, 1)
+
+    def store_attrs(self) -> dict:
+        t = self.training
+        return {"r_cut": t.r_cut, "nr_cut": t.nr_cut, "model": str(t.model_path),
+                "metrics": json.dumps(t.model.metrics_, default=str), "ssefeat_version": __version__}
+
+    def chunk_task(self):
+        return functools.partial(_apply, self.training.model, self.features["features"])
+
+    def finalize(self, store: ChunkedStore) -> None:
+        """P_R(S) from the (frame, atom) softness and labels of the run."""
+        from ..softness import rearrangement_probability
+
+        S = store.open_partial()["softness"].load()
+        la = label_array(self.labels).load()
+        horizon = min(int(self.config["softness"]["horizon"]), max(0, la.sizes["frame"] - 2))
+        finite = S.values[np.isfinite(S.values)]
+        store.add(rearrangement_probability(S, la, r_cut=self.training.r_cut, horizon=horizon, bins=12,
+                                            s_range=(float(np.quantile(finite, 0.005)),
+                                                     float(np.quantile(finite, 0.995)))))

@@ -1,0 +1,32 @@
+"""Stage 6: MSD, D, conductivity per run and Arrhenius fits over the temperatures, with the verdict on the fit
+window (:func:`ssefeat.dynamics.regime.transport_with_verdict`); a DataTree. Only the mobile atoms and the whole
+system's centre of mass are held, streamed from every atom in one pass over frame chunks."""
+from __future__ import annotations
+
+from .stage import Stage
+
+
+def mobile_trajectory(pipe, traj):
+    """The mobile species' atoms of a stage trajectory with the whole system's centre of mass, read in one pass
+    over frame chunks (see :func:`ssefeat.dynamics.msd.select_with_system_com`)."""
+    from ..dynamics.msd import select_with_system_com
+    from ..io import iter_chunks
+
+    return select_with_system_com(iter_chunks(traj, int(pipe.config["execution"]["chunk_frames"])),
+                                  pipe.config["species"]["mobile"])
+
+
+class TransportStage(Stage, label="transport", inputs=("trajs",), sections=("trajectory", "species", "transport"),
+                     storage="tree"):
+
+    def compute(self):
+        from ..dynamics.regime import transport_with_verdict
+
+        tc = self.config["transport"]
+        runs = [mobile_trajectory(self.pipe, p) for p in self.trajs]
+        tree, note = transport_with_verdict(runs, self.config["species"]["mobile"],
+                                            self.config["trajectory"]["temperatures"] or None,
+                                            tuple(tc["window"]) if tc["window"] else None, say=self.pipe.say,
+                                            haven=tc["haven"], ngp=True)
+        tree.attrs["window_note"] = note
+        return tree
