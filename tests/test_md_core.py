@@ -6,7 +6,8 @@ import pytest
 
 from ssefeat.errors import ParameterError, SimulationError
 from ssefeat.md.forcefield import ForceField
-from ssefeat.md.integrators import NVE, Langevin, NoseHooverChain, NPT, UniaxialTension
+from ssefeat.md.cell_integrators import NPT, UniaxialTension
+from ssefeat.md.integrators import NVE, Langevin, NoseHooverChain
 from ssefeat.md.neighbors import VerletList
 from ssefeat.md.pair_lj import LennardJones
 from ssefeat.md.simulation import Simulation

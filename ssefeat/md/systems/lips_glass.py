@@ -139,7 +139,8 @@ def lips_glass(n_atoms=None, temperature: float = 600.0, seed: int | None = 0, *
     pressure : eV/Å^3 for the NPT stages (0 = ambient to within 1 bar ~ 6e-7 eV/Å^3).
     dt : ps (default 1 fs). cutoff : DSF cutoff Å (default 10, reduced to fit small boxes). skin : Verlet skin Å.
     """
-    from ..integrators import NPT, Langevin
+    from ..cell_integrators import NPT
+    from ..integrators import Langevin
     from ..protocols import minimise
 
     if temperature <= 0 or melt_temperature <= 0 or quench_rate <= 0:
