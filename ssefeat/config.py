@@ -29,7 +29,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from .errors import ConfigError, MissingFileError
+from .errors import ConfigError, MissingFileError, ParameterError
 
 DEFAULTS: dict = {
     "trajectory": {
@@ -239,14 +239,12 @@ def check_labels(lc: dict, first_frame=None) -> None:
     if lc["normalize"] not in ("sum", "mean"):
         raise ConfigError(f"labels.normalize must be \"sum\" or \"mean\", got {lc['normalize']!r}.")
     if first_frame is not None and "cell" in first_frame:
-        import numpy as np
+        from .box import check_cutoff
 
-        from .box import perpendicular_widths
-
-        half = 0.5 * float(np.min(perpendicular_widths(np.asarray(first_frame["cell"].values[0], dtype=np.float64))))
-        if cutoff >= half:
-            raise ConfigError(f"labels.cutoff = {cutoff} Å is not below half the smallest cell width "
-                              f"({half:.3g} Å).", fix=f"use a cutoff below {half:.3g} Å.")
+        try:
+            check_cutoff(cutoff, first_frame["cell"].values[0], what="labels.cutoff")
+        except ParameterError as err:
+            raise ConfigError(err.what, fix=err.fix) from None
 
 
 def section_hash(config: dict, *sections: str, extra=None) -> str:

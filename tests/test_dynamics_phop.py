@@ -206,3 +206,17 @@ def test_figures_of_labels(tmp_path):
     fig = phop_traces(labels, events=events, threshold=0.5)
     save(fig, tmp_path / "phop.png")
     assert (tmp_path / "phop.png").stat().st_size > 0
+
+
+def test_cli_label_kinds_are_the_registry():
+    """`ssefeat labels --kind` offers exactly the registry's kinds, spelled as the pipeline's labels.kind."""
+    from click.testing import CliRunner
+
+    from ssefeat.cli import main
+    from ssefeat.cli.labels_commands import KINDS
+    from ssefeat.dynamics.labels import LABEL_KINDS, PIPELINE_KINDS
+
+    assert list(KINDS) == list(LABEL_KINDS)
+    assert set(PIPELINE_KINDS) <= set(KINDS)
+    res = CliRunner().invoke(main, ["labels", "x.nc", "--kind", "phop"])
+    assert res.exit_code == 2 and "p_hop" in res.output
