@@ -49,14 +49,20 @@ def _flatten(target: xr.DataArray, descriptors, complete: bool = True
 def pearson(x, y, n_boot: int = 1000, confidence: float = 0.95, groups=None, seed: int = 0) -> dict:
     """Pearson r, its two-sided p-value, and a percentile bootstrap confidence interval.
 
-    ``groups`` (e.g. frame ids) make the bootstrap resample whole groups.
+    ``groups`` (e.g. atom ids) make the bootstrap resample whole groups, and then the p-value comes from the same
+    resamples (the unit of independence is the group, not the sample): p = 2 (k + 1) / (B + 1), k the resamples of
+    r on the far side of 0, B the finite resamples. It is below 1 - confidence exactly when the percentile interval
+    excludes 0, and never below 2 / (B + 1). Without groups, samples are taken as independent (scipy's t-test).
+    ``n_groups`` is returned beside ``n`` (samples).
     """
     from scipy import stats
 
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
+    n_groups = int(x.size if groups is None else np.unique(groups).size)
     if x.size < 3 or np.std(x) == 0 or np.std(y) == 0:
-        return {"r": np.nan, "p_value": np.nan, "ci_low": np.nan, "ci_high": np.nan, "n": int(x.size)}
+        return {"r": np.nan, "p_value": np.nan, "ci_low": np.nan, "ci_high": np.nan, "n": int(x.size),
+                "n_groups": n_groups}
     res = stats.pearsonr(x, y)
     rng = np.random.default_rng(seed)
     if groups is None:
@@ -74,8 +80,13 @@ def pearson(x, y, n_boot: int = 1000, confidence: float = 0.95, groups=None, see
         rs[b] = np.nan if sx == 0 or sy == 0 else np.mean((xb - xb.mean()) * (yb - yb.mean())) / (sx * sy)
     alpha = (1 - confidence) / 2
     lo, hi = np.nanquantile(rs, [alpha, 1 - alpha])
-    return {"r": float(res.statistic), "p_value": float(res.pvalue), "ci_low": float(lo), "ci_high": float(hi),
-            "n": int(x.size)}
+    p = float(res.pvalue)
+    if groups is not None:  # the test resamples what the interval resamples
+        finite = rs[np.isfinite(rs)]
+        far = min(int(np.sum(finite <= 0)), int(np.sum(finite >= 0)))
+        p = min(1.0, 2.0 * (far + 1) / (finite.size + 1))
+    return {"r": float(res.statistic), "p_value": p, "ci_low": float(lo), "ci_high": float(hi), "n": int(x.size),
+            "n_groups": n_groups}
 
 
 def softness_links(softness: xr.DataArray, descriptors, n_boot: int = 1000, confidence: float = 0.95,
@@ -83,7 +94,8 @@ def softness_links(softness: xr.DataArray, descriptors, n_boot: int = 1000, conf
     """Pearson r (p-value, bootstrap CI) between per-atom softness and each per-atom descriptor.
 
     ``descriptors``: a Dataset of (frame, atom) variables (e.g. cluster-environment fractions, potential energy,
-    Voronoi volume, CSM, coordination) or a (frame, atom, feature) DataArray.
+    Voronoi volume, CSM, coordination) or a (frame, atom, feature) DataArray. The CI and the p-value resample the
+    same units (``bootstrap``: whole ions by default, see :func:`pearson`); ``n`` counts samples, ``n_groups`` ions.
     """
     if bootstrap not in ("atom", "frame", "sample"):
         raise ParameterError(f"bootstrap must be 'atom', 'frame' or 'sample', got {bootstrap!r}.")
@@ -94,9 +106,13 @@ def softness_links(softness: xr.DataArray, descriptors, n_boot: int = 1000, conf
         ok = np.isfinite(X[:, k])
         rows.append(pearson(X[ok, k], y[ok], n_boot=n_boot, confidence=confidence,
                             groups=None if groups is None else groups[ok], seed=seed))
-    out = xr.Dataset({key: ("descriptor", [r[key] for r in rows]) for key in ("r", "p_value", "ci_low", "ci_high", "n")},
-                     coords={"descriptor": names})
+    keys = ("r", "p_value", "ci_low", "ci_high", "n", "n_groups")
+    out = xr.Dataset({key: ("descriptor", [r[key] for r in rows]) for key in keys}, coords={"descriptor": names})
     out["r"].attrs["units"] = "1"
+    out["n"].attrs["long_name"] = "(frame, atom) samples"
+    out["n_groups"].attrs["long_name"] = f"independent units resampled: {bootstrap}s"
+    out["p_value"].attrs["method"] = ("two-sided t-test, samples taken as independent" if groups is None else
+                                      f"bootstrap over {bootstrap}s, the resamples of the interval ({n_boot})")
     return stamp(out, parameters={"n_boot": n_boot, "confidence": confidence, "bootstrap": bootstrap, "seed": seed,
                                   "target": str(softness.name)}, analysis="softness_links")
 

@@ -82,3 +82,34 @@ def test_ion_bootstrap_is_honest_for_persistent_per_ion_values():
     by_frame = softness_links(S, D, n_boot=400, bootstrap="frame").sel(descriptor="d")
     assert (by_ion.ci_high - by_ion.ci_low) > 5 * (by_frame.ci_high - by_frame.ci_low)
     assert by_ion.ci_low < 0 < by_ion.ci_high
+
+
+def test_p_value_resamples_ions_like_the_interval():
+    """Softness and a descriptor independent per ion, each repeated over frames with small frame-to-frame noise:
+    per-sample p-values call nearly every seed significant; the ion-level p is below 0.05 in about 5 % of seeds,
+    and exactly when the interval excludes 0."""
+    significant, naive = 0, 0
+    for seed in range(20):
+        rng = np.random.default_rng(100 + seed)
+        n_frames, n_ions = 30, 40
+        s_ion, d_ion = rng.normal(size=n_ions), rng.normal(size=n_ions)
+        S = per_atom(s_ion + 0.3 * rng.normal(size=(n_frames, n_ions)), "softness")
+        D = per_atom(d_ion + 0.3 * rng.normal(size=(n_frames, n_ions)), "d")
+        row = softness_links(S, xr.Dataset({"d": D}), n_boot=400, seed=seed).sel(descriptor="d")
+        p, lo, hi = float(row.p_value), float(row.ci_low), float(row.ci_high)
+        assert (p < 0.05) == (lo > 0 or hi < 0), (seed, p, lo, hi)
+        assert int(row.n_groups) == n_ions and int(row.n) == n_frames * n_ions
+        significant += p < 0.05
+        naive += stats.pearsonr(S.values.ravel(), D.values.ravel()).pvalue < 0.05
+    assert naive >= 10  # the per-sample test: the failure this guards against
+    assert significant <= 3  # 1 expected of 20; P(>= 4 | 5 %) = 1.6 %
+
+
+def test_p_value_with_a_real_link_per_ion():
+    rng = np.random.default_rng(7)
+    d_ion = rng.normal(size=40)
+    S = per_atom(0.7 * d_ion + 0.5 * rng.normal(size=40) + 0.3 * rng.normal(size=(30, 40)), "softness")
+    D = per_atom(d_ion + 0.3 * rng.normal(size=(30, 40)), "d")
+    row = softness_links(S, xr.Dataset({"d": D}), n_boot=300).sel(descriptor="d")
+    assert float(row.p_value) == pytest.approx(2 / 301)  # every resample on one side: the smallest p it can give
+    assert float(row.ci_low) > 0

@@ -193,7 +193,8 @@ def correlate_cmd(softness_file, descriptor_files, output, n_boot, lasso, plot, 
     for d in links["descriptor"].values:
         row = links.sel(descriptor=d)
         click.echo(f"{d:>32s}  r = {float(row.r):+.3f}  [{float(row.ci_low):+.3f}, {float(row.ci_high):+.3f}]  "
-                   f"p = {float(row.p_value):.2g}  n = {int(row.n)}")
+                   f"p = {float(row.p_value):.2g} (bootstrap over ions)  {int(row.n_groups)} ions, "
+                   f"{int(row.n)} samples")
     out = links
     if lasso:
         las = lasso_links(S, desc, seed=seed)

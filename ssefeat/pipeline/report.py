@@ -138,13 +138,15 @@ def _report(pipe, trajs, feats, soft, links, transport, disorder, figures) -> st
                          f"fraction soft {_fmt((v > 0).mean())}")
         lines.append("")
     if links is not None:
-        lines += ["## Softness and structure (Pearson r, 95 % bootstrap CI resampling whole ions)", "",
-                  "| descriptor | r | 95 % CI | p | n |", "|---|---|---|---|---|"]
+        n_boot = json.loads(links.attrs.get("parameters", "{}")).get("n_boot")
+        lines += ["## Softness and structure (Pearson r, 95 % bootstrap CI and p resampling whole ions)", "",
+                  "| descriptor | r | 95 % CI | p | ions | samples |", "|---|---|---|---|---|---|"]
         order = np.argsort(-np.abs(np.nan_to_num(links["r"].values)))
         for i in order:
             row = links.isel(descriptor=i)
+            ions = int(row.n_groups) if "n_groups" in links else "n/a"
             lines.append(f"| {row.descriptor.item()} | {float(row.r):+.3f} | [{float(row.ci_low):+.3f}, "
-                         f"{float(row.ci_high):+.3f}] | {_p_value(row.p_value)} | {int(row.n)} |")
+                         f"{float(row.ci_high):+.3f}] | {_p_value(row.p_value, n_boot)} | {ions} | {int(row.n)} |")
         if "lasso_alpha" in links.attrs:
             lines += ["", f"LASSO softness ~ descriptors: alpha = {_fmt(links.attrs['lasso_alpha'])}, held-out "
                           f"R² = {_fmt(links.attrs['lasso_r2_test'])}."]
@@ -189,9 +191,12 @@ def _report(pipe, trajs, feats, soft, links, transport, disorder, figures) -> st
     return "\n".join(lines)
 
 
-def _p_value(p) -> str:
-    """A p-value for a table; below 1e-300 (where it underflows to 0 or to denormals) it is written as a bound."""
+def _p_value(p, n_boot: int | None = None) -> str:
+    """A p-value for a table, written as a bound below 1e-300 (where it underflows to 0 or to denormals) and at the
+    smallest value a bootstrap of ``n_boot`` resamples can give, 2 / (n_boot + 1)."""
     p = float(p)
+    if n_boot and p <= 2.0 / (n_boot + 1):
+        return f"<= {p:.2g}"
     return "< 1e-300" if p < 1e-300 else f"{p:.2g}"
 
 
