@@ -205,8 +205,11 @@ def _descriptor_columns(f: xr.Dataset) -> xr.Dataset:
 def study_links(features, softness, n_boot: int = 300, lasso: bool = True) -> xr.Dataset:
     """Softness links of a study: Pearson r (bootstrap CI) of the softness of every run against the descriptors
     and environment variables of its feature store (runs joined along ``frame``, renumbered to stay unique),
-    LASSO over the mostly finite, non-constant columns, and the softness of run 0 by nearest cluster type."""
-    S = xr.concat([s["softness"].assign_coords(run=k) for k, s in enumerate(softness)], "frame",
+    LASSO over the mostly finite, non-constant columns, and the softness of run 0 by nearest cluster type; only
+    samples within the softness model's training domain count."""
+    from .softness import in_domain_softness
+
+    S = xr.concat([in_domain_softness(s).assign_coords(run=k) for k, s in enumerate(softness)], "frame",
                   coords="minimal", compat="override")
     desc = xr.Dataset()
     for k, f in enumerate(features):
@@ -227,7 +230,7 @@ def study_links(features, softness, n_boot: int = 300, lasso: bool = True) -> xr
         links["lasso_coefficient"] = las["coefficient"]
         links.attrs.update({"lasso_alpha": las.attrs["alpha"], "lasso_r2_test": las.attrs["r2_test"]})
     if "nearest_cluster_type" in features[0]:
-        by = softness_by_environment(softness[0]["softness"], features[0]["nearest_cluster_type"])
+        by = softness_by_environment(in_domain_softness(softness[0]), features[0]["nearest_cluster_type"])
         links = xr.merge([links, by.rename({v: f"env_{v}" for v in by.data_vars}).rename({"S": "S_env"})],
                          combine_attrs="override")
     return links

@@ -99,6 +99,10 @@ class ModelFileError(SsefeatError, ValueError):
     """A model file is invalid, tampered with, from a newer format, or does not match the features."""
 
 
+class DomainWarning(UserWarning):
+    """Softness outside the model's training domain (an extrapolation), or a model file that cannot tell."""
+
+
 class SimulationError(SsefeatError, RuntimeError):
     """An MD run went wrong (energy blow-up, overlapping atoms, missing parameters)."""
 

@@ -77,6 +77,9 @@ def test_pipeline_writes_results_and_resumes(tmp_path, traj):
     assert set(dis["species"].values) == {"Li", "P", "S"}
     assert any(p.suffix == ".png" for p in (out / "figures").iterdir())
     first = stage(out, "softness_0.zarr")
+    # every sample says whether it lies in the model's training domain; the report counts those outside
+    assert first["in_domain"].dtype == bool and first["in_domain"].shape == first["softness"].shape
+    assert "outside the model's training domain" in report
     stamps = {p.name: p.stat().st_mtime_ns for p in (out / "stages").iterdir()}
     # A second run with the same config recomputes nothing and gives the same result.
     pipe = Pipeline(load_config(cfg), progress=False)

@@ -391,3 +391,37 @@ def test_future_max_is_the_largest_label_ahead_and_unknown_near_nan_or_the_end()
     np.testing.assert_array_equal(future_max(lab, 0).values, lab.values)
     with pytest.raises(ParameterError, match="whole number of frames"):
         future_max(lab, -1)
+
+
+def test_softness_knows_its_training_domain(tmp_path):
+    """One sample with a feature ~800 training standard deviations away is flagged and warned about; samples drawn
+    like the training data are in the domain; the domain survives the model file; an older file warns."""
+    import json
+    import warnings
+
+    from ssefeat.errors import DomainWarning
+
+    feats, labels, _ = synthetic()
+    model, _ = train_softness(feats, labels, r_cut=3.0, nr_cut=1.0, window=2, seed=0)
+    fresh, _, _ = synthetic(seed=5)  # the same distribution, new samples
+    fresh = fresh.copy()
+    fresh[3, 7, 2] = 800.0 * 3.0  # feature G_2 has standard deviation 3
+    with pytest.warns(DomainWarning, match="1 of 4800 samples"):
+        S = model.apply(fresh)
+    inside = S["in_domain"].values
+    assert not inside[3, 7] and inside.sum() == inside.size - 1
+    # a sample's distance grows with its departure; the training samples set the threshold
+    d = model.domain_distance(np.array([model.mean_, model.mean_ + 10 * model.scale_]))
+    assert d[0] == pytest.approx(0, abs=1e-12) and d[1] > model.domain_["threshold"]
+    model.save(tmp_path / "m.json")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a file with its domain loads silently
+        again = SoftnessModel.load(tmp_path / "m.json")
+    assert np.array_equal(again.apply(fresh, warn=False)["in_domain"].values, inside)
+    doc = json.loads((tmp_path / "m.json").read_text())
+    del doc["model"]["domain"]
+    doc["sha256"] = __import__("hashlib").sha256(json.dumps(doc["model"], sort_keys=True).encode()).hexdigest()
+    (tmp_path / "old.json").write_text(json.dumps(doc))
+    with pytest.warns(DomainWarning, match="no training domain"):
+        old = SoftnessModel.load(tmp_path / "old.json")
+    assert "in_domain" not in old.apply(fresh).coords

@@ -20,6 +20,7 @@ import xarray as xr
 from .. import __version__
 from ..io.atomic import atomic_output
 from ..io.stage_files import clean_attrs, clean_tree, open_trajectory
+from ..softness import in_domain_softness
 from ..units import ANGSTROM2_PER_PS_TO_CM2_PER_S
 
 
@@ -52,7 +53,7 @@ def _figures(folder: Path, feats, soft, links, transport, disorder, model_path) 
         made.append(name)
 
     for k, s in enumerate(soft):
-        S = s["softness"]
+        S = in_domain_softness(s)
         by = feats[k]["nearest_cluster_type"] if feats and "nearest_cluster_type" in feats[k] else (
             S["species"] if "species" in S.coords else None)
         out(f"softness_histogram_{k}.png", sp.softness_histogram(S, by=by))
@@ -132,10 +133,10 @@ def _report(pipe, trajs, feats, soft, links, transport, disorder, figures) -> st
                           "correlations below should not be interpreted.** Longer runs (more rearrangements), "
                           "other label thresholds or a lower temperature usually help.", ""]
         for k, s in enumerate(soft):
-            v = s["softness"].values
+            v = in_domain_softness(s).values
             v = v[np.isfinite(v)]
             lines.append(f"- run {k}: mean S = {_fmt(v.mean())}, std {_fmt(v.std())}, "
-                         f"fraction soft {_fmt((v > 0).mean())}")
+                         f"fraction soft {_fmt((v > 0).mean())}" + _domain_line(s))
         lines.append("")
     if links is not None:
         n_boot = json.loads(links.attrs.get("parameters", "{}")).get("n_boot")
@@ -189,6 +190,16 @@ def _report(pipe, trajs, feats, soft, links, transport, disorder, figures) -> st
         lines += ["## Figures", ""] + [f"![{f}](figures/{f})" for f in figures] + [""]
     lines += ["## Timings", "", ", ".join(f"{k} {v:.1f} s" for k, v in pipe.timings.items()), ""]
     return "\n".join(lines)
+
+
+def _domain_line(s: xr.Dataset) -> str:
+    """How many of a run's samples lie outside the softness model's training domain (not used above)."""
+    if "in_domain" not in s:
+        return "; the model file has no training domain, so extrapolated samples cannot be told"
+    finite = np.isfinite(s["softness"].values)
+    n_out = int((finite & ~s["in_domain"].values.astype(bool)).sum())
+    return (f"; {n_out} of {int(finite.sum())} samples ({100 * n_out / max(1, finite.sum()):.2g} %) outside the "
+            "model's training domain, left out of these numbers, the figures and the links")
 
 
 def _p_value(p, n_boot: int | None = None) -> str:

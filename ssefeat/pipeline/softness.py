@@ -46,7 +46,9 @@ class Training:
 
 
 def _apply(model, F: xr.DataArray, start: int, stop: int) -> xr.Dataset:
-    return model.apply(F.isel(frame=slice(start, stop)).load()).to_dataset(name="softness")
+    """Softness (and ``in_domain`` when the model knows its training domain) of frames [start, stop)."""
+    S = model.apply(F.isel(frame=slice(start, stop)).load(), warn=False)  # counted once, in finalize
+    return S.reset_coords("in_domain") if "in_domain" in S.coords else S.to_dataset(name="softness")
 
 
 class SoftnessStage(Stage, label="softness", inputs=("features", "labels", "training"),
@@ -71,10 +73,15 @@ class SoftnessStage(Stage, label="softness", inputs=("features", "labels", "trai
         return functools.partial(_apply, self.training.model, self.features["features"])
 
     def finalize(self, store: ChunkedStore) -> None:
-        """P_R(S) from the (frame, atom) softness and labels of the run."""
-        from ..softness import rearrangement_probability
+        """P_R(S) from the (frame, atom) softness within the model's training domain and the labels of the run."""
+        from ..softness import in_domain_softness, rearrangement_probability
 
-        S = store.open_partial()["softness"].load()
+        written = store.open_partial().load()
+        S = in_domain_softness(written)
+        n_out = int(np.isfinite(written["softness"].values).sum() - np.isfinite(S.values).sum())
+        if n_out:
+            self.pipe.say(f"{self.name}: {n_out} samples lie outside the softness model's training domain "
+                          "(in_domain = 0): left out of P_R(S), the links and the report's figures")
         la = label_array(self.labels).load()
         horizon = min(int(self.config["softness"]["horizon"]), max(0, la.sizes["frame"] - 2))
         finite = S.values[np.isfinite(S.values)]

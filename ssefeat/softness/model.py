@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,7 @@ import xarray as xr
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from .. import __version__
-from ..errors import MissingFileError, ModelFileError, ParameterError, SchemaError
+from ..errors import DomainWarning, MissingFileError, ModelFileError, ParameterError, SchemaError
 from ..io.atomic import atomic_output
 from ..provenance import stamp
 from .training_set import _signature_hash, feature_names, feature_signature, select_training_set
@@ -22,6 +23,13 @@ MODEL_FORMAT_VERSION = 1
 #: features whose training spread is below this (relative to max(1, |mean|)) are "dead": left out of the fit
 #: (weight 0). Structure functions count neighbours, so 1e-3 is a thousandth of a neighbour.
 MIN_FEATURE_SCALE = 1e-3
+#: added to the diagonal of the training covariance (standardised units, variance 1) for the domain distance: a
+#: direction the training samples never moved in counts with weight 1 / DOMAIN_RIDGE
+DOMAIN_RIDGE = 1e-3
+#: a sample is in the training domain within DOMAIN_FACTOR x the 99th percentile of the training samples' distances
+#: (the largest training distance itself grows with the training set's size, and fresh samples of the same data
+#: exceed it at a rate 1 / n_training)
+DOMAIN_FACTOR = 2.0
 
 
 class SoftnessModel(ClassifierMixin, BaseEstimator):
@@ -42,7 +50,7 @@ class SoftnessModel(ClassifierMixin, BaseEstimator):
 
     Learned attributes: ``mean_``, ``scale_`` (standardisation), ``coef_`` (weights in standardised units),
     ``intercept_``, ``C_`` (the C used), ``cv_scores_`` (balanced accuracy per candidate C),
-    ``feature_names_in_``.
+    ``feature_names_in_``, ``domain_`` (the training domain, see :meth:`domain_distance`).
     """
 
     def __init__(self, classifier: str = "logistic", C: float | None = None,
@@ -128,7 +136,27 @@ class SoftnessModel(ClassifierMixin, BaseEstimator):
         if not np.any(self.coef_):
             raise ParameterError("the fitted hyperplane has zero weights (regularisation too strong or no signal).",
                                  fix="allow a larger C or check that the labels depend on the features.")
+        self._set_domain(training_domain(X, self.mean_, self.scale_, active))
         return self
+
+    def _set_domain(self, domain: dict) -> None:
+        self.domain_ = domain
+        self._domain_inverse = np.linalg.inv(np.asarray(domain["covariance"], dtype=np.float64))
+
+    def domain_distance(self, X) -> np.ndarray:
+        """Mahalanobis distance of samples (n, n_features) from the training mean, in standardised units with the
+        training covariance of the model's active features (+ DOMAIN_RIDGE on its diagonal); NaN where a feature is
+        not finite. A dead feature (constant in training) outside its training range gives +inf."""
+        X = np.asarray(X, dtype=np.float64)
+        d = self.domain_
+        active = np.asarray(d["active"], dtype=bool)
+        Z = ((X - self.mean_) / self.scale_)[:, active]
+        dist = np.sqrt(np.einsum("ij,ij->i", Z @ self._domain_inverse, Z))
+        lo, hi, pad = (np.asarray(d[k], dtype=np.float64) for k in ("min", "max", "range_pad"))
+        outside = ((X < lo - pad) | (X > hi + pad))[:, ~active].any(axis=1)
+        dist[outside] = np.inf
+        dist[~np.isfinite(X).all(axis=1)] = np.nan
+        return dist
 
     def _check_fitted(self):
         if not hasattr(self, "coef_"):
@@ -186,7 +214,8 @@ class SoftnessModel(ClassifierMixin, BaseEstimator):
                 "feature_names": [str(n) for n in self.feature_names_in_],
                 "dead_features": list(getattr(self, "dead_features_", [])),
                 "feature_signature": getattr(self, "feature_signature_", None),
-                "provenance": getattr(self, "provenance_", {}), "metrics": getattr(self, "metrics_", {})}
+                "provenance": getattr(self, "provenance_", {}), "metrics": getattr(self, "metrics_", {}),
+                **({"domain": self.domain_} if hasattr(self, "domain_") else {})}
 
     def save(self, path, overwrite: bool = True) -> None:
         """Write the model as JSON (atomically), with a format version and a SHA-256 checksum of its content."""
@@ -234,7 +263,9 @@ class SoftnessModel(ClassifierMixin, BaseEstimator):
             model.dead_features_ = list(content.get("dead_features", []))
             model.provenance_ = content.get("provenance", {})
             model.metrics_ = content.get("metrics", {})
-        except (KeyError, TypeError, ValueError) as err:
+            if "domain" in content:
+                model._set_domain(content["domain"])
+        except (KeyError, TypeError, ValueError, np.linalg.LinAlgError) as err:
             raise ModelFileError(f"{path} is missing or has malformed field {err}.",
                                  fix="retrain the model with this version of ssefeat.") from None
         n = model.coef_.size
@@ -244,6 +275,10 @@ class SoftnessModel(ClassifierMixin, BaseEstimator):
                                  fix="retrain the model.")
         model.classes_ = np.array([0, 1])
         model.n_features_in_ = n
+        if not hasattr(model, "domain_"):
+            warnings.warn(f"{path} has no training domain (written by an older ssefeat): softness cannot say which "
+                          "samples lie outside the training data. Retrain the model to add it.", DomainWarning,
+                          stacklevel=2)
         return model
 
     # --- xarray layer ------------------------------------------------------------------------------
@@ -267,17 +302,52 @@ class SoftnessModel(ClassifierMixin, BaseEstimator):
                                  fix="recompute features with the parameters stored in the model "
                                      "(its provenance names the parameter set).")
 
-    def apply(self, features: xr.DataArray) -> xr.DataArray:
-        """Softness of every atom of every frame: DataArray (frame, atom), chunk friendly."""
+    def apply(self, features: xr.DataArray, warn: bool = True) -> xr.DataArray:
+        """Softness of every atom of every frame: DataArray (frame, atom), chunk friendly.
+
+        With a training domain (models trained by this version), the coordinate ``in_domain`` (frame, atom) says
+        which samples lie within it (:meth:`domain_distance` at most ``domain_["threshold"]``, DOMAIN_FACTOR x the
+        99th percentile of the training samples' distances); elsewhere S is an extrapolation, and ``warn`` gives
+        their count.
+        """
         self.check_features(features)
         X = np.asarray(features.transpose("frame", "atom", "feature").values, dtype=np.float64)
-        S = self.softness(X.reshape(-1, X.shape[-1])).reshape(X.shape[:2])
+        flat = X.reshape(-1, X.shape[-1])
+        S = self.softness(flat).reshape(X.shape[:2])
         S[~np.isfinite(X).all(axis=-1)] = np.nan
         coords = {k: v for k, v in features.coords.items() if "feature" not in v.dims}
         out = xr.DataArray(S, dims=("frame", "atom"), coords=coords, name="softness")
+        if hasattr(self, "domain_"):
+            inside = (self.domain_distance(flat) <= self.domain_["threshold"]).reshape(S.shape)
+            out = out.assign_coords(in_domain=(("frame", "atom"), inside))
+            n_out = int((np.isfinite(S) & ~inside).sum())
+            if warn and n_out:
+                warnings.warn(f"{n_out} of {int(np.isfinite(S).sum())} samples lie outside the softness model's "
+                              "training domain (coordinate in_domain): their softness is an extrapolation.",
+                              DomainWarning, stacklevel=2)
         return stamp(out, parameters={"model_provenance": getattr(self, "provenance_", {}), "C": self.C_,
                                       "classifier": self.classifier},
                      units="1 (standardised feature units)", analysis="SoftnessModel.apply")
+
+
+def in_domain_softness(softness: xr.Dataset) -> xr.DataArray:
+    """The ``softness`` variable of a softness Dataset (a pipeline stage store) where ``in_domain`` holds, NaN
+    elsewhere (unchanged when the model had no training domain)."""
+    S = softness["softness"]
+    return S.where(softness["in_domain"].astype(bool)) if "in_domain" in softness else S
+
+
+def training_domain(X: np.ndarray, mean: np.ndarray, scale: np.ndarray, active: np.ndarray) -> dict:
+    """The training domain stored in a model file: per-feature ranges, the covariance of the standardised active
+    features (+ DOMAIN_RIDGE), and the threshold: DOMAIN_FACTOR x the 99th percentile of the training samples'
+    Mahalanobis distances."""
+    Z = ((X - mean) / scale)[:, active]
+    k = Z.shape[1]
+    cov = np.cov(Z, rowvar=False).reshape(k, k) + DOMAIN_RIDGE * np.eye(k)
+    dist = np.sqrt(np.einsum("ij,ij->i", Z @ np.linalg.inv(cov), Z))
+    return {"active": active.tolist(), "covariance": cov.tolist(), "threshold": DOMAIN_FACTOR * float(np.quantile(dist, 0.99)),
+            "min": X.min(axis=0).tolist(), "max": X.max(axis=0).tolist(),
+            "range_pad": (MIN_FEATURE_SCALE * np.maximum(1.0, np.abs(mean))).tolist(), "n_samples": int(len(X))}
 
 
 def train_softness(features: xr.DataArray, labels: xr.DataArray, r_cut: float, nr_cut: float, window: int = 0,
