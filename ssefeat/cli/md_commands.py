@@ -8,12 +8,6 @@ import click
 from .group import main
 
 
-def _system_names() -> list[str]:
-    from ..md.systems import SYSTEMS
-
-    return sorted(SYSTEMS)
-
-
 @main.command("simulate")
 @click.argument("system")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Trajectory (.nc) to write.")
