@@ -32,7 +32,6 @@ MOBILE_IONS = ("Li", "Na", "K", "Ag", "Cu", "Mg", "Zn", "Ca", "H", "F", "O")
 MAX_UNWRAP_STEP_FRACTION = 0.3
 
 
-
 def timestep_of(ds: xr.Dataset, timestep_ps: float | None = None) -> float:
     """The time between stored frames in ps, checked to be uniform and consistent with ``attrs['timestep_ps']``."""
     validate(ds)
