@@ -107,7 +107,6 @@ def region_msd_figure(dynamics: xr.Dataset):
         if "D_cm2_s" in dynamics and np.isfinite(float(dynamics["D_cm2_s"].sel(region=name))):
             label += f"  D = {float(dynamics['D_cm2_s'].sel(region=name)):.2e} cm²/s"
         ax.loglog(lag[ok], y[ok], color=colour(str(name)), label=label)
-    ax.set_xlabel("lag (ps)")
-    ax.set_ylabel("MSD (Å²)")
+    ax.set(xlabel="lag (ps)", ylabel="MSD (Å²)")
     ax.legend()
     return fig
