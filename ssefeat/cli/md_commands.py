@@ -45,10 +45,8 @@ def simulate(system, output, temperature, steps, dump_every, dt, seed, n_atoms, 
         raise ParameterError("--steps and --dump-every must be positive.")
     dt = spec.default_dt if dt is None else dt
     temperature = spec.default_temperature if temperature is None else temperature
-    if thermostat == "nose-hoover" and spec.production is not None:
-        integ = spec.production(temperature, dt, seed)
-    else:
-        integ = make_thermostat(thermostat, temperature, dt)
+    integ = (spec.production(temperature, dt, seed) if thermostat == "nose-hoover" and spec.production is not None
+             else make_thermostat(thermostat, temperature, dt))
     if restart:
         sim = Simulation.restore(restart, integrator=integ)
         if sim.system and sim.system.replace("-", "_") != spec.name:
