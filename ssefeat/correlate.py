@@ -211,10 +211,7 @@ def study_links(features, softness, n_boot: int = 300, lasso: bool = True) -> xr
 
     S = xr.concat([in_domain_softness(s).assign_coords(run=k) for k, s in enumerate(softness)], "frame",
                   coords="minimal", compat="override")
-    desc = xr.Dataset()
-    for k, f in enumerate(features):
-        d = _descriptor_columns(f)
-        desc = d if k == 0 else xr.concat([desc, d], "frame", coords="minimal", compat="override")
+    desc = xr.concat([_descriptor_columns(f) for f in features], "frame", coords="minimal", compat="override")
     S = S.drop_vars([c for c in S.coords if c not in ("frame", "atom")])
     desc = desc.drop_vars([c for c in desc.coords if c not in ("frame", "atom")])
     if len(softness) > 1:  # frames of different runs share indices: make them unique

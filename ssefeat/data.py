@@ -100,16 +100,11 @@ def make_trajectory(positions, species: Sequence[str], cell=None, time=None, *, 
     if species.shape != (n_atoms,):
         raise SchemaError(f"species has {species.size} entries but positions have {n_atoms} atoms.",
                           fix="give one species label per atom, in the same order as the positions.")
-    if time is None:
-        if timestep_ps is None:
-            time = np.arange(n_frames, dtype=np.float64)
-            extra = {"time_is_frame_index": 1}
-        else:
-            time = np.arange(n_frames, dtype=np.float64) * float(timestep_ps)
-            extra = {}
+    extra = {"time_is_frame_index": 1} if time is None and timestep_ps is None else {}
+    if time is None:  # the frame index without a time step
+        time = np.arange(n_frames, dtype=np.float64) * (1.0 if timestep_ps is None else float(timestep_ps))
     else:
         time = np.asarray(time, dtype=np.float64).reshape(-1)
-        extra = {}
         if time.shape != (n_frames,):
             raise SchemaError(f"time has {time.size} values for {n_frames} frames.",
                               fix="give one time (ps) per frame.")

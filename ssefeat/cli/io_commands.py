@@ -11,6 +11,7 @@ import re
 import click
 import numpy as np
 
+from ..data import Unwrapper, summary
 from ..data import validate as ssefeat_validate
 from ..errors import ParameterError
 from .group import main
@@ -57,7 +58,6 @@ def parse_selection(text: str | None):
 def _summarise(chunks) -> dict:
     """Summary of a whole trajectory from its chunks (counts, time span, cell and volume range, density)."""
     from .. import box
-    from ..data import summary
 
     out = None
     n_frames = 0
@@ -191,8 +191,6 @@ def convert(source, target, topology, type_map, fmt, timestep_ps, chunk, start, 
                             timestep_ps=timestep_ps)
     counted = {"frames": 0, "atoms": 0}
     if unwrap:
-        from ..data import Unwrapper
-
         unwrapper = Unwrapper()  # carries image counts from chunk to chunk
         chunks = (unwrapper(ssefeat_validate(ds, require_cell=True)) for ds in chunks)
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from ..errors import ParameterError
+from ..errors import OutputError, ParameterError
 from .group import main
 
 #: the kinds of ssefeat.dynamics.labels.LABEL_KINDS (kept here so the CLI imports stay light)
@@ -85,8 +85,6 @@ def labels(traj, output, kind, cutoff, lag, window, align, t_R, threshold, speci
     from .. import io
 
     if Path(output).exists() and not overwrite:
-        from ..errors import OutputError
-
         raise OutputError(f"{output} already exists.", fix="choose another name or pass --overwrite.")
     read_kw = dict(topology=topology, type_map=type_map, start=start, stop=stop, stride=stride,
                    timestep_ps=timestep_ps)

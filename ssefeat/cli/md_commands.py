@@ -8,12 +8,6 @@ import click
 from .group import main
 
 
-def _system_names() -> list[str]:
-    from ..md.systems import SYSTEMS
-
-    return sorted(SYSTEMS)
-
-
 @main.command("simulate")
 @click.argument("system")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Trajectory (.nc) to write.")
@@ -51,10 +45,8 @@ def simulate(system, output, temperature, steps, dump_every, dt, seed, n_atoms, 
         raise ParameterError("--steps and --dump-every must be positive.")
     dt = spec.default_dt if dt is None else dt
     temperature = spec.default_temperature if temperature is None else temperature
-    if thermostat == "nose-hoover" and spec.production is not None:
-        integ = spec.production(temperature, dt, seed)
-    else:
-        integ = make_thermostat(thermostat, temperature, dt)
+    integ = (spec.production(temperature, dt, seed) if thermostat == "nose-hoover" and spec.production is not None
+             else make_thermostat(thermostat, temperature, dt))
     if restart:
         sim = Simulation.restore(restart, integrator=integ)
         if sim.system and sim.system.replace("-", "_") != spec.name:

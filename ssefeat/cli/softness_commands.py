@@ -16,9 +16,7 @@ def open_result(path) -> xr.Dataset:
     path = Path(path)
     if not path.exists():
         raise MissingFileError(f"{path} does not exist.", fix="check the path.")
-    if path.is_dir() or path.suffix == ".zarr":
-        return xr.open_zarr(path).load()
-    return xr.load_dataset(path)
+    return xr.open_zarr(path).load() if path.is_dir() or path.suffix == ".zarr" else xr.load_dataset(path)
 
 
 #: the per-atom variable of ssefeat's label and softness files (beside helpers such as valid, n_neighbors)

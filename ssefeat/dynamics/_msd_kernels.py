@@ -208,9 +208,7 @@ def masked_msd_sums(positions: np.ndarray, mask: np.ndarray, n_lag: int,
     total = a_term + b_term - 2 * cross
     total[0] = 0.0
     total = np.maximum(total, 0.0)
-    if per_atom:
-        return total, count
-    return total.sum(axis=1), count.sum(axis=1)
+    return (total, count) if per_atom else (total.sum(axis=1), count.sum(axis=1))
 
 
 def masked_msd(positions: np.ndarray, mask: np.ndarray, max_lag: int | None = None) -> tuple[np.ndarray, np.ndarray]:

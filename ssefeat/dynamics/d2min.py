@@ -29,7 +29,7 @@ import xarray as xr
 from ..data import Unwrapper, cell_array, species_indices, validate
 from ..errors import ParameterError, UnwrapWarning
 from ..neighbors import check_cutoff, neighbor_pairs
-from ..provenance import stamp
+from ..provenance import parameters_of, stamp
 from . import _label_kernels as _k
 
 __all__ = ["nonaffine_displacement", "nonaffine_displacement_series", "cumulative_d2min",
@@ -131,8 +131,6 @@ def _stream(chunks, compute, before: int, after: int):
 
 
 def _restamp(result, **changes):
-    from ..provenance import parameters_of
-
     params = parameters_of(result)
     params.pop("references", None)
     params.update(changes)

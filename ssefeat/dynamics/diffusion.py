@@ -34,7 +34,7 @@ from ..errors import ParameterError
 from ..provenance import stamp
 from ..units import ANGSTROM2_PER_PS_TO_CM2_PER_S
 from . import _msd_kernels as K
-from .msd import AXES, MAX_UNWRAP_STEP_FRACTION, PreparedPositions, _lag_coords, resolve_species
+from .msd import AXES, MAX_UNWRAP_STEP_FRACTION, PreparedPositions, _lag_coords, msd_sums, resolve_species
 
 UNCERTAINTY_METHODS = ("atoms", "blocks", "max")
 MIN_WINDOW_POINTS = 3
@@ -158,32 +158,6 @@ def window_indices(window: tuple[float, float], dt: float, n_frames: int) -> tup
     return i0, i1
 
 
-def _fit_pass(prep: PreparedPositions, idx: np.ndarray, window: tuple[int, int] | None, n_blocks: int,
-              workers: int | None):
-    """One FFT pass over atom chunks: summed per-axis MSD (T, 3); with a window also per-atom slopes (n, 3)
-    and per-block summed MSD over the window (n_blocks, W, 3)."""
-    t = prep.n_frames
-    total = np.zeros((t, 3))
-    slopes, blocks = [], None
-    if window is not None:
-        i0, i1 = window
-        w = K.ols_slope_weights(np.arange(i0, i1 + 1) * prep.dt)
-        lb = t // n_blocks if n_blocks >= 2 else 0
-        if n_blocks >= 2:
-            blocks = np.zeros((n_blocks, i1 - i0 + 1, 3))
-    n_chunk = K.atoms_per_chunk(t)
-    for c in range(0, idx.size, n_chunk):
-        x = prep.positions(idx[c:c + n_chunk])
-        m = K.msd_fft_atoms(x, workers)
-        total += m.sum(axis=1)
-        if window is not None:
-            slopes.append(np.einsum("k,kai->ai", w, m[i0:i1 + 1]))
-            for b in range(n_blocks if blocks is not None else 0):
-                mb = K.msd_fft_atoms(x[b * lb:(b + 1) * lb], workers)
-                blocks[b] += mb[i0:i1 + 1].sum(axis=1)
-    return total, (np.concatenate(slopes) if window is not None else None), blocks
-
-
 MIN_BLOCKS = 3
 
 
@@ -249,14 +223,14 @@ def diffusion_coefficient(ds: xr.Dataset, species: str | Sequence[str] | None = 
         if user_window is not None:
             i0, i1 = user_window
             nb = _usable_blocks(n_blocks, i1, t)
-            total, slopes, blocks = _fit_pass(prep, idx, (i0, i1), nb, workers)
+            total, slopes, blocks = msd_sums(prep, idx, (i0, i1), nb, workers)
         else:
-            total, _, _ = _fit_pass(prep, idx, None, 0, workers)
+            total, _, _ = msd_sums(prep, idx, None, 0, workers)
             start, stop = diffusive_window(lag, total.sum(axis=1) / idx.size, tol, max_fraction, min_span,
                                            label=f"species {name}")
             i0, i1 = window_indices((start, stop), dt, t)
             nb = _usable_blocks(n_blocks, i1, t)
-            _, slopes, blocks = _fit_pass(prep, idx, (i0, i1), nb, workers)
+            _, slopes, blocks = msd_sums(prep, idx, (i0, i1), nb, workers)
         msd[:, s, :3] = total / idx.size
         y = msd[i0:i1 + 1, s, :3].sum(axis=1)
         b, a, eb, _ = K.ols_line(lag[i0:i1 + 1], y)

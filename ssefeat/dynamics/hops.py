@@ -21,7 +21,8 @@ import xarray as xr
 from ..data import species_indices
 from ..errors import ParameterError
 from ..provenance import parameters_of, stamp
-from .d2min import _check_int, _unwrapped_positions
+from .d2min import _check_int, _concat_frames, _stream, _unwrapped_positions
+from .phop import iter_phop
 from .phop import phop as _phop
 
 __all__ = ["hop_events", "hop_events_chunked", "hop_table"]
@@ -159,9 +160,6 @@ def hop_events_chunked(read_chunks, t_R: float | None = None, threshold: float |
     floats); pass 2 reads the positions again, t_R frames of overlap carried between chunks, for the hop vectors.
     Positions are never held for more than a chunk.
     """
-    from .d2min import _concat_frames, _stream
-    from .phop import iter_phop
-
     _check_method(method, threshold)
     labels = _concat_frames(list(iter_phop(read_chunks(), t_R, species, t_R_frames=t_R_frames,
                                            unwrap_limit=unwrap_limit)))

@@ -32,7 +32,6 @@ MOBILE_IONS = ("Li", "Na", "K", "Ag", "Cu", "Mg", "Zn", "Ca", "H", "F", "O")
 MAX_UNWRAP_STEP_FRACTION = 0.3
 
 
-
 def timestep_of(ds: xr.Dataset, timestep_ps: float | None = None) -> float:
     """The time between stored frames in ps, checked to be uniform and consistent with ``attrs['timestep_ps']``."""
     validate(ds)
@@ -265,25 +264,39 @@ def _check_max_lag(max_lag, n_frames, dt):
     return m
 
 
+def msd_sums(prep: PreparedPositions, idx: np.ndarray, window: tuple[int, int] | None, n_blocks: int,
+             workers: int | None):
+    """One FFT pass over atom chunks: summed per-axis MSD (T, 3); with a window also per-atom slopes (n, 3)
+    and per-block summed MSD over the window (n_blocks, W, 3)."""
+    t = prep.n_frames
+    total = np.zeros((t, 3))
+    slopes, blocks = [], None
+    if window is not None:
+        i0, i1 = window
+        w = K.ols_slope_weights(np.arange(i0, i1 + 1) * prep.dt)
+        lb = t // n_blocks if n_blocks >= 2 else 0
+        if n_blocks >= 2:
+            blocks = np.zeros((n_blocks, i1 - i0 + 1, 3))
+    n_chunk = K.atoms_per_chunk(t)
+    for c in range(0, idx.size, n_chunk):
+        x = prep.positions(idx[c:c + n_chunk])
+        m = K.msd_fft_atoms(x, workers)
+        total += m.sum(axis=1)
+        if window is not None:
+            slopes.append(np.einsum("k,kai->ai", w, m[i0:i1 + 1]))
+            for b in range(n_blocks if blocks is not None else 0):
+                mb = K.msd_fft_atoms(x[b * lb:(b + 1) * lb], workers)
+                blocks[b] += mb[i0:i1 + 1].sum(axis=1)
+    return total, (np.concatenate(slopes) if window is not None else None), blocks
+
+
 def species_msd_sum(prep: PreparedPositions, idx: np.ndarray, workers: int | None = None,
                     per_atom_window: tuple[int, int] | None = None):
     """Sum over the atoms ``idx`` of the per-axis MSD (T, 3); optionally per-atom OLS slopes over a lag window.
 
     ``per_atom_window = (i0, i1)`` (inclusive lag indices) adds the per-atom, per-axis slopes (n, 3) in Å^2/ps.
     """
-    total = np.zeros((prep.n_frames, 3))
-    slopes = [] if per_atom_window is not None else None
-    if per_atom_window is not None:
-        i0, i1 = per_atom_window
-        w = K.ols_slope_weights(np.arange(i0, i1 + 1) * prep.dt)
-    n_chunk = K.atoms_per_chunk(prep.n_frames)
-    for c in range(0, idx.size, n_chunk):
-        x = prep.positions(idx[c:c + n_chunk])
-        m = K.msd_fft_atoms(x, workers)
-        total += m.sum(axis=1)
-        if slopes is not None:
-            slopes.append(np.einsum("k,kai->ai", w, m[i0:i1 + 1]))
-    return total, (np.concatenate(slopes) if slopes is not None else None)
+    return msd_sums(prep, idx, per_atom_window, 0, workers)[:2]
 
 
 def _lag_coords(n_lags: int, dt: float) -> dict:

@@ -87,10 +87,8 @@ def phop(ds: xr.Dataset, t_R: float | None = None, species=None, *, t_R_frames: 
     h = half_window_frames(ds, t_R, t_R_frames)
     atoms = species_indices(ds, species)
     sub = ds.isel(atom=atoms)
-    if "cell" in sub and sub.attrs.get("wrapped", -1) != 0:
-        pos = _unwrapped_positions(sub, unwrap_limit)
-    else:
-        pos = np.asarray(sub["positions"].values, dtype=np.float64)
+    pos = (_unwrapped_positions(sub, unwrap_limit) if "cell" in sub and sub.attrs.get("wrapped", -1) != 0
+           else np.asarray(sub["positions"].values, dtype=np.float64))
     n_frames, n_atoms = pos.shape[:2]
     out_p = np.full((n_frames, n_atoms), np.nan)
     out_d = np.full((n_frames, n_atoms), np.nan)

@@ -2,14 +2,12 @@
 
 One decision, made here and nowhere else: a diffusive window (log-log MSD slope near 1 over a factor 2 in time),
 else a short one (a factor 1.5, said so), else an *apparent* D fitted over 0.2-0.5 of the run's length, said
-loudly. :func:`fit_window` decides for one run's MSD; :func:`transport_with_verdict` for a whole study, the way
-``ssefeat run`` reports transport.
+loudly. :func:`transport_with_verdict` decides for a whole study, the way ``ssefeat run`` reports transport.
 """
 from __future__ import annotations
 
 from typing import Sequence
 
-import numpy as np
 import xarray as xr
 
 from ..errors import ParameterError
@@ -22,37 +20,6 @@ SHORT = ("diffusive window detected from the log-log MSD slope, but spanning onl
 SHORT_SPAN = 1.5
 #: the apparent-D window as fractions of the run length
 APPARENT = (0.2, 0.5)
-
-
-def apparent_note(why: str, window: tuple[float, float]) -> str:
-    return (f"NOT DIFFUSIVE: no lag range with a log-log MSD slope near 1 ({why}); D and sigma are "
-            f"apparent values fitted over {window[0]:.3g}-{window[1]:.3g} ps; "
-            "they are not diffusion coefficients. Run longer or hotter.")
-
-
-def fit_window(lag_ps: np.ndarray, msd: np.ndarray, window: tuple[float, float] | None = None, tol: float = 0.15,
-               label: str = "") -> tuple[tuple[float, float], str, str]:
-    """The fit window of one run's MSD with its verdict and note.
-
-    Returns ``(window, verdict, note)``: verdict ``"given"`` (``window`` passed through), ``"diffusive"``,
-    ``"short"`` (a diffusive stretch of only a factor 1.5-2 in time) or ``"apparent"`` (no diffusive stretch: the
-    window is 0.2-0.5 of the longest lag, and D fitted there is not a diffusion coefficient).
-    """
-    from .diffusion import diffusive_window
-
-    if window is not None:
-        return tuple(window), "given", GIVEN
-    try:
-        return diffusive_window(lag_ps, msd, tol=tol, label=label), "diffusive", DIFFUSIVE
-    except ParameterError as err:
-        why = err.what
-    try:
-        return diffusive_window(lag_ps, msd, tol=tol, min_span=SHORT_SPAN, label=label), "short", SHORT
-    except ParameterError:
-        pass
-    t_max = float(np.max(lag_ps))
-    window = (APPARENT[0] * t_max, APPARENT[1] * t_max)
-    return window, "apparent", apparent_note(why, window)
 
 
 def transport_with_verdict(runs: Sequence[xr.Dataset], species: str | None = None, temperatures=None,
@@ -79,7 +46,9 @@ def transport_with_verdict(runs: Sequence[xr.Dataset], species: str | None = Non
         pass
     t_max = min(float(r["time"].values[-1] - r["time"].values[0]) for r in runs)
     window = (APPARENT[0] * t_max, APPARENT[1] * t_max)
-    note = apparent_note(why, window)
+    note = (f"NOT DIFFUSIVE: no lag range with a log-log MSD slope near 1 ({why}); D and sigma are "
+            f"apparent values fitted over {window[0]:.3g}-{window[1]:.3g} ps; "
+            "they are not diffusion coefficients. Run longer or hotter.")
     if say is not None:
         say("transport: " + note)
     return transport_study(runs, species, temperatures, window, **kwargs), note

@@ -87,9 +87,7 @@ def region_msd(ds: xr.Dataset, labels: xr.DataArray, species: str | Sequence[str
                   assignment="region occupied at the time origin")
     # the analysis name predates the move to ssefeat.dynamics; kept so that stored results stay identical
     stamp(out, parameters=params, units="angstrom^2", analysis="ssefeat.regions.region_msd")
-    if return_groups:
-        return out, total_g, pairs_g
-    return out
+    return (out, total_g, pairs_g) if return_groups else out
 
 
 def _fit_region(lag, msd, total_g, pairs_g, r, window, n_boot, rng):

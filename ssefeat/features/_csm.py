@@ -146,9 +146,7 @@ def csm_kernel(points, ideal, perms, n_fixed):
 
 def _layout(name: str, include_centre: bool) -> tuple[np.ndarray, int]:
     verts = IDEAL[name]
-    if include_centre:
-        return np.vstack([np.zeros(3), verts]), 1
-    return verts.copy(), 0
+    return (np.vstack([np.zeros(3), verts]), 1) if include_centre else (verts.copy(), 0)
 
 
 @lru_cache(maxsize=None)

@@ -327,10 +327,8 @@ class ClusterFinder:
             percolating[f, col] = perc
             formula_out[f, col] = formulas
             topo_out[f, col] = topologies
-        if self.topology_in_type:
-            type_out = np.where(present, formula_out + "[" + topo_out + "]", "").astype(object)
-        else:
-            type_out = formula_out.copy()
+        type_out = (np.where(present, formula_out + "[" + topo_out + "]", "").astype(object) if self.topology_in_type
+                    else formula_out.copy())
         type_len = max([1] + [len(s) for s in np.unique(type_out.astype(str))])
         atom_type = np.full((n_frames, n_atoms), "", dtype=f"<U{type_len}")
         for f in range(n_frames):

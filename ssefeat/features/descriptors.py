@@ -43,10 +43,8 @@ def _prepare(ds: xr.Dataset, frames, centre):
     if frames is not None:
         ds = ds.isel(frame=[frames] if np.isscalar(frames) else frames)
     species = np.asarray(ds["species"].values).astype(str)
-    if centre is None:
-        centres = np.arange(len(species))
-    else:
-        centres = species_indices(species, str(centre), "atoms of centre species")
+    centres = (np.arange(len(species)) if centre is None
+               else species_indices(species, str(centre), "atoms of centre species"))
     return ds, species, centres, cell_array(ds), np.asarray(ds["positions"].values)
 
 

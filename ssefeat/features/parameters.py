@@ -465,9 +465,7 @@ def resolve(params=None, system: str | None = None) -> ParameterSet:
     if isinstance(params, dict):
         return ParameterSet.from_dict(params)
     if isinstance(params, (str, Path)):
-        if str(params) in SYSTEMS:
-            return SYSTEMS[str(params)]()
-        return ParameterSet.from_json(params)
+        return SYSTEMS[str(params)]() if str(params) in SYSTEMS else ParameterSet.from_json(params)
     if params is None:
         system = system or "li_sulfide"
         if system not in SYSTEMS:

@@ -213,10 +213,7 @@ def _frame(table, hdr, index, path, opts: ReadOptions, state: dict, units):
         table = table.iloc[sel]
     cell = hdr["cell"] * f.get("distance", 1.0)
     raw = table[list(state["pos"])].to_numpy(dtype=np.float64)
-    if state["pos"][0].startswith("xs"):
-        pos = raw @ cell
-    else:
-        pos = (raw - hdr["origin"]) * f.get("distance", 1.0)
+    pos = raw @ cell if state["pos"][0].startswith("xs") else (raw - hdr["origin"]) * f.get("distance", 1.0)
     out = {"positions": pos, "cell": cell, "time": hdr.get("time")}
     if out["time"] is not None:
         out["time"] *= f.get("time", 1.0)

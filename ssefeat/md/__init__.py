@@ -42,10 +42,8 @@ def simulate(system: str, path, temperature: float | None = None, steps: int = 1
         raise ParameterError(f"steps ({steps}) and dump_every ({dump_every}) must be positive.")
     dt = spec.default_dt if dt is None else dt
     temperature = spec.default_temperature if temperature is None else temperature
-    if thermostat == "nose-hoover" and spec.production is not None:
-        integ = spec.production(temperature, dt, seed)
-    else:
-        integ = make_thermostat(thermostat, temperature, dt)
+    integ = (spec.production(temperature, dt, seed) if thermostat == "nose-hoover" and spec.production is not None
+             else make_thermostat(thermostat, temperature, dt))
     if equilibrate_steps is not None:
         build_kwargs["equilibrate_steps"] = equilibrate_steps
     sim = spec.build(temperature=temperature, seed=seed, n_atoms=n_atoms, dt=dt, progress=progress, **build_kwargs)

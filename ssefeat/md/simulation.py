@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import box as _box
-from ..errors import ParameterError, SimulationError
+from ..errors import MissingFileError, ModelFileError, ParameterError, SimulationError
 from ..units import BOLTZMANN_EV, TIME_UNIT_PS
 from .forcefield import ForceField
 from .neighbors import pair_distances
@@ -402,8 +402,6 @@ class Simulation:
         The force field is rebuilt from the system registry (``ssefeat.md.systems``) when the state names a
         registered system; otherwise pass ``forcefield``. ``integrator`` (optional) gets its saved state back.
         """
-        from ..errors import MissingFileError, ModelFileError
-
         path = Path(path)
         if not path.exists():
             raise MissingFileError(f"state file {path} does not exist.")

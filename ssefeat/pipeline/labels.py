@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import xarray as xr
 
-from .. import __version__
 from ..dynamics.labels import PIPELINE_KINDS, iter_labels
 from ..errors import ParameterError
 from .stage import Stage
@@ -25,7 +24,7 @@ class LabelsStage(Stage, label="labels", inputs=("traj",), sections=("trajectory
 
     def store_attrs(self) -> dict:
         kind = self.config["labels"]["kind"]
-        return {"label_kind": kind, "label_variable": PIPELINE_KINDS[kind].variable, "ssefeat_version": __version__}
+        return {"label_kind": kind, "label_variable": PIPELINE_KINDS[kind].variable, **super().store_attrs()}
 
 
 def label_array(labels: xr.Dataset) -> xr.DataArray:

@@ -19,7 +19,7 @@ import xarray as xr
 
 from .. import __version__
 from ..io.atomic import atomic_output
-from ..io.stage_files import clean_attrs, clean_tree, open_trajectory
+from ..io.stage_files import open_trajectory, save_tree
 from ..softness import in_domain_softness
 from ..units import ANGSTROM2_PER_PS_TO_CM2_PER_S
 
@@ -232,17 +232,15 @@ def write_results(pipe, trajs, feats, labels, soft, links, transport, disorder) 
     nodes = {}
     for name, items in (("features", feats), ("labels", labels), ("softness", soft), ("disorder", disorder)):
         for k, ds in enumerate(items):
-            nodes[f"/{name}_{k}"] = clean_attrs(ds.copy())
+            nodes[f"/{name}_{k}"] = ds
     if links is not None:
-        nodes["/correlate"] = clean_attrs(links.copy())
+        nodes["/correlate"] = links
     if transport is not None:
         for node in transport.subtree:
-            nodes["/transport" + (node.path if node.path != "/" else "")] = clean_attrs(node.to_dataset().copy())
+            nodes["/transport" + (node.path if node.path != "/" else "")] = node.to_dataset()
     root = xr.Dataset(attrs={"ssefeat_version": __version__, "config": json.dumps(c, default=str),
                              "trajectories": json.dumps([str(p) for p in trajs])})
-    tree = xr.DataTree.from_dict({"/": root, **nodes})
-    with atomic_output(folder / "results.nc") as tmp:
-        clean_tree(tree).to_netcdf(tmp)
+    save_tree(xr.DataTree.from_dict({"/": root, **nodes}), folder / "results.nc")  # every node's attrs made safe
     if c["output"]["tables"]:
         from ..features.table import TableWriter
 

@@ -8,7 +8,6 @@ import json
 import numpy as np
 import xarray as xr
 
-from .. import __version__
 from ..config import section_hash
 from ..io.chunked_store import ChunkedStore
 from .labels import label_array
@@ -67,7 +66,7 @@ class SoftnessStage(Stage, label="softness", inputs=("features", "labels", "trai
     def store_attrs(self) -> dict:
         t = self.training
         return {"r_cut": t.r_cut, "nr_cut": t.nr_cut, "model": str(t.model_path),
-                "metrics": json.dumps(t.model.metrics_, default=str), "ssefeat_version": __version__}
+                "metrics": json.dumps(t.model.metrics_, default=str), **super().store_attrs()}
 
     def chunk_task(self):
         return functools.partial(_apply, self.training.model, self.features["features"])

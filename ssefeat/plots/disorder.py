@@ -67,17 +67,14 @@ def disorder_figure(profile: xr.Dataset, regions: xr.Dataset | None = None, titl
     conc = profile["concentration"]
     for k, sp in enumerate(conc["species"].values):
         bottom.plot(z, conc.sel(species=sp).values, "-", color=colour(str(sp), k), label=str(sp))
-    bottom.set_ylabel("atom fraction")
-    bottom.set_ylim(0, 1.05)
+    bottom.set(ylabel="atom fraction", ylim=(0, 1.05))
     axis = profile.attrs.get("axis", "z")
     bottom.set_xlabel(f"position along {axis} (Å)")
     twin = bottom.twinx()
-    if "mass_density" in profile:
-        twin.plot(z, profile["mass_density"].values, color="k", ls="--", lw=1.2, label="density")
-        twin.set_ylabel("density (g/cm³)")
-    else:
-        twin.plot(z, profile["total_density"].values, color="k", ls="--", lw=1.2, label="density")
-        twin.set_ylabel("number density (1/Å³)")
+    density, ylabel = (("mass_density", "density (g/cm³)") if "mass_density" in profile
+                       else ("total_density", "number density (1/Å³)"))
+    twin.plot(z, profile[density].values, color="k", ls="--", lw=1.2, label="density")
+    twin.set_ylabel(ylabel)
     twin.set_ylim(bottom=0)
     _shade(bottom, profile, regions)
     lines = bottom.get_legend_handles_labels()
@@ -107,7 +104,6 @@ def region_msd_figure(dynamics: xr.Dataset):
         if "D_cm2_s" in dynamics and np.isfinite(float(dynamics["D_cm2_s"].sel(region=name))):
             label += f"  D = {float(dynamics['D_cm2_s'].sel(region=name)):.2e} cm²/s"
         ax.loglog(lag[ok], y[ok], color=colour(str(name)), label=label)
-    ax.set_xlabel("lag (ps)")
-    ax.set_ylabel("MSD (Å²)")
+    ax.set(xlabel="lag (ps)", ylabel="MSD (Å²)")
     ax.legend()
     return fig

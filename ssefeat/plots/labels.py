@@ -43,8 +43,7 @@ def phop_traces(result, atoms=None, events=None, threshold: float | None = None,
             ax.plot(events["event_time"].values[sel], events["score"].values[sel], "v", color=colour("", k))
     if threshold is not None:
         ax.axhline(threshold, color="0.5", lw=0.8, ls="--")
-    ax.set_xlabel("time (ps)")
-    ax.set_ylabel("p_hop (Å²)")
+    ax.set(xlabel="time (ps)", ylabel="p_hop (Å²)")
     ax.legend()
     return fig
 
@@ -56,8 +55,6 @@ def switching_fractions(result, ax=None):
     frac = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
     ax.stackplot(result["time"].values, frac.T, labels=list(result["category"].values),
                  colors=[colour("", k) for k in range(frac.shape[1])])
-    ax.set_xlabel("time (ps)")
-    ax.set_ylabel("fraction of centres")
-    ax.set_ylim(0, 1)
+    ax.set(xlabel="time (ps)", ylabel="fraction of centres", ylim=(0, 1))
     ax.legend(loc="lower left")
     return fig

@@ -18,8 +18,7 @@ def autocorrelation(acf: xr.Dataset, ax=None, label: str = "", index: int = 0):
     tau = float(acf["tau_1e_p1"]) if "tau_1e_p1" in acf else np.nan
     if np.isfinite(tau):
         ax.axvline(tau, color=c, lw=0.8, ls=":")
-    ax.set_xlabel("lag time (ps)")
-    ax.set_ylabel("orientation autocorrelation")
+    ax.set(xlabel="lag time (ps)", ylabel="orientation autocorrelation")
     ax.set_ylim(min(-0.1, float(np.nanmin(acf["p2"].values)) - 0.05), 1.05)
     ax.legend()
     return fig, ax
@@ -32,8 +31,6 @@ def deflection(result: xr.Dataset, ax=None, label: str = "", index: int = 0):
     ax.plot(theta, result["density"].values, color=colour(label, index),
             label=f"{label} lag {result.attrs.get('lag_ps', 0):.3g} ps".strip())
     ax.plot(theta, np.sin(np.radians(theta)) / 2 * np.pi / 180, color="0.5", ls=":", label="random")
-    ax.set_xlabel("deflection angle (°)")
-    ax.set_ylabel("density (1/°)")
-    ax.set_xlim(0, 180)
+    ax.set(xlabel="deflection angle (°)", ylabel="density (1/°)", xlim=(0, 180))
     ax.legend()
     return fig, ax

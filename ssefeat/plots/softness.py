@@ -23,8 +23,7 @@ def softness_histogram(softness: xr.DataArray, by: xr.DataArray | None = None, b
             ax.hist(S[mask], bins=edges, density=True, histtype="step", color=colour(name, k),
                     label=f"{name} (n={int(mask.sum())})")
     ax.axvline(0, color="k", lw=0.8, ls=":")
-    ax.set_xlabel("softness S (standardised units)")
-    ax.set_ylabel("probability density")
+    ax.set(xlabel="softness S (standardised units)", ylabel="probability density")
     ax.legend()
     return fig
 
@@ -38,9 +37,7 @@ def rearrangement_probability(p_r, ax=None):
         err = np.stack([P - ds["P_R_low"].values, ds["P_R_high"].values - P])
         ax.errorbar(S, P, yerr=err, marker="o", ms=3, capsize=2, color=colour(str(label), k),
                     label=str(label) if label != "" else None)
-    ax.set_yscale("log")
-    ax.set_xlabel("softness S")
-    ax.set_ylabel(r"$P_R(S)$")
+    ax.set(yscale="log", xlabel="softness S", ylabel=r"$P_R(S)$")
     if len(sets) > 1:
         ax.legend()
     return fig
@@ -69,6 +66,5 @@ def correlation_bars(links: xr.Dataset, ax=None):
             color=[colour(name.replace("fraction_", "").replace("frac_", ""), k) for k, name in enumerate(names)])
     ax.set_yticks(np.arange(n), names, fontsize=7)
     ax.axvline(0, color="k", lw=0.8)
-    ax.set_xlim(-1, 1)
-    ax.set_xlabel("Pearson r with softness")
+    ax.set(xlim=(-1, 1), xlabel="Pearson r with softness")
     return fig

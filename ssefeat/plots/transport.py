@@ -36,8 +36,7 @@ def msd(result: xr.Dataset | xr.DataArray, ax=None, axes: bool = False):
             mc = result["msd_collective"].sel(species=sp, axis="total").values
             ok = pos & (mc > 0)
             ax.loglog(t[ok], mc[ok], color=c, ls=":", lw=1.0, label=f"{sp} collective / N")
-    ax.set_xlabel("lag time (ps)")
-    ax.set_ylabel(r"MSD (Å$^2$)")
+    ax.set(xlabel="lag time (ps)", ylabel=r"MSD (Å$^2$)")
     ax.legend()
     return fig
 
@@ -69,9 +68,7 @@ def arrhenius(fit: xr.Dataset, ax=None):
                       [float(fit["extrapolated_high"] - fit["extrapolated"])]],
                 fmt="s", ms=5, mfc="white", capsize=2, color=colour("glass", 0),
                 label=f"{t_star:g} K: {float(fit['extrapolated']):.3g} {units}")
-    ax.set_yscale("log")
-    ax.set_xlabel(r"1000 / T (K$^{-1}$)")
-    ax.set_ylabel(("D" if label == "D" else r"$\sigma$") + f" ({units})")
+    ax.set(yscale="log", xlabel=r"1000 / T (K$^{-1}$)", ylabel=("D" if label == "D" else r"$\sigma$") + f" ({units})")
     ax.legend()
     return fig
 
@@ -84,8 +81,7 @@ def non_gaussian(ngp: xr.Dataset, ax=None):
         ax.semilogx(ngp["lag"].values, ngp["alpha2"].sel(species=sp).values, color=c, label=str(sp))
         ax.axvline(float(ngp["peak_time"].sel(species=sp)), color=c, lw=0.8, ls=":")
     ax.axhline(0, color="k", lw=0.6)
-    ax.set_xlabel("lag time (ps)")
-    ax.set_ylabel(r"$\alpha_2(t)$")
+    ax.set(xlabel="lag time (ps)", ylabel=r"$\alpha_2(t)$")
     ax.legend()
     return fig
 
@@ -95,8 +91,7 @@ def van_hove(vh: xr.Dataset, ax=None):
     fig, ax = new_figure() if ax is None else (ax.figure, ax)
     for k, lag in enumerate(vh["lag"].values):
         ax.plot(vh["r"].values, vh["P_r"].isel(lag=k).values, color=colour("", k), label=f"t = {lag:.3g} ps")
-    ax.set_xlabel("displacement r (Å)")
-    ax.set_ylabel(r"$4\pi r^2 G_s(r, t)$ (Å$^{-1}$)")
+    ax.set(xlabel="displacement r (Å)", ylabel=r"$4\pi r^2 G_s(r, t)$ (Å$^{-1}$)")
     ax.set_title(f"self van Hove, {vh['species'].values}")
     ax.legend()
     return fig

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from dataclasses import dataclass, field
 from importlib import resources
 
 import numpy as np
 
 from ...errors import ParameterError
+from ...units import AMU_PER_ANGSTROM3_TO_G_PER_CM3
 from ..bonded import HarmonicAngles, HarmonicBonds
 from ..forcefield import ForceField
 from ..pair_ionic import IonicPair, exclusions_from_topology
@@ -28,8 +30,6 @@ def load_parameters(name: str = "lips") -> dict:
 
     Raises ParameterError for an unknown set or one that lacks a required section.
     """
-    import os
-
     if os.path.sep in name or name.endswith(".json"):
         path = name
         try:
@@ -354,15 +354,11 @@ def mass_of(species) -> float:
 
 def cubic_cell_for_density(species, density_g_cm3: float) -> np.ndarray:
     """Cubic cell (Å) holding ``species`` at the given mass density."""
-    from ...units import AMU_PER_ANGSTROM3_TO_G_PER_CM3
-
     volume = mass_of(species) * AMU_PER_ANGSTROM3_TO_G_PER_CM3 / density_g_cm3
     return np.eye(3) * volume ** (1 / 3)
 
 
 def density_g_cm3(species, cell) -> float:
-    from ...units import AMU_PER_ANGSTROM3_TO_G_PER_CM3
-
     return mass_of(species) * AMU_PER_ANGSTROM3_TO_G_PER_CM3 / abs(np.linalg.det(cell))
 
 

@@ -34,8 +34,8 @@ from ...errors import ParameterError
 from ..bonded import HarmonicTether
 from ..simulation import Simulation
 from . import SystemSpec, register_system
-from ._building import (ANION_KINDS, build_topology, density_g_cm3, li3ps4_bif3_cell, load_parameters,
-                        make_forcefield, mass_of, pack)
+from ._building import (ANION_KINDS, anion_template, build_topology, density_g_cm3, li3ps4_bif3_cell,
+                        load_parameters, make_forcefield, mass_of, pack)
 from .lips_glass import _ANION_LI, _anion_list, lips_forcefield
 
 __all__ = ["glass_ceramic", "crystal_slab"]
@@ -95,7 +95,6 @@ def glass_ceramic(n_cells=(2, 2), crystal_cells: int = 2, glass_cells: int = 2, 
     """
     from ..integrators import Langevin
     from ..protocols import minimise
-    from .lips_glass import _molecule_scale
 
     ax = _AXES.get(axis)
     if ax is None:
@@ -124,8 +123,6 @@ def glass_ceramic(n_cells=(2, 2), crystal_cells: int = 2, glass_cells: int = 2, 
     area = lateral[0] * lateral[1] * a * a
     unit_species = []
     for k, v in comp.items():
-        from ._building import anion_template
-
         unit_species += anion_template(k, p).species * v + ["Li"] * (_ANION_LI[k] * v)
     unit_mass = mass_of(unit_species)
     from ...units import AMU_PER_ANGSTROM3_TO_G_PER_CM3
