@@ -206,7 +206,8 @@ def study_links(features, softness, n_boot: int = 300, lasso: bool = True) -> xr
     """Softness links of a study: Pearson r (bootstrap CI) of the softness of every run against the descriptors
     and environment variables of its feature store (runs joined along ``frame``, renumbered to stay unique),
     LASSO over the mostly finite, non-constant columns, and the softness of run 0 by nearest cluster type; only
-    samples within the softness model's training domain count."""
+    samples within the softness model's training domain count. ``model_input`` marks the descriptors that are
+    columns of the model's own features (their links are not independent findings)."""
     from .softness import in_domain_softness
 
     S = xr.concat([in_domain_softness(s).assign_coords(run=k) for k, s in enumerate(softness)], "frame",
@@ -220,12 +221,18 @@ def study_links(features, softness, n_boot: int = 300, lasso: bool = True) -> xr
         S = S.assign_coords(frame=new)
         desc = desc.assign_coords(frame=new)
     links = softness_links(S, desc, n_boot=int(n_boot), seed=0)
+    # the softness model was applied to the features array: its columns are the model's own inputs
+    inputs = {str(n) for n in features[0]["features"]["feature"].values}
+    links["model_input"] = ("descriptor", np.isin(links["descriptor"].values.astype(str), list(inputs)), {
+        "long_name": "a column of the softness model's features: its link is partly the model's own weight"})
     if lasso:
         mostly_finite = [v for v in desc.data_vars if np.isfinite(desc[v].values).mean() > 0.95
                          and np.nanstd(desc[v].values) > 0]
         las = lasso_links(S, desc[mostly_finite], seed=0)
         links["lasso_coefficient"] = las["coefficient"]
-        links.attrs.update({"lasso_alpha": las.attrs["alpha"], "lasso_r2_test": las.attrs["r2_test"]})
+        links.attrs.update({"lasso_alpha": las.attrs["alpha"], "lasso_r2_test": las.attrs["r2_test"],
+                            "lasso_model_inputs": sum(v in inputs for v in mostly_finite),
+                            "lasso_columns": len(mostly_finite)})
     if "nearest_cluster_type" in features[0]:
         by = softness_by_environment(in_domain_softness(softness[0]), features[0]["nearest_cluster_type"])
         links = xr.merge([links, by.rename({v: f"env_{v}" for v in by.data_vars}).rename({"S": "S_env"})],

@@ -113,3 +113,22 @@ def test_p_value_with_a_real_link_per_ion():
     row = softness_links(S, xr.Dataset({"d": D}), n_boot=300).sel(descriptor="d")
     assert float(row.p_value) == pytest.approx(2 / 301)  # every resample on one side: the smallest p it can give
     assert float(row.ci_low) > 0
+
+
+def test_study_links_mark_the_models_own_inputs():
+    """A descriptor that is a column of the softness model's features is marked, one that is not is not."""
+    from ssefeat.correlate import study_links
+
+    rng = np.random.default_rng(3)
+    n_f, n_a = 12, 30
+    X = rng.normal(size=(n_f, n_a, 3))
+    feats = xr.DataArray(X, dims=("frame", "atom", "feature"),
+                         coords={"frame": np.arange(n_f), "atom": np.arange(n_a),
+                                 "feature": ["G_0", "G_1", "voronoi_volume"],
+                                 "kind": ("feature", ["radial", "radial", "voronoi"])})
+    store = xr.Dataset({"features": feats, "fraction_PS4": per_atom(rng.random((n_f, n_a)), "f")})
+    soft = xr.Dataset({"softness": per_atom(X @ np.array([0.5, -0.2, 1.0]), "softness")})
+    links = study_links([store], [soft], n_boot=50, lasso=True)
+    assert links["model_input"].sel(descriptor="voronoi_volume").item()
+    assert not links["model_input"].sel(descriptor="fraction_PS4").item()
+    assert links.attrs["lasso_model_inputs"] == 1 and links.attrs["lasso_columns"] == 2

@@ -140,17 +140,28 @@ def _report(pipe, trajs, feats, soft, links, transport, disorder, figures) -> st
         lines.append("")
     if links is not None:
         n_boot = json.loads(links.attrs.get("parameters", "{}")).get("n_boot")
-        lines += ["## Softness and structure (Pearson r, 95 % bootstrap CI and p resampling whole ions)", "",
-                  "| descriptor | r | 95 % CI | p | ions | samples |", "|---|---|---|---|---|---|"]
+        lines += ["## Softness and structure (Pearson r, 95 % bootstrap CI and p resampling whole ions)", ""]
+        inputs = links["model_input"].values.astype(bool) if "model_input" in links else np.zeros(
+            links.sizes["descriptor"], bool)
         order = np.argsort(-np.abs(np.nan_to_num(links["r"].values)))
-        for i in order:
-            row = links.isel(descriptor=i)
-            ions = int(row.n_groups) if "n_groups" in links else "n/a"
-            lines.append(f"| {row.descriptor.item()} | {float(row.r):+.3f} | [{float(row.ci_low):+.3f}, "
-                         f"{float(row.ci_high):+.3f}] | {_p_value(row.p_value, n_boot)} | {ions} | {int(row.n)} |")
+        for title, part in (("Descriptors that are not inputs of the softness model", ~inputs),
+                            ("Inputs of the softness model: S is built from them, so these links are partly the "
+                             "model's own weights, not findings", inputs)):
+            if not part.any():
+                continue
+            lines += [f"{title}:", "", "| descriptor | r | 95 % CI | p | ions | samples |", "|---|---|---|---|---|---|"]
+            for i in order[part[order]]:
+                row = links.isel(descriptor=i)
+                ions = int(row.n_groups) if "n_groups" in links else "n/a"
+                lines.append(f"| {row.descriptor.item()} | {float(row.r):+.3f} | [{float(row.ci_low):+.3f}, "
+                             f"{float(row.ci_high):+.3f}] | {_p_value(row.p_value, n_boot)} | {ions} | {int(row.n)} |")
+            lines.append("")
         if "lasso_alpha" in links.attrs:
-            lines += ["", f"LASSO softness ~ descriptors: alpha = {_fmt(links.attrs['lasso_alpha'])}, held-out "
-                          f"R² = {_fmt(links.attrs['lasso_r2_test'])}."]
+            own = int(links.attrs.get("lasso_model_inputs", 0))
+            lines += [f"LASSO softness ~ descriptors: alpha = {_fmt(links.attrs['lasso_alpha'])}, held-out "
+                      f"R² = {_fmt(links.attrs['lasso_r2_test'])}" + (
+                          f" ({own} of its {links.attrs['lasso_columns']} columns are inputs of the softness "
+                          "model, so R² partly measures the model's own inputs)." if own else ".")]
         if "env_mean" in links:
             lines += ["", "Softness by nearest anion cluster: " + ", ".join(
                 f"{cat}: {float(m):+.2f} (n = {int(n)})" for cat, m, n in

@@ -345,7 +345,8 @@ def training_domain(X: np.ndarray, mean: np.ndarray, scale: np.ndarray, active: 
     k = Z.shape[1]
     cov = np.cov(Z, rowvar=False).reshape(k, k) + DOMAIN_RIDGE * np.eye(k)
     dist = np.sqrt(np.einsum("ij,ij->i", Z @ np.linalg.inv(cov), Z))
-    return {"active": active.tolist(), "covariance": cov.tolist(), "threshold": DOMAIN_FACTOR * float(np.quantile(dist, 0.99)),
+    return {"active": active.tolist(), "covariance": cov.tolist(),
+            "threshold": DOMAIN_FACTOR * float(np.quantile(dist, 0.99)),
             "min": X.min(axis=0).tolist(), "max": X.max(axis=0).tolist(),
             "range_pad": (MIN_FEATURE_SCALE * np.maximum(1.0, np.abs(mean))).tolist(), "n_samples": int(len(X))}
 
