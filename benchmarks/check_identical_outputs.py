@@ -98,7 +98,8 @@ def _is_result(path: Path) -> bool:
         return True
     if any(p.suffix == ".zarr" for p in path.parents):
         return False
-    return path.suffix in (".nc", ".parquet") or (path.suffix == ".json" and path.name != "config.json")
+    return path.suffix in (".nc", ".parquet") or (path.suffix == ".json"
+                                                  and path.name not in ("config.json", "timings.json"))
 
 
 def _explain(a: xr.Dataset, b: xr.Dataset) -> str:

@@ -86,6 +86,9 @@ def test_pipeline_writes_results_and_resumes(tmp_path, traj):
     pipe.run()
     assert {p.name: p.stat().st_mtime_ns for p in (out / "stages").iterdir()} == stamps
     assert set(pipe.timings) == {"report"}
+    # the resumed run's report still gives every stage's cost, from the run that computed it
+    assert {"trajectory", "features 0", "labels 0", "softness 0", "correlate", "transport"} <= set(pipe.earlier_timings)
+    assert "computed by an earlier run: trajectory" in (out / "report.md").read_text()
     # Changing a softness setting recomputes softness and what depends on it, not the features.
     cfg["softness"]["window"] = 2
     pipe = Pipeline(load_config(cfg), progress=False)

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from ..config import check_config, load_config
+from ..io.atomic import atomic_output
 from .correlate import CorrelateStage
 from .disorder import DisorderStage
 from .features import FeaturesStage, cluster_types_of, features_chunk
@@ -37,9 +38,27 @@ class Pipeline:
         self.out = Path(self.config["output"]["folder"])
         self.stage_dir = self.out / "stages"
         self.progress = progress
-        self.timings: dict[str, float] = {}
+        self.timings: dict[str, float] = {}  # stages computed by this run, s
+        self.earlier_timings: dict[str, float] = {}  # up-to-date stages: their time when they were computed, s
         self._client = None
         self._cluster = None
+
+    def record_timing(self, timer: str, key: str, computed: bool) -> None:
+        """Keep a computed stage's time in ``stages/timings.json`` (with its hash); for an up-to-date stage, take
+        the time it was computed in, so that a resumed run still reports every stage's cost."""
+        path = self.stage_dir / "timings.json"
+        try:
+            recorded = json.loads(path.read_text())
+        except (OSError, ValueError):
+            recorded = {}
+        if not computed:
+            entry = recorded.get(timer, {})
+            if entry.get("stage_hash") == key:
+                self.earlier_timings[timer] = float(entry["seconds"])
+            return
+        recorded[timer] = {"seconds": self.timings[timer], "stage_hash": key}
+        with atomic_output(path) as tmp:
+            Path(tmp).write_text(json.dumps(recorded, indent=1))
 
     def say(self, msg: str) -> None:
         if self.progress:

@@ -199,7 +199,12 @@ def _report(pipe, trajs, feats, soft, links, transport, disorder, figures) -> st
                       "the time origin): " + "; ".join(rows), ""]
     if figures:
         lines += ["## Figures", ""] + [f"![{f}](figures/{f})" for f in figures] + [""]
-    lines += ["## Timings", "", ", ".join(f"{k} {v:.1f} s" for k, v in pipe.timings.items()), ""]
+    lines += ["## Timings", "", "Computed by this run: " + (", ".join(f"{k} {v:.1f} s" for k, v in
+                                                                  pipe.timings.items()) or "nothing") + "."]
+    if pipe.earlier_timings:
+        lines += ["", "Up to date, computed by an earlier run: " + ", ".join(
+            f"{k} {v:.1f} s" for k, v in pipe.earlier_timings.items()) + "."]
+    lines.append("")
     return "\n".join(lines)
 
 

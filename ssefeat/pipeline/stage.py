@@ -103,15 +103,16 @@ def _finished(stage: Stage, path: Path, key: str):
 
 def run_stage(pipe, stage: Stage):
     """The stage's result: its up-to-date file, or computed, written atomically and timed."""
-    path, key = stage.path, stage.key()
+    path, key, timer = stage.path, stage.key(), stage.timer or stage.name
     found = _finished(stage, path, key)
     if found is not None:
         pipe.say(f"{stage.name}: up to date ({path.name}), skipped")
+        pipe.record_timing(timer, key, computed=False)
         return found
     t0 = time.perf_counter()
     result = _WRITERS[stage.storage](pipe, stage, path, key)
-    timer = stage.timer or stage.name
     pipe.timings[timer] = pipe.timings.get(timer, 0.0) + time.perf_counter() - t0
+    pipe.record_timing(timer, key, computed=True)
     return result
 
 
