@@ -431,3 +431,19 @@ def test_report_writes_underflowed_p_values_as_a_bound():
     from ssefeat.pipeline.report import _p_value
 
     assert [_p_value(p) for p in (0.0, 5.2e-317, 2.1e-9, 0.053)] == ["< 1e-300", "< 1e-300", "2.1e-09", "0.053"]
+
+
+def test_report_figures_say_run_and_temperature(tmp_path, monkeypatch):
+    import ssefeat.plots.style as style
+    from ssefeat.pipeline.report import _figures
+
+    titles = {}
+    monkeypatch.setattr(style, "save",
+                        lambda fig, path, close=True: titles.update({path.name: fig._suptitle.get_text()}))
+    rng = np.random.default_rng(0)
+    soft = [xr.Dataset({"softness": (("frame", "atom"), rng.normal(size=(4, 20)))},
+                       coords={"frame": np.arange(4), "atom": np.arange(20)}) for _ in range(2)]
+    made = _figures(tmp_path, [], soft, None, None, [], None, [700.0, 900.0])
+    assert made == ["softness_histogram_0.png", "softness_histogram_1.png"]
+    assert titles == {"softness_histogram_0.png": "Softness, run 0, 700 K (in-domain samples)",
+                      "softness_histogram_1.png": "Softness, run 1, 900 K (in-domain samples)"}

@@ -42,45 +42,53 @@ def interval_around(pr: xr.Dataset) -> xr.Dataset:
     return pr
 
 
-def _figures(folder: Path, feats, soft, links, transport, disorder, model_path) -> list[str]:
+def _figures(folder: Path, feats, soft, links, transport, disorder, model_path, temperatures=()) -> list[str]:
     from ..plots import softness as sp
     from ..plots.style import save
 
     made = []
 
-    def out(name, fig):
+    def run(k) -> str:
+        return f"run {k}" + (f", {float(temperatures[k]):g} K" if k is not None and k < len(temperatures) else "")
+
+    def out(name, fig, title):
+        fig.suptitle(title, fontsize=10)
         save(fig, folder / name)
         made.append(name)
 
+    runs = f"runs 0-{len(soft) - 1}" if len(soft) > 1 else "run 0"
     for k, s in enumerate(soft):
         S = in_domain_softness(s)
         by = feats[k]["nearest_cluster_type"] if feats and "nearest_cluster_type" in feats[k] else (
             S["species"] if "species" in S.coords else None)
-        out(f"softness_histogram_{k}.png", sp.softness_histogram(S, by=by))
+        out(f"softness_histogram_{k}.png", sp.softness_histogram(S, by=by), f"Softness, {run(k)} (in-domain samples)")
         if "P_R" in s and np.isfinite(s["P_R"].values).any():
             pr = interval_around(s[["P_R", "P_R_low", "P_R_high", "count"]].load())
-            out(f"rearrangement_probability_{k}.png", sp.rearrangement_probability(pr))
+            out(f"rearrangement_probability_{k}.png", sp.rearrangement_probability(pr), f"P_R(S), {run(k)}")
     if model_path is not None and Path(model_path).exists():
         from ..softness import SoftnessModel
 
-        out("softness_weights.png", sp.weights(SoftnessModel.load(model_path).weights()))
+        out("softness_weights.png", sp.weights(SoftnessModel.load(model_path).weights()),
+            "Softness model weights (trained on run 0)")
     if links is not None:
-        out("softness_correlations.png", sp.correlation_bars(links[["r", "ci_low", "ci_high"]]))
+        out("softness_correlations.png", sp.correlation_bars(links[["r", "ci_low", "ci_high"]]),
+            f"Softness links, {runs} (95 % CI over ions)")
     if transport is not None:
         from ..plots import transport as tp
 
         for name, node in transport.children.items():
             ds = node.to_dataset()
+            k = int(name.split("_")[1]) if name.startswith("run_") and name.split("_")[1].isdigit() else None
             if "msd" in ds and "lag" in ds.dims and not name.endswith("_ngp"):
-                out(f"msd_{name}.png", tp.msd(ds))
+                out(f"msd_{name}.png", tp.msd(ds), f"MSD, {run(k)}")
             elif name.endswith("_ngp") and "alpha2" in ds:
-                out(f"ngp_{name}.png", tp.non_gaussian(ds))
+                out(f"ngp_{name}.png", tp.non_gaussian(ds), f"Non-Gaussian parameter, {run(k)}")
             elif name.startswith("arrhenius") and "activation_energy" in ds:
-                out(f"{name}.png", tp.arrhenius(ds))
+                out(f"{name}.png", tp.arrhenius(ds), "Arrhenius fit over the runs' temperatures")
     for k, d in enumerate(disorder):
         from ..plots.disorder import disorder_figure
 
-        out(f"disorder_{k}.png", disorder_figure(d))
+        out(f"disorder_{k}.png", disorder_figure(d), f"Disorder profile, {run(k)}")
     return made
 
 
@@ -276,7 +284,7 @@ def write_results(pipe, trajs, feats, labels, soft, links, transport, disorder) 
         (folder / "figures").mkdir(exist_ok=True)
         model_path = folder / "softness_model.json"
         figures = _figures(folder / "figures", feats, soft, links, transport, disorder,
-                           model_path if model_path.exists() else None)
+                           model_path if model_path.exists() else None, c["trajectory"]["temperatures"])
     text = _report(pipe, trajs, feats, soft, links, transport, disorder, figures)
     with atomic_output(folder / "report.md") as tmp:
         Path(tmp).write_text(text)
