@@ -336,3 +336,56 @@ def test_one_temperature_for_runs_at_different_temperatures_is_refused():
     runs = [random_walk(seed=1, T=500.0), random_walk(seed=2, T=700.0)]
     with pytest.raises(ParameterError, match="different temperatures"):
         transport_study(runs, "Li", [600.0], window=(1.0, 30.0))
+
+
+def caged(seed=0, n=48, n_frames=1500, dt=0.1, phi=0.99, T=500.0):
+    """Li rattling in cages: an Ornstein-Uhlenbeck process (relaxation 10 ps) whose MSD has a slope near 1 at short
+    times and then plateaus. Not diffusion."""
+    rng = np.random.default_rng(seed)
+    pos, x = np.zeros((n_frames, n, 3)), np.zeros((n, 3))
+    for t in range(n_frames):
+        x = phi * x + rng.normal(scale=0.1, size=(n, 3))
+        pos[t] = x
+    fw = vibrating(n_frames, n, np.eye(3) * L, 0.05, rng)
+    return ssefeat.make_trajectory(np.concatenate([pos + rng.uniform(0, L, (n, 3)), fw], axis=1),
+                                   ["Li"] * n + ["S"] * n, cell=np.eye(3) * L, timestep_ps=dt, wrapped=False,
+                                   temperature_K=T)
+
+
+def test_per_run_verdicts_in_a_study_with_a_caged_run(tmp_path):
+    """A random walk of known D and a caged run: each gets its own verdict, through the API, `ssefeat transport`
+    and `ssefeat run`; the diffusive D stays within 3 sigma of the truth and is not called apparent."""
+    from ssefeat.cli import main
+    from ssefeat.config import load_config
+    from ssefeat.pipeline import Pipeline
+
+    walk, cage = random_walk(seed=3, T=700.0), caged()
+    with pytest.raises(ParameterError, match="MSD flattens, as in a cage"):
+        diffusion_coefficient(cage, "Li")  # slope ~1 at short times is not taken for diffusion
+    tree = transport_study([walk, cage], "Li", fallback=True)
+    root = tree["/"].to_dataset()
+    assert list(root["verdict"].values) == ["diffusive", "apparent"]
+    D = float(tree["run_0"]["D"][0])
+    assert abs(D - 0.05) < 3 * float(tree["run_0"]["D_err"][0])
+    assert tree["run_1"].attrs["window_note"].startswith("NOT DIFFUSIVE")
+    assert "arrhenius_D" not in tree and "fewer than two temperatures" in root.attrs["arrhenius_note"]
+    with pytest.raises(ParameterError, match="needs positive values"):  # on request only, and never on nothing
+        transport_study([walk, cage], "Li", fallback=True, arrhenius_apparent=True)
+    # the command line: both runs reported, only the caged one called apparent
+    for k, ds in enumerate((walk, cage)):
+        ssefeat.io.write(ds, tmp_path / f"run{k}.nc")
+    res = CliRunner().invoke(main, ["transport", str(tmp_path / "run0.nc"), str(tmp_path / "run1.nc"),
+                                    "--species", "Li", "-o", str(tmp_path / "t.nc")])
+    assert res.exit_code == 0, res.output
+    rows = [line for line in res.output.splitlines() if line.startswith("run")]
+    assert "APPARENT" not in rows[0] and "APPARENT" in rows[1]
+    # the pipeline: per-run verdicts in the stage file and a report line naming only the caged run
+    cfg = load_config({"trajectory": {"files": [str(tmp_path / "run0.nc"), str(tmp_path / "run1.nc")],
+                                      "temperatures": [700.0, 500.0]},
+                       "features": {"enabled": False}, "labels": {"enabled": False},
+                       "softness": {"enabled": False}, "correlate": {"enabled": False},
+                       "output": {"folder": str(tmp_path / "out"), "figures": False}})
+    out = Pipeline(cfg, progress=False).run()
+    report = (out / "report.md").read_text()
+    assert "The MSD of run_1 never reached the diffusive regime" in report
+    assert "| run_0 | 700 |" in report and "| diffusive |" in report

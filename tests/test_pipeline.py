@@ -187,7 +187,8 @@ def test_transport_stage_says_when_ions_never_diffuse(tmp_path):
                        "softness": {"enabled": False}, "correlate": {"enabled": False},
                        "output": {"folder": str(tmp_path / "out"), "figures": False}})
     out = Pipeline(cfg, progress=False).run()
-    assert xr.open_datatree(out / "stages" / "transport.nc").attrs["window_note"].startswith("NOT DIFFUSIVE")
+    tree = xr.open_datatree(out / "stages" / "transport.nc")
+    assert tree["run_0"].attrs["verdict"] == "apparent" and tree.attrs["window_note"].startswith("run_0: NOT DIFFUSIVE")
     assert "apparent values, not transport coefficients" in (out / "report.md").read_text()
 
 

@@ -34,7 +34,7 @@ def transport_cmd(trajectories, species, temperatures, window, tol, haven, charg
                   timestep, topology, fmt, stride, allow_mixed_timesteps, plot, output):
     """Tracer D, Nernst-Einstein conductivity (and Haven ratio) of each trajectory; with several temperatures an
     Arrhenius fit of D and sigma*T with E_a and the 300 K extrapolation."""
-    from ..dynamics.regime import transport_with_verdict
+    from ..dynamics.arrhenius import transport_study
     from ..errors import ParameterError
     from ..io import read
     from ..io.atomic import atomic_output
@@ -44,11 +44,11 @@ def transport_cmd(trajectories, species, temperatures, window, tol, haven, charg
                              fix="give --temperature once per trajectory, in the same order (or once for all).")
     data = [read(p, fmt, topology=topology, stride=stride, timestep_ps=timestep) for p in trajectories]
     labels = [f"run_{k}" for k in range(len(data))]
-    # no fallback: a run without a diffusive window is refused (the error says to give --window)
-    tree, _ = transport_with_verdict(data, species, list(temperatures) or None, tuple(window) if window else None,
-                                     fallback=False, haven=haven, ngp=ngp, allow_mixed_timesteps=allow_mixed_timesteps,
-                                     labels=labels, charge=charge, uncertainty=uncertainty, remove_com=not no_com,
-                                     tol=tol, timestep_ps=timestep)
+    # a run without a diffusive window gets an apparent D, said so; the other runs keep theirs
+    tree = transport_study(data, species, list(temperatures) or None, tuple(window) if window else None,
+                           fallback=True, haven=haven, ngp=ngp, allow_mixed_timesteps=allow_mixed_timesteps,
+                           labels=labels, charge=charge, uncertainty=uncertainty, remove_com=not no_com, tol=tol,
+                           timestep_ps=timestep)
     tree["/"].attrs["files"] = "\n".join(str(p) for p in trajectories)
     with atomic_output(output) as tmp:
         tree.to_netcdf(tmp)
@@ -60,7 +60,13 @@ def transport_cmd(trajectories, species, temperatures, window, tol, haven, charg
                    f"{float(r['window_start'][0]):7.3g}-{float(r['window_stop'][0]):<7.3g} "
                    f"{float(r['D_cm2_s'][0]):10.3e} ± {float(r['D_cm2_s_err'][0]):9.2e} "
                    f"{float(r['sigma'][0]):10.3e} ± {float(r['sigma_err'][0]):9.2e} "
-                   f"{float(r['haven_ratio'][0]):6.2f}")
+                   f"{float(r['haven_ratio'][0]):6.2f}" + ("  APPARENT (not diffusive)" if r.attrs["verdict"] ==
+                                                             "apparent" else ""))
+    for lab in labels:
+        if tree[lab].attrs["verdict"] == "apparent":
+            click.echo(f"{lab}: {tree[lab].attrs['window_note']}")
+    if "arrhenius_note" in tree["/"].attrs:
+        click.echo(tree["/"].attrs["arrhenius_note"])
     if not haven:
         click.echo("Haven ratio not computed: H_R = 1 assumed (use --haven).")
     for key, name in (("arrhenius_D", "D"), ("arrhenius_sigma", "sigma*T")):

@@ -175,17 +175,24 @@ def check_timesteps(timesteps: Sequence[float], labels: Sequence[str] | None = N
 def transport_study(trajectories: Sequence[xr.Dataset], species: str | None = None,
                     temperatures: Sequence[float | None] | None = None, window: tuple[float, float] | None = None, *,
                     haven: bool = False, ngp: bool = False, allow_mixed_timesteps: bool = False,
-                    labels: Sequence[str] | None = None, extrapolate_to: float = 300.0, **kwargs) -> xr.DataTree:
+                    labels: Sequence[str] | None = None, extrapolate_to: float = 300.0, fallback: bool = False,
+                    arrhenius_apparent: bool = False, **kwargs) -> xr.DataTree:
     """Conductivity of one mobile species in each trajectory and, with >= 2 temperatures, Arrhenius fits of D and
     sigma*T.
 
+    Each run gets its own fit-window verdict (:func:`~ssefeat.dynamics.regime.conductivity_with_verdict`:
+    ``fallback`` gives a run without a diffusive window an *apparent* D instead of an error). The Arrhenius fits use
+    the runs whose D is a diffusion coefficient, unless ``arrhenius_apparent``; with fewer than two such
+    temperatures there is no fit, and the root's ``arrhenius_note`` says why.
+
     Returns an ``xarray.DataTree``: ``/run_k`` (the :func:`~ssefeat.dynamics.conductivity.conductivity` result of
-    trajectory k, and ``/run_k_ngp`` when ``ngp``), ``/arrhenius_D`` and ``/arrhenius_sigma``; the root holds a
-    per-run summary table (``run`` dim: temperature, D, sigma with errors).
+    trajectory k with ``attrs["verdict"]``, and ``/run_k_ngp`` when ``ngp``), ``/arrhenius_D`` and
+    ``/arrhenius_sigma``; the root holds a per-run summary table (``run`` dim: temperature, D, sigma with errors,
+    ``verdict``) and ``window_note`` (each run's).
     """
-    from .conductivity import conductivity
     from .msd import resolve_species, timestep_of
     from .ngp import non_gaussian_parameter
+    from .regime import DIFFUSIVE_VERDICTS, conductivity_with_verdict
 
     trajectories = list(trajectories)
     if not trajectories:
@@ -213,7 +220,7 @@ def transport_study(trajectories: Sequence[xr.Dataset], species: str | None = No
     tree = {}
     results = []
     for lab, ds, temp in zip(labels, trajectories, temps):
-        res = conductivity(ds, sp, window, temperature_K=temp, haven=haven, **kwargs)
+        res = conductivity_with_verdict(ds, sp, window, fallback=fallback, temperature_K=temp, haven=haven, **kwargs)
         results.append(res)
         tree[lab] = res
         if ngp:
@@ -226,11 +233,24 @@ def transport_study(trajectories: Sequence[xr.Dataset], species: str | None = No
          "D_cm2_s_err": ("run", [float(r["D_cm2_s_err"][0]) for r in results], {"units": "cm^2/s"}),
          "sigma": ("run", [float(r["sigma"][0]) for r in results], {"units": "S/cm"}),
          "sigma_err": ("run", [float(r["sigma_err"][0]) for r in results], {"units": "S/cm"}),
-         "haven_ratio": ("run", [float(r["haven_ratio"][0]) for r in results], {"units": "1"})},
-        coords={"run": ("run", labels)}, attrs={"species": sp})
-    if np.unique(T).size >= 2:
-        tree["arrhenius_D"] = arrhenius_from_results(results, sp, "D", extrapolate_to=extrapolate_to)
-        tree["arrhenius_sigma"] = arrhenius_from_results(results, sp, "sigma", extrapolate_to=extrapolate_to)
+         "haven_ratio": ("run", [float(r["haven_ratio"][0]) for r in results], {"units": "1"}),
+         "verdict": ("run", [r.attrs["verdict"] for r in results],
+                     {"long_name": "fit window: given / diffusive / short (a diffusion coefficient) or apparent "
+                                   "(not diffusive: D and sigma are not transport coefficients)"})},
+        coords={"run": ("run", labels)}, attrs={"species": sp, "window_note": "; ".join(
+            f"{lab}: {r.attrs['window_note']}" for lab, r in zip(labels, results))})
+    used = [k for k, r in enumerate(results) if arrhenius_apparent or r.attrs["verdict"] in DIFFUSIVE_VERDICTS]
+    if np.unique(T[used]).size >= 2:
+        picked = [results[k] for k in used]
+        for name, quantity in (("arrhenius_D", "D"), ("arrhenius_sigma", "sigma")):
+            tree[name] = arrhenius_from_results(picked, sp, quantity, extrapolate_to=extrapolate_to)
+            tree[name].attrs.update(runs=", ".join(labels[k] for k in used), includes_apparent=int(
+                any(results[k].attrs["verdict"] not in DIFFUSIVE_VERDICTS for k in used)))
+    elif np.unique(T).size >= 2:
+        summary.attrs["arrhenius_note"] = (
+            f"no Arrhenius fit: {len(used)} run(s) with a diffusive window "
+            f"({', '.join(labels[k] for k in used) or 'none'}) at fewer than two temperatures; apparent D values "
+            "are not fitted unless asked (arrhenius_apparent=True).")
     stamp(summary, parameters=dict(species=sp, window_ps=window, haven=haven, temperatures_K=T.tolist(),
                                    timesteps_ps=dts, **{k: v for k, v in kwargs.items()}),
           analysis="ssefeat.dynamics.arrhenius.transport_study")

@@ -63,12 +63,20 @@ def local_exponent(lag_ps: np.ndarray, msd: np.ndarray, max_fraction: float = 0.
     return np.asarray(tj), np.asarray(bj)
 
 
+#: a log-log MSD slope below this after a stretch of slope 1 means the MSD flattens (a cage), not diffusion: it grows
+#: more slowly than even single-file diffusion (t^1/2), where a caged ion's MSD goes to 0
+CAGE_SLOPE = 0.5
+
+
 def diffusive_window(lag_ps: np.ndarray, msd: np.ndarray, tol: float = 0.15, max_fraction: float = 0.5,
                      min_span: float = 2.0, smooth: float = 2.0, label: str = "") -> tuple[float, float]:
-    """Detect the diffusive window (start, stop) in ps where |d ln MSD / d ln t - 1| <= tol (see module docstring)."""
+    """Detect the diffusive window (start, stop) in ps where |d ln MSD / d ln t - 1| <= tol (see module docstring).
+
+    A stretch followed by lags whose slope falls below CAGE_SLOPE is not diffusion: an ion rattling in a cage has
+    a slope near 1 at short times and then a flat MSD, so such a stretch is set aside (and named in the error)."""
     tj, bj = local_exponent(lag_ps, msd, max_fraction, smooth)
     good = np.abs(bj - 1.0) <= tol
-    best, best_span = None, 0.0
+    best, best_span, caged = None, 0.0, None
     k = 0
     while k < good.size:
         if good[k]:
@@ -76,13 +84,18 @@ def diffusive_window(lag_ps: np.ndarray, msd: np.ndarray, tol: float = 0.15, max
             while j + 1 < good.size and good[j + 1]:
                 j += 1
             span = tj[j] / tj[k]
-            if span > best_span:
+            if j + 1 < bj.size and bj[j + 1:].min() < CAGE_SLOPE:  # the MSD flattens later: a cage
+                caged = caged or (float(tj[k]), float(tj[j]), float(bj[j + 1:].min()))
+            elif span > best_span:
                 best, best_span = (float(tj[k]), float(tj[j])), span
             k = j + 1
         else:
             k += 1
     if best is None or best_span < min_span:
         found = "no lag" if best is None else f"only {best[0]:.4g}-{best[1]:.4g} ps"
+        if caged is not None:
+            found += (f" (the slope is near 1 over {caged[0]:.4g}-{caged[1]:.4g} ps but falls to {caged[2]:.2f} "
+                      "later: the MSD flattens, as in a cage)")
         raise ParameterError(
             f"no diffusive window found{' for ' + label if label else ''}: {found} has a log-log MSD slope within "
             f"{tol:g} of 1 over a factor {min_span:g} in time (slopes range {bj.min() if bj.size else np.nan:.2f}"

@@ -1,18 +1,17 @@
-"""Is a run diffusive? The fit window of D and what to say about it.
+"""Is a run diffusive? The fit window of D and what to say about it, run by run.
 
 One decision, made here and nowhere else: a diffusive window (log-log MSD slope near 1 over a factor 2 in time),
 else a short one (a factor 1.5, said so), else an *apparent* D fitted over 0.2-0.5 of the run's length, said
-loudly. :func:`transport_with_verdict` decides for a whole study, the way ``ssefeat run`` reports transport.
+loudly. :func:`conductivity_with_verdict` decides for one run; :func:`~ssefeat.dynamics.arrhenius.transport_study`
+calls it for each run of a study, so one sub-diffusive run never changes the verdict on the others.
 """
 from __future__ import annotations
-
-from typing import Sequence
 
 import xarray as xr
 
 from ..errors import ParameterError
 
-GIVEN = "window from the config"
+GIVEN = "window given"
 DIFFUSIVE = "diffusive window detected from the log-log MSD slope"
 SHORT = ("diffusive window detected from the log-log MSD slope, but spanning only a factor 1.5-2 "
          "in time (short runs: D is less certain than its error bar says)")
@@ -20,35 +19,40 @@ SHORT = ("diffusive window detected from the log-log MSD slope, but spanning onl
 SHORT_SPAN = 1.5
 #: the apparent-D window as fractions of the run length
 APPARENT = (0.2, 0.5)
+#: verdicts whose D is a diffusion coefficient
+DIFFUSIVE_VERDICTS = ("given", "diffusive", "short")
 
 
-def transport_with_verdict(runs: Sequence[xr.Dataset], species: str | None = None, temperatures=None,
-                           window: tuple[float, float] | None = None, *, fallback: bool = True, say=None,
-                           **kwargs) -> tuple[xr.DataTree, str]:
-    """:func:`~ssefeat.dynamics.arrhenius.transport_study` with the study-level verdict: returns ``(tree, note)``.
+def conductivity_with_verdict(ds: xr.Dataset, species, window=None, *, fallback: bool = True,
+                              **kwargs) -> xr.Dataset:
+    """:func:`~ssefeat.dynamics.conductivity.conductivity` of one run with the verdict on its fit window in
+    ``attrs["verdict"]`` ("given", "diffusive", "short" or "apparent") and ``attrs["window_note"]``.
 
-    Without a window, the diffusive window of every run is detected; when one run has none, ``fallback`` accepts a
-    short window (factor 1.5) in every run, else fits every run over 0.2-0.5 of the shortest run's length (an
-    apparent D, said in the note; ``say(note)`` is called then). ``fallback=False`` raises instead.
+    Without a window the diffusive window is detected; when there is none, ``fallback`` accepts a short one
+    (factor 1.5), else fits over 0.2-0.5 of the run's length: an *apparent* D, which is not a diffusion
+    coefficient. ``fallback=False`` raises instead.
     """
-    from .arrhenius import transport_study
+    from .conductivity import conductivity
 
-    note = DIFFUSIVE if window is None else GIVEN
+    def done(res, verdict, note):
+        res.attrs.update(verdict=verdict, window_note=note)
+        return res
+
+    if window is not None:
+        return done(conductivity(ds, species, window, **kwargs), "given", GIVEN)
     try:
-        return transport_study(runs, species, temperatures, window, **kwargs), note
+        return done(conductivity(ds, species, None, **kwargs), "diffusive", DIFFUSIVE)
     except ParameterError as err:
-        if not fallback or window is not None or "no diffusive window" not in str(err):
+        if not fallback or "no diffusive window" not in str(err):
             raise
         why = err.what
     try:
-        return transport_study(runs, species, temperatures, None, min_span=SHORT_SPAN, **kwargs), SHORT
+        return done(conductivity(ds, species, None, min_span=SHORT_SPAN, **kwargs), "short", SHORT)
     except ParameterError:
         pass
-    t_max = min(float(r["time"].values[-1] - r["time"].values[0]) for r in runs)
+    t_max = float(ds["time"].values[-1] - ds["time"].values[0])
     window = (APPARENT[0] * t_max, APPARENT[1] * t_max)
     note = (f"NOT DIFFUSIVE: no lag range with a log-log MSD slope near 1 ({why}); D and sigma are "
             f"apparent values fitted over {window[0]:.3g}-{window[1]:.3g} ps; "
             "they are not diffusion coefficients. Run longer or hotter.")
-    if say is not None:
-        say("transport: " + note)
-    return transport_study(runs, species, temperatures, window, **kwargs), note
+    return done(conductivity(ds, species, window, **kwargs), "apparent", note)

@@ -80,7 +80,8 @@ def _figures(folder: Path, feats, soft, links, transport, disorder, model_path, 
             ds = node.to_dataset()
             k = int(name.split("_")[1]) if name.startswith("run_") and name.split("_")[1].isdigit() else None
             if "msd" in ds and "lag" in ds.dims and not name.endswith("_ngp"):
-                out(f"msd_{name}.png", tp.msd(ds), f"MSD, {run(k)}")
+                apparent = " (not diffusive: apparent D)" if ds.attrs.get("verdict") == "apparent" else ""
+                out(f"msd_{name}.png", tp.msd(ds), f"MSD, {run(k)}{apparent}")
             elif name.endswith("_ngp") and "alpha2" in ds:
                 out(f"ngp_{name}.png", tp.non_gaussian(ds), f"Non-Gaussian parameter, {run(k)}")
             elif name.startswith("arrhenius") and "activation_energy" in ds:
@@ -176,26 +177,7 @@ def _report(pipe, trajs, feats, soft, links, transport, disorder, figures) -> st
                 zip(links["category"].values, links["env_mean"].values, links["env_count"].values))]
         lines.append("")
     if transport is not None:
-        mobile = c["species"]["mobile"]
-        lines += ["## Transport", "", f"| run | T (K) | D (cm²/s) | σ (S/cm) | Haven ratio |", "|---|---|---|---|---|"]
-        root = transport.to_dataset()
-        for i, run in enumerate(root["run"].values):
-            r = root.isel(run=i)
-            lines.append(f"| {run} | {float(r.temperature_K):.0f} | {_fmt(r.D_cm2_s, r.D_cm2_s_err)} | "
-                         f"{_fmt(r.sigma, r.sigma_err)} | {_fmt(r.haven_ratio)} |")
-        lines += ["", f"D from the MSD of {mobile} over the fit window (D = slope / 6; "
-                      f"{transport.attrs.get('window_note', '')}); σ by Nernst-Einstein "
-                      "(H_R = 1 unless the Haven ratio was computed)."]
-        if str(transport.attrs.get("window_note", "")).startswith("NOT DIFFUSIVE"):
-            lines += ["", "**The MSD never reached the diffusive regime in these runs: the D and σ above are apparent "
-                          "values, not transport coefficients.**"]
-        for name in ("arrhenius_D", "arrhenius_sigma"):
-            if name in transport.children:
-                a = transport[name].to_dataset()
-                lines.append(f"- Arrhenius {a.attrs.get('fitted_quantity', name)}: E_a = "
-                             f"{_fmt(a.activation_energy, a.activation_energy_err)} eV; at 300 K: "
-                             f"{_fmt(a.extrapolated, a.extrapolated_err)}")
-        lines.append("")
+        lines += _transport_section(transport, c["species"]["mobile"])
     for k, d in enumerate(disorder):
         F = d["F_mean"].values if "F_mean" in d else d["F"].values
         lines += [f"## Disorder profile (run {k})", "",
@@ -214,6 +196,44 @@ def _report(pipe, trajs, feats, soft, links, transport, disorder, figures) -> st
             f"{k} {v:.1f} s" for k, v in pipe.earlier_timings.items()) + "."]
     lines.append("")
     return "\n".join(lines)
+
+
+def _transport_section(transport, mobile: str) -> list[str]:
+    """Per-run D and sigma with each run's fit-window verdict; Arrhenius over the diffusive runs, with caveats."""
+    root = transport.to_dataset()
+    lines = ["## Transport", "", "| run | T (K) | D (cm²/s) | σ (S/cm) | Haven ratio | fit window |",
+             "|---|---|---|---|---|---|"]
+    apparent = []
+    for i, run in enumerate(root["run"].values):
+        r = root.isel(run=i)
+        verdict = str(r["verdict"].values) if "verdict" in root else "diffusive"
+        apparent += [str(run)] if verdict == "apparent" else []
+        shown = "**apparent: not diffusive**" if verdict == "apparent" else verdict
+        lines.append(f"| {run} | {float(r.temperature_K):.0f} | {_fmt(r.D_cm2_s, r.D_cm2_s_err)} | "
+                     f"{_fmt(r.sigma, r.sigma_err)} | {_fmt(r.haven_ratio)} | {shown} |")
+    lines += ["", f"D from the MSD of {mobile} over each run's fit window (D = slope / 6; "
+                  f"{transport.attrs.get('window_note', '')}); σ by Nernst-Einstein "
+                  "(H_R = 1 unless the Haven ratio was computed)."]
+    if apparent:
+        lines += ["", f"**The MSD of {', '.join(apparent)} never reached the diffusive regime: the D and σ of "
+                      f"{'that run' if len(apparent) == 1 else 'those runs'} are apparent values, not transport "
+                      "coefficients.**"]
+    for name in ("arrhenius_D", "arrhenius_sigma"):
+        if name in transport.children:
+            a = transport[name].to_dataset()
+            units = a["value"].attrs.get("units", "")
+            n = a.sizes.get("point", 0)
+            lines.append(
+                f"- Arrhenius {a.attrs.get('fitted_quantity', name)} over {a.attrs.get('runs', 'all runs')}: E_a = "
+                f"{_fmt(a.activation_energy, a.activation_energy_err)} eV; at {a.attrs.get('extrapolate_to_K', 300):g}"
+                f" K: {_fmt(a.extrapolated)} {units} (68 % interval {_fmt(a.extrapolated_low)} to "
+                f"{_fmt(a.extrapolated_high)} {units}, the fit being in log space)"
+                + (" — two points: E_a has no fit uncertainty beyond the propagated point errors" if n == 2 else "")
+                + (" — includes apparent (not diffusive) points" if a.attrs.get("includes_apparent") else ""))
+    if "arrhenius_note" in root.attrs:
+        lines.append(f"- {root.attrs['arrhenius_note']}")
+    lines.append("")
+    return lines
 
 
 def _domain_line(s: xr.Dataset) -> str:

@@ -1,5 +1,5 @@
 """Stage 6: MSD, D, conductivity per run and Arrhenius fits over the temperatures, with the verdict on the fit
-window (:func:`ssefeat.dynamics.regime.transport_with_verdict`); a DataTree. Only the mobile atoms and the whole
+window of each run (:func:`ssefeat.dynamics.regime.conductivity_with_verdict`); a DataTree. Only the mobile atoms and the whole
 system's centre of mass are held, streamed from every atom in one pass over frame chunks."""
 from __future__ import annotations
 
@@ -20,13 +20,16 @@ class TransportStage(Stage, label="transport", inputs=("trajs",), sections=("tra
                      storage="tree"):
 
     def compute(self):
-        from ..dynamics.regime import transport_with_verdict
+        from ..dynamics.arrhenius import transport_study
 
         tc = self.config["transport"]
         runs = [mobile_trajectory(self.pipe, p) for p in self.trajs]
-        tree, note = transport_with_verdict(runs, self.config["species"]["mobile"],
-                                            self.config["trajectory"]["temperatures"] or None,
-                                            tuple(tc["window"]) if tc["window"] else None, say=self.pipe.say,
-                                            haven=tc["haven"], ngp=True)
-        tree.attrs["window_note"] = note
+        tree = transport_study(runs, self.config["species"]["mobile"],
+                               self.config["trajectory"]["temperatures"] or None,
+                               tuple(tc["window"]) if tc["window"] else None, fallback=True, haven=tc["haven"],
+                               ngp=True)
+        for lab in tree["/"].to_dataset()["run"].values:
+            if tree[lab].attrs["verdict"] == "apparent":
+                self.pipe.say(f"transport {lab}: {tree[lab].attrs['window_note']}")
+        tree.attrs["window_note"] = tree["/"].attrs["window_note"]
         return tree
