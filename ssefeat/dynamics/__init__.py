@@ -22,4 +22,5 @@ from .vanhove import van_hove_self
 __all__ = ["nonaffine_displacement", "nonaffine_displacement_series", "cumulative_d2min", "phop", "bond_switching",
            "hop_events", "hop_table", "mean_squared_displacement", "collective_msd", "diffusion_coefficient",
            "conductivity", "nernst_einstein", "arrhenius_fit", "transport_study", "non_gaussian_parameter",
-           "van_hove_self", "region_msd", "region_dynamics", "anion_orientations", "orientation_autocorrelation", "deflection_angles"]
+           "van_hove_self", "region_msd", "region_dynamics", "anion_orientations", "orientation_autocorrelation",
+           "deflection_angles"]

@@ -40,7 +40,8 @@ def timestep_of(ds: xr.Dataset, timestep_ps: float | None = None) -> float:
                              fix="read more frames (check start/stop/stride).")
     if timestep_ps is not None:
         if not timestep_ps > 0:
-            raise ParameterError(f"timestep_ps={timestep_ps} must be positive.", fix="give the time between frames in ps")
+            raise ParameterError(f"timestep_ps={timestep_ps} must be positive.",
+                                 fix="give the time between frames in ps")
         return float(timestep_ps)
     if ds.attrs.get("time_is_frame_index", 0):
         raise ParameterError("the trajectory has no time information (time is the frame index).",
