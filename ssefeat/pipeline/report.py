@@ -131,8 +131,11 @@ def _report(pipe, trajs, feats, soft, links, transport, disorder, figures) -> st
                   f"frames; label units Å²). Classifier: {c['softness']['classifier']}, standardised features, "
                   "train / test split by frame blocks.", ""]
         if test:
+            ci = test.get("balanced_accuracy_ci")
+            interval = (f", 95 % CI [{_fmt(ci[0])}, {_fmt(ci[1])}] resampling the {test['n_test_units']} held-out "
+                        "frame blocks" if ci and np.isfinite(ci[0]) else "")
             lines += [f"- held-out accuracy {_fmt(test['accuracy'])}, balanced accuracy "
-                      f"{_fmt(test['balanced_accuracy'])} (n = {test['n_samples']})",
+                      f"{_fmt(test['balanced_accuracy'])} (n = {test['n_samples']} samples{interval})",
                       f"- P(S > 0 | rearranging) = {_fmt(test['p_soft_given_rearranging'])}, "
                       f"P(S > 0) = {_fmt(test['p_soft'])}",
                       f"- confusion matrix [[TN, FP], [FN, TP]] = {test['confusion_matrix']}", ""]
