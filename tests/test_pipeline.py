@@ -80,6 +80,7 @@ def test_pipeline_writes_results_and_resumes(tmp_path, traj):
     # every sample says whether it lies in the model's training domain; the report counts those outside
     assert first["in_domain"].dtype == bool and first["in_domain"].shape == first["softness"].shape
     assert "outside the model's training domain" in report
+    assert "(standard error over the 40 ions' time averages)" in report  # mean S with its error, ions as units
     stamps = {p.name: p.stat().st_mtime_ns for p in (out / "stages").iterdir()}
     # A second run with the same config recomputes nothing and gives the same result.
     pipe = Pipeline(load_config(cfg), progress=False)

@@ -12,6 +12,7 @@ Layout::
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -145,10 +146,16 @@ def _report(pipe, trajs, feats, soft, links, transport, disorder, figures) -> st
                           "correlations below should not be interpreted.** Longer runs (more rearrangements), "
                           "other label thresholds or a lower temperature usually help.", ""]
         for k, s in enumerate(soft):
-            v = in_domain_softness(s).values
-            v = v[np.isfinite(v)]
-            lines.append(f"- run {k}: mean S = {_fmt(v.mean())}, std {_fmt(v.std())}, "
-                         f"fraction soft {_fmt((v > 0).mean())}" + _domain_line(s))
+            S = in_domain_softness(s).transpose("frame", "atom").values
+            v = S[np.isfinite(S)]
+            with np.errstate(invalid="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # an ion with no in-domain frame: left out
+                per_ion = np.nanmean(S, axis=0)
+            per_ion = per_ion[np.isfinite(per_ion)]
+            se = per_ion.std(ddof=1) / np.sqrt(per_ion.size) if per_ion.size > 1 else np.nan
+            lines.append(f"- run {k}: mean S = {_fmt(v.mean(), se)} (standard error over the {per_ion.size} ions' "
+                         f"time averages), std {_fmt(v.std())}, fraction soft {_fmt((v > 0).mean())}"
+                         + _domain_line(s))
         lines.append("")
     if links is not None:
         n_boot = json.loads(links.attrs.get("parameters", "{}")).get("n_boot")
