@@ -212,3 +212,23 @@ def build_system(n_ps4=8, n_p2s7=3, n_p2s6=3, n_li=20, seed=0, box=24.0, cell=No
     if wrap:
         pos, _ = wrap_positions(pos, cell)
     return species, pos, cell, truth
+
+
+def load_script(name: str, path):
+    """Import a file (a models/ script, or a module of an older commit) as module ``name``, registered in
+    sys.modules (dataclasses look their module up), without leaking its NUMBA_NUM_THREADS default."""
+    import importlib.util
+    import sys
+
+    before = os.environ.get("NUMBA_NUM_THREADS")
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod
+    try:
+        spec.loader.exec_module(mod)
+    finally:
+        if before is None:
+            os.environ.pop("NUMBA_NUM_THREADS", None)
+        else:
+            os.environ["NUMBA_NUM_THREADS"] = before
+    return mod

@@ -3,9 +3,7 @@ and (slow) the same features, labels, training sets, model file and metrics as t
 protocol moved into the library (the script and softness.py of commit REV, read from git)."""
 from __future__ import annotations
 
-import importlib.util
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +15,7 @@ import xarray as xr
 from ssefeat.softness import (SoftnessModel, alpha_relaxation_time, combine_runs, p_r_trend, quiet_tau_at,
                               quiet_window, rearrangement_probability, train_on_runs, train_softness,
                               train_with_holdouts)
+from conftest import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
 REV = "16d1f1c"  # the last commit with ssefeat/softness.py and the protocol inside models/train_kob_andersen.py
@@ -89,19 +88,6 @@ def test_train_on_runs_holds_out_runs_and_is_train_softness_with_the_quiet_windo
 # ------------------------------------------------------------------------------------------------------------------
 # slow: the library reproduces the training script of commit REV on a small Kob-Andersen case
 # ------------------------------------------------------------------------------------------------------------------
-def _load(name, path):
-    before = os.environ.get("NUMBA_NUM_THREADS")
-    spec = importlib.util.spec_from_file_location(name, path)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod  # dataclasses look their module up
-    try:
-        spec.loader.exec_module(mod)
-    finally:
-        if before is None:
-            os.environ.pop("NUMBA_NUM_THREADS", None)
-        else:
-            os.environ["NUMBA_NUM_THREADS"] = before
-    return mod
 
 
 def old_code(tmp_path, parts=("ssefeat/softness.py", "models/train_kob_andersen.py")):
@@ -117,7 +103,7 @@ def old_code(tmp_path, parts=("ssefeat/softness.py", "models/train_kob_andersen.
         files[part] = tmp_path / part.replace("/", "_")
         files[part].write_text(out.stdout)
     # ssefeat modules load inside the ssefeat package (their relative imports), scripts on their own
-    return [_load(("ssefeat." if part.startswith("ssefeat/") else "") + Path(part).stem + "_at_rev", files[part])
+    return [load_script(("ssefeat." if part.startswith("ssefeat/") else "") + Path(part).stem + "_at_rev", files[part])
             for part in parts]
 
 

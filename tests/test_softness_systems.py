@@ -2,31 +2,20 @@
 learns softness from p_hop labels well above chance, and (slow) the full-strength KA result regenerates."""
 from __future__ import annotations
 
-import importlib.util
 import json
-import os
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from conftest import load_script
+
 MODELS = Path(__file__).resolve().parents[1] / "models"
 
 
 def _script(name):
-    """Import a models/ script as a module (without leaking its NUMBA_NUM_THREADS default into the environment)."""
-    before = os.environ.get("NUMBA_NUM_THREADS")
-    spec = importlib.util.spec_from_file_location(name, MODELS / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    try:
-        spec.loader.exec_module(mod)
-    finally:
-        if before is None:
-            os.environ.pop("NUMBA_NUM_THREADS", None)
-        else:
-            os.environ["NUMBA_NUM_THREADS"] = before
-    return mod
+    return load_script(name, MODELS / f"{name}.py")
 
 
 def small_ka_softness(seed=1, n_atoms=500, temperature=0.8, equilibrate_tau=20.0, production_tau=60.0,
