@@ -21,7 +21,7 @@ import xarray as xr
 from .. import __version__
 from ..io.atomic import atomic_output
 from ..io.stage_files import open_trajectory, save_tree
-from ..softness import in_domain_softness
+from ..softness import in_domain_softness, out_of_domain
 from ..units import ANGSTROM2_PER_PS_TO_CM2_PER_S
 
 
@@ -182,7 +182,8 @@ def _report(pipe, trajs, feats, soft, links, transport, disorder, figures) -> st
                           f" ({own} of its {links.attrs['lasso_columns']} columns are inputs of the softness "
                           "model, so R² partly measures the model's own inputs)." if own else ".")]
         if "env_mean" in links:
-            lines += ["", "Softness by nearest anion cluster: " + ", ".join(
+            lines += ["", "Softness by nearest anion cluster (run 0 only, in-domain samples; mean S, n = samples, "
+                          "no interval yet): " + ", ".join(
                 f"{cat}: {float(m):+.2f} (n = {int(n)})" for cat, m, n in
                 zip(links["category"].values, links["env_mean"].values, links["env_count"].values))]
         lines.append("")
@@ -250,9 +251,8 @@ def _domain_line(s: xr.Dataset) -> str:
     """How many of a run's samples lie outside the softness model's training domain (not used above)."""
     if "in_domain" not in s:
         return "; the model file has no training domain, so extrapolated samples cannot be told"
-    finite = np.isfinite(s["softness"].values)
-    n_out = int((finite & ~s["in_domain"].values.astype(bool)).sum())
-    return (f"; {n_out} of {int(finite.sum())} samples ({100 * n_out / max(1, finite.sum()):.2g} %) outside the "
+    n_out, n = out_of_domain(s)
+    return (f"; {n_out} of {n} samples ({100 * n_out / max(1, n):.2g} %) outside the "
             "model's training domain, left out of these numbers, the figures and the links")
 
 

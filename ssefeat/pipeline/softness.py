@@ -73,11 +73,11 @@ class SoftnessStage(Stage, label="softness", inputs=("features", "labels", "trai
 
     def finalize(self, store: ChunkedStore) -> None:
         """P_R(S) from the (frame, atom) softness within the model's training domain and the labels of the run."""
-        from ..softness import in_domain_softness, rearrangement_probability
+        from ..softness import in_domain_softness, out_of_domain, rearrangement_probability
 
         written = store.open_partial().load()
         S = in_domain_softness(written)
-        n_out = int(np.isfinite(written["softness"].values).sum() - np.isfinite(S.values).sum())
+        n_out = out_of_domain(written)[0]
         if n_out:
             self.pipe.say(f"{self.name}: {n_out} samples lie outside the softness model's training domain "
                           "(in_domain = 0): left out of P_R(S), the links and the report's figures")

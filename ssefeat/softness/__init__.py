@@ -6,7 +6,7 @@ Kob-Andersen recipe for independent runs: :func:`train_on_runs`).
 """
 from .labels import future_max, labels_at_frames  # noqa: F401
 from .model import (MIN_FEATURE_SCALE, MODEL_FORMAT, MODEL_FORMAT_VERSION, SoftnessModel, in_domain_softness,  # noqa: F401
-                    train_softness)
+                    out_of_domain, train_softness)
 from .probability import fit_softness_arrhenius, p_r_trend, rearrangement_probability  # noqa: F401
 from .protocol import (alpha_relaxation_time, labels_and_features, permuted_control, quiet_tau_at,  # noqa: F401
                        quiet_window, train_on_runs, train_with_holdouts, transfer_metrics)

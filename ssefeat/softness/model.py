@@ -357,6 +357,15 @@ def in_domain_softness(softness: xr.Dataset) -> xr.DataArray:
     return S.where(softness["in_domain"].astype(bool)) if "in_domain" in softness else S
 
 
+def out_of_domain(softness: xr.Dataset) -> tuple[int, int]:
+    """(samples outside the training domain, samples with a finite softness) of a softness Dataset; (0, n) when
+    the model had no training domain."""
+    finite = np.isfinite(softness["softness"].values)
+    if "in_domain" not in softness:
+        return 0, int(finite.sum())
+    return int((finite & ~softness["in_domain"].values.astype(bool)).sum()), int(finite.sum())
+
+
 def training_domain(X: np.ndarray, mean: np.ndarray, scale: np.ndarray, active: np.ndarray) -> dict:
     """The training domain stored in a model file: per-feature ranges, the covariance of the standardised active
     features (+ DOMAIN_RIDGE), and the threshold: DOMAIN_FACTOR x the 99th percentile of the training samples'
