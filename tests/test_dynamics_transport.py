@@ -389,3 +389,21 @@ def test_per_run_verdicts_in_a_study_with_a_caged_run(tmp_path):
     report = (out / "report.md").read_text()
     assert "The MSD of run_1 never reached the diffusive regime" in report
     assert "| run_0 | 700 |" in report and "| diffusive |" in report
+
+
+def test_choose_window_tiers_on_exact_curves():
+    """The one window rule on exact MSD curves: a straight line is diffusive, a line that only spans a factor
+    1.5-2 is 'short', a cage (t then flat) is apparent with the window 0.2-0.5 of t_max, and fallback=False
+    refuses instead of guessing."""
+    from ssefeat.dynamics.regime import choose_window
+    from ssefeat.errors import ParameterError
+
+    lag = np.arange(0, 2001) * 0.01
+    window, verdict, _ = choose_window(lag, 6 * 0.1 * lag)
+    assert verdict == "diffusive" and window[1] / window[0] >= 2
+    cage = np.where(lag < 0.5, lag, 0.5)  # slope 1 up to 0.5 ps, then flat
+    window, verdict, note = choose_window(lag, cage, t_max=20.0)
+    assert verdict == "apparent" and window == (4.0, 10.0) and note.startswith("NOT DIFFUSIVE")
+    with pytest.raises(ParameterError):
+        choose_window(lag, cage, fallback=False)
+    assert choose_window(lag, cage, window=(1, 2))[1:] == ("given", "window given")

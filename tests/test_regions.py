@@ -10,6 +10,7 @@ from ssefeat.dynamics import _msd_kernels as K
 from ssefeat.disorder import disorder_profile
 from ssefeat.errors import ParameterError, SchemaError
 from ssefeat.dynamics.region_dynamics import region_dynamics, region_msd
+from ssefeat.dynamics.regime import choose_window
 from ssefeat.regions import classify_slabs, find_regions, fit_interfaces, label_atoms, step_model, step_significance
 
 from test_disorder import PARAMS, crystal_glass_box, lattice, traj
@@ -235,6 +236,16 @@ def test_region_msd_and_diffusion():
     assert abs(float(auto.D_apparent.sel(region="crystal"))) < 1e-4
     assert float(auto.msd_exponent.sel(region="crystal")) < 0.2
     assert float(auto.apparent_window_start.sel(region="crystal")) == pytest.approx(12.0)
+    # one rule with `ssefeat transport`: the verdicts are choose_window's on each region's MSD
+    assert auto.verdict.sel(region="crystal").item() == "apparent"
+    assert auto.verdict.sel(region="glass").item() == "diffusive"
+    for name in ("crystal", "glass"):
+        curve = auto.msd.sel(region=name).values
+        window, verdict, _ = choose_window(auto.lag.values, curve, t_max=60.0, label=name)
+        assert verdict == auto.verdict.sel(region=name).item()
+        assert window == (float(auto.apparent_window_start.sel(region=name)),
+                          float(auto.apparent_window_stop.sel(region=name)))
+    assert res.verdict.sel(region="crystal").item() == "given"
 
 
 def test_region_diffusion_error_matches_the_scatter_of_independent_runs():

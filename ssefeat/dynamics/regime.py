@@ -7,9 +7,11 @@ calls it for each run of a study, so one sub-diffusive run never changes the ver
 """
 from __future__ import annotations
 
+import numpy as np
 import xarray as xr
 
 from ..errors import ParameterError
+from .diffusion import MIN_WINDOW_POINTS, diffusive_window
 
 GIVEN = "window given"
 DIFFUSIVE = "diffusive window detected from the log-log MSD slope"
@@ -21,6 +23,43 @@ SHORT_SPAN = 1.5
 APPARENT = (0.2, 0.5)
 #: verdicts whose D is a diffusion coefficient
 DIFFUSIVE_VERDICTS = ("given", "diffusive", "short")
+
+
+def apparent_note(why: str, window: tuple[float, float]) -> str:
+    """The loud note of an apparent D: why no diffusive window was found and the window (ps) used instead."""
+    return (f"NOT DIFFUSIVE: no lag range with a log-log MSD slope near 1 ({why}); D and sigma are "
+            f"apparent values fitted over {window[0]:.3g}-{window[1]:.3g} ps; "
+            "they are not diffusion coefficients. Run longer or hotter.")
+
+
+def choose_window(lag_ps: np.ndarray, msd: np.ndarray, window=None, *, t_max: float | None = None,
+                  fallback: bool = True, label: str = "") -> tuple[tuple[float, float], str, str]:
+    """The fit window (start, stop) ps of one MSD curve, its verdict and note, by the rule of this module.
+
+    ``window`` given: used as is. Else the diffusive window (factor 2), else with ``fallback`` a short one
+    (factor 1.5), else 0.2-0.5 of ``t_max`` (default the last lag): an apparent D. ``fallback=False`` raises the
+    detection's :class:`~ssefeat.errors.ParameterError` instead. NaN lags are ignored.
+    """
+    if window is not None:
+        return (float(window[0]), float(window[1])), "given", GIVEN
+    ok = np.isfinite(msd)
+    lag, y = np.asarray(lag_ps)[ok], np.asarray(msd)[ok]
+    if lag.size < MIN_WINDOW_POINTS:
+        raise ParameterError(f"no MSD to fit{' for ' + label if label else ''}: fewer than "
+                             f"{MIN_WINDOW_POINTS} finite lags.", fix="follow more atoms or frames.")
+    try:
+        return diffusive_window(lag, y, label=label), "diffusive", DIFFUSIVE
+    except ParameterError as err:
+        if not fallback:
+            raise
+        why = err.what
+    try:
+        return diffusive_window(lag, y, min_span=SHORT_SPAN, label=label), "short", SHORT
+    except ParameterError:
+        pass
+    t_max = float(lag_ps[-1]) if t_max is None else float(t_max)
+    window = (APPARENT[0] * t_max, APPARENT[1] * t_max)
+    return window, "apparent", apparent_note(why, window)
 
 
 def conductivity_with_verdict(ds: xr.Dataset, species, window=None, *, fallback: bool = True,
@@ -52,7 +91,4 @@ def conductivity_with_verdict(ds: xr.Dataset, species, window=None, *, fallback:
         pass
     t_max = float(ds["time"].values[-1] - ds["time"].values[0])
     window = (APPARENT[0] * t_max, APPARENT[1] * t_max)
-    note = (f"NOT DIFFUSIVE: no lag range with a log-log MSD slope near 1 ({why}); D and sigma are "
-            f"apparent values fitted over {window[0]:.3g}-{window[1]:.3g} ps; "
-            "they are not diffusion coefficients. Run longer or hotter.")
-    return done(conductivity(ds, species, window, **kwargs), "apparent", note)
+    return done(conductivity(ds, species, window, **kwargs), "apparent", apparent_note(why, window))

@@ -19,6 +19,7 @@ from ..regions import REGIONS
 from ..units import ANGSTROM2_PER_PS_TO_CM2_PER_S
 from . import _msd_kernels as K
 from .diffusion import bootstrap_d_error, fit_d, window_lags
+from .regime import DIFFUSIVE_VERDICTS, choose_window
 from .msd import PreparedPositions, _check_max_lag
 
 
@@ -137,14 +138,15 @@ def region_dynamics(ds: xr.Dataset, labels: xr.DataArray, species: str | Sequenc
     """MSD, D and softness statistics per region (crystal, interface, glass) for the atoms of ``species``.
 
     Atoms count in the region they occupy at the time origin (MSD) or in the frame of the softness value.
-    ``window`` (ps) is the D fit window, detected per region from the MSD's log-log slope when omitted (D is NaN,
-    with the reason in ``attrs["D_messages"]``, when no diffusive window exists). ``softness`` is an optional
+    ``window`` (ps) is the D fit window, else chosen per region by :func:`ssefeat.dynamics.regime.choose_window`
+    (the rule of ``ssefeat transport`` and the pipeline: diffusive, short, or apparent), its verdict in
+    ``verdict (region)``; D is NaN, with the reason in ``attrs["D_messages"]``, when no diffusive window exists. ``softness`` is an optional
     (frame, atom) DataArray; its statistics use the atoms of ``species`` it covers.
 
     ``D_err`` is the bootstrap-over-atoms standard error of D (``n_boot`` seeded resamples of 64 groups of atoms,
     the same window; as the "atoms" error of :func:`ssefeat.dynamics.diffusion.diffusion_coefficient`, ion-ion
     correlations are not included). Where no diffusive window exists (short or cold runs), ``D_apparent`` is the
-    slope / 6 over 0.2-0.5 of the longest lag, with its error and the MSD's log-log exponent there
+    slope / 6 over 0.2-0.5 of the longest lag (verdict "apparent"), with its error and the MSD's log-log exponent there
     (``msd_exponent``): not a diffusion coefficient while the exponent is below 1 (then an upper bound of it).
 
     Returns the :func:`region_msd` Dataset plus per region ``D`` Å^2/ps, ``D_err``, ``D_cm2_s``, ``D_err_cm2_s``,
@@ -161,23 +163,25 @@ def region_dynamics(ds: xr.Dataset, labels: xr.DataArray, species: str | Sequenc
     nr = len(REGIONS)
     d, d_err, w0, w1 = (np.full(nr, np.nan) for _ in range(4))
     d_app, d_app_err, a0, a1, beta = (np.full(nr, np.nan) for _ in range(5))
-    messages = []
+    verdicts, notes, messages = [], [], []
     rng = np.random.default_rng(seed)
     n_groups = total_g.shape[0]
-    t_max = float(lag[-1])
     for r, name in enumerate(REGIONS):
         msd = np.asarray(out["msd"].values[:, r])
-        d[r], w0[r], w1[r], msg = fit_d(lag, msd, window, name)
-        if msg:
-            messages.append(msg)
-        if np.isfinite(d[r]):
-            d[r], d_err[r], beta[r] = _fit_region(lag, msd, total_g, pairs_g, r, (w0[r], w1[r]), n_boot, rng)
-            d_app[r], d_app_err[r], a0[r], a1[r] = d[r], d_err[r], w0[r], w1[r]
-        elif np.isfinite(msd[1:]).sum() >= 3:
-            # no diffusive window: the apparent D over the later lags (0.2-0.5 of the longest lag), said so
-            a0[r], a1[r] = 0.2 * t_max, 0.5 * t_max
-            d_app[r], d_app_err[r], beta[r] = _fit_region(lag, msd, total_g, pairs_g, r, (a0[r], a1[r]),
-                                                          n_boot, rng)
+        try:
+            (a0[r], a1[r]), verdict, note = choose_window(lag, msd, window, t_max=float(lag[-1]), label=name)
+        except ParameterError as err:  # fewer than 3 finite lags: no atoms of this region
+            verdict, note = "none", err.what
+        verdicts.append(verdict)
+        notes.append(f"{name}: {note}")
+        if verdict == "none":
+            messages.append(f"{name}: no MSD")
+            continue
+        d_app[r], d_app_err[r], beta[r] = _fit_region(lag, msd, total_g, pairs_g, r, (a0[r], a1[r]), n_boot, rng)
+        if verdict in DIFFUSIVE_VERDICTS:
+            d[r], d_err[r], w0[r], w1[r] = d_app[r], d_app_err[r], a0[r], a1[r]
+        if verdict == "apparent" or not np.isfinite(d_app[r]):
+            messages.append(f"{name}: {note}" if np.isfinite(d_app[r]) else f"{name}: fewer than 3 lags in the window")
     err_method = (f"bootstrap over atoms ({n_groups} groups of the followed atoms, {int(n_boot)} resamples, same "
                   "window); ion-ion correlations not included")
     out["D"] = (("region",), d, {"units": "angstrom^2/ps", "long_name": "tracer D = slope / 6 (diffusive window)"})
@@ -195,7 +199,11 @@ def region_dynamics(ds: xr.Dataset, labels: xr.DataArray, species: str | Sequenc
         "units": "1", "long_name": "log-log MSD slope over the apparent window (1: diffusive)"})
     out["window_start"] = (("region",), w0, {"units": "ps"})
     out["window_stop"] = (("region",), w1, {"units": "ps"})
+    out["verdict"] = (("region",), np.array(verdicts, dtype=object), {
+        "long_name": "fit window verdict per region (ssefeat.dynamics.regime.choose_window): given, diffusive, "
+                     "short, apparent (D NaN, D_apparent not a diffusion coefficient) or none (no atoms)"})
     out.attrs["D_messages"] = "; ".join(messages)
+    out.attrs["window_notes"] = " | ".join(notes)
     if softness is not None:
         _softness_statistics(out, softness, labels, species)
     params = {"species": species, "window": window, "max_lag": max_lag, "remove_com": remove_com,

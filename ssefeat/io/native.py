@@ -10,23 +10,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import xarray as xr
 
 from ..data import validate
 from ..errors import CorruptFileError, OutputError, SchemaError
 from .atomic import atomic_output
+from .attrs import safe_attrs
 from .formats import ReadOptions, atom_indices, cell_per_frame, errors_named
 
 _OPEN = dict(decode_times=False, decode_timedelta=False)
 
 
 def _storable(ds: xr.Dataset) -> xr.Dataset:
-    """A copy with netCDF/zarr-safe attrs (bools -> int, None dropped) and unicode species."""
+    """A copy with netCDF/zarr-safe attrs (:func:`.stage_files.safe_attrs`, None left out)."""
     out = ds.copy(deep=False)
     for obj in [out, *out.variables.values()]:
-        obj.attrs = {k: (int(v) if isinstance(v, (bool, np.bool_)) else v) for k, v in obj.attrs.items()
-                     if v is not None}
+        obj.attrs = safe_attrs(obj.attrs, drop_none=True)
         obj.encoding = {}
     return out
 

@@ -270,7 +270,10 @@ def _region_d(d, i: int) -> str:
     has no diffusive window (dynamics.region_dynamics)."""
     region, n = d["region_class"].values[i], int(d["n_atoms_at_origin"].values[i])
     if np.isfinite(d["dyn_D"].values[i]):
-        return f"{region}: {_fmt(d['dyn_D_cm2_s'].values[i], d['dyn_D_err_cm2_s'].values[i])} cm²/s (n = {n})"
+        short = "dyn_verdict" in d and d["dyn_verdict"].values[i] == "short"
+        return (f"{region}: {_fmt(d['dyn_D_cm2_s'].values[i], d['dyn_D_err_cm2_s'].values[i])} cm²/s (n = {n}"
+                + ("; short diffusive window, a factor 1.5-2 in time: less certain than its error bar)" if short
+                   else ")"))
     if "dyn_D_apparent" in d and np.isfinite(d["dyn_D_apparent"].values[i]):
         apparent = _fmt(d["dyn_D_apparent"].values[i] * ANGSTROM2_PER_PS_TO_CM2_PER_S,
                         d["dyn_D_apparent_err"].values[i] * ANGSTROM2_PER_PS_TO_CM2_PER_S)
