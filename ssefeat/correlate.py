@@ -89,18 +89,28 @@ def pearson(x, y, n_boot: int = 1000, confidence: float = 0.95, groups=None, see
             "n_groups": n_groups}
 
 
+def _ion_ids(frames: np.ndarray, atoms: np.ndarray, run_of_frame: xr.DataArray | None) -> np.ndarray:
+    """One id per ion: the atom index, or the (run, atom) pair when frames of several runs are joined
+    (``run_of_frame``: the run of each frame, indexed by ``frame``); atom k of two runs is two ions."""
+    if run_of_frame is None:
+        return atoms
+    runs = np.asarray(run_of_frame.sel(frame=frames).values, dtype=np.int64)
+    return runs * (int(atoms.max()) + 1) + atoms
+
+
 def softness_links(softness: xr.DataArray, descriptors, n_boot: int = 1000, confidence: float = 0.95,
-                   bootstrap: str = "atom", seed: int = 0) -> xr.Dataset:
+                   bootstrap: str = "atom", seed: int = 0, run_of_frame: xr.DataArray | None = None) -> xr.Dataset:
     """Pearson r (p-value, bootstrap CI) between per-atom softness and each per-atom descriptor.
 
     ``descriptors``: a Dataset of (frame, atom) variables (e.g. cluster-environment fractions, potential energy,
     Voronoi volume, CSM, coordination) or a (frame, atom, feature) DataArray. The CI and the p-value resample the
     same units (``bootstrap``: whole ions by default, see :func:`pearson`); ``n`` counts samples, ``n_groups`` ions.
+    ``run_of_frame`` (the run of each frame) keeps atom k of different runs apart as different ions.
     """
     if bootstrap not in ("atom", "frame", "sample"):
         raise ParameterError(f"bootstrap must be 'atom', 'frame' or 'sample', got {bootstrap!r}.")
     y, X, names, frames, atoms = _flatten(softness, descriptors, complete=False)
-    groups = {"atom": atoms, "frame": frames, "sample": None}[bootstrap]
+    groups = {"atom": _ion_ids(frames, atoms, run_of_frame), "frame": frames, "sample": None}[bootstrap]
     rows = []
     for k in range(len(names)):  # each descriptor on its own finite samples (e.g. CSM is NaN for some sites)
         ok = np.isfinite(X[:, k])
@@ -142,13 +152,70 @@ def softness_by_environment(softness: xr.DataArray, environment: xr.DataArray, b
                  analysis="softness_by_environment")
 
 
+def softness_by_category(softness: xr.DataArray, category: xr.DataArray, n_boot: int = 1000,
+                         confidence: float = 0.95, seed: int = 0,
+                         run_of_frame: xr.DataArray | None = None) -> xr.Dataset:
+    """Mean softness per category (e.g. the nearest anion type) with a percentile interval that resamples whole
+    ions (an ion's samples in the category move together; ``run_of_frame`` keeps runs' ions apart).
+
+    Returns per category ``mean`` (over samples), ``ci_low``, ``ci_high``, ``n_ions`` and ``n_samples``.
+    """
+    s, c = xr.align(softness.transpose("frame", "atom"), category.transpose("frame", "atom"), join="inner")
+    y = np.asarray(s.values, dtype=np.float64).ravel()
+    labels = np.asarray(c.values).astype(str).ravel()
+    frames = np.repeat(s["frame"].values, s.sizes["atom"])
+    atoms = np.tile(s["atom"].values, s.sizes["frame"])
+    keep = np.isfinite(y) & ~np.isin(labels, ["", "nan", "None"])
+    y, labels, frames, atoms = y[keep], labels[keep], frames[keep], atoms[keep]
+    if y.size == 0:
+        raise SchemaError("no finite softness with a category to split by.",
+                          fix="compute softness and the category on the same trajectory, frames and atoms.")
+    ions = _ion_ids(frames, atoms, run_of_frame)
+    cats = sorted(set(labels.tolist()))
+    rng = np.random.default_rng(seed)
+    alpha = (1 - confidence) / 2
+    rows = []
+    for cat in cats:
+        m = labels == cat
+        uniq, inv = np.unique(ions[m], return_inverse=True)
+        sums, counts = np.bincount(inv, weights=y[m]), np.bincount(inv).astype(float)
+        draws = rng.integers(0, uniq.size, size=(int(n_boot), uniq.size))
+        boot = sums[draws].sum(axis=1) / counts[draws].sum(axis=1)
+        lo, hi = np.quantile(boot, [alpha, 1 - alpha]) if uniq.size > 1 else (np.nan, np.nan)
+        rows.append((sums.sum() / counts.sum(), lo, hi, uniq.size, int(m.sum())))
+    keys = ("mean", "ci_low", "ci_high", "n_ions", "n_samples")
+    out = xr.Dataset({k: ("category", [r[i] for r in rows]) for i, k in enumerate(keys)}, coords={"category": cats})
+    out["mean"].attrs.update(units=softness.attrs.get("units", "1"), long_name="mean softness over samples")
+    out["ci_low"].attrs["method"] = f"percentile bootstrap over ions ({int(n_boot)} resamples, {confidence:.0%})"
+    return stamp(out, parameters={"n_boot": int(n_boot), "confidence": confidence, "seed": seed,
+                                  "category": str(category.name)}, analysis="softness_by_category")
+
+
+def _r2_interval(y: np.ndarray, pred: np.ndarray, units: np.ndarray, n_boot: int, seed: int,
+                 confidence: float = 0.95) -> tuple[float, float]:
+    """Percentile interval of R^2 = 1 - SSE / SST over resamples of whole held-out ``units`` (frames)."""
+    _, inv = np.unique(units, return_inverse=True)
+    n_units = int(inv.max()) + 1
+    per = np.stack([np.bincount(inv, minlength=n_units),  # samples, sum y, sum y^2, squared errors per unit
+                    np.bincount(inv, y, n_units), np.bincount(inv, y * y, n_units),
+                    np.bincount(inv, (y - pred) ** 2, n_units)], axis=1).astype(np.float64)
+    rng = np.random.default_rng(seed)
+    w = np.stack([np.bincount(d, minlength=n_units) for d in rng.integers(0, n_units, (int(n_boot), n_units))])
+    n, sy, syy, sse = (w @ per).T
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r2 = 1.0 - sse / (syy - sy * sy / n)
+    alpha = (1 - confidence) / 2
+    return tuple(float(v) for v in np.nanquantile(r2, [alpha, 1 - alpha]))
+
+
 def lasso_links(target: xr.DataArray, descriptors, test_fraction: float = 0.25, cv: int = 5, seed: int = 0,
-                split: str = "frame") -> xr.Dataset:
+                split: str = "frame", n_boot: int = 1000) -> xr.Dataset:
     """LASSO from standardised descriptors to a target, alpha by cross-validation, R^2 on held-out data.
 
     ``split="frame"`` holds out whole frames (no leakage between neighbouring samples of one frame);
     ``"sample"`` holds out random rows (use it for per-ion targets without frames, e.g. D per ion).
-    Coefficients are in target units per standard deviation of each descriptor.
+    Coefficients are in target units per standard deviation of each descriptor. ``attrs["r2_test_ci"]`` is a
+    95 % interval of the held-out R^2 resampling whole held-out frames (or samples), ``n_boot`` times.
     """
     from sklearn.linear_model import LassoCV
     from sklearn.metrics import r2_score
@@ -178,9 +245,14 @@ def lasso_links(target: xr.DataArray, descriptors, test_fraction: float = 0.25, 
              else list(KFold(cv, shuffle=True, random_state=seed).split(Z[train])))
     model = LassoCV(cv=folds, random_state=seed, max_iter=20000).fit(Z[train], y[train])
     r2_test = float(r2_score(y[test], model.predict(Z[test]))) if test.sum() > 1 else np.nan
+    unit = frames[test] if split == "frame" else np.arange(int(test.sum()))
+    r2_lo, r2_hi = _r2_interval(y[test], model.predict(Z[test]), unit, n_boot, seed) if test.sum() > 1 \
+        else (np.nan, np.nan)
     out = xr.Dataset({"coefficient": ("descriptor", model.coef_), "descriptor_mean": ("descriptor", mean),
                       "descriptor_std": ("descriptor", scale)}, coords={"descriptor": names})
     out.attrs.update({"alpha": float(model.alpha_), "intercept": float(model.intercept_), "r2_test": r2_test,
+                      "r2_test_ci": [float(r2_lo), float(r2_hi)],
+                      "r2_test_ci_method": f"95 % percentile bootstrap over held-out {split}s ({int(n_boot)})",
                       "r2_train": float(r2_score(y[train], model.predict(Z[train]))),
                       "n_train": int(train.sum()), "n_test": int(test.sum())})
     out["coefficient"].attrs["units"] = f"{target.attrs.get('units', 'target units')} per descriptor std"
@@ -205,8 +277,9 @@ def _descriptor_columns(f: xr.Dataset) -> xr.Dataset:
 def study_links(features, softness, n_boot: int = 300, lasso: bool = True) -> xr.Dataset:
     """Softness links of a study: Pearson r (bootstrap CI) of the softness of every run against the descriptors
     and environment variables of its feature store (runs joined along ``frame``, renumbered to stay unique),
-    LASSO over the mostly finite, non-constant columns, and the softness of run 0 by nearest cluster type; only
-    samples within the softness model's training domain count. ``model_input`` marks the descriptors that are
+    LASSO over the mostly finite, non-constant columns, and the mean softness by nearest cluster type over all
+    runs; intervals resample whole ions (atom k of two runs is two ions); only samples within the softness
+    model's training domain count. ``model_input`` marks the descriptors that are
     columns of the model's own features (their links are not independent findings)."""
     from .softness import in_domain_softness
 
@@ -215,12 +288,13 @@ def study_links(features, softness, n_boot: int = 300, lasso: bool = True) -> xr
     desc = xr.concat([_descriptor_columns(f) for f in features], "frame", coords="minimal", compat="override")
     S = S.drop_vars([c for c in S.coords if c not in ("frame", "atom")])
     desc = desc.drop_vars([c for c in desc.coords if c not in ("frame", "atom")])
+    run = np.concatenate([np.full(s.sizes["frame"], k) for k, s in enumerate(softness)])
     if len(softness) > 1:  # frames of different runs share indices: make them unique
-        offsets = np.concatenate([[0], np.cumsum([s.sizes["frame"] for s in softness])[:-1]])
-        new = np.concatenate([np.arange(s.sizes["frame"]) + o for s, o in zip(softness, offsets)])
+        new = np.arange(run.size)
         S = S.assign_coords(frame=new)
         desc = desc.assign_coords(frame=new)
-    links = softness_links(S, desc, n_boot=int(n_boot), seed=0)
+    run_of_frame = xr.DataArray(run, coords={"frame": S["frame"].values}, dims="frame")
+    links = softness_links(S, desc, n_boot=int(n_boot), seed=0, run_of_frame=run_of_frame)
     # the softness model was applied to the features array: its columns are the model's own inputs
     inputs = {str(n) for n in features[0]["features"]["feature"].values}
     links["model_input"] = ("descriptor", np.isin(links["descriptor"].values.astype(str), list(inputs)), {
@@ -231,10 +305,13 @@ def study_links(features, softness, n_boot: int = 300, lasso: bool = True) -> xr
         las = lasso_links(S, desc[mostly_finite], seed=0)
         links["lasso_coefficient"] = las["coefficient"]
         links.attrs.update({"lasso_alpha": las.attrs["alpha"], "lasso_r2_test": las.attrs["r2_test"],
+                            "lasso_r2_test_ci": las.attrs["r2_test_ci"], "lasso_n_test": las.attrs["n_test"],
                             "lasso_model_inputs": sum(v in inputs for v in mostly_finite),
                             "lasso_columns": len(mostly_finite)})
-    if "nearest_cluster_type" in features[0]:
-        by = softness_by_environment(in_domain_softness(softness[0]), features[0]["nearest_cluster_type"])
-        links = xr.merge([links, by.rename({v: f"env_{v}" for v in by.data_vars}).rename({"S": "S_env"})],
-                         combine_attrs="override")
+    if all("nearest_cluster_type" in f for f in features):
+        near = xr.concat([f["nearest_cluster_type"].drop_vars(
+            [c for c in f["nearest_cluster_type"].coords if c not in ("frame", "atom")]) for f in features], "frame")
+        near = near.assign_coords(frame=S["frame"].values)
+        by = softness_by_category(S, near, n_boot=int(n_boot), seed=0, run_of_frame=run_of_frame)
+        links = xr.merge([links, by.rename({v: f"env_{v}" for v in by.data_vars})], combine_attrs="override")
     return links

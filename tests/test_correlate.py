@@ -4,7 +4,8 @@ import pytest
 import xarray as xr
 from scipy import stats
 
-from ssefeat.correlate import lasso_links, pearson, softness_by_environment, softness_links
+from ssefeat.correlate import (lasso_links, pearson, softness_by_category, softness_by_environment, softness_links,
+                               study_links)
 from ssefeat.errors import SchemaError
 
 
@@ -132,3 +133,44 @@ def test_study_links_mark_the_models_own_inputs():
     assert links["model_input"].sel(descriptor="voronoi_volume").item()
     assert not links["model_input"].sel(descriptor="fraction_PS4").item()
     assert links.attrs["lasso_model_inputs"] == 1 and links.attrs["lasso_columns"] == 2
+    lo, hi = links.attrs["lasso_r2_test_ci"]
+    assert lo <= links.attrs["lasso_r2_test"] <= hi
+    # two runs: atom k of each is its own ion, and the cluster split uses both runs
+    near = per_atom(np.tile(np.where(np.arange(n_a) % 2, "PS4", "P2S7"), (n_f, 1)), "nearest_cluster_type")
+    store = store.assign(nearest_cluster_type=near)
+    two = study_links([store, store], [soft, soft], n_boot=50, lasso=False)
+    assert int(two["n_groups"].sel(descriptor="fraction_PS4")) == 2 * n_a
+    assert int(two["env_n_ions"].sel(category="PS4")) == n_a  # 15 odd atoms x 2 runs
+    assert int(two["env_n_samples"].sel(category="PS4")) == 2 * n_f * n_a // 2
+
+
+def test_softness_by_category_counts_ions_and_resamples_them():
+    """Exact means and counts; each ion's S is one constant value repeated over frames, so the interval must be as
+    wide as for one sample per ion (it resamples ions, not samples), and atom k of two runs counts as two ions."""
+    rng = np.random.default_rng(5)
+    n_frames, n_atoms = 40, 60
+    ion_s = rng.normal(size=n_atoms)
+    S = per_atom(np.tile(ion_s, (n_frames, 1)), "softness")
+    cat = per_atom(np.tile(np.where(np.arange(n_atoms) < 20, "PS4", "P2S7"), (n_frames, 1)), "nearest")
+    out = softness_by_category(S, cat, n_boot=2000)
+    assert out["mean"].sel(category="PS4") == pytest.approx(ion_s[:20].mean())
+    assert int(out["n_ions"].sel(category="PS4")) == 20 and int(out["n_samples"].sel(category="PS4")) == 800
+    one = softness_by_category(S.isel(frame=[0]), cat.isel(frame=[0]), n_boot=2000)
+    width = (out["ci_high"] - out["ci_low"]).values
+    assert np.allclose(width, (one["ci_high"] - one["ci_low"]).values, rtol=0.15)
+    se = ion_s[20:].std(ddof=1) / np.sqrt(40)  # the ion-level standard error sets the width
+    assert float(width[list(out.category.values).index("P2S7")]) == pytest.approx(2 * 1.96 * se, rel=0.2)
+    runs = xr.DataArray(np.repeat([0, 1], n_frames // 2), coords={"frame": np.arange(n_frames)}, dims="frame")
+    assert int(softness_by_category(S, cat, run_of_frame=runs)["n_ions"].sel(category="PS4")) == 40
+
+
+def test_lasso_r2_interval_covers_zero_without_signal_and_not_with_it():
+    rng = np.random.default_rng(6)
+    X = rng.normal(size=(30, 40))
+    noise = rng.normal(size=(30, 40))
+    none = lasso_links(per_atom(noise, "y"), xr.Dataset({"x": per_atom(X, "x")}), n_boot=500)
+    lo, hi = none.attrs["r2_test_ci"]
+    assert lo <= none.attrs["r2_test"] <= hi and lo < 0.05
+    strong = lasso_links(per_atom(2 * X + 0.5 * noise, "y"), xr.Dataset({"x": per_atom(X, "x")}), n_boot=500)
+    lo, hi = strong.attrs["r2_test_ci"]
+    assert 0.8 < lo <= strong.attrs["r2_test"] <= hi

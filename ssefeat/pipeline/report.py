@@ -98,7 +98,7 @@ def _report(pipe, trajs, feats, soft, links, transport, disorder, figures) -> st
     from ..data import summary
 
     c = pipe.config
-    lines = [f"# ssefeat report", "", f"ssefeat {__version__}. Units: length Å, time ps, energy eV, T in K, "
+    lines = ["# ssefeat report", "", f"ssefeat {__version__}. Units: length Å, time ps, energy eV, T in K, "
              "D in cm²/s, σ in S/cm. Uncertainties are one standard error unless stated.", ""]
     lines += ["## Trajectories", "", "| run | source | atoms | frames | time span (ps) | T | density (g/cm³) |",
               "|---|---|---|---|---|---|---|"]
@@ -177,15 +177,19 @@ def _report(pipe, trajs, feats, soft, links, transport, disorder, figures) -> st
             lines.append("")
         if "lasso_alpha" in links.attrs:
             own = int(links.attrs.get("lasso_model_inputs", 0))
+            lo, hi = links.attrs.get("lasso_r2_test_ci", [np.nan, np.nan])
             lines += [f"LASSO softness ~ descriptors: alpha = {_fmt(links.attrs['lasso_alpha'])}, held-out "
-                      f"R² = {_fmt(links.attrs['lasso_r2_test'])}" + (
-                          f" ({own} of its {links.attrs['lasso_columns']} columns are inputs of the softness "
-                          "model, so R² partly measures the model's own inputs)." if own else ".")]
+                      f"R² = {_fmt(links.attrs['lasso_r2_test'])} (95 % CI [{lo:.3f}, {hi:.3f}] over held-out frames; "
+                      f"{links.attrs.get('lasso_n_test', 'n/a')} held-out samples)" + (
+                          f"; {own} of its {links.attrs['lasso_columns']} columns are inputs of the softness "
+                          "model, so R² partly measures the model's own inputs." if own else ".")]
         if "env_mean" in links:
-            lines += ["", "Softness by nearest anion cluster (run 0 only, in-domain samples; mean S, n = samples, "
-                          "no interval yet): " + ", ".join(
-                f"{cat}: {float(m):+.2f} (n = {int(n)})" for cat, m, n in
-                zip(links["category"].values, links["env_mean"].values, links["env_count"].values))]
+            lines += ["", "Softness by nearest anion cluster (all runs, in-domain samples; mean S with a 95 % CI "
+                          "resampling whole ions): " + ", ".join(
+                f"{cat}: {float(m):+.2f} [{float(lo):+.2f}, {float(hi):+.2f}] ({int(ni)} ions, {int(n)} samples)"
+                for cat, m, lo, hi, ni, n in zip(links["category"].values, links["env_mean"].values,
+                                                 links["env_ci_low"].values, links["env_ci_high"].values,
+                                                 links["env_n_ions"].values, links["env_n_samples"].values))]
         lines.append("")
     if transport is not None:
         lines += _transport_section(transport, c["species"]["mobile"])
