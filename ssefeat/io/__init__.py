@@ -32,6 +32,8 @@ def _module(fmt: str):
         from . import mdtraj_formats as mod
     elif family == "ase":
         from . import ase_formats as mod
+    elif family == "xdatcar":
+        from . import xdatcar as mod
     else:
         from . import lammps_dump as mod
     return mod

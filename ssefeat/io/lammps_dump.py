@@ -7,20 +7,29 @@ and files of any size stream in chunks. Units are LAMMPS ``metal`` (Å, ps, Å/p
 
 Reading:
 
-- species: an ``element`` column, else ``type_map`` ({type: symbol}), else the topology's species, else the type
-  numbers as labels ("1", "2", ...);
+- species: an ``element`` column, else the topology's species, else ``type_map`` ({type: symbol}) of the ``type``
+  column, else the type numbers as labels ("1", "2", ...); a dump with neither ``type`` nor ``element`` needs
+  ``topology`` (the species in LAMMPS ``id`` order);
 - positions ``x y z`` (wrapped), ``xu yu zu`` (unwrapped), ``xs ys zs`` / ``xsu ysu zsu`` (scaled); shifted so that
   the cell origin (xlo, ylo, zlo) is at 0. Orthogonal, restricted triclinic (``xy xz yz``) and general triclinic
   (``abc origin``) boxes;
 - ``ix iy iz`` -> ``images`` (only with wrapped positions; unwrapped ones need no flags);
 - ``vx vy vz`` -> velocities, ``fx fy fz`` -> forces, ``q`` -> charge, ``mass`` -> mass, ``c_pe*`` ->
   potential_energy; atoms are sorted by ``id`` and the ``atom`` coordinate is ``id - 1``;
-- time: ``ITEM: TIME`` (``dump_modify time yes``), else ``timestep_ps`` x frame index, else the frame index;
-  a ``TIMESTEP`` that does not increase (overlapping restarts) raises TimeOrderError.
+- periodicity: ``BOX BOUNDS`` flags per axis: ``pp`` is periodic, anything else (``ss``, ``ff``, ``fs``, ``fm``,
+  ...) is not (the Dataset's ``pbc``);
+- time: with ``timestep_ps`` (the time between consecutive frames of the dump), the ``TIMESTEP`` values give the
+  true times, frames missing from the dump (gaps) included (:class:`~ssefeat.io.formats.StepClock`); without it
+  ``ITEM: TIME`` (``dump_modify time yes``), else the frame index; a ``TIMESTEP`` that does not increase
+  (overlapping restarts) raises TimeOrderError.
+
+Box origin: LAMMPS stores the box from (xlo, ylo, zlo); Cartesian columns are shifted by that origin and scaled
+columns are multiplied by the cell only, so that ``positions = s @ cell`` with ``s`` the scaled coordinates in
+[0, 1) for wrapped atoms: positions are relative to the box origin (MDAnalysis keeps the origin for ``x y z``
+columns and drops it for scaled ones; OVITO keeps it). Files of any size stream; gzip / bzip2 / xz are read as is.
 """
 from __future__ import annotations
 
-import gzip
 import io
 import itertools
 from pathlib import Path
@@ -28,19 +37,26 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import CorruptFileError, ParameterError, TimeOrderError, TopologyMismatchError
-from .formats import ReadOptions, atom_indices, build, errors_named
+from .formats import ReadOptions, StepClock, atom_indices, build, errors_named
+from .sniff import open_binary
 
 _POSITION_SETS = (("x", "y", "z"), ("xu", "yu", "zu"), ("xs", "ys", "zs"), ("xsu", "ysu", "zsu"))
 
 
 def _open(path, mode="rb"):
-    return gzip.open(path, mode) if str(path).lower().endswith(".gz") else open(path, mode)
+    return open_binary(path)
 
 
 def _corrupt(path, what):
     return CorruptFileError(f"{path}: {what}",
                             fix="the dump is truncated or not a LAMMPS text dump; drop the incomplete last frame "
                                 "(or re-run / re-copy it), or pass format=... if it is another format.")
+
+
+def _pbc(tokens: list[str]) -> np.ndarray:
+    """Periodicity along x, y, z from the BOX BOUNDS flags (``pp`` periodic; ``ss``, ``ff``, ``fs``, ... not)."""
+    flags = [t for t in tokens if len(t) == 2 and set(t) <= set("psfm")]
+    return np.array([f == "pp" for f in flags[-3:]], dtype=bool) if len(flags) >= 3 else np.ones(3, dtype=bool)
 
 
 def _box(tokens: list[str], rows: np.ndarray):
@@ -89,6 +105,7 @@ def _header(fh, path, units_state: dict):
                 tokens = item.decode().split()[2:]
                 rows = np.array([fh.readline().split() for _ in range(3)], dtype=np.float64)
                 hdr["cell"], hdr["origin"] = _box(tokens, rows)
+                hdr["pbc"] = _pbc(tokens)
             elif item.startswith(b"ATOMS"):
                 hdr["columns"] = item.decode().split()[1:]
                 if "n" not in hdr or "cell" not in hdr:
@@ -111,18 +128,26 @@ def _parse_atoms(block: bytes, columns, n, path, frame, numeric_only=False):
                             dtype={"element": str} if "element" in columns and not numeric_only else None)
     except Exception as err:
         raise _corrupt(path, f"cannot parse the atoms of frame {frame} ({err}).") from err
-    if len(table) != n or table.isna().to_numpy().any():
-        raise _corrupt(path, f"frame {frame} is incomplete: {len(table)} of {n} atom lines could be read.")
+    if len(table) != n:
+        raise _corrupt(path, f"frame {frame} is incomplete: the file ends after {len(table)} of its {n} atom lines.")
+    missing = table.isna().to_numpy()
+    if missing.any():
+        row = int(np.flatnonzero(missing.any(axis=1))[0])
+        raise _corrupt(path, f"frame {frame}: atom line {row + 1} of {n} has fewer values than the {len(columns)} "
+                             f"columns of its ITEM: ATOMS line ({' '.join(columns)}).")
     return table
 
 
 def _species(table, opts: ReadOptions, path) -> np.ndarray:
     if "element" in table:
         return table["element"].to_numpy(dtype=str)
-    if "type" not in table:
-        raise _corrupt(path, "the dump has neither a 'type' nor an 'element' column.")
-    types = table["type"].to_numpy()
-    if opts.type_map:
+    if "type" not in table and opts.topology is None:
+        raise ParameterError(f"{path} has neither a 'type' nor an 'element' column, so it does not say which atom "
+                             f"is which (its columns: {' '.join(table.columns)}).",
+                             fix="give a topology with the species in LAMMPS id order (--topology FILE, or "
+                                 "topology= a file or a list of species in Python), or dump 'type' or 'element'.")
+    types = table["type"].to_numpy() if "type" in table else np.zeros(len(table), dtype=np.int64)
+    if opts.type_map and "type" in table and opts.topology is None:
         missing = sorted(set(np.unique(types).tolist()) - set(opts.type_map))
         if missing:
             raise ParameterError(f"{path} has atom types {missing} that the type map {opts.type_map} does not name.",
@@ -155,11 +180,17 @@ def iter_chunks(path, fmt: str, opts: ReadOptions, frames_per_chunk: int | None 
     units_state: dict = {}
     state: dict = {}
     batch: list = []
+    clock = StepClock(path, opts)
     with errors_named(path, fmt), _open(path) as fh:
         for index in itertools.count():
             hdr = _header(fh, path, units_state)
             if hdr is None:
                 break
+            if index <= 1 or opts.wants(index):
+                clock.feed(index, hdr.get("step"))  # frames 0 and 1 fix the step increment, read or not
+            if frames_per_chunk and len(batch) >= frames_per_chunk:  # held back until the times are known
+                yield _assemble(batch[:frames_per_chunk], path, fmt, opts, state, clock)
+                batch = batch[frames_per_chunk:]
             if opts.past_end(index):
                 break
             step, last = hdr.get("step"), state.get("last_step")
@@ -178,11 +209,9 @@ def iter_chunks(path, fmt: str, opts: ReadOptions, frames_per_chunk: int | None 
             block = b"".join(itertools.islice(fh, n))
             table = _parse_atoms(block, hdr["columns"], n, path, index, numeric_only="species" in state)
             batch.append(_frame(table, hdr, index, path, opts, state, units_state.get("units")))
-            if frames_per_chunk and len(batch) == frames_per_chunk:
-                yield _assemble(batch, path, fmt, opts, state)
-                batch = []
-    if batch:
-        yield _assemble(batch, path, fmt, opts, state)
+    while batch:
+        yield _assemble(batch[:frames_per_chunk or len(batch)], path, fmt, opts, state, clock)
+        batch = batch[frames_per_chunk or len(batch):]
 
 
 def _frame(table, hdr, index, path, opts: ReadOptions, state: dict, units):
@@ -203,6 +232,7 @@ def _frame(table, hdr, index, path, opts: ReadOptions, state: dict, units):
         state["wrapped"] = state["pos"][0] in ("x", "xs")
         state["images"] = state["wrapped"] and {"ix", "iy", "iz"} <= cols
         state["pe"] = next((c for c in table.columns if c.startswith("c_pe")), None)
+        state["pbc"] = hdr["pbc"]
     elif len(table) != state["n"]:
         raise TopologyMismatchError(f"{path}: frame {index} has {len(table)} atoms, the first frame read has "
                                     f"{state['n']}.", fix="ssefeat needs the same atoms in every frame; split the "
@@ -231,10 +261,11 @@ def _frame(table, hdr, index, path, opts: ReadOptions, state: dict, units):
     if "mass" in cols and "mass" not in state:
         state["mass"] = table["mass"].to_numpy(dtype=np.float64) * f.get("mass", 1.0)
     out["frame"] = index
+    out["step"] = hdr.get("step")
     return out
 
 
-def _assemble(batch: list, path, fmt, opts: ReadOptions, state: dict):
+def _assemble(batch: list, path, fmt, opts: ReadOptions, state: dict, clock: StepClock):
     sel = state["sel"]
     species = state["species"] if sel is None else state["species"][sel]
     atom = state["atom"] if sel is None else state["atom"][sel]
@@ -245,9 +276,10 @@ def _assemble(batch: list, path, fmt, opts: ReadOptions, state: dict):
             arrays[k] = state[k]
     times = [b["time"] for b in batch]
     file_time = None if any(t is None for t in times) else np.array(times)
-    return build(path, fmt, opts, np.stack([b["positions"] for b in batch]), species,
-                 np.array([b["frame"] for b in batch]), cell=np.stack([b["cell"] for b in batch]),
-                 file_time=file_time, atom=atom, wrapped=state["wrapped"], **arrays)
+    frames = np.array([b["frame"] for b in batch])
+    return build(path, fmt, opts, np.stack([b["positions"] for b in batch]), species, frames,
+                 cell=np.stack([b["cell"] for b in batch]), file_time=file_time, atom=atom, wrapped=state["wrapped"],
+                 pbc=state["pbc"], step_time=clock.times(frames, [b["step"] for b in batch]), **arrays)
 
 
 # --- writing ---------------------------------------------------------------------------------------------------
