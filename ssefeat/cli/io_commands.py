@@ -105,6 +105,11 @@ def _text(info: dict, path) -> str:
         v0, v1 = info["volume_A3"]
         lines.append(f"cell        a={a:.4f} b={b:.4f} c={c:.4f} Å, alpha={al:.2f} beta={be:.2f} gamma={ga:.2f} deg"
                      + ("" if info["cell_constant"] else " (first frame; the cell changes)"))
+        flags = str(info.get("pbc", "T T T")).split()
+        open_axes = [v for v, f in zip("abc", flags) if f != "T"]
+        lines.append("periodic    " + ("a, b and c" if not open_axes else
+                                       f"pbc {' '.join(flags)}: not along {', '.join(open_axes)} (no minimum image "
+                                       "across it)"))
         lines.append(f"volume      {v0:.4f} Å^3" if np.isclose(v0, v1) else f"volume      {v0:.4f} .. {v1:.4f} Å^3")
         dens = f"density     {info['number_density_per_A3']:.5f} atoms/Å^3"
         if "density_g_cm3" in info:

@@ -303,14 +303,17 @@ def lammps_cell(cell: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def write_frames(ds, fh, species_column: str = "element") -> None:
     """Append the frames of one trajectory Dataset to an open text file as a LAMMPS ``dump custom``.
 
-    Columns: ``id`` (atom + 1), ``element`` (or ``type``: 1, 2, ... by first appearance), ``x y z`` (rotated into
-    LAMMPS' restricted-triclinic frame when the cell is not already lower-triangular), ``ix iy iz`` when the
-    Dataset has images, ``vx vy vz``, ``fx fy fz``, ``q``, ``c_pe`` when present; ``ITEM: TIME`` holds the time
-    in ps. Needs a cell.
+    Columns: ``id`` (atom + 1), ``element`` (or ``type``: 1, 2, ... by first appearance), ``x y z`` wrapped into
+    the cell along its periodic directions (rotated into LAMMPS' restricted-triclinic frame when the cell is not
+    already lower-triangular) and ``ix iy iz`` image flags, so that unwrapped positions (or the file's own images)
+    come back exactly as ``x + ix * a + ...``; ``vx vy vz``, ``fx fy fz``, ``q``, ``c_pe`` when present;
+    ``ITEM: TIME`` holds the time in ps; ``BOX BOUNDS`` flags ``pp`` (periodic) or ``ff``. Needs a cell.
     """
-    from ..data import cell_array
+    from ..data import cell_array, periodic_axes, wrap
 
     cell = cell_array(ds)
+    pbc = periodic_axes(ds)
+    ds = wrap(ds)  # wrapped positions + image flags: lossless, and what LAMMPS readers expect with ix iy iz
     params, rot = lammps_cell(cell)
     pos = np.einsum("fai,fij->faj", np.asarray(ds["positions"].values, dtype=np.float64), rot)
     n_frames, n_atoms = pos.shape[:2]
@@ -352,17 +355,18 @@ def write_frames(ds, fh, species_column: str = "element") -> None:
         first, rest = fmts[0], " ".join(fmts[1:])
         row_fmt = [f"{first} {s} {rest}" for s in species]
     time = np.asarray(ds["time"].values, dtype=np.float64)
+    flags = " ".join("pp" if p else "ff" for p in pbc)
     for f in range(n_frames):  # loop over frames; rows are formatted by numpy
         lx, ly, lz, xy, xz, yz = params[f]
         fh.write(f"ITEM: TIME\n{time[f]:.16g}\nITEM: TIMESTEP\n{int(ds['frame'].values[f])}\n"
                  f"ITEM: NUMBER OF ATOMS\n{n_atoms}\n")
         if abs(xy) + abs(xz) + abs(yz) > 0:
-            fh.write("ITEM: BOX BOUNDS xy xz yz pp pp pp\n"
+            fh.write(f"ITEM: BOX BOUNDS xy xz yz {flags}\n"
                      f"{min(0.0, xy, xz, xy + xz):.16g} {lx + max(0.0, xy, xz, xy + xz):.16g} {xy:.16g}\n"
                      f"{min(0.0, yz):.16g} {ly + max(0.0, yz):.16g} {xz:.16g}\n"
                      f"0 {lz:.16g} {yz:.16g}\n")
         else:
-            fh.write(f"ITEM: BOX BOUNDS pp pp pp\n0 {lx:.16g}\n0 {ly:.16g}\n0 {lz:.16g}\n")
+            fh.write(f"ITEM: BOX BOUNDS {flags}\n0 {lx:.16g}\n0 {ly:.16g}\n0 {lz:.16g}\n")
         fh.write("ITEM: ATOMS " + " ".join(columns) + "\n")
         if species_column == "element":
             fh.write("".join(fmt % tuple(row) + "\n" for fmt, row in zip(row_fmt, table[f].tolist())))
