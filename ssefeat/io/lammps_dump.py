@@ -24,9 +24,10 @@ Reading:
   (overlapping restarts) raises TimeOrderError.
 
 Box origin: LAMMPS stores the box from (xlo, ylo, zlo); Cartesian columns are shifted by that origin and scaled
-columns are multiplied by the cell only, so that ``positions = s @ cell`` with ``s`` the scaled coordinates in
-[0, 1) for wrapped atoms: positions are relative to the box origin (MDAnalysis keeps the origin for ``x y z``
-columns and drops it for scaled ones; OVITO keeps it). Files of any size stream; gzip / bzip2 / xz are read as is.
+columns are multiplied by the cell only (LAMMPS: ``xs = (x - xlo) / lx``), so that ``positions = s @ cell`` with
+``s`` the scaled coordinates, in [0, 1) for wrapped atoms: positions are relative to the box origin for every
+column set. (MDAnalysis 2.x does the same for Cartesian columns but subtracts the origin once more from scaled
+ones; ``tests/test_io_mdanalysis.py`` checks both.) Files of any size stream; gzip / bzip2 / xz are read as is.
 """
 from __future__ import annotations
 
@@ -128,13 +129,14 @@ def _parse_atoms(block: bytes, columns, n, path, frame, numeric_only=False):
                             dtype={"element": str} if "element" in columns and not numeric_only else None)
     except Exception as err:
         raise _corrupt(path, f"cannot parse the atoms of frame {frame} ({err}).") from err
-    if len(table) != n:
-        raise _corrupt(path, f"frame {frame} is incomplete: the file ends after {len(table)} of its {n} atom lines.")
-    missing = table.isna().to_numpy()
-    if missing.any():
-        row = int(np.flatnonzero(missing.any(axis=1))[0])
-        raise _corrupt(path, f"frame {frame}: atom line {row + 1} of {n} has fewer values than the {len(columns)} "
-                             f"columns of its ITEM: ATOMS line ({' '.join(columns)}).")
+    n_rows = block.count(b"\n") + (1 if block and not block.endswith(b"\n") else 0)
+    if n_rows < n:
+        raise _corrupt(path, f"frame {frame} is incomplete: the file ends after {n_rows} of its {n} atom lines.")
+    if len(table) != n or table.isna().to_numpy().any() or table.index.nlevels != 1 or table.index[0] != 0:
+        widths = np.array([len(r.split()) for r in block.splitlines()])  # error path only: the first odd line
+        k = int(np.argmax(widths != len(columns))) if np.any(widths != len(columns)) else 0
+        raise _corrupt(path, f"frame {frame}: atom line {k + 1} of {n} has {widths[k]} values but the ITEM: ATOMS "
+                             f"line names {len(columns)} columns ({' '.join(columns)}).")
     return table
 
 
