@@ -220,17 +220,25 @@ class ReadOptions:
         return self.stop is not None and index >= self.stop
 
 
-def parse_type_map(type_map) -> dict[int, str]:
-    """``{1: "Li", 2: "P"}`` from a dict, a sequence (type i+1 -> item i) or a string ``"1=Li,2=P"``."""
+def _type_key(key):
+    """An integer LAMMPS type, or a label (extxyz species, e.g. ``"A"``) as it is."""
+    text = str(key).strip()
+    return int(text) if text.lstrip("-").isdigit() else text
+
+
+def parse_type_map(type_map) -> dict:
+    """``{1: "Li", 2: "P"}`` from a dict, a sequence (type i+1 -> item i) or a string ``"1=Li,2=P"``; keys that are
+    not integers are labels (``"A=Li,B=S"`` for the species labels of an extxyz)."""
     if isinstance(type_map, str):
         try:
             pairs = [item.split("=") for item in type_map.replace(" ", "").split(",") if item]
-            return {int(k): str(v) for k, v in pairs}
+            return {_type_key(k): str(v) for k, v in pairs}
         except ValueError:
             raise ParameterError(f"cannot read the type map {type_map!r}.",
-                                 fix="write it as TYPE=SPECIES pairs separated by commas, e.g. 1=Li,2=P,3=S.")
+                                 fix="write it as TYPE=SPECIES pairs separated by commas, e.g. 1=Li,2=P,3=S "
+                                     "(or LABEL=SPECIES, e.g. A=Li,B=S).")
     if isinstance(type_map, dict):
-        return {int(k): str(v) for k, v in type_map.items()}
+        return {_type_key(k): str(v) for k, v in type_map.items()}
     return {i + 1: str(v) for i, v in enumerate(type_map)}
 
 

@@ -7,8 +7,8 @@ and files of any size stream in chunks. Units are LAMMPS ``metal`` (Å, ps, Å/p
 
 Reading:
 
-- species: an ``element`` column, else the topology's species, else ``type_map`` ({type: symbol}) of the ``type``
-  column, else the type numbers as labels ("1", "2", ...); a dump with neither ``type`` nor ``element`` needs
+- species: an ``element`` column, else ``type_map`` ({type: symbol}) of the ``type`` column, else the topology's
+  species, else the type numbers as labels ("1", "2", ...); a dump with neither ``type`` nor ``element`` needs
   ``topology`` (the species in LAMMPS ``id`` order);
 - positions ``x y z`` (wrapped), ``xu yu zu`` (unwrapped), ``xs ys zs`` / ``xsu ysu zsu`` (scaled); shifted so that
   the cell origin (xlo, ylo, zlo) is at 0. Orthogonal, restricted triclinic (``xy xz yz``) and general triclinic
@@ -115,6 +115,8 @@ def _header(fh, path, units_state: dict):
             else:
                 fh.readline()  # an item we do not use: one value line
             line = fh.readline()
+    except CorruptFileError:
+        raise
     except (ValueError, IndexError) as err:
         raise _corrupt(path, f"cannot parse a frame header ({err}).") from err
 
@@ -149,7 +151,7 @@ def _species(table, opts: ReadOptions, path) -> np.ndarray:
                              fix="give a topology with the species in LAMMPS id order (--topology FILE, or "
                                  "topology= a file or a list of species in Python), or dump 'type' or 'element'.")
     types = table["type"].to_numpy() if "type" in table else np.zeros(len(table), dtype=np.int64)
-    if opts.type_map and "type" in table and opts.topology is None:
+    if opts.type_map and "type" in table:
         missing = sorted(set(np.unique(types).tolist()) - set(opts.type_map))
         if missing:
             raise ParameterError(f"{path} has atom types {missing} that the type map {opts.type_map} does not name.",

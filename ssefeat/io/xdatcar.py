@@ -106,6 +106,8 @@ def parse(path, opts: ReadOptions):
     while n_lines and not lines[n_lines - 1].strip():  # trailing blank lines
         n_lines -= 1
     ends = [s - (hlen if variable else 0) for s in starts[1:]] + [n_lines]
+    if opts.stop is not None:  # frames from stop on are neither parsed nor checked
+        starts, ends = starts[:opts.stop], ends[:opts.stop]
     cells = np.empty((len(starts), 3, 3))
     frac = np.empty((len(starts), n, 3))
     steps = []
