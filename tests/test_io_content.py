@@ -12,7 +12,8 @@ import pytest
 
 import ssefeat
 import ssefeat.io as sio
-from ssefeat.errors import CorruptFileError, ParameterError, TopologyMismatchError, UnknownFormatError
+from ssefeat.errors import (CorruptFileError, OutputError, ParameterError, TimeOrderError, TopologyMismatchError,
+                            UnknownFormatError)
 from conftest import LAMMPS_CELL, rich_trajectory
 
 SPECIES = ["Li", "Li", "Li", "P", "S", "S", "S", "S"]
@@ -215,6 +216,9 @@ def test_lammps_steps_whose_first_spacing_is_a_gap_are_ambiguous(tmp_path, traj)
     with pytest.raises(ParameterError, match="ambiguous"):
         sio.read(path, timestep_ps=0.1)
     assert sio.read(path).sizes["frame"] == 6  # without a timestep: frame indices, as documented
+    overlap = _dump_with_steps(tmp_path, traj, [0, 100, 200, 100, 200, 300], name="overlap.lammpstrj")
+    with pytest.raises(TimeOrderError, match="step 200 -> 100"):  # a restart overlap stays a time-order error
+        sio.read(overlap, timestep_ps=0.1)
 
 
 def test_extxyz_step_info_gives_times(tmp_path, traj):
@@ -278,3 +282,20 @@ def test_lammps_message_for_a_short_line_does_not_contradict_itself(tmp_path, tr
     with pytest.raises(CorruptFileError) as err:
         sio.read(tmp_path / "short.lammpstrj")
     assert "atom line 3 of 8 has" in err.value.what and "of 8 atom lines" not in err.value.what
+
+
+def test_gapped_dump_times_make_msd_refuse_instead_of_a_wrong_d(tmp_path, traj):
+    from ssefeat.dynamics.msd import timestep_of
+
+    path = _dump_with_steps(tmp_path, traj, [0, 100, 200, 2200, 2300, 2400])
+    with pytest.raises(ParameterError, match="not equally spaced in time: 0.1 ps typically but 2 ps"):
+        timestep_of(sio.read(path, timestep_ps=0.1))
+    assert timestep_of(sio.read(path, timestep_ps=0.1, stop=3)) == pytest.approx(0.1)
+
+
+def test_output_into_a_folder_that_cannot_be_written_is_an_output_error(tmp_path, traj):
+    (tmp_path / "afile").write_text("x")
+    for name in ("t.xyz", "t.nc", "t.lammpstrj"):
+        with pytest.raises(OutputError, match="cannot write"):
+            sio.write(traj, tmp_path / "afile" / name)  # the "folder" is a file: the OS refuses
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]

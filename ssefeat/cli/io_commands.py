@@ -19,10 +19,13 @@ from .group import main
 _COMMON = [
     click.option("--topology", default=None, type=click.Path(),
                  help="topology (pdb/gro/h5, ...) for formats without atom names (xtc, trr, dcd, AMBER .nc)"),
-    click.option("--type-map", default=None, help='LAMMPS types to elements, e.g. "1=Li,2=P,3=S"'),
-    click.option("--format", "fmt", default=None, help="input format when the extension does not tell it"),
+    click.option("--type-map", default=None,
+                 help='LAMMPS types (or extxyz labels) to elements, e.g. "1=Li,2=P,3=S" or "A=Li,B=S"'),
+    click.option("--format", "fmt", default=None,
+                 help="input format when neither the name nor the content tells it (xdatcar, extxyz, ...)"),
     click.option("--timestep", "timestep_ps", type=float, default=None,
-                 help="time between the file's frames in ps (for files without times)"),
+                 help="time between consecutive frames of the file in ps; with step numbers in the file "
+                      "(LAMMPS TIMESTEP, XDATCAR, extxyz step) the true times, gaps kept"),
     click.option("--chunk", type=int, default=200, show_default=True, help="frames per chunk (bounds memory)"),
 ]
 

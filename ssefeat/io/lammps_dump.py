@@ -190,20 +190,21 @@ def iter_chunks(path, fmt: str, opts: ReadOptions, frames_per_chunk: int | None 
             hdr = _header(fh, path, units_state)
             if hdr is None:
                 break
-            if index <= 1 or opts.wants(index):
-                clock.feed(index, hdr.get("step"))  # frames 0 and 1 fix the step increment, read or not
-            if frames_per_chunk and len(batch) >= frames_per_chunk:  # held back until the times are known
-                yield _assemble(batch[:frames_per_chunk], path, fmt, opts, state, clock)
-                batch = batch[frames_per_chunk:]
-            if opts.past_end(index):
-                break
             step, last = hdr.get("step"), state.get("last_step")
-            if step is not None and last is not None and step <= last:
+            increasing = step is None or last is None or step > last
+            if not increasing and not opts.past_end(index):
                 raise TimeOrderError(
                     f"{path}: the timestep does not increase between frames {index - 1} and {index} "
                     f"(step {last} -> {step}).",
                     fix="the dump probably holds overlapping restarts; keep one copy of each step (e.g. start= / "
                         "stop= around the overlap) or rewrite the dump from the restart onwards.")
+            if increasing and (index <= 1 or opts.wants(index)):
+                clock.feed(index, step)  # frames 0 and 1 fix the step increment, read or not
+            if frames_per_chunk and len(batch) >= frames_per_chunk:  # held back until the times are known
+                yield _assemble(batch[:frames_per_chunk], path, fmt, opts, state, clock)
+                batch = batch[frames_per_chunk:]
+            if opts.past_end(index):
+                break
             state["last_step"] = step
             n = hdr["n"]
             if not opts.wants(index):
