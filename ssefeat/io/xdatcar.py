@@ -96,7 +96,11 @@ def parse(path, opts: ReadOptions):
     if n <= 0:
         raise _bad(path, f"the atom-count line (line {hlen}) gives {n} atoms.")
     species = _species(names, counts, lines[0].decode(errors="replace"), opts, path)
-    starts = [data.count(b"\n", 0, m.start()) for m in _CONFIG.finditer(data)]  # 0-based line numbers
+    starts, line, pos = [], 0, 0
+    for m in _CONFIG.finditer(data):  # 0-based line numbers of the configuration lines, counted incrementally
+        line += data.count(b"\n", pos, m.start())
+        pos = m.start()
+        starts.append(line)
     if not starts:
         raise _bad(path, "no 'Direct configuration=' line: this is not an XDATCAR (a POSCAR has none).",
                    fix="read a POSCAR with format poscar, or check the file.")
