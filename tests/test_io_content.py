@@ -45,6 +45,19 @@ def test_extxyz_under_any_extension_and_compression(tmp_path, traj):
 
 
 @pytest.mark.parametrize("kind", ["gz", "bz2", "xz"])
+def test_export_compresses_by_suffix(tmp_path, traj, kind):
+    sio.export(traj, tmp_path / f"t.xyz.{kind}")
+    sio.write(traj, tmp_path / f"t.lammpstrj.{kind}")
+    from ssefeat.io.sniff import compression
+
+    for name in (f"t.xyz.{kind}", f"t.lammpstrj.{kind}"):
+        assert compression(tmp_path / name) == kind
+        np.testing.assert_allclose(sio.read(tmp_path / name).positions.values, traj.positions.values, atol=1e-7)
+    with pytest.raises(UnknownFormatError):
+        sio.write(traj, tmp_path / f"t.nc.{kind}")
+
+
+@pytest.mark.parametrize("kind", ["gz", "bz2", "xz"])
 def test_lammps_dump_compressed_under_any_name(tmp_path, traj, kind):
     sio.export(traj, tmp_path / "d.lammpstrj")
     _compress(tmp_path / "d.lammpstrj", tmp_path / f"run1.{kind}", kind)
@@ -299,3 +312,25 @@ def test_output_into_a_folder_that_cannot_be_written_is_an_output_error(tmp_path
         with pytest.raises(OutputError, match="cannot write"):
             sio.write(traj, tmp_path / "afile" / name)  # the "folder" is a file: the OS refuses
     assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
+
+
+def test_cli_convert_labels_to_xyz_and_unwrapped_to_a_dump_with_images(tmp_path):
+    from click.testing import CliRunner
+
+    from ssefeat.cli import main
+
+    rng = np.random.default_rng(4)
+    pos = rng.random((3, 6, 3)) * 5 + np.arange(3)[:, None, None] * 4.0  # drifting out of the 5 Å cell
+    ka = ssefeat.make_trajectory(pos, ["A"] * 4 + ["B"] * 2, np.diag([5.0, 5.0, 5.0]), timestep_ps=0.1, wrapped=False)
+    sio.write(ka, tmp_path / "ka.nc")
+    runner = CliRunner()
+    result = runner.invoke(main, ["convert", str(tmp_path / "ka.nc"), str(tmp_path / "ka.xyz")])
+    assert result.exit_code == 0, result.output
+    assert sio.read(tmp_path / "ka.xyz").species.values.tolist() == ["A"] * 4 + ["B"] * 2
+    result = runner.invoke(main, ["convert", str(tmp_path / "ka.nc"), str(tmp_path / "ka.lammpstrj")])
+    assert result.exit_code == 0, result.output
+    assert "ITEM: ATOMS id element x y z ix iy iz" in (tmp_path / "ka.lammpstrj").read_text()
+    np.testing.assert_allclose(ssefeat.unwrap(sio.read(tmp_path / "ka.lammpstrj")).positions.values, pos, atol=1e-8)
+    (tmp_path / "empty.xyz").write_text("")
+    result = runner.invoke(main, ["convert", str(tmp_path / "empty.xyz"), str(tmp_path / "o.nc")])
+    assert result.exit_code == 2 and "is empty" in result.output and not (tmp_path / "o.nc").exists()

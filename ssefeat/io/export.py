@@ -13,6 +13,9 @@ OVITO and other label-aware readers read them back). LAMMPS dump: see :func:`sse
 """
 from __future__ import annotations
 
+import bz2
+import gzip
+import lzma
 from pathlib import Path
 from typing import Iterable
 
@@ -26,6 +29,7 @@ from .atomic import atomic_output
 from .formats import format_from_name, normalise_format
 
 EXPORT_FORMATS = ("extxyz", "lammps-dump")
+_COMPRESSORS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
 
 
 def to_ase(ds: xr.Dataset) -> list:
@@ -105,12 +109,13 @@ def export(data, path, format: str | None = None, overwrite: bool = True, specie
     """Write a trajectory (a Dataset or an iterable of chunk Datasets) to extxyz or a LAMMPS dump, atomically.
 
     ``species_column`` ("element" or "type") chooses how LAMMPS dumps name species (OVITO reads either, but
-    mis-handles both at once).
+    mis-handles both at once). A ``.gz``, ``.bz2`` or ``.xz`` suffix compresses the output.
     """
     fmt = export_format(path, format)
     chunks: Iterable[xr.Dataset] = [data] if isinstance(data, xr.Dataset) else data
+    opener = _COMPRESSORS.get(Path(path).suffix.lower(), open)  # out.xyz.gz, dump.lammpstrj.xz: compressed
     with atomic_output(path, overwrite=overwrite) as tmp:
-        with open(tmp, "w") as fh:
+        with opener(tmp, "wt") as fh:
             for ds in chunks:
                 validate(ds, require_cell=fmt == "lammps-dump")
                 if fmt == "extxyz":
