@@ -334,3 +334,14 @@ def test_cli_convert_labels_to_xyz_and_unwrapped_to_a_dump_with_images(tmp_path)
     (tmp_path / "empty.xyz").write_text("")
     result = runner.invoke(main, ["convert", str(tmp_path / "empty.xyz"), str(tmp_path / "o.nc")])
     assert result.exit_code == 2 and "is empty" in result.output and not (tmp_path / "o.nc").exists()
+
+
+def test_lammps_type_labels_are_species(tmp_path, traj):
+    sio.export(traj, tmp_path / "d.lammpstrj")
+    text = (tmp_path / "d.lammpstrj").read_text().replace(" element ", " type ")  # dump_modify types labels
+    (tmp_path / "labels.lammpstrj").write_text(text)
+    ds = sio.read(tmp_path / "labels.lammpstrj")
+    assert ds.species.values.tolist() == SPECIES
+    np.testing.assert_allclose(ds.positions.values, traj.positions.values, atol=1e-8)
+    mapped = sio.read(tmp_path / "labels.lammpstrj", type_map="Li=Na,P=P,S=Se")
+    assert mapped.species.values.tolist() == ["Na"] * 3 + ["P"] + ["Se"] * 4

@@ -7,8 +7,8 @@ and files of any size stream in chunks. Units are LAMMPS ``metal`` (Å, ps, Å/p
 
 Reading:
 
-- species: an ``element`` column, else ``type_map`` ({type: symbol}) of the ``type`` column, else the topology's
-  species, else the type numbers as labels ("1", "2", ...); a dump with neither ``type`` nor ``element`` needs
+- species: an ``element`` column, else ``type_map`` ({type: symbol}) of the ``type`` column, else type labels
+  (``dump_modify types labels``), else the topology's species, else the type numbers as labels ("1", "2", ...); a dump with neither ``type`` nor ``element`` needs
   ``topology`` (the species in LAMMPS ``id`` order);
 - positions ``x y z`` (wrapped), ``xu yu zu`` (unwrapped), ``xs ys zs`` / ``xsu ysu zsu`` (scaled); shifted so that
   the cell origin (xlo, ylo, zlo) is at 0. Orthogonal, restricted triclinic (``xy xz yz``) and general triclinic
@@ -121,14 +121,42 @@ def _header(fh, path, units_state: dict):
         raise _corrupt(path, f"cannot parse a frame header ({err}).") from err
 
 
-def _parse_atoms(block: bytes, columns, n, path, frame, numeric_only=False):
-    """The atom lines of one frame as a DataFrame (``numeric_only``: skip the element column, known already)."""
+class _Atoms:
+    """The atom lines of one frame: numeric columns as one float64 array, text columns (``element``, type labels)
+    as string arrays; cheap row selections (no per-frame pandas work beyond the parse)."""
+
+    def __init__(self, values: np.ndarray, names: list, text: dict):
+        self.values, self.names, self.text = values, names, text
+        self.index = {c: k for k, c in enumerate(names)}
+
+    def __len__(self):
+        return self.values.shape[0]
+
+    def __contains__(self, name):
+        return name in self.index or name in self.text
+
+    @property
+    def columns(self) -> list:
+        return self.names + list(self.text)
+
+    def col(self, name) -> np.ndarray:
+        return self.text[name] if name in self.text else self.values[:, self.index[name]]
+
+    def cols(self, names) -> np.ndarray:
+        return self.values[:, [self.index[c] for c in names]]
+
+    def take(self, rows) -> "_Atoms":
+        return _Atoms(self.values[rows], self.names, {k: v[rows] for k, v in self.text.items()})
+
+
+def _parse_atoms(block: bytes, columns, n, path, frame, skip=()) -> _Atoms:
+    """The atom lines of one frame (``skip``: text columns already known from the first frame)."""
     import pandas as pd
 
-    use = [c for c in columns if c != "element"] if numeric_only else None
+    use = [c for c in columns if c not in skip] if skip else None
     try:
         table = pd.read_csv(io.BytesIO(block), sep=r"\s+", header=None, names=columns, engine="c", usecols=use,
-                            dtype={"element": str} if "element" in columns and not numeric_only else None)
+                            dtype={"element": str} if "element" in columns and not skip else None)
     except Exception as err:
         raise _corrupt(path, f"cannot parse the atoms of frame {frame} ({err}).") from err
     n_rows = block.count(b"\n") + (1 if block and not block.endswith(b"\n") else 0)
@@ -139,25 +167,30 @@ def _parse_atoms(block: bytes, columns, n, path, frame, numeric_only=False):
         k = int(np.argmax(widths != len(columns))) if np.any(widths != len(columns)) else 0
         raise _corrupt(path, f"frame {frame}: atom line {k + 1} of {n} has {widths[k]} values but the ITEM: ATOMS "
                              f"line names {len(columns)} columns ({' '.join(columns)}).")
-    return table
+    numeric = [c for c in table.columns if pd.api.types.is_numeric_dtype(table[c])]
+    text = {c: table[c].to_numpy(dtype=str) for c in table.columns if c not in numeric}
+    return _Atoms(table[numeric].to_numpy(dtype=np.float64), numeric, text)
 
 
-def _species(table, opts: ReadOptions, path) -> np.ndarray:
-    if "element" in table:
-        return table["element"].to_numpy(dtype=str)
+def _species(table: _Atoms, opts: ReadOptions, path) -> np.ndarray:
+    for name in ("element", "type"):  # an element column, or LAMMPS type labels (dump_modify types labels)
+        if name in table.text and not (name == "type" and opts.type_map):
+            return table.text[name]
     if "type" not in table and opts.topology is None:
         raise ParameterError(f"{path} has neither a 'type' nor an 'element' column, so it does not say which atom "
                              f"is which (its columns: {' '.join(table.columns)}).",
                              fix="give a topology with the species in LAMMPS id order (--topology FILE, or "
                                  "topology= a file or a list of species in Python), or dump 'type' or 'element'.")
-    types = table["type"].to_numpy() if "type" in table else np.zeros(len(table), dtype=np.int64)
+    types = table.col("type") if "type" in table else np.zeros(len(table), dtype=np.int64)
+    if "type" in table.index:
+        types = types.astype(np.int64)
     if opts.type_map and "type" in table:
         missing = sorted(set(np.unique(types).tolist()) - set(opts.type_map))
         if missing:
             raise ParameterError(f"{path} has atom types {missing} that the type map {opts.type_map} does not name.",
                                  fix="give a symbol for every type, e.g. --type-map 1=Li,2=P,3=S.")
-        lookup = np.array([""] + [opts.type_map.get(t, "") for t in range(1, int(types.max()) + 1)], dtype=object)
-        return lookup[types].astype(str)
+        return np.array([opts.type_map[t] for t in np.unique(types).tolist()], dtype=str)[
+            np.searchsorted(np.unique(types), types)]
     if opts.topology is not None:
         from .mdtraj_formats import load_topology, species_of
 
@@ -212,32 +245,33 @@ def iter_chunks(path, fmt: str, opts: ReadOptions, frames_per_chunk: int | None 
                     pass
                 continue
             block = b"".join(itertools.islice(fh, n))
-            table = _parse_atoms(block, hdr["columns"], n, path, index, numeric_only="species" in state)
+            table = _parse_atoms(block, hdr["columns"], n, path, index, skip=state.get("text", ()))
             batch.append(_frame(table, hdr, index, path, opts, state, units_state.get("units")))
     while batch:
         yield _assemble(batch[:frames_per_chunk or len(batch)], path, fmt, opts, state, clock)
         batch = batch[frames_per_chunk or len(batch):]
 
 
-def _frame(table, hdr, index, path, opts: ReadOptions, state: dict, units):
+def _frame(table: _Atoms, hdr, index, path, opts: ReadOptions, state: dict, units):
     """Arrays of one frame, atoms sorted by id; fixes species, atom ids and columns from the first frame read."""
     if "id" in table:
-        order = np.argsort(table["id"].to_numpy(), kind="stable")
-        table = table.iloc[order]
+        table = table.take(np.argsort(table.col("id"), kind="stable"))
     if "species" not in state:
         state["n"] = len(table)
         state["species"] = _species(table, opts, path)
-        state["atom"] = table["id"].to_numpy() - 1 if "id" in table else np.arange(len(table))
+        state["atom"] = table.col("id").astype(np.int64) - 1 if "id" in table else np.arange(len(table))
         state["sel"] = atom_indices(state["species"], opts.atoms, path)
         state["units"] = _unit_factors(units)
-        cols = set(table.columns)
+        cols = set(table.index)
         state["pos"] = next((p for p in _POSITION_SETS if set(p) <= cols), None)
         if state["pos"] is None:
-            raise _corrupt(path, f"no position columns (x y z, xu yu zu, xs ys zs or xsu ysu zsu) in {sorted(cols)}.")
+            raise _corrupt(path, f"no position columns (x y z, xu yu zu, xs ys zs or xsu ysu zsu) in "
+                                 f"{sorted(table.columns)}.")
         state["wrapped"] = state["pos"][0] in ("x", "xs")
         state["images"] = state["wrapped"] and {"ix", "iy", "iz"} <= cols
-        state["pe"] = next((c for c in table.columns if c.startswith("c_pe")), None)
+        state["pe"] = next((c for c in table.names if c.startswith("c_pe")), None)
         state["pbc"] = hdr["pbc"]
+        state["text"] = tuple(table.text)  # known now: later frames skip these columns
     elif len(table) != state["n"]:
         raise TopologyMismatchError(f"{path}: frame {index} has {len(table)} atoms, the first frame read has "
                                     f"{state['n']}.", fix="ssefeat needs the same atoms in every frame; split the "
@@ -245,26 +279,26 @@ def _frame(table, hdr, index, path, opts: ReadOptions, state: dict, units):
     f = state["units"]
     sel = state["sel"]
     if sel is not None:
-        table = table.iloc[sel]
+        table = table.take(sel)
     cell = hdr["cell"] * f.get("distance", 1.0)
-    raw = table[list(state["pos"])].to_numpy(dtype=np.float64)
+    raw = table.cols(state["pos"])
     pos = raw @ cell if state["pos"][0].startswith("xs") else (raw - hdr["origin"]) * f.get("distance", 1.0)
     out = {"positions": pos, "cell": cell, "time": hdr.get("time")}
     if out["time"] is not None:
         out["time"] *= f.get("time", 1.0)
-    cols = table.columns
+    cols = table.index
     if {"vx", "vy", "vz"} <= set(cols):
-        out["velocities"] = table[["vx", "vy", "vz"]].to_numpy(dtype=np.float64) * f.get("velocity", 1.0)
+        out["velocities"] = table.cols(["vx", "vy", "vz"]) * f.get("velocity", 1.0)
     if {"fx", "fy", "fz"} <= set(cols):
-        out["forces"] = table[["fx", "fy", "fz"]].to_numpy(dtype=np.float64) * f.get("force", 1.0)
+        out["forces"] = table.cols(["fx", "fy", "fz"]) * f.get("force", 1.0)
     if state["images"]:
-        out["images"] = table[["ix", "iy", "iz"]].to_numpy(dtype=np.int32)
+        out["images"] = table.cols(["ix", "iy", "iz"]).astype(np.int32)
     if state["pe"]:
-        out["potential_energy"] = table[state["pe"]].to_numpy(dtype=np.float64) * f.get("energy", 1.0)
+        out["potential_energy"] = table.col(state["pe"]) * f.get("energy", 1.0)
     if "q" in cols and "charge" not in state:
-        state["charge"] = table["q"].to_numpy(dtype=np.float64) * f.get("charge", 1.0)
+        state["charge"] = table.col("q") * f.get("charge", 1.0)
     if "mass" in cols and "mass" not in state:
-        state["mass"] = table["mass"].to_numpy(dtype=np.float64) * f.get("mass", 1.0)
+        state["mass"] = table.col("mass") * f.get("mass", 1.0)
     out["frame"] = index
     out["step"] = hdr.get("step")
     return out
