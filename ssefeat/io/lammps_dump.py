@@ -8,8 +8,8 @@ and files of any size stream in chunks. Units are LAMMPS ``metal`` (Å, ps, Å/p
 Reading:
 
 - species: an ``element`` column, else ``type_map`` ({type: symbol}) of the ``type`` column, else type labels
-  (``dump_modify types labels``), else the topology's species, else the type numbers as labels ("1", "2", ...); a dump with neither ``type`` nor ``element`` needs
-  ``topology`` (the species in LAMMPS ``id`` order);
+  (``dump_modify types labels``), else the topology's species, else the type numbers as labels ("1", "2", ...);
+  a dump with neither ``type`` nor ``element`` needs ``topology`` (the species in LAMMPS ``id`` order);
 - positions ``x y z`` (wrapped), ``xu yu zu`` (unwrapped), ``xs ys zs`` / ``xsu ysu zsu`` (scaled); shifted so that
   the cell origin (xlo, ylo, zlo) is at 0. Orthogonal, restricted triclinic (``xy xz yz``) and general triclinic
   (``abc origin``) boxes;
