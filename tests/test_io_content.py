@@ -222,6 +222,13 @@ def test_lammps_timestep_values_with_gaps_give_true_times(tmp_path, traj, chunk)
     np.testing.assert_allclose(ds.time.values, [0.0, 0.1, 0.2, 2.2, 2.3, 2.4])
     sub = sio.read(path, timestep_ps=0.1, start=2, stride=2)  # frames 2 and 4: the file's spacing still rules
     np.testing.assert_allclose(sub.time.values, [0.2, 2.3])
+    if chunk == 1:
+        from click.testing import CliRunner
+
+        from ssefeat.cli import main
+
+        out = CliRunner().invoke(main, ["info", str(path), "--timestep", "0.1", "--chunk", "2"]).output
+        assert "0 .. 2.4 ps, uneven: 0.1 .. 2 ps between frames" in out
 
 
 def test_lammps_steps_whose_first_spacing_is_a_gap_are_ambiguous(tmp_path, traj):

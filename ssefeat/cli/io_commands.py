@@ -65,11 +65,17 @@ def _summarise(chunks) -> dict:
     out = None
     n_frames = 0
     vol_min, vol_max, vol_sum, cell_first, varying = np.inf, -np.inf, 0.0, None, False
+    last_t, dt_lo, dt_hi = None, np.inf, -np.inf
     for ds in chunks:
         if out is None:
             out = summary(ds)
             out["first_frame"] = int(ds.frame.values[0])
         n_frames += ds.sizes["frame"]
+        times = np.concatenate([[] if last_t is None else [last_t], ds.time.values])
+        if times.size > 1:  # spacing between frames, across chunk boundaries too
+            dt_lo, dt_hi = min(dt_lo, float(np.diff(times).min())), max(dt_hi, float(np.diff(times).max()))
+            out["dt_range_ps"] = (dt_lo, dt_hi)
+        last_t = float(times[-1])
         out["time_ps"] = (out["time_ps"][0], float(ds.time.values[-1]))
         out["last_frame"] = int(ds.frame.values[-1])
         if "cell" in ds:
@@ -97,6 +103,10 @@ def _text(info: dict, path) -> str:
     t0, t1 = info["time_ps"]
     dt = info.get("timestep_ps")
     time_line = f"time        {t0:g} .. {t1:g} ps" + (f", {dt:g} ps between frames" if dt else "")
+    lo, hi = info.get("dt_range_ps", (dt, dt))
+    if dt and lo is not None and not np.isclose(lo, hi, rtol=1e-4):
+        time_line = (f"time        {t0:g} .. {t1:g} ps, uneven: {lo:g} .. {hi:g} ps between frames (frames missing "
+                     "from the file keep their times; MSD needs even spacing)")
     if info.get("time_is_frame_index"):
         time_line = f"time        frame index only (no times in the file; give --timestep)"
     lines.append(time_line)
