@@ -68,7 +68,8 @@ def head_bytes(path, n: int = 8192) -> bytes:
                                fix="check the file: a compressed file may be truncated (re-copy it).") from err
     if not head.strip():
         size = p.stat().st_size
-        raise CorruptFileError(f"{p} is empty ({size} bytes{', only blank after decompression' if size else ''}).",
+        kind = "" if not size else (", only blank after decompression" if compression(p) else ", only blank space")
+        raise CorruptFileError(f"{p} is empty ({size} bytes{kind}).",
                                fix="the run or the copy that made it did not write anything: re-run or re-copy it.")
     return head
 
