@@ -302,6 +302,12 @@ def test_lammps_message_for_a_short_line_does_not_contradict_itself(tmp_path, tr
     with pytest.raises(CorruptFileError) as err:
         sio.read(tmp_path / "short.lammpstrj")
     assert "atom line 3 of 8 has" in err.value.what and "of 8 atom lines" not in err.value.what
+    lines = (tmp_path / "d.lammpstrj").read_text().splitlines()  # a bad line in frame 3: frames parsed together
+    k = [i for i, x in enumerate(lines) if x.startswith("ITEM: ATOMS")][3] + 5
+    lines[k] = " ".join(lines[k].split()[:-1])
+    (tmp_path / "long.lammpstrj").write_text("\n".join(lines) + "\n")
+    with pytest.raises(CorruptFileError, match="frame 3: atom line 5 of 8 has"):
+        sio.read(tmp_path / "long.lammpstrj")
 
 
 def test_gapped_dump_times_make_msd_refuse_instead_of_a_wrong_d(tmp_path, traj):

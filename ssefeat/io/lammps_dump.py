@@ -211,13 +211,40 @@ def _unit_factors(units: str | None) -> dict:
                                                                 "energy", "mass")}
 
 
+#: frames (and bytes) whose atom lines are parsed by one pandas call: its per-call cost dominates small frames
+_PARSE_FRAMES, _PARSE_BYTES = 64, 32 << 20
+
+
+def _parse_frames(raw: list, path, skip) -> list:
+    """The _Atoms of each ``(block, header, index)``: one parse of the joined blocks when they share their columns,
+    else (or to name the bad frame in an error) one parse per frame."""
+    columns = raw[0][1]["columns"]
+    if len(raw) > 1 and all(h["columns"] == columns for _, h, _ in raw) and all(b.endswith(b"\n") for b, _, _ in raw):
+        sizes = [h["n"] for _, h, _ in raw]
+        try:
+            joined = _parse_atoms(b"".join(b for b, _, _ in raw), columns, sum(sizes), path, raw[0][2], skip)
+        except CorruptFileError:
+            joined = None
+        if joined is not None:
+            edges = np.cumsum([0] + sizes)
+            return [joined.take(slice(a, b)) for a, b in zip(edges[:-1], edges[1:])]
+    return [_parse_atoms(b, h["columns"], h["n"], path, i, skip) for b, h, i in raw]
+
+
 def iter_chunks(path, fmt: str, opts: ReadOptions, frames_per_chunk: int | None = None):
     """Trajectory Datasets of up to ``frames_per_chunk`` selected frames of a LAMMPS text dump."""
     path = Path(path)
     units_state: dict = {}
     state: dict = {}
     batch: list = []
+    raw: list = []  # frames read but not parsed yet: (block, header, index, units)
     clock = StepClock(path, opts)
+
+    def flush():
+        tables = _parse_frames([r[:3] for r in raw], path, state.get("text", ()))
+        batch.extend(_frame(t, h, i, path, opts, state, u) for t, (_, h, i, u) in zip(tables, raw))
+        raw.clear()
+
     with errors_named(path, fmt), _open(path) as fh:
         for index in itertools.count():
             hdr = _header(fh, path, units_state)
@@ -244,9 +271,12 @@ def iter_chunks(path, fmt: str, opts: ReadOptions, frames_per_chunk: int | None 
                 for _ in itertools.islice(fh, n):
                     pass
                 continue
-            block = b"".join(itertools.islice(fh, n))
-            table = _parse_atoms(block, hdr["columns"], n, path, index, skip=state.get("text", ()))
-            batch.append(_frame(table, hdr, index, path, opts, state, units_state.get("units")))
+            raw.append((b"".join(itertools.islice(fh, n)), hdr, index, units_state.get("units")))
+            if "text" not in state or len(raw) >= _PARSE_FRAMES or sum(len(r[0]) for r in raw) >= _PARSE_BYTES or (
+                    frames_per_chunk and len(batch) + len(raw) >= frames_per_chunk):
+                flush()  # the first frame alone: it fixes the text columns the others skip
+        if raw:
+            flush()
     while batch:
         yield _assemble(batch[:frames_per_chunk or len(batch)], path, fmt, opts, state, clock)
         batch = batch[frames_per_chunk or len(batch):]
