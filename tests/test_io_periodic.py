@@ -10,7 +10,7 @@ import ssefeat.io as sio
 from ssefeat.data import periodic_axes
 from ssefeat.errors import CellError, SchemaError
 from ssefeat.neighbors import neighbor_pairs
-from conftest import LAMMPS_CELL, rich_trajectory
+from conftest import rich_trajectory
 
 SLAB_CELL = np.array([[9.0, 0.0, 0.0], [1.0, 9.5, 0.0], [0.0, 0.0, 8.0]])
 
