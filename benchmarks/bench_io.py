@@ -5,6 +5,7 @@
     python benchmarks/bench_io.py --atoms 3000 --frames 300 --repeat 5 --big --big-gb 1.2
 
 Overhead = time(ssefeat.io.read) / time(library alone) - 1 on the same file (best of --repeat runs), target < 20 %.
+"xdatcar" and "lammpstrj" rows compare ssefeat's own readers with ASE's (negative overhead: ssefeat faster).
 Rows "dcd" etc. include parsing the pdb topology (both sides); "dcd+top" pass an already parsed mdtraj Topology,
 so they time the trajectory read and ssefeat's conversion alone.
 The big-file part writes a > 1 GB dcd and a > 1 GB zarr store in a temporary folder (deleted afterwards), then
@@ -68,6 +69,8 @@ def bench_read(n_atoms: int, n_frames: int, repeat: int, folder: Path) -> list[d
     for ext in ("dcd", "xtc", "trr"):
         traj.save(str(folder / f"t.{ext}"))
     ase.io.write(folder / "t.extxyz", to_ase(ds.drop_vars("mass")), format="extxyz")
+    ase.io.write(folder / "t.xdatcar", to_ase(ds.drop_vars("mass")), format="vasp-xdatcar")
+    sio.export(ds, folder / "t.lammpstrj")
 
     rows = []
     cases = [(ext, lambda e=ext: md.load(str(folder / f"t.{e}"), top=str(folder / "top.pdb")),
@@ -77,6 +80,11 @@ def bench_read(n_atoms: int, n_frames: int, repeat: int, folder: Path) -> list[d
                lambda e=ext: sio.read(folder / f"t.{e}", topology=top_obj)) for ext in ("dcd", "xtc", "trr")]
     cases.append(("extxyz", lambda: ase.io.read(folder / "t.extxyz", index=":", format="extxyz"),
                   lambda: sio.read(folder / "t.extxyz")))
+    # ssefeat's own XDATCAR reader (count lines checked) against ASE's; LAMMPS dump against ASE's text-dump reader
+    cases.append(("xdatcar", lambda: ase.io.read(folder / "t.xdatcar", index=":", format="vasp-xdatcar"),
+                  lambda: sio.read(folder / "t.xdatcar")))
+    cases.append(("lammpstrj", lambda: ase.io.read(folder / "t.lammpstrj", index=":", format="lammps-dump-text"),
+                  lambda: sio.read(folder / "t.lammpstrj")))
     for name, lib, ours in cases:
         ours()  # warm caches and imports
         t_lib, t_ours = best_of([lib, ours], repeat)

@@ -12,8 +12,10 @@ A trajectory is an ``xarray.Dataset`` with
   (so that unwrapped = positions + images @ cell), ``system_com (frame, xyz)`` Å, the centre of mass of the whole
   system when the Dataset holds a selection of its atoms (``ssefeat.dynamics.msd.select_with_system_com``; the
   drift removed by the dynamics analyses is then the whole system's);
-- attrs ``units``, ``source``, ``timestep_ps`` (time between stored frames), ``temperature_K`` (when known) and
-  ``wrapped`` (1 / 0 / -1 for unknown; netCDF has no booleans).
+- attrs ``units``, ``source``, ``timestep_ps`` (time between stored frames), ``temperature_K`` (when known),
+  ``wrapped`` (1 / 0 / -1 for unknown; netCDF has no booleans) and ``pbc``, the periodicity along the cell vectors
+  a, b, c as ``"T T F"`` (only stored when some direction is not periodic: a trajectory with a cell and no ``pbc``
+  is periodic along all three; one without a cell along none; see :func:`periodic_axes`).
 """
 from __future__ import annotations
 
@@ -62,7 +64,7 @@ def make_trajectory(positions, species: Sequence[str], cell=None, time=None, *, 
                     charge=None, mass=None, molecule=None, velocities=None, forces=None, potential_energy=None,
                     energy=None, images=None, frame=None, atom=None, wrapped: bool | None = None,
                     source: str = "arrays", temperature_K: float | None = None, attrs: dict | None = None,
-                    check: bool = True) -> xr.Dataset:
+                    pbc=None, check: bool = True) -> xr.Dataset:
     """Build a trajectory Dataset from arrays.
 
     Parameters
@@ -89,6 +91,8 @@ def make_trajectory(positions, species: Sequence[str], cell=None, time=None, *, 
         Global frame and atom indices (default 0..n-1).
     wrapped : bool, optional
         Whether positions are wrapped into the cell; None = unknown.
+    pbc : bool or three bools, optional
+        Periodicity along the cell vectors a, b, c (default: periodic along all three when there is a cell).
     check : bool
         Run :func:`validate` on the result.
     """
@@ -157,19 +161,57 @@ def make_trajectory(positions, species: Sequence[str], cell=None, time=None, *, 
         ds_attrs["temperature_K"] = float(temperature_K)
     ds_attrs.update(extra)
     ds_attrs.update(attrs or {})
+    if pbc is not None and cell is not None:
+        flags = np.broadcast_to(np.asarray(pbc, dtype=bool), (3,))
+        if not flags.all():
+            ds_attrs["pbc"] = pbc_text(flags)
     ds = xr.Dataset(data, coords=coords, attrs=ds_attrs)
     return validate(ds) if check else ds
+
+
+def pbc_text(flags) -> str:
+    """``"T T F"`` for periodicity flags along a, b, c."""
+    return " ".join("T" if f else "F" for f in np.asarray(flags, dtype=bool))
+
+
+def periodic_axes(ds: xr.Dataset) -> np.ndarray:
+    """Periodicity (3 bools) along the cell vectors a, b, c: the ``pbc`` attr, else all True with a cell and all
+    False without one."""
+    if "cell" not in ds:
+        return np.zeros(3, dtype=bool)
+    text = ds.attrs.get("pbc")
+    if text is None:
+        return np.ones(3, dtype=bool)
+    tokens = str(text).replace(",", " ").split()
+    if len(tokens) != 3 or any(t.upper() not in ("T", "F", "1", "0", "TRUE", "FALSE") for t in tokens):
+        raise SchemaError(f"attrs['pbc'] = {text!r} is not three periodicity flags.",
+                          fix='write it as "T T F" (periodic along a and b, not c), or drop it if all are periodic.')
+    return np.array([t.upper() in ("T", "1", "TRUE") for t in tokens])
+
+
+def require_periodic(ds: xr.Dataset, what: str) -> None:
+    """Raise CellError naming the directions when ``ds`` is not periodic along a, b and c (for analyses that
+    need full periodicity, ``what`` names the analysis)."""
+    flags = periodic_axes(ds)
+    if "cell" in ds and not flags.all():
+        axes = " and ".join(f"{v} ({x})" for v, x, f in zip(CELL_VECTORS, XYZ, flags) if not f)
+        raise CellError(f"{what} needs a trajectory periodic along a, b and c, but this one (pbc "
+                        f"{pbc_text(flags)}) is not periodic along {axes}.",
+                        fix="run it on a bulk (fully periodic) trajectory; the structure functions handle "
+                            "non-periodic directions (no minimum image across them).")
 
 
 def _first_bad(mask: np.ndarray) -> tuple:
     return tuple(int(i) for i in np.argwhere(mask)[0])
 
 
-def validate(ds: xr.Dataset, require_cell: bool = False, check_finite: bool = True) -> xr.Dataset:
+def validate(ds: xr.Dataset, require_cell: bool = False, check_finite: bool = True,
+             periodic: str | None = None) -> xr.Dataset:
     """Check that ``ds`` follows the trajectory schema; return it unchanged or raise a clear error.
 
     Checks: required variables and dims, finite positions (and cell), cells of positive volume, strictly
-    increasing time, one species label per atom. ``require_cell=True`` is for periodic analyses.
+    increasing time, one species label per atom, the ``pbc`` attr. ``require_cell=True`` is for periodic
+    analyses; ``periodic="D2min"`` (the analysis name) also requires periodicity along a, b and c.
     """
     if not isinstance(ds, xr.Dataset):
         raise SchemaError(f"expected an xarray.Dataset trajectory, got {type(ds).__name__}.",
@@ -227,6 +269,9 @@ def validate(ds: xr.Dataset, require_cell: bool = False, check_finite: bool = Tr
                           "has no cell.",
                           fix="read a format that stores the cell, or pass cell=... to make_trajectory / "
                               "ssefeat.io.read(path, cell=...).")
+    periodic_axes(ds)  # a malformed pbc attr raises
+    if periodic is not None:
+        require_periodic(ds, periodic)
     for name in ("velocities", "forces", "images"):
         if name in ds and ds[name].dims != ("frame", "atom", "xyz"):
             raise SchemaError(f"{name} has dims {ds[name].dims}; expected ('frame', 'atom', 'xyz').")
@@ -271,7 +316,7 @@ class Unwrapper:
             frac = _box.to_fractional(pos, cell)
             prev = frac[:1] if self._last_frac is None else self._last_frac[None]
             steps = np.diff(np.concatenate([prev, frac]), axis=0)
-            jumps = np.round(steps)
+            jumps = np.round(steps) * periodic_axes(ds)  # no image jumps across a non-periodic direction
             start = np.zeros_like(frac[0]) if self._images is None else self._images
             images = start[None] - np.cumsum(jumps, axis=0)
             self._last_frac, self._images = frac[-1].copy(), images[-1].copy()
@@ -315,6 +360,10 @@ def wrap(ds: xr.Dataset) -> xr.Dataset:
     cell = cell_array(ds)
     pos = np.asarray(ds["positions"].values, dtype=np.float64)
     wrapped, images = _box.wrap_positions(pos, cell)  # (F, N, 3) @ (F, 3, 3) broadcasts per frame
+    open_axes = ~periodic_axes(ds)
+    if open_axes.any():  # nothing is wrapped across a non-periodic direction
+        images[..., open_axes] = 0
+        wrapped = pos - np.einsum("fai,fij->faj", images.astype(np.float64), cell)
     if "images" in ds:
         images = images + np.asarray(ds["images"].values, dtype=np.int64)
     out = ds.copy()
@@ -404,6 +453,7 @@ def summary(ds: xr.Dataset) -> dict:
         vol = _box.cell_volume(cell)
         lengths, angles = _box.lattice_parameters(cell[0])
         out["cell_lengths"] = lengths.tolist()
+        out["pbc"] = pbc_text(periodic_axes(ds))
         out["cell_angles"] = angles.tolist()
         out["cell_constant"] = bool(np.allclose(cell, cell[0]))
         out["volume_A3"] = (float(vol.min()), float(vol.max()))

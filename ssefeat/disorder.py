@@ -155,7 +155,7 @@ def disorder_profile(ds: xr.Dataset, axis="z", slab_width: float = 2.0, grid_spa
     ``z`` (slab centre, Å along the slab normal from the cell origin), ``z_lo``, ``z_hi``; attrs with the actual
     grid, slab width, ``F_raw_random`` and its spread, and provenance.
     """
-    validate(ds, require_cell=True)
+    validate(ds, require_cell=True, periodic="the disorder profile")
     ax = axis_index(axis)
     fpos = _frame_positions(frames, ds.sizes["frame"])
     sub = ds.isel(frame=fpos)

@@ -13,6 +13,11 @@ Boxes with fewer than 3 bins along a direction use an all-pairs search.
 Two parallel passes: the scan stores each query atom's candidates in a row buffer and counts them, then the exact
 pass sorts each short row by j and writes the pairs at their final place (sorted by i then j, no global sort).
 Positions do not need to be wrapped.
+
+Non-periodic directions (``pbc``, e.g. a slab with vacuum or LAMMPS ``ss`` / ``ff`` boundaries): the cell vector
+along such a direction is stretched (``k x c``) so that the atoms' extent plus the cutoff fits in less than half of
+it; minimum image then never wraps across it (``|delta s| < 1/2`` before rounding), the other two directions keep
+their widths and images, and the same kernels run. No atom sees an image across a non-periodic direction.
 """
 from __future__ import annotations
 
@@ -203,8 +208,23 @@ def _indices(value, n: int, name: str) -> np.ndarray:
     return idx
 
 
+def open_cell(positions: np.ndarray, cell: np.ndarray, cutoff: float, pbc) -> np.ndarray:
+    """The cell with each non-periodic vector stretched so that no pair within ``cutoff`` (Å) is an image across
+    it: ``k`` times the vector, ``k`` > 2 x (the atoms' fractional extent along it + cutoff / width) + 1."""
+    h = np.array(cell, dtype=np.float64)
+    flags = np.broadcast_to(np.asarray(pbc, dtype=bool), (3,))
+    if flags.all():
+        return h
+    s = positions @ np.linalg.inv(h)
+    widths = _box.perpendicular_widths(h)
+    for axis in np.flatnonzero(~flags):
+        extent = float(np.ptp(s[:, axis])) if len(s) else 0.0
+        h[axis] *= 2.0 * (extent + float(cutoff) / widths[axis]) + 2.0
+    return h
+
+
 def neighbor_pairs(positions: np.ndarray, cell: np.ndarray, cutoff: float, query: np.ndarray | None = None,
-                   points: np.ndarray | None = None, r_min: float = 0.0) -> NeighborPairs:
+                   points: np.ndarray | None = None, r_min: float = 0.0, pbc=None) -> NeighborPairs:
     """All directed pairs (i, j) with r_min < |r_j - r_i| < cutoff under periodic minimum image.
 
     Parameters
@@ -219,6 +239,9 @@ def neighbor_pairs(positions: np.ndarray, cell: np.ndarray, cutoff: float, query
         An atom that is both a query and a point is never its own neighbour.
     r_min : float
         Exclude pairs at or below this distance (Å); a negative value keeps distinct atoms at distance 0.
+    pbc : bool or three bools, optional
+        Periodicity along a, b, c (default all periodic; :func:`ssefeat.data.periodic_axes` of a trajectory): no
+        minimum image across a non-periodic direction, and the cutoff is checked against the periodic widths only.
     """
     positions = np.ascontiguousarray(positions, dtype=np.float64)
     h = np.ascontiguousarray(cell, dtype=np.float64)
@@ -227,10 +250,12 @@ def neighbor_pairs(positions: np.ndarray, cell: np.ndarray, cutoff: float, query
     if h.shape != (3, 3):
         raise ParameterError(f"cell must be (3, 3) with rows as cell vectors, got shape {h.shape}.")
     cutoff = float(cutoff)
-    check_cutoff(cutoff, h)
     if not np.isfinite(positions).all():
         raise NonFiniteError("positions contain NaN or infinite values.",
                              fix="drop or repair the frames with non-finite coordinates.")
+    if pbc is not None:
+        h = np.ascontiguousarray(open_cell(positions, h, cutoff if cutoff > 0 else 0.0, pbc))
+    check_cutoff(cutoff, h)
     n = positions.shape[0]
     query = _indices(query, n, "query")
     points = _indices(points, n, "points")

@@ -134,7 +134,7 @@ def test_cli_corrupt_file(tmp_path, nc):
     _error(*run("info", nc), "t.nc")
     (tmp_path / "bad.lammpstrj").write_text("ITEM: TIMESTEP\n0\nITEM: NUMBER OF ATOMS\n3\nITEM: BOX BOUNDS pp pp pp\n"
                                             "0 1\n0 1\n0 1\nITEM: ATOMS id type x y z\n1 1 0 0 0\n")
-    _error(*run("info", tmp_path / "bad.lammpstrj"), "frame 0 is incomplete: 1 of 3 atom lines")
+    _error(*run("info", tmp_path / "bad.lammpstrj"), "frame 0 is incomplete: the file ends after 1 of its 3 atom lines")
 
 
 def test_cli_topology_mismatch(tmp_path):

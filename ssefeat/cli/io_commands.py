@@ -19,10 +19,13 @@ from .group import main
 _COMMON = [
     click.option("--topology", default=None, type=click.Path(),
                  help="topology (pdb/gro/h5, ...) for formats without atom names (xtc, trr, dcd, AMBER .nc)"),
-    click.option("--type-map", default=None, help='LAMMPS types to elements, e.g. "1=Li,2=P,3=S"'),
-    click.option("--format", "fmt", default=None, help="input format when the extension does not tell it"),
+    click.option("--type-map", default=None,
+                 help='LAMMPS types (or extxyz labels) to elements, e.g. "1=Li,2=P,3=S" or "A=Li,B=S"'),
+    click.option("--format", "fmt", default=None,
+                 help="input format when neither the name nor the content tells it (xdatcar, extxyz, ...)"),
     click.option("--timestep", "timestep_ps", type=float, default=None,
-                 help="time between the file's frames in ps (for files without times)"),
+                 help="time between consecutive frames of the file in ps; with step numbers in the file "
+                      "(LAMMPS TIMESTEP, XDATCAR, extxyz step) the true times, gaps kept"),
     click.option("--chunk", type=int, default=200, show_default=True, help="frames per chunk (bounds memory)"),
 ]
 
@@ -62,11 +65,17 @@ def _summarise(chunks) -> dict:
     out = None
     n_frames = 0
     vol_min, vol_max, vol_sum, cell_first, varying = np.inf, -np.inf, 0.0, None, False
+    last_t, dt_lo, dt_hi = None, np.inf, -np.inf
     for ds in chunks:
         if out is None:
             out = summary(ds)
             out["first_frame"] = int(ds.frame.values[0])
         n_frames += ds.sizes["frame"]
+        times = np.concatenate([[] if last_t is None else [last_t], ds.time.values])
+        if times.size > 1:  # spacing between frames, across chunk boundaries too
+            dt_lo, dt_hi = min(dt_lo, float(np.diff(times).min())), max(dt_hi, float(np.diff(times).max()))
+            out["dt_range_ps"] = (dt_lo, dt_hi)
+        last_t = float(times[-1])
         out["time_ps"] = (out["time_ps"][0], float(ds.time.values[-1]))
         out["last_frame"] = int(ds.frame.values[-1])
         if "cell" in ds:
@@ -94,6 +103,10 @@ def _text(info: dict, path) -> str:
     t0, t1 = info["time_ps"]
     dt = info.get("timestep_ps")
     time_line = f"time        {t0:g} .. {t1:g} ps" + (f", {dt:g} ps between frames" if dt else "")
+    lo, hi = info.get("dt_range_ps", (dt, dt))
+    if dt and lo is not None and not np.isclose(lo, hi, rtol=1e-4):
+        time_line = (f"time        {t0:g} .. {t1:g} ps, uneven: {lo:g} .. {hi:g} ps between frames (frames missing "
+                     "from the file keep their times; MSD needs even spacing)")
     if info.get("time_is_frame_index"):
         time_line = f"time        frame index only (no times in the file; give --timestep)"
     lines.append(time_line)
@@ -105,6 +118,11 @@ def _text(info: dict, path) -> str:
         v0, v1 = info["volume_A3"]
         lines.append(f"cell        a={a:.4f} b={b:.4f} c={c:.4f} Å, alpha={al:.2f} beta={be:.2f} gamma={ga:.2f} deg"
                      + ("" if info["cell_constant"] else " (first frame; the cell changes)"))
+        flags = str(info.get("pbc", "T T T")).split()
+        open_axes = [v for v, f in zip("abc", flags) if f != "T"]
+        lines.append("periodic    " + ("a, b and c" if not open_axes else
+                                       f"pbc {' '.join(flags)}: not along {', '.join(open_axes)} (no minimum image "
+                                       "across it)"))
         lines.append(f"volume      {v0:.4f} Å^3" if np.isclose(v0, v1) else f"volume      {v0:.4f} .. {v1:.4f} Å^3")
         dens = f"density     {info['number_density_per_A3']:.5f} atoms/Å^3"
         if "density_g_cm3" in info:

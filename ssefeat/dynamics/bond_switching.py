@@ -97,7 +97,7 @@ def bond_switching(ds: xr.Dataset, reference: int, centre, neighbour, cutoff: fl
     ``n_formed`` (frame, atom: reference bonds lost / new bonds) and ``counts`` (frame, category).
     :func:`iter_bond_switching` gives the same result chunk by chunk.
     """
-    validate(ds, require_cell=True)
+    validate(ds, require_cell=True, periodic="bond switching")
     n_frames = ds.sizes["frame"]
     reference = _check_int(reference, "reference", minimum=0)
     if reference >= n_frames:
@@ -140,7 +140,7 @@ def iter_bond_switching(chunks, reference: int, centre, neighbour, cutoff: float
         return _result(frame, time, atom, species, ref, _classify(ref, shells, len(shells)), params)
 
     for chunk in chunks:
-        validate(chunk, require_cell=True)
+        validate(chunk, require_cell=True, periodic="bond switching")
         n = chunk.sizes["frame"]
         cells = cell_array(chunk)
         cut = _check_cutoff_all(cutoff, cells)

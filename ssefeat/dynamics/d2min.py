@@ -70,7 +70,7 @@ def _unwrapped_positions(ds: xr.Dataset, unwrap_limit: float = 0.25) -> np.ndarr
     ``unwrap_limit`` is the largest step between stored frames allowed, as a fraction of the smallest cell width
     (a step near half a width cannot be told from its periodic image).
     """
-    validate(ds, require_cell=True)
+    validate(ds, require_cell=True, periodic="D2min")
     unwrapper = Unwrapper(warn_fraction=unwrap_limit)
     try:
         with warnings.catch_warnings():
@@ -220,7 +220,8 @@ def nonaffine_displacement(ds: xr.Dataset, reference: int, lag: int, cutoff: flo
     with ``strain=True`` ``deformation_gradient`` / ``strain_tensor`` (atom, row, col), ``shear_strain``,
     ``volumetric_strain``. Scalar coords ``frame`` / ``time`` are those of t0.
     """
-    validate(ds, require_cell=True, check_finite=False)  # the two frames used are checked when unwrapped
+    # the two frames used are checked when unwrapped
+    validate(ds, require_cell=True, check_finite=False, periodic="D2min")
     n_frames = ds.sizes["frame"]
     lag = _check_lag(lag, n_frames)
     reference = _check_int(reference, "reference", minimum=0)
@@ -282,7 +283,7 @@ def nonaffine_displacement_series(ds: xr.Dataset, lag: int, cutoff: float, speci
     -------
     xarray.Dataset with ``d2min`` (frame, atom) Å^2, ``valid``, ``n_neighbors`` (and strains).
     """
-    validate(ds, require_cell=True)
+    validate(ds, require_cell=True, periodic="D2min")
     n_frames = ds.sizes["frame"]
     lag = _check_lag(lag, n_frames)
     normalize = _check_normalize(normalize)
@@ -362,7 +363,7 @@ def cumulative_d2min(ds: xr.Dataset, dt: int, window: int, cutoff: float, specie
     -------
     xarray.Dataset with ``d_cum`` (frame, atom) Å^2 and ``valid``.
     """
-    validate(ds, require_cell=True)
+    validate(ds, require_cell=True, periodic="D2min")
     n_frames = ds.sizes["frame"]
     dt = _check_lag(dt, n_frames, "dt")
     window = _check_lag(window, n_frames, "window")

@@ -222,7 +222,7 @@ class ClusterFinder:
         cluster id ``present``, ``formula``, ``topology``, ``type``, ``n_members``, ``percolating``
         ``(frame, cluster)`` and ``com (frame, cluster, xyz)`` Å (NaN where absent or percolating).
         """
-        validate(ds, require_cell=True)
+        validate(ds, require_cell=True, periodic="the cluster analysis")
         cells = cell_array(ds)
         fw, sp_index = self._framework(ds)
         n_el = len(self.element_order)

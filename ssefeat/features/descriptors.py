@@ -39,7 +39,7 @@ DEFAULTS = {
 
 # --- shared plumbing ------------------------------------------------------------------------------
 def _prepare(ds: xr.Dataset, frames, centre):
-    validate(ds, require_cell=True)
+    validate(ds, require_cell=True, periodic="the descriptors (Voronoi, Steinhardt)")
     if frames is not None:
         ds = ds.isel(frame=[frames] if np.isscalar(frames) else frames)
     species = np.asarray(ds["species"].values).astype(str)

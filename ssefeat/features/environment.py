@@ -61,7 +61,7 @@ def cluster_environment(ds: xr.Dataset, clusters: xr.Dataset | None = None, mobi
     -------
     Dataset (frame, atom[, cluster_type]) over the mobile ions; see the module docstring.
     """
-    validate(ds, require_cell=True)
+    validate(ds, require_cell=True, periodic="the cluster environment")
     if clusters is None:
         clusters = find_clusters(ds, species=species, cutoffs=cutoffs)
     if not np.array_equal(clusters["frame"].values, ds["frame"].values) or \

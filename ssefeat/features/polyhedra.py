@@ -151,7 +151,7 @@ def li_polyhedra(ds: xr.Dataset, centre: str = "Li", ligand: str | Sequence[str]
     -------
     Dataset (frame, atom[, rank]) over the centre ions.
     """
-    validate(ds, require_cell=True)
+    validate(ds, require_cell=True, periodic="the polyhedra analysis")
     shapes = [str(s).upper()[0] for s in shapes]
     for s in shapes:
         if s not in SHAPES:

@@ -16,9 +16,9 @@ import numpy as np
 import xarray as xr
 
 from .. import box as _box
-from ..data import cell_array, missing_species, species_indices, validate
+from ..data import cell_array, missing_species, periodic_axes, species_indices, validate
 from ..errors import ParameterError, SchemaError
-from ..neighbors import neighbor_pairs
+from ..neighbors import neighbor_pairs, open_cell
 from ..provenance import stamp
 from . import _sf_kernels
 from .parameters import ParameterSet, resolve
@@ -69,18 +69,18 @@ def _codes(species_of_points: np.ndarray, wanted) -> np.ndarray:
 
 
 def compute_frame(positions, cell, species, params: ParameterSet, min_distance: float = MIN_DISTANCE,
-                  frame_label=None, atom_labels=None) -> np.ndarray:
+                  frame_label=None, atom_labels=None, pbc=None) -> np.ndarray:
     """Structure functions of one configuration, plain numpy (see :func:`_compute_frame`)."""
     # Our parallelism is numba's; multi-threaded BLAS on the (n_pairs, 3) @ (3, 3) products of the neighbour
     # search only spins (10-100x slower on a busy machine), so BLAS runs single-threaded here.
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(1, user_api="blas"):
-        return _compute_frame(positions, cell, species, params, min_distance, frame_label, atom_labels)
+        return _compute_frame(positions, cell, species, params, min_distance, frame_label, atom_labels, pbc)
 
 
 def _compute_frame(positions, cell, species, params: ParameterSet, min_distance: float = MIN_DISTANCE,
-                   frame_label=None, atom_labels=None) -> np.ndarray:
+                   frame_label=None, atom_labels=None, pbc=None) -> np.ndarray:
     """Structure functions of one configuration, plain numpy.
 
     Parameters
@@ -90,6 +90,7 @@ def _compute_frame(positions, cell, species, params: ParameterSet, min_distance:
     params : ParameterSet
     min_distance : pairs (centre, neighbour) closer than this raise :class:`~ssefeat.errors.SchemaError`
     frame_label, atom_labels : frame index and (N,) atom indices used in error messages
+    pbc : periodicity along a, b, c (default all); no minimum image across a non-periodic direction
 
     Returns
     -------
@@ -100,12 +101,14 @@ def _compute_frame(positions, cell, species, params: ParameterSet, min_distance:
     cell = np.asarray(cell, dtype=np.float64)
     species = np.asarray(species).astype(str)
     check_species(params, species)
-    check_cutoffs(params, cell, None if frame_label is None else [frame_label])
+    if pbc is not None:  # the cutoff is checked against the periodic widths only
+        cell_checked = open_cell(positions, cell, params.cutoff, pbc)
+    check_cutoffs(params, cell if pbc is None else cell_checked, None if frame_label is None else [frame_label])
     centres = species_indices(species, params.centre)
     points = np.flatnonzero(np.isin(species, list(params.neighbour_species)))
     out = np.zeros((len(centres), params.n_features), dtype=np.float64)
     # r_min < 0 keeps coincident atoms so that they are reported instead of silently dropped
-    pairs = neighbor_pairs(positions, cell, params.cutoff, query=centres, points=points, r_min=-1.0)
+    pairs = neighbor_pairs(positions, cell, params.cutoff, query=centres, points=points, r_min=-1.0, pbc=pbc)
     if pairs.distances.size:
         k = int(np.argmin(pairs.distances))
         if pairs.distances[k] < min_distance:
@@ -176,7 +179,9 @@ def structure_functions(ds: xr.Dataset, params=None, frames=None, *, centre: str
     check_species(params, species)
     cells = cell_array(ds)
     frame_labels = np.asarray(ds["frame"].values)
-    check_cutoffs(params, cells, frame_labels)
+    pbc = periodic_axes(ds)
+    if pbc.all():
+        check_cutoffs(params, cells, frame_labels)
     centres = species_indices(species, params.centre)
     atom_labels = np.asarray(ds["atom"].values)
     values = np.zeros((ds.sizes["frame"], len(centres), params.n_features), dtype=np.float64)
@@ -184,7 +189,8 @@ def structure_functions(ds: xr.Dataset, params=None, frames=None, *, centre: str
     with threads(n_threads):
         for f in range(ds.sizes["frame"]):  # per frame; the kernels are parallel over atoms
             values[f] = compute_frame(positions[f], cells[f], species, params, min_distance=min_distance,
-                                      frame_label=int(frame_labels[f]), atom_labels=atom_labels)
+                                      frame_label=int(frame_labels[f]), atom_labels=atom_labels,
+                                      pbc=None if pbc.all() else pbc)
     coords = {"frame": ds["frame"].values, "atom": ds["atom"].values[centres],
               "species": ("atom", species[centres])}
     if "time" in ds.coords:

@@ -5,9 +5,10 @@
 - :func:`write` ssefeat's own netCDF / zarr (everything kept, atomic);
 - :func:`export` extxyz and LAMMPS dumps for OVITO and friends.
 
-Formats (by ``format=`` or the case-insensitive extension; see :mod:`ssefeat.io.formats` for the ``.nc`` rule):
-ssefeat netCDF (.nc) and zarr (.zarr); through mdtraj xtc, trr, dcd, AMBER netCDF, h5, pdb, gro; through ASE
-extxyz (.xyz, .extxyz), XDATCAR (also .gz), vasprun.xml; LAMMPS text dumps (.lammpstrj, .dump; also .gz).
+Formats (by ``format=``, else the case-insensitive name, else the content: :mod:`ssefeat.io.formats`,
+:mod:`ssefeat.io.sniff`): ssefeat netCDF (.nc) and zarr (.zarr); through mdtraj xtc, trr, dcd, AMBER netCDF, h5,
+pdb, gro; through ASE extxyz (.xyz, .extxyz, .exyz), POSCAR / CONTCAR, vasprun.xml; ssefeat's own XDATCAR and
+LAMMPS text dump (.lammpstrj, .dump) readers. Text formats may be gzip / bzip2 / xz compressed.
 """
 from __future__ import annotations
 
@@ -32,6 +33,8 @@ def _module(fmt: str):
         from . import mdtraj_formats as mod
     elif family == "ase":
         from . import ase_formats as mod
+    elif family == "xdatcar":
+        from . import xdatcar as mod
     else:
         from . import lammps_dump as mod
     return mod

@@ -1,4 +1,4 @@
-"""Formats read through ASE: extended XYZ, VASP XDATCAR (also .gz) and vasprun.xml.
+"""Formats read through ASE: extended XYZ, VASP POSCAR / CONTCAR and vasprun.xml (all also compressed).
 
 Conversions (ASE works in Å, eV, amu and its own time unit ``sqrt(amu Å^2 / eV)`` = 10.18 fs):
 
@@ -10,25 +10,34 @@ Conversions (ASE works in Å, eV, amu and its own time unit ``sqrt(amu Å^2 / eV
   (e) -> ``charge``; an integer ``images`` column -> ``images``.
 - time: the ``time_ps`` info key (written by :func:`ssefeat.io.export`); in vasprun.xml of an MD run
   (IBRION = 0), POTIM (fs); otherwise ``timestep_ps`` or the frame index.
-- a cell is kept when any direction is periodic or the lattice is not all zero. XDATCAR positions are wrapped
-  by VASP (``wrapped = 1``).
+- a cell is kept when any direction is periodic or the lattice is not all zero; extxyz ``pbc`` (e.g. ``"T T F"``)
+  becomes the Dataset's periodicity (:func:`ssefeat.data.periodic_axes`).
+- step numbers: an extxyz ``step`` / ``Step`` / ``MD_step`` info key, with ``timestep_ps``, gives the times
+  (:class:`~ssefeat.io.formats.StepClock`; gaps kept).
+- extxyz species that are not element symbols (``A``, ``Li1``, ``OW``) are kept as labels (ssefeat species may be
+  any label; masses are then unknown) or mapped: ``type_map={"A": "Li"}`` or the species of ``topology``.
 
-extxyz is streamed frame by frame; ASE reads XDATCAR and vasprun.xml whole, so chunks of those save no memory.
+extxyz is streamed frame by frame; ASE reads vasprun.xml whole, so chunks of it save no memory. Compressed files
+are decompressed to a temporary copy first (ASE seeks in its input).
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-import gzip
+import os
 import re
+import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import TopologyMismatchError
+from ..errors import ParameterError, TopologyMismatchError
 from ..units import TIME_UNIT_PS
-from .formats import ReadOptions, atom_indices, build, chunked, errors_named
+from .formats import ReadOptions, StepClock, atom_indices, build, errors_named
+from .sniff import local_copy, open_text
 
-ASE_FORMAT = {"extxyz": "extxyz", "xdatcar": "vasp-xdatcar", "vasprun": "vasp-xml"}
+ASE_FORMAT = {"extxyz": "extxyz", "poscar": "vasp", "vasprun": "vasp-xml"}
+_STEP_KEYS = ("step", "Step", "STEP", "MD_step", "md_step")
 
 #: multiply an ASE velocity (Å per ASE time unit) by this to get Å/ps
 ASE_VELOCITY_TO_A_PER_PS = 1.0 / TIME_UNIT_PS
@@ -72,12 +81,19 @@ def _check_same_atoms(images, frames, path):
                 fix="ssefeat trajectories keep the same atoms in every frame; split the file where the atoms change.")
 
 
-def images_to_dataset(images, frames, path, fmt: str, opts: ReadOptions, wrapped=None):
-    """Trajectory Dataset of a list of ASE Atoms (one per frame) at global ``frames``."""
+def step_of(atoms):
+    """The step number in an Atoms' info (``step``, ``Step``, ``MD_step``), or None."""
+    return next((int(atoms.info[k]) for k in _STEP_KEYS if k in atoms.info), None)
+
+
+def images_to_dataset(images, frames, path, fmt: str, opts: ReadOptions, wrapped=None, labels=None,
+                      step_time=None):
+    """Trajectory Dataset of a list of ASE Atoms (one per frame) at global ``frames`` (``labels``: the species
+    when the file's are not element symbols)."""
     frames = np.asarray(frames, dtype=np.int64)
     _check_same_atoms(images, frames, path)
     first = images[0]
-    species = np.asarray(first.get_chemical_symbols(), dtype=str)
+    species = np.asarray(first.get_chemical_symbols() if labels is None else labels, dtype=str)
     sel = atom_indices(species, opts.atoms, path)
 
     pos = _stack(images, lambda a: a.positions)
@@ -131,13 +147,14 @@ def images_to_dataset(images, frames, path, fmt: str, opts: ReadOptions, wrapped
                 arrays[key] = arrays[key][sel]
         pos = pos[:, sel]
     wrapped_flag = attrs.pop("wrapped", None)
+    pbc = np.asarray(first.pbc, dtype=bool) if cell is not None else None
     ds = build(path, fmt, opts, pos, species, frames, cell=cell, file_time=time, attrs=attrs,
-               wrapped=None if wrapped_flag in (None, -1) else bool(wrapped_flag), atom=sel, **arrays)
+               wrapped=None if wrapped_flag in (None, -1) else bool(wrapped_flag), atom=sel, pbc=pbc,
+               step_time=step_time, **arrays)
     return ds
 
 
-def _open_text(path):
-    return gzip.open(path, "rt") if str(path).lower().endswith(".gz") else open(path)
+_open_text = open_text
 
 
 def vasprun_timestep_ps(path) -> float | None:
@@ -151,21 +168,125 @@ def vasprun_timestep_ps(path) -> float | None:
     return None
 
 
+def _species_column(properties: str) -> int:
+    """Column of ``species`` in an extxyz Properties string (``species:S:1:pos:R:3``)."""
+    fields = properties.split(":")
+    col = 0
+    for name, count in zip(fields[0::3], fields[2::3]):
+        if name == "species":
+            return col
+        col += int(count)
+    return 0
+
+
+@contextlib.contextmanager
+def _placeholder_copy(path):
+    """For an extxyz with non-element labels: a temporary copy with ``X`` in the species column, and the labels
+    of every frame (a per-line pass, used only when ASE refuses the labels)."""
+    from ase.data import atomic_numbers
+    from ase.io.extxyz import key_val_str_to_dict
+
+    labels = []
+    fd, tmp = tempfile.mkstemp(prefix="ssefeat-", suffix=".extxyz")
+    try:
+        with os.fdopen(fd, "w") as out, open_text(path) as src:
+            while True:
+                count = src.readline()
+                if not count.strip():
+                    break
+                n = int(count)
+                comment = src.readline()
+                col = _species_column(str(key_val_str_to_dict(comment).get("Properties", "species:S:1")))
+                out.write(count + comment)
+                frame = []
+                for _ in range(n):  # one pass per line: only for files with labels ASE cannot read
+                    parts = src.readline().split()
+                    frame.append(parts[col])
+                    if parts[col] not in atomic_numbers:
+                        parts[col] = "X"
+                    out.write(" ".join(parts) + "\n")
+                labels.append(frame)
+        yield Path(tmp), labels
+    finally:
+        os.unlink(tmp)
+
+
+def _map_labels(labels, opts: ReadOptions, path) -> np.ndarray:
+    """Species for the labels of an extxyz: ``type_map`` (label -> symbol), else the topology's, else the labels."""
+    labels = np.asarray(labels, dtype=str)
+    if opts.type_map:
+        missing = sorted(set(labels.tolist()) - {str(k) for k in opts.type_map})
+        if missing:
+            raise ParameterError(f"{path} has species labels {missing} that the type map does not name.",
+                                 fix="map every label, e.g. --type-map A=Li,B=S (type_map={'A': 'Li'} in Python).")
+        lookup = {str(k): v for k, v in opts.type_map.items()}
+        return np.array([lookup[x] for x in labels], dtype=str)
+    if opts.topology is not None:
+        from .mdtraj_formats import load_topology, species_of
+
+        top = species_of(load_topology(opts.topology, path, "extxyz", opts.species_from_file))
+        if top.size != labels.size:
+            raise TopologyMismatchError(f"the topology has {top.size} atoms but {path} has {labels.size}.",
+                                        fix="use the topology of this system (same atoms, same order).")
+        return top
+    return labels
+
+
 def iter_chunks(path, fmt: str, opts: ReadOptions, frames_per_chunk: int | None = None):
     """Trajectory Datasets of up to ``frames_per_chunk`` frames (None: all in one) read through ASE."""
-    import ase.io
-
     path = Path(path)
     if fmt == "vasprun" and opts.timestep_ps is None:
         with errors_named(path, fmt):
             dt = vasprun_timestep_ps(path)
         if dt is not None:
             opts = dataclasses.replace(opts, timestep_ps=dt)
-    wrapped = 1 if fmt == "xdatcar" else None
-    done = 0
-    with errors_named(path, fmt):
-        stream = ase.io.iread(str(path), index=opts.frame_slice(), format=ASE_FORMAT[fmt])
-        for batch in chunked(stream, frames_per_chunk or 2**62):
-            frames = opts.first + (done + np.arange(len(batch))) * opts.step
-            done += len(batch)
-            yield images_to_dataset(batch, frames, path, fmt, opts, wrapped=wrapped)
+    with errors_named(path, fmt), local_copy(path) as local:
+        yielded = False
+        try:
+            for chunk in _stream(local, path, fmt, opts, frames_per_chunk, None):
+                yielded = True
+                yield chunk
+            return
+        except KeyError as err:  # ASE: a species that is not an element symbol
+            if fmt != "extxyz" or yielded:
+                raise
+            first_error = err
+        with _placeholder_copy(local) as (copy, labels):
+            if any(lab != labels[0] for lab in labels):
+                k = next(k for k, lab in enumerate(labels) if lab != labels[0])
+                raise TopologyMismatchError(f"{path}: the species labels of frame {k} differ from frame 0's.",
+                                            fix="ssefeat keeps the same atoms in every frame; split the file.")
+            if not labels:
+                raise first_error
+            species = _map_labels(labels[0], opts, path) if opts.type_map or opts.topology is not None else \
+                np.asarray(labels[0], dtype=str)
+            yield from _stream(copy, path, fmt, opts, frames_per_chunk, species)
+
+
+def _stream(local, path, fmt, opts: ReadOptions, frames_per_chunk, labels):
+    """Chunks from ASE's reader of ``local`` (``path`` names the file in messages); a chunk is held back until the
+    step numbers fix the times (:class:`StepClock`)."""
+    import ase.io
+
+    clock = StepClock(path, opts)
+    size = frames_per_chunk or 2**62
+    pending: list = []
+
+    def emit(batch):
+        frames = np.array([f for f, _ in batch], dtype=np.int64)
+        steps = [step_of(a) for _, a in batch]
+        images = [a for _, a in batch]
+        return images_to_dataset(images, frames, path, fmt, opts, labels=labels,
+                                 step_time=clock.times(frames, steps))
+
+    stream = ase.io.iread(str(local), index=opts.frame_slice(), format=ASE_FORMAT[fmt])
+    for done, atoms in enumerate(stream):
+        frame = opts.first + done * opts.step
+        clock.feed(frame, step_of(atoms))
+        pending.append((frame, atoms))
+        if len(pending) >= size and (clock.ready or clock.first is None):
+            yield emit(pending[:size])
+            pending = pending[size:]
+    while pending:
+        yield emit(pending[:size])
+        pending = pending[size:]

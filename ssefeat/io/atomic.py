@@ -44,6 +44,9 @@ def atomic_output(path, overwrite: bool = True):
     parent = target.parent if str(target.parent) else Path(".")
     if not parent.exists():
         raise OutputError(f"the output folder {parent} does not exist.", fix=f"create it first: mkdir -p {parent}")
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise OutputError(f"cannot write {target}: {parent} is not a writable folder.",
+                          fix="choose an output path in a folder you can write to (or fix its permissions).")
     tmp = parent / f".{target.name}.tmp-{uuid.uuid4().hex[:8]}{target.suffix}"
     try:
         yield tmp
@@ -58,6 +61,13 @@ def atomic_output(path, overwrite: bool = True):
             _remove(backup)
         else:
             os.replace(tmp, target)
+    except OSError as err:
+        _remove(tmp)
+        if isinstance(err, OutputError):
+            raise
+        raise OutputError(f"cannot write {target}: {type(err).__name__}: {err.strerror or err}",
+                          fix="check that the output folder exists, is a folder and is writable, and that the disk "
+                              "has room; or choose another output path.") from err
     except BaseException:
         _remove(tmp)
         raise

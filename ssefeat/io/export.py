@@ -7,23 +7,29 @@ extxyz (written by ASE): ``Lattice`` (rows a, b, c, Å) and ``pbc``, ``species``
 (ASE units: amu Å / (10.18 fs), so that ASE gives back the velocities; :mod:`ssefeat.io.ase_formats` converts to
 Å/ps), ``forces`` (eV/Å), ``energies`` (per-atom eV), ``initial_charges`` (e), ``images`` (int), ``masses`` when
 they differ from the standard ones, and per frame ``time_ps``, ``energy`` (eV), ``wrapped``, ``timestep_ps``,
-``temperature_K``. LAMMPS dump: see :func:`ssefeat.io.lammps_dump.write_frames`.
+``temperature_K``; ``pbc`` from the Dataset's periodicity. Species that are not element symbols (``A``, ``B``
+of model systems) are written as they are in the species column (ASE holds them as ``X`` meanwhile; ssefeat,
+OVITO and other label-aware readers read them back). LAMMPS dump: see :func:`ssefeat.io.lammps_dump.write_frames`.
 """
 from __future__ import annotations
 
+import bz2
+import gzip
+import lzma
 from pathlib import Path
 from typing import Iterable
 
 import numpy as np
 import xarray as xr
 
-from ..data import default_masses, validate
+from ..data import default_masses, periodic_axes, validate
 from ..errors import UnknownFormatError
 from ..units import TIME_UNIT_PS
 from .atomic import atomic_output
 from .formats import format_from_name, normalise_format
 
 EXPORT_FORMATS = ("extxyz", "lammps-dump")
+_COMPRESSORS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
 
 
 def to_ase(ds: xr.Dataset) -> list:
@@ -31,7 +37,11 @@ def to_ase(ds: xr.Dataset) -> list:
     from ase import Atoms
     from ase.calculators.singlepoint import SinglePointCalculator
 
+    from ase.data import atomic_numbers
+
     species = ds["species"].values.astype(str).tolist()
+    species = [s if s in atomic_numbers else "X" for s in species]  # labels: see _write_extxyz
+    pbc = periodic_axes(ds)
     pos = np.asarray(ds["positions"].values, dtype=np.float64)
     cell = np.asarray(ds["cell"].values, dtype=np.float64) if "cell" in ds else None
     masses = ds["mass"].values if "mass" in ds.coords else None
@@ -41,7 +51,7 @@ def to_ase(ds: xr.Dataset) -> list:
     time = np.asarray(ds["time"].values, dtype=np.float64)
     images = []
     for f in range(pos.shape[0]):  # one Atoms per frame
-        atoms = Atoms(species, positions=pos[f], cell=None if cell is None else cell[f], pbc=cell is not None)
+        atoms = Atoms(species, positions=pos[f], cell=None if cell is None else cell[f], pbc=pbc)
         if custom_masses:
             atoms.set_masses(masses)
         if "velocities" in ds:
@@ -65,6 +75,26 @@ def to_ase(ds: xr.Dataset) -> list:
     return images
 
 
+def _write_extxyz(ds: xr.Dataset, fh) -> None:
+    """ASE's extxyz of ``ds``; species that are not element symbols replace ASE's ``X`` in the species column."""
+    import io
+
+    import ase.io
+    from ase.data import atomic_numbers
+
+    labels = ds["species"].values.astype(str)
+    if all(s in atomic_numbers for s in set(labels.tolist())):
+        ase.io.write(fh, to_ase(ds), format="extxyz")
+        return
+    buf = io.StringIO()
+    ase.io.write(buf, to_ase(ds), format="extxyz")  # ASE writes the species column first
+    n = labels.size
+    lines = buf.getvalue().splitlines(keepends=True)
+    for start in range(0, len(lines), n + 2):  # frames: count, comment, n atom lines (species first)
+        fh.write(lines[start] + lines[start + 1])
+        fh.write("".join(lab + line.lstrip()[1:] for lab, line in zip(labels, lines[start + 2:start + 2 + n])))
+
+
 def export_format(path, format: str | None = None) -> str:
     """``"extxyz"`` or ``"lammps-dump"`` for an output path (by ``format`` or extension)."""
     fmt = normalise_format(format) if format is not None else format_from_name(path)
@@ -79,18 +109,17 @@ def export(data, path, format: str | None = None, overwrite: bool = True, specie
     """Write a trajectory (a Dataset or an iterable of chunk Datasets) to extxyz or a LAMMPS dump, atomically.
 
     ``species_column`` ("element" or "type") chooses how LAMMPS dumps name species (OVITO reads either, but
-    mis-handles both at once).
+    mis-handles both at once). A ``.gz``, ``.bz2`` or ``.xz`` suffix compresses the output.
     """
     fmt = export_format(path, format)
     chunks: Iterable[xr.Dataset] = [data] if isinstance(data, xr.Dataset) else data
+    opener = _COMPRESSORS.get(Path(path).suffix.lower(), open)  # out.xyz.gz, dump.lammpstrj.xz: compressed
     with atomic_output(path, overwrite=overwrite) as tmp:
-        with open(tmp, "w") as fh:
+        with opener(tmp, "wt") as fh:
             for ds in chunks:
                 validate(ds, require_cell=fmt == "lammps-dump")
                 if fmt == "extxyz":
-                    import ase.io
-
-                    ase.io.write(fh, to_ase(ds), format="extxyz")
+                    _write_extxyz(ds, fh)
                 else:
                     from .lammps_dump import write_frames
 

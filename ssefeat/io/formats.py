@@ -1,7 +1,9 @@
 """The format registry: which reader handles a file, and the contract every reader follows.
 
-A format is chosen by ``format=`` (a name or alias, case-insensitive) or else by the file name
-(case-insensitive extension; ``.gz`` is stripped for the text formats: XDATCAR, extxyz, LAMMPS dumps, vasprun).
+A format is chosen by ``format=`` (a name or alias, case-insensitive), else by the file name (case-insensitive
+extension; ``XDATCAR*``, ``POSCAR*`` / ``CONTCAR*``, ``vasprun*.xml``; a ``.gz`` / ``.bz2`` / ``.xz`` suffix is
+stripped for the text formats), else by the content (:mod:`ssefeat.io.sniff`). Text formats may be compressed
+(gzip, bzip2, xz, recognised by their first bytes). An empty file is refused with a CorruptFileError.
 
 The ``.nc`` rule: ``.nc`` / ``.netcdf`` / ``.ncdf`` files are opened and looked at. A file with a ``positions``
 variable is ssefeat's own netCDF; one with global attribute ``Conventions = "AMBER"`` or a ``coordinates``
@@ -23,6 +25,7 @@ import numpy as np
 
 from ..errors import (CorruptFileError, MissingFileError, ParameterError, SchemaError, SelectionError,
                       SsefeatError, UnknownFormatError)
+from .sniff import COMPRESSED_SUFFIXES, check_not_empty, sniff
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,7 +38,7 @@ class Format:
     description: str
     needs_topology: bool = False
     writable: bool = False  # by ssefeat.io.write (native) or ssefeat.io.export (text formats)
-    gzip_ok: bool = False
+    gzip_ok: bool = False  # a text format: may be gzip / bzip2 / xz compressed
 
 
 FORMATS: dict[str, Format] = {f.name: f for f in (
@@ -47,12 +50,14 @@ FORMATS: dict[str, Format] = {f.name: f for f in (
     Format("trr", "mdtraj", (".trr",), "GROMACS trr (mdtraj)", needs_topology=True),
     Format("dcd", "mdtraj", (".dcd",), "CHARMM/NAMD/LAMMPS dcd (mdtraj)", needs_topology=True),
     Format("h5", "mdtraj", (".h5", ".hdf5"), "mdtraj HDF5 (carries its topology; needs PyTables)"),
-    Format("pdb", "mdtraj", (".pdb", ".ent"), "PDB (mdtraj; cell from CRYST1)"),
-    Format("gro", "mdtraj", (".gro",), "GROMACS gro (mdtraj)"),
+    Format("pdb", "mdtraj", (".pdb", ".ent"), "PDB (mdtraj; cell from CRYST1)", gzip_ok=True),
+    Format("gro", "mdtraj", (".gro",), "GROMACS gro (mdtraj)", gzip_ok=True),
     Format("mdtraj-lammpstrj", "mdtraj", (), "LAMMPS dump read by mdtraj (species from the topology)",
            needs_topology=True),
-    Format("extxyz", "ase", (".extxyz", ".xyz"), "extended XYZ (ASE)", writable=True, gzip_ok=True),
-    Format("xdatcar", "ase", (".xdatcar",), "VASP XDATCAR (ASE; also .gz)", gzip_ok=True),
+    Format("extxyz", "ase", (".extxyz", ".xyz", ".exyz"), "extended XYZ (ASE)", writable=True, gzip_ok=True),
+    Format("xdatcar", "xdatcar", (".xdatcar",), "VASP XDATCAR (count lines checked; step numbers kept)",
+           gzip_ok=True),
+    Format("poscar", "ase", (".poscar", ".vasp"), "VASP POSCAR / CONTCAR, one frame (ASE)", gzip_ok=True),
     Format("vasprun", "ase", (".xml",), "VASP vasprun.xml (ASE)", gzip_ok=True),
     Format("lammps-dump", "lammps", (".lammpstrj", ".dump", ".lammpsdump"),
            "LAMMPS text dump (metal units; image flags, type_map; also .gz)", writable=True, gzip_ok=True),
@@ -61,13 +66,17 @@ FORMATS: dict[str, Format] = {f.name: f for f in (
 ALIASES = {
     "nc": "netcdf", "ssefeat": "netcdf", "ssefeat-netcdf": "netcdf", "netcdf4": "netcdf",
     "amber": "amber-netcdf", "mdtraj-netcdf": "amber-netcdf", "ncdf": "amber-netcdf",
-    "hdf5": "h5", "xyz": "extxyz", "vasp-xdatcar": "xdatcar", "vasp-xml": "vasprun",
+    "hdf5": "h5", "xyz": "extxyz", "exyz": "extxyz", "vasp-xdatcar": "xdatcar", "vasp-xml": "vasprun",
+    "vasp": "poscar", "contcar": "poscar",
     "lammpstrj": "lammps-dump", "lammps": "lammps-dump", "lammps-dump-text": "lammps-dump", "dump": "lammps-dump",
 }
 
 
 def _strip_gz(name: str) -> tuple[str, bool]:
-    return (name[:-3], True) if name.endswith(".gz") else (name, False)
+    for suffix in COMPRESSED_SUFFIXES:
+        if name.endswith(suffix):
+            return name[:-len(suffix)], True
+    return name, False
 
 
 def format_from_name(path) -> str | None:
@@ -76,6 +85,8 @@ def format_from_name(path) -> str | None:
     base, gz = _strip_gz(name)
     if base.startswith("xdatcar") or base.endswith(".xdatcar"):
         return "xdatcar"
+    if base.startswith(("poscar", "contcar")) and "." not in base.lstrip("._"):
+        return "poscar"
     if base.startswith("vasprun") and base.endswith(".xml"):
         return "vasprun"
     for fmt in FORMATS.values():
@@ -112,7 +123,8 @@ def sniff_netcdf(path) -> str:
         return "amber-netcdf"
     raise UnknownFormatError(f"{path} is a netCDF file but neither an ssefeat trajectory (no 'positions' "
                              f"variable) nor an AMBER one (no 'coordinates'); it has {sorted(variables)}.",
-                             fix="write it with ssefeat.io.write, or pass format='amber-netcdf' for AMBER files.")
+                             fix="write it with ssefeat.io.write; for an AMBER file give the format amber-netcdf "
+                                 "(--format amber-netcdf on the command line).")
 
 
 def check_path(path) -> Path:
@@ -129,17 +141,26 @@ def check_path(path) -> Path:
 
 
 def detect_format(path, format: str | None = None) -> str:
-    """Canonical format name for reading ``path`` (see the module docstring for the rules)."""
+    """Canonical format name for reading ``path``: ``format``, else the name, else the content (module docstring).
+
+    Raises CorruptFileError for an empty file and UnknownFormatError, listing the rules tried, when nothing fits.
+    """
+    check_not_empty(path)
     if format is not None:
         return normalise_format(format)
     fmt = format_from_name(path)
-    if fmt is None:
-        raise UnknownFormatError(f"cannot tell the format of {path} from its name.",
-                                 fix="rename it with a known extension or pass format=... (one of "
-                                     f"{', '.join(sorted(FORMATS))}).")
     if fmt == "netcdf" and Path(path).is_file():
-        fmt = sniff_netcdf(path)
-    return fmt
+        return sniff_netcdf(path)
+    if fmt is not None:
+        return fmt
+    found, tried = sniff(path)
+    if found is None:
+        raise UnknownFormatError(
+            f"cannot tell the format of {path}: its name is not one ssefeat knows and its content matches none "
+            f"of: {'; '.join(tried)}.",
+            fix="give the format (--format NAME on the command line, format= in Python), one of "
+                f"{', '.join(sorted(FORMATS))}.")
+    return found
 
 
 # --- the reader contract ---------------------------------------------------------------------------------------
@@ -199,17 +220,25 @@ class ReadOptions:
         return self.stop is not None and index >= self.stop
 
 
-def parse_type_map(type_map) -> dict[int, str]:
-    """``{1: "Li", 2: "P"}`` from a dict, a sequence (type i+1 -> item i) or a string ``"1=Li,2=P"``."""
+def _type_key(key):
+    """An integer LAMMPS type, or a label (extxyz species, e.g. ``"A"``) as it is."""
+    text = str(key).strip()
+    return int(text) if text.lstrip("-").isdigit() else text
+
+
+def parse_type_map(type_map) -> dict:
+    """``{1: "Li", 2: "P"}`` from a dict, a sequence (type i+1 -> item i) or a string ``"1=Li,2=P"``; keys that are
+    not integers are labels (``"A=Li,B=S"`` for the species labels of an extxyz)."""
     if isinstance(type_map, str):
         try:
             pairs = [item.split("=") for item in type_map.replace(" ", "").split(",") if item]
-            return {int(k): str(v) for k, v in pairs}
+            return {_type_key(k): str(v) for k, v in pairs}
         except ValueError:
             raise ParameterError(f"cannot read the type map {type_map!r}.",
-                                 fix="write it as TYPE=SPECIES pairs separated by commas, e.g. 1=Li,2=P,3=S.")
+                                 fix="write it as TYPE=SPECIES pairs separated by commas, e.g. 1=Li,2=P,3=S "
+                                     "(or LABEL=SPECIES, e.g. A=Li,B=S).")
     if isinstance(type_map, dict):
-        return {int(k): str(v) for k, v in type_map.items()}
+        return {_type_key(k): str(v) for k, v in type_map.items()}
     return {i + 1: str(v) for i, v in enumerate(type_map)}
 
 
@@ -280,17 +309,70 @@ def times_for(frames: np.ndarray, file_time, opts: ReadOptions):
     return frames.astype(np.float64), True
 
 
+class StepClock:
+    """True times (ps) from a file's step numbers (LAMMPS TIMESTEP, XDATCAR configuration, extxyz ``step``) and
+    ``timestep_ps``, the time between consecutive frames of the file.
+
+    The step increment per file frame is taken from the first two frames read (``(s1 - s0) / (f1 - f0)``), so that
+    ``time = timestep_ps * (f0 + (step - s0) / increment)``: frames missing from the file (gaps) keep their true
+    times. A later increment smaller than that makes ``timestep_ps`` ambiguous and raises ParameterError.
+    """
+
+    def __init__(self, path, opts: ReadOptions):
+        self.path, self.dt = path, opts.timestep_ps
+        self.first = self.last = None
+        self.increment = None
+
+    @property
+    def ready(self) -> bool:
+        """Whether the times of the frames fed so far are known (two frames seen)."""
+        return self.increment is not None
+
+    def feed(self, frame: int, step) -> None:
+        """Record the step number of file frame ``frame`` (frames in increasing order)."""
+        if step is None or self.dt is None:
+            return
+        if self.first is None:
+            self.first = self.last = (int(frame), int(step))
+            return
+        inc = (int(step) - self.last[1]) / (int(frame) - self.last[0])
+        if self.increment is None:
+            self.increment = (int(step) - self.first[1]) / (int(frame) - self.first[0])
+        elif inc < self.increment * (1 - 1e-9):
+            raise ParameterError(
+                f"{self.path}: the step numbers go up by {self.increment:g} per frame at the start (frames "
+                f"{self.first[0]}..) but by {inc:g} per frame before frame {frame} (step {step}): the time between "
+                "frames (timestep) is ambiguous.",
+                fix="read from a frame where the spacing is the regular one (start), or leave out the timestep "
+                    "and set the times yourself.")
+        self.last = (int(frame), int(step))
+
+    def times(self, frames, steps):
+        """Times (ps) of ``frames`` with ``steps``; None when there is no timestep or step numbers."""
+        if self.dt is None or steps is None or any(s is None for s in steps) or self.first is None:
+            return None
+        frames = np.asarray(frames, dtype=np.float64)
+        if self.increment is None:  # a single frame read
+            return frames * float(self.dt)
+        steps = np.asarray(steps, dtype=np.float64)
+        return float(self.dt) * (self.first[0] + (steps - self.first[1]) / self.increment)
+
+
 def build(path, fmt: str, opts: ReadOptions, positions, species, frames, *, cell=None, file_time=None,
           attrs=None, **arrays):
     """The trajectory Dataset of one read (or one chunk), with file-named errors.
 
     ``cell`` from the file is replaced by ``opts.cell`` when given. ``arrays`` go to
-    :func:`ssefeat.make_trajectory` (velocities, forces, charge, images, ...).
+    :func:`ssefeat.make_trajectory` (velocities, forces, charge, images, pbc, ...). ``step_time``: times from the
+    file's step numbers (:class:`StepClock`), used instead of ``frame x timestep_ps``.
     """
     from ..data import default_masses, make_trajectory
 
     frames = np.asarray(frames, dtype=np.int64)
+    step_time = arrays.pop("step_time", None)
     time, index_only = times_for(frames, file_time, opts)
+    if step_time is not None:
+        time = np.asarray(step_time, dtype=np.float64)
     if opts.cell is not None:
         cell = cell_per_frame(opts.cell, frames.size)
     all_attrs = {"format": fmt}

@@ -7,20 +7,30 @@ and files of any size stream in chunks. Units are LAMMPS ``metal`` (Å, ps, Å/p
 
 Reading:
 
-- species: an ``element`` column, else ``type_map`` ({type: symbol}), else the topology's species, else the type
-  numbers as labels ("1", "2", ...);
+- species: an ``element`` column, else ``type_map`` ({type: symbol}) of the ``type`` column, else type labels
+  (``dump_modify types labels``), else the topology's species, else the type numbers as labels ("1", "2", ...);
+  a dump with neither ``type`` nor ``element`` needs ``topology`` (the species in LAMMPS ``id`` order);
 - positions ``x y z`` (wrapped), ``xu yu zu`` (unwrapped), ``xs ys zs`` / ``xsu ysu zsu`` (scaled); shifted so that
   the cell origin (xlo, ylo, zlo) is at 0. Orthogonal, restricted triclinic (``xy xz yz``) and general triclinic
   (``abc origin``) boxes;
 - ``ix iy iz`` -> ``images`` (only with wrapped positions; unwrapped ones need no flags);
 - ``vx vy vz`` -> velocities, ``fx fy fz`` -> forces, ``q`` -> charge, ``mass`` -> mass, ``c_pe*`` ->
   potential_energy; atoms are sorted by ``id`` and the ``atom`` coordinate is ``id - 1``;
-- time: ``ITEM: TIME`` (``dump_modify time yes``), else ``timestep_ps`` x frame index, else the frame index;
-  a ``TIMESTEP`` that does not increase (overlapping restarts) raises TimeOrderError.
+- periodicity: ``BOX BOUNDS`` flags per axis: ``pp`` is periodic, anything else (``ss``, ``ff``, ``fs``, ``fm``,
+  ...) is not (the Dataset's ``pbc``);
+- time: with ``timestep_ps`` (the time between consecutive frames of the dump), the ``TIMESTEP`` values give the
+  true times, frames missing from the dump (gaps) included (:class:`~ssefeat.io.formats.StepClock`); without it
+  ``ITEM: TIME`` (``dump_modify time yes``), else the frame index; a ``TIMESTEP`` that does not increase
+  (overlapping restarts) raises TimeOrderError.
+
+Box origin: LAMMPS stores the box from (xlo, ylo, zlo); Cartesian columns are shifted by that origin and scaled
+columns are multiplied by the cell only (LAMMPS: ``xs = (x - xlo) / lx``), so that ``positions = s @ cell`` with
+``s`` the scaled coordinates, in [0, 1) for wrapped atoms: positions are relative to the box origin for every
+column set. (MDAnalysis 2.x does the same for Cartesian columns but subtracts the origin once more from scaled
+ones; ``tests/test_io_mdanalysis.py`` checks both.) Files of any size stream; gzip / bzip2 / xz are read as is.
 """
 from __future__ import annotations
 
-import gzip
 import io
 import itertools
 from pathlib import Path
@@ -28,19 +38,26 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import CorruptFileError, ParameterError, TimeOrderError, TopologyMismatchError
-from .formats import ReadOptions, atom_indices, build, errors_named
+from .formats import ReadOptions, StepClock, atom_indices, build, errors_named
+from .sniff import open_binary
 
 _POSITION_SETS = (("x", "y", "z"), ("xu", "yu", "zu"), ("xs", "ys", "zs"), ("xsu", "ysu", "zsu"))
 
 
 def _open(path, mode="rb"):
-    return gzip.open(path, mode) if str(path).lower().endswith(".gz") else open(path, mode)
+    return open_binary(path)
 
 
 def _corrupt(path, what):
     return CorruptFileError(f"{path}: {what}",
                             fix="the dump is truncated or not a LAMMPS text dump; drop the incomplete last frame "
                                 "(or re-run / re-copy it), or pass format=... if it is another format.")
+
+
+def _pbc(tokens: list[str]) -> np.ndarray:
+    """Periodicity along x, y, z from the BOX BOUNDS flags (``pp`` periodic; ``ss``, ``ff``, ``fs``, ... not)."""
+    flags = [t for t in tokens if len(t) == 2 and set(t) <= set("psfm")]
+    return np.array([f == "pp" for f in flags[-3:]], dtype=bool) if len(flags) >= 3 else np.ones(3, dtype=bool)
 
 
 def _box(tokens: list[str], rows: np.ndarray):
@@ -89,6 +106,7 @@ def _header(fh, path, units_state: dict):
                 tokens = item.decode().split()[2:]
                 rows = np.array([fh.readline().split() for _ in range(3)], dtype=np.float64)
                 hdr["cell"], hdr["origin"] = _box(tokens, rows)
+                hdr["pbc"] = _pbc(tokens)
             elif item.startswith(b"ATOMS"):
                 hdr["columns"] = item.decode().split()[1:]
                 if "n" not in hdr or "cell" not in hdr:
@@ -97,38 +115,82 @@ def _header(fh, path, units_state: dict):
             else:
                 fh.readline()  # an item we do not use: one value line
             line = fh.readline()
+    except CorruptFileError:
+        raise
     except (ValueError, IndexError) as err:
         raise _corrupt(path, f"cannot parse a frame header ({err}).") from err
 
 
-def _parse_atoms(block: bytes, columns, n, path, frame, numeric_only=False):
-    """The atom lines of one frame as a DataFrame (``numeric_only``: skip the element column, known already)."""
+class _Atoms:
+    """The atom lines of one frame: numeric columns as one float64 array, text columns (``element``, type labels)
+    as string arrays; cheap row selections (no per-frame pandas work beyond the parse)."""
+
+    def __init__(self, values: np.ndarray, names: list, text: dict):
+        self.values, self.names, self.text = values, names, text
+        self.index = {c: k for k, c in enumerate(names)}
+
+    def __len__(self):
+        return self.values.shape[0]
+
+    def __contains__(self, name):
+        return name in self.index or name in self.text
+
+    @property
+    def columns(self) -> list:
+        return self.names + list(self.text)
+
+    def col(self, name) -> np.ndarray:
+        return self.text[name] if name in self.text else self.values[:, self.index[name]]
+
+    def cols(self, names) -> np.ndarray:
+        return self.values[:, [self.index[c] for c in names]]
+
+    def take(self, rows) -> "_Atoms":
+        return _Atoms(self.values[rows], self.names, {k: v[rows] for k, v in self.text.items()})
+
+
+def _parse_atoms(block: bytes, columns, n, path, frame, skip=()) -> _Atoms:
+    """The atom lines of one frame (``skip``: text columns already known from the first frame)."""
     import pandas as pd
 
-    use = [c for c in columns if c != "element"] if numeric_only else None
+    use = [c for c in columns if c not in skip] if skip else None
     try:
         table = pd.read_csv(io.BytesIO(block), sep=r"\s+", header=None, names=columns, engine="c", usecols=use,
-                            dtype={"element": str} if "element" in columns and not numeric_only else None)
+                            dtype={"element": str} if "element" in columns and not skip else None)
     except Exception as err:
         raise _corrupt(path, f"cannot parse the atoms of frame {frame} ({err}).") from err
-    if len(table) != n or table.isna().to_numpy().any():
-        raise _corrupt(path, f"frame {frame} is incomplete: {len(table)} of {n} atom lines could be read.")
-    return table
+    n_rows = block.count(b"\n") + (1 if block and not block.endswith(b"\n") else 0)
+    if n_rows < n:
+        raise _corrupt(path, f"frame {frame} is incomplete: the file ends after {n_rows} of its {n} atom lines.")
+    if len(table) != n or table.isna().to_numpy().any() or table.index.nlevels != 1 or table.index[0] != 0:
+        widths = np.array([len(r.split()) for r in block.splitlines()])  # error path only: the first odd line
+        k = int(np.argmax(widths != len(columns))) if np.any(widths != len(columns)) else 0
+        raise _corrupt(path, f"frame {frame}: atom line {k + 1} of {n} has {widths[k]} values but the ITEM: ATOMS "
+                             f"line names {len(columns)} columns ({' '.join(columns)}).")
+    numeric = [c for c in table.columns if pd.api.types.is_numeric_dtype(table[c])]
+    text = {c: table[c].to_numpy(dtype=str) for c in table.columns if c not in numeric}
+    return _Atoms(table[numeric].to_numpy(dtype=np.float64), numeric, text)
 
 
-def _species(table, opts: ReadOptions, path) -> np.ndarray:
-    if "element" in table:
-        return table["element"].to_numpy(dtype=str)
-    if "type" not in table:
-        raise _corrupt(path, "the dump has neither a 'type' nor an 'element' column.")
-    types = table["type"].to_numpy()
-    if opts.type_map:
+def _species(table: _Atoms, opts: ReadOptions, path) -> np.ndarray:
+    for name in ("element", "type"):  # an element column, or LAMMPS type labels (dump_modify types labels)
+        if name in table.text and not (name == "type" and opts.type_map):
+            return table.text[name]
+    if "type" not in table and opts.topology is None:
+        raise ParameterError(f"{path} has neither a 'type' nor an 'element' column, so it does not say which atom "
+                             f"is which (its columns: {' '.join(table.columns)}).",
+                             fix="give a topology with the species in LAMMPS id order (--topology FILE, or "
+                                 "topology= a file or a list of species in Python), or dump 'type' or 'element'.")
+    types = table.col("type") if "type" in table else np.zeros(len(table), dtype=np.int64)
+    if "type" in table.index:
+        types = types.astype(np.int64)
+    if opts.type_map and "type" in table:
         missing = sorted(set(np.unique(types).tolist()) - set(opts.type_map))
         if missing:
             raise ParameterError(f"{path} has atom types {missing} that the type map {opts.type_map} does not name.",
                                  fix="give a symbol for every type, e.g. --type-map 1=Li,2=P,3=S.")
-        lookup = np.array([""] + [opts.type_map.get(t, "") for t in range(1, int(types.max()) + 1)], dtype=object)
-        return lookup[types].astype(str)
+        return np.array([opts.type_map[t] for t in np.unique(types).tolist()], dtype=str)[
+            np.searchsorted(np.unique(types), types)]
     if opts.topology is not None:
         from .mdtraj_formats import load_topology, species_of
 
@@ -149,60 +211,97 @@ def _unit_factors(units: str | None) -> dict:
                                                                 "energy", "mass")}
 
 
+#: frames (and bytes) whose atom lines are parsed by one pandas call: its per-call cost dominates small frames
+_PARSE_FRAMES, _PARSE_BYTES = 64, 32 << 20
+
+
+def _parse_frames(raw: list, path, skip) -> list:
+    """The _Atoms of each ``(block, header, index)``: one parse of the joined blocks when they share their columns,
+    else (or to name the bad frame in an error) one parse per frame."""
+    columns = raw[0][1]["columns"]
+    if len(raw) > 1 and all(h["columns"] == columns for _, h, _ in raw) and all(b.endswith(b"\n") for b, _, _ in raw):
+        sizes = [h["n"] for _, h, _ in raw]
+        try:
+            joined = _parse_atoms(b"".join(b for b, _, _ in raw), columns, sum(sizes), path, raw[0][2], skip)
+        except CorruptFileError:
+            joined = None
+        if joined is not None:
+            edges = np.cumsum([0] + sizes)
+            return [joined.take(slice(a, b)) for a, b in zip(edges[:-1], edges[1:])]
+    return [_parse_atoms(b, h["columns"], h["n"], path, i, skip) for b, h, i in raw]
+
+
 def iter_chunks(path, fmt: str, opts: ReadOptions, frames_per_chunk: int | None = None):
     """Trajectory Datasets of up to ``frames_per_chunk`` selected frames of a LAMMPS text dump."""
     path = Path(path)
     units_state: dict = {}
     state: dict = {}
     batch: list = []
+    raw: list = []  # frames read but not parsed yet: (block, header, index, units)
+    clock = StepClock(path, opts)
+
+    def flush():
+        tables = _parse_frames([r[:3] for r in raw], path, state.get("text", ()))
+        batch.extend(_frame(t, h, i, path, opts, state, u) for t, (_, h, i, u) in zip(tables, raw))
+        raw.clear()
+
     with errors_named(path, fmt), _open(path) as fh:
         for index in itertools.count():
             hdr = _header(fh, path, units_state)
             if hdr is None:
                 break
-            if opts.past_end(index):
-                break
             step, last = hdr.get("step"), state.get("last_step")
-            if step is not None and last is not None and step <= last:
+            increasing = step is None or last is None or step > last
+            if not increasing and not opts.past_end(index):
                 raise TimeOrderError(
                     f"{path}: the timestep does not increase between frames {index - 1} and {index} "
                     f"(step {last} -> {step}).",
                     fix="the dump probably holds overlapping restarts; keep one copy of each step (e.g. start= / "
                         "stop= around the overlap) or rewrite the dump from the restart onwards.")
+            if increasing and (index <= 1 or opts.wants(index)):
+                clock.feed(index, step)  # frames 0 and 1 fix the step increment, read or not
+            if frames_per_chunk and len(batch) >= frames_per_chunk:  # held back until the times are known
+                yield _assemble(batch[:frames_per_chunk], path, fmt, opts, state, clock)
+                batch = batch[frames_per_chunk:]
+            if opts.past_end(index):
+                break
             state["last_step"] = step
             n = hdr["n"]
             if not opts.wants(index):
                 for _ in itertools.islice(fh, n):
                     pass
                 continue
-            block = b"".join(itertools.islice(fh, n))
-            table = _parse_atoms(block, hdr["columns"], n, path, index, numeric_only="species" in state)
-            batch.append(_frame(table, hdr, index, path, opts, state, units_state.get("units")))
-            if frames_per_chunk and len(batch) == frames_per_chunk:
-                yield _assemble(batch, path, fmt, opts, state)
-                batch = []
-    if batch:
-        yield _assemble(batch, path, fmt, opts, state)
+            raw.append((b"".join(itertools.islice(fh, n)), hdr, index, units_state.get("units")))
+            if "text" not in state or len(raw) >= _PARSE_FRAMES or sum(len(r[0]) for r in raw) >= _PARSE_BYTES or (
+                    frames_per_chunk and len(batch) + len(raw) >= frames_per_chunk):
+                flush()  # the first frame alone: it fixes the text columns the others skip
+        if raw:
+            flush()
+    while batch:
+        yield _assemble(batch[:frames_per_chunk or len(batch)], path, fmt, opts, state, clock)
+        batch = batch[frames_per_chunk or len(batch):]
 
 
-def _frame(table, hdr, index, path, opts: ReadOptions, state: dict, units):
+def _frame(table: _Atoms, hdr, index, path, opts: ReadOptions, state: dict, units):
     """Arrays of one frame, atoms sorted by id; fixes species, atom ids and columns from the first frame read."""
     if "id" in table:
-        order = np.argsort(table["id"].to_numpy(), kind="stable")
-        table = table.iloc[order]
+        table = table.take(np.argsort(table.col("id"), kind="stable"))
     if "species" not in state:
         state["n"] = len(table)
         state["species"] = _species(table, opts, path)
-        state["atom"] = table["id"].to_numpy() - 1 if "id" in table else np.arange(len(table))
+        state["atom"] = table.col("id").astype(np.int64) - 1 if "id" in table else np.arange(len(table))
         state["sel"] = atom_indices(state["species"], opts.atoms, path)
         state["units"] = _unit_factors(units)
-        cols = set(table.columns)
+        cols = set(table.index)
         state["pos"] = next((p for p in _POSITION_SETS if set(p) <= cols), None)
         if state["pos"] is None:
-            raise _corrupt(path, f"no position columns (x y z, xu yu zu, xs ys zs or xsu ysu zsu) in {sorted(cols)}.")
+            raise _corrupt(path, f"no position columns (x y z, xu yu zu, xs ys zs or xsu ysu zsu) in "
+                                 f"{sorted(table.columns)}.")
         state["wrapped"] = state["pos"][0] in ("x", "xs")
         state["images"] = state["wrapped"] and {"ix", "iy", "iz"} <= cols
-        state["pe"] = next((c for c in table.columns if c.startswith("c_pe")), None)
+        state["pe"] = next((c for c in table.names if c.startswith("c_pe")), None)
+        state["pbc"] = hdr["pbc"]
+        state["text"] = tuple(table.text)  # known now: later frames skip these columns
     elif len(table) != state["n"]:
         raise TopologyMismatchError(f"{path}: frame {index} has {len(table)} atoms, the first frame read has "
                                     f"{state['n']}.", fix="ssefeat needs the same atoms in every frame; split the "
@@ -210,31 +309,32 @@ def _frame(table, hdr, index, path, opts: ReadOptions, state: dict, units):
     f = state["units"]
     sel = state["sel"]
     if sel is not None:
-        table = table.iloc[sel]
+        table = table.take(sel)
     cell = hdr["cell"] * f.get("distance", 1.0)
-    raw = table[list(state["pos"])].to_numpy(dtype=np.float64)
+    raw = table.cols(state["pos"])
     pos = raw @ cell if state["pos"][0].startswith("xs") else (raw - hdr["origin"]) * f.get("distance", 1.0)
     out = {"positions": pos, "cell": cell, "time": hdr.get("time")}
     if out["time"] is not None:
         out["time"] *= f.get("time", 1.0)
-    cols = table.columns
+    cols = table.index
     if {"vx", "vy", "vz"} <= set(cols):
-        out["velocities"] = table[["vx", "vy", "vz"]].to_numpy(dtype=np.float64) * f.get("velocity", 1.0)
+        out["velocities"] = table.cols(["vx", "vy", "vz"]) * f.get("velocity", 1.0)
     if {"fx", "fy", "fz"} <= set(cols):
-        out["forces"] = table[["fx", "fy", "fz"]].to_numpy(dtype=np.float64) * f.get("force", 1.0)
+        out["forces"] = table.cols(["fx", "fy", "fz"]) * f.get("force", 1.0)
     if state["images"]:
-        out["images"] = table[["ix", "iy", "iz"]].to_numpy(dtype=np.int32)
+        out["images"] = table.cols(["ix", "iy", "iz"]).astype(np.int32)
     if state["pe"]:
-        out["potential_energy"] = table[state["pe"]].to_numpy(dtype=np.float64) * f.get("energy", 1.0)
+        out["potential_energy"] = table.col(state["pe"]) * f.get("energy", 1.0)
     if "q" in cols and "charge" not in state:
-        state["charge"] = table["q"].to_numpy(dtype=np.float64) * f.get("charge", 1.0)
+        state["charge"] = table.col("q") * f.get("charge", 1.0)
     if "mass" in cols and "mass" not in state:
-        state["mass"] = table["mass"].to_numpy(dtype=np.float64) * f.get("mass", 1.0)
+        state["mass"] = table.col("mass") * f.get("mass", 1.0)
     out["frame"] = index
+    out["step"] = hdr.get("step")
     return out
 
 
-def _assemble(batch: list, path, fmt, opts: ReadOptions, state: dict):
+def _assemble(batch: list, path, fmt, opts: ReadOptions, state: dict, clock: StepClock):
     sel = state["sel"]
     species = state["species"] if sel is None else state["species"][sel]
     atom = state["atom"] if sel is None else state["atom"][sel]
@@ -245,9 +345,10 @@ def _assemble(batch: list, path, fmt, opts: ReadOptions, state: dict):
             arrays[k] = state[k]
     times = [b["time"] for b in batch]
     file_time = None if any(t is None for t in times) else np.array(times)
-    return build(path, fmt, opts, np.stack([b["positions"] for b in batch]), species,
-                 np.array([b["frame"] for b in batch]), cell=np.stack([b["cell"] for b in batch]),
-                 file_time=file_time, atom=atom, wrapped=state["wrapped"], **arrays)
+    frames = np.array([b["frame"] for b in batch])
+    return build(path, fmt, opts, np.stack([b["positions"] for b in batch]), species, frames,
+                 cell=np.stack([b["cell"] for b in batch]), file_time=file_time, atom=atom, wrapped=state["wrapped"],
+                 pbc=state["pbc"], step_time=clock.times(frames, [b["step"] for b in batch]), **arrays)
 
 
 # --- writing ---------------------------------------------------------------------------------------------------
@@ -271,14 +372,17 @@ def lammps_cell(cell: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def write_frames(ds, fh, species_column: str = "element") -> None:
     """Append the frames of one trajectory Dataset to an open text file as a LAMMPS ``dump custom``.
 
-    Columns: ``id`` (atom + 1), ``element`` (or ``type``: 1, 2, ... by first appearance), ``x y z`` (rotated into
-    LAMMPS' restricted-triclinic frame when the cell is not already lower-triangular), ``ix iy iz`` when the
-    Dataset has images, ``vx vy vz``, ``fx fy fz``, ``q``, ``c_pe`` when present; ``ITEM: TIME`` holds the time
-    in ps. Needs a cell.
+    Columns: ``id`` (atom + 1), ``element`` (or ``type``: 1, 2, ... by first appearance), ``x y z`` wrapped into
+    the cell along its periodic directions (rotated into LAMMPS' restricted-triclinic frame when the cell is not
+    already lower-triangular) and ``ix iy iz`` image flags, so that unwrapped positions (or the file's own images)
+    come back exactly as ``x + ix * a + ...``; ``vx vy vz``, ``fx fy fz``, ``q``, ``c_pe`` when present;
+    ``ITEM: TIME`` holds the time in ps; ``BOX BOUNDS`` flags ``pp`` (periodic) or ``ff``. Needs a cell.
     """
-    from ..data import cell_array
+    from ..data import cell_array, periodic_axes, wrap
 
     cell = cell_array(ds)
+    pbc = periodic_axes(ds)
+    ds = wrap(ds)  # wrapped positions + image flags: lossless, and what LAMMPS readers expect with ix iy iz
     params, rot = lammps_cell(cell)
     pos = np.einsum("fai,fij->faj", np.asarray(ds["positions"].values, dtype=np.float64), rot)
     n_frames, n_atoms = pos.shape[:2]
@@ -320,17 +424,18 @@ def write_frames(ds, fh, species_column: str = "element") -> None:
         first, rest = fmts[0], " ".join(fmts[1:])
         row_fmt = [f"{first} {s} {rest}" for s in species]
     time = np.asarray(ds["time"].values, dtype=np.float64)
+    flags = " ".join("pp" if p else "ff" for p in pbc)
     for f in range(n_frames):  # loop over frames; rows are formatted by numpy
         lx, ly, lz, xy, xz, yz = params[f]
         fh.write(f"ITEM: TIME\n{time[f]:.16g}\nITEM: TIMESTEP\n{int(ds['frame'].values[f])}\n"
                  f"ITEM: NUMBER OF ATOMS\n{n_atoms}\n")
         if abs(xy) + abs(xz) + abs(yz) > 0:
-            fh.write("ITEM: BOX BOUNDS xy xz yz pp pp pp\n"
+            fh.write(f"ITEM: BOX BOUNDS xy xz yz {flags}\n"
                      f"{min(0.0, xy, xz, xy + xz):.16g} {lx + max(0.0, xy, xz, xy + xz):.16g} {xy:.16g}\n"
                      f"{min(0.0, yz):.16g} {ly + max(0.0, yz):.16g} {xz:.16g}\n"
                      f"0 {lz:.16g} {yz:.16g}\n")
         else:
-            fh.write(f"ITEM: BOX BOUNDS pp pp pp\n0 {lx:.16g}\n0 {ly:.16g}\n0 {lz:.16g}\n")
+            fh.write(f"ITEM: BOX BOUNDS {flags}\n0 {lx:.16g}\n0 {ly:.16g}\n0 {lz:.16g}\n")
         fh.write("ITEM: ATOMS " + " ".join(columns) + "\n")
         if species_column == "element":
             fh.write("".join(fmt % tuple(row) + "\n" for fmt, row in zip(row_fmt, table[f].tolist())))

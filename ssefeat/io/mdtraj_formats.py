@@ -19,6 +19,7 @@ import numpy as np
 from ..errors import CorruptFileError, ParameterError, TopologyMismatchError
 from ..units import NM_TO_ANGSTROM
 from .formats import ReadOptions, atom_indices, build, check_path, detect_format, errors_named
+from .sniff import local_copy
 
 #: formats whose files store the time of each frame
 _HAS_TIME = {"xtc", "trr", "amber-netcdf", "h5", "gro"}
@@ -136,11 +137,33 @@ def cell_from_lengths_angles(lengths, angles) -> np.ndarray:
     return cell
 
 
+def dcd_cell(lengths, angles) -> np.ndarray:
+    """Cells (F, 3, 3) Å of a DCD from mdtraj's lengths (Å) and angles, undoing its reading of CHARMM box vectors.
+
+    A DCD stores ``[A, gamma, B, beta, alpha, C]``. mdtraj (VMD's dcdplugin) decodes angle cosines (NAMD > 2.5,
+    CHARMM) and angles in degrees (NAMD 2.5), but passes through the symmetric box matrix that CHARMM >= c36 writes
+    (``[H11, H21, H22, H31, H32, H33]``), which makes nonsense angles (a zero-volume or skewed cell). As MDAnalysis
+    does, a frame with a negative value or an angle above 180 degrees is read as that matrix, rows ``(H11, H21,
+    H31), (H21, H22, H32), (H31, H32, H33)``: the box in the frame of the coordinates.
+    """
+    lengths = np.asarray(lengths, dtype=np.float64).reshape(-1, 3)
+    angles = np.asarray(angles, dtype=np.float64).reshape(-1, 3)
+    cell = cell_from_lengths_angles(lengths, angles)
+    raw = np.stack([lengths[:, 0], angles[:, 2], lengths[:, 1], angles[:, 1], angles[:, 0], lengths[:, 2]], -1)
+    matrix = np.any(raw < 0, axis=1) | np.any(angles > 180.0, axis=1)
+    if matrix.any():
+        h = raw[matrix]
+        cell[matrix] = np.stack([h[:, [0, 1, 3]], h[:, [1, 2, 4]], h[:, [3, 4, 5]]], axis=1)
+    return cell
+
+
 def _to_dataset(traj, path, fmt, opts: ReadOptions, species, frames, sel=None):
     xyz = traj.xyz
     xyz *= NM_TO_ANGSTROM  # in place: mdtraj's array is ours
     cell = None
-    if traj.unitcell_lengths is not None:
+    if traj.unitcell_lengths is not None and fmt == "dcd":
+        cell = dcd_cell(traj.unitcell_lengths * NM_TO_ANGSTROM, traj.unitcell_angles)
+    elif traj.unitcell_lengths is not None:
         cell = cell_from_lengths_angles(traj.unitcell_lengths * NM_TO_ANGSTROM, traj.unitcell_angles)
     return build(path, fmt, opts, xyz, species, frames, cell=cell,
                  file_time=traj.time if fmt in _HAS_TIME else None, atom=sel)
@@ -152,8 +175,8 @@ def iter_chunks(path, fmt: str, opts: ReadOptions, frames_per_chunk: int | None 
 
     path = Path(path)
     if fmt in ("pdb", "gro"):
-        with errors_named(path, fmt):
-            traj = md.load(str(path))
+        with errors_named(path, fmt), local_copy(path) as local:
+            traj = md.load(str(local), format="." + fmt) if local != path else md.load(str(path))
         species = species_of(traj.topology)
         sel = atom_indices(species, opts.atoms, path)
         frames = opts.frames_in(traj.n_frames)
