@@ -111,8 +111,8 @@ def site_jumps(ds: xr.Dataset, sites, species: str = "Li", radius: float = 1.0, 
     xarray.Dataset on a ``jump`` dimension: ``atom``, ``ion``, ``from_site``, ``to_site``, ``from_label``,
     ``to_label``, ``departure_frame``, ``arrival_frame``, ``departure_time``, ``arrival_time`` (ps),
     ``jump_vector (jump, xyz)`` and ``jump_distance`` (Å); on ``site``: ``site_label``, ``site_fractional``; on
-    ``site_type``: ``type_time`` (ion-time on sites of the type, ps), ``sites_per_type``; ``mean_cell`` Å. attrs: ``n_ions``,
-    ``duration_ps``, ``n_frames``, ``mean_cell_volume_A3``, ``temperature_K``.
+    ``site_type``: ``type_time`` (ion-time on sites of the type, ps), ``sites_per_type``; ``mean_cell`` Å.
+    attrs: ``n_ions``, ``duration_ps``, ``n_frames``, ``mean_cell_volume_A3``, ``temperature_K``.
     """
     st = states if states is not None else site_states(ds, sites, species, radius, check_cell=check_cell)
     out = jumps_dataset(ds, st, min_residence)
