@@ -16,21 +16,27 @@ from numba import njit, prange
 
 
 def site_grid(site_frac: np.ndarray, widths_min: np.ndarray, radius: float):
-    """Bins (3,) and CSR (order, starts) of the sites on the fractional grid described in the module docstring."""
+    """Bins (3,) of the fractional grid described in the module docstring and, per bin, the candidate sites: every
+    site in the bin or one of its neighbours (CSR ``order``, ``starts``), so an ion looks in its own bin only."""
     nb = np.floor(np.asarray(widths_min, dtype=np.float64) / radius).astype(np.int64)
     nb[nb < 3] = 1
     b = np.minimum(np.floor(site_frac * nb).astype(np.int64), nb - 1)
-    flat = (b[:, 0] * nb[1] + b[:, 1]) * nb[2] + b[:, 2]
-    order = np.argsort(flat, kind="stable").astype(np.int64)
+    offs = [np.arange(-1, 2) if n >= 3 else np.zeros(1, dtype=np.int64) for n in nb]
+    shifts = np.stack(np.meshgrid(*offs, indexing="ij"), -1).reshape(-1, 3)
+    nbr = (b[:, None, :] + shifts[None]) % nb  # (sites, shifts, 3)
+    flat = ((nbr[..., 0] * nb[1] + nbr[..., 1]) * nb[2] + nbr[..., 2]).ravel()
+    site = np.repeat(np.arange(len(site_frac), dtype=np.int64), len(shifts))
+    order = np.argsort(flat, kind="stable")
     starts = np.searchsorted(flat[order], np.arange(int(np.prod(nb)) + 1)).astype(np.int64)
-    return nb, order, starts
+    return nb, site[order], starts
 
 
 @njit(cache=True, parallel=True)
 def assign_sites(positions, cells, site_frac, radius, nb, order, starts, out):  # pragma: no cover - numba
     """out[f, i] = index of the site within ``radius`` of ion i in frame f (nearest), else -1.
 
-    positions (F, N, 3) Å, cells (F, 3, 3) rows = cell vectors, site_frac (S, 3) in [0, 1), out (F, N) int32.
+    positions (F, N, 3) Å, cells (F, 3, 3) rows = cell vectors, site_frac (S, 3) in [0, 1), out (F, N) int32;
+    ``order`` / ``starts``: the candidate sites of each bin (:func:`site_grid`).
     """
     n_frames, n_ions = positions.shape[0], positions.shape[1]
     r2 = radius * radius
@@ -48,30 +54,24 @@ def assign_sites(positions, cells, site_frac, radius, nb, order, starts, out):  
             c0 = min(int(s0 * nb[0]), nb[0] - 1)
             c1 = min(int(s1 * nb[1]), nb[1] - 1)
             c2 = min(int(s2 * nb[2]), nb[2] - 1)
+            flat = (c0 * nb[1] + c1) * nb[2] + c2
             best = -1
             best_d2 = r2
-            for d0 in range(-1 if nb[0] >= 3 else 0, 2 if nb[0] >= 3 else 1):
-                b0 = (c0 + d0) % nb[0]
-                for d1 in range(-1 if nb[1] >= 3 else 0, 2 if nb[1] >= 3 else 1):
-                    b1 = (c1 + d1) % nb[1]
-                    for d2 in range(-1 if nb[2] >= 3 else 0, 2 if nb[2] >= 3 else 1):
-                        b2 = (c2 + d2) % nb[2]
-                        flat = (b0 * nb[1] + b1) * nb[2] + b2
-                        for k in range(starts[flat], starts[flat + 1]):
-                            s = order[k]
-                            u0 = site_frac[s, 0] - s0
-                            u1 = site_frac[s, 1] - s1
-                            u2 = site_frac[s, 2] - s2
-                            u0 -= math.floor(u0 + 0.5)
-                            u1 -= math.floor(u1 + 0.5)
-                            u2 -= math.floor(u2 + 0.5)
-                            vx = u0 * h[0, 0] + u1 * h[1, 0] + u2 * h[2, 0]
-                            vy = u0 * h[0, 1] + u1 * h[1, 1] + u2 * h[2, 1]
-                            vz = u0 * h[0, 2] + u1 * h[1, 2] + u2 * h[2, 2]
-                            dd = vx * vx + vy * vy + vz * vz
-                            if dd <= best_d2 and (best < 0 or dd < best_d2):
-                                best = s
-                                best_d2 = dd
+            for k in range(starts[flat], starts[flat + 1]):
+                s = order[k]
+                u0 = site_frac[s, 0] - s0
+                u1 = site_frac[s, 1] - s1
+                u2 = site_frac[s, 2] - s2
+                u0 -= math.floor(u0 + 0.5)
+                u1 -= math.floor(u1 + 0.5)
+                u2 -= math.floor(u2 + 0.5)
+                vx = u0 * h[0, 0] + u1 * h[1, 0] + u2 * h[2, 0]
+                vy = u0 * h[0, 1] + u1 * h[1, 1] + u2 * h[2, 1]
+                vz = u0 * h[0, 2] + u1 * h[1, 2] + u2 * h[2, 2]
+                dd = vx * vx + vy * vy + vz * vz
+                if dd <= best_d2 and (best < 0 or dd < best_d2):
+                    best = s
+                    best_d2 = dd
             out[f, i] = best
 
 

@@ -106,7 +106,7 @@ def site_parameters(st: SiteStates, **extra) -> dict:
 
 
 def site_occupancy(ds: xr.Dataset, sites, species: str = "Li", radius: float = 1.0, *,
-                   check_cell: bool = True) -> xr.Dataset:
+                   check_cell: bool = True, states: SiteStates | None = None) -> xr.Dataset:
     """For each frame and ion of ``species``, the site it occupies (-1 outside every site), and the occupancy of
     every site and site type over time.
 
@@ -116,6 +116,7 @@ def site_occupancy(ds: xr.Dataset, sites, species: str = "Li", radius: float = 1
     sites : :class:`Sites`, (n_sites, 3) fractional coordinates of the trajectory's cell, or a structure file
     species : the mobile species
     radius : site radius in Å (> 0; sites must not overlap at it)
+    states : site states already assigned by :func:`site_states` (then sites, species and radius are its own)
 
     Returns
     -------
@@ -123,7 +124,7 @@ def site_occupancy(ds: xr.Dataset, sites, species: str = "Li", radius: float = 1
     ``occupancy_mean (site)``, ``type_occupancy (frame, site_type)`` ions, ``type_occupancy_mean (site_type)``
     (fraction of the type's sites occupied), ``sites_per_type``, ``fraction_outside (frame)``, ``site_fractional``.
     """
-    st = site_states(ds, sites, species, radius, check_cell=check_cell)
+    st = states if states is not None else site_states(ds, sites, species, radius, check_cell=check_cell)
     out = occupancy_dataset(ds, st)
     return stamp(out, parameters=site_parameters(st), units="ions",
                  analysis="ssefeat.sites.occupancy.site_occupancy")
