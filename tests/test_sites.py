@@ -314,3 +314,48 @@ def test_sites_object_types():
     s = Sites(np.zeros((3, 3)), np.array(["x", "y", "x"]))
     assert s.types == ["x", "y"] and s.type_index().tolist() == [0, 1, 0]
     assert s.to_dataset()["site_label"].values.tolist() == ["x", "y", "x"]
+
+
+# --- activation energy per jump type ---------------------------------------------------------------------------
+def checkerboard_walk(n_ions, n_frames, rate_ps, L=6, a=2.5, dt=0.1, noise=0.15, seed=0):
+    """Independent ions on a simple cubic lattice whose sites alternate A / B (checkerboard, so every hop is A -> B
+    or B -> A); an ion on a site of type t hops with probability rate_ps[t] * dt per frame to a random neighbour."""
+    rng = np.random.default_rng(seed)
+    cur = rng.integers(0, L, (n_ions, 3))
+    unwrapped = cur.astype(float)
+    pos = np.empty((n_frames, n_ions, 3))
+    p = np.array([rate_ps["A"], rate_ps["B"]]) * dt
+    for f in range(n_frames):
+        pos[f] = unwrapped
+        kind = cur.sum(axis=1) % 2  # 0: A, 1: B
+        hop = rng.random(n_ions) < p[kind]
+        step = NB[rng.integers(0, 6, n_ions)] * hop[:, None]
+        cur, unwrapped = cur + step, unwrapped + step
+    grid = lattice_grid(L)
+    labels = np.where(grid.sum(axis=1) % 2 == 0, "A", "B")
+    ds = ssefeat.make_trajectory(pos * a + rng.normal(0, noise, pos.shape), ["Li"] * n_ions, cell=np.eye(3) * L * a,
+                                 timestep_ps=dt)
+    return ds, sites_from_fractional(grid / L, labels=labels)
+
+
+def test_activation_energy_per_jump_type_recovered():
+    from ssefeat.sites import jump_arrhenius
+    from ssefeat.units import BOLTZMANN_EV
+
+    barrier, nu = {"A": 0.20, "B": 0.35}, 20.0  # eV, 1/ps
+    temps = [500.0, 650.0, 800.0, 1000.0]
+    runs = []
+    for k, T in enumerate(temps):
+        rate = {t: nu * np.exp(-e / (BOLTZMANN_EV * T)) for t, e in barrier.items()}
+        ds, sites = checkerboard_walk(40, 1500, rate, seed=k)
+        runs.append(site_jumps(ds, sites, "Li", radius=0.8))
+    fit = jump_arrhenius(runs, temps)
+    for t, other in (("A", "B"), ("B", "A")):
+        e, err = float(fit["activation_energy"].sel(from_type=t, to_type=other)), \
+            float(fit["activation_energy_err"].sel(from_type=t, to_type=other))
+        assert err < 0.03 and abs(e - barrier[t]) < 3 * err
+        assert abs(float(fit["prefactor"].sel(from_type=t, to_type=other)) - nu) < 3 * float(
+            fit["prefactor_err"].sel(from_type=t, to_type=other))
+    assert np.isnan(float(fit["activation_energy"].sel(from_type="A", to_type="A")))  # no A -> A jumps
+    with pytest.raises(ParameterError, match="one finite temperature per run"):
+        jump_arrhenius(runs)  # the synthetic runs carry no temperature
