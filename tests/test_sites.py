@@ -359,3 +359,23 @@ def test_activation_energy_per_jump_type_recovered():
     assert np.isnan(float(fit["activation_energy"].sel(from_type="A", to_type="A")))  # no A -> A jumps
     with pytest.raises(ParameterError, match="one finite temperature per run"):
         jump_arrhenius(runs)  # the synthetic runs carry no temperature
+
+
+def test_site_descriptors_of_ideal_polyhedra():
+    from ssefeat.sites import site_descriptors
+
+    tet = 1.5 * np.array([[1, 1, 1], [1, -1, -1], [-1, 1, -1], [-1, -1, 1]])  # cube side 3 Å: V = 27 / 3
+    octa = 1.6 * np.vstack([np.eye(3), -np.eye(3)])  # V = 4/3 d^3
+    s_pos = np.vstack([tet + 2.5, octa + 7.5])
+    li = np.array([[0.5, 0.5, 0.5]])
+    pos = np.tile(np.vstack([li, s_pos]), (3, 1, 1))
+    ds = ssefeat.make_trajectory(pos, ["Li"] + ["S"] * 10, cell=np.eye(3) * 10.0, timestep_ps=0.1)
+    sites = sites_from_fractional([[0.25] * 3, [0.75] * 3], labels=["tet", "oct"])
+    d = site_descriptors(ds, sites, "S", n_frames=3)
+    np.testing.assert_allclose(d["volume_T"].sel(site=0), 9.0, rtol=1e-9)
+    np.testing.assert_allclose(d["volume_O"].sel(site=1), 4 / 3 * 1.6 ** 3, rtol=1e-9)
+    assert float(d["csm_T"].sel(site=0)) < 1e-6 and float(d["csm_O"].sel(site=1)) < 1e-6
+    assert float(d["csm_T"].sel(site=1)) > 1  # four vertices of an octahedron are far from a tetrahedron
+    assert np.isnan(float(d["csm_O"].sel(site=0)))  # only 4 anions within r_max of the tetrahedral site
+    np.testing.assert_allclose(d["type_volume_T"].sel(site_type="tet"), 9.0, rtol=1e-9)
+    assert float(d["volume_T_err"].sel(site=0)) == 0.0  # identical frames
