@@ -4,8 +4,8 @@ Sites from a structure file (:func:`sites_from_structure`), an array of fraction
 (:func:`sites_from_fractional`) or the density (:func:`find_sites`); which site each ion occupies
 (:func:`site_occupancy`); jumps between sites (:func:`site_jumps`); rates per site-pair type, the transition matrix
 and residence times (:mod:`.rates`); the jump diffusivity and the correlation factor (:func:`correlation_factor`);
-collective jumps (:func:`collective_jumps`); activation energies per jump type (:func:`jump_arrhenius`); CSM and volume of
-each site's anion polyhedron (:func:`site_descriptors`).
+collective jumps (:func:`collective_jumps`); activation energies per jump type (:func:`jump_arrhenius`); CSM and
+volume of each site's anion polyhedron (:func:`site_descriptors`).
 """
 from .arrhenius import jump_arrhenius
 from .collective import collective_jumps
