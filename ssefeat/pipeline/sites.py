@@ -25,8 +25,8 @@ class SitesStage(Stage, label="sites", inputs=("trajs",), sections=("trajectory"
 
     def compute(self):
         from ..errors import SsefeatError
-        from ..sites import (correlation_factor, jump_arrhenius, jump_rates, residence_times, site_descriptors,
-                             site_jumps, site_occupancy, site_states, transition_matrix)
+        from ..sites import (correlation_factor, jump_arrhenius, jump_diffusivity, jump_rates, residence_times,
+                             site_descriptors, site_jumps, site_occupancy, site_states, transition_matrix)
 
         sc, mobile = self.config["sites"], self.config["species"]["mobile"]
         temps = self.config["trajectory"]["temperatures"]
@@ -44,6 +44,8 @@ class SitesStage(Stage, label="sites", inputs=("trajs",), sections=("trajectory"
             nodes[f"/run_{k}/jumps"] = J
             nodes[f"/run_{k}/occupancy"] = occ.drop_vars(["site_index", "occupancy"])  # the per-ion table stays out
             nodes[f"/run_{k}/rates"] = jump_rates(J)
+            dj, dj_err = jump_diffusivity(J)
+            nodes[f"/run_{k}/rates"].attrs.update(D_J_A2_ps=dj, D_J_err_A2_ps=dj_err)
             nodes[f"/run_{k}/transitions"] = transition_matrix(J)
             nodes[f"/run_{k}/residence"] = residence_times(J)
             try:
@@ -76,14 +78,17 @@ def report_lines(tree) -> list[str]:
              f"{root.attrs['radius_angstrom']:g} Å;"
              " a jump is a change between two different sites, time outside every site ignored (GEMDAT's rule). "
              "Rates: Poisson errors; escape rate = jumps per ps spent on sites of the from type.", "",
-             "| run | T (K) | ions | jumps | D_J (cm²/s) | f = D_tracer / D_J |", "|---|---|---|---|---|---|"]
+             "| run | T (K) | ions | jumps | D_J (cm²/s, error over ions) | f = D_tracer / D_J |",
+             "|---|---|---|---|---|---|"]
     for r in runs:
         J = tree[r]["jumps"].to_dataset()
         c = tree[r]["correlation"].to_dataset() if "correlation" in tree[r].children else None
+        ra = tree[r]["rates"].attrs
         lines.append(f"| {r} | {J.attrs['temperature_K']:.0f} | {J.attrs['n_ions']} | {J.sizes['jump']} | "
-                     + (f"{float(c['D_J_cm2_s']):.3e} | {_f(c['f'], c['f_err'])} |" if c is not None else
-                        f"– | not computed: {tree[r]['rates'].attrs.get('correlation_note', '')} |"))
-    lines += ["", "| run | jump | n | escape rate (1/ps) | mean residence on the from type (ps) |",
+                     f"{ra['D_J_A2_ps'] * 1e-4:.3e} ± {ra['D_J_err_A2_ps'] * 1e-4:.1e} | "
+                     + (f"{_f(c['f'], c['f_err'])} |" if c is not None else
+                        f"not computed: {ra.get('correlation_note', '')} |"))
+    lines += ["", "| run | jump | n | escape rate (1/ps) | mean residence on the from type (ps, visits) |",
               "|---|---|---|---|---|"]
     for r in runs:
         rates, res = tree[r]["rates"].to_dataset(), tree[r]["residence"].to_dataset()
@@ -94,7 +99,8 @@ def report_lines(tree) -> list[str]:
                     m = res.sel(site_type=a)
                     lines.append(f"| {r} | {a} → {b} | {int(x['n_jumps'])} | "
                                  f"{_f(x['escape_rate'], x['escape_rate_err'])} | "
-                                 f"{_f(m['mean_residence_time'], m['mean_residence_time_err'])} |")
+                                 f"{_f(m['mean_residence_time'], m['mean_residence_time_err'])} "
+                                 f"({int(m['n_visits'])}) |")
     if "arrhenius" in tree.children:
         a = tree["arrhenius"].to_dataset()
         pairs = [(f, t) for f in a["from_type"].values for t in a["to_type"].values
