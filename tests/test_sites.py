@@ -4,6 +4,7 @@ import warnings
 
 import numpy as np
 import pytest
+import xarray as xr
 
 import ssefeat
 from ssefeat.box import minimum_image
@@ -379,3 +380,32 @@ def test_site_descriptors_of_ideal_polyhedra():
     assert np.isnan(float(d["csm_O"].sel(site=0)))  # only 4 anions within r_max of the tetrahedral site
     np.testing.assert_allclose(d["type_volume_T"].sel(site_type="tet"), 9.0, rtol=1e-9)
     assert float(d["volume_T_err"].sel(site=0)) == 0.0  # identical frames
+
+
+def test_leaving_contrast_exact_labels_and_bootstrap():
+    from ssefeat.sites import leaving_contrast
+    from ssefeat.sites.leaving import leaving_labels
+
+    ds, frac = uncorrelated_walk(4, 30, 400, hop_prob=0.05, seed=4)
+    occ = site_occupancy(ds, frac, "Li", radius=0.8)
+    J = site_jumps(ds, frac, "Li", radius=0.8)
+    lab = leaving_labels(occ, J, window=3)
+    # exact on one ion: label 1 exactly on its frames d-2..d before each departure d, -1 in the last 2 frames
+    i = int(J["ion"][0])
+    expected = np.where(occ["site_index"].values[:, i] >= 0, 0, -1)
+    for d in J["departure_frame"].values[J["ion"].values == i]:
+        seg = expected[max(0, d - 2):d + 1]
+        seg[seg == 0] = 1
+    expected[-2:][expected[-2:] == 0] = -1
+    np.testing.assert_array_equal(lab[:, i], expected)
+    # a quantity that is 1 higher just before leaving: difference 1 within noise, interval excludes 0
+    rng = np.random.default_rng(0)
+    q = xr.DataArray((lab == 1) + rng.normal(0, 0.5, lab.shape), dims=("frame", "atom"),
+                     coords={"frame": occ.frame, "atom": occ.atom}, name="q")
+    c = leaving_contrast(occ, J, q, window=3, n_boot=200).sel(group="all")
+    assert abs(float(c["difference"]) - 1.0) < 0.1 and float(c["ci_low"]) > 0.8
+    # a quantity unrelated to leaving: the interval covers 0
+    q0 = q.copy(data=rng.normal(0, 0.5, lab.shape))
+    c0 = leaving_contrast(occ, J, q0, window=3, n_boot=200).sel(group="all")
+    assert float(c0["ci_low"]) < 0 < float(c0["ci_high"])
+    assert int(c0["n_leaving"]) == int((lab == 1).sum())
