@@ -54,7 +54,7 @@ def config(tmp_path, **sites):
                         "transport": {"enabled": False},
                         "sites": {"enabled": True, "structure": str(tmp_path / "Li2S.vasp"), "supercell": [3, 3, 3],
                                   "radius": 0.9, **sites},
-                        "output": {"folder": str(tmp_path / "out"), "figures": False, "tables": False}})
+                        "output": {"folder": str(tmp_path / "out"), "figures": True, "tables": False}})
 
 
 def test_sites_stage_in_the_pipeline(tmp_path):
@@ -69,6 +69,8 @@ def test_sites_stage_in_the_pipeline(tmp_path):
         assert stage.sizes["jump"] == J.sizes["jump"] > 100
         np.testing.assert_array_equal(stage["arrival_frame"].values, J["arrival_frame"].values)
         np.testing.assert_allclose(stage["jump_distance"], A / 2, atol=1e-9)
+        c = tree[f"run_{k}"]["correlation"]
+        assert abs(float(c["f"]) - 1.0) < 3 * float(c["f_err"])  # independent hops
     a = tree["arrhenius"].to_dataset().sel(from_type="Li", to_type="Li")
     assert abs(float(a["activation_energy"]) - 0.2) < 3 * float(a["activation_energy_err"]) < 0.1
     d = tree["descriptors"].to_dataset()
@@ -77,6 +79,9 @@ def test_sites_stage_in_the_pipeline(tmp_path):
     report = (out / "report.md").read_text()
     assert "## Sites and jumps" in report and "E_a per jump type" in report and "Li → Li" in report
     assert "sites" in xr.open_datatree(out / "results.nc").children
+    figures = {p.name for p in (out / "figures").iterdir()}
+    assert {"sites_rates_run_0.png", "sites_residence_run_1.png", "sites_correlation_factor.png"} <= figures
+    assert "![sites_correlation_factor.png]" in report
 
 
 def test_bad_sites_settings_are_refused_up_front(tmp_path):

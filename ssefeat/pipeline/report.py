@@ -320,6 +320,10 @@ def write_results(pipe, trajs, feats, labels, soft, links, transport, disorder, 
         model_path = folder / "softness_model.json"
         figures = _figures(folder / "figures", feats, soft, links, transport, disorder,
                            model_path if model_path.exists() else None, c["trajectory"]["temperatures"])
+        if sites is not None:
+            from .sites import sites_figures
+
+            figures += sites_figures(folder / "figures", sites)
     text = _report(pipe, trajs, feats, soft, links, transport, disorder, figures, sites)
     with atomic_output(folder / "report.md") as tmp:
         Path(tmp).write_text(text)

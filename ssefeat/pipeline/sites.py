@@ -120,3 +120,24 @@ def report_lines(tree) -> list[str]:
         lines += ["", "Site polyhedra (run 0, mean over the sites of a type and 10 frames): " + "; ".join(rows) + "."]
     lines.append("")
     return lines
+
+
+def sites_figures(folder, tree) -> list[str]:
+    """The stage's figures (rate matrix and residence times per run, f against temperature): file names written."""
+    from ..plots import sites as sp
+    from ..plots.style import save
+
+    names = []
+    runs = sorted(k for k in tree.children if k.startswith("run_"))
+    for r in runs:
+        save(sp.rate_matrix(tree[r]["rates"].to_dataset()), folder / f"sites_rates_{r}.png")
+        save(sp.residence_times(tree[r]["residence"].to_dataset()), folder / f"sites_residence_{r}.png")
+        names += [f"sites_rates_{r}.png", f"sites_residence_{r}.png"]
+    have = [r for r in runs if "correlation" in tree[r].children]
+    if have:
+        c = [tree[r]["correlation"].to_dataset() for r in have]
+        T = [float(tree[r]["jumps"].attrs["temperature_K"]) for r in have]
+        save(sp.correlation_vs_temperature(T, [float(x["f"]) for x in c], [float(x["f_err"]) for x in c]),
+             folder / "sites_correlation_factor.png")
+        names.append("sites_correlation_factor.png")
+    return names

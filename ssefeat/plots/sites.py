@@ -66,3 +66,16 @@ def occupancy(occ: xr.Dataset):
         a1.bar(idx, occ["occupancy_mean"].values[idx], width=1.0, color=colour(str(st), k), label=str(st))
     a1.set(xlabel="site", ylabel="mean occupancy (ions)")
     return fig
+
+
+def correlation_vs_temperature(temperature_K, f, f_err):
+    """Correlation factor f = D_tracer / D_J against temperature (K) with its error bars; f = 1 (uncorrelated hops)
+    and 0.653 (single vacancy, simple cubic) marked for reference."""
+    fig, ax = new_figure()
+    ax.errorbar(np.asarray(temperature_K), np.asarray(f), yerr=np.asarray(f_err), fmt="o", color=colour("Li"),
+                capsize=3)
+    ax.axhline(1.0, color="0.6", lw=0.8, ls=":", label="uncorrelated (1)")
+    ax.axhline(0.653, color="0.6", lw=0.8, ls="--", label="vacancy, simple cubic (0.653)")
+    ax.set(xlabel="temperature (K)", ylabel="correlation factor f")
+    ax.legend()
+    return fig
