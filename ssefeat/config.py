@@ -79,6 +79,10 @@ DEFAULTS: dict = {
                  # lattice stays ordered while Li and PS4 orientations are mobile, so all-atom F of a hot crystal
                  # overlaps the glass), "all", or a list of species
                  "species": "framework"},
+    # site-resolved hopping (ssefeat.sites): sites from a structure file (species.mobile atoms, optional CIF labels and
+    # supercell) or, without one, from the density maxima; radius in Å (required when enabled)
+    "sites": {"enabled": False, "structure": None, "supercell": [1, 1, 1], "labels": None, "radius": None,
+              "min_residence": 1, "descriptors": True},
     "output": {"folder": "ssefeat-results", "figures": True, "tables": True},
     "execution": {"scheduler": None, "workers": 0, "chunk_frames": 25, "progress": True},
 }
@@ -137,6 +141,8 @@ def load_config(source) -> dict:
     tr["files"] = [str((base / f)) if not Path(f).is_absolute() else str(f) for f in tr["files"]]
     if tr["type_map"]:
         tr["type_map"] = {int(k): str(v) for k, v in tr["type_map"].items()}
+    if config["sites"]["structure"] and not Path(config["sites"]["structure"]).is_absolute():
+        config["sites"]["structure"] = str(base / config["sites"]["structure"])
     return config
 
 
@@ -195,6 +201,28 @@ def check_config(config: dict) -> None:
     if config["execution"]["workers"] and config["execution"]["scheduler"]:
         raise ConfigError("give execution.workers (a local cluster) or execution.scheduler (an existing one), "
                           "not both.")
+    if config["sites"]["enabled"]:
+        _check_sites(config["sites"])
+
+
+def _check_sites(sc: dict) -> None:
+    """[sites]: a positive radius, an existing structure file (or none: density maxima), a supercell of three
+    positive integers, a whole number of frames for min_residence."""
+    r = sc["radius"]
+    if isinstance(r, bool) or not isinstance(r, (int, float)) or not r > 0:
+        raise ConfigError(f"sites.radius must be a positive length in Å, got {r!r}.",
+                          fix="set sites.radius, e.g. 1.0 (below half the shortest site-site distance).")
+    if sc["structure"] and not Path(sc["structure"]).exists():
+        raise MissingFileError(f"sites.structure {sc['structure']} does not exist.",
+                               fix="give a structure file ASE reads (relative to the configuration file), or leave "
+                                   "it out to take the sites from the density.")
+    sup = sc["supercell"]
+    if not (isinstance(sup, list) and len(sup) == 3 and all(isinstance(v, int) and not isinstance(v, bool) and v >= 1
+                                                           for v in sup)):
+        raise ConfigError(f"sites.supercell must be three positive integers, got {sup!r}.", fix="e.g. [1, 1, 2].")
+    m = sc["min_residence"]
+    if isinstance(m, bool) or not isinstance(m, int) or m < 1:
+        raise ConfigError(f"sites.min_residence must be a whole number of frames >= 1, got {m!r}.")
 
 
 def _positive_int(lc: dict, key: str, minimum: int = 1) -> int:

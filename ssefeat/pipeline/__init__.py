@@ -1,4 +1,5 @@
-"""The end-to-end job: trajectory -> features -> labels -> softness -> links -> transport -> disorder -> report.
+"""The end-to-end job: trajectory -> features -> labels -> softness -> links -> transport -> disorder -> sites ->
+report.
 
 ``Pipeline(config).run()`` is what ``ssefeat run CONFIG`` and ``ssefeat demo`` execute. Each stage (a
 :class:`~ssefeat.pipeline.stage.Stage`, one module each) writes one file under ``<output>/stages/``, atomically
@@ -22,6 +23,7 @@ from .labels import LabelsStage
 from .report import write_results
 from .softness import SoftnessStage, Training
 from .stage import run_stage
+from .sites import SitesStage
 from .trajectory import TrajectoryStage
 from .transport import TransportStage
 
@@ -112,6 +114,9 @@ class Pipeline:
     def disorder(self, k: int, traj: Path):
         return run_stage(self, DisorderStage(self, k, traj=traj))
 
+    def sites(self, trajs: list[Path]):
+        return run_stage(self, SitesStage(self, trajs=trajs))
+
     # --- the whole job ----------------------------------------------------------------------------
     def run(self) -> Path:
         """Run every enabled stage (skipping up-to-date ones) and write the results folder. Returns it."""
@@ -127,10 +132,11 @@ class Pipeline:
             links = self.correlate(feats, soft) if c["correlate"]["enabled"] and soft else None
             transport = self.transport(trajs) if c["transport"]["enabled"] else None
             disorder = [self.disorder(k, p) for k, p in enumerate(trajs)] if c["disorder"]["enabled"] else []
+            sites = self.sites(trajs) if c["sites"]["enabled"] else None
         finally:
             self.close()
         t0 = time.perf_counter()
-        write_results(self, trajs, feats, labels, soft, links, transport, disorder)
+        write_results(self, trajs, feats, labels, soft, links, transport, disorder, sites=sites)
         self.timings["report"] = time.perf_counter() - t0
         self.say(f"done: results in {self.out}/ (report.md, results.nc, tables/, figures/)")
         return self.out

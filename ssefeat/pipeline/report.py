@@ -94,7 +94,7 @@ def _figures(folder: Path, feats, soft, links, transport, disorder, model_path, 
     return made
 
 
-def _report(pipe, trajs, feats, soft, links, transport, disorder, figures) -> str:
+def _report(pipe, trajs, feats, soft, links, transport, disorder, figures, sites=None) -> str:
     from ..data import summary
 
     c = pipe.config
@@ -202,6 +202,10 @@ def _report(pipe, trajs, feats, soft, links, transport, disorder, figures) -> st
             rows = [_region_d(d, i) for i in range(d.sizes["region_class"]) if d["n_atoms_at_origin"].values[i] > 0]
             lines += [f"{c['species']['mobile']} diffusion by region (an ion counts in the region it occupies at "
                       "the time origin): " + "; ".join(rows), ""]
+    if sites is not None:
+        from .sites import report_lines
+
+        lines += report_lines(sites)
     if figures:
         lines += ["## Figures", ""] + [f"![{f}](figures/{f})" for f in figures] + [""]
     lines += ["## Timings", "", "Computed by this run: " + (", ".join(f"{k} {v:.1f} s" for k, v in
@@ -286,7 +290,7 @@ def _region_d(d, i: int) -> str:
     return f"{region}: n/a (n = {n})"
 
 
-def write_results(pipe, trajs, feats, labels, soft, links, transport, disorder) -> None:
+def write_results(pipe, trajs, feats, labels, soft, links, transport, disorder, sites=None) -> None:
     """Write results.nc (DataTree), tables, figures and report.md into the pipeline's output folder."""
     folder = pipe.out
     c = pipe.config
@@ -296,9 +300,10 @@ def write_results(pipe, trajs, feats, labels, soft, links, transport, disorder) 
             nodes[f"/{name}_{k}"] = ds
     if links is not None:
         nodes["/correlate"] = links
-    if transport is not None:
-        for node in transport.subtree:
-            nodes["/transport" + (node.path if node.path != "/" else "")] = node.to_dataset()
+    for name, tree in (("transport", transport), ("sites", sites)):
+        if tree is not None:
+            for node in tree.subtree:
+                nodes[f"/{name}" + (node.path if node.path != "/" else "")] = node.to_dataset()
     root = xr.Dataset(attrs={"ssefeat_version": __version__, "config": json.dumps(c, default=str),
                              "trajectories": json.dumps([str(p) for p in trajs])})
     save_tree(xr.DataTree.from_dict({"/": root, **nodes}), folder / "results.nc")  # every node's attrs made safe
@@ -322,6 +327,10 @@ def write_results(pipe, trajs, feats, labels, soft, links, transport, disorder) 
         model_path = folder / "softness_model.json"
         figures = _figures(folder / "figures", feats, soft, links, transport, disorder,
                            model_path if model_path.exists() else None, c["trajectory"]["temperatures"])
-    text = _report(pipe, trajs, feats, soft, links, transport, disorder, figures)
+        if sites is not None:
+            from .sites import sites_figures
+
+            figures += sites_figures(folder / "figures", sites)
+    text = _report(pipe, trajs, feats, soft, links, transport, disorder, figures, sites)
     with atomic_output(folder / "report.md") as tmp:
         Path(tmp).write_text(text)
