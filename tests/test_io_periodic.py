@@ -110,7 +110,9 @@ def test_analyses_that_need_a_bulk_cell_refuse_naming_the_axis():
     from ssefeat.features.clusters import find_clusters
     from ssefeat.features.descriptors import steinhardt, voronoi_volume
     from ssefeat.features.environment import cluster_environment
+    from ssefeat.dynamics.vanhove import van_hove_distinct
     from ssefeat.features.polyhedra import li_polyhedra
+    from ssefeat.sites import site_occupancy
 
     ds = _slab()
     calls = {"D2min": lambda: nonaffine_displacement(ds, reference=0, lag=1, cutoff=3.0),
@@ -120,7 +122,9 @@ def test_analyses_that_need_a_bulk_cell_refuse_naming_the_axis():
              "Voronoi": lambda: voronoi_volume(ds, centre="Li"),
              "Steinhardt": lambda: steinhardt(ds, cutoff=3.0, centre="Li"),
              "disorder profile": lambda: disorder_profile(ds),
-             "bond switching": lambda: bond_switching(ds, 0, "Li", "S", 3.0)}
+             "bond switching": lambda: bond_switching(ds, 0, "Li", "S", 3.0),
+             "site occupancy": lambda: site_occupancy(ds, np.array([[0.5, 0.5, 0.5]]), species="Li", radius=0.5),
+             "distinct van Hove": lambda: van_hove_distinct(ds, species="Li")}
     for name, call in calls.items():
         with pytest.raises(CellError, match=r"not periodic along c \(z\)") as err:
             call()

@@ -18,7 +18,7 @@ import numpy as np
 import xarray as xr
 
 from ..box import check_cutoff, perpendicular_widths
-from ..data import cell_array, species_indices
+from ..data import cell_array, require_periodic, species_indices
 from ..errors import ParameterError
 from ..provenance import stamp
 from . import _msd_kernels as K
@@ -98,6 +98,7 @@ def van_hove_distinct(ds: xr.Dataset, species: str | None = None, lags=None, *, 
     name = name[0]
     if int(n_bins) < 1 or int(origin_step) < 1:
         raise ParameterError(f"n_bins={n_bins} and origin_step={origin_step} must be >= 1.")
+    require_periodic(ds, "the distinct van Hove function")
     cells = cell_array(ds)
     # minimum images need no unwrapping; removing the centre-of-mass drift does
     prep = PreparedPositions(ds, remove_com=True, max_unwrap_step=max_unwrap_step, timestep_ps=timestep_ps) \

@@ -12,7 +12,7 @@ import numpy as np
 import xarray as xr
 
 from ..box import perpendicular_widths
-from ..data import species_indices
+from ..data import require_periodic, species_indices
 from ..provenance import stamp
 from . import _kernels as K
 from .sources import Sites, as_sites, check_cells, check_radius, trajectory_cells
@@ -40,6 +40,7 @@ def site_states(ds: xr.Dataset, sites, species: str = "Li", radius: float = 1.0,
     ``sites``: a :class:`Sites`, an (n_sites, 3) fractional array, or a structure file (sites of ``species``).
     ``check_cell``: refuse a structure whose cell does not match the trajectory's (after its supercell).
     """
+    require_periodic(ds, "site occupancy (sites are matched by minimum image)")
     idx = species_indices(ds, species, what="mobile ions")
     sites = as_sites(sites, species=species)
     cells = trajectory_cells(ds)
