@@ -269,9 +269,53 @@ def test_voronoi_volume_matches_convex_hulls_and_survives_lammps_in_the_process(
 
 def test_voronoi_volume_of_tiny_cells():
     """One or two atoms need images beyond the neighbouring cells; the volumes still fill the cell exactly."""
-    from ssefeat.features.descriptors import periodic_voronoi_volumes
+    from ssefeat.features.voronoi import periodic_voronoi_volumes
 
     np.testing.assert_allclose(periodic_voronoi_volumes(np.zeros((1, 3)), np.eye(3) * 5), [125.0])
     cell = np.array([[4.0, 0, 0], [1.0, 5.0, 0], [0.5, 0.3, 6.0]])
     v = periodic_voronoi_volumes(np.array([[0.1, 0.2, 0.3], [2.0, 2.5, 3.1]]), cell)
     assert v.sum() == pytest.approx(np.linalg.det(cell), rel=1e-9) and (v > 0).all()
+
+
+@pytest.mark.parametrize("case", ["triclinic", "skewed", "slab", "fcc"])
+def test_voronoi_volumes_equal_the_qhull_reference(case):
+    """The bisector-plane cells equal scipy Qhull's periodic tessellation (the former implementation, kept in
+    tests/voronoi_reference.py) to 1e-9 relative, atom by atom: random atoms in triclinic cells, a half-empty cell
+    (cells at the surface reach far: the search radius grows) and a rotated fcc lattice (degenerate vertices)."""
+    from voronoi_reference import qhull_voronoi_volumes
+
+    from ssefeat.features.voronoi import periodic_voronoi_volumes
+
+    rng = np.random.default_rng(7)
+    if case == "triclinic":
+        cell = TRICLINIC
+        pos = random_config(60, cell, 3, min_sep=0.9)[0]
+    elif case == "skewed":
+        cell = np.array([[11.0, 0.0, 0.0], [6.5, 9.0, 0.0], [-4.0, 3.5, 10.0]])
+        pos = random_config(150, cell, 4, min_sep=0.8)[0] + rng.normal(0.0, 30.0, 3)  # not wrapped
+    elif case == "slab":
+        cell = np.array([[10.0, 0.0, 0.0], [1.5, 10.0, 0.0], [1.0, -2.0, 16.0]])
+        s = rng.random((120, 3)) * np.array([1.0, 1.0, 0.35])
+        pos = s @ cell
+    else:
+        a, basis = 3.6, np.array([[0, 0, 0], [0.5, 0.5, 0], [0.5, 0, 0.5], [0, 0.5, 0.5]])
+        grid = np.array([[i, j, k] for i in range(3) for j in range(3) for k in range(3)])
+        rot = np.linalg.qr(rng.normal(size=(3, 3)))[0]
+        pos = ((grid[:, None, :] + basis[None]).reshape(-1, 3) * a + rng.normal(0.0, 1e-3, 3)) @ rot.T
+        cell = np.diag([3 * a] * 3) @ rot.T
+    got = periodic_voronoi_volumes(pos, cell)
+    ref = qhull_voronoi_volumes(pos, cell)
+    np.testing.assert_allclose(got, ref, rtol=1e-9)
+    assert got.sum() == pytest.approx(abs(np.linalg.det(cell)), rel=1e-12)
+    if case == "fcc":
+        np.testing.assert_allclose(got, 3.6 ** 3 / 4, rtol=1e-9)
+
+
+def test_voronoi_volumes_refuse_overlapping_atoms_and_select_atoms():
+    from ssefeat.features.voronoi import periodic_voronoi_volumes
+
+    pos = random_config(30, CELL, 5, min_sep=1.0)[0]
+    with pytest.raises(ParameterError, match="at the same place"):
+        periodic_voronoi_volumes(np.vstack([pos, pos[:1] + 2 * CELL[0]]), CELL)  # the same place, an image away
+    np.testing.assert_array_equal(periodic_voronoi_volumes(pos, CELL, query=[4, 1]),
+                                  periodic_voronoi_volumes(pos, CELL)[[4, 1]])
