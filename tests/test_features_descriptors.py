@@ -319,3 +319,36 @@ def test_voronoi_volumes_refuse_overlapping_atoms_and_select_atoms():
         periodic_voronoi_volumes(np.vstack([pos, pos[:1] + 2 * CELL[0]]), CELL)  # the same place, an image away
     np.testing.assert_array_equal(periodic_voronoi_volumes(pos, CELL, query=[4, 1]),
                                   periodic_voronoi_volumes(pos, CELL)[[4, 1]])
+
+def test_assembled_features_share_one_search_and_equal_the_parts(monkeypatch):
+    """assemble_features searches each frame's pairs once and hands them to every part; the result is exactly
+    that of the parts run on their own (each with its own search)."""
+    from conftest import build_system
+
+    import ssefeat.neighbors as N
+    from ssefeat.features.assemble import assemble_features
+    from ssefeat.features.environment import cluster_environment
+    from ssefeat.features.polyhedra import li_polyhedra
+
+    species, pos, cell, _ = build_system(n_ps4=6, n_p2s7=3, n_p2s6=2, n_li=40, seed=2)
+    ds = ssefeat.make_trajectory(jittered(pos, 2, 0.05, 3), species, cell=cell, timestep_ps=0.1)
+    params = li_sulfide().replace(radial_cutoff=6.0, angular_cutoff=4.0)
+    env = dict(anion="S", framework=["P", "S"], r_env=5.0, cluster_types=["P2S6", "P2S7", "PS4"])
+    calls = []
+    search = N.neighbor_pairs
+    monkeypatch.setattr(N, "neighbor_pairs",
+                        lambda *a, **k: calls.append(k.get("cutoff", a[2])) or search(*a, **k))
+    got = assemble_features(ds, params, descriptors={"system": "li_sulfide"}, environment=env)
+    # one search per frame at the largest cutoff; only requests beyond it search again (here the Voronoi cells of
+    # this dilute test system, whose first search radius is 2.3 mean spacings, 11.4 Å)
+    assert calls[:2] == [6.0, 6.0] and all(c > 6.0 for c in calls[2:]), calls
+    monkeypatch.setattr(N, "neighbor_pairs", search)
+    alone = D.concat_features([structure_functions(ds, params), D.descriptors(ds, centre="Li", system="li_sulfide")])
+    np.testing.assert_array_equal(got["features"].values, alone.values)
+    assert got["features"].feature.values.tolist() == alone.feature.values.tolist()
+    e = cluster_environment(ds, mobile="Li", anion="S", r_env=5.0, cluster_types=env["cluster_types"])
+    np.testing.assert_array_equal(got["fraction_PS4"].values, e["fraction"].sel(cluster_type="PS4").values)
+    np.testing.assert_array_equal(got["nearest_cluster_distance"].values, e["nearest_cluster_distance"].values)
+    poly = li_polyhedra(ds, centre="Li", ligand="S")
+    for var in ("volume_T", "csm_O", "site"):
+        np.testing.assert_array_equal(got[var].values, poly[var].values)

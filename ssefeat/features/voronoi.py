@@ -243,10 +243,13 @@ def _voronoi_kernel(offsets, vectors, distances, reach):
     return vol, ok
 
 
-def periodic_voronoi_volumes(positions: np.ndarray, cell: np.ndarray, query: np.ndarray | None = None) -> np.ndarray:
+def periodic_voronoi_volumes(positions: np.ndarray, cell: np.ndarray, query: np.ndarray | None = None,
+                             neighbors=None) -> np.ndarray:
     """Voronoi cell volume (Å^3) of the atoms ``query`` (indices; default all) of one periodic configuration in
     float64 (module docstring). The tessellation always uses every atom; atoms at the same place (closer than 1e-9
-    of the search radius) raise ParameterError, and so does a full tessellation whose volumes do not fill the cell to 1e-8 relative."""
+    of the search radius) raise ParameterError, and so does a full tessellation whose volumes do not fill the cell
+    to 1e-8 relative. ``neighbors``: a :class:`~ssefeat.neighbors.FrameNeighbors` of this configuration to take
+    the first search's pairs from."""
     positions = np.asarray(positions, dtype=np.float64)
     cell = np.asarray(cell, dtype=np.float64)
     n = len(positions)
@@ -267,7 +270,10 @@ def periodic_voronoi_volumes(positions: np.ndarray, cell: np.ndarray, query: np.
             sc = cell * reps[:, None]
         else:
             pts, sc = positions, cell
-        pairs = neighbor_pairs(pts, sc, reach, query=todo, r_min=-1.0)
+        if neighbors is not None and pts is positions:
+            pairs = neighbors.pairs(reach, query=todo, r_min=-1.0)
+        else:
+            pairs = neighbor_pairs(pts, sc, reach, query=todo, r_min=-1.0)
         if len(pairs.distances) and pairs.distances.min() < 1e-9 * reach:
             k = int(np.argmin(pairs.distances))
             raise ParameterError(f"atoms {todo[pairs.i[k]]} and {pairs.j[k] % n} are at the same place: their "
