@@ -67,17 +67,15 @@ def pearson(x, y, n_boot: int = 1000, confidence: float = 0.95, groups=None, see
     rng = np.random.default_rng(seed)
     if groups is None:
         idx = rng.integers(0, x.size, size=(n_boot, x.size))
+        rs = np.empty(n_boot)
+        for b in range(n_boot):
+            xb, yb = x[idx[b]], y[idx[b]]
+            sx, sy = xb.std(), yb.std()
+            rs[b] = np.nan if sx == 0 or sy == 0 else np.mean((xb - xb.mean()) * (yb - yb.mean())) / (sx * sy)
     else:
         uniq, inverse = np.unique(groups, return_inverse=True)
-        members = np.argsort(inverse, kind="stable")
-        bounds = np.concatenate([[0], np.cumsum(np.bincount(inverse))])
         draws = rng.integers(0, uniq.size, size=(n_boot, uniq.size))
-        idx = [np.concatenate([members[bounds[g]:bounds[g + 1]] for g in d]) for d in draws]
-    rs = np.empty(n_boot)
-    for b in range(n_boot):
-        xb, yb = x[idx[b]], y[idx[b]]
-        sx, sy = xb.std(), yb.std()
-        rs[b] = np.nan if sx == 0 or sy == 0 else np.mean((xb - xb.mean()) * (yb - yb.mean())) / (sx * sy)
+        rs = _group_bootstrap_r(x, y, inverse, uniq.size, draws)
     alpha = (1 - confidence) / 2
     lo, hi = np.nanquantile(rs, [alpha, 1 - alpha])
     p = float(res.pvalue)
@@ -87,6 +85,26 @@ def pearson(x, y, n_boot: int = 1000, confidence: float = 0.95, groups=None, see
         p = min(1.0, 2.0 * (far + 1) / (finite.size + 1))
     return {"r": float(res.statistic), "p_value": p, "ci_low": float(lo), "ci_high": float(hi), "n": int(x.size),
             "n_groups": n_groups}
+
+
+def _group_bootstrap_r(x, y, inverse, n_groups: int, draws) -> np.ndarray:
+    """Pearson r of each resample of whole groups (``draws[b]``: the groups drawn, with repeats), from per-group
+    sums of the centred samples: a resample's sums are its draw counts times the group sums, so no resample is
+    built (the same r as concatenating the drawn groups' samples, to round-off)."""
+    xc, yc = x - x.mean(), y - y.mean()  # centred: the sums below do not cancel
+    sums = np.stack([np.bincount(inverse, weights=w, minlength=n_groups)
+                     for w in (np.ones_like(xc), xc, yc, xc * xc, yc * yc, xc * yc)], axis=1)
+    counts = np.zeros((len(draws), n_groups))
+    np.add.at(counts, (np.repeat(np.arange(len(draws)), draws.shape[1]), draws.ravel()), 1.0)
+    n, sx, sy, sxx, syy, sxy = (counts @ sums).T
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mx, my = sx / n, sy / n
+        vx, vy = sxx / n - mx * mx, syy / n - my * my
+        r = (sxy / n - mx * my) / np.sqrt(vx * vy)
+    # a resample without spread in x or y has no r (as np.std == 0 before); round-off spread counts as none
+    flat = (vx <= 1e-12 * np.maximum(sxx / n, 1e-300)) | (vy <= 1e-12 * np.maximum(syy / n, 1e-300))
+    r[flat] = np.nan
+    return r
 
 
 def softness_links(softness: xr.DataArray, descriptors, n_boot: int = 1000, confidence: float = 0.95,

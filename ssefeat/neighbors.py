@@ -280,6 +280,24 @@ def neighbor_pairs(positions: np.ndarray, cell: np.ndarray, cutoff: float, query
     return NeighborPairs(i, j, vec, dist, nq, cutoff)
 
 
+@njit(cache=True)
+def _filter_pairs(i, j, vectors, distances, rank, cutoff, r_min):
+    """The pairs with r_min < d < cutoff whose j has a rank (>= 0), j replaced by it; order kept."""
+    keep = np.empty(i.shape[0], dtype=np.bool_)
+    m = 0
+    for k in range(i.shape[0]):
+        keep[k] = distances[k] < cutoff and distances[k] > r_min and rank[j[k]] >= 0
+        m += keep[k]
+    i2, j2, v2, d2 = np.empty(m, np.int64), np.empty(m, np.int64), np.empty((m, 3)), np.empty(m)
+    m = 0
+    for k in range(i.shape[0]):
+        if keep[k]:
+            i2[m], j2[m], d2[m] = i[k], rank[j[k]], distances[k]
+            v2[m, 0], v2[m, 1], v2[m, 2] = vectors[k, 0], vectors[k, 1], vectors[k, 2]
+            m += 1
+    return i2, j2, v2, d2
+
+
 class FrameNeighbors:
     """The neighbour pairs of one frame searched once at the largest cutoff; each analysis takes its own pairs from
     it (:meth:`pairs`), as freud reuses one NeighborList across analyses.
@@ -312,9 +330,8 @@ class FrameNeighbors:
         a = self.all  # cutoff <= self.cutoff, which passed check_cutoff
         rank = np.full(n, -1, dtype=np.int64)
         rank[p] = np.arange(len(p))
-        j = rank[a.j]
-        keep = (a.distances < cutoff) & (a.distances > r_min) & (j >= 0)
-        return NeighborPairs(a.i[keep], j[keep], a.vectors[keep], a.distances[keep], len(q), cutoff)
+        i, j, vec, dist = _filter_pairs(a.i, a.j, a.vectors, a.distances, rank, cutoff, r_min)
+        return NeighborPairs(i, j, vec, dist, len(q), cutoff)
 
 
 def frame_pairs(neighbors, f: int, positions: np.ndarray, cell: np.ndarray, cutoff: float, query=None, points=None,
