@@ -166,6 +166,16 @@ def main(argv=None):
             ratio = f"{seconds / floor:13.2f}" if floor else f"{'':13s}"
             print(f"{stage:<12s}{seconds:10.2f}{floor if floor else float('nan'):11.3f}{ratio}  {what}")
         print(f"{'total':<12s}{total:10.2f}   (wall, all stages and the results folder); peak RSS {rss:.0f} MB")
+
+        def size(p: Path) -> float:  # MB
+            files = [p] if p.is_file() else [q for q in p.rglob("*") if q.is_file()]
+            return sum(q.stat().st_size for q in files) / 1e6
+
+        res = tmp / "results"
+        store, tables = size(res / "stages" / "features_0.zarr"), size(res / "tables")
+        print(f"sizes: results.nc {size(res / 'results.nc'):.1f} MB, features store {store:.1f} MB, tables "
+              f"{tables:.1f} MB, results folder without stages/ {size(res) - size(res / 'stages'):.1f} MB, "
+              f"whole folder / (features store + tables) = {size(res) / (store + tables):.2f}")
         for stage, seconds in pipe.timings.items():
             floor, what = floors.get(stage.split()[0], (None, ""))
             if floor:
