@@ -43,6 +43,8 @@ QUICK_ARGS = {
     "bench_polyhedra": ["--ps4", "64", "--frames", "2"],
     "bench_md": ["--n-atoms", "1000", "--steps", "300", "--repeat", "2"],
     "bench_md_ionic": ["--units", "4", "--steps", "100"],
+    "bench_voronoi": ["--quick"],
+    "bench_pipeline_real": ["--quick"],  # 336 atoms x 60 frames (the full size builds 2688 atoms by MD first)
 }
 # Scripts without an entry above get --quick (or --small) in quick mode when they define it.
 GENERIC_QUICK_FLAGS = ("--quick", "--small")

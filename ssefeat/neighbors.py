@@ -303,3 +303,68 @@ def neighbor_pairs(positions: np.ndarray, cell: np.ndarray, cutoff: float, query
         keep = np.arange(total) - np.repeat(offsets[:-1], bound) < np.repeat(counts, bound)
         j, vec, dist = j[keep], vec[keep], dist[keep]
     return NeighborPairs(i, j, vec, dist, nq, cutoff)
+
+
+@njit(cache=True)
+def _filter_pairs(i, j, vectors, distances, rank, cutoff, r_min):
+    """The pairs with r_min < d < cutoff whose j has a rank (>= 0), j replaced by it; order kept."""
+    keep = np.empty(i.shape[0], dtype=np.bool_)
+    m = 0
+    for k in range(i.shape[0]):
+        keep[k] = distances[k] < cutoff and distances[k] > r_min and rank[j[k]] >= 0
+        m += keep[k]
+    i2, j2, v2, d2 = np.empty(m, np.int64), np.empty(m, np.int64), np.empty((m, 3)), np.empty(m)
+    m = 0
+    for k in range(i.shape[0]):
+        if keep[k]:
+            i2[m], j2[m], d2[m] = i[k], rank[j[k]], distances[k]
+            v2[m, 0], v2[m, 1], v2[m, 2] = vectors[k, 0], vectors[k, 1], vectors[k, 2]
+            m += 1
+    return i2, j2, v2, d2
+
+
+class FrameNeighbors:
+    """The neighbour pairs of one frame searched once at the largest cutoff; each analysis takes its own pairs from
+    it (:meth:`pairs`), as freud reuses one NeighborList across analyses.
+
+    ``query`` atoms (default all) against every atom within ``cutoff`` (Å), coincident atoms kept (r_min = -1).
+    :meth:`pairs` returns exactly what :func:`neighbor_pairs` returns for a smaller cutoff, a sorted subset of the
+    atoms as points and the same query (the pairs are filtered, same order, same float64 values); any other request
+    is searched afresh.
+    """
+
+    def __init__(self, positions: np.ndarray, cell: np.ndarray, cutoff: float, query: np.ndarray | None = None,
+                 pbc=None):
+        self.positions = np.ascontiguousarray(positions, dtype=np.float64)
+        self.cell = np.asarray(cell, dtype=np.float64)
+        self.cutoff = float(cutoff)
+        self.query = _indices(query, len(self.positions), "query")
+        self.pbc = None if pbc is None or np.all(pbc) else np.broadcast_to(np.asarray(pbc, dtype=bool), (3,))
+        self.all = neighbor_pairs(self.positions, self.cell, self.cutoff, query=self.query, r_min=-1.0, pbc=self.pbc)
+
+    def pairs(self, cutoff: float, query: np.ndarray | None = None, points: np.ndarray | None = None,
+              r_min: float = 0.0) -> NeighborPairs:
+        """The pairs of :func:`neighbor_pairs` ``(positions, cell, cutoff, query, points, r_min)`` of this frame."""
+        n = len(self.positions)
+        q = _indices(query, n, "query")
+        p = _indices(points, n, "points")
+        cutoff, r_min = float(cutoff), float(r_min)
+        if not cutoff > 0:
+            check_cutoff(cutoff, self.cell)
+        if not (cutoff <= self.cutoff and r_min >= -1.0 and np.array_equal(q, self.query)
+                and np.all(p[1:] > p[:-1])):
+            return neighbor_pairs(self.positions, self.cell, cutoff, query=q, points=p, r_min=r_min, pbc=self.pbc)
+        a = self.all  # cutoff <= self.cutoff, which passed check_cutoff
+        rank = np.full(n, -1, dtype=np.int64)
+        rank[p] = np.arange(len(p))
+        i, j, vec, dist = _filter_pairs(a.i, a.j, a.vectors, a.distances, rank, cutoff, r_min)
+        return NeighborPairs(i, j, vec, dist, len(q), cutoff)
+
+
+def frame_pairs(neighbors, f: int, positions: np.ndarray, cell: np.ndarray, cutoff: float, query=None, points=None,
+                r_min: float = 0.0, pbc=None) -> NeighborPairs:
+    """Pairs of frame ``f``: from ``neighbors[f]`` (a :class:`FrameNeighbors` per frame, searched with its own
+    ``pbc``) when given, else searched with ``pbc``."""
+    if neighbors is not None:
+        return neighbors[f].pairs(cutoff, query=query, points=points, r_min=r_min)
+    return neighbor_pairs(positions, cell, cutoff, query=query, points=points, r_min=r_min, pbc=pbc)

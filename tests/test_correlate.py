@@ -4,8 +4,7 @@ import pytest
 import xarray as xr
 from scipy import stats
 
-from ssefeat.correlate import (lasso_links, pearson, softness_by_category, softness_by_environment, softness_links,
-                               study_links)
+from ssefeat.correlate import lasso_links, pearson, softness_by_category, softness_by_environment, softness_links
 from ssefeat.errors import SchemaError
 
 
@@ -174,3 +173,35 @@ def test_lasso_r2_interval_covers_zero_without_signal_and_not_with_it():
     strong = lasso_links(per_atom(2 * X + 0.5 * noise, "y"), xr.Dataset({"x": per_atom(X, "x")}), n_boot=500)
     lo, hi = strong.attrs["r2_test_ci"]
     assert 0.8 < lo <= strong.attrs["r2_test"] <= hi
+
+
+
+
+def test_group_bootstrap_equals_resampling_the_drawn_groups_samples():
+    """The whole-group bootstrap from per-group sums gives the interval and p-value of building every resample
+    from the drawn groups' samples (same draws), to 1e-9; a resample of one constant group has no r."""
+    rng = np.random.default_rng(4)
+    sizes = rng.integers(1, 9, 60)  # unequal groups (descriptors NaN for some samples)
+    groups = np.repeat(rng.permutation(1000)[:60], sizes)
+    x = 30.0 + rng.normal(size=groups.size)  # an offset like a Voronoi volume in Å^3
+    y = 0.2 * (x - 30.0) + rng.normal(size=groups.size)
+    got = pearson(x, y, n_boot=400, groups=groups, seed=7)
+    uniq, inverse = np.unique(groups, return_inverse=True)
+    draws = np.random.default_rng(7).integers(0, uniq.size, size=(400, uniq.size))
+    rs = []
+    for d in draws:
+        idx = np.concatenate([np.flatnonzero(inverse == g) for g in d])
+        xb, yb = x[idx], y[idx]
+        rs.append(np.mean((xb - xb.mean()) * (yb - yb.mean())) / (xb.std() * yb.std()))
+    lo, hi = np.nanquantile(rs, [0.025, 0.975])
+    far = min(np.sum(np.array(rs) <= 0), np.sum(np.array(rs) >= 0))
+    assert got["ci_low"] == pytest.approx(lo, rel=1e-9) and got["ci_high"] == pytest.approx(hi, rel=1e-9)
+    assert got["p_value"] == pytest.approx(min(1.0, 2.0 * (far + 1) / 401), rel=1e-12)
+    assert got["n_groups"] == 60 and got["n"] == groups.size
+    from ssefeat.correlate import _group_bootstrap_r
+
+    x, y, inverse = np.array([7.1, 7.1, 2.0, 3.0]), np.array([0.0, 1.0, 2.0, 2.5]), np.array([0, 0, 1, 2])
+    r = _group_bootstrap_r(x, y, inverse, 3, np.array([[0, 0, 0], [1, 2, 0]]))
+    assert np.isnan(r[0])  # only group 0 drawn: x has no spread, r is undefined
+    xb, yb = x[[2, 3, 0, 1]], y[[2, 3, 0, 1]]
+    assert r[1] == pytest.approx(stats.pearsonr(xb, yb).statistic, rel=1e-12)

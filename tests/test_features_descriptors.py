@@ -269,9 +269,86 @@ def test_voronoi_volume_matches_convex_hulls_and_survives_lammps_in_the_process(
 
 def test_voronoi_volume_of_tiny_cells():
     """One or two atoms need images beyond the neighbouring cells; the volumes still fill the cell exactly."""
-    from ssefeat.features.descriptors import periodic_voronoi_volumes
+    from ssefeat.features.voronoi import periodic_voronoi_volumes
 
     np.testing.assert_allclose(periodic_voronoi_volumes(np.zeros((1, 3)), np.eye(3) * 5), [125.0])
     cell = np.array([[4.0, 0, 0], [1.0, 5.0, 0], [0.5, 0.3, 6.0]])
     v = periodic_voronoi_volumes(np.array([[0.1, 0.2, 0.3], [2.0, 2.5, 3.1]]), cell)
     assert v.sum() == pytest.approx(np.linalg.det(cell), rel=1e-9) and (v > 0).all()
+
+
+@pytest.mark.parametrize("case", ["triclinic", "skewed", "slab", "fcc"])
+def test_voronoi_volumes_equal_the_qhull_reference(case):
+    """The bisector-plane cells equal scipy Qhull's periodic tessellation (the former implementation, kept in
+    tests/voronoi_reference.py) to 1e-9 relative, atom by atom: random atoms in triclinic cells, a half-empty cell
+    (cells at the surface reach far: the search radius grows) and a rotated fcc lattice (degenerate vertices)."""
+    from voronoi_reference import qhull_voronoi_volumes
+
+    from ssefeat.features.voronoi import periodic_voronoi_volumes
+
+    rng = np.random.default_rng(7)
+    if case == "triclinic":
+        cell = TRICLINIC
+        pos = random_config(60, cell, 3, min_sep=0.9)[0]
+    elif case == "skewed":
+        cell = np.array([[11.0, 0.0, 0.0], [6.5, 9.0, 0.0], [-4.0, 3.5, 10.0]])
+        pos = random_config(150, cell, 4, min_sep=0.8)[0] + rng.normal(0.0, 30.0, 3)  # not wrapped
+    elif case == "slab":
+        cell = np.array([[10.0, 0.0, 0.0], [1.5, 10.0, 0.0], [1.0, -2.0, 16.0]])
+        s = rng.random((120, 3)) * np.array([1.0, 1.0, 0.35])
+        pos = s @ cell
+    else:
+        a, basis = 3.6, np.array([[0, 0, 0], [0.5, 0.5, 0], [0.5, 0, 0.5], [0, 0.5, 0.5]])
+        grid = np.array([[i, j, k] for i in range(3) for j in range(3) for k in range(3)])
+        rot = np.linalg.qr(rng.normal(size=(3, 3)))[0]
+        pos = ((grid[:, None, :] + basis[None]).reshape(-1, 3) * a + rng.normal(0.0, 1e-3, 3)) @ rot.T
+        cell = np.diag([3 * a] * 3) @ rot.T
+    got = periodic_voronoi_volumes(pos, cell)
+    ref = qhull_voronoi_volumes(pos, cell)
+    np.testing.assert_allclose(got, ref, rtol=1e-9)
+    assert got.sum() == pytest.approx(abs(np.linalg.det(cell)), rel=1e-12)
+    if case == "fcc":
+        np.testing.assert_allclose(got, 3.6 ** 3 / 4, rtol=1e-9)
+
+
+def test_voronoi_volumes_refuse_overlapping_atoms_and_select_atoms():
+    from ssefeat.features.voronoi import periodic_voronoi_volumes
+
+    pos = random_config(30, CELL, 5, min_sep=1.0)[0]
+    with pytest.raises(ParameterError, match="at the same place"):
+        periodic_voronoi_volumes(np.vstack([pos, pos[:1] + 2 * CELL[0]]), CELL)  # the same place, an image away
+    np.testing.assert_array_equal(periodic_voronoi_volumes(pos, CELL, query=[4, 1]),
+                                  periodic_voronoi_volumes(pos, CELL)[[4, 1]])
+
+def test_assembled_features_share_one_search_and_equal_the_parts(monkeypatch):
+    """assemble_features searches each frame's pairs once and hands them to every part; the result is exactly
+    that of the parts run on their own (each with its own search)."""
+    from conftest import build_system
+
+    import ssefeat.neighbors as N
+    from ssefeat.features.assemble import assemble_features
+    from ssefeat.features.environment import cluster_environment
+    from ssefeat.features.polyhedra import li_polyhedra
+
+    species, pos, cell, _ = build_system(n_ps4=6, n_p2s7=3, n_p2s6=2, n_li=40, seed=2)
+    ds = ssefeat.make_trajectory(jittered(pos, 2, 0.05, 3), species, cell=cell, timestep_ps=0.1)
+    params = li_sulfide().replace(radial_cutoff=6.0, angular_cutoff=4.0)
+    env = dict(anion="S", framework=["P", "S"], r_env=5.0, cluster_types=["P2S6", "P2S7", "PS4"])
+    calls = []
+    search = N.neighbor_pairs
+    monkeypatch.setattr(N, "neighbor_pairs",
+                        lambda *a, **k: calls.append(k.get("cutoff", a[2])) or search(*a, **k))
+    got = assemble_features(ds, params, descriptors={"system": "li_sulfide"}, environment=env)
+    # one search per frame at the largest cutoff; only requests beyond it search again (here the Voronoi cells of
+    # this dilute test system, whose first search radius is 2.3 mean spacings, 11.4 Å)
+    assert calls[:2] == [6.0, 6.0] and all(c > 6.0 for c in calls[2:]), calls
+    monkeypatch.setattr(N, "neighbor_pairs", search)
+    alone = D.concat_features([structure_functions(ds, params), D.descriptors(ds, centre="Li", system="li_sulfide")])
+    np.testing.assert_array_equal(got["features"].values, alone.values)
+    assert got["features"].feature.values.tolist() == alone.feature.values.tolist()
+    e = cluster_environment(ds, mobile="Li", anion="S", r_env=5.0, cluster_types=env["cluster_types"])
+    np.testing.assert_array_equal(got["fraction_PS4"].values, e["fraction"].sel(cluster_type="PS4").values)
+    np.testing.assert_array_equal(got["nearest_cluster_distance"].values, e["nearest_cluster_distance"].values)
+    poly = li_polyhedra(ds, centre="Li", ligand="S")
+    for var in ("volume_T", "csm_O", "site"):
+        np.testing.assert_array_equal(got[var].values, poly[var].values)

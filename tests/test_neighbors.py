@@ -198,3 +198,31 @@ def test_bad_input_raises_with_a_fix():
         neighbor_pairs(bad, cell, 3.0)
     with pytest.raises(ParameterError):
         check_cutoff(float("nan"), cell)
+
+
+def test_frame_neighbors_hand_out_exactly_the_pairs_of_a_fresh_search():
+    """One search at the largest cutoff, filtered per request: the same pairs, order and float64 values as
+    neighbor_pairs for smaller cutoffs, point subsets and r_min; other requests are searched afresh."""
+    from ssefeat.neighbors import FrameNeighbors, frame_pairs
+
+    rng = np.random.default_rng(5)
+    cell = random_cell(rng)
+    pos = rng.random((300, 3)) @ cell + rng.normal(0, 20.0, 3)
+    pos[7] = pos[3] + cell[0]  # coincident with an image of atom 3
+    query = np.sort(rng.choice(300, 90, replace=False))
+    query = np.union1d(query, [3, 7])
+    shared = FrameNeighbors(pos, cell, 6.5, query=query)
+    subset = np.flatnonzero(rng.random(300) < 0.4)
+    for cutoff, points, r_min in [(6.5, None, -1.0), (3.0, None, 0.0), (5.0, subset, 0.0), (4.2, subset, 1.5),
+                                  (6.5, subset, -1.0)]:
+        got = shared.pairs(cutoff, query=query, points=points, r_min=r_min)
+        want = neighbor_pairs(pos, cell, cutoff, query=query, points=points, r_min=r_min)
+        for name in ("i", "j", "vectors", "distances"):
+            np.testing.assert_array_equal(getattr(got, name), getattr(want, name))
+        assert got.n_query == want.n_query and got.cutoff == want.cutoff
+    # outside what was searched: a larger cutoff, another query, unsorted points -> a fresh search, same answer
+    for cutoff, q, points in [(7.0, query, None), (3.0, query[:10], None), (3.0, query, subset[::-1])]:
+        got = frame_pairs([shared], 0, pos, cell, cutoff, query=q, points=points)
+        want = neighbor_pairs(pos, cell, cutoff, query=q, points=points)
+        np.testing.assert_array_equal(got.j, want.j)
+        np.testing.assert_array_equal(got.vectors, want.vectors)

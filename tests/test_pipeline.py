@@ -70,6 +70,14 @@ def test_pipeline_writes_results_and_resumes(tmp_path, traj):
     assert "cm²/s" in report and "±" in report
     tree = xr.open_datatree(out / "results.nc")
     assert {"features_0", "labels_0", "softness_0", "correlate", "transport", "disorder_0"} <= set(tree.children)
+    # the (frame, atom, feature) array is not copied into results.nc: summarised per feature, its store named
+    node = tree["features_0"].to_dataset()
+    store = stage(out, "features_0.zarr")
+    assert "features" not in node and node.attrs["features_store"] == "stages/features_0.zarr"
+    np.testing.assert_allclose(node["features_mean"].values, store["features"].mean(("frame", "atom")).values,
+                               rtol=1e-12)
+    assert node["features_max"].feature.values.tolist() == store["feature"].values.tolist()
+    assert "n_anions" in node and node["n_anions"].shape == store["n_anions"].shape
     assert (out / "tables" / "features_0.parquet").exists() and (out / "softness_model.json").exists()
     # F(z) is built from the framework species (P, S) by default, the profiles cover every species.
     dis = tree["disorder_0"].to_dataset()

@@ -442,3 +442,26 @@ def test_balanced_accuracy_interval_resamples_blocks():
     _, report = train_softness(feats, labels, r_cut=3.0, nr_cut=1.0, window=2, seed=0)
     lo, hi = report["test"]["balanced_accuracy_ci"]
     assert lo <= report["test"]["balanced_accuracy"] <= hi and report["test"]["n_test_units"] >= 2
+
+
+def test_c_path_equals_independent_fits_per_fold_and_shows_progress(capsys):
+    """The warm-started regularisation path scores every C as independent scikit-learn fits on the same grouped
+    folds do (each C's optimum is unique; warm starts only save iterations), and picks the same C; progress=True
+    shows a tqdm bar."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import balanced_accuracy_score
+    from sklearn.model_selection import GroupKFold
+
+    rng = np.random.default_rng(3)
+    n, k = 1200, 12
+    X = rng.normal(size=(n, 4)) @ rng.normal(size=(4, k)) + 0.3 * rng.normal(size=(n, k))
+    y = (X[:, 0] - 0.5 * X[:, 1] + rng.normal(0, 2.0, n) > 0).astype(int)
+    groups = np.repeat(np.arange(12), n // 12)
+    model = SoftnessModel(progress=True).fit(X, y, groups=groups)
+    Z = (X - X.mean(axis=0)) / X.std(axis=0)
+    ref = [np.mean([balanced_accuracy_score(y[te], LogisticRegression(C=C, max_iter=2000, tol=1e-10)
+                                            .fit(Z[tr], y[tr]).predict(Z[te]))
+                    for tr, te in GroupKFold(n_splits=5).split(Z, y, groups)]) for C in model.Cs]
+    np.testing.assert_allclose(model.cv_scores_, ref, atol=2e-3)  # at most a borderline sample per fold
+    assert model.C_ == model.Cs[int(np.argmax(ref))]
+    assert "C by cross-validation" in capsys.readouterr().err

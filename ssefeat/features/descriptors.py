@@ -9,7 +9,8 @@ atoms), in trajectory order. Values are finite: an atom without neighbours has c
 q_l = 0 (freud would give NaN).
 
 freud works in single precision on a centred box: positions go through :func:`ssefeat.box.to_freud`, and
-neighbour lists come from :func:`ssefeat.neighbors.neighbor_pairs` (exact float64 cutoffs) where possible.
+neighbour lists come from :func:`ssefeat.neighbors.neighbor_pairs` (exact float64 cutoffs) where possible. Every
+function takes ``neighbors``, one :class:`ssefeat.neighbors.FrameNeighbors` per frame, to share one search.
 """
 from __future__ import annotations
 
@@ -22,9 +23,10 @@ import xarray as xr
 from .. import box as _box
 from ..data import cell_array, missing_species, species_indices, validate
 from ..errors import ParameterError
-from ..neighbors import check_cutoff, neighbor_pairs
+from ..neighbors import check_cutoff, frame_pairs
 from ..provenance import stamp
 from .parameters import FEATURE_COORDS, rows_to_coords
+from .voronoi import periodic_voronoi_volumes
 
 #: Per-system defaults (length unit of the system): coordination cutoffs per (centre, neighbour) pair at the first
 #: minimum of the partial RDFs, the Steinhardt neighbour cutoff and the local-density radius.
@@ -86,7 +88,7 @@ def _pair_cutoffs(cutoffs: Mapping, centre_species: np.ndarray, neighbours: Sequ
 
 
 def coordination_numbers(ds: xr.Dataset, cutoffs: Mapping, centre: str | None = None,
-                         neighbours: Sequence[str] | None = None, frames=None) -> xr.DataArray:
+                         neighbours: Sequence[str] | None = None, frames=None, neighbors=None) -> xr.DataArray:
     """Number of neighbours of each species within a cutoff per (centre, neighbour) species pair.
 
     Parameters
@@ -113,7 +115,7 @@ def coordination_numbers(ds: xr.Dataset, cutoffs: Mapping, centre: str | None = 
         code[species == y] = k
     out = np.zeros((len(cells), len(centres), len(neighbours)))
     for f in range(len(cells)):
-        pairs = neighbor_pairs(pos[f], cells[f], rmax, query=centres, points=points)
+        pairs = frame_pairs(neighbors, f, pos[f], cells[f], rmax, query=centres, points=points)
         kk = code[points[pairs.j]]
         keep = pairs.distances < rc[pairs.i, kk]
         np.add.at(out[f], (pairs.i[keep], kk[keep]), 1.0)
@@ -129,104 +131,31 @@ def coordination_numbers(ds: xr.Dataset, cutoffs: Mapping, centre: str | None = 
 
 
 # --- Voronoi volume -------------------------------------------------------------------------------
-#: largest buffer of periodic images (in cell widths) around the cell for the Voronoi tessellation
-MAX_VORONOI_BUFFER = 2.0
-
-
-def periodic_voronoi_volumes(positions: np.ndarray, cell: np.ndarray) -> np.ndarray:
-    """Voronoi cell volume (Å^3) of every atom of one periodic configuration, in float64.
-
-    scipy's Qhull tessellates the atoms and their periodic images within a buffer around the cell; the volume of
-    a cell is the sum over its faces of (face area x half the distance to the neighbour) / 3 (faces come from
-    Qhull's ordered ridge polygons, so everything is vectorised). The buffer grows until every cell is closed and
-    the volumes fill the cell exactly.
-
-    freud's Voronoi is not used: it runs in single precision, and it crashes when another library that exports
-    voro++ symbols globally (e.g. LAMMPS' Python module) is loaded in the same process.
-    """
-    from scipy.spatial import Voronoi
-
-    positions = np.asarray(positions, dtype=np.float64)
-    cell = np.asarray(cell, dtype=np.float64)
-    n = len(positions)
-    s = _box.to_fractional(positions, cell) % 1.0
-    s[s >= 1.0] = 0.0
-    volume = abs(float(_box.cell_volume(cell)))
-    widths = _box.perpendicular_widths(cell)
-    spacing = (volume / max(n, 1)) ** (1.0 / 3.0)
-    buffer = min(MAX_VORONOI_BUFFER, 3.0 * spacing / float(widths.min()))
-    reach = 0
-    while True:
-        if int(np.ceil(buffer)) > reach:  # periodic images up to `reach` cells away
-            reach = int(np.ceil(buffer))
-            r = np.arange(-reach, reach + 1)
-            shifts = np.stack(np.meshgrid(r, r, r, indexing="ij"), axis=-1).reshape(-1, 3).astype(np.float64)
-            images = (s[None] + shifts[:, None]).reshape(-1, 3)
-            owner = np.tile(np.arange(n), len(shifts))
-            home = np.repeat(np.all(shifts == 0, axis=1), n)
-        keep = np.all((images > -buffer) & (images < 1.0 + buffer), axis=1)
-        pts = images[keep] @ cell
-        vor = Voronoi(pts)
-        ridges = vor.ridge_vertices
-        lens = np.fromiter((len(r) for r in ridges), dtype=np.int64, count=len(ridges))
-        flat = np.fromiter((v for r in ridges for v in r), dtype=np.int64, count=int(lens.sum()))
-        rid = np.repeat(np.arange(len(ridges)), lens)
-        start = np.concatenate([[0], np.cumsum(lens)[:-1]])
-        nxt = np.arange(flat.size) + 1
-        nxt[start + lens - 1] = start
-        local_home = np.flatnonzero(home[keep])
-        is_home = np.zeros(len(pts), dtype=bool)
-        is_home[local_home] = True
-        rp = vor.ridge_points
-        touches_home = is_home[rp[:, 0]] | is_home[rp[:, 1]]
-        open_ridge = np.zeros(len(ridges), dtype=bool)
-        np.logical_or.at(open_ridge, rid, flat < 0)
-        if not np.any(open_ridge & touches_home):
-            verts = vor.vertices[np.maximum(flat, 0)]
-            centre = np.zeros((len(ridges), 3))
-            np.add.at(centre, rid, verts)
-            centre /= np.maximum(lens, 1)[:, None]
-            a = verts - centre[rid]
-            b = vor.vertices[np.maximum(flat[nxt], 0)] - centre[rid]
-            area_vec = np.zeros((len(ridges), 3))
-            np.add.at(area_vec, rid, 0.5 * np.cross(a, b))
-            pyramid = np.linalg.norm(area_vec, axis=1) * 0.5 * np.linalg.norm(pts[rp[:, 1]] - pts[rp[:, 0]], axis=1) / 3
-            pyramid[open_ridge] = 0.0
-            vol = np.zeros(len(pts))
-            np.add.at(vol, rp[:, 0], pyramid)
-            np.add.at(vol, rp[:, 1], pyramid)
-            out = np.zeros(n)
-            out[owner[keep][local_home]] = vol[local_home]
-            if abs(out.sum() - volume) <= 1e-8 * volume:
-                return out
-        if buffer >= MAX_VORONOI_BUFFER:
-            raise ParameterError(f"the periodic Voronoi tessellation of {n} atoms did not fill the cell.",
-                                 fix="check the positions (overlapping atoms?) and the cell.")
-        buffer = min(MAX_VORONOI_BUFFER, 2.0 * buffer)
-
-
-def voronoi_volume(ds: xr.Dataset, centre: str | None = None, frames=None) -> xr.DataArray:
+def voronoi_volume(ds: xr.Dataset, centre: str | None = None, frames=None, neighbors=None) -> xr.DataArray:
     """Voronoi cell volume of each atom (periodic, over all atoms), Å^3, exact in float64
-    (:func:`periodic_voronoi_volumes`).
+    (:func:`ssefeat.features.voronoi.periodic_voronoi_volumes`).
 
     The tessellation uses every atom of the frame; rows are the centre atoms. Feature ``voronoi_volume``.
     """
     ds, species, centres, cells, pos = _prepare(ds, frames, centre)
     out = np.zeros((len(cells), len(centres), 1))
     for f in range(len(cells)):
-        out[f, :, 0] = periodic_voronoi_volumes(pos[f], cells[f])[centres]
+        out[f, :, 0] = periodic_voronoi_volumes(pos[f], cells[f], query=centres,
+                                                neighbors=None if neighbors is None else neighbors[f])
     rows = [dict(FEATURE_COORDS, name="voronoi_volume", kind="voronoi_volume", feature_units="angstrom^3")]
-    return _wrap(out, ds, species, centres, rows, "voronoi_volume", {"method": "scipy Qhull, periodic images"},
-                 centre)
+    return _wrap(out, ds, species, centres, rows, "voronoi_volume",
+                 {"method": "float64 cells cut by the neighbours' bisector planes"}, centre)
 
 
 # --- Steinhardt q_l -------------------------------------------------------------------------------
 def steinhardt(ds: xr.Dataset, cutoff: float, l: Sequence[int] = (4, 6), centre: str | None = None,
-               neighbours: Sequence[str] | None = None, average: bool = False, frames=None) -> xr.DataArray:
+               neighbours: Sequence[str] | None = None, average: bool = False, frames=None,
+               neighbors=None) -> xr.DataArray:
     """Steinhardt bond-orientational order q_l of each atom (freud.order.Steinhardt).
 
     Neighbours: atoms of ``neighbours`` (default all species) within ``cutoff`` (Å, float64 minimum image).
-    ``average=True`` gives the Lechner-Dellago averaged q_l. Atoms with no neighbour get 0. Features ``q<l>``.
+    ``average=True`` gives the Lechner-Dellago averaged q_l (it needs the neighbours' own neighbours: every atom is
+    a query); plain q_l queries only the centres. Atoms with no neighbour get 0. Features ``q<l>``.
     """
     import freud
 
@@ -242,8 +171,10 @@ def steinhardt(ds: xr.Dataset, cutoff: float, l: Sequence[int] = (4, 6), centre:
     ok_j = np.ones(n, bool) if neighbours is None else np.isin(species, neighbours)
     out = np.zeros((len(cells), len(centres), len(ls)))
     op = freud.order.Steinhardt(l=ls, average=average)
+    query = None if average else centres  # plain q_l of an atom depends on its own neighbours only
+    rows = np.arange(n) if average else centres
     for f in range(len(cells)):
-        pairs = neighbor_pairs(pos[f], cells[f], float(cutoff))
+        pairs = frame_pairs(neighbors, f, pos[f], cells[f], float(cutoff), query=query)
         keep = ok_j[pairs.j]
         fbox, fpos = _box.to_freud(cells[f], pos[f])
         if not keep.any():
@@ -251,7 +182,7 @@ def steinhardt(ds: xr.Dataset, cutoff: float, l: Sequence[int] = (4, 6), centre:
         # freud's box is rotated relative to ours: express the exact vectors in it
         vec = _box.to_cartesian(_box.to_fractional(pairs.vectors[keep], cells[f]),
                                 _freud_cell(cells[f]))
-        nlist = freud.locality.NeighborList.from_arrays(n, n, pairs.i[keep], pairs.j[keep],
+        nlist = freud.locality.NeighborList.from_arrays(n, n, rows[pairs.i[keep]], pairs.j[keep],
                                                         vec.astype(np.float32))
         op.compute((fbox, fpos), neighbors=nlist)
         q = np.asarray(op.particle_order, dtype=np.float64).reshape(n, len(ls))
@@ -270,7 +201,7 @@ def _freud_cell(cell):
 
 # --- local density --------------------------------------------------------------------------------
 def local_density(ds: xr.Dataset, radius: float, centre: str | None = None,
-                  neighbours: Sequence[str] | None = None, frames=None) -> xr.DataArray:
+                  neighbours: Sequence[str] | None = None, frames=None, neighbors=None) -> xr.DataArray:
     """Local number density: other atoms (of ``neighbours``, default all) within ``radius`` divided by
     (4/3) pi radius^3, in Å^-3. The centre itself is not counted. Feature ``density_r<radius>``."""
     ds, species, centres, cells, pos = _prepare(ds, frames, centre)
@@ -284,7 +215,7 @@ def local_density(ds: xr.Dataset, radius: float, centre: str | None = None,
     vol = 4.0 / 3.0 * math.pi * float(radius) ** 3
     out = np.zeros((len(cells), len(centres), 1))
     for f in range(len(cells)):
-        pairs = neighbor_pairs(pos[f], cells[f], float(radius), query=centres, points=points)
+        pairs = frame_pairs(neighbors, f, pos[f], cells[f], float(radius), query=centres, points=points)
         out[f, :, 0] = pairs.counts / vol
     tag = "" if neighbours is None else "_" + "".join(neighbours)
     rows = [dict(FEATURE_COORDS, name=f"density{tag}_r{float(radius):g}", kind="density", cutoff=float(radius),
@@ -347,13 +278,14 @@ def concat_features(arrays: Sequence[xr.DataArray], name: str = "features") -> x
 def descriptors(ds: xr.Dataset, centre: str | None = None, system: str | None = None, *,
                 coordination: Mapping | None = None, voronoi: bool = True, steinhardt_l: Sequence[int] = (4, 6),
                 steinhardt_cutoff: float | None = None, density_radius: float | None = None,
-                potential: bool | None = None, frames=None) -> xr.DataArray:
+                potential: bool | None = None, frames=None, neighbors=None) -> xr.DataArray:
     """All descriptors of the centre atoms in one ``(frame, atom, feature)`` array.
 
     ``system`` (``"li_sulfide"``, ``"kob_andersen"``) supplies the defaults of :data:`DEFAULTS` for
     ``coordination`` cutoffs, ``steinhardt_cutoff`` and ``density_radius``; give them explicitly otherwise.
     Coordination cutoffs whose species are absent from the trajectory are skipped. ``steinhardt_l=()`` skips
-    q_l; ``potential=None`` adds the per-atom potential energy when the trajectory has it.
+    q_l; ``potential=None`` adds the per-atom potential energy when the trajectory has it. ``neighbors``: one
+    :class:`~ssefeat.neighbors.FrameNeighbors` per frame (after ``frames``), shared by every part.
     """
     defaults = DEFAULTS.get(system, {}) if system else {}
     if system and system not in DEFAULTS:
@@ -381,16 +313,17 @@ def descriptors(ds: xr.Dataset, centre: str | None = None, system: str | None = 
             if keys and all(any(key_centre_ok(k, s) for k in keys) for s in row_species):
                 usable.update(keys)
         if usable:
-            parts.append(coordination_numbers(ds, usable, centre=centre, frames=frames))
+            parts.append(coordination_numbers(ds, usable, centre=centre, frames=frames, neighbors=neighbors))
     if voronoi:
-        parts.append(voronoi_volume(ds, centre=centre, frames=frames))
+        parts.append(voronoi_volume(ds, centre=centre, frames=frames, neighbors=neighbors))
     if steinhardt_l:
         if steinhardt_cutoff is None:
             raise ParameterError("Steinhardt q_l needs a neighbour cutoff.",
                                  fix="pass steinhardt_cutoff=... (Å) or system=..., or steinhardt_l=() to skip.")
-        parts.append(steinhardt(ds, steinhardt_cutoff, l=steinhardt_l, centre=centre, frames=frames))
+        parts.append(steinhardt(ds, steinhardt_cutoff, l=steinhardt_l, centre=centre, frames=frames,
+                                neighbors=neighbors))
     if density_radius is not None:
-        parts.append(local_density(ds, density_radius, centre=centre, frames=frames))
+        parts.append(local_density(ds, density_radius, centre=centre, frames=frames, neighbors=neighbors))
     if potential or (potential is None and "potential_energy" in ds):
         parts.append(potential_energy(ds, centre=centre, frames=frames))
     return concat_features(parts, name="descriptors")

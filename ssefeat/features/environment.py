@@ -25,7 +25,7 @@ import xarray as xr
 from .. import box as _box
 from ..data import cell_array, species_indices, validate
 from ..errors import ParameterError
-from ..neighbors import neighbor_pairs
+from ..neighbors import frame_pairs
 from ..provenance import parameters_of, stamp
 from .clusters import DEFAULT_SPECIES, find_clusters
 
@@ -44,7 +44,8 @@ def _type_codes(types: np.ndarray, cluster_types: Sequence[str]) -> np.ndarray:
 
 def cluster_environment(ds: xr.Dataset, clusters: xr.Dataset | None = None, mobile: str = "Li",
                         anion: str = "S", r_env: float = 5.0, cluster_types: Sequence[str] | None = None,
-                        species: Sequence[str] = DEFAULT_SPECIES, cutoffs: Mapping | None = None) -> xr.Dataset:
+                        species: Sequence[str] = DEFAULT_SPECIES, cutoffs: Mapping | None = None,
+                        neighbors=None) -> xr.Dataset:
     """Cluster-type fractions of the anion atoms around every mobile ion, and its nearest cluster.
 
     Parameters
@@ -56,6 +57,7 @@ def cluster_environment(ds: xr.Dataset, clusters: xr.Dataset | None = None, mobi
     anion : species of the anion atoms counted (default ``"S"``); must be a framework species of ``clusters``.
     r_env : environment radius in Å (default 5, as in the thesis); below half the smallest cell width.
     cluster_types : the cluster types (columns), default the types present in ``clusters``.
+    neighbors : one :class:`~ssefeat.neighbors.FrameNeighbors` per frame to take the pairs from (optional)
 
     Returns
     -------
@@ -94,14 +96,14 @@ def cluster_environment(ds: xr.Dataset, clusters: xr.Dataset | None = None, mobi
     near_atom = np.full((n_frames, n_mob), -1, dtype=np.int64)
     for f in range(n_frames):
         cell = cells[f]
-        pairs = neighbor_pairs(positions[f], cell, r_env, query=mob, points=ani)
+        pairs = frame_pairs(neighbors, f, positions[f], cell, r_env, query=mob, points=ani)
         n_anions[f] = np.bincount(pairs.i, minlength=n_mob)
         tcode = _type_codes(ctype[f, ani], cluster_types)
         col = tcode[pairs.j]
         ok = col >= 0
         np.add.at(count[f], (pairs.i[ok], col[ok]), 1)
         # nearest framework atom: within r_env, then brute force for the ions with none that close
-        near = neighbor_pairs(positions[f], cell, r_env, query=mob, points=fw)
+        near = frame_pairs(neighbors, f, positions[f], cell, r_env, query=mob, points=fw)
         if len(near.i):
             # per query i, the pair of smallest distance
             order = np.lexsort((near.distances, near.i))

@@ -31,7 +31,7 @@ import xarray as xr
 from .. import box as _box
 from ..data import cell_array, species_indices, validate
 from ..errors import ParameterError
-from ..neighbors import neighbor_pairs
+from ..neighbors import frame_pairs
 from ..provenance import stamp
 from ._csm import csm as _csm
 
@@ -134,7 +134,7 @@ def hull_volume(points: np.ndarray) -> np.ndarray:
 
 def li_polyhedra(ds: xr.Dataset, centre: str = "Li", ligand: str | Sequence[str] = "S",
                  shapes: Sequence[str] = ("T", "O"), r_max: float | None = None,
-                 include_centre: bool = True) -> xr.Dataset:
+                 include_centre: bool = True, neighbors=None) -> xr.Dataset:
     """Volume and CSM of the nearest-anion tetrahedron and octahedron of every centre ion (module docstring).
 
     Parameters
@@ -146,6 +146,7 @@ def li_polyhedra(ds: xr.Dataset, centre: str = "Li", ligand: str | Sequence[str]
     r_max : search radius in Å for the nearest anions (default 6 Å, or just below half the smallest cell width
         when that is smaller); a centre with fewer anions within it gets NaN and ``valid_* = False``.
     include_centre : pymatgen's default CSM (centre ion included) or the vertices-only CSM; see module docstring.
+    neighbors : one :class:`~ssefeat.neighbors.FrameNeighbors` per frame to take the pairs from (optional)
 
     Returns
     -------
@@ -178,7 +179,7 @@ def li_polyhedra(ds: xr.Dataset, centre: str = "Li", ligand: str | Sequence[str]
     nbr = np.full((n_frames, n_cen, kmax), -1, dtype=np.int64)
     found = np.zeros((n_frames, n_cen), dtype=np.int64)
     for f in range(n_frames):
-        pairs = neighbor_pairs(positions[f], cells[f], r_max, query=cen, points=lig)
+        pairs = frame_pairs(neighbors, f, positions[f], cells[f], r_max, query=cen, points=lig)
         order = np.lexsort((pairs.j, pairs.distances, pairs.i))
         i, j, d, vec = pairs.i[order], pairs.j[order], pairs.distances[order], pairs.vectors[order]
         counts = np.bincount(i, minlength=n_cen)

@@ -18,7 +18,7 @@ import xarray as xr
 from .. import box as _box
 from ..data import cell_array, missing_species, periodic_axes, species_indices, validate
 from ..errors import ParameterError, SchemaError
-from ..neighbors import neighbor_pairs, open_cell
+from ..neighbors import frame_pairs, open_cell
 from ..provenance import stamp
 from . import _sf_kernels
 from .parameters import ParameterSet, resolve
@@ -69,18 +69,19 @@ def _codes(species_of_points: np.ndarray, wanted) -> np.ndarray:
 
 
 def compute_frame(positions, cell, species, params: ParameterSet, min_distance: float = MIN_DISTANCE,
-                  frame_label=None, atom_labels=None, pbc=None) -> np.ndarray:
+                  frame_label=None, atom_labels=None, pbc=None, neighbors=None) -> np.ndarray:
     """Structure functions of one configuration, plain numpy (see :func:`_compute_frame`)."""
     # Our parallelism is numba's; multi-threaded BLAS on the (n_pairs, 3) @ (3, 3) products of the neighbour
     # search only spins (10-100x slower on a busy machine), so BLAS runs single-threaded here.
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(1, user_api="blas"):
-        return _compute_frame(positions, cell, species, params, min_distance, frame_label, atom_labels, pbc)
+        return _compute_frame(positions, cell, species, params, min_distance, frame_label, atom_labels, pbc,
+                              neighbors)
 
 
 def _compute_frame(positions, cell, species, params: ParameterSet, min_distance: float = MIN_DISTANCE,
-                   frame_label=None, atom_labels=None, pbc=None) -> np.ndarray:
+                   frame_label=None, atom_labels=None, pbc=None, neighbors=None) -> np.ndarray:
     """Structure functions of one configuration, plain numpy.
 
     Parameters
@@ -91,6 +92,8 @@ def _compute_frame(positions, cell, species, params: ParameterSet, min_distance:
     min_distance : pairs (centre, neighbour) closer than this raise :class:`~ssefeat.errors.SchemaError`
     frame_label, atom_labels : frame index and (N,) atom indices used in error messages
     pbc : periodicity along a, b, c (default all); no minimum image across a non-periodic direction
+    neighbors : :class:`~ssefeat.neighbors.FrameNeighbors` of this configuration to take the pairs from (optional;
+        searched with the same ``pbc``)
 
     Returns
     -------
@@ -108,7 +111,8 @@ def _compute_frame(positions, cell, species, params: ParameterSet, min_distance:
     points = np.flatnonzero(np.isin(species, list(params.neighbour_species)))
     out = np.zeros((len(centres), params.n_features), dtype=np.float64)
     # r_min < 0 keeps coincident atoms so that they are reported instead of silently dropped
-    pairs = neighbor_pairs(positions, cell, params.cutoff, query=centres, points=points, r_min=-1.0, pbc=pbc)
+    pairs = frame_pairs(None if neighbors is None else [neighbors], 0, positions, cell, params.cutoff,
+                        query=centres, points=points, r_min=-1.0, pbc=pbc)
     if pairs.distances.size:
         k = int(np.argmin(pairs.distances))
         if pairs.distances[k] < min_distance:
@@ -145,7 +149,8 @@ def _compute_frame(positions, cell, species, params: ParameterSet, min_distance:
 
 
 def structure_functions(ds: xr.Dataset, params=None, frames=None, *, centre: str | None = None,
-                        min_distance: float = MIN_DISTANCE, n_threads: int | None = None) -> xr.DataArray:
+                        min_distance: float = MIN_DISTANCE, n_threads: int | None = None,
+                        neighbors=None) -> xr.DataArray:
     """Radial and angular structure functions of the centre atoms of every frame.
 
     Parameters
@@ -161,6 +166,8 @@ def structure_functions(ds: xr.Dataset, params=None, frames=None, *, centre: str
         Overlap threshold (length unit): a centre-neighbour pair closer than this raises SchemaError.
     n_threads : int, optional
         numba threads for the kernels.
+    neighbors : sequence of :class:`~ssefeat.neighbors.FrameNeighbors`, optional
+        One per frame (after ``frames``): the pairs are taken from them instead of searched.
 
     Returns
     -------
@@ -186,11 +193,14 @@ def structure_functions(ds: xr.Dataset, params=None, frames=None, *, centre: str
     atom_labels = np.asarray(ds["atom"].values)
     values = np.zeros((ds.sizes["frame"], len(centres), params.n_features), dtype=np.float64)
     positions = ds["positions"].values
-    with threads(n_threads):
+    from threadpoolctl import threadpool_limits
+
+    with threads(n_threads), threadpool_limits(1, user_api="blas"):  # see compute_frame; set once, not per frame
         for f in range(ds.sizes["frame"]):  # per frame; the kernels are parallel over atoms
-            values[f] = compute_frame(positions[f], cells[f], species, params, min_distance=min_distance,
-                                      frame_label=int(frame_labels[f]), atom_labels=atom_labels,
-                                      pbc=None if pbc.all() else pbc)
+            values[f] = _compute_frame(positions[f], cells[f], species, params, min_distance=min_distance,
+                                       frame_label=int(frame_labels[f]), atom_labels=atom_labels,
+                                       pbc=None if pbc.all() else pbc,
+                                       neighbors=None if neighbors is None else neighbors[f])
     coords = {"frame": ds["frame"].values, "atom": ds["atom"].values[centres],
               "species": ("atom", species[centres])}
     if "time" in ds.coords:

@@ -75,7 +75,17 @@ def _metadata(features: xr.DataArray) -> dict:
 def _arrow_table(df: pd.DataFrame, meta: dict | None):
     import pyarrow as pa
 
-    table = pa.Table.from_pandas(df, preserve_index=False)
+    # pandas deep-copies df.attrs on every column access (seconds per chunk for a wide table with the metadata in
+    # attrs): convert an attrs-free view and put the attrs into pandas' schema metadata as pyarrow does
+    plain = df.copy(deep=False)
+    plain.attrs = {}
+    table = pa.Table.from_pandas(plain, preserve_index=False)
+    if df.attrs and table.schema.metadata and b"pandas" in table.schema.metadata:
+        merged = dict(table.schema.metadata)
+        pandas_meta = json.loads(merged[b"pandas"])
+        pandas_meta["attributes"] = df.attrs
+        merged[b"pandas"] = json.dumps(pandas_meta).encode()
+        table = table.replace_schema_metadata(merged)
     if meta:
         merged = dict(table.schema.metadata or {})
         merged[_META_KEY] = json.dumps(meta).encode()

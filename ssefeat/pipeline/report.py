@@ -2,7 +2,10 @@
 
 Layout::
 
-    <folder>/results.nc        DataTree: /features_k, /labels_k, /softness_k, /correlate, /transport, /disorder_k
+    <folder>/results.nc        DataTree: /features_k, /labels_k, /softness_k, /correlate, /transport, /disorder_k;
+                               /features_k holds the (frame, atom) environment variables and a per-feature summary
+                               of the (frame, atom, feature) array, which lives in stages/ and tables/ (attrs name
+                               them) and is not copied
     <folder>/softness_model.json
     <folder>/tables/*.parquet   flat (frame, atom, species, ...) tables for pandas / scikit-learn
     <folder>/figures/*.png
@@ -290,6 +293,20 @@ def _region_d(d, i: int) -> str:
     return f"{region}: n/a (n = {n})"
 
 
+def _feature_summary(f: xr.Dataset, k: int, config: dict) -> xr.Dataset:
+    """The features node of results.nc: the stage store without its (frame, atom, feature) array, which is
+    summarised per feature (mean, std, min, max over frames and atoms, reduced chunk by chunk) and referred to."""
+    F = f["features"]
+    out = f.drop_vars("features")
+    for stat in ("mean", "std", "min", "max"):
+        out[f"features_{stat}"] = getattr(F, stat)(("frame", "atom")).compute()
+        out[f"features_{stat}"].attrs = {"long_name": f"{stat} of each feature over frames and atoms"}
+    out.attrs.update({"features_store": f"stages/features_{k}.zarr",
+                      "features_table": f"tables/features_{k}.parquet" if config["output"]["tables"] else "",
+                      "features_shape": json.dumps(dict(F.sizes))})
+    return out
+
+
 def write_results(pipe, trajs, feats, labels, soft, links, transport, disorder, sites=None) -> None:
     """Write results.nc (DataTree), tables, figures and report.md into the pipeline's output folder."""
     folder = pipe.out
@@ -297,7 +314,7 @@ def write_results(pipe, trajs, feats, labels, soft, links, transport, disorder, 
     nodes = {}
     for name, items in (("features", feats), ("labels", labels), ("softness", soft), ("disorder", disorder)):
         for k, ds in enumerate(items):
-            nodes[f"/{name}_{k}"] = ds
+            nodes[f"/{name}_{k}"] = _feature_summary(ds, k, c) if name == "features" else ds
     if links is not None:
         nodes["/correlate"] = links
     for name, tree in (("transport", transport), ("sites", sites)):

@@ -39,7 +39,8 @@ class Training:
                 self._model, self.pipe.softness_report = train_softness(
                     self.features[0]["features"], self.label0, r_cut=self.r_cut, nr_cut=self.nr_cut,
                     window=int(sc["window"]), classifier=sc["classifier"], C=sc["C"],
-                    test_fraction=sc["test_fraction"], seed=int(self.pipe.config["trajectory"]["seed"]))
+                    test_fraction=sc["test_fraction"], seed=int(self.pipe.config["trajectory"]["seed"]),
+                    progress=bool(self.pipe.progress))
                 self._model.save(self.model_path)
         return self._model
 

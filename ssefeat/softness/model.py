@@ -44,9 +44,13 @@ class SoftnessModel(ClassifierMixin, BaseEstimator):
     Cs : sequence of float
         Candidates for C.
     cv : int
-        Number of cross-validation folds (grouped by frame block when ``groups`` are given to ``fit``).
+        Number of cross-validation folds (grouped by frame block when ``groups`` are given to ``fit``). Each fold
+        walks the ``Cs`` from the strongest regularisation up, every logistic fit starting from the previous C's
+        solution (a warm-started regularisation path, as LogisticRegressionCV does).
     max_iter : int
     random_state : int
+    progress : bool
+        A tqdm bar over the (fold, C) fits of the cross-validation.
 
     Learned attributes: ``mean_``, ``scale_`` (standardisation), ``coef_`` (weights in standardised units),
     ``intercept_``, ``C_`` (the C used), ``cv_scores_`` (balanced accuracy per candidate C),
@@ -55,19 +59,20 @@ class SoftnessModel(ClassifierMixin, BaseEstimator):
 
     def __init__(self, classifier: str = "logistic", C: float | None = None,
                  Cs=(1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0, 10.0), cv: int = 5, max_iter: int = 2000,
-                 random_state: int = 0):
+                 random_state: int = 0, progress: bool = False):
         self.classifier = classifier
         self.C = C
         self.Cs = Cs
         self.cv = cv
         self.max_iter = max_iter
         self.random_state = random_state
+        self.progress = progress
 
-    def _estimator(self, C: float):
+    def _estimator(self, C: float, warm_start: bool = False):
         if self.classifier == "logistic":
             from sklearn.linear_model import LogisticRegression
 
-            return LogisticRegression(C=C, max_iter=self.max_iter)
+            return LogisticRegression(C=C, max_iter=self.max_iter, warm_start=warm_start)
         if self.classifier == "svm":
             from sklearn.svm import LinearSVC
 
@@ -79,7 +84,14 @@ class SoftnessModel(ClassifierMixin, BaseEstimator):
 
         ``groups`` (e.g. frame blocks) make the cross-validation folds hold whole groups.
         """
-        from sklearn.metrics import balanced_accuracy_score
+        # The fits are small (n_samples x ~100 features): multi-threaded BLAS only spins, 10-20x slower on a busy
+        # machine, so BLAS runs single-threaded here (as in structure_functions).
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(1, user_api="blas"):
+            return self._fit(X, y, groups, feature_names)
+
+    def _fit(self, X, y, groups, feature_names):
         from sklearn.model_selection import GroupKFold, StratifiedKFold
 
         X = np.asarray(X, dtype=np.float64)
@@ -114,16 +126,7 @@ class SoftnessModel(ClassifierMixin, BaseEstimator):
                 splits = list(GroupKFold(n_splits=self.cv).split(Z, y, groups))
             else:
                 splits = list(StratifiedKFold(self.cv, shuffle=True, random_state=self.random_state).split(Z, y))
-            scores = []
-            for C in self.Cs:
-                fold = []
-                for tr, te in splits:
-                    if len(np.unique(y[tr])) < 2 or len(np.unique(y[te])) < 2:
-                        continue
-                    est = self._estimator(C).fit(Z[tr], y[tr])
-                    fold.append(balanced_accuracy_score(y[te], est.predict(Z[te])))
-                scores.append(np.mean(fold) if fold else np.nan)
-            self.cv_scores_ = np.asarray(scores)
+            self.cv_scores_ = self._cv_path(Z, y, splits)
             self.C_ = float(np.asarray(self.Cs)[int(np.nanargmax(self.cv_scores_))])
         else:
             self.cv_scores_ = np.array([])
@@ -138,6 +141,35 @@ class SoftnessModel(ClassifierMixin, BaseEstimator):
                                  fix="allow a larger C or check that the labels depend on the features.")
         self._set_domain(training_domain(X, self.mean_, self.scale_, active))
         return self
+
+    def _cv_path(self, Z, y, splits) -> np.ndarray:
+        """Mean held-out balanced accuracy of each C over the folds that hold both classes (NaN when none does).
+
+        Per fold the Cs are fitted from the smallest up, each logistic fit warm-started from the previous solution
+        (the optimum of each C is unique: the path only saves iterations)."""
+        from sklearn.metrics import balanced_accuracy_score
+        from tqdm.auto import tqdm
+
+        Cs = np.asarray(self.Cs, dtype=np.float64)
+        scores = np.full((len(Cs), len(splits)), np.nan)
+        with tqdm(total=len(Cs) * len(splits), desc="softness: C by cross-validation", unit="fit",
+                  disable=not self.progress, leave=False) as bar:
+            for k, (tr, te) in enumerate(splits):
+                if len(np.unique(y[tr])) < 2 or len(np.unique(y[te])) < 2:
+                    bar.update(len(Cs))
+                    continue
+                est = None
+                for c in np.argsort(Cs, kind="stable"):
+                    if est is None or self.classifier != "logistic":
+                        est = self._estimator(Cs[c], warm_start=True)
+                    else:
+                        est.set_params(C=Cs[c])
+                    est.fit(Z[tr], y[tr])
+                    scores[c, k] = balanced_accuracy_score(y[te], est.predict(Z[te]))
+                    bar.update()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a C without any usable fold stays NaN
+            return np.nanmean(scores, axis=1)
 
     def _set_domain(self, domain: dict) -> None:
         self.domain_ = domain
@@ -383,13 +415,16 @@ def training_domain(X: np.ndarray, mean: np.ndarray, scale: np.ndarray, active: 
 def train_softness(features: xr.DataArray, labels: xr.DataArray, r_cut: float, nr_cut: float, window: int = 0,
                    species=None, classifier: str = "logistic", C: float | None = None, test_fraction: float = 0.25,
                    n_blocks: int = 10, gap_blocks: int = 0, max_per_class: int | None = None,
-                   seed: int = 0, groups=None, test_groups=None) -> tuple[SoftnessModel, dict]:
+                   seed: int = 0, groups=None, test_groups=None,
+                   progress: bool = False) -> tuple[SoftnessModel, dict]:
     """Select a training set, train on frame blocks, evaluate on held-out blocks.
 
     With ``groups`` (one label per feature frame, e.g. the independent run each frame comes from; a DataArray on
     ``frame`` or a sequence) whole groups are held out instead of frame blocks (``test_groups`` names them, else
     a seeded ``test_fraction`` of the groups), and cross-validation folds hold whole groups when there are at
     least ``cv`` training groups (frame blocks otherwise).
+
+    ``progress`` shows a tqdm bar over the cross-validation fits.
 
     Returns the model (refitted on the training blocks only; metrics are for the held-out blocks) and a
     report dict: held-out metrics, the chosen C, the samples used. The model carries the feature signature
@@ -401,7 +436,7 @@ def train_softness(features: xr.DataArray, labels: xr.DataArray, r_cut: float, n
     if len(np.unique(ts.y[test])) < 2 or len(np.unique(ts.y[train])) < 2:
         raise ParameterError("a train or test split lacks one of the classes.",
                              fix="use more frames, more blocks (n_blocks) or looser cuts.")
-    model = SoftnessModel(classifier=classifier, C=C, random_state=seed)
+    model = SoftnessModel(classifier=classifier, C=C, random_state=seed, progress=progress)
     cv_groups = ts.block[train]
     if ts.group is not None and len(np.unique(ts.group[train])) >= model.cv:
         cv_groups = ts.group[train]

@@ -28,11 +28,12 @@ def feature_signature(features: xr.DataArray) -> list[dict]:
         raise SchemaError(f"features have dims {features.dims}; expected a 'feature' dim.",
                           fix="compute them with ssefeat.features (features (frame, atom, feature)).")
     coords = [name for name, c in features.coords.items() if c.dims == ("feature",)]
+    values = {name: np.asarray(features.coords[name].values) for name in coords}  # once: coords may be lazy
     rows = []
     for k in range(features.sizes["feature"]):
         row = {}
         for name in sorted(coords):
-            value = features.coords[name].values[k]
+            value = values[name][k]
             if isinstance(value, (np.floating, float)):
                 value = None if not np.isfinite(value) else round(float(value), 10)
             elif isinstance(value, np.integer):
