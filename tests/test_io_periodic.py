@@ -101,6 +101,12 @@ def test_slab_features_equal_the_same_slab_in_vacuum():
     np.testing.assert_allclose(open_slab.values, vacuum.values, rtol=1e-12, atol=1e-12)
     differs = np.any(np.abs(periodic.values - vacuum.values) > 1e-9, axis=(0, 2))
     assert differs.sum() >= 5  # the surface atoms: the test would catch minimum image across c
+    # the neighbour search shared by the feature parts honours the open direction too
+    from ssefeat.features.assemble import shared_neighbors
+
+    slab = _slab(c=8.0)
+    shared = structure_functions(slab, params, neighbors=shared_neighbors(slab, "Li", [params.cutoff]))
+    np.testing.assert_array_equal(shared.values, open_slab.values)
 
 
 def test_analyses_that_need_a_bulk_cell_refuse_naming_the_axis():
