@@ -6,8 +6,8 @@ relaxed by ASE's NEB with a climbing image. The barrier is reported both ways (e
 backward E_max - E_final. Forces and energies come from the calculator on ``atoms`` (ssefeat's
 :class:`~ssefeat.md.ase_calculator.ForceFieldCalculator` from :func:`~ssefeat.md.ase_calculator.to_ase`) or from
 any ASE calculator passed as ``calculator`` (e.g. a machine-learned potential). When the two ends relax into the
-same minimum (the atom slides back, no atom ends further than ``same_minimum_tol`` from its place in the other
-end) there is no barrier to report: :class:`SameMinimumError`.
+same site (the moved atom slides back: its two relaxed positions closer than ``same_minimum_tol``) there is
+no hop and no barrier to report: :class:`SameMinimumError`.
 
 :func:`drag_scan` is the independent check: the atom is held at points along the straight line between the two
 relaxed end positions (ASE ``FixedPlane``: free only in the plane normal to the hop), every other atom relaxed; its
@@ -89,11 +89,11 @@ def _ends(atoms, index: int, target, calculator, fmax: float, steps: int):
     return initial, final, calc, shared, index, (r0, r1)
 
 
-def _check_distinct(initial, final, tol: float) -> float:
+def _check_distinct(initial, final, index: int, tol: float) -> float:
     d = np.linalg.norm(_mic(final.positions - initial.positions, np.array(initial.cell[:])), axis=1)
-    if d.max() < tol:
-        raise SameMinimumError(f"both ends relaxed into the same minimum (largest atom displacement between them "
-                               f"{d.max():.3f} Å < {tol} Å): the target is not a stable site for this atom.",
+    if d[index] < tol:
+        raise SameMinimumError(f"both ends relaxed into the same site: the moved atom ends {d[index]:.3f} Å from "
+                               f"its relaxed start (< {tol} Å); the target is not a stable site for it.",
                                fix="pick another target (an observed hop's end or another empty site).")
     return float(d.max())
 
@@ -120,7 +120,7 @@ def neb_barrier(atoms, index: int, target, calculator=None, *, n_images: int = 7
     if int(n_images) < 1:
         raise ParameterError(f"n_images must be >= 1, got {n_images}.")
     initial, final, calc, shared, index, (r0, r1) = _ends(atoms, index, target, calculator, relax_fmax, relax_steps)
-    max_disp = _check_distinct(initial, final, same_minimum_tol)
+    max_disp = _check_distinct(initial, final, index, same_minimum_tol)
     images = [initial] + [initial.copy() for _ in range(int(n_images))] + [final]
     for im in images[1:-1]:
         im.calc = _calc_for(calc, shared)
@@ -153,7 +153,7 @@ def drag_scan(atoms, index: int, target, calculator=None, *, n_points: int = 11,
     if int(n_points) < 3:
         raise ParameterError(f"n_points must be >= 3, got {n_points}.")
     initial, final, calc, shared, index, _ = _ends(atoms, index, target, calculator, fmax, steps)
-    _check_distinct(initial, final, same_minimum_tol)
+    _check_distinct(initial, final, index, same_minimum_tol)
     cell = np.array(initial.cell[:])
     a = initial.positions[index].copy()
     hop = _mic(final.positions[index] - a, cell)
