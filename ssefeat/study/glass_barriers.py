@@ -4,9 +4,9 @@ One frame of a run is quenched to its inherent structure (FIRE). Li with S > 0 (
 frame are sampled at random (seeded). Each gets a target: the nearest *empty Li site*, i.e. the nearest position that
 some Li occupied in the run's frames (every ``site_stride``-th) with no Li within ``r_empty`` Å of it now, at least
 ``min_hop`` and at most ``max_hop`` Å away. :func:`~ssefeat.study.barriers.neb_barrier` then gives the forward
-barrier; a target whose two ends relax into one site (the Li ends within 0.75 min_hop of where it started) is skipped (counted) and the next nearest empty site is
-tried (up to ``tries``). Soft and hard barriers are compared with a two-sided Mann-Whitney U test (each Li one
-sample).
+barrier; a target whose two ends relax into one site (the Li ends within 0.75 min_hop of where it started) is
+skipped (counted) and the next nearest empty site is tried (up to ``tries``). Soft and hard barriers are
+compared with a two-sided Mann-Whitney U test (each Li one sample).
 """
 from __future__ import annotations
 

@@ -4,8 +4,9 @@ Each glass of the series (:mod:`ssefeat.md.systems.lips_composition`) is made on
 (:func:`~ssefeat.md.systems.lips_glass.lips_glass` at the lowest temperature), so that every temperature of a glass
 samples the same glass; each temperature then gets ``equilibrate_ps`` of Langevin from fresh velocities and
 ``production_ps`` of Nose-Hoover NVT written to ``<folder>/<glass>_<T>K.nc`` (atomically; an existing file is
-reused when its recorded inputs are the same, and never overwritten: OutputError otherwise). A :class:`GlassRun` records one file with
-its glass, composition and temperature; user trajectories become GlassRuns with :func:`runs_from_files`.
+reused when its recorded inputs are the same, and never overwritten: OutputError otherwise). A :class:`GlassRun`
+records one file with its glass, composition and temperature; user trajectories become GlassRuns with
+:func:`runs_from_files`.
 """
 from __future__ import annotations
 
@@ -48,10 +49,11 @@ def runs_from_files(files: dict) -> list[GlassRun]:
 
 def simulate_series(folder, series: list[dict], temperatures=(600.0, 700.0, 800.0), *, production_ps: float = 50.0,
                     dump_ps: float = 0.1, equilibrate_ps: float = 5.0, seed: int = 0, dt: float = 0.001,
-                    progress: bool = False, **build) -> list[GlassRun]:
+                    progress: bool = False, build: dict | None = None) -> list[GlassRun]:
     """Make and run every glass of ``series`` (entries of :func:`~ssefeat.md.systems.lips_composition.
     series_counts`) at every temperature (K); returns the GlassRuns (``build``: keyword arguments of
     :func:`~ssefeat.md.systems.lips_glass.lips_glass`, e.g. the melt-quench times)."""
+    build = dict(build or {})
     from ..md.integrators import Langevin, NoseHooverChain
     from ..md.protocols import Production, run_protocol
     from ..md.systems.lips_glass import lips_glass

@@ -31,7 +31,7 @@ def features_and_labels(ds: xr.Dataset, parameters="li_li", label: str = "d_cum"
 
     ``label="d_cum"``: D2min summed over ``window_frames`` in steps of ``lag_frames`` (neighbours within ``cutoff``
     Å, every species), Å^2; ``"p_hop"``: Candelier's p_hop over ``t_R_frames``, Å^2. Features every ``stride``
-    frames.
+    frames among those with a label (the window fits in the run).
     """
     from ..dynamics.d2min import cumulative_d2min
     from ..dynamics.phop import phop
@@ -43,7 +43,11 @@ def features_and_labels(ds: xr.Dataset, parameters="li_li", label: str = "d_cum"
         lab = cumulative_d2min(ds, int(lag_frames), int(window_frames), float(cutoff), species=species)["d_cum"]
     else:
         lab = phop(ds, species=species, t_R_frames=int(t_R_frames))["phop"]
-    frames = np.arange(0, ds.sizes["frame"], max(1, int(stride)))
+    labelled = np.isfinite(lab.values).any(axis=1)  # frames whose label window fits in the run
+    frames = np.flatnonzero(labelled)[::max(1, int(stride))]
+    if not frames.size:
+        raise ParameterError(f"no frame of the run has a finite {label} label.",
+                             fix="use longer runs than the label window.")
     F = structure_functions(ds.isel(frame=frames), parameters, centre=species)
     return F, lab.sel(frame=F["frame"].values)
 

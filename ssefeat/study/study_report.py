@@ -79,15 +79,16 @@ def report_markdown(res: dict) -> str:
     bar = res.get("barriers")
     if bar is not None:
         lines += ["", f"## NEB barriers in {res['barrier_glass']} (frame {bar['frame']}, quenched)", "",
-                  "| Li | kind | S | forward (eV) | backward (eV) | hop (Å) | converged |", "|---|---|---|---|---|---|---|"]
+                  "| Li | kind | S | forward (eV) | backward (eV) | hop (Å) | converged |",
+                  "|---|---|---|---|---|---|---|"]
         for kind in ("soft", "hard"):
             for r in bar[kind]:
                 lines.append(f"| {r['atom']} | {kind} | {r['S']:+.2f} | {r['barrier_forward']:.3f} | "
                              f"{r['barrier_backward']:.3f} | {r['hop_length']:.2f} | {r['converged']} |")
         lines.append(f"\nSkipped targets: {len(bar['skipped'])} "
                      f"({'; '.join(sorted({s['why'] for s in bar['skipped']})) or 'none'}).")
-    lines += ["", "## Comparison with the thesis (seeds/003 ch. 5.1)", "", "| statement | source | measured | verdict |",
-              "|---|---|---|---|"]
+    lines += ["", "## Comparison with the thesis (seeds/003 ch. 5.1)", "",
+              "| statement | source | measured | verdict |", "|---|---|---|---|"]
     lines += [f"| {r['statement']} | {r['source']} | {r['measured']} | **{r['verdict']}** |" for r in res["comparison"]]
     return "\n".join(lines) + "\n"
 

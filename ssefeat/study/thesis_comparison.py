@@ -31,7 +31,7 @@ def _r_text(link) -> str:
 
 
 def compare_with_thesis(res: dict) -> list[dict]:
-    """Rows of the comparison table for a result of :func:`~ssefeat.study.glass_series.analyse_series`."""
+    """Rows of the comparison table for a result of :func:`~ssefeat.study.series_study.analyse_series`."""
     rows = []
     tr = res["E_a_trend"]
     b, e = tr["slope"], tr["slope_err"]

@@ -181,7 +181,7 @@ def glass_series(folder, *, ys=None, x: float | None = None, n_li: int | None = 
                            DEFAULT_SERIES_N_LI if n_li is None else n_li)
     say(f"MD: {len(series)} glasses x {len(temperatures)} temperatures into {folder}")
     runs = simulate_series(folder, series, temperatures, production_ps=production_ps, dump_ps=dump_ps,
-                           equilibrate_ps=equilibrate_ps, seed=seed, **(build or {}))
+                           equilibrate_ps=equilibrate_ps, seed=seed, build=build)
     result = analyse_series(runs, seed=seed, say=say, **analysis)
     result["series"] = series
     if write:
