@@ -196,3 +196,44 @@ def test_default_series_at_reduced_size_end_to_end(tmp_path):
     assert "Comparison with the thesis" in (tmp_path / "study_report.md").read_text()
     for g in res["glasses"]:
         assert (tmp_path / f"softness_{g}.nc").exists()
+
+
+def test_study_command_refuses_bad_configurations(tmp_path):
+    from click.testing import CliRunner
+
+    from ssefeat.cli import main
+
+    cfg = tmp_path / "study.toml"
+    cfg.write_text('[study]\nfolder = "x"\nproduction_ps = 1.0\nwhatever = 3\n')
+    res = CliRunner().invoke(main, ["study", str(cfg)])
+    assert res.exit_code == 2 and "unknown [study] keys ['whatever']" in res.output and "Traceback" not in res.output
+    cfg.write_text('[study.glasses.A]\ncounts = {PS4 = 2, P2S7 = 5, P2S6 = 1}\nfiles = {"600" = "nope.nc"}\n')
+    res = CliRunner().invoke(main, ["study", str(cfg)])
+    assert res.exit_code == 2 and "nope.nc" in res.output
+    cfg.write_text('[trajectory]\nfiles = []\n')
+    res = CliRunner().invoke(main, ["study", str(cfg)])
+    assert res.exit_code == 2 and "no [study] section" in res.output
+
+
+def test_soft_hard_rdf_exact_small_case():
+    from ssefeat.data import make_trajectory
+    from ssefeat.study.anion_rdf import soft_hard_rdf
+
+    # a PS4 (P at the origin-ish, 4 S at 2.05 Å) and two Li: a soft one 3.03 Å from one S, a hard one far away
+    p = np.array([10.0, 10.0, 10.0])
+    tet = np.array([[1, 1, 1], [1, -1, -1], [-1, 1, -1], [-1, -1, 1]]) / np.sqrt(3) * 2.05
+    s_atoms = p + tet
+    soft_li = s_atoms[0] + np.array([3.03, 0.0, 0.0])  # no distance on a bin edge
+    hard_li = np.array([1.0, 1.0, 1.0])
+    pos = np.vstack([p, s_atoms, soft_li, hard_li])
+    ds = make_trajectory(pos, ["P", "S", "S", "S", "S", "Li", "Li"], cell=np.eye(3) * 20.0)
+    S = xr.DataArray([[1.0, -1.0]], dims=("frame", "atom"), coords={"frame": [0], "atom": [5, 6]})
+    rdf = soft_hard_rdf(ds, S, types=("PS4",), r_max=6.0, dr=0.1)
+    g = rdf["g"].sel(group="soft", cluster_type="PS4").values
+    d = np.linalg.norm(s_atoms - soft_li, axis=1)
+    expect = np.zeros_like(g)
+    for dist in d[d < 6.0]:
+        k = int(dist // 0.1)
+        expect[k] += 1.0 / (1 * 4 / 8000.0 * 4 / 3 * np.pi * ((k + 1) ** 3 - k ** 3) * 0.001)
+    np.testing.assert_allclose(g, expect, rtol=1e-12)
+    assert np.all(rdf["g"].sel(group="hard").values == 0) and rdf["n_centres"].values.tolist() == [1, 1]

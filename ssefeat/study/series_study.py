@@ -11,7 +11,8 @@ temperatures; built-in or the user's files) and runs, per glass and temperature,
    and its accuracy per glass (:mod:`.pooled_softness`);
 3. per glass: the S distribution, S by anion type within ``r_env`` (5 Å), Pearson r of S with each anion-type
    fraction per ion (ion-level CI and p) and with potential energy and Voronoi volume; over glasses: the per-ion
-   links pooled, and mean S against each glass's anion content (n = glasses) (:mod:`.glass_links`);
+   links pooled, and mean S against each glass's anion content (n = glasses) (:mod:`.glass_links`); partial Li-S
+   RDFs by anion type for soft and hard Li in the barrier glass (:mod:`.anion_rdf`);
 4. NEB barriers of soft and hard Li in one glass (default the P2S6-richest, as the thesis) and their test
    (:mod:`.glass_barriers`);
 5. a comparison with the thesis' statements, each reproduced / not reproduced with the numbers
@@ -148,6 +149,11 @@ def analyse_series(runs, *, softness_temperature: float | None = None, parameter
     mean_s = {g: per_glass[g]["summary"]["mean"] for g in glasses}
     result["glass_links"] = glass_links(mean_s, frac) if len(glasses) >= 3 else {}
     result["barrier_glass"] = barrier_glass or max(glasses, key=lambda g: frac[g]["P2S6"])
+    if result["barrier_glass"] in glasses:
+        from .anion_rdf import soft_hard_rdf
+
+        result["rdf"] = soft_hard_rdf(data[result["barrier_glass"]], S[result["barrier_glass"]], ANION_TYPES,
+                                      r_max=min(6.0, r_env + 1.0), max_frames=extras_frames)
     if barriers is not None:
         from .glass_barriers import compare_barriers, soft_hard_barriers
 

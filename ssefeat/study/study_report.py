@@ -1,6 +1,6 @@
 """Writing a glass study: ``study.json`` (every number), ``study_report.md`` (tables and the comparison with the
-thesis), ``softness_<glass>.nc`` and figures (S distributions per glass, E_a against P2S6 content), each written
-to a temporary name and renamed."""
+thesis), ``softness_<glass>.nc``, ``li_s_rdf_soft_hard.nc`` and figures (S distributions per glass, E_a against
+P2S6 content, Li-S RDFs of soft and hard Li by anion type), each written to a temporary name and renamed."""
 from __future__ import annotations
 
 import json
@@ -76,6 +76,18 @@ def report_markdown(res: dict) -> str:
         for name, k in links.items():
             lines.append(f"| {g} | {name} | {_f(k['r'], '+.3f')} | [{_f(k['ci_low'], '+.3f')}, "
                          f"{_f(k['ci_high'], '+.3f')}] | {_f(k['p_value'], '.2g')} | {k['n']} / {k['n_groups']} |")
+    rdf = res.get("rdf")
+    if rdf is not None:
+        lines += ["", f"## Li-S RDF by anion type in {res['barrier_glass']} (first peak: r in Å, g)", "",
+                  "| anion | soft Li | hard Li |", "|---|---|---|"]
+        r = rdf["r"].values
+        for t in rdf["cluster_type"].values:
+            cells = []
+            for grp in ("soft", "hard"):
+                g = np.nan_to_num(rdf["g"].sel(group=grp, cluster_type=t).values)
+                k = int(np.argmax(g))
+                cells.append(f"{r[k]:.2f}, {g[k]:.2f} ({int(rdf['n_centres'].sel(group=grp))} Li-frames)")
+            lines.append(f"| {t} | {cells[0]} | {cells[1]} |")
     bar = res.get("barriers")
     if bar is not None:
         lines += ["", f"## NEB barriers in {res['barrier_glass']} (frame {bar['frame']}, quenched)", "",
@@ -114,6 +126,17 @@ def _figures(res: dict, folder: Path) -> None:
     ax.set_xlabel("fraction of S atoms in P2S6")
     ax.set_ylabel("E_a of Li diffusion (eV)")
     save(fig, folder / "activation_energy_vs_p2s6.png")
+    rdf = res.get("rdf")
+    if rdf is not None:
+        fig, ax = new_figure()
+        for k, t in enumerate(rdf["cluster_type"].values):
+            for grp, style in (("soft", "-"), ("hard", "--")):
+                ax.plot(rdf["r"].values, rdf["g"].sel(group=grp, cluster_type=t).values, style, color=f"C{k}",
+                        label=f"{t}, {grp} Li")
+        ax.set_xlabel("r (Å)")
+        ax.set_ylabel("g Li-S (S of the anion type)")
+        ax.legend(fontsize=7)
+        save(fig, folder / "li_s_rdf_soft_hard.png")
 
 
 def write_study(res: dict, folder, figures: bool = True) -> list[Path]:
@@ -123,12 +146,16 @@ def write_study(res: dict, folder, figures: bool = True) -> list[Path]:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, text in (("study.json", json.dumps(_plain({k: v for k, v in res.items() if k != "softness"}),
+    for name, text in (("study.json", json.dumps(_plain({k: v for k, v in res.items() if k not in ("softness", "rdf")}),
                                                  indent=1)),
                        ("study_report.md", report_markdown(res))):
         with atomic_output(folder / name) as tmp:
             Path(tmp).write_text(text)
         written.append(folder / name)
+    if res.get("rdf") is not None:
+        with atomic_output(folder / "li_s_rdf_soft_hard.nc") as tmp:
+            res["rdf"].to_netcdf(tmp)
+        written.append(folder / "li_s_rdf_soft_hard.nc")
     for g, S in res.get("softness", {}).items():
         path = folder / f"softness_{g}.nc"
         with atomic_output(path) as tmp:
@@ -137,4 +164,6 @@ def write_study(res: dict, folder, figures: bool = True) -> list[Path]:
     if figures:
         _figures(res, folder)
         written += [folder / "softness_by_glass.png", folder / "activation_energy_vs_p2s6.png"]
+        if res.get("rdf") is not None:
+            written.append(folder / "li_s_rdf_soft_hard.png")
     return written
