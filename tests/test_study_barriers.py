@@ -56,7 +56,7 @@ def test_vacancy_hop_barrier_is_symmetric_and_equals_the_drag_scan(hop):
 
 def test_ends_in_the_same_minimum_and_bad_input_are_refused(hop):
     atoms, i, vac = hop
-    with pytest.raises(SameMinimumError, match="same minimum"):
+    with pytest.raises(SameMinimumError, match="same site"):
         neb_barrier(atoms, i, atoms.positions[i] + [0.3, 0.0, 0.0], n_images=3)
     with pytest.raises(ParameterError, match="not an atom"):
         neb_barrier(atoms, len(atoms), vac)

@@ -2,12 +2,13 @@
 
 :func:`neb_barrier` moves one atom (``index``) from where it is to ``target`` (Å; the end of an observed hop, or an
 empty Li site): both ends are relaxed with FIRE, the path between them is linearly interpolated (minimum image) and
-relaxed by ASE's NEB with a climbing image. The barrier is reported both ways (eV): forward E_max - E_initial and
+relaxed by ASE's NEB with a climbing image (the band starts from the IDPP path). The barrier is reported both ways (eV): forward E_max - E_initial and
 backward E_max - E_final. Forces and energies come from the calculator on ``atoms`` (ssefeat's
 :class:`~ssefeat.md.ase_calculator.ForceFieldCalculator` from :func:`~ssefeat.md.ase_calculator.to_ase`) or from
 any ASE calculator passed as ``calculator`` (e.g. a machine-learned potential). When the two ends relax into the
 same site (the moved atom slides back: its two relaxed positions closer than ``same_minimum_tol``) there is
-no hop and no barrier to report: :class:`SameMinimumError`.
+no hop and no barrier to report: :class:`SameMinimumError`. A band that does not reach ``fmax`` in ``steps`` is
+returned with ``converged=False``: its numbers are not a barrier (the glass study leaves such bands out).
 
 :func:`drag_scan` is the independent check: the atom is held at points along the straight line between the two
 relaxed end positions (ASE ``FixedPlane``: free only in the plane normal to the hop), every other atom relaxed; its
@@ -100,7 +101,7 @@ def _check_distinct(initial, final, index: int, tol: float) -> float:
 
 def neb_barrier(atoms, index: int, target, calculator=None, *, n_images: int = 7, k: float = 0.1,
                 climb: bool = True, fmax: float = 0.03, steps: int = 1000, relax_fmax: float = 0.01,
-                relax_steps: int = 2000, same_minimum_tol: float = 0.5) -> dict:
+                relax_steps: int = 2000, same_minimum_tol: float = 0.5, idpp: bool = True) -> dict:
     """Climbing-image NEB barrier of atom ``index`` hopping from its position to ``target`` (Å).
 
     Parameters
@@ -108,6 +109,8 @@ def neb_barrier(atoms, index: int, target, calculator=None, *, n_images: int = 7
     atoms : ase.Atoms with a calculator, or a ssefeat Simulation (its force field via ``to_ase``)
     calculator : any ASE calculator to use instead (shared by the images unless it has a ``copy()`` method)
     n_images : intermediate images; k : spring constant eV/Å^2; fmax : NEB force tolerance eV/Å
+    idpp : start the band from ASE's image-dependent pair potential path (keeps images from passing through other
+        atoms, which a straight line does in a dense glass), else a straight (minimum-image) line
     relax_fmax, relax_steps : FIRE relaxation of the two ends; same_minimum_tol : Å, see :class:`SameMinimumError`
 
     Returns a dict: ``barrier_forward`` / ``barrier_backward`` (eV), ``energies`` (eV, the images relative to the
@@ -125,7 +128,7 @@ def neb_barrier(atoms, index: int, target, calculator=None, *, n_images: int = 7
     for im in images[1:-1]:
         im.calc = _calc_for(calc, shared)
     neb = NEB(images, k=k, climb=climb, method="improvedtangent", allow_shared_calculator=shared)
-    neb.interpolate(mic=True)
+    neb.interpolate(method="idpp" if idpp else "linear", mic=True)
     opt = FIRE(neb, logfile=None)
     converged = bool(opt.run(fmax=fmax, steps=steps))
     energies = np.array([im.get_potential_energy() for im in images])

@@ -163,8 +163,9 @@ def analyse_series(runs, *, softness_temperature: float | None = None, parameter
         say(f"NEB barriers of soft and hard Li in {g}")
         b = soft_hard_barriers(data[g], S[g], system_kwargs=soft_runs[g].system_kwargs, calculator=calculator,
                                seed=seed, **barriers)
-        b["comparison"] = compare_barriers([r["barrier_forward"] for r in b["soft"]],
-                                           [r["barrier_forward"] for r in b["hard"]])
+        b["comparison"] = compare_barriers([r["barrier_forward"] for r in b["soft"] if r["converged"]],
+                                           [r["barrier_forward"] for r in b["hard"] if r["converged"]])
+        b["n_unconverged"] = sum(not r["converged"] for r in b["soft"] + b["hard"])
         result["barriers"] = b
     result["softness"] = S
     result["comparison"] = compare_with_thesis(result)

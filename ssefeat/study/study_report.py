@@ -98,7 +98,8 @@ def report_markdown(res: dict) -> str:
                 lines.append(f"| {r['atom']} | {kind} | {r['S']:+.2f} | {r['barrier_forward']:.3f} | "
                              f"{r['barrier_backward']:.3f} | {r['hop_length']:.2f} | {r['converged']} |")
         lines.append(f"\nSkipped targets: {len(bar['skipped'])} "
-                     f"({'; '.join(sorted({s['why'] for s in bar['skipped']})) or 'none'}).")
+                     f"({'; '.join(sorted({s['why'] for s in bar['skipped']})) or 'none'}); bands not converged "
+                     f"(listed, left out of the comparison): {bar.get('n_unconverged', 0)}.")
     lines += ["", "## Comparison with the thesis (seeds/003 ch. 5.1)", "",
               "| statement | source | measured | verdict |", "|---|---|---|---|"]
     lines += [f"| {r['statement']} | {r['source']} | {r['measured']} | **{r['verdict']}** |" for r in res["comparison"]]

@@ -90,5 +90,6 @@ def compare_with_thesis(res: dict) -> list[dict]:
         rows.append(_row("soft Li (S > 0) cross lower NEB barriers than hard Li", "ch. 5.1.4, Fig. 5-11",
                          f"{g}: soft median {s['median']:.3f} eV (mean {s['mean']:.3f} +- {s['se']:.3f}, n = "
                          f"{s['n']}); hard median {h['median']:.3f} eV (mean {h['mean']:.3f} +- {h['se']:.3f}, "
-                         f"n = {h['n']}); Mann-Whitney p = {c['p_mannwhitney']:.2g}", verdict))
+                         f"n = {h['n']}); Mann-Whitney p = {c['p_mannwhitney']:.2g}; converged bands only "
+                         f"({bar.get('n_unconverged', 0)} left out)", verdict))
     return rows
