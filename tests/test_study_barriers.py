@@ -48,7 +48,7 @@ def test_vacancy_hop_barrier_is_symmetric_and_equals_the_drag_scan(hop):
     assert neb["barrier_forward"] > 0.05
     assert abs(neb["barrier_forward"] - neb["barrier_backward"]) < 0.005
     assert abs(neb["barrier_forward"] - drag["barrier"]) < 0.02
-    assert np.argmax(neb["energies"]) == 3  # the climbing image at the middle of the symmetric path
+    assert np.argmax(neb["energies"]) == 3 and neb["saddle_inside"]  # climbing image mid-way: a saddle
     # the same NEB with a user's calculator (no copy(): shared by the images) gives the same barrier
     shared = neb_barrier(atoms, i, vac, calculator=Plain(atoms.calc.copy()), n_images=5)
     assert shared["barrier_forward"] == pytest.approx(neb["barrier_forward"], abs=2e-3)

@@ -1,9 +1,9 @@
 """Energy barriers of single Li hops: FIRE-relaxed end points and a climbing-image NEB (ASE), plus a drag scan.
 
 :func:`neb_barrier` moves one atom (``index``) from where it is to ``target`` (Å; the end of an observed hop, or an
-empty Li site): both ends are relaxed with FIRE, the path between them is linearly interpolated (minimum image) and
-relaxed by ASE's NEB with a climbing image (the band starts from the IDPP path). The barrier is reported both ways (eV): forward E_max - E_initial and
-backward E_max - E_final. Forces and energies come from the calculator on ``atoms`` (ssefeat's
+empty Li site): both ends are relaxed with FIRE, the band between them starts from ASE's IDPP path (minimum image)
+and is relaxed by ASE's NEB with a climbing image. The barrier is reported both ways (eV): forward
+E_max - E_initial and backward E_max - E_final. Forces and energies come from the calculator on ``atoms`` (ssefeat's
 :class:`~ssefeat.md.ase_calculator.ForceFieldCalculator` from :func:`~ssefeat.md.ase_calculator.to_ase`) or from
 any ASE calculator passed as ``calculator`` (e.g. a machine-learned potential). When the two ends relax into the
 same site (the moved atom slides back: its two relaxed positions closer than ``same_minimum_tol``) there is
@@ -115,7 +115,9 @@ def neb_barrier(atoms, index: int, target, calculator=None, *, n_images: int = 7
 
     Returns a dict: ``barrier_forward`` / ``barrier_backward`` (eV), ``energies`` (eV, the images relative to the
     relaxed initial end), ``path`` (Å, the hopping atom's distance from its initial position), ``hop_length``
-    (Å), ``converged``, ``steps``, ``e_initial`` / ``e_final`` (eV, absolute), ``max_displacement`` (Å).
+    (Å), ``converged``, ``steps``, ``e_initial`` / ``e_final`` (eV, absolute), ``max_displacement`` (Å),
+    ``saddle_inside`` (the highest image is inside the band: a saddle; else the barrier is the end-point energy
+    difference).
     """
     from ase.mep import NEB
     from ase.optimize import FIRE
@@ -137,7 +139,8 @@ def neb_barrier(atoms, index: int, target, calculator=None, *, n_images: int = 7
     e_max = float(energies.max())
     return {"barrier_forward": e_max - float(energies[0]), "barrier_backward": e_max - float(energies[-1]),
             "energies": energies - energies[0], "path": path, "hop_length": float(path[-1]),
-            "converged": converged, "steps": int(opt.nsteps), "e_initial": float(energies[0]),
+            "converged": converged, "steps": int(opt.nsteps),
+            "saddle_inside": bool(0 < int(np.argmax(energies)) < len(images) - 1), "e_initial": float(energies[0]),
             "e_final": float(energies[-1]), "max_displacement": max_disp, "index": index,
             "relax_steps": (r0["steps"], r1["steps"])}
 

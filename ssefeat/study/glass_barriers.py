@@ -115,7 +115,7 @@ def soft_hard_barriers(ds: xr.Dataset, softness: xr.DataArray, *, n_soft: int = 
                     continue
                 out[kind].append({"atom": a, "S": float(s_of[a]), "barrier_forward": r["barrier_forward"],
                                   "barrier_backward": r["barrier_backward"], "hop_length": r["hop_length"],
-                                  "converged": r["converged"]})
+                                  "converged": r["converged"], "saddle_inside": r["saddle_inside"]})
                 break
     return out
 

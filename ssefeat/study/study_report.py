@@ -91,12 +91,13 @@ def report_markdown(res: dict) -> str:
     bar = res.get("barriers")
     if bar is not None:
         lines += ["", f"## NEB barriers in {res['barrier_glass']} (frame {bar['frame']}, quenched)", "",
-                  "| Li | kind | S | forward (eV) | backward (eV) | hop (Å) | converged |",
-                  "|---|---|---|---|---|---|---|"]
+                  "| Li | kind | S | forward (eV) | backward (eV) | hop (Å) | converged | saddle inside |",
+                  "|---|---|---|---|---|---|---|---|"]
         for kind in ("soft", "hard"):
             for r in bar[kind]:
                 lines.append(f"| {r['atom']} | {kind} | {r['S']:+.2f} | {r['barrier_forward']:.3f} | "
-                             f"{r['barrier_backward']:.3f} | {r['hop_length']:.2f} | {r['converged']} |")
+                             f"{r['barrier_backward']:.3f} | {r['hop_length']:.2f} | {r['converged']} | "
+                             f"{r.get('saddle_inside', '')} |")
         lines.append(f"\nSkipped targets: {len(bar['skipped'])} "
                      f"({'; '.join(sorted({s['why'] for s in bar['skipped']})) or 'none'}); bands not converged "
                      f"(listed, left out of the comparison): {bar.get('n_unconverged', 0)}.")
