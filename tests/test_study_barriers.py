@@ -63,3 +63,28 @@ def test_ends_in_the_same_minimum_and_bad_input_are_refused(hop):
     bare = atoms.copy()
     with pytest.raises(ParameterError, match="no calculator"):
         neb_barrier(bare, i, vac)
+
+
+def test_observed_hop_target_gives_the_vacancy_barrier(hop):
+    """A trajectory in which one Li jumps into the vacancy at frame 8: the hop event's end is the target."""
+    import xarray as xr
+
+    from ssefeat.data import make_trajectory
+    from ssefeat.study.glass_barriers import hop_barriers
+
+    atoms, i, vac = hop
+    pos = np.repeat(atoms.positions[None], 16, axis=0)
+    pos[8:, i] = atoms.positions[i] + minimum_image(vac - atoms.positions[i], np.array(atoms.cell[:]))
+    ds = make_trajectory(pos, atoms.get_chemical_symbols(), cell=np.array(atoms.cell[:]), timestep_ps=0.1,
+                         charge=atoms.get_initial_charges())
+    li = np.flatnonzero(np.array(atoms.get_chemical_symbols()) == "Li")
+    S = xr.DataArray(np.where(li == i, 1.0, -1.0)[None].repeat(16, 0), dims=("frame", "atom"),
+                     coords={"frame": np.arange(16), "atom": li})
+    out = hop_barriers(ds, S, n_soft=1, n_hard=0, calculator=atoms.calc.copy(), t_R_frames=6, threshold=1.5,
+                       quench_fmax=0.01, n_images=5)
+    assert out["n_events"] == 1 and len(out["soft"]) == 1 and out["soft"][0]["atom"] == i
+    rec = out["soft"][0]
+    direct = neb_barrier(atoms, i, vac, n_images=5)  # the same hop with the vacancy site as the target
+    assert rec["converged"] and rec["saddle_inside"] and rec["event_frame"] in (7, 8)
+    assert rec["barrier_forward"] == pytest.approx(direct["barrier_forward"], abs=0.005)
+    assert rec["barrier_backward"] == pytest.approx(direct["barrier_backward"], abs=0.005)

@@ -16,7 +16,7 @@ import xarray as xr
 from ..errors import ParameterError
 from .barriers import SameMinimumError, neb_barrier, relax
 
-__all__ = ["glass_atoms", "empty_sites", "soft_hard_barriers", "compare_barriers"]
+__all__ = ["glass_atoms", "empty_sites", "soft_hard_barriers", "hop_barriers", "compare_barriers"]
 
 
 def glass_atoms(ds: xr.Dataset, frame: int, system_kwargs: dict | None = None, calculator=None):
@@ -117,6 +117,53 @@ def soft_hard_barriers(ds: xr.Dataset, softness: xr.DataArray, *, n_soft: int = 
                                   "barrier_backward": r["barrier_backward"], "hop_length": r["hop_length"],
                                   "converged": r["converged"], "saddle_inside": r["saddle_inside"]})
                 break
+    return out
+
+
+def hop_barriers(ds: xr.Dataset, softness: xr.DataArray, *, n_soft: int = 5, n_hard: int = 5,
+                 system_kwargs: dict | None = None, calculator=None, species: str = "Li", t_R_frames: int = 10,
+                 threshold: float = 1.5, min_hop: float = 1.5, seed: int = 0, quench_fmax: float = 0.05,
+                 **neb) -> dict:
+    """Barriers of *observed* hops: hop events of ``species`` (:func:`~ssefeat.dynamics.hops.hop_events`, window
+    displacement above ``threshold`` Å over ``t_R_frames``); for each event the frame h = t_R / 2 frames before it
+    is quenched, and the ion is sent from its quenched position to that position plus the event's hop vector.
+    Soft / hard by S at that frame (events whose start frame has no S are not used). Same records as
+    :func:`soft_hard_barriers`, plus ``event_frame``."""
+    from ..dynamics.hops import hop_events
+
+    tol = neb.pop("same_minimum_tol", 0.75 * min_hop)
+    ev = hop_events(ds, t_R_frames=int(t_R_frames), threshold=float(threshold), species=species,
+                    method="displacement")
+    h = int(t_R_frames) // 2
+    frames = ds["frame"].values.tolist()
+    s_frames = set(softness["frame"].values.tolist())
+    rng = np.random.default_rng(seed)
+    out = {"soft": [], "hard": [], "skipped": [], "n_events": int(ev.sizes["event"])}
+    order = rng.permutation(ev.sizes["event"])
+    for e in order.tolist():
+        f_event = int(ev["event_frame"].values[e])
+        k = frames.index(f_event) - h
+        if k < 0 or frames[k] not in s_frames:
+            continue
+        atom = int(ev["event_atom"].values[e])
+        s = float(softness.sel(frame=frames[k], atom=atom))
+        kind = "soft" if s > 0 else "hard" if s < 0 else None
+        if kind is None or not np.isfinite(s) or len(out[kind]) >= (n_soft if kind == "soft" else n_hard):
+            continue
+        atoms = glass_atoms(ds, k, system_kwargs, calculator)
+        relax(atoms, fmax=quench_fmax, steps=3000)
+        a = int(np.flatnonzero(ds["atom"].values == atom)[0])
+        target = atoms.positions[a] + ev["hop_vector"].values[e]
+        try:
+            r = neb_barrier(atoms, a, target, relax_fmax=quench_fmax, same_minimum_tol=tol, **neb)
+        except SameMinimumError:
+            out["skipped"].append({"atom": atom, "kind": kind, "why": "ends relax into one minimum"})
+            continue
+        out[kind].append({"atom": atom, "S": s, "event_frame": f_event, "barrier_forward": r["barrier_forward"],
+                          "barrier_backward": r["barrier_backward"], "hop_length": r["hop_length"],
+                          "converged": r["converged"], "saddle_inside": r["saddle_inside"]})
+        if len(out["soft"]) >= n_soft and len(out["hard"]) >= n_hard:
+            break
     return out
 
 

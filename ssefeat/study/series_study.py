@@ -13,8 +13,8 @@ temperatures; built-in or the user's files) and runs, per glass and temperature,
    fraction per ion (ion-level CI and p) and with potential energy and Voronoi volume; over glasses: the per-ion
    links pooled, and mean S against each glass's anion content (n = glasses) (:mod:`.glass_links`); partial Li-S
    RDFs by anion type for soft and hard Li in the barrier glass (:mod:`.anion_rdf`);
-4. NEB barriers of soft and hard Li in one glass (default the P2S6-richest, as the thesis) and their test
-   (:mod:`.glass_barriers`);
+4. NEB barriers of soft and hard Li in one glass (default the P2S6-richest, as the thesis), to the nearest empty
+   Li site or along observed hops (``barriers={"targets": "hops"}``), and their test (:mod:`.glass_barriers`);
 5. a comparison with the thesis' statements, each reproduced / not reproduced with the numbers
    (:mod:`.thesis_comparison`).
 
@@ -155,14 +155,19 @@ def analyse_series(runs, *, softness_temperature: float | None = None, parameter
         result["rdf"] = soft_hard_rdf(data[result["barrier_glass"]], S[result["barrier_glass"]], ANION_TYPES,
                                       r_max=min(6.0, r_env + 1.0), max_frames=extras_frames)
     if barriers is not None:
-        from .glass_barriers import compare_barriers, soft_hard_barriers
+        from .glass_barriers import compare_barriers, hop_barriers, soft_hard_barriers
 
         g = result["barrier_glass"]
         if g not in glasses:
             raise ParameterError(f"barrier_glass {g!r} is not one of {glasses}.")
         say(f"NEB barriers of soft and hard Li in {g}")
-        b = soft_hard_barriers(data[g], S[g], system_kwargs=soft_runs[g].system_kwargs, calculator=calculator,
-                               seed=seed, **barriers)
+        opts = dict(barriers)
+        targets = opts.pop("targets", "empty_sites")
+        if targets not in ("empty_sites", "hops"):
+            raise ParameterError(f"barriers.targets must be 'empty_sites' or 'hops', got {targets!r}.")
+        find = hop_barriers if targets == "hops" else soft_hard_barriers
+        b = find(data[g], S[g], system_kwargs=soft_runs[g].system_kwargs, calculator=calculator, seed=seed, **opts)
+        b["targets"] = targets
         b["comparison"] = compare_barriers([r["barrier_forward"] for r in b["soft"] if r["converged"]],
                                            [r["barrier_forward"] for r in b["hard"] if r["converged"]])
         b["n_unconverged"] = sum(not r["converged"] for r in b["soft"] + b["hard"])

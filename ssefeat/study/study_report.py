@@ -90,7 +90,9 @@ def report_markdown(res: dict) -> str:
             lines.append(f"| {t} | {cells[0]} | {cells[1]} |")
     bar = res.get("barriers")
     if bar is not None:
-        lines += ["", f"## NEB barriers in {res['barrier_glass']} (frame {bar['frame']}, quenched)", "",
+        where = (f"frame {bar['frame']}, quenched; targets: nearest empty Li sites" if "frame" in bar else
+                 f"observed hops ({bar.get('n_events', 0)} events), each from its quenched start frame")
+        lines += ["", f"## NEB barriers in {res['barrier_glass']} ({where})", "",
                   "| Li | kind | S | forward (eV) | backward (eV) | hop (Å) | converged | saddle inside |",
                   "|---|---|---|---|---|---|---|---|"]
         for kind in ("soft", "hard"):
