@@ -24,7 +24,10 @@ EXPECTED = {
     "glass_ceramic_disorder.py": (["disorder.nc", "region_dynamics.nc", "disorder.png", "region_msd.png"],
                                   r"regions: c+[ig]*g+"),
     "arrhenius_conductivity.py": (["transport.nc", "summary.csv", "arrhenius.png"], r"Arrhenius D: E_a ="),
+    "thesis_glass_study.py": (["study_report.md", "study.json", "softness_by_glass.png"],
+                              r"comparison with the thesis"),
 }
+SLOW = {"thesis_glass_study.py"}  # builds and runs two glasses (about a minute even with --small)
 
 
 def scripts():
@@ -55,7 +58,8 @@ def run_in_process(name: str, out: Path, capsys) -> str:
     return capsys.readouterr().out
 
 
-@pytest.mark.parametrize("name", sorted(EXPECTED))
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n in SLOW else n
+                                  for n in sorted(EXPECTED)])
 def test_example_runs_small(name, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     out = tmp_path / "out"

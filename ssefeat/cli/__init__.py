@@ -10,5 +10,4 @@ from .group import main  # noqa: F401
 # Command modules register themselves on `main` when imported.
 from . import io_commands, md_commands, features_commands, labels_commands  # noqa: E402,F401
 from . import transport_commands, softness_commands, disorder_commands, pipeline_commands  # noqa: E402,F401
-from . import environment_commands  # noqa: E402,F401
-from . import sites_commands  # noqa: E402,F401
+from . import environment_commands, sites_commands, study_commands  # noqa: E402,F401

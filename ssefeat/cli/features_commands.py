@@ -7,7 +7,7 @@ from ..errors import ParameterError
 from .group import main
 
 #: the named parameter sets of ssefeat.features.parameters.SYSTEMS (kept here so the CLI imports stay light)
-_SYSTEM_NAMES = ["li_sulfide", "kob_andersen", "kob_andersen_radial"]
+_SYSTEM_NAMES = ["li_sulfide", "li_li", "kob_andersen", "kob_andersen_radial"]
 
 
 #: Further per-atom feature makers that ``ssefeat features --with NAME`` adds beside the structure functions:

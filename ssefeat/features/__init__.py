@@ -15,13 +15,14 @@ from .clusters import ClusterFinder, cluster_counts, cluster_members, find_clust
 from .descriptors import (concat_features, coordination_numbers, descriptors, local_density, potential_energy,
                           steinhardt, voronoi_volume)
 from .environment import cluster_environment
-from .parameters import ParameterSet, kob_andersen, li_sulfide
+from .parameters import ParameterSet, kob_andersen, li_li, li_sulfide
 from .polyhedra import hull_volume, li_polyhedra
 from .structure_functions import structure_functions
 from .table import read_table, to_dataframe, write_table
 from .transformer import StructureFeaturizer
 
-__all__ = ["structure_functions", "ParameterSet", "li_sulfide", "kob_andersen", "descriptors", "concat_features",
+__all__ = ["structure_functions", "ParameterSet", "li_sulfide", "li_li", "kob_andersen", "descriptors",
+           "concat_features",
            "coordination_numbers", "voronoi_volume", "steinhardt", "local_density", "potential_energy",
            "find_clusters", "ClusterFinder", "cluster_counts", "cluster_members", "cluster_environment",
            "li_polyhedra", "hull_volume", "StructureFeaturizer", "write_table", "read_table", "to_dataframe"]

@@ -34,9 +34,11 @@ DEFAULTS = {
     "li_sulfide": {"coordination": {("Li", "S"): 3.0, ("Li", "Li"): 3.5, ("Li", "P"): 3.6, ("P", "S"): 2.5,
                                     ("S", "Li"): 3.0, ("S", "P"): 2.5, ("P", "Li"): 3.6},
                    "steinhardt_cutoff": 3.5, "density_radius": 5.0, "length_unit": "angstrom"},
+    "li_li": None,  # set below: the Li-Li-only structure functions describe the same Li thiophosphates
     "kob_andersen": {"coordination": {("A", "A"): 1.45, ("A", "B"): 1.25, ("B", "A"): 1.25, ("B", "B"): 1.075},
                      "steinhardt_cutoff": 1.45, "density_radius": 1.5, "length_unit": "sigma"},
 }
+DEFAULTS["li_li"] = DEFAULTS["li_sulfide"]
 
 
 # --- shared plumbing ------------------------------------------------------------------------------

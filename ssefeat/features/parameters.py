@@ -455,7 +455,15 @@ def kob_andersen_radial(centre: str = "A", neighbours=("A", "B"), cutoff_functio
         angular_species=(), xi=(), lambdas=(), zeta=(), angular_cutoff=None, name="kob_andersen_radial")
 
 
-SYSTEMS = {"li_sulfide": li_sulfide, "kob_andersen": kob_andersen, "kob_andersen_radial": kob_andersen_radial}
+def li_li(centre: str = "Li", cutoff_function: str = "hard") -> ParameterSet:
+    """Li softness from the surrounding Li atoms only, as the thesis computed it (seeds/003 ch. 5.1.3): the
+    :func:`li_sulfide` grids with Li neighbours only, radial mu = 1.5-6.5 Å (L = 0.1 Å, cutoff 7 Å) and angular
+    Li-Li-Li xi = 3, 4 Å, lambda = +-1, zeta = 1, 2 (cutoff 4.5 Å): 51 + 8 features. P and S never enter."""
+    return li_sulfide(centre=centre, neighbours=("Li",), cutoff_function=cutoff_function).replace(name="li_li")
+
+
+SYSTEMS = {"li_sulfide": li_sulfide, "li_li": li_li, "kob_andersen": kob_andersen,
+           "kob_andersen_radial": kob_andersen_radial}
 
 
 def resolve(params=None, system: str | None = None) -> ParameterSet:

@@ -27,6 +27,7 @@ import numpy as np
 from ...errors import ParameterError
 from ..simulation import Simulation
 from . import SystemSpec, register_system
+from .lips_composition import CompositionError, formula_counts, formula_of
 from ._building import (ANION_KINDS, build_topology, cubic_cell_for_density, density_g_cm3, load_parameters,
                         make_forcefield, pack)
 
@@ -64,7 +65,11 @@ def anion_counts(n_atoms=None, composition: dict | None = None, counts: dict | N
             units = SIZES[n_atoms]
         else:
             units = max(1, int(round(float(n_atoms) / per_unit)))
-        out = {k: int(round(comp.get(k, 0) * units)) for k in ANION_KINDS}
+        exact = {k: float(comp.get(k, 0)) * units for k in ANION_KINDS}
+        out = {k: int(round(v)) for k, v in exact.items()}
+        if any(abs(v - out[k]) > 1e-6 for k, v in exact.items()):
+            raise CompositionError(f"the composition {comp} times {units} units is not whole anions ({exact}).",
+                                   fix="give the ratio in whole numbers, exact counts (counts=), or formula=(x, y).")
     if any(v < 0 for v in out.values()) or sum(out.values()) == 0:
         raise ParameterError(f"anion counts must be >= 0 and not all zero, got {out}.")
     return out
@@ -117,7 +122,8 @@ def _molecule_scale(sim, topo, factor: float) -> None:
 
 
 def lips_glass(n_atoms=None, temperature: float = 600.0, seed: int | None = 0, *, composition: dict | None = None,
-               counts: dict | None = None, params: str = "lips", density: float = 1.85, pack_density: float = 1.0,
+               counts: dict | None = None, formula: tuple | None = None, n_li: int | None = None,
+               params: str = "lips", density: float = 1.85, pack_density: float = 1.0,
                melt_temperature: float = 1500.0, melt_ps: float = 5.0, quench_rate: float = 100.0,
                anneal_ps: float = 5.0, equilibrate_ps: float = 2.0, pressure: float = 0.0, dt: float = 0.001,
                cutoff: float | None = None, skin: float = 1.0, compress_steps: int = 8,
@@ -132,6 +138,8 @@ def lips_glass(n_atoms=None, temperature: float = 600.0, seed: int | None = 0, *
     seed : int; packing, velocities and thermostats.
     composition : dict, anion ratio, e.g. ``{"PS4": 2, "P2S7": 5, "P2S6": 1}`` (default); Li makes it neutral.
     counts : dict, exact anion numbers (overrides ``composition`` and ``n_atoms``).
+    formula, n_li : (x, y) of LiP(x)S(y) made with exactly ``n_li`` Li (overrides the three above; whole anion counts
+        by :func:`~ssefeat.md.systems.lips_composition.formula_counts`, CompositionError if not resolvable).
     params : parameter set name in ``ssefeat/md/params`` (default "lips") or a JSON path.
     density : g/cm^3 reached by box scaling before the melt (the NPT melt / quench then sets the model's own).
     pack_density : g/cm^3 of the random packing.
@@ -148,9 +156,15 @@ def lips_glass(n_atoms=None, temperature: float = 600.0, seed: int | None = 0, *
     if not (0 < pack_density <= density):
         raise ParameterError(f"pack_density ({pack_density}) must be positive and at most density ({density}).")
     p = load_parameters(params)
+    if formula is not None:
+        if n_li is None:
+            raise CompositionError("formula=(x, y) needs n_li, the number of Li.", fix="pass n_li=...")
+        counts = formula_counts(formula[0], formula[1], n_li)
+    elif n_li is not None:
+        raise CompositionError("n_li is only used with formula=(x, y).", fix="pass formula= or drop n_li.")
     cnt = anion_counts(n_atoms, composition, counts)
     anions = _anion_list(cnt)
-    n_li = sum(_ANION_LI[k] * v for k, v in cnt.items())
+    n_li = sum(_ANION_LI[k] * v for k, v in cnt.items())  # neutral: Li+ balance the anions exactly
     topo, temps = build_topology(anions, n_li, p)
     rng = np.random.default_rng(seed)
     cell = cubic_cell_for_density(topo.species, pack_density)
@@ -201,11 +215,14 @@ def lips_glass(n_atoms=None, temperature: float = 600.0, seed: int | None = 0, *
                     "ps": equilibrate_ps, "density": rho})
     sim.step = 0
     sim.time = 0.0
-    sim.info = {"system": "lips_glass", "anion_counts": cnt, "n_li": n_li, "density_g_cm3": rho,
+    x_built, y_built, _ = formula_of(cnt)
+    sim.info = {"system": "lips_glass", "anion_counts": cnt, "n_li": n_li, "formula": (x_built, y_built),
+                "density_g_cm3": rho,
                 "quench_rate_K_per_ps": quench_rate, "melt_temperature_K": melt_temperature,
                 "temperature_K": temperature, "parameters": params, "history": history,
                 "molecule": topo.molecule}
-    sim.attrs = {"system": "lips_glass", "anion_counts": json.dumps(cnt), "density_g_cm3": float(rho),
+    sim.attrs = {"system": "lips_glass", "anion_counts": json.dumps(cnt), "formula": f"LiP{x_built:.4f}S{y_built:.4f}",
+                 "density_g_cm3": float(rho),
                  "quench_rate_K_per_ps": float(quench_rate), "parameter_set": params}
     return sim
 

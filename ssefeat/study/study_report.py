@@ -1,0 +1,173 @@
+"""Writing a glass study: ``study.json`` (every number), ``study_report.md`` (tables and the comparison with the
+thesis), ``softness_<glass>.nc``, ``li_s_rdf_soft_hard.nc`` and figures (S distributions per glass, E_a against
+P2S6 content, Li-S RDFs of soft and hard Li by anion type), each written to a temporary name and renamed."""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["write_study", "report_markdown"]
+
+
+def _plain(obj):
+    if isinstance(obj, dict):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return _plain(obj.tolist())
+    if isinstance(obj, (np.floating, float)):
+        return None if not math.isfinite(float(obj)) else float(obj)
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if hasattr(obj, "dims"):  # DataArrays are written as netCDF, not JSON
+        return None
+    return obj
+
+
+def _f(v, fmt=".3g"):
+    return "n/a" if v is None or (isinstance(v, float) and not math.isfinite(v)) else format(v, fmt)
+
+
+def report_markdown(res: dict) -> str:
+    """The study as Markdown tables (units, errors and samples in every row)."""
+    g_all = res["glasses"]
+    lines = ["# LiPS glass series: softness from Li-Li structure, transport, links, barriers", "",
+             f"Softness at {res['softness_temperature_K']:g} K; settings: `{json.dumps(_plain(res['settings']))}`.",
+             "", "## Glasses and transport", "",
+             "| glass | PS4 / P2S7 / P2S6 | S in P2S6 | runs: T (K), D (cm^2/s), verdict | E_a (eV) |",
+             "|---|---|---|---|---|"]
+    for g in g_all:
+        c, t = res["counts"][g], res["transport"][g]
+        runs = "; ".join(f"{r['temperature_K']:g}: {_f(r['D_cm2_s'])} +- {_f(r['D_cm2_s_err'], '.2g')} "
+                         f"({r['verdict']})" for r in t["runs"])
+        lines.append(f"| {g} | {c['PS4']} / {c['P2S7']} / {c['P2S6']} | {res['s_fraction'][g]['P2S6']:.3f} | {runs} "
+                     f"| {_f(t['E_a_eV'], '.3f')} +- {_f(t['E_a_err_eV'], '.3f')} |")
+    tr = res["E_a_trend"]
+    lines += ["", f"E_a trend: slope {_f(tr['slope'])} +- {_f(tr['slope_err'], '.2g')} eV per unit S fraction in "
+              f"P2S6 (n = {tr['n']} glasses, reduced chi^2 {_f(tr['reduced_chi2'])}).", "",
+              "## Softness model (one model, pooled glasses, last frame block of each glass held out)", "",
+              f"Label cuts r_cut {_f(res['model']['r_cut'])} / nr_cut {_f(res['model']['nr_cut'])} Å^2; C = "
+              f"{_f(res['model']['C'])}; held-out balanced accuracy (all glasses) "
+              f"{_f(res['model']['test'].get('balanced_accuracy'))}.", "",
+              "| glass | held-out balanced accuracy [95 % CI] | n samples / frames | mean S +- SE (ions) | "
+              "S > 0 | n ions |", "|---|---|---|---|---|---|"]
+    for g in g_all:
+        a, s = res["model"]["accuracy"][g], res["per_glass"][g]["summary"]
+        ci = a.get("balanced_accuracy_ci", [float("nan")] * 2)
+        lines.append(f"| {g} | {_f(a['balanced_accuracy'])} [{_f(ci[0])}, {_f(ci[1])}] | {a['n_test']} / "
+                     f"{a['n_test_frames']} | {_f(s['mean'], '+.3f')} +- {_f(s['mean_se_ions'], '.3f')} | "
+                     f"{_f(s['fraction_soft'], '.2f')} | {s['n_ions']} |")
+    lines += ["", "## Softness by anion type (Li with that anion's S within r_env / as nearest anion)", "",
+              "| glass | anion | mean S within (SE, ions) | mean S nearest (SE, ions) |", "|---|---|---|---|"]
+    for g in g_all:
+        for t, row in res["per_glass"][g]["by_anion"].items():
+            w, n = row["within"], row["nearest"]
+            lines.append(f"| {g} | {t} | {_f(w['mean'], '+.3f')} ({_f(w['mean_se_ions'], '.3f')}, {w['n_ions']}) | "
+                         f"{_f(n['mean'], '+.3f')} ({_f(n['mean_se_ions'], '.3f')}, {n['n_ions']}) |")
+    lines += ["", "## Links: Pearson r of S (95 % CI resampling ions; p)", "",
+              "| glass | variable | r | CI | p | n samples / ions |", "|---|---|---|---|---|---|"]
+    blocks = [(g, res["per_glass"][g]["ion_links"]) for g in g_all] + [("all (per ion)", res["pooled_ion_links"])]
+    blocks.append(("across glasses (mean S; units: glasses)", res.get("glass_links", {})))
+    for g, links in blocks:
+        for name, k in links.items():
+            lines.append(f"| {g} | {name} | {_f(k['r'], '+.3f')} | [{_f(k['ci_low'], '+.3f')}, "
+                         f"{_f(k['ci_high'], '+.3f')}] | {_f(k['p_value'], '.2g')} | {k['n']} / {k['n_groups']} |")
+    rdf = res.get("rdf")
+    if rdf is not None:
+        lines += ["", f"## Li-S RDF by anion type in {res['barrier_glass']} (first peak: r in Å, g)", "",
+                  "| anion | soft Li | hard Li |", "|---|---|---|"]
+        r = rdf["r"].values
+        for t in rdf["cluster_type"].values:
+            cells = []
+            for grp in ("soft", "hard"):
+                g = np.nan_to_num(rdf["g"].sel(group=grp, cluster_type=t).values)
+                k = int(np.argmax(g))
+                cells.append(f"{r[k]:.2f}, {g[k]:.2f} ({int(rdf['n_centres'].sel(group=grp))} Li-frames)")
+            lines.append(f"| {t} | {cells[0]} | {cells[1]} |")
+    bar = res.get("barriers")
+    if bar is not None:
+        where = (f"frame {bar['frame']}, quenched; targets: nearest empty Li sites" if "frame" in bar else
+                 f"observed hops ({bar.get('n_events', 0)} events), each from its quenched start frame")
+        lines += ["", f"## NEB barriers in {res['barrier_glass']} ({where})", "",
+                  "| Li | kind | S | forward (eV) | backward (eV) | hop (Å) | converged | saddle inside |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for kind in ("soft", "hard"):
+            for r in bar[kind]:
+                lines.append(f"| {r['atom']} | {kind} | {r['S']:+.2f} | {r['barrier_forward']:.3f} | "
+                             f"{r['barrier_backward']:.3f} | {r['hop_length']:.2f} | {r['converged']} | "
+                             f"{r.get('saddle_inside', '')} |")
+        lines.append(f"\nSkipped targets: {len(bar['skipped'])} "
+                     f"({'; '.join(sorted({s['why'] for s in bar['skipped']})) or 'none'}); bands not converged "
+                     f"(listed, left out of the comparison): {bar.get('n_unconverged', 0)}.")
+    lines += ["", "## Comparison with the thesis (seeds/003 ch. 5.1)", "",
+              "| statement | source | measured | verdict |", "|---|---|---|---|"]
+    lines += [f"| {r['statement']} | {r['source']} | {r['measured']} | **{r['verdict']}** |" for r in res["comparison"]]
+    return "\n".join(lines) + "\n"
+
+
+def _figures(res: dict, folder: Path) -> None:
+    from ..plots.style import new_figure, save
+
+    edges = np.asarray(res["histogram_edges"])
+    mid = 0.5 * (edges[1:] + edges[:-1])
+    fig, ax = new_figure()
+    for g in res["glasses"]:
+        ax.plot(mid, res["per_glass"][g]["summary"]["histogram"], label=f"{g} (P2S6 S frac. "
+                f"{res['s_fraction'][g]['P2S6']:.2f})")
+    ax.set_xlabel("softness S")
+    ax.set_ylabel("probability density")
+    ax.legend(fontsize=7)
+    save(fig, folder / "softness_by_glass.png")
+    fig, ax = new_figure()
+    x = [res["s_fraction"][g]["P2S6"] for g in res["glasses"]]
+    y = [res["transport"][g]["E_a_eV"] for g in res["glasses"]]
+    e = [res["transport"][g]["E_a_err_eV"] for g in res["glasses"]]
+    ax.errorbar(x, y, yerr=e, fmt="o")
+    ax.set_xlabel("fraction of S atoms in P2S6")
+    ax.set_ylabel("E_a of Li diffusion (eV)")
+    save(fig, folder / "activation_energy_vs_p2s6.png")
+    rdf = res.get("rdf")
+    if rdf is not None:
+        fig, ax = new_figure()
+        for k, t in enumerate(rdf["cluster_type"].values):
+            for grp, style in (("soft", "-"), ("hard", "--")):
+                ax.plot(rdf["r"].values, rdf["g"].sel(group=grp, cluster_type=t).values, style, color=f"C{k}",
+                        label=f"{t}, {grp} Li")
+        ax.set_xlabel("r (Å)")
+        ax.set_ylabel("g Li-S (S of the anion type)")
+        ax.legend(fontsize=7)
+        save(fig, folder / "li_s_rdf_soft_hard.png")
+
+
+def write_study(res: dict, folder, figures: bool = True) -> list[Path]:
+    """Write the study's files into ``folder`` (atomically, file by file); returns their paths."""
+    from ..io.atomic import atomic_output
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, text in (("study.json", json.dumps(_plain({k: v for k, v in res.items() if k not in ("softness", "rdf")}),
+                                                 indent=1)),
+                       ("study_report.md", report_markdown(res))):
+        with atomic_output(folder / name) as tmp:
+            Path(tmp).write_text(text)
+        written.append(folder / name)
+    if res.get("rdf") is not None:
+        with atomic_output(folder / "li_s_rdf_soft_hard.nc") as tmp:
+            res["rdf"].to_netcdf(tmp)
+        written.append(folder / "li_s_rdf_soft_hard.nc")
+    for g, S in res.get("softness", {}).items():
+        path = folder / f"softness_{g}.nc"
+        with atomic_output(path) as tmp:
+            S.to_dataset(name="softness").to_netcdf(tmp)
+        written.append(path)
+    if figures:
+        _figures(res, folder)
+        written += [folder / "softness_by_glass.png", folder / "activation_energy_vs_p2s6.png"]
+        if res.get("rdf") is not None:
+            written.append(folder / "li_s_rdf_soft_hard.png")
+    return written
