@@ -13,7 +13,8 @@ import numpy as np
 
 from ..data import Unwrapper, summary
 from ..data import validate as ssefeat_validate
-from ..errors import ParameterError
+from ..errors import CorruptFileError, ParameterError
+from .. import defaults as D
 from .group import main
 
 _COMMON = [
@@ -23,7 +24,7 @@ _COMMON = [
     click.option("--format", "fmt", default=None, help="input format when the extension does not tell it"),
     click.option("--timestep", "timestep_ps", type=float, default=None,
                  help="time between the file's frames in ps (for files without times)"),
-    click.option("--chunk", type=int, default=200, show_default=True, help="frames per chunk (bounds memory)"),
+    click.option("--chunk", type=int, default=D.CHUNK_FRAMES, show_default=True, help="frames per chunk (bounds memory)"),
 ]
 
 
@@ -53,6 +54,17 @@ def parse_selection(text: str | None):
         raise ParameterError(f"--select {text!r} mixes species names and indices.",
                              fix="give either species (--select Li,S) or indices (--select 0-9,20).")
     return items
+
+
+def nonempty(chunks, path):
+    """The chunks of ``path``, refusing a file that holds no frame (an empty or header-only file)."""
+    chunks = iter(chunks)
+    first = next(chunks, None)
+    if first is None or first.sizes.get("frame", 0) == 0:
+        raise CorruptFileError(f"{path} holds no frames (it is empty, or the frame range selects none).",
+                               fix="check the file (was it written completely?) and --start / --stop / --stride.")
+    yield first
+    yield from chunks
 
 
 def _summarise(chunks) -> dict:
@@ -141,7 +153,7 @@ def info(file, topology, type_map, fmt, timestep_ps, chunk, as_json):
                     first["mass"] = float(ds["mass"].values.sum())
             yield ds
 
-    summary = _summarise(remember(chunks))
+    summary = _summarise(remember(nonempty(chunks, file)))
     summary["format"] = fmt_name
     summary["time_is_frame_index"] = bool(first["attrs"].get("time_is_frame_index", 0))
     for k, v in first["coords"].items():
@@ -189,6 +201,7 @@ def convert(source, target, topology, type_map, fmt, timestep_ps, chunk, start, 
     chunks = io.iter_chunks(source, chunk, format=fmt, topology=topology, type_map=type_map, start=start,
                             stop=stop, stride=stride, atoms=parse_selection(selection), cell=cell_arr,
                             timestep_ps=timestep_ps)
+    chunks = nonempty(chunks, source)
     counted = {"frames": 0, "atoms": 0}
     if unwrap:
         unwrapper = Unwrapper()  # carries image counts from chunk to chunk
@@ -203,7 +216,13 @@ def convert(source, target, topology, type_map, fmt, timestep_ps, chunk, start, 
     if lammps_types:
         from ..io.export import export_format
 
-        if export_format(target, out_format) != "lammps-dump":
+        from ..errors import UnknownFormatError
+
+        try:
+            dump = export_format(target, out_format) == "lammps-dump"
+        except UnknownFormatError:
+            dump = False
+        if not dump:
             raise ParameterError("--lammps-types applies to LAMMPS dump outputs only.",
                                  fix="write a .lammpstrj / .dump file, or drop --lammps-types.")
         out = io.export(count(chunks), target, out_format, overwrite=overwrite, species_column="type")

@@ -26,12 +26,24 @@ from .formats import format_from_name, normalise_format
 EXPORT_FORMATS = ("extxyz", "lammps-dump")
 
 
+def _check_elements(species: list) -> None:
+    """ASE (and so extxyz) knows atoms by element: refuse type names such as the A / B of Kob-Andersen."""
+    from ase.data import atomic_numbers
+
+    other = sorted({s for s in species if s not in atomic_numbers})
+    if other:
+        raise UnknownFormatError(f"the species {other} are not chemical elements, which extxyz / ASE needs.",
+                                 fix="write netCDF (.nc), zarr (.zarr) or a LAMMPS dump (.lammpstrj), which keep "
+                                     "any species names, or rename the species to elements first.")
+
+
 def to_ase(ds: xr.Dataset) -> list:
     """One ``ase.Atoms`` per frame (with a SinglePointCalculator holding energy / forces / energies)."""
     from ase import Atoms
     from ase.calculators.singlepoint import SinglePointCalculator
 
     species = ds["species"].values.astype(str).tolist()
+    _check_elements(species)
     pos = np.asarray(ds["positions"].values, dtype=np.float64)
     cell = np.asarray(ds["cell"].values, dtype=np.float64) if "cell" in ds else None
     masses = ds["mass"].values if "mass" in ds.coords else None
