@@ -6,6 +6,7 @@ import click
 from ..errors import ParameterError
 from .. import defaults as D
 from .group import main
+from .io_commands import closed_at_exit
 
 #: the named parameter sets of ssefeat.features.parameters.SYSTEMS (kept here so the CLI imports stay light)
 _SYSTEM_NAMES = ["li_sulfide", "kob_andersen", "kob_andersen_radial"]
@@ -81,8 +82,8 @@ def features(traj, output, table, system, params_file, centre, descriptors, extr
                                  makers=[FEATURE_MAKERS[name] for name in extra], min_distance=min_distance,
                                  n_threads=threads)
 
-    chunks = io.iter_chunks(traj, int(chunk), topology=topology, type_map=type_map, start=start, stop=stop,
-                            stride=stride)
+    chunks = closed_at_exit(io.iter_chunks(traj, int(chunk), topology=topology, type_map=type_map, start=start,
+                                           stop=stop, stride=stride))
     from ..progress import progress_bar
 
     with progress_bar(unit="frame", desc="features", disable=quiet) as bar:

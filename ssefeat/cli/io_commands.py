@@ -24,7 +24,8 @@ _COMMON = [
     click.option("--format", "fmt", default=None, help="input format when the extension does not tell it"),
     click.option("--timestep", "timestep_ps", type=float, default=None,
                  help="time between the file's frames in ps (for files without times)"),
-    click.option("--chunk", type=int, default=D.CHUNK_FRAMES, show_default=True, help="frames per chunk (bounds memory)"),
+    click.option("--chunk", type=int, default=D.CHUNK_FRAMES, show_default=True,
+                 help="frames per chunk (bounds memory)"),
 ]
 
 
@@ -54,6 +55,13 @@ def parse_selection(text: str | None):
         raise ParameterError(f"--select {text!r} mixes species names and indices.",
                              fix="give either species (--select Li,S) or indices (--select 0-9,20).")
     return items
+
+
+def closed_at_exit(chunks):
+    """Close a chunk generator when the command ends, also on an error: a suspended reader left to the garbage
+    collector would close its file at a random moment, possibly inside another read holding the HDF5 lock."""
+    click.get_current_context().call_on_close(chunks.close)
+    return chunks
 
 
 def nonempty(chunks, path):
@@ -141,7 +149,8 @@ def info(file, topology, type_map, fmt, timestep_ps, chunk, as_json):
     from ..io.formats import check_path
 
     fmt_name = io.detect_format(check_path(file), fmt)
-    chunks = io.iter_chunks(file, chunk, format=fmt, topology=topology, type_map=type_map, timestep_ps=timestep_ps)
+    chunks = closed_at_exit(io.iter_chunks(file, chunk, format=fmt, topology=topology, type_map=type_map,
+                                           timestep_ps=timestep_ps))
     first = {}
 
     def remember(gen):
@@ -198,9 +207,9 @@ def convert(source, target, topology, type_map, fmt, timestep_ps, chunk, start, 
         if len(values) not in (3, 9):
             raise ParameterError(f"--cell {cell!r} needs 3 lengths or 9 numbers.", fix='e.g. --cell 10,10,12')
         cell_arr = np.array(values).reshape(3 if len(values) == 3 else (3, 3))
-    chunks = io.iter_chunks(source, chunk, format=fmt, topology=topology, type_map=type_map, start=start,
-                            stop=stop, stride=stride, atoms=parse_selection(selection), cell=cell_arr,
-                            timestep_ps=timestep_ps)
+    chunks = closed_at_exit(io.iter_chunks(source, chunk, format=fmt, topology=topology, type_map=type_map,
+                                           start=start, stop=stop, stride=stride, atoms=parse_selection(selection),
+                                           cell=cell_arr, timestep_ps=timestep_ps))
     chunks = nonempty(chunks, source)
     counted = {"frames": 0, "atoms": 0}
     if unwrap:

@@ -8,6 +8,7 @@ import click
 from .. import defaults as D
 from ..errors import OutputError, ParameterError
 from .group import main
+from .io_commands import closed_at_exit
 
 #: the kinds of ssefeat.dynamics.labels.LABEL_KINDS (kept here so the CLI imports stay light)
 KINDS = ("p_hop", "d2min", "d_cum", "hops", "switching")
@@ -85,8 +86,8 @@ def _write(result, output: str, overwrite: bool) -> None:
               help="frames read at a time (windows are carried across chunks)")
 @click.option("--overwrite/--no-overwrite", default=True, show_default=True)
 @click.option("-q", "--quiet", is_flag=True, help="no progress bar")
-def labels(traj, output, kind, cutoff, lag, window, align, t_R, t_R_frames, threshold, species, neighbor_species, normalize,
-           reference, start, stop, stride, topology, type_map, timestep_ps, chunk, overwrite, quiet):
+def labels(traj, output, kind, cutoff, lag, window, align, t_R, t_R_frames, threshold, species, neighbor_species,
+           normalize, reference, start, stop, stride, topology, type_map, timestep_ps, chunk, overwrite, quiet):
     """Rearrangement labels of TRAJ written to OUTPUT.
 
     d2min, d_cum and p_hop read TRAJ --chunk frames at a time and carry their time windows across chunks (the
@@ -110,7 +111,7 @@ def labels(traj, output, kind, cutoff, lag, window, align, t_R, t_R_frames, thre
 
         parts = []
         with progress_bar(unit="frame", desc=f"labels ({kind})", disable=quiet) as bar:
-            for part in iterate(io.iter_chunks(traj, int(chunk), **read_kw), *args, **kwargs):
+            for part in iterate(closed_at_exit(io.iter_chunks(traj, int(chunk), **read_kw)), *args, **kwargs):
                 parts.append(part)
                 bar.update(part.sizes["frame"])
         return _concat_frames(parts)
@@ -130,7 +131,7 @@ def labels(traj, output, kind, cutoff, lag, window, align, t_R, t_R_frames, thre
         result = streamed(iterate, t_R, species, t_R_frames=None if t_R is not None else t_R_frames)
         summary = f"p_hop t_R {t_R} ps" if t_R is not None else f"p_hop t_R {t_R_frames} frames"
     elif kind == "hops":
-        result = iterate(lambda: io.iter_chunks(traj, int(chunk), **read_kw), t_R,
+        result = iterate(lambda: closed_at_exit(io.iter_chunks(traj, int(chunk), **read_kw)), t_R,
                          _need(threshold, "--threshold", kind), species,
                          t_R_frames=None if t_R is not None else t_R_frames)
         window_text = f"{t_R} ps" if t_R is not None else f"{t_R_frames} frames"
