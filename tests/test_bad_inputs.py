@@ -202,3 +202,26 @@ def test_an_interrupted_zarr_convert_leaves_nothing(tmp_path):
     assert proc.returncode == 130, err
     assert b"Traceback" not in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["long.nc"]
+
+
+def test_a_restarted_run_removes_what_a_killed_run_left(tmp_path, capsys):
+    """A run killed with SIGKILL leaves its lock and a temporary trajectory store; the next run removes both (and
+    says so) and finishes."""
+    from ssefeat.config import load_config
+    from ssefeat.pipeline import Pipeline
+
+    sio.write(rich_trajectory(n_frames=10), tmp_path / "t.nc")
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    out = tmp_path / "results"
+    (out / "stages" / f".trajectory_0.zarr.tmp-{gone.pid}-0badf00d.zarr" / "positions").mkdir(parents=True)
+    (out / LOCK_NAME).write_text(f'{{"pid": {gone.pid}, "host": "{os.uname().nodename}", "started": "then"}}')
+    cfg = {"trajectory": {"files": [str(tmp_path / "t.nc")]}, "features": {"enabled": False},
+           "labels": {"enabled": False}, "softness": {"enabled": False}, "correlate": {"enabled": False},
+           "transport": {"enabled": False}, "output": {"folder": str(out), "figures": False}}
+    Pipeline(load_config(cfg)).run()
+    said = capsys.readouterr().out
+    assert f"removed the stale lock of an earlier run (process {gone.pid}" in said
+    assert "removed .trajectory_0.zarr.tmp-" in said
+    assert sorted(p.name for p in (out / "stages").iterdir() if p.name.startswith(".")) == []
+    assert (out / "stages" / "trajectory_0.zarr").is_dir() and not (out / LOCK_NAME).exists()

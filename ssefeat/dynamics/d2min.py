@@ -369,7 +369,7 @@ def cumulative_d2min(ds: xr.Dataset, dt: int, window: int, cutoff: float, specie
     dt = _check_lag(dt, n_frames, "dt")
     window = _check_lag(window, n_frames, "window")
     if window % dt:
-        raise ParameterError(f"window {window} frames is not a multiple of the interval ({dt} frames).",
+        raise ParameterError(f"window {window} frames is not a multiple of dt {dt} frames (the interval).",
                              fix=f"use a window of n intervals, e.g. {param('window', max(1, window // dt) * dt)}.")
     if align not in ("forward", "centre", "center"):
         raise ParameterError(f"align must be 'forward' or 'centre', got {align!r}.")
