@@ -53,8 +53,10 @@ def disorder_cmd(trajectory, axis, slab_width, grid_spacing, sigma, species, ref
     from ..io.atomic import atomic_output
     from ..regions import find_regions
 
+    from ..disorder import axis_index
     from ..errors import ParameterError
 
+    axis_index(axis)  # a bad --axis is refused before the trajectory is read
     ds = read(trajectory, fmt, topology=topology, start=start, stop=stop, stride=stride, timestep_ps=timestep)
     chosen = None if tuple(species) == ("all",) else list(species) or list(D.FRAMEWORK)
     present = set(ds["species"].values.astype(str).tolist())
