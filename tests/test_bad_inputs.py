@@ -225,3 +225,24 @@ def test_a_restarted_run_removes_what_a_killed_run_left(tmp_path, capsys):
     assert "removed .trajectory_0.zarr.tmp-" in said
     assert sorted(p.name for p in (out / "stages").iterdir() if p.name.startswith(".")) == []
     assert (out / "stages" / "trajectory_0.zarr").is_dir() and not (out / LOCK_NAME).exists()
+
+
+def test_equilibrate_steps_reach_every_system_builder():
+    """``--equilibrate-steps`` (was a TypeError for lips_glass): steps for Kob-Andersen, their duration in ps for
+    the systems whose builders take equilibrate_ps; a negative number is refused."""
+    import inspect
+
+    from ssefeat.errors import ParameterError as PE
+    from ssefeat.md.systems import SYSTEMS, get_system
+    from ssefeat.md.systems import glass_ceramic, kob_andersen, lips_glass, vacancy_crystal
+
+    assert get_system("lips_glass").equilibration(5, 0.001) == {"equilibrate_ps": pytest.approx(0.005)}
+    assert get_system("kob_andersen").equilibration(5, 0.005) == {"equilibrate_steps": 5}
+    assert get_system("vacancy_crystal").equilibration(None, 0.001) == {}
+    builders = {"lips_glass": lips_glass.lips_glass, "kob_andersen": kob_andersen.kob_andersen,
+                "glass_ceramic": glass_ceramic.glass_ceramic, "vacancy_crystal": vacancy_crystal.vacancy_crystal}
+    for name, spec in SYSTEMS.items():
+        assert spec.equilibrate in inspect.signature(builders[name]).parameters, name
+        assert spec.species, name
+    with pytest.raises(PE, match="equilibrate_steps"):
+        get_system("lips_glass").equilibration(-5, 0.001)

@@ -10,13 +10,14 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import time
 import uuid
 from pathlib import Path
 
 from ..errors import OutputError
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -37,7 +38,7 @@ def remove_stale(folder, pattern: str = "*", any_process: bool = False) -> list[
     for kind in ("tmp", "old"):
         for path in folder.glob(f".{pattern}.{kind}-*"):
             pid = path.name.rsplit(f".{kind}-", 1)[1].split("-", 1)[0]
-            if any_process or (pid.isdigit() and not _alive(int(pid))):
+            if any_process or (pid.isdigit() and not process_alive(int(pid))):
                 _remove(path)
                 removed.append(path)
     return removed
@@ -105,4 +106,9 @@ def atomic_output(path, overwrite: bool = True):
             os.replace(tmp, target)
     except BaseException:
         _remove(tmp)
+        for _ in range(20):  # writer threads (zarr / dask) may still finish a chunk after an interrupt
+            if not (tmp.exists() or tmp.is_symlink()):
+                break
+            time.sleep(0.1)
+            _remove(tmp)
         raise

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from ..errors import OutputError
-from ..io.atomic import _alive
+from ..io.atomic import process_alive
 
 LOCK_NAME = ".ssefeat.lock"
 
@@ -40,7 +40,7 @@ class FolderLock:
             except FileExistsError:
                 owner = self._owner()
                 pid, host = owner.get("pid"), owner.get("host")
-                if isinstance(pid, int) and host == me["host"] and not _alive(pid):
+                if isinstance(pid, int) and host == me["host"] and not process_alive(pid):
                     self.path.unlink(missing_ok=True)
                     self.say(f"removed the stale lock of an earlier run (process {pid}, started {owner.get('started')}"
                              ", no longer running)")
