@@ -246,3 +246,29 @@ def test_equilibrate_steps_reach_every_system_builder():
         assert spec.species, name
     with pytest.raises(PE, match="equilibrate_steps"):
         get_system("lips_glass").equilibration(-5, 0.001)
+
+
+def test_os_errors_and_bugs_are_one_message(workdir, monkeypatch):
+    """An operating-system error is the user's environment (exit 2); any other exception is a bug, said so (exit 1),
+    still without a traceback unless SSEFEAT_TRACEBACK is set."""
+    import ssefeat.cli.io_commands as ioc
+
+    monkeypatch.chdir(workdir)
+
+    def denied(*a, **k):
+        raise PermissionError(13, "Permission denied", "t.nc")
+
+    monkeypatch.setattr(ioc, "_summarise", denied)
+    res = CliRunner().invoke(main, ["info", "t.nc"])
+    assert res.exit_code == 2 and res.output.count("ssefeat error:") == 1 and "(t.nc): Permission denied" in res.output
+
+    def bug(*a, **k):
+        raise TypeError("unsupported operand")
+
+    monkeypatch.setattr(ioc, "_summarise", bug)
+    res = CliRunner().invoke(main, ["info", "t.nc"])
+    assert res.exit_code == 1 and "internal error (TypeError: unsupported operand)" in res.output
+    assert "Traceback" not in res.output and "SSEFEAT_TRACEBACK=1" in res.output
+    monkeypatch.setenv("SSEFEAT_TRACEBACK", "1")
+    res = CliRunner().invoke(main, ["info", "t.nc"])
+    assert isinstance(res.exception, TypeError)
