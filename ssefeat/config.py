@@ -29,6 +29,8 @@ import hashlib
 import json
 from pathlib import Path
 
+from . import defaults as D
+from .config_rules import check_values
 from .errors import ConfigError, MissingFileError, ParameterError
 
 DEFAULTS: dict = {
@@ -43,51 +45,49 @@ DEFAULTS: dict = {
         "format": None, "topology": None, "type_map": None,
         "start": None, "stop": None, "stride": None, "timestep_ps": None,
     },
-    "species": {"mobile": "Li", "anion": "S", "framework": ["P", "S"]},
+    "species": {"mobile": "Li", "anion": "S", "framework": list(D.FRAMEWORK)},
     "features": {
         "enabled": True,
         "parameters": "li_sulfide",     # a named parameter set or a JSON file of one
         "descriptors": True,            # coordination, Voronoi volume, Steinhardt q_l, density, potential energy
         "environment": True,            # anion clusters, cluster environment, Li-site polyhedra
-        "r_env": 5.0,                   # Å, cluster-environment radius
+        "r_env": D.R_ENV,               # Å, cluster-environment radius
         "cluster_types": None,          # e.g. ["PS4", "P2S7", "P2S6"]; None: those of the first frame
     },
     "labels": {
         "enabled": True,
-        "kind": "p_hop",                # "p_hop" | "d2min" | "d_cum" (ssefeat.dynamics.labels)
-        "t_R_ps": None, "t_R_frames": 10,       # p_hop window: in ps, or in frames when t_R_ps is None
-        "lag_frames": 10,                       # d2min: lag t0 -> t0 + lag; d_cum: interval dt
-        "window_frames": 20,                    # d_cum: summed over this window (a multiple of lag_frames)
+        "kind": D.LABEL_KIND,           # "p_hop" | "d2min" | "d_cum" (ssefeat.dynamics.labels)
+        "t_R_ps": None, "t_R_frames": D.T_R_FRAMES,     # p_hop window: in ps, or in frames when t_R_ps is None
+        "lag_frames": D.LAG_FRAMES,                     # d2min: lag t0 -> t0 + lag; d_cum: interval dt
+        "window_frames": D.DCUM_WINDOW_FRAMES,          # d_cum: summed over this window (a multiple of lag_frames)
         "cutoff": None,                         # Å, d2min / d_cum neighbour cutoff (required for those kinds)
         "neighbor_species": None,               # d2min / d_cum neighbours (None: every atom)
-        "normalize": "sum",                     # d2min / d_cum: "sum" over neighbours (OVITO) or "mean"
-        "align": "forward",                     # d_cum: value at t covers [t, t + window) or is "centre"d on t
+        "normalize": D.NORMALIZE,               # d2min / d_cum: "sum" over neighbours (OVITO) or "mean"
+        "align": D.ALIGN,                       # d_cum: value at t covers [t, t + window) or is "centre"d on t
     },
     "softness": {
         "enabled": True,
         "r_cut": None, "nr_cut": None,          # label thresholds; None: the quantiles below
-        "r_quantile": 0.95, "nr_quantile": 0.5,
-        "window": 2,                            # frames either side that must stay quiet
-        "classifier": "logistic", "C": None, "test_fraction": 0.25, "horizon": 10,
+        "r_quantile": D.R_QUANTILE, "nr_quantile": D.NR_QUANTILE,
+        "window": D.SOFTNESS_WINDOW,            # frames either side that must stay quiet
+        "classifier": D.CLASSIFIER, "C": None, "test_fraction": D.TEST_FRACTION, "horizon": 10,
         "model": None,                          # apply this trained model instead of training
     },
-    "correlate": {"enabled": True, "n_boot": 300, "lasso": True},
+    "correlate": {"enabled": True, "n_boot": D.N_BOOT, "lasso": True},
     "transport": {"enabled": True, "window": None, "haven": False},
-    "disorder": {"enabled": False, "axis": "z", "slab_width": 2.0, "grid_spacing": 0.25, "sigma": 0.5,
-                 "frames": 5,
+    "disorder": {"enabled": False, "axis": D.DISORDER_AXIS, "slab_width": D.SLAB_WIDTH,
+                 "grid_spacing": D.GRID_SPACING, "sigma": D.SIGMA, "frames": 5,
                  # atoms whose density makes F(z): "framework" (species.framework: in Li thiophosphates the P-S
                  # lattice stays ordered while Li and PS4 orientations are mobile, so all-atom F of a hot crystal
                  # overlaps the glass), "all", or a list of species
-                 "species": "framework"},
+                 "species": D.DISORDER_SPECIES},
     # site-resolved hopping (ssefeat.sites): sites from a structure file (species.mobile atoms, optional CIF labels and
     # supercell) or, without one, from the density maxima; radius in Å (required when enabled)
     "sites": {"enabled": False, "structure": None, "supercell": [1, 1, 1], "labels": None, "radius": None,
               "min_residence": 1, "descriptors": True},
     "output": {"folder": "ssefeat-results", "figures": True, "tables": True},
-    "execution": {"scheduler": None, "workers": 0, "chunk_frames": 25, "progress": True},
+    "execution": {"scheduler": None, "workers": 0, "chunk_frames": D.CHUNK_FRAMES, "progress": True},
 }
-
-_TYPES = {"files": list, "temperatures": list, "framework": list}
 
 _LABEL_ALIASES = {"phop": "p_hop", "dcum": "d_cum"}  # older spellings, still accepted
 
@@ -101,12 +101,10 @@ def _merge(defaults: dict, given: dict, where: str) -> dict:
                                   f"{', '.join(sorted(defaults))}.")
         if isinstance(defaults[key], dict):
             if not isinstance(value, dict):
-                raise ConfigError(f"[{key}] must be a table of settings, got {type(value).__name__}.")
+                raise ConfigError(f"[{key}] must be a table of settings, got {type(value).__name__}.",
+                                  fix=f"write it as a section: [{key}] followed by key = value lines.")
             out[key] = _merge(defaults[key], value, f"{where}{key}.")
         else:
-            expected = _TYPES.get(key)
-            if expected is not None and not isinstance(value, expected):
-                raise ConfigError(f"{where}{key} must be a {expected.__name__}, got {value!r}.")
             out[key] = value
     return out
 
@@ -133,7 +131,11 @@ def load_config(source) -> dict:
         except Exception as err:  # noqa: BLE001 - any parse error is the user's file
             raise ConfigError(f"cannot parse {path}: {err}.", fix="check the TOML / JSON syntax.") from None
         base = path.parent
+    if not isinstance(given, dict):
+        raise ConfigError(f"the configuration must be a table of sections, got {type(given).__name__}.",
+                          fix="start from the example in the README ([trajectory], [species], ...).")
     config = _merge(DEFAULTS, given, "")
+    check_values(config, DEFAULTS)  # every value's type and range, before anything uses them
     lc = config["labels"]
     if isinstance(lc["kind"], str):
         lc["kind"] = _LABEL_ALIASES.get(lc["kind"].lower(), lc["kind"].lower())
@@ -147,57 +149,47 @@ def load_config(source) -> dict:
 
 
 def check_config(config: dict) -> None:
-    """Refuse a configuration that cannot run, before any heavy work (files, species roles, temperatures)."""
+    """Refuse a configuration that cannot run, before any heavy work: every value's type and range, the files,
+    the species roles against each trajectory's first frame (or the generated system's species), the labels."""
+    check_values(config, DEFAULTS)
     tr = config["trajectory"]
     if bool(tr["files"]) == bool(tr["generate"]):
         raise ConfigError("give either trajectory.files (your trajectories) or trajectory.generate "
                           "(a built-in system), not both or neither.")
-    for f in tr["files"]:
+    for f in tr["files"] + ([tr["topology"]] if tr["topology"] else []) + (
+            [config["softness"]["model"]] if config["softness"]["model"] else []):
         if not Path(f).exists():
-            raise MissingFileError(f"trajectory file {f} (from the configuration) does not exist.",
-                                   fix="fix the path in [trajectory] files (relative paths are relative to the "
+            raise MissingFileError(f"file {f} (from the configuration) does not exist.",
+                                   fix="fix the path in the configuration (relative paths are relative to the "
                                        "configuration file).")
     n_runs = len(tr["files"]) or max(1, len(tr["temperatures"]))
     if tr["temperatures"] and len(tr["temperatures"]) != n_runs:
         raise ConfigError(f"{len(tr['temperatures'])} temperatures for {n_runs} trajectories.",
                           fix="give one temperature per file, in the same order.")
+    _check_parameters(config["features"])
+    first = None
     if tr["generate"]:
-        from .md.systems import SYSTEMS, get_system
+        from .md.systems import get_system
 
-        get_system(tr["generate"])  # raises with the list of systems
-        _ = SYSTEMS
+        spec = get_system(tr["generate"])  # raises with the list of systems
         if not tr["temperatures"]:
-            raise ConfigError("trajectory.generate needs trajectory.temperatures (one run per temperature).")
-    sp = config["species"]
-    if tr["files"]:
+            raise ConfigError("trajectory.generate needs trajectory.temperatures (one run per temperature).",
+                              fix=f"e.g. temperatures = [{spec.default_temperature:g}].")
+        _check_roles(config, set(spec.species), f"the generated system {spec.name}")
+    else:
         from .io import read
 
-        first = read(tr["files"][0], format=tr["format"], topology=tr["topology"], type_map=tr["type_map"], stop=1)
-        present = set(first["species"].values.tolist())
-        env_on = config["features"]["enabled"] and config["features"]["environment"]
-        dis = config["disorder"]
-        roles = {"mobile": [sp["mobile"]], "anion": [sp["anion"]] if env_on else [],
-                 "framework": sp["framework"] if env_on or (dis["enabled"] and dis["species"] == "framework")
-                 else []}
-        if dis["enabled"] and isinstance(dis["species"], list):
-            roles["disorder"] = dis["species"]
-        for role, names in roles.items():
-            missing = [s for s in names if s not in present]
-            if missing:
-                where = "disorder.species" if role == "disorder" else f"species.{role}"
-                raise ConfigError(f"{where} names {missing}, which {tr['files'][0]} does not have "
-                                  f"(it has {sorted(present)}).",
-                                  fix="fix [species] or the type_map so the roles match the trajectory; set "
-                                      "features.environment = false for systems without anion clusters.")
-    ds_sp = config["disorder"]["species"]
-    if not (ds_sp in ("framework", "all") or (isinstance(ds_sp, list) and ds_sp
-                                                 and all(isinstance(x, str) for x in ds_sp))):
-        raise ConfigError(f"disorder.species must be \"framework\", \"all\" or a list of species, got {ds_sp!r}.",
-                          fix='use disorder.species = "framework" (species.framework), "all", or e.g. ["P", "S"].')
+        for f in tr["files"]:
+            ds = read(f, format=tr["format"], topology=tr["topology"], type_map=tr["type_map"], stop=1)
+            first = ds if first is None else first
+            _check_roles(config, set(ds["species"].values.tolist()), str(f))
+            _check_cutoffs(config, ds, str(f))
     if config["labels"]["enabled"]:
-        check_labels(config["labels"], first if tr["files"] else None)
+        check_labels(config["labels"], first)
     if config["softness"]["enabled"] and not config["labels"]["enabled"] and not config["softness"]["model"]:
-        raise ConfigError("softness training needs labels: enable [labels] or give softness.model.")
+        raise ConfigError("softness training needs labels, and [labels] is disabled.",
+                          fix="set labels.enabled = true, or give softness.model (a trained model file), or set "
+                              "softness.enabled = false.")
     if config["execution"]["workers"] and config["execution"]["scheduler"]:
         raise ConfigError("give execution.workers (a local cluster) or execution.scheduler (an existing one), "
                           "not both.")
@@ -223,6 +215,69 @@ def _check_sites(sc: dict) -> None:
     m = sc["min_residence"]
     if isinstance(m, bool) or not isinstance(m, int) or m < 1:
         raise ConfigError(f"sites.min_residence must be a whole number of frames >= 1, got {m!r}.")
+
+
+def _check_parameters(fc: dict) -> None:
+    """features.parameters names a parameter set or an existing JSON file of one."""
+    from .features.parameters import SYSTEMS
+
+    name = str(fc["parameters"])
+    if fc["enabled"] and name not in SYSTEMS and not (Path(name).suffix == ".json" and Path(name).exists()):
+        raise ConfigError(f"features.parameters = \"{name}\" is neither a named parameter set nor a JSON file.",
+                          fix=f"use one of {', '.join(sorted(SYSTEMS))}, or the path of a JSON parameter set "
+                              "(`ssefeat feature-params -o params.json` writes one to edit).")
+
+
+def _check_roles(config: dict, present: set, source: str) -> None:
+    """The species roles the enabled stages use must exist in ``present`` (the species of ``source``)."""
+    sp, dis = config["species"], config["disorder"]
+    env_on = config["features"]["enabled"] and config["features"]["environment"]
+    roles = {"mobile": [sp["mobile"]], "anion": [sp["anion"]] if env_on else [],
+             "framework": sp["framework"] if env_on or (dis["enabled"] and dis["species"] == "framework") else []}
+    if dis["enabled"] and isinstance(dis["species"], list):
+        roles["disorder"] = dis["species"]
+    for role, wanted in roles.items():
+        missing = [s for s in wanted if s not in present]
+        if missing:
+            where = "disorder.species" if role == "disorder" else f"species.{role}"
+            has = ", ".join(sorted(present)) if present else "no atoms"
+            raise ConfigError(f"{where} names {missing}, which {source} does not have (its species: {has}).",
+                              fix="fix [species] (or the type_map) so the roles match the trajectory; set "
+                                  "features.environment = false for systems without anion clusters.")
+    if config["features"]["enabled"]:
+        params = _feature_parameters(config)
+        missing = [s for s in params.neighbour_species if s not in present]
+        if missing:
+            raise ConfigError(f"features.parameters = \"{config['features']['parameters']}\" uses neighbour species "
+                              f"{missing}, which {source} does not have (its species: {', '.join(sorted(present))}).",
+                              fix="choose the parameter set of this system (features.parameters = \"kob_andersen\" "
+                                  "for A/B model glasses) or a JSON parameter set naming its species.")
+
+
+def _feature_parameters(config: dict):
+    from .features.parameters import resolve
+
+    name = str(config["features"]["parameters"])
+    params = resolve(params=name) if Path(name).suffix == ".json" else resolve(system=name)
+    return params.replace(centre=config["species"]["mobile"])
+
+
+def _check_cutoffs(config: dict, first_frame, source: str) -> None:
+    """Structure-function and environment cutoffs below half the cell width of the first frame."""
+    if not config["features"]["enabled"] or "cell" not in first_frame:
+        return
+    from .box import check_cutoff
+
+    cell = first_frame["cell"].values[0]
+    fc = config["features"]
+    checks = [(_feature_parameters(config).cutoff, "structure-function cutoff (features.parameters)")]
+    if fc["environment"]:
+        checks.append((fc["r_env"], "features.r_env"))
+    for cutoff, what in checks:
+        try:
+            check_cutoff(cutoff, cell, what=what)
+        except ParameterError as err:
+            raise ConfigError(f"{source}: {err.what}", fix=err.fix) from None
 
 
 def _positive_int(lc: dict, key: str, minimum: int = 1) -> int:

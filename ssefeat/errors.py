@@ -7,6 +7,40 @@ generic ``except ValueError`` code keeps working.
 """
 from __future__ import annotations
 
+import re
+
+_PARAM = re.compile(r"\[\[([A-Za-z_]\w*)(?:=(.*?))?\]\]")
+
+#: parameters whose command-line option is not ``--`` + the name with dashes
+CLI_OPTIONS = {"timestep_ps": "--timestep", "t_R": "--tR", "t_R_frames": "--tR-frames", "params": "--params",
+               "fmt": "--format", "species_column": "--lammps-types", "atoms": "--select"}
+
+
+def param(name: str, value=None) -> str:
+    """A parameter named in an error message: shown as ``name='value'`` by the Python API and as the option
+    ``--name value`` by the command line (one message, translated at the CLI boundary)."""
+    return f"[[{name}]]" if value is None else f"[[{name}={value}]]"
+
+
+def render(text: str | None, cli: bool = False) -> str | None:
+    """``text`` with its :func:`param` marks written for the Python API (``cli=False``) or the command line."""
+    if text is None:
+        return None
+
+    def one(m):
+        name, value = m.group(1), m.group(2)
+        if cli:
+            option = CLI_OPTIONS.get(name, "--" + name.replace("_", "-"))
+            return option if value is None else f"{option} {value}"
+        if value is None:
+            return name
+        try:
+            float(value)
+            return f"{name}={value}"
+        except ValueError:
+            return f"{name}={value!r}"
+    return _PARAM.sub(one, text)
+
 
 class SsefeatError(Exception):
     """Base class of every error ssefeat raises on purpose.
@@ -22,9 +56,9 @@ class SsefeatError(Exception):
     exit_code = 2
 
     def __init__(self, what: str, fix: str | None = None):
-        self.what = what
-        self.fix = fix
-        message = what if not fix else f"{what}\nFix: {fix}"
+        self.what, self.fix = render(what), render(fix)
+        self.cli_what, self.cli_fix = render(what, cli=True), render(fix, cli=True)  # options named as on the CLI
+        message = self.what if not self.fix else f"{self.what}\nFix: {self.fix}"
         super().__init__(message)
 
 

@@ -100,7 +100,8 @@ def test_train_on_several_runs_holds_out_whole_runs(tmp_path):
         lab.assign_coords(frame=np.arange(30) + 100).to_dataset(name="phop").to_netcdf(tmp_path / f"l{r}.nc")
     runner = CliRunner()
     base = ["softness", "train", str(tmp_path / "f0.nc"), str(tmp_path / "l0.nc"), "-o", str(tmp_path / "m.json"),
-            "--r-cut", "3", "--nr-cut", "1", "--C", "1", "--run", str(tmp_path / "f1.nc"), str(tmp_path / "l1.nc")]
+            "--r-cut", "3", "--nr-cut", "1", "--window", "0", "--C", "1", "--run", str(tmp_path / "f1.nc"),
+            str(tmp_path / "l1.nc")]
     res = runner.invoke(main, base + ["--test-run", "run1"])
     assert res.exit_code == 0, res.output
     assert "held-out runs run1" in res.output

@@ -240,7 +240,7 @@ def test_cli_writes_profile_regions_and_figure(tmp_path):
     write(traj(pos, cell), path)
     out, fig = tmp_path / "disorder.nc", tmp_path / "disorder.png"
     res = CliRunner().invoke(main, ["disorder", str(path), "--axis", "c", "--slab-width", "2", "--grid-spacing",
-                                    "0.25", "--sigma", "0.5", "-o", str(out), "--plot", str(fig)])
+                                    "0.25", "--sigma", "0.5", "--species", "all", "-o", str(out), "--plot", str(fig)])
     assert res.exit_code == 0, res.output
     assert "interfaces: crystal->glass" in res.output and "regions: relative to the sample's levels" in res.output
     assert fig.stat().st_size > 10_000
@@ -252,8 +252,8 @@ def test_cli_writes_profile_regions_and_figure(tmp_path):
         assert back.attrs["regions_method"] == "adaptive" and back.attrs["regions_interface_significant"] == 1
         lo, hi = back.attrs["regions_F_crystal"], back.attrs["regions_F_glass"]
         assert back.attrs["regions_F_threshold_crystal"] == pytest.approx(lo + 0.35 * (hi - lo))
-    fixed = CliRunner().invoke(main, ["disorder", str(path), "--axis", "c", "--regions", "threshold", "-o",
-                                      str(tmp_path / "fixed.nc")])
+    fixed = CliRunner().invoke(main, ["disorder", str(path), "--axis", "c", "--regions", "threshold", "--species",
+                                      "all", "-o", str(tmp_path / "fixed.nc")])
     assert fixed.exit_code == 0 and "fixed F cut-offs: crystal F < 0.35" in fixed.output
     bad = CliRunner().invoke(main, ["disorder", str(path), "--axis", "q", "-o", str(tmp_path / "x.nc")])
     assert bad.exit_code == 2 and "does not exist" in bad.output

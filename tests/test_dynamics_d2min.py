@@ -209,8 +209,8 @@ def test_cli_labels_d2min_and_dcum(tmp_path):
     assert res.exit_code == 2 and "longer than" in res.output
     assert not (tmp_path / "bad.nc").exists()
     res = runner.invoke(main, ["labels", str(tmp_path / "traj.nc"), "--kind", "d_cum", "--cutoff", "3.0",
-                               "-o", str(tmp_path / "bad.nc")])
-    assert res.exit_code == 2 and "--window" in res.output
+                               "--lag", "2", "--window", "5", "-o", str(tmp_path / "bad.nc")])
+    assert res.exit_code == 2 and "--window 4" in res.output and "window=" not in res.output
 
 
 def test_d2min_figure(tmp_path):

@@ -79,6 +79,23 @@ def test_pipeline_writes_results_and_resumes(tmp_path, traj):
     assert node["features_max"].feature.values.tolist() == store["feature"].values.tolist()
     assert "n_anions" in node and node["n_anions"].shape == store["n_anions"].shape
     assert (out / "tables" / "features_0.parquet").exists() and (out / "softness_model.json").exists()
+    # the feature table carries every per-atom column of the features stage (environments, polyhedra, ...) with
+    # the settings in its metadata; the labels get a table too
+    import pyarrow.parquet as pq
+    from ssefeat.features.table import per_atom_columns
+    feat_stage = stage(out, "features_0.zarr")
+    table = pq.read_table(out / "tables" / "features_0.parquet")
+    extra = per_atom_columns(feat_stage)
+    assert len(extra) > 5 and set(extra) <= set(table.column_names)
+    assert set(map(str, feat_stage["feature"].values)) <= set(table.column_names)
+    name = next(n for n, v in extra.items() if v.dtype.kind == "f")
+    np.testing.assert_array_equal(table.column(name).to_numpy(zero_copy_only=False),
+                                  extra[name].values.reshape(-1))
+    meta = json.loads(table.schema.metadata[b"ssefeat"])
+    assert meta["parameters"]["features"]["r_env"] == 5.0 and name in meta["columns"]
+    labels_table = pq.read_table(out / "tables" / "labels_0.parquet")
+    assert "phop" in labels_table.column_names and labels_table.num_rows == stage(out, "labels_0.zarr")["phop"].size
+    assert json.loads(labels_table.schema.metadata[b"ssefeat"])["parameters"]["labels"]["kind"] == "p_hop"
     # F(z) is built from the framework species (P, S) by default, the profiles cover every species.
     dis = tree["disorder_0"].to_dataset()
     assert json.loads(dis.attrs["parameters"])["species"] == ["P", "S"]

@@ -3,16 +3,20 @@ from __future__ import annotations
 
 import click
 
+from .. import defaults as D
 from .group import main
 
 
 @main.command("disorder")
 @click.argument("trajectory", type=click.Path())
-@click.option("--axis", default="z", show_default=True, help="slab axis: a, b, c (or x, y, z)")
-@click.option("--slab-width", type=float, default=2.0, show_default=True, help="slab width in Å")
-@click.option("--grid-spacing", type=float, default=0.25, show_default=True, help="grid spacing in Å (< sigma)")
-@click.option("--sigma", type=float, default=0.5, show_default=True, help="Gaussian width in Å")
-@click.option("--species", multiple=True, help="species making the density for F (repeatable; default all)")
+@click.option("--axis", default=D.DISORDER_AXIS, show_default=True, help="slab axis: a, b, c (or x, y, z)")
+@click.option("--slab-width", type=float, default=D.SLAB_WIDTH, show_default=True, help="slab width in Å")
+@click.option("--grid-spacing", type=float, default=D.GRID_SPACING, show_default=True,
+              help="grid spacing in Å (< sigma)")
+@click.option("--sigma", type=float, default=D.SIGMA, show_default=True, help="Gaussian width in Å")
+@click.option("--species", multiple=True,
+              help=f"species making the density for F (repeatable), or 'all'; default the framework "
+                   f"{', '.join(D.FRAMEWORK)} (as `ssefeat run`)")
 @click.option("--reference", type=click.Choice(["random", "analytic"]), default="random", show_default=True,
               help="F_raw of a random slab: seeded random realisations or the analytic Gaussian limit")
 @click.option("--n-random", type=int, default=None,
@@ -49,9 +53,20 @@ def disorder_cmd(trajectory, axis, slab_width, grid_spacing, sigma, species, ref
     from ..io.atomic import atomic_output
     from ..regions import find_regions
 
+    from ..disorder import axis_index
+    from ..errors import ParameterError
+
+    axis_index(axis)  # a bad --axis is refused before the trajectory is read
     ds = read(trajectory, fmt, topology=topology, start=start, stop=stop, stride=stride, timestep_ps=timestep)
+    chosen = None if tuple(species) == ("all",) else list(species) or list(D.FRAMEWORK)
+    present = set(ds["species"].values.astype(str).tolist())
+    if not species and not set(chosen) <= present:
+        raise ParameterError(f"the default --species (the framework {', '.join(D.FRAMEWORK)}) is not in "
+                             f"{trajectory} (its species: {', '.join(sorted(present))}).",
+                             fix="name the species whose order F measures (--species A --species B) or use "
+                                 "--species all.")
     prof = disorder_profile(ds, axis=axis, slab_width=slab_width, grid_spacing=grid_spacing, sigma=sigma,
-                            species=list(species) or None, reference=reference, n_random=n_random, seed=seed)
+                            species=chosen, reference=reference, n_random=n_random, seed=seed)
     reg = find_regions(prof, crystal_below=crystal_below, glass_above=glass_above, method=method, alpha=alpha,
                        seed=seed)
     out = combine(prof, reg)

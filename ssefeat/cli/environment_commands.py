@@ -4,6 +4,7 @@ from __future__ import annotations
 import click
 import xarray as xr
 
+from .. import defaults as D
 from .group import main
 
 
@@ -30,10 +31,10 @@ def io_options(f):
 @main.command("clusters")
 @click.argument("traj", type=click.Path())
 @click.option("-o", "--output", type=click.Path(), required=True, help="output file (.nc)")
-@click.option("--framework", default="P,S", show_default=True, help="species of the anion bond graph")
+@click.option("--framework", default=",".join(D.FRAMEWORK), show_default=True, help="species of the anion bond graph")
 @click.option("--mobile", default="Li", show_default=True, help="mobile ion whose environment is computed")
 @click.option("--anion", default="S", show_default=True, help="anion atoms counted in the environment")
-@click.option("--r-env", type=float, default=5.0, show_default=True, help="environment radius, Å")
+@click.option("--r-env", type=float, default=D.R_ENV, show_default=True, help="environment radius, Å")
 @click.option("--polyhedra/--no-polyhedra", default=True, show_default=True,
               help="also Li-site polyhedra (T/O volume and CSM)")
 @io_options
@@ -44,6 +45,10 @@ def clusters_cmd(traj, output, framework, mobile, anion, r_env, polyhedra, topol
     from ..features.polyhedra import li_polyhedra
     from ..io.stage_files import save_dataset
 
+    from ..errors import ParameterError
+
+    if not r_env > 0:
+        raise ParameterError(f"--r-env {r_env} is not a positive radius.", fix=f"e.g. --r-env {D.R_ENV} (Å).")
     ds = _read(traj, topology, type_map, start, stop, stride)
     species = tuple(s.strip() for s in framework.split(","))
     cl = find_clusters(ds, species=species)
@@ -66,7 +71,7 @@ def clusters_cmd(traj, output, framework, mobile, anion, r_env, polyhedra, topol
 @click.argument("traj", type=click.Path())
 @click.option("-o", "--output", type=click.Path(), default=None, help="output file (.nc)")
 @click.option("--cluster-type", default=None, help="cluster type to follow (e.g. PS4); default all")
-@click.option("--framework", default="P,S", show_default=True, help="species of the anion bond graph")
+@click.option("--framework", default=",".join(D.FRAMEWORK), show_default=True, help="species of the anion bond graph")
 @click.option("--lag", type=int, default=1, show_default=True, help="lag (frames) of the deflection angles")
 @click.option("--plot", type=click.Path(), default=None, help="figure file (.png) of the autocorrelation")
 @io_options

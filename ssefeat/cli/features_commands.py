@@ -4,7 +4,9 @@ from __future__ import annotations
 import click
 
 from ..errors import ParameterError
+from .. import defaults as D
 from .group import main
+from .io_commands import closed_at_exit
 
 #: the named parameter sets of ssefeat.features.parameters.SYSTEMS (kept here so the CLI imports stay light)
 _SYSTEM_NAMES = ["li_sulfide", "li_li", "kob_andersen", "kob_andersen_radial"]
@@ -25,7 +27,8 @@ def _parameters(system, params_file, centre):
     from ..features.parameters import SYSTEMS, ParameterSet
 
     if system and params_file:
-        raise ParameterError("give either --system or --params, not both.")
+        raise ParameterError("give either --system or --params, not both.",
+                             fix="--system picks a built-in parameter set, --params a JSON file of one; keep one.")
     p = ParameterSet.from_json(params_file) if params_file else SYSTEMS[system or "li_sulfide"]()
     return p.replace(centre=centre) if centre else p
 
@@ -44,7 +47,7 @@ def _parameters(system, params_file, centre):
               help="add coordination numbers, Voronoi volume, q4/q6, local density, potential energy")
 @click.option("--with", "extra", multiple=True, metavar="NAME",
               help="add a registered feature maker (repeatable); see FEATURE_MAKERS")
-@click.option("--chunk", type=int, default=50, show_default=True, help="frames per chunk (bounds memory)")
+@click.option("--chunk", type=int, default=D.CHUNK_FRAMES, show_default=True, help="frames per chunk (bounds memory)")
 @click.option("--start", type=int, default=None, help="first frame (0-based)")
 @click.option("--stop", type=int, default=None, help="stop before this frame")
 @click.option("--stride", type=int, default=None, help="take every n-th frame")
@@ -58,8 +61,6 @@ def _parameters(system, params_file, centre):
 def features(traj, output, table, system, params_file, centre, descriptors, extra, chunk, start, stop, stride,
              topology, type_map, min_distance, threads, overwrite, quiet):
     """Per-atom structure functions (and descriptors) of TRAJ, chunk by chunk, into OUTPUT (and --table)."""
-    from tqdm.auto import tqdm
-
     from .. import io
     from ..features.assemble import assemble_features
     from ..features.descriptors import DEFAULTS
@@ -81,9 +82,11 @@ def features(traj, output, table, system, params_file, centre, descriptors, extr
                                  makers=[FEATURE_MAKERS[name] for name in extra], min_distance=min_distance,
                                  n_threads=threads)
 
-    chunks = io.iter_chunks(traj, int(chunk), topology=topology, type_map=type_map, start=start, stop=stop,
-                            stride=stride)
-    with tqdm(unit="frame", desc="features", disable=quiet) as bar:
+    chunks = closed_at_exit(io.iter_chunks(traj, int(chunk), topology=topology, type_map=type_map, start=start,
+                                           stop=stop, stride=stride))
+    from ..progress import progress_bar
+
+    with progress_bar(unit="frame", desc="features", disable=quiet) as bar:
         info = write_feature_chunks(chunks, featurize, output, table=table, overwrite=overwrite, progress=bar)
     click.echo(f"{info['frames']} frames x {info['atoms']} {params.centre} atoms x {info['features']} features "
                f"(parameters {params.name}, fingerprint {params.fingerprint}) -> {output}"

@@ -13,7 +13,8 @@ import numpy as np
 
 from ..data import Unwrapper, summary
 from ..data import validate as ssefeat_validate
-from ..errors import ParameterError
+from ..errors import CorruptFileError, ParameterError
+from .. import defaults as D
 from .group import main
 
 _COMMON = [
@@ -26,7 +27,8 @@ _COMMON = [
     click.option("--timestep", "timestep_ps", type=float, default=None,
                  help="time between consecutive frames of the file in ps; with step numbers in the file "
                       "(LAMMPS TIMESTEP, XDATCAR, extxyz step) the true times, gaps kept"),
-    click.option("--chunk", type=int, default=200, show_default=True, help="frames per chunk (bounds memory)"),
+    click.option("--chunk", type=int, default=D.CHUNK_FRAMES, show_default=True,
+                 help="frames per chunk (bounds memory)"),
 ]
 
 
@@ -56,6 +58,24 @@ def parse_selection(text: str | None):
         raise ParameterError(f"--select {text!r} mixes species names and indices.",
                              fix="give either species (--select Li,S) or indices (--select 0-9,20).")
     return items
+
+
+def closed_at_exit(chunks):
+    """Close a chunk generator when the command ends, also on an error: a suspended reader left to the garbage
+    collector would close its file at a random moment, possibly inside another read holding the HDF5 lock."""
+    click.get_current_context().call_on_close(chunks.close)
+    return chunks
+
+
+def nonempty(chunks, path):
+    """The chunks of ``path``, refusing a file that holds no frame (an empty or header-only file)."""
+    chunks = iter(chunks)
+    first = next(chunks, None)
+    if first is None or first.sizes.get("frame", 0) == 0:
+        raise CorruptFileError(f"{path} holds no frames (it is empty, or the frame range selects none).",
+                               fix="check the file (was it written completely?) and --start / --stop / --stride.")
+    yield first
+    yield from chunks
 
 
 def _summarise(chunks) -> dict:
@@ -108,7 +128,7 @@ def _text(info: dict, path) -> str:
         time_line = (f"time        {t0:g} .. {t1:g} ps, uneven: {lo:g} .. {hi:g} ps between frames (frames missing "
                      "from the file keep their times; MSD needs even spacing)")
     if info.get("time_is_frame_index"):
-        time_line = f"time        frame index only (no times in the file; give --timestep)"
+        time_line = "time        frame index only (no times in the file; give --timestep)"
     lines.append(time_line)
     if info.get("cell_lengths") is None:
         lines.append("cell        none (not periodic; periodic analyses need a cell)")
@@ -147,7 +167,8 @@ def info(file, topology, type_map, fmt, timestep_ps, chunk, as_json):
     from ..io.formats import check_path
 
     fmt_name = io.detect_format(check_path(file), fmt)
-    chunks = io.iter_chunks(file, chunk, format=fmt, topology=topology, type_map=type_map, timestep_ps=timestep_ps)
+    chunks = closed_at_exit(io.iter_chunks(file, chunk, format=fmt, topology=topology, type_map=type_map,
+                                           timestep_ps=timestep_ps))
     first = {}
 
     def remember(gen):
@@ -159,7 +180,7 @@ def info(file, topology, type_map, fmt, timestep_ps, chunk, as_json):
                     first["mass"] = float(ds["mass"].values.sum())
             yield ds
 
-    summary = _summarise(remember(chunks))
+    summary = _summarise(remember(nonempty(chunks, file)))
     summary["format"] = fmt_name
     summary["time_is_frame_index"] = bool(first["attrs"].get("time_is_frame_index", 0))
     for k, v in first["coords"].items():
@@ -204,9 +225,10 @@ def convert(source, target, topology, type_map, fmt, timestep_ps, chunk, start, 
         if len(values) not in (3, 9):
             raise ParameterError(f"--cell {cell!r} needs 3 lengths or 9 numbers.", fix='e.g. --cell 10,10,12')
         cell_arr = np.array(values).reshape(3 if len(values) == 3 else (3, 3))
-    chunks = io.iter_chunks(source, chunk, format=fmt, topology=topology, type_map=type_map, start=start,
-                            stop=stop, stride=stride, atoms=parse_selection(selection), cell=cell_arr,
-                            timestep_ps=timestep_ps)
+    chunks = closed_at_exit(io.iter_chunks(source, chunk, format=fmt, topology=topology, type_map=type_map,
+                                           start=start, stop=stop, stride=stride, atoms=parse_selection(selection),
+                                           cell=cell_arr, timestep_ps=timestep_ps))
+    chunks = nonempty(chunks, source)
     counted = {"frames": 0, "atoms": 0}
     if unwrap:
         unwrapper = Unwrapper()  # carries image counts from chunk to chunk
@@ -221,7 +243,13 @@ def convert(source, target, topology, type_map, fmt, timestep_ps, chunk, start, 
     if lammps_types:
         from ..io.export import export_format
 
-        if export_format(target, out_format) != "lammps-dump":
+        from ..errors import UnknownFormatError
+
+        try:
+            dump = export_format(target, out_format) == "lammps-dump"
+        except UnknownFormatError:
+            dump = False
+        if not dump:
             raise ParameterError("--lammps-types applies to LAMMPS dump outputs only.",
                                  fix="write a .lammpstrj / .dump file, or drop --lammps-types.")
         out = io.export(count(chunks), target, out_format, overwrite=overwrite, species_column="type")

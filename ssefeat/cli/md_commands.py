@@ -37,12 +37,17 @@ def simulate(system, output, temperature, steps, dump_every, dt, seed, n_atoms, 
     from ..md.systems import get_system
     from ..md.writer import TrajectoryWriter
 
+    from ..io.atomic import check_folder
+
     spec = get_system(system)
     out = Path(output)
     if out.exists() and not overwrite:
         raise OutputError(f"{out} already exists.", fix="choose another output or pass --overwrite.")
+    check_folder(out.parent)  # before the MD, not after it
     if steps < 1 or dump_every < 1:
-        raise ParameterError("--steps and --dump-every must be positive.")
+        raise ParameterError(f"--steps ({steps}) and --dump-every ({dump_every}) must be positive.",
+                             fix="e.g. --steps 10000 --dump-every 100.")
+    spec.equilibration(equilibrate_steps, 1.0)  # refuse a bad --equilibrate-steps before building
     dt = spec.default_dt if dt is None else dt
     temperature = spec.default_temperature if temperature is None else temperature
     integ = (spec.production(temperature, dt, seed) if thermostat == "nose-hoover" and spec.production is not None
@@ -55,8 +60,8 @@ def simulate(system, output, temperature, steps, dump_every, dt, seed, n_atoms, 
         click.echo(f"restarted {sim.system} from {restart} at step {sim.step} (t = {sim.time:g} "
                    f"{sim.units.time})", err=True)
     else:
-        sim = spec.build(temperature=temperature, seed=seed, n_atoms=n_atoms, dt=dt,
-                         equilibrate_steps=equilibrate_steps, progress=progress)
+        sim = spec.build(temperature=temperature, seed=seed, n_atoms=n_atoms, dt=dt, progress=progress,
+                         **spec.equilibration(equilibrate_steps, dt))
     state_path = Path(save_state) if save_state else out.with_suffix(".state.npz")
     with TrajectoryWriter(out, sim, velocities=velocities,
                           parameters={"command": "ssefeat simulate", "restart": restart}) as writer:

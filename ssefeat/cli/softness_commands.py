@@ -7,6 +7,7 @@ import click
 import numpy as np
 import xarray as xr
 
+from .. import defaults as D
 from ..errors import MissingFileError, ParameterError, SchemaError
 from .group import main
 
@@ -86,13 +87,20 @@ def softness():
 @click.argument("labels_file", type=click.Path())
 @click.option("-o", "--output", required=True, type=click.Path(), help="model file to write (.json)")
 @click.option("--label-var", default=None, help="variable of LABELS_FILE to use (default: the only per-atom one)")
-@click.option("--r-cut", type=float, required=True, help="label above which a sample is rearranging")
-@click.option("--nr-cut", type=float, required=True, help="label below which (over the window) it is not")
-@click.option("--window", type=int, default=0, show_default=True, help="quiet window half-width, frames")
+@click.option("--r-cut", type=float, default=None,
+              help="label above which a sample is rearranging (default: the --r-quantile of the labels)")
+@click.option("--nr-cut", type=float, default=None,
+              help="label below which (over the window) it is not (default: the --nr-quantile of the labels)")
+@click.option("--r-quantile", type=float, default=None,
+              help=f"r_cut as this quantile of the labels [default {D.R_QUANTILE} when no --r-cut]")
+@click.option("--nr-quantile", type=float, default=None,
+              help=f"nr_cut as this quantile of the labels [default {D.NR_QUANTILE} when no --nr-cut]")
+@click.option("--window", type=int, default=D.SOFTNESS_WINDOW, show_default=True,
+              help="quiet window half-width, frames")
 @click.option("--species", default=None, help="centre species to train on (e.g. Li)")
-@click.option("--classifier", type=click.Choice(["logistic", "svm"]), default="logistic", show_default=True)
+@click.option("--classifier", type=click.Choice(["logistic", "svm"]), default=D.CLASSIFIER, show_default=True)
 @click.option("--C", "C", type=float, default=None, help="regularisation; default: cross-validated")
-@click.option("--test-fraction", type=float, default=0.25, show_default=True)
+@click.option("--test-fraction", type=float, default=D.TEST_FRACTION, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--plot", type=click.Path(), default=None, help="folder for figures (weights)")
 @click.option("--overwrite/--no-overwrite", default=True, show_default=True)
@@ -101,11 +109,20 @@ def softness():
 @click.option("--test-run", "test_runs", multiple=True,
               help="run to hold out (run0 = the positional files, run1 = the first --run, ...); default: a seeded "
                    "test fraction of the runs")
-def softness_train(features_file, labels_file, output, label_var, r_cut, nr_cut, window, species, classifier, C,
-                   test_fraction, seed, plot, overwrite, runs, test_runs):
-    """Train a softness hyperplane from FEATURES_FILE and rearrangement LABELS_FILE (and more runs with --run)."""
-    from ..softness import combine_runs, train_softness
+def softness_train(features_file, labels_file, output, label_var, r_cut, nr_cut, r_quantile, nr_quantile, window,
+                   species, classifier, C, test_fraction, seed, plot, overwrite, runs, test_runs):
+    """Train a softness hyperplane from FEATURES_FILE and rearrangement LABELS_FILE (and more runs with --run).
 
+    The label cuts are given (--r-cut, --nr-cut) or taken as quantiles of the labels of every run (--r-quantile,
+    --nr-quantile; the defaults of `ssefeat run`)."""
+    from ..softness import combine_runs, label_cuts, train_softness
+    from ..softness.labels import check_cut_options
+
+    check_cut_options(r_cut, nr_cut, r_quantile, nr_quantile)  # before reading any file
+    quantiles = r_cut is None or nr_cut is None
+    if not 0 < test_fraction < 1:
+        raise ParameterError(f"--test-fraction {test_fraction} is not a fraction strictly between 0 and 1.",
+                             fix=f"e.g. --test-fraction {D.TEST_FRACTION}.")
     pairs = [(features_file, labels_file), *runs]
     feats = [_features(open_result(f)) for f, _ in pairs]
     labels = [_per_atom_variable(open_result(lab), label_var, "label") for _, lab in pairs]
@@ -118,7 +135,8 @@ def softness_train(features_file, labels_file, output, label_var, r_cut, nr_cut,
                                  fix="name a run: run0 is the positional pair, run1 the first --run, ...")
     elif test_runs:
         raise ParameterError("--test-run needs several runs.", fix="give the other runs with --run FEATURES LABELS.")
-    else:
+    r_cut, nr_cut = label_cuts(labels, r_cut, nr_cut, r_quantile, nr_quantile, species=species)
+    if len(pairs) == 1:
         feats, labels = feats[0], labels[0]
     model, report = train_softness(feats, labels, r_cut=r_cut, nr_cut=nr_cut, window=window, species=species,
                                    classifier=classifier, C=C, test_fraction=test_fraction, seed=seed,
@@ -127,6 +145,8 @@ def softness_train(features_file, labels_file, output, label_var, r_cut, nr_cut,
     t = report["test"]
     held_out = (f"held-out runs {', '.join(model.provenance_['test_groups'])}" if groups is not None
                 else "held-out frames")
+    click.echo(f"label cuts: rearranging above {r_cut:.4g}, quiet below {nr_cut:.4g}"
+               + (" (from quantiles of the labels)" if quantiles else ""))
     click.echo(f"trained on {model.provenance_['n_train']} samples, C = {model.C_:g}; {held_out}: "
                f"accuracy {t['accuracy']:.3f}, balanced {t['balanced_accuracy']:.3f}, "
                f"P(S>0|R) {t['p_soft_given_rearranging']:.3f}, P(S>0) {t['p_soft']:.3f}")
@@ -174,7 +194,7 @@ def softness_apply(model_file, features_file, output, table, plot):
 @click.argument("softness_file", type=click.Path())
 @click.argument("descriptor_files", nargs=-1, required=True, type=click.Path())
 @click.option("-o", "--output", type=click.Path(), default=None, help="links file to write (.nc)")
-@click.option("--n-boot", type=int, default=1000, show_default=True)
+@click.option("--n-boot", type=int, default=D.N_BOOT, show_default=True, help="bootstrap resamples (over ions)")
 @click.option("--lasso/--no-lasso", default=False, show_default=True, help="also fit LASSO softness ~ descriptors")
 @click.option("--plot", type=click.Path(), default=None, help="folder for figures (correlation bars)")
 @click.option("--seed", type=int, default=0, show_default=True)

@@ -53,9 +53,9 @@ def _classify(ref, shells, nf: int, progress: bool = False):
     gained = np.zeros((nf, nc), dtype=np.int32)
     iterator = enumerate(shells)
     if progress:
-        from tqdm.auto import tqdm
+        from ..progress import track
 
-        iterator = tqdm(iterator, total=nf, desc="bond switching", unit="frame")
+        iterator = track(iterator, total=nf, desc="bond switching", unit="frame")
     for k, (off, j) in iterator:
         _k.switching_kernel(ref_off, ref_j, off, j, cat[k], cn[k], lost[k], gained[k])
     return cat, cn, lost, gained

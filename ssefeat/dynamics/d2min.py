@@ -27,7 +27,7 @@ import numpy as np
 import xarray as xr
 
 from ..data import Unwrapper, cell_array, species_indices, validate
-from ..errors import ParameterError, UnwrapWarning
+from ..errors import ParameterError, UnwrapWarning, param
 from ..neighbors import check_cutoff, neighbor_pairs
 from ..provenance import parameters_of, stamp
 from . import _label_kernels as _k
@@ -54,8 +54,10 @@ def _check_int(value, name: str, minimum: int = 1) -> int:
 def _check_lag(lag, n_frames: int, name: str = "lag") -> int:
     lag = _check_int(lag, name)
     if lag >= n_frames:
-        raise ParameterError(f"{name} {lag} frames is longer than the trajectory ({n_frames} frames).",
-                             fix=f"use a {name} below {n_frames} frames, or a longer trajectory.")
+        fix = (f"use a {name} of at most {n_frames - 1} frame{'s' if n_frames > 2 else ''}, or a longer trajectory."
+               if n_frames > 1 else "read at least two frames (check the file and start / stop / stride).")
+        raise ParameterError(f"{name} {lag} frames is longer than the trajectory ({n_frames} frame"
+                             f"{'s' if n_frames != 1 else ''}).", fix=fix)
     return lag
 
 
@@ -313,9 +315,9 @@ def nonaffine_displacement_series(ds: xr.Dataset, lag: int, cutoff: float, speci
     vol = np.full((refs.size, nc), np.nan) if strain else None
     iterator = enumerate(refs)
     if progress:
-        from tqdm.auto import tqdm
+        from ..progress import track
 
-        iterator = tqdm(iterator, total=refs.size, desc="D2min", unit="frame")
+        iterator = track(iterator, total=refs.size, desc="D2min", unit="frame")
     for k, t0 in iterator:
         t0 = int(t0)
         if t0 + lag >= n_frames:
@@ -368,8 +370,8 @@ def cumulative_d2min(ds: xr.Dataset, dt: int, window: int, cutoff: float, specie
     dt = _check_lag(dt, n_frames, "dt")
     window = _check_lag(window, n_frames, "window")
     if window % dt:
-        raise ParameterError(f"window {window} frames is not a multiple of dt {dt} frames.",
-                             fix=f"use window = n * dt, e.g. {max(1, window // dt) * dt}.")
+        raise ParameterError(f"window {window} frames is not a multiple of dt {dt} frames (the interval).",
+                             fix=f"use a window of n intervals, e.g. {param('window', max(1, window // dt) * dt)}.")
     if align not in ("forward", "centre", "center"):
         raise ParameterError(f"align must be 'forward' or 'centre', got {align!r}.")
     series = nonaffine_displacement_series(ds, dt, cutoff, species, normalize, neighbor_species=neighbor_species,

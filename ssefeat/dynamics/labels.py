@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
+from .. import defaults as D
 from ..errors import ParameterError
 from .bond_switching import bond_switching, iter_bond_switching
 from .d2min import cumulative_d2min, iter_cumulative_d2min, iter_nonaffine_displacement, nonaffine_displacement_series
@@ -42,14 +43,15 @@ def _dcum_args(lc, species):
             dict(align=lc["align"], neighbor_species=lc["neighbor_species"]))
 
 
-_D2MIN = {"lag_frames": 10, "cutoff": None, "neighbor_species": None, "normalize": "sum"}
+_D2MIN = {"lag_frames": D.LAG_FRAMES, "cutoff": None, "neighbor_species": None, "normalize": D.NORMALIZE}
 LABEL_KINDS = {k.name: k for k in (
     LabelKind("p_hop", "hop indicator p_hop (Candelier 2010)", phop, iter_phop, "phop",
-              {"t_R_ps": None, "t_R_frames": 10}, _phop_args),
+              {"t_R_ps": None, "t_R_frames": D.T_R_FRAMES}, _phop_args),
     LabelKind("d2min", "non-affine displacement D2min over lag_frames", nonaffine_displacement_series,
               iter_nonaffine_displacement, "d2min", _D2MIN, _d2min_args),
     LabelKind("d_cum", "cumulative D2min over window_frames in steps of lag_frames", cumulative_d2min,
-              iter_cumulative_d2min, "d_cum", {**_D2MIN, "window_frames": 20, "align": "forward"}, _dcum_args),
+              iter_cumulative_d2min, "d_cum", {**_D2MIN, "window_frames": D.DCUM_WINDOW_FRAMES, "align": D.ALIGN},
+              _dcum_args),
     LabelKind("hops", "hop events from p_hop peaks", hop_events, hop_events_chunked, None,
               {"t_R_ps": None, "threshold": None}),
     LabelKind("switching", "bond switching relative to a reference frame", bond_switching, iter_bond_switching,

@@ -61,7 +61,8 @@ def half_window_frames(ds: xr.Dataset, t_R: float | None = None, t_R_frames: int
     if 2 * h + 1 > n_frames:
         raise ParameterError(
             f"too few frames for the p_hop window: t_R = {2 * h} frames needs {2 * h + 1} frames, the trajectory "
-            f"has {n_frames}.", fix=f"use t_R below {n_frames} frames, or a longer trajectory.")
+            f"has {n_frames}.", fix=(f"use t_R of at most {2 * ((n_frames - 1) // 2)} frames, or a longer trajectory."
+                                     if n_frames >= 3 else "read at least 3 frames (check start / stop / stride)."))
     return h
 
 

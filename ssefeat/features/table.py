@@ -52,16 +52,22 @@ def to_dataframe(features: xr.DataArray) -> pd.DataFrame:
     if clash:
         raise SchemaError(f"feature names {clash} clash with the table's index columns {list(INDEX_COLUMNS)}.")
     nf, na = features.sizes["frame"], features.sizes["atom"]
-    cols = {"frame": np.repeat(features["frame"].values, na), "atom": np.tile(features["atom"].values, nf)}
-    if "species" in features.coords:
-        cols["species"] = np.tile(np.asarray(features["species"].values).astype(str), nf)
-    if "time" in features.coords:
-        cols["time"] = np.repeat(np.asarray(features["time"].values, dtype=np.float64), na)
-    df = pd.DataFrame(cols)
+    df = _index_columns(features)
     values = pd.DataFrame(np.asarray(features.values).reshape(nf * na, -1), columns=names)
     df = pd.concat([df, values], axis=1)
     df.attrs["ssefeat"] = _metadata(features)
     return df
+
+
+def _index_columns(da: xr.DataArray) -> pd.DataFrame:
+    """frame, atom (and species, time when known) of a (frame, atom, ...) array, one row per (frame, atom)."""
+    nf, na = da.sizes["frame"], da.sizes["atom"]
+    cols = {"frame": np.repeat(da["frame"].values, na), "atom": np.tile(da["atom"].values, nf)}
+    if "species" in da.coords:
+        cols["species"] = np.tile(np.asarray(da["species"].values).astype(str), nf)
+    if "time" in da.coords:
+        cols["time"] = np.repeat(np.asarray(da["time"].values, dtype=np.float64), na)
+    return pd.DataFrame(cols)
 
 
 def _metadata(features: xr.DataArray) -> dict:
@@ -292,3 +298,44 @@ def write_feature_chunks(chunks, featurize, output, table=None, overwrite: bool 
                 finally:
                     combined.close()
     return info
+
+
+def per_atom_columns(ds: xr.Dataset, skip=("features",)) -> dict:
+    """Every per-atom variable of a stage Dataset as flat columns {name: (frame, atom) DataArray}: (frame, atom)
+    variables as they are, (frame, atom, X) ones as ``<name>_<x>`` per label (or index) of X."""
+    out = {}
+    for name, v in ds.data_vars.items():
+        if name in skip or not {"frame", "atom"} <= set(v.dims) or v.ndim > 3:
+            continue
+        if v.ndim == 2:
+            out[str(name)] = v.transpose("frame", "atom")
+            continue
+        (extra,) = [d for d in v.dims if d not in ("frame", "atom")]
+        labels = v[extra].values if extra in v.coords else range(v.sizes[extra])
+        for k, label in enumerate(labels):
+            out[f"{name}_{label}"] = v.isel({extra: k}, drop=True).transpose("frame", "atom")
+    return out
+
+
+def stage_table(ds: xr.Dataset, parameters: dict | None = None) -> pd.DataFrame:
+    """One table of a per-atom stage (features, labels): index columns, the ``features`` columns when present and
+    every other per-atom variable (:func:`per_atom_columns`); ``attrs["ssefeat"]`` keeps the feature descriptions,
+    each extra column's attributes (units, ...) and ``parameters`` (the settings that made the stage)."""
+    columns = per_atom_columns(ds)
+    if "features" in ds:
+        df = to_dataframe(ds["features"])
+    elif columns:
+        df = _index_columns(next(iter(columns.values())))
+    else:
+        raise SchemaError("the stage has no per-atom (frame, atom) variable to tabulate.")
+    meta = dict(df.attrs.get("ssefeat") or {})
+    clash = sorted(set(columns) & set(df.columns))
+    if clash:
+        raise SchemaError(f"per-atom variables {clash} clash with the table's columns.")
+    extra = pd.DataFrame({name: np.asarray(v.values).reshape(-1) for name, v in columns.items()}, index=df.index)
+    df = pd.concat([df, extra], axis=1)
+    meta["columns"] = {name: {k: (str(a) if not isinstance(a, (int, float, str, bool)) else a)
+                              for k, a in v.attrs.items()} for name, v in columns.items()}
+    meta["parameters"] = parameters or {}
+    df.attrs["ssefeat"] = meta
+    return df

@@ -44,8 +44,7 @@ def simulate(system: str, path, temperature: float | None = None, steps: int = 1
     temperature = spec.default_temperature if temperature is None else temperature
     integ = (spec.production(temperature, dt, seed) if thermostat == "nose-hoover" and spec.production is not None
              else make_thermostat(thermostat, temperature, dt))
-    if equilibrate_steps is not None:
-        build_kwargs["equilibrate_steps"] = equilibrate_steps
+    build_kwargs.update(spec.equilibration(equilibrate_steps, dt))  # steps, or their duration in ps
     sim = spec.build(temperature=temperature, seed=seed, n_atoms=n_atoms, dt=dt, progress=progress, **build_kwargs)
     with TrajectoryWriter(Path(path), sim, velocities=velocities, attrs=attrs, overwrite=overwrite,
                           parameters={"function": "ssefeat.md.simulate", "system": system, "steps": int(steps),

@@ -122,7 +122,7 @@ class Equilibrate:
         if self.reset_velocities or sim.temperature < 0.5 * self.temperature:
             sim.set_velocities(self.temperature)
         integ = make_thermostat(self.thermostat, self.temperature, self.dt, self.damping)
-        sim.run(self.steps, integ, progress=progress)
+        sim.run(self.steps, integ, progress=progress, phase="equilibrate")
         return {"protocol": "equilibrate", **integ.parameters(), "steps": self.steps, **_thermo(sim)}
 
 
@@ -142,7 +142,7 @@ class Ramp:
     def apply(self, sim, writer=None, progress: bool = True) -> dict:
         integ = make_thermostat(self.thermostat, self.t_start, self.dt, self.damping, temperature_end=self.t_end)
         sim.run(self.steps, integ, dump_every=self.dump_every if writer is not None else 0, writer=writer,
-                progress=progress)
+                progress=progress, phase="melt" if self.t_end > self.t_start else "quench")
         rate = (self.t_end - self.t_start) / (self.steps * self.dt) if self.steps else 0.0
         return {"protocol": "ramp", **integ.parameters(), "steps": self.steps, "rate": rate, **_thermo(sim)}
 
@@ -160,7 +160,7 @@ class Production:
         if writer is not None and self.write_first and self.dump_every and writer.last_time != sim.time:
             writer.write(sim)
         sim.run(self.steps, self.integrator, dump_every=self.dump_every if writer is not None else 0,
-                writer=writer, progress=progress)
+                writer=writer, progress=progress, phase="production")
         return {"protocol": "production", **self.integrator.parameters(), "steps": self.steps,
                 "dump_every": self.dump_every, **_thermo(sim)}
 

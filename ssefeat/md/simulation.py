@@ -285,7 +285,8 @@ class Simulation:
 
     # ---------------------------------------------------------------- the run loop
     def run(self, steps: int, integrator, dump_every: int = 0, writer=None, progress: bool = True,
-            check_every: int = 10, blowup_energy: float | None = None, callback=None) -> "Simulation":
+            check_every: int = 10, blowup_energy: float | None = None, callback=None,
+            phase: str | None = None) -> "Simulation":
         """Advance ``steps`` time steps with ``integrator``.
 
         Parameters
@@ -304,6 +305,7 @@ class Simulation:
             ``50 k_B T`` with T the largest of the target and the starting temperatures (at least 0.05 eps or
             50 K), which no physical thermostatted or NVE run approaches in ``check_every`` steps.
         callback : callable(sim), optional, called after every check.
+        phase : str, optional, what this run is (melt, quench, anneal, equilibrate, production): names the progress.
         """
         steps = int(steps)
         if steps < 0:
@@ -322,9 +324,9 @@ class Simulation:
         check_every = max(1, int(check_every))
         bar = None
         if progress and steps > 0:
-            from tqdm.auto import tqdm
+            from ..progress import progress_bar
 
-            bar = tqdm(total=steps, unit="step", desc=f"MD {integrator.name}", mininterval=1.0, leave=False)
+            bar = progress_bar(total=steps, unit="step", desc=f"MD {phase or integrator.name} ({integrator.name})")
         done_since_bar = 0
         try:
             t_start = self.time

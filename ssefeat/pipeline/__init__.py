@@ -15,11 +15,13 @@ import time
 from pathlib import Path
 
 from ..config import check_config, load_config
-from ..io.atomic import atomic_output
+from ..errors import OutputError
+from ..io.atomic import atomic_output, check_folder, remove_stale
 from .correlate import CorrelateStage
 from .disorder import DisorderStage
 from .features import FeaturesStage, cluster_types_of, features_chunk
 from .labels import LabelsStage
+from .lock import FolderLock
 from .report import write_results
 from .softness import SoftnessStage, Training
 from .stage import run_stage
@@ -118,11 +120,31 @@ class Pipeline:
         return run_stage(self, SitesStage(self, trajs=trajs))
 
     # --- the whole job ----------------------------------------------------------------------------
+    def _make_folder(self) -> None:
+        """The results folder, made (with stages/) or refused before any work when it cannot be written."""
+        blocker = next((p for p in (self.out, *self.out.parents) if p.exists() and not p.is_dir()), None)
+        if blocker is not None:
+            raise OutputError(f"cannot make the results folder {self.out}: {blocker} is a file.",
+                              fix="give a results folder path inside a folder (-o, or output.folder).")
+        try:
+            self.stage_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise OutputError(f"cannot make the results folder {self.out}: {err.strerror}.",
+                              fix="give a results folder you may write (-o, or output.folder).") from None
+        check_folder(self.stage_dir)
+
     def run(self) -> Path:
-        """Run every enabled stage (skipping up-to-date ones) and write the results folder. Returns it."""
+        """Run every enabled stage (skipping up-to-date ones) and write the results folder. Returns it. The
+        folder is locked while the run writes (a second run on it is refused) and the temporary outputs of
+        earlier runs that were killed are removed first."""
+        self._make_folder()
+        with FolderLock(self.out, say=self.say):
+            for leftover in remove_stale(self.stage_dir, any_process=True) + remove_stale(self.out, any_process=True):
+                self.say(f"removed {leftover.name}, left by an earlier run that was killed")
+            return self._run()
+
+    def _run(self) -> Path:
         c = self.config
-        self.out.mkdir(parents=True, exist_ok=True)
-        self.stage_dir.mkdir(exist_ok=True)
         (self.out / "config.json").write_text(json.dumps(c, indent=1, default=str))
         try:
             trajs = self.trajectories()

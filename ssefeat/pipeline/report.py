@@ -119,7 +119,9 @@ def _report(pipe, trajs, feats, soft, links, transport, disorder, figures, sites
                   f"(structure functions, parameter set `{c['features']['parameters']}`"
                   f"{', descriptors' if c['features']['descriptors'] else ''}"
                   f"{', cluster environment (r_env = ' + str(c['features']['r_env']) + ' Å) and Li-site polyhedra' if c['features']['environment'] else ''}"
-                  "). Tables: `tables/features_<run>.parquet`.", ""]
+                  "). Tables: `tables/features_<run>.parquet` (every per-atom column of the features stage: structure "
+                  "functions, descriptors, environments, polyhedra; the settings in the parquet metadata), "
+                  "`tables/labels_<run>.parquet`, `tables/softness_<run>.parquet`.", ""]
         if "nearest_cluster_type" in feats[0]:
             types, counts = np.unique(np.asarray(feats[0]["nearest_cluster_type"].values).astype(str),
                                       return_counts=True)
@@ -325,15 +327,17 @@ def write_results(pipe, trajs, feats, labels, soft, links, transport, disorder, 
                              "trajectories": json.dumps([str(p) for p in trajs])})
     save_tree(xr.DataTree.from_dict({"/": root, **nodes}), folder / "results.nc")  # every node's attrs made safe
     if c["output"]["tables"]:
-        from ..features.table import TableWriter
+        from ..features.table import TableWriter, stage_table
 
         (folder / "tables").mkdir(exist_ok=True)
         size = int(c["execution"]["chunk_frames"])
-        for k, f in enumerate(feats):  # frame chunk by frame chunk: the stage store is never loaded whole
-            F = f["features"]
-            with TableWriter(folder / "tables" / f"features_{k}.parquet") as w:
-                for a in range(0, F.sizes["frame"], size):
-                    w.write(F.isel(frame=slice(a, a + size)).load())
+        made = {"features": {s: c[s] for s in ("species", "features")}, "labels": {"species": c["species"],
+                                                                                  "labels": c["labels"]}}
+        for name, items in (("features", feats), ("labels", labels)):
+            for k, f in enumerate(items):  # frame chunk by frame chunk: the stage store is never loaded whole
+                with TableWriter(folder / "tables" / f"{name}_{k}.parquet") as w:
+                    for a in range(0, f.sizes["frame"], size):
+                        w.write(stage_table(f.isel(frame=slice(a, a + size)).load(), parameters=made[name]))
         for k, s in enumerate(soft):
             df = s["softness"].to_dataframe().reset_index()
             with atomic_output(folder / "tables" / f"softness_{k}.parquet") as tmp:

@@ -21,9 +21,12 @@ class Training:
         self.pipe, self.features, self.sc = pipe, features, pipe.config["softness"]
         self.model_path = pipe.out / "softness_model.json"
         self.label0 = label_array(labels[0]).load()  # (frame, atom): quantiles and training samples
-        self.r_cut, self.nr_cut = (self.sc[cut] if self.sc[cut] is not None else
-                                   float(np.nanquantile(self.label0.values, self.sc[q]))
-                                   for cut, q in (("r_cut", "r_quantile"), ("nr_cut", "nr_quantile")))
+        from ..softness import label_cuts
+
+        sc = self.sc  # a given cut replaces its quantile
+        self.r_cut, self.nr_cut = label_cuts(self.label0, sc["r_cut"], sc["nr_cut"],
+                                             None if sc["r_cut"] is not None else sc["r_quantile"],
+                                             None if sc["nr_cut"] is not None else sc["nr_quantile"])
         self._model = None
 
     @property

@@ -168,10 +168,10 @@ def write_chunk(task, start: int, stop: int, store: str) -> int:
 def map_chunks(pipe, task, chunks: list[tuple[int, int]], store: str, distributed: bool, desc: str) -> None:
     """Run :func:`write_chunk` for every chunk, serially or on the dask cluster; the chunk is written where it is
     computed, so only frame counts come back."""
-    from tqdm.auto import tqdm
+    from ..progress import progress_bar
 
     client = pipe.client() if distributed else None
-    bar = tqdm(total=sum(b - a for a, b in chunks), desc=desc, unit="frame", leave=False, disable=not pipe.progress)
+    bar = progress_bar(total=sum(b - a for a, b in chunks), desc=desc, unit="frame", disable=not pipe.progress)
     try:
         if client is None:
             for a, b in chunks:

@@ -4,7 +4,7 @@ blocks or runs), ``model`` (SoftnessModel: S = (w . x + b) / |w| in standardised
 files, no pickle), ``probability`` (P_R(S) and ln P_R(S) = Sigma(S) - DeltaE(S) / (k_B T)), ``protocol`` (the
 Kob-Andersen recipe for independent runs: :func:`train_on_runs`).
 """
-from .labels import future_max, labels_at_frames  # noqa: F401
+from .labels import future_max, label_cuts, labels_at_frames  # noqa: F401
 from .model import (MIN_FEATURE_SCALE, MODEL_FORMAT, MODEL_FORMAT_VERSION, SoftnessModel, in_domain_softness,  # noqa: F401
                     out_of_domain, train_softness)
 from .probability import fit_softness_arrhenius, p_r_trend, rearrangement_probability  # noqa: F401

@@ -101,3 +101,59 @@ def labels_at_frames(labels: xr.DataArray, frames, reduce: str = "max") -> xr.Da
     return stamp(res, parameters={"reduce": reduce, "label": str(labels.name)},
                  units=labels.attrs.get("units"), analysis="labels_at_frames")
 
+
+
+def check_cut_options(r_cut=None, nr_cut=None, r_quantile=None, nr_quantile=None) -> dict:
+    """{"r": cut or None, "nr": ...} and the quantiles to use for the missing cuts; refuses a cut given with its
+    quantile and quantiles outside (0, 1) (defaults :data:`ssefeat.defaults.R_QUANTILE` / ``NR_QUANTILE``)."""
+    from .. import defaults as D
+    from ..errors import param
+
+    out = {}
+    for name, cut, q, default in (("r", r_cut, r_quantile, D.R_QUANTILE),
+                                  ("nr", nr_cut, nr_quantile, D.NR_QUANTILE)):
+        if cut is not None and q is not None:
+            raise ParameterError(f"give {param(name + '_cut')} or {param(name + '_quantile')}, not both.",
+                                 fix=f"drop {param(name + '_quantile')} to use the cut as given.")
+        q = default if q is None and cut is None else q
+        if q is not None and (isinstance(q, bool) or not isinstance(q, (int, float)) or not 0 < q < 1):
+            raise ParameterError(f"{param(name + '_quantile', q)} is not a quantile strictly between 0 and 1.",
+                                 fix=f"e.g. {param(name + '_quantile', default)}.")
+        out[name] = (None if cut is None else float(cut), q)
+    return out
+
+
+def label_cuts(labels, r_cut=None, nr_cut=None, r_quantile: float | None = None, nr_quantile: float | None = None,
+               species=None) -> tuple[float, float]:
+    """The thresholds (r_cut, nr_cut) of a softness training set: given values, or quantiles of the finite labels
+    (of ``species`` when the labels carry a species coordinate; one DataArray or a list of runs' DataArrays).
+
+    A cut and its quantile are exclusive; a missing cut takes its quantile (default
+    :data:`ssefeat.defaults.R_QUANTILE` / ``NR_QUANTILE``); nr_cut must come out below r_cut.
+    """
+    from ..errors import param
+
+    cuts = {}
+    for name, (cut, q) in check_cut_options(r_cut, nr_cut, r_quantile, nr_quantile).items():
+        if cut is not None:
+            cuts[name] = cut
+            continue
+        values = []
+        for la in labels if isinstance(labels, (list, tuple)) else [labels]:
+            if species is not None and "species" in la.coords:
+                from ..data import species_indices
+
+                la = la.isel(atom=species_indices(la, species))
+            v = np.asarray(la.values, dtype=np.float64).ravel()
+            values.append(v[np.isfinite(v)])
+        values = np.concatenate(values)
+        if values.size == 0:
+            raise ParameterError("the labels hold no finite value to take quantiles of.",
+                                 fix="check the labels file (are its windows longer than the trajectory?).")
+        cuts[name] = float(np.quantile(values, q))
+    if not cuts["nr"] < cuts["r"]:
+        raise ParameterError(f"nr_cut ({cuts['nr']:.4g}) is not below r_cut ({cuts['r']:.4g}): no label separates "
+                             "quiet from rearranging samples.",
+                             fix=f"choose {param('nr_cut')} below {param('r_cut')} (or a lower "
+                                 f"{param('nr_quantile')}).")
+    return cuts["r"], cuts["nr"]

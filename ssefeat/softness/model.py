@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import NotFittedError
 
 from .. import __version__
 from ..errors import DomainWarning, MissingFileError, ModelFileError, ParameterError, SchemaError
@@ -30,6 +31,31 @@ DOMAIN_RIDGE = 1e-3
 #: (the largest training distance itself grows with the training set's size, and fresh samples of the same data
 #: exceed it at a rate 1 / n_training)
 DOMAIN_FACTOR = 2.0
+
+
+class NotTrainedError(ParameterError, NotFittedError):
+    """A SoftnessModel used before ``fit`` or ``load`` (an ssefeat error and scikit-learn's NotFittedError)."""
+
+
+class FeatureTypeError(SchemaError, TypeError):
+    """Features of a type the model cannot use (sparse matrices, text, objects)."""
+
+
+def _validate(model, X, y=None, reset: bool = False, what: str = "features"):
+    """X (and y) checked by scikit-learn's rules (2D, dense, real, finite, enough samples; the number of features
+    against the fit unless ``reset``), refused as an ssefeat error that keeps scikit-learn's wording."""
+    from sklearn.utils.validation import validate_data
+
+    try:
+        if y is None:
+            with warnings.catch_warnings():  # names are checked by check_features; plain arrays are fine
+                warnings.filterwarnings("ignore", message="X does not have valid feature names")
+                return validate_data(model, X, reset=reset, dtype=np.float64, ensure_all_finite=True), None
+        return validate_data(model, X, y, reset=reset, dtype=np.float64, ensure_all_finite=True)
+    except (TypeError, ValueError) as err:
+        kind = FeatureTypeError if isinstance(err, TypeError) else SchemaError
+        raise kind(f"{what}: {err}", fix="give a dense 2D array of finite numbers (n_samples, n_features) with "
+                   "the model's features; drop samples with NaN / inf features.") from None
 
 
 class SoftnessModel(ClassifierMixin, BaseEstimator):
@@ -68,6 +94,13 @@ class SoftnessModel(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.progress = progress
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False  # rearranging or not: binary only
+        tags.input_tags.allow_nan = False
+        tags.input_tags.sparse = False
+        return tags
+
     def _estimator(self, C: float, warm_start: bool = False):
         if self.classifier == "logistic":
             from sklearn.linear_model import LogisticRegression
@@ -94,19 +127,24 @@ class SoftnessModel(ClassifierMixin, BaseEstimator):
     def _fit(self, X, y, groups, feature_names):
         from sklearn.model_selection import GroupKFold, StratifiedKFold
 
-        X = np.asarray(X, dtype=np.float64)
-        y = np.asarray(y).astype(np.int64)
-        if X.ndim != 2 or len(X) != len(y):
-            raise ParameterError(f"X has shape {X.shape} and y {y.shape}; expected (n, n_features) and (n,).")
-        if not np.isfinite(X).all():
-            raise SchemaError("training features contain NaN or infinite values.",
-                              fix="drop or recompute those samples before training.")
+        from sklearn.utils.multiclass import check_classification_targets
+
+        X, y = _validate(self, X, y, reset=True, what="training features")
+        try:
+            check_classification_targets(y)
+        except ValueError as err:
+            raise ParameterError(f"labels: {err}", fix="give class labels: 1 = rearranging, 0 = not.") from None
         classes, counts = np.unique(y, return_counts=True)
-        if len(classes) != 2 or counts.min() < max(2, self.cv if self.C is None else 2):
+        if len(classes) != 2:
+            raise ParameterError(f"Only binary classification is supported (rearranging or not); the labels hold "
+                                 f"{len(classes)} class{'es' if len(classes) != 1 else ''}: {classes.tolist()}.",
+                                 fix="give labels 1 (rearranging) and 0 (not), e.g. from select_training_set.")
+        if counts.min() < max(2, self.cv if self.C is None else 2):
             raise ParameterError(f"training needs both classes with enough samples; got counts "
                                  f"{dict(zip(classes.tolist(), counts.tolist()))}.",
                                  fix="loosen r_cut / nr_cut or use more frames.")
-        self.classes_ = np.array([0, 1])
+        self.classes_ = classes  # the second one is "rearranging" (1 for ssefeat's labels)
+        y = (y == classes[1]).astype(np.int64)
         self.mean_ = X.mean(axis=0)
         # Features that (almost) never vary in training carry no information, and dividing by their tiny spread
         # would blow up softness wherever they do occur (a radial shell at a Li-Li distance met once in 10^4
@@ -132,6 +170,7 @@ class SoftnessModel(ClassifierMixin, BaseEstimator):
             self.cv_scores_ = np.array([])
             self.C_ = float(self.C)
         est = self._estimator(self.C_).fit(Z, y)
+        self.n_iter_ = int(np.max(est.n_iter_))  # solver iterations of the final fit
         self.coef_ = np.zeros(X.shape[1])
         self.coef_[active] = np.asarray(est.coef_, dtype=np.float64).reshape(-1)
         self.dead_features_ = [str(n) for n in self.feature_names_in_[~active]]
@@ -192,7 +231,8 @@ class SoftnessModel(ClassifierMixin, BaseEstimator):
 
     def _check_fitted(self):
         if not hasattr(self, "coef_"):
-            raise ParameterError("this SoftnessModel is not trained.", fix="call fit(...) or SoftnessModel.load(path).")
+            raise NotTrainedError("this SoftnessModel is not trained.",
+                                  fix="call fit(...) or SoftnessModel.load(path).")
 
     def softness(self, X) -> np.ndarray:
         """Signed distance to the hyperplane in standardised feature units, (n_samples,)."""
@@ -204,11 +244,15 @@ class SoftnessModel(ClassifierMixin, BaseEstimator):
         Z = (X - self.mean_) / self.scale_
         return (Z @ self.coef_ + self.intercept_) / np.linalg.norm(self.coef_)
 
-    decision_function = softness
+    def decision_function(self, X) -> np.ndarray:
+        """:meth:`softness` of checked samples (scikit-learn's rules: NaN / inf and sparse input refused)."""
+        self._check_fitted()
+        return self.softness(_validate(self, X)[0])
 
     def predict(self, X) -> np.ndarray:
-        """1 (rearranging) where S > 0, else 0."""
-        return (self.softness(X) > 0).astype(np.int64)
+        """The second class (rearranging: 1) where S > 0, else the first (0)."""
+        S = self.decision_function(X)
+        return np.asarray(self.classes_)[(S > 0).astype(np.int64)]
 
     def score(self, X, y, sample_weight=None) -> float:
         """Balanced accuracy."""

@@ -36,6 +36,8 @@ class SystemSpec:
     description : str
     production : callable(temperature, dt, seed) -> integrator, optional; the default NVT integrator of
         ``ssefeat simulate`` (Nose-Hoover chain when None)
+    species : the species names of its atoms (checked against the roles of a pipeline configuration)
+    equilibrate : the builder's equilibration keyword, ``"equilibrate_steps"`` or ``"equilibrate_ps"``
     """
 
     name: str
@@ -47,6 +49,17 @@ class SystemSpec:
     default_n_atoms: int = 500
     description: str = ""
     production: Callable | None = None
+    species: tuple[str, ...] = ()
+    equilibrate: str = "equilibrate_ps"
+
+    def equilibration(self, steps: int | None, dt: float) -> dict:
+        """The builder keyword for ``steps`` equilibration steps of ``dt`` (``--equilibrate-steps``); {} for None."""
+        if steps is None:
+            return {}
+        if isinstance(steps, bool) or int(steps) != steps or steps < 0:
+            raise ParameterError(f"equilibrate_steps must be a whole number of steps >= 0, got {steps!r}.",
+                                 fix="e.g. --equilibrate-steps 2000.")
+        return {self.equilibrate: int(steps) if self.equilibrate == "equilibrate_steps" else int(steps) * float(dt)}
 
 
 SYSTEMS: dict[str, SystemSpec] = {}

@@ -182,12 +182,13 @@ def glass_ceramic(n_cells=(2, 2), crystal_cells: int = 2, glass_cells: int = 2, 
                     "glass_density": glass_density, "temperature": melt_temperature})
     # the crystal is tethered, so a Langevin thermostat keeps it cold enough; the glass melts
     n_melt = max(1, int(round(melt_ps / dt)))
-    sim.run(n_melt, Langevin(melt_temperature, dt, damping=0.1), progress=progress)
+    sim.run(n_melt, Langevin(melt_temperature, dt, damping=0.1), progress=progress, phase="melt")
     history.append({"protocol": "melt (crystal tethered)", "temperature": melt_temperature, "ps": melt_ps,
                     "tether_k": tether_k})
     quench_ps = abs(melt_temperature - temperature) / quench_rate
     n_q = max(1, int(round(quench_ps / dt)))
-    sim.run(n_q, Langevin(melt_temperature, dt, damping=0.1, temperature_end=temperature), progress=progress)
+    sim.run(n_q, Langevin(melt_temperature, dt, damping=0.1, temperature_end=temperature), progress=progress,
+            phase="quench")
     history.append({"protocol": "quench (crystal tethered)", "t_start": melt_temperature, "t_end": temperature,
                     "rate_K_per_ps": quench_rate})
     # release the crystal
@@ -199,7 +200,7 @@ def glass_ceramic(n_cells=(2, 2), crystal_cells: int = 2, glass_cells: int = 2, 
                       min_distance=0.0)
     if equilibrate_ps > 0:
         n = max(1, int(round(equilibrate_ps / dt)))
-        free.run(n, Langevin(temperature, dt, damping=0.5), progress=progress)
+        free.run(n, Langevin(temperature, dt, damping=0.5), progress=progress, phase="equilibrate")
         history.append({"protocol": "equilibrate (free)", "temperature": temperature, "ps": equilibrate_ps})
     free.step = 0
     free.time = 0.0
@@ -236,5 +237,5 @@ def _build(temperature=None, seed=0, n_atoms=None, progress=False, **kw):
 
 
 register_system(SystemSpec(name="glass_ceramic", build=_build, forcefield=lips_forcefield, units="metal",
-                           default_dt=0.001, default_temperature=600.0, default_n_atoms=512,
+                           species=("Li", "P", "S"), default_dt=0.001, default_temperature=600.0, default_n_atoms=512,
                            description="crystalline Li3PS4-like slab | LiPS glass, interfaces along z"))

@@ -144,7 +144,8 @@ def kob_andersen(n_atoms: int = 500, temperature: float = 1.0, density: float = 
 
         if thermostat == "langevin" and damping is None:
             damping = 1.0  # tau; strong enough to thermalise the minimised start quickly
-        sim.run(int(equilibrate_steps), make_thermostat(thermostat, temperature, dt, damping), progress=progress)
+        sim.run(int(equilibrate_steps), make_thermostat(thermostat, temperature, dt, damping), progress=progress,
+                phase="equilibrate")
     sim.step = 0
     sim.time = 0.0
     return sim
@@ -182,5 +183,6 @@ def _build(temperature=None, seed=0, n_atoms=None, dt=None, equilibrate_steps=No
 
 
 register_system(SystemSpec(name="kob_andersen", build=_build, forcefield=kob_andersen_forcefield, units="lj",
+                           species=("A", "B"), equilibrate="equilibrate_steps",
                            default_dt=0.005, default_temperature=1.0, default_n_atoms=500,
                            description="Kob-Andersen 80:20 binary LJ glass former, reduced LJ units, rho = 1.2"))

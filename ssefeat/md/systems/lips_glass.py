@@ -190,7 +190,7 @@ def lips_glass(n_atoms=None, temperature: float = 600.0, seed: int | None = 0, *
         n = max(1, int(round(ps / dt)))
         integ = NPT(t0, pressure, dt, damping=0.1, tau_p=1.0, temperature_end=t1)
         vols = []
-        sim.run(n, integ, progress=progress, check_every=10,
+        sim.run(n, integ, progress=progress, check_every=10, phase=name,
                 callback=lambda s: vols.append(s.volume))
         history.append({"protocol": name, "integrator": integ.name, "t_start": t0, "t_end": t1, "ps": ps,
                         "steps": n, "pressure": pressure,
@@ -209,7 +209,7 @@ def lips_glass(n_atoms=None, temperature: float = 600.0, seed: int | None = 0, *
         sim.compute_forces()
     if equilibrate_ps > 0:
         n = max(1, int(round(equilibrate_ps / dt)))
-        sim.run(n, Langevin(temperature, dt, damping=0.5), progress=progress)
+        sim.run(n, Langevin(temperature, dt, damping=0.5), progress=progress, phase="equilibrate")
     rho = density_g_cm3(topo.species, sim.cell)
     history.append({"protocol": "equilibrate", "integrator": "langevin", "temperature": temperature,
                     "ps": equilibrate_ps, "density": rho})
@@ -233,6 +233,6 @@ def _build(temperature=None, seed=0, n_atoms=None, progress=False, **kw):
 
 
 register_system(SystemSpec(name="lips_glass", build=_build, forcefield=lips_forcefield, units="metal",
-                           default_dt=0.001, default_temperature=600.0, default_n_atoms=558,
+                           species=("Li", "P", "S"), default_dt=0.001, default_temperature=600.0, default_n_atoms=558,
                            description="Li2S-P2S5 glass (Li+, PS4, P2S7, P2S6; Buckingham + DSF Coulomb, bonded "
                                        "anions), melt-quenched"))

@@ -85,7 +85,7 @@ def vacancy_crystal(n_cells: int | tuple = 3, n_vacancies: int = 2, temperature:
         sim.set_velocities(temperature)
         if equilibrate_ps > 0:
             n = max(1, int(round(equilibrate_ps / dt)))
-            sim.run(n, Langevin(temperature, dt, damping=0.2), progress=progress)
+            sim.run(n, Langevin(temperature, dt, damping=0.2), progress=progress, phase="equilibrate")
             history.append({"protocol": "equilibrate", "integrator": "langevin", "temperature": temperature,
                             "ps": equilibrate_ps})
     sim.step = 0
@@ -109,5 +109,5 @@ def _build(temperature=None, seed=0, n_atoms=None, progress=False, **kw):
 
 
 register_system(SystemSpec(name="vacancy_crystal", build=_build, forcefield=vacancy_forcefield, units="metal",
-                           default_dt=0.001, default_temperature=600.0, default_n_atoms=322,
+                           species=("Li", "S"), default_dt=0.001, default_temperature=600.0, default_n_atoms=322,
                            description="antifluorite Li2S (a = 5.70 Å) with Li vacancies, rigid ions + DSF"))
