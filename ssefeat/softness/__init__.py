@@ -5,8 +5,8 @@ files, no pickle), ``probability`` (P_R(S) and ln P_R(S) = Sigma(S) - DeltaE(S) 
 Kob-Andersen recipe for independent runs: :func:`train_on_runs`).
 """
 from .labels import future_max, label_cuts, labels_at_frames  # noqa: F401
-from .model import (MIN_FEATURE_SCALE, MODEL_FORMAT, MODEL_FORMAT_VERSION, SoftnessModel, in_domain_softness,  # noqa: F401
-                    out_of_domain, train_softness)
+from .domain import MIN_FEATURE_SCALE, in_domain_softness, out_of_domain  # noqa: F401
+from .model import MODEL_FORMAT, MODEL_FORMAT_VERSION, SoftnessModel, train_softness  # noqa: F401
 from .probability import fit_softness_arrhenius, p_r_trend, rearrangement_probability  # noqa: F401
 from .protocol import (alpha_relaxation_time, labels_and_features, permuted_control, quiet_tau_at,  # noqa: F401
                        quiet_window, train_on_runs, train_with_holdouts, transfer_metrics)

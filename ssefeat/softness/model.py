@@ -17,20 +17,11 @@ from .. import __version__
 from ..errors import DomainWarning, MissingFileError, ModelFileError, ParameterError, SchemaError
 from ..io.atomic import atomic_output
 from ..provenance import stamp
+from .domain import MIN_FEATURE_SCALE, training_domain
 from .training_set import _signature_hash, feature_names, feature_signature, select_training_set
 
 MODEL_FORMAT = "ssefeat-softness-model"
 MODEL_FORMAT_VERSION = 1
-#: features whose training spread is below this (relative to max(1, |mean|)) are "dead": left out of the fit
-#: (weight 0). Structure functions count neighbours, so 1e-3 is a thousandth of a neighbour.
-MIN_FEATURE_SCALE = 1e-3
-#: added to the diagonal of the training covariance (standardised units, variance 1) for the domain distance: a
-#: direction the training samples never moved in counts with weight 1 / DOMAIN_RIDGE
-DOMAIN_RIDGE = 1e-3
-#: a sample is in the training domain within DOMAIN_FACTOR x the 99th percentile of the training samples' distances
-#: (the largest training distance itself grows with the training set's size, and fresh samples of the same data
-#: exceed it at a rate 1 / n_training)
-DOMAIN_FACTOR = 2.0
 
 
 class NotTrainedError(ParameterError, NotFittedError):
@@ -424,36 +415,6 @@ def balanced_accuracy_interval(y, predicted, units, n_boot: int = 2000, confiden
         ba = 0.5 * (tp / (tp + fn) + tn / (tn + fp))
     alpha = (1 - confidence) / 2
     return {"balanced_accuracy_ci": np.nanquantile(ba, [alpha, 1 - alpha]).tolist(), "n_test_units": int(names.size)}
-
-
-def in_domain_softness(softness: xr.Dataset) -> xr.DataArray:
-    """The ``softness`` variable of a softness Dataset (a pipeline stage store) where ``in_domain`` holds, NaN
-    elsewhere (unchanged when the model had no training domain)."""
-    S = softness["softness"]
-    return S.where(softness["in_domain"].astype(bool)) if "in_domain" in softness else S
-
-
-def out_of_domain(softness: xr.Dataset) -> tuple[int, int]:
-    """(samples outside the training domain, samples with a finite softness) of a softness Dataset; (0, n) when
-    the model had no training domain."""
-    finite = np.isfinite(softness["softness"].values)
-    if "in_domain" not in softness:
-        return 0, int(finite.sum())
-    return int((finite & ~softness["in_domain"].values.astype(bool)).sum()), int(finite.sum())
-
-
-def training_domain(X: np.ndarray, mean: np.ndarray, scale: np.ndarray, active: np.ndarray) -> dict:
-    """The training domain stored in a model file: per-feature ranges, the covariance of the standardised active
-    features (+ DOMAIN_RIDGE), and the threshold: DOMAIN_FACTOR x the 99th percentile of the training samples'
-    Mahalanobis distances."""
-    Z = ((X - mean) / scale)[:, active]
-    k = Z.shape[1]
-    cov = np.cov(Z, rowvar=False).reshape(k, k) + DOMAIN_RIDGE * np.eye(k)
-    dist = np.sqrt(np.einsum("ij,ij->i", Z @ np.linalg.inv(cov), Z))
-    return {"active": active.tolist(), "covariance": cov.tolist(),
-            "threshold": DOMAIN_FACTOR * float(np.quantile(dist, 0.99)),
-            "min": X.min(axis=0).tolist(), "max": X.max(axis=0).tolist(),
-            "range_pad": (MIN_FEATURE_SCALE * np.maximum(1.0, np.abs(mean))).tolist(), "n_samples": int(len(X))}
 
 
 def train_softness(features: xr.DataArray, labels: xr.DataArray, r_cut: float, nr_cut: float, window: int = 0,
