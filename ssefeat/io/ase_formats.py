@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ParameterError, TopologyMismatchError
+from ..errors import ParameterError, TopologyMismatchError, param
 from ..units import TIME_UNIT_PS
 from .formats import ReadOptions, StepClock, atom_indices, build, errors_named
 from .sniff import local_copy, open_text
@@ -218,7 +218,7 @@ def _map_labels(labels, opts: ReadOptions, path) -> np.ndarray:
         missing = sorted(set(labels.tolist()) - {str(k) for k in opts.type_map})
         if missing:
             raise ParameterError(f"{path} has species labels {missing} that the type map does not name.",
-                                 fix="map every label, e.g. --type-map A=Li,B=S (type_map={'A': 'Li'} in Python).")
+                                 fix=f"map every label, e.g. {param('type_map', 'A=Li,B=S')}.")
         lookup = {str(k): v for k, v in opts.type_map.items()}
         return np.array([lookup[x] for x in labels], dtype=str)
     if opts.topology is not None:

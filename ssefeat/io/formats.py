@@ -24,7 +24,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from ..errors import (CorruptFileError, MissingFileError, ParameterError, SchemaError, SelectionError,
-                      SsefeatError, UnknownFormatError)
+                      SsefeatError, UnknownFormatError, param)
 from .sniff import COMPRESSED_SUFFIXES, check_not_empty, sniff
 
 
@@ -116,7 +116,8 @@ def sniff_netcdf(path) -> str:
     except OSError as err:
         raise CorruptFileError(f"{path} is not a readable netCDF file ({err}).",
                                fix="check that the file is complete (not truncated by a crashed run or copy) "
-                                   "and really is netCDF; pass format=... if the extension is misleading.") from err
+                                   f"and really is netCDF; give the format ({param('format', 'NAME')}) if the "
+                                   "extension is misleading.") from err
     if "positions" in variables:
         return "netcdf"
     if "AMBER" in conventions.upper() or "coordinates" in variables:
@@ -192,7 +193,8 @@ class ReadOptions:
             raise ParameterError(f"stop={self.stop} is not after start={self.start}: no frame would be read.",
                                  fix="give stop > start.")
         if self.timestep_ps is not None and not (float(self.timestep_ps) > 0):
-            raise ParameterError(f"timestep_ps={self.timestep_ps!r} must be positive.", fix="give it in ps, > 0.")
+            raise ParameterError(f"{param('timestep_ps', self.timestep_ps)} must be positive.",
+                                 fix="give it in ps, > 0.")
         if self.type_map is not None:
             self.type_map = parse_type_map(self.type_map)
 
@@ -254,7 +256,8 @@ def atom_indices(species: Sequence[str], atoms, path) -> np.ndarray | None:
         wanted = [atoms] if isinstance(atoms, str) else list(atoms)
         mask = np.isin(species, wanted)
         if not mask.any():
-            raise SelectionError(f"the selection atoms={atoms!r} matches no atom of {path}; its species are "
+            raise SelectionError(f"the selection {param('atoms', ','.join(wanted))} matches no atom of {path}; "
+                                 "its species are "
                                  f"{present}.", fix="use one of those species names (case-sensitive).")
         return np.flatnonzero(mask)
     if isinstance(atoms, slice):
@@ -264,7 +267,7 @@ def atom_indices(species: Sequence[str], atoms, path) -> np.ndarray | None:
         if idx.dtype == bool:
             idx = np.flatnonzero(idx)
         if not np.issubdtype(idx.dtype, np.integer):
-            raise SelectionError(f"atoms={atoms!r} is neither species names nor integer indices.",
+            raise SelectionError(f"the selection {atoms!r} is neither species names nor integer indices.",
                                  fix="give a species name, a list of names, or atom indices.")
         bad = idx[(idx < -n) | (idx >= n)]
         if bad.size:
@@ -272,7 +275,7 @@ def atom_indices(species: Sequence[str], atoms, path) -> np.ndarray | None:
                                  fix=f"use indices from 0 to {n - 1}.")
         idx = np.unique(np.where(idx < 0, idx + n, idx))
     if idx.size == 0:
-        raise SelectionError(f"the selection atoms={atoms!r} matches no atom of {path} ({n} atoms).",
+        raise SelectionError(f"the selection {atoms!r} matches no atom of {path} ({n} atoms).",
                              fix="give at least one atom index or species present in the file.")
     return idx
 
@@ -294,7 +297,8 @@ def errors_named(path, fmt: str):
         raise CorruptFileError(
             f"could not read {path} as {fmt}: {type(err).__name__}: {err}".rstrip(),
             fix="check that the file is complete (a crashed run or an interrupted copy truncates it) and of the "
-                "format its name says; pass format=... if the extension is misleading.") from err
+                f"format its name says; give the format ({param('format', 'NAME')}) if the extension is "
+                "misleading.") from err
 
 
 def times_for(frames: np.ndarray, file_time, opts: ReadOptions):

@@ -37,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import CorruptFileError, ParameterError, TimeOrderError, TopologyMismatchError
+from ..errors import CorruptFileError, ParameterError, TimeOrderError, TopologyMismatchError, param
 from .formats import ReadOptions, StepClock, atom_indices, build, errors_named
 from .sniff import open_binary
 
@@ -51,7 +51,8 @@ def _open(path, mode="rb"):
 def _corrupt(path, what):
     return CorruptFileError(f"{path}: {what}",
                             fix="the dump is truncated or not a LAMMPS text dump; drop the incomplete last frame "
-                                "(or re-run / re-copy it), or pass format=... if it is another format.")
+                                f"(or re-run / re-copy it), or give the format ({param('format', 'NAME')}) if it "
+                                "is another format.")
 
 
 def _pbc(tokens: list[str]) -> np.ndarray:

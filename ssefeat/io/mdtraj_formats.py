@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import CorruptFileError, ParameterError, TopologyMismatchError
+from ..errors import CorruptFileError, ParameterError, TopologyMismatchError, param
 from ..units import NM_TO_ANGSTROM
 from .formats import ReadOptions, atom_indices, build, check_path, detect_format, errors_named
 from .sniff import local_copy
@@ -68,8 +68,9 @@ def load_topology(topology, path, fmt: str, species_from_file=None):
             with errors_named(path, fmt), _file_class(fmt)(str(path)) as f:
                 return f.topology
         raise ParameterError(f"{path} ({fmt}) stores coordinates only, no atom names.",
-                             fix="pass topology=... (a pdb / gro / h5 file of the same system, or a list of species "
-                                 "symbols); on the command line --topology FILE.")
+                             fix=f"give {param('topology', 'FILE')} (a pdb / gro / h5 file of the same system, or in "
+                                 "Python a "
+                                 "list of species symbols).")
     if isinstance(topology, md.Topology):
         return topology
     if isinstance(topology, xr.Dataset):

@@ -13,7 +13,7 @@ from pathlib import Path
 import xarray as xr
 
 from ..data import validate
-from ..errors import CorruptFileError, OutputError, SchemaError
+from ..errors import CorruptFileError, OutputError, SchemaError, param
 from .atomic import atomic_output
 from .attrs import safe_attrs
 from .formats import ReadOptions, atom_indices, cell_per_frame, errors_named
@@ -79,7 +79,8 @@ def open_lazy(path, fmt: str) -> xr.Dataset:
     if "positions" not in ds:
         ds.close()
         raise SchemaError(f"{path} has no 'positions' variable: it is not an ssefeat trajectory.",
-                          fix="write trajectories with ssefeat.io.write, or give format=... for other files.")
+                          fix=f"write trajectories with ssefeat.io.write, or give {param('format', 'NAME')} for "
+                              "other files.")
     return ds
 
 

@@ -18,7 +18,7 @@ import re
 
 import numpy as np
 
-from ..errors import CorruptFileError, ParameterError
+from ..errors import CorruptFileError, ParameterError, param
 from .formats import ReadOptions, StepClock, atom_indices, build, chunked, errors_named
 from .sniff import open_binary
 
@@ -81,8 +81,9 @@ def _species(names, counts, comment: str, opts: ReadOptions, path) -> np.ndarray
             return top
         if names is None or None in names:
             raise ParameterError(f"{path} is a VASP 4 XDATCAR: it does not name its {len(counts)} species.",
-                                 fix="name them in order of the counts line with --type-map 1=Li,2=P,3=S "
-                                     "(type_map= in Python) or give a topology.")
+                                 fix="name them in order of the counts line with "
+                                     f"{param('type_map', '1=Li,2=P,3=S')} or "
+                                     "give a topology.")
     return np.repeat(np.asarray(names, dtype=str), counts)
 
 
