@@ -141,7 +141,8 @@ def report_lines(tree) -> list[str]:
              f"{root.attrs['radius_angstrom']:g} Å;"
              " a jump is a change between two different sites, time outside every site ignored (GEMDAT's rule). "
              "Rates: Poisson errors; escape rate = jumps per ps spent on sites of the from type.", "",
-             "| run | T (K) | ions | jumps | D_J (cm²/s, error over ions) | f = D_tracer / D_J (D_tracer fit window) |",
+             "| run | T (K) | ions | jumps | D_J (cm²/s, error over ions) "
+             "| f = D_tracer / D_J (D_tracer fit window) |",
              "|---|---|---|---|---|---|"]
     for r in runs:
         J = tree[r]["jumps"].to_dataset()
