@@ -10,14 +10,14 @@ from .environment_commands import _read, io_options
 from .group import main
 
 
-def _temperatures(runs, paths, given) -> list[float]:
-    """One temperature (K) per run: ``--temperature`` in order, else each file's ``temperature_K``; refused when
-    one is unknown (E_a needs them all)."""
+def _temperatures(paths, given, read_first) -> list[float]:
+    """One temperature (K) per trajectory: ``--temperature`` in order, else each file's ``temperature_K`` (its first
+    frame is read); refused when one is unknown (E_a needs them all)."""
     from ..errors import ParameterError
 
     if given:
         return [float(t) for t in given]
-    temps = [float(ds.attrs.get("temperature_K", float("nan"))) for ds in runs]
+    temps = [float(read_first(p).attrs.get("temperature_K", float("nan"))) for p in paths]
     missing = [str(p) for p, t in zip(paths, temps) if not t == t or t <= 0]
     if missing:
         raise ParameterError(f"the temperature of {', '.join(missing)} is not known (no temperature_K in the file); "
@@ -142,18 +142,24 @@ def sites_cmd(trajs, structure, supercell, labels, find_sites, species, radius, 
     if window is not None and not 0 <= window[0] < window[1]:
         raise ParameterError(f"--window {window[0]:g} {window[1]:g}: the D_tracer fit window must have "
                              "0 <= start < stop (ps).", fix="e.g. --window 2 10 (the diffusive range, ps).")
-    runs = [_read(p, topology, type_map, start, stop, stride) for p in trajs]
-    temps = _temperatures(runs, trajs, temperatures) if len(runs) > 1 or temperatures else [None]
-    if find_sites:
-        sites = S.find_sites(runs[0], species)
-    else:
+    temps = [None] * len(trajs)
+    if len(trajs) > 1 or temperatures:  # every temperature known before any work
+        first = (start or 0) + 1
+        temps = _temperatures(trajs, temperatures, lambda p: _read(p, topology, type_map, start, first, None))
+    sites, done = None, []
+    if not find_sites:
         sites = S.sites_from_structure(structure, species=species, supercell=supercell or (1, 1, 1),
                                        labels=[v.strip() for v in labels.split(",")] if labels else None)
-    done = [_one_run(ds, sites, species, radius, min_residence, window, collective_window, collective_distance, T)
-            for ds, T in zip(runs, temps)]
+    for path, T in zip(trajs, temps):  # one trajectory in memory at a time
+        ds = _read(path, topology, type_map, start, stop, stride)
+        if sites is None:
+            sites = S.find_sites(ds, species)  # from the first trajectory
+        done.append(_one_run(ds, sites, species, radius, min_residence, window, collective_window,
+                             collective_distance, T))
+        del ds
     root = xr.Dataset(attrs={"trajectory": ", ".join(map(str, trajs)), "species": species, "radius_angstrom": radius,
                              "site_source": sites.source})
-    if len(runs) == 1:
+    if len(trajs) == 1:
         parts = {"/": root, **{f"/{k}": v for k, v in done[0][0].items()}}
     else:
         parts = {"/": root}
@@ -166,10 +172,10 @@ def sites_cmd(trajs, structure, supercell, labels, find_sites, species, radius, 
                f" from {sites.source}; radius {radius:g} Å")
     for k, (p, note) in enumerate(done):
         _echo_run(p, note, species, collective_window, collective_distance,
-                  head=f"run {k} ({trajs[k]}): " if len(runs) > 1 else "")
+                  head=f"run {k} ({trajs[k]}): " if len(trajs) > 1 else "")
     if "/arrhenius" in parts:
         _echo_arrhenius(parts["/arrhenius"])
-    elif len(runs) > 1:
+    elif len(trajs) > 1:
         click.echo("E_a per jump type not computed: the trajectories share one temperature")
     click.echo(f"written to {output}")
     if plot:
