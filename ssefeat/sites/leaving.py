@@ -4,8 +4,9 @@ fraction, a polyhedron CSM, ...) of ions that leave their site within a window a
 Every (frame, ion) sample on a site is labelled *leaving* when the ion departs that site (a jump of
 :func:`ssefeat.sites.site_jumps`, departure frame in [f, f + window)) and *staying* otherwise; staying samples
 whose window runs past the end of the run are dropped (whether they would leave is not seen; leaving ones there
-are kept). The contrast is the difference of the pooled means, leaving - staying, with a percentile bootstrap interval that resamples whole ions (the unit of independence:
-an ion keeps its surroundings for many frames), per site type and over all sites.
+are kept). The contrast is the difference of the pooled means, leaving - staying, with a percentile bootstrap
+interval that resamples whole ions (the unit of independence: an ion keeps its surroundings for many frames), per
+site type and over all sites.
 
 :func:`leaving_contrasts` does this for several quantities at once (one ``quantity`` dimension);
 :func:`environment_quantities` takes the per-ion cluster-environment variables of a features Dataset
