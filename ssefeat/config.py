@@ -82,9 +82,11 @@ DEFAULTS: dict = {
                  # overlaps the glass), "all", or a list of species
                  "species": D.DISORDER_SPECIES},
     # site-resolved hopping (ssefeat.sites): sites from a structure file (species.mobile atoms, optional CIF labels and
-    # supercell) or, without one, from the density maxima; radius in Å (required when enabled)
+    # supercell) or, without one, from the density maxima; radius in Å (required when enabled); window: [start, stop]
+    # ps of the D_tracer fit of f = D_tracer / D_J (None: chosen by ssefeat.dynamics.regime.choose_window);
+    # leaving_window: frames ahead in which an ion "leaves" its site, for the softness / environment contrasts
     "sites": {"enabled": False, "structure": None, "supercell": [1, 1, 1], "labels": None, "radius": None,
-              "min_residence": 1, "descriptors": True},
+              "min_residence": 1, "descriptors": True, "window": None, "leaving_window": 10},
     "output": {"folder": "ssefeat-results", "figures": True, "tables": True},
     "execution": {"scheduler": None, "workers": 0, "chunk_frames": D.CHUNK_FRAMES, "progress": True},
 }

@@ -155,6 +155,8 @@ RULES: dict = {
     ("disorder", "sigma"): number(0, lo_open=True, unit="Å"),
     ("disorder", "frames"): number(1, integer=True),
     ("disorder", "species"): Rule(_species_choice, '"framework", "all" or a list of species, e.g. ["P", "S"]'),
+    ("sites", "window"): Rule(_window, "[start, stop] in ps with 0 <= start < stop (or left out)"),
+    ("sites", "leaving_window"): number(1, integer=True, unit="frames"),
     ("output", "folder"): text(),
     ("output", "figures"): flag(),
     ("output", "tables"): flag(),

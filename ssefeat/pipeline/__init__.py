@@ -116,8 +116,10 @@ class Pipeline:
     def disorder(self, k: int, traj: Path):
         return run_stage(self, DisorderStage(self, k, traj=traj))
 
-    def sites(self, trajs: list[Path]):
-        return run_stage(self, SitesStage(self, trajs=trajs))
+    def sites(self, trajs: list[Path], features: list = (), softness: list = ()):
+        """Site-resolved hopping; ``features`` (with a cluster environment) and ``softness`` stores, when given,
+        add the leaving vs staying contrasts (and enter the stage's hash)."""
+        return run_stage(self, SitesStage(self, trajs=trajs, features=list(features), softness=list(softness)))
 
     # --- the whole job ----------------------------------------------------------------------------
     def _make_folder(self) -> None:
@@ -154,7 +156,8 @@ class Pipeline:
             links = self.correlate(feats, soft) if c["correlate"]["enabled"] and soft else None
             transport = self.transport(trajs) if c["transport"]["enabled"] else None
             disorder = [self.disorder(k, p) for k, p in enumerate(trajs)] if c["disorder"]["enabled"] else []
-            sites = self.sites(trajs) if c["sites"]["enabled"] else None
+            sites = (self.sites(trajs, feats if c["features"]["environment"] else [], soft)
+                     if c["sites"]["enabled"] else None)
         finally:
             self.close()
         t0 = time.perf_counter()

@@ -1,12 +1,17 @@
 """Stage 8 (optional): site-resolved hopping of the mobile ions in every run (:mod:`ssefeat.sites`): jumps, rates
 per site-pair type, residence times, the correlation factor, E_a per jump type over the runs' temperatures and the
-CSM / volume of each site's anion polyhedron; a DataTree, and the report's sites section."""
+CSM / volume of each site's anion polyhedron; softness (in-domain samples) and cluster environment of ions about to
+leave their site against those that stay (when the softness / features stages ran); a DataTree, and the report's
+sites section. The stage's hash holds the hashes of the softness and features stores it reads, so a changed
+softness or environment recomputes it."""
 from __future__ import annotations
 
 import numpy as np
 import xarray as xr
 
+from ..config import section_hash
 from ..io.stage_files import frame_coords, read_frames
+from ..provenance import parameters_of
 from .stage import Stage
 from .transport import mobile_trajectory
 
@@ -20,13 +25,33 @@ def _sites(config, first_run):
     return find_sites(first_run, mobile)
 
 
-class SitesStage(Stage, label="sites", inputs=("trajs",), sections=("trajectory", "species", "sites"),
-                 storage="tree"):
+def leaving_quantities(features, softness) -> dict:
+    """The per-ion quantities of one run whose leaving vs staying contrast the stage computes: ``softness`` (in the
+    model's training domain only) when the softness stage ran, the cluster environment when the features have one."""
+    from ..sites import environment_quantities
+    from ..softness import in_domain_softness
+
+    q = {}
+    if softness is not None:
+        q["softness"] = in_domain_softness(softness).assign_attrs(units="1", long_name="softness, in-domain samples")
+    if features is not None:
+        q.update(environment_quantities(features))
+    return q
+
+
+class SitesStage(Stage, label="sites", inputs=("trajs", "features", "softness"),
+                 sections=("trajectory", "species", "sites"), storage="tree"):
+
+    def key(self) -> str:  # the stores read for the leaving contrasts are part of what the result depends on
+        used = {"features": [f.attrs.get("stage_hash") for f in self.features],
+                "softness": [s.attrs.get("stage_hash") for s in self.softness]}
+        return section_hash(self.config, *self.sections, extra=used)
 
     def compute(self):
         from ..errors import SsefeatError
-        from ..sites import (correlation_factor, jump_arrhenius, jump_diffusivity, jump_rates, residence_times,
-                             site_descriptors, site_jumps, site_occupancy, site_states, transition_matrix)
+        from ..sites import (correlation_factor, jump_arrhenius, jump_diffusivity, jump_rates, leaving_contrasts,
+                             residence_times, site_descriptors, site_jumps, site_occupancy, site_states,
+                             transition_matrix)
 
         sc, mobile = self.config["sites"], self.config["species"]["mobile"]
         temps = self.config["trajectory"]["temperatures"]
@@ -48,8 +73,16 @@ class SitesStage(Stage, label="sites", inputs=("trajs",), sections=("trajectory"
             nodes[f"/run_{k}/rates"].attrs.update(D_J_A2_ps=dj, D_J_err_A2_ps=dj_err)
             nodes[f"/run_{k}/transitions"] = transition_matrix(J)
             nodes[f"/run_{k}/residence"] = residence_times(J)
+            q = leaving_quantities(self.features[k] if k < len(self.features) else None,
+                                   self.softness[k] if k < len(self.softness) else None)
+            if q:
+                nodes[f"/run_{k}/leaving"] = leaving_contrasts(occ, J, q, int(sc["leaving_window"]),
+                                                               seed=int(self.config["trajectory"]["seed"]))
             try:
-                nodes[f"/run_{k}/correlation"] = correlation_factor(ds, J)
+                nodes[f"/run_{k}/correlation"] = correlation_factor(
+                    ds, J, window=tuple(sc["window"]) if sc["window"] else None)
+                if nodes[f"/run_{k}/correlation"].attrs["verdict"] == "apparent":
+                    self.pipe.say(f"sites run {k}: {nodes[f'/run_{k}/correlation'].attrs['window_note']}")
             except SsefeatError as err:  # reported, not hidden: f needs jumps and a fitted D
                 nodes[f"/run_{k}/rates"].attrs["correlation_note"] = err.what
                 self.pipe.say(f"sites run {k}: correlation factor not computed: {err.what}")
@@ -69,8 +102,38 @@ def _f(value, err) -> str:
     return f"{float(value):.3g} ± {float(err):.2g}"
 
 
+def _leaving_lines(tree, runs) -> list[str]:
+    """Leaving vs staying contrasts per run and quantity: all sites, and per site type when there are several."""
+    have = [r for r in runs if "leaving" in tree[r].children]
+    if not have:
+        return []
+    first = tree[have[0]]["leaving"].to_dataset()
+    w = parameters_of(first)["window_frames"]
+    lines = ["", f"Structure of ions about to leave their site: a (frame, ion) sample on a site is *leaving* when the "
+             f"ion departs that site within {w} frames, else *staying*; difference of the means, 95 % percentile "
+             "bootstrap interval over ions; softness only where the sample lies in the model's training domain, "
+             "fractions only where an anion is within r_env.", "",
+             "| run | quantity (units) | sites | leaving | staying | leaving − staying [95 % CI] | "
+             "samples leaving / staying | ions |", "|---|---|---|---|---|---|---|---|"]
+    for r in have:
+        c = tree[r]["leaving"].to_dataset()
+        groups = [g for g in c["group"].values.tolist() if g == "all" or c.sizes["group"] > 2]
+        for q in c["quantity"].values:
+            for g in groups:
+                x = c.sel(quantity=q, group=g)
+                if not (int(x["n_leaving"]) and int(x["n_staying"])):
+                    continue
+                lines.append(f"| {r} | {q} ({str(x['units'].values) or '1'}) | {g} | {float(x['mean_leaving']):.3g} | "
+                             f"{float(x['mean_staying']):.3g} | {float(x['difference']):+.3g} "
+                             f"[{float(x['ci_low']):+.3g}, {float(x['ci_high']):+.3g}] | {int(x['n_leaving'])} / "
+                             f"{int(x['n_staying'])} | {int(x['n_ions'])} |")
+    return lines
+
+
 def report_lines(tree) -> list[str]:
     """The report's sites section from the stage's DataTree."""
+    from ..sites.correlation import describe_f
+
     root = tree["/"].to_dataset()
     runs = sorted(k for k in tree.children if k.startswith("run_"))
     lines = ["## Sites and jumps", "",
@@ -78,7 +141,8 @@ def report_lines(tree) -> list[str]:
              f"{root.attrs['radius_angstrom']:g} Å;"
              " a jump is a change between two different sites, time outside every site ignored (GEMDAT's rule). "
              "Rates: Poisson errors; escape rate = jumps per ps spent on sites of the from type.", "",
-             "| run | T (K) | ions | jumps | D_J (cm²/s, error over ions) | f = D_tracer / D_J |",
+             "| run | T (K) | ions | jumps | D_J (cm²/s, error over ions) "
+             "| f = D_tracer / D_J (D_tracer fit window) |",
              "|---|---|---|---|---|---|"]
     for r in runs:
         J = tree[r]["jumps"].to_dataset()
@@ -86,7 +150,7 @@ def report_lines(tree) -> list[str]:
         ra = tree[r]["rates"].attrs
         lines.append(f"| {r} | {J.attrs['temperature_K']:.0f} | {J.attrs['n_ions']} | {J.sizes['jump']} | "
                      f"{ra['D_J_A2_ps'] * 1e-4:.3e} ± {ra['D_J_err_A2_ps'] * 1e-4:.1e} | "
-                     + (f"{_f(c['f'], c['f_err'])} |" if c is not None else
+                     + (f"{describe_f(c)} |" if c is not None else
                         f"not computed: {ra.get('correlation_note', '')} |"))
     lines += ["", "| run | jump | n | escape rate (1/ps) | mean residence on the from type (ps, visits) |",
               "|---|---|---|---|---|"]
@@ -112,6 +176,7 @@ def report_lines(tree) -> list[str]:
                         f"({int(x['n_temperatures'])} temperatures, {int(x['n_jumps_total'])} jumps)")
         lines += ["", "E_a per jump type (Arrhenius of the escape rate over the runs' temperatures, weighted, Birge "
                   "scaled): " + ("; ".join(rows) or "no jump type seen at two temperatures") + "."]
+    lines += _leaving_lines(tree, runs)
     if "descriptors" in tree.children:
         d = tree["descriptors"].to_dataset()
         rows = [f"{t}: V_T {float(d['type_volume_T'].sel(site_type=t)):.3g} Å³, CSM_T "
@@ -137,7 +202,11 @@ def sites_figures(folder, tree) -> list[str]:
     if have:
         c = [tree[r]["correlation"].to_dataset() for r in have]
         T = [float(tree[r]["jumps"].attrs["temperature_K"]) for r in have]
-        save(sp.correlation_vs_temperature(T, [float(x["f"]) for x in c], [float(x["f_err"]) for x in c]),
+        save(sp.correlation_vs_temperature(T, [float(x["f"]) for x in c], [float(x["f_err"]) for x in c],
+                                           [x.attrs.get("verdict") == "apparent" for x in c]),
              folder / "sites_correlation_factor.png")
         names.append("sites_correlation_factor.png")
+    if "arrhenius" in tree.children:
+        save(sp.jump_arrhenius(tree["arrhenius"].to_dataset()), folder / "sites_arrhenius.png")
+        names.append("sites_arrhenius.png")
     return names

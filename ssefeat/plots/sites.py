@@ -68,14 +68,53 @@ def occupancy(occ: xr.Dataset):
     return fig
 
 
-def correlation_vs_temperature(temperature_K, f, f_err):
+def correlation_vs_temperature(temperature_K, f, f_err, apparent=None):
     """Correlation factor f = D_tracer / D_J against temperature (K) with its error bars; f = 1 (uncorrelated hops)
-    and 0.653 (single vacancy, simple cubic) marked for reference."""
+    and 0.653 (single vacancy, simple cubic) marked for reference. Runs flagged ``apparent`` (no diffusive MSD
+    range: an apparent D, so not a correlation factor) are drawn open and labelled so."""
     fig, ax = new_figure()
-    ax.errorbar(np.asarray(temperature_K), np.asarray(f), yerr=np.asarray(f_err), fmt="o", color=colour("Li"),
-                capsize=3)
+    T, f, e = np.asarray(temperature_K, float), np.asarray(f, float), np.asarray(f_err, float)
+    app = np.zeros(T.size, bool) if apparent is None else np.asarray(apparent, bool)
+    if (~app).any():
+        ax.errorbar(T[~app], f[~app], yerr=e[~app], fmt="o", color=colour("Li"), capsize=3, label="f (diffusive D)")
+    if app.any():
+        ax.errorbar(T[app], f[app], yerr=e[app], fmt="o", mfc="none", color="0.4", capsize=3,
+                    label="apparent D / D_J: not a correlation factor")
     ax.axhline(1.0, color="0.6", lw=0.8, ls=":", label="uncorrelated (1)")
     ax.axhline(0.653, color="0.6", lw=0.8, ls="--", label="vacancy, simple cubic (0.653)")
     ax.set(xlabel="temperature (K)", ylabel="correlation factor f")
     ax.legend()
+    return fig
+
+
+def jump_arrhenius(arr: xr.Dataset):
+    """ln escape rate (1/ps, Poisson error bars) against 1000 / T per jump type from
+    :func:`ssefeat.sites.jump_arrhenius`, with each fitted line and E_a ± error (eV) in the legend."""
+    from ..units import BOLTZMANN_EV
+
+    fig, ax = new_figure()
+    T = arr["temperature"].values
+    x = 1000.0 / T
+    k = 0
+    for a in arr["from_type"].values:
+        for b in arr["to_type"].values:
+            r = arr["escape_rate"].sel(from_type=a, to_type=b).values
+            re = arr["escape_rate_err"].sel(from_type=a, to_type=b).values
+            ok = np.isfinite(r) & (r > 0)
+            if not ok.any():
+                continue
+            c = colour(f"{a}-{b}", k)
+            ea = float(arr["activation_energy"].sel(from_type=a, to_type=b))
+            label = f"{a} → {b}"
+            if np.isfinite(ea):
+                err = float(arr["activation_energy_err"].sel(from_type=a, to_type=b))
+                label += f": E_a = {ea:.3g} ± {err:.2g} eV"
+                pre = float(arr["prefactor"].sel(from_type=a, to_type=b))
+                xs = np.linspace(x[ok].min(), x[ok].max(), 20)
+                ax.plot(xs, np.log(pre) - ea / (BOLTZMANN_EV * 1000.0 / xs), color=c, lw=0.8)
+            ax.errorbar(x[ok], np.log(r[ok]), yerr=re[ok] / r[ok], fmt="o", color=c, capsize=3, label=label)
+            k += 1
+    ax.set(xlabel="1000 / T (1/K)", ylabel="ln escape rate (1/ps)")
+    if k:
+        ax.legend(fontsize=7)
     return fig

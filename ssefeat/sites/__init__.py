@@ -6,7 +6,8 @@ Sites from a structure file (:func:`sites_from_structure`), an array of fraction
 and residence times (:mod:`.rates`); the jump diffusivity and the correlation factor (:func:`correlation_factor`);
 collective jumps (:func:`collective_jumps`); activation energies per jump type (:func:`jump_arrhenius`); CSM and
 volume of each site's anion polyhedron (:func:`site_descriptors`); a per-ion quantity (softness, environment) of
-ions about to leave their site against those that stay (:func:`leaving_contrast`).
+ions about to leave their site against those that stay (:func:`leaving_contrast`, several at once with
+:func:`leaving_contrasts`, the cluster environment of a features Dataset by :func:`environment_quantities`).
 """
 from .arrhenius import jump_arrhenius
 from .collective import collective_jumps
@@ -14,11 +15,12 @@ from .correlation import correlation_factor, jump_diffusivity
 from .density import find_sites
 from .descriptors import site_descriptors
 from .jumps import site_jumps
-from .leaving import leaving_contrast
+from .leaving import environment_quantities, leaving_contrast, leaving_contrasts
 from .occupancy import site_occupancy, site_states
 from .rates import jump_rates, residence_times, transition_matrix
 from .sources import Sites, sites_from_fractional, sites_from_structure
 
 __all__ = ["Sites", "sites_from_fractional", "sites_from_structure", "find_sites", "site_occupancy", "site_states",
            "site_jumps", "jump_rates", "transition_matrix", "residence_times", "jump_diffusivity",
-           "correlation_factor", "collective_jumps", "jump_arrhenius", "site_descriptors", "leaving_contrast"]
+           "correlation_factor", "collective_jumps", "jump_arrhenius", "site_descriptors", "leaving_contrast",
+           "leaving_contrasts", "environment_quantities"]

@@ -2,12 +2,20 @@
 fraction, a polyhedron CSM, ...) of ions that leave their site within a window against ions that stay.
 
 Every (frame, ion) sample on a site is labelled *leaving* when the ion departs that site (a jump of
-:func:`ssefeat.sites.site_jumps`, departure frame in [f, f + window)) and *staying* otherwise; samples whose window
-runs past the end of the run are dropped (their future is not seen). The contrast is the difference of the pooled
-means, leaving - staying, with a percentile bootstrap interval that resamples whole ions (the unit of independence:
-an ion keeps its surroundings for many frames), per site type and over all sites.
+:func:`ssefeat.sites.site_jumps`, departure frame in [f, f + window)) and *staying* otherwise; staying samples
+whose window runs past the end of the run are dropped (whether they would leave is not seen; leaving ones there
+are kept). The contrast is the difference of the pooled means, leaving - staying, with a percentile bootstrap
+interval that resamples whole ions (the unit of independence: an ion keeps its surroundings for many frames), per
+site type and over all sites.
+
+:func:`leaving_contrasts` does this for several quantities at once (one ``quantity`` dimension);
+:func:`environment_quantities` takes the per-ion cluster-environment variables of a features Dataset
+(:func:`ssefeat.features.assemble.assemble_features` with an environment, the pipeline's features store) as such
+quantities.
 """
 from __future__ import annotations
+
+from typing import Mapping
 
 import numpy as np
 import xarray as xr
@@ -95,3 +103,59 @@ def leaving_contrast(occupancy: xr.Dataset, jumps: xr.Dataset, quantity: xr.Data
     return stamp(out, parameters=dict(window_frames=int(window), n_boot=int(n_boot), seed=int(seed),
                                       quantity=str(quantity.name), interval="95 % percentile bootstrap over ions"),
                  units=units, analysis="ssefeat.sites.leaving.leaving_contrast")
+
+
+def environment_quantities(features: xr.Dataset) -> dict[str, xr.DataArray]:
+    """Per-ion (frame, atom) cluster-environment quantities of a features Dataset, for :func:`leaving_contrasts`:
+    ``fraction_<type>`` (fraction of the anions within r_env in clusters of the type; NaN where no anion is within
+    r_env, where the stored fractions are all 0), ``nearest_is_<type>`` (1 when the nearest cluster is of the type,
+    else 0; its contrast is a difference of fractions of samples), ``n_anions`` and ``nearest_cluster_distance``
+    (Å). Variables the Dataset lacks are left out (an empty dict without an environment)."""
+    out: dict[str, xr.DataArray] = {}
+    valid = features["n_anions"] > 0 if "n_anions" in features else None
+    for name in sorted(str(v) for v in features.data_vars):
+        if name.startswith("fraction_") and set(features[name].dims) == {"frame", "atom"}:
+            da = features[name].astype(np.float64)
+            out[name] = (da.where(valid) if valid is not None else da).assign_attrs(
+                units="1", long_name=f"fraction of the anions within r_env in {name[9:]} clusters")
+    if "nearest_cluster_type" in features:
+        t = features["nearest_cluster_type"].load()
+        t = t.copy(data=np.asarray(t.values).astype(str))
+        for c in sorted(set(np.unique(t.values).tolist()) - {""}):
+            out[f"nearest_is_{c}"] = xr.where(t == c, 1.0, 0.0).where(t != "").assign_attrs(
+                units="1", long_name=f"nearest cluster is {c} (1) or not (0)")
+    if "n_anions" in features:
+        out["n_anions"] = features["n_anions"].astype(np.float64).assign_attrs(
+            units="1", long_name="anions within r_env")
+    if "nearest_cluster_distance" in features:
+        out["nearest_cluster_distance"] = features["nearest_cluster_distance"].astype(np.float64).assign_attrs(
+            units="angstrom", long_name="distance to the nearest cluster member atom")
+    return out
+
+
+def leaving_contrasts(occupancy: xr.Dataset, jumps: xr.Dataset, quantities: Mapping[str, xr.DataArray],
+                      window: int = 10, *, n_boot: int = 500, seed: int = 0) -> xr.Dataset:
+    """:func:`leaving_contrast` of every ``quantities[name] (frame, atom)`` on a ``quantity`` dimension (same
+    window, bootstrap and seed for each), with ``units (quantity)``. NaN samples (e.g. softness outside the model's
+    training domain) are left out of that quantity's means and counts."""
+    if not quantities:
+        raise ParameterError("no quantity to contrast between leaving and staying ions.",
+                             fix="give at least one (frame, atom) quantity, e.g. {'softness': S}.")
+    parts, units = [], []
+    for name, q in quantities.items():
+        c = leaving_contrast(occupancy, jumps, q.rename(str(name)), window, n_boot=n_boot, seed=seed)
+        units.append(str(q.attrs.get("units", "")))
+        parts.append(c.drop_attrs())
+    out = xr.concat(parts, dim=xr.DataArray(list(map(str, quantities)), dims="quantity", name="quantity"),
+                    combine_attrs="drop")
+    for v in ("mean_leaving", "mean_staying", "difference", "ci_low", "ci_high"):
+        out[v].attrs = {"units": "see units (quantity)"}
+    out["difference"].attrs["long_name"] = "leaving - staying"
+    out["n_leaving"].attrs = {"long_name": "(frame, ion) samples on a site that leave it within the window"}
+    out["n_staying"].attrs = {"long_name": "(frame, ion) samples on a site that stay for the window"}
+    out["n_ions"].attrs = {"long_name": "ions sharing frames with the quantity (bootstrap unit)"}
+    out["units"] = ("quantity", units)
+    return stamp(out, parameters=dict(window_frames=int(window), n_boot=int(n_boot), seed=int(seed),
+                                      quantities=list(map(str, quantities)),
+                                      interval="95 % percentile bootstrap over ions"),
+                 units="per quantity", analysis="ssefeat.sites.leaving.leaving_contrasts")
