@@ -266,3 +266,16 @@ def test_study_command_on_user_glasses_end_to_end(tmp_path):
     assert stored["pooled_ion_links"]["fraction_PS4"]["n_groups"] == 240  # ions of both glasses
     again = CliRunner().invoke(main, ["study", str(cfg)])  # a finished study is not overwritten
     assert again.exit_code == 2 and "not overwritten" in again.output
+
+
+def test_anion_and_link_figures_are_written_with_an_anion_missing_in_one_glass(tmp_path):
+    from ssefeat.study.study_report import _anion_and_link_figures
+
+    one = {"within": {"mean": 0.1, "mean_se_ions": 0.01}, "nearest": {"mean": 0.2, "mean_se_ions": 0.02}}
+    link = {"r": 0.3, "ci_low": 0.2, "ci_high": 0.4}
+    res = {"glasses": ["a", "b"], "s_fraction": {"a": {"P2S6": 0.1}, "b": {"P2S6": 0.2}},
+           "per_glass": {"a": {"by_anion": {"PS4": one, "P2S6": one}, "ion_links": {"fraction_PS4": link}},
+                         "b": {"by_anion": {"PS4": one}, "ion_links": {"fraction_PS4": link}}}}
+    _anion_and_link_figures(res, tmp_path)
+    assert (tmp_path / "softness_by_anion.png").stat().st_size > 1000
+    assert (tmp_path / "softness_links.png").stat().st_size > 1000

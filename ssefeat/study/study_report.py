@@ -130,6 +130,7 @@ def _figures(res: dict, folder: Path) -> None:
     ax.set_xlabel("fraction of S atoms in P2S6")
     ax.set_ylabel("E_a of Li diffusion (eV)")
     save(fig, folder / "activation_energy_vs_p2s6.png")
+    _anion_and_link_figures(res, folder)
     rdf = res.get("rdf")
     if rdf is not None:
         fig, ax = new_figure()
@@ -141,6 +142,41 @@ def _figures(res: dict, folder: Path) -> None:
         ax.set_ylabel("g Li-S (S of the anion type)")
         ax.legend(fontsize=7)
         save(fig, folder / "li_s_rdf_soft_hard.png")
+
+
+def _anion_and_link_figures(res: dict, folder: Path) -> None:
+    """softness_by_anion.png (mean S of Li by nearest anion type per glass, SE over ions; Fig. 5-8b) and
+    softness_links.png (Pearson r per glass with its 95 % ion-bootstrap interval; Figs. 5-7 and 5-9)."""
+    from ..plots.style import new_figure, save
+
+    glasses = res["glasses"]
+    x = np.arange(len(glasses))
+    fig, ax = new_figure()
+    anions = list(res["per_glass"][glasses[0]]["by_anion"])
+    for k, a in enumerate(anions):
+        rows = [res["per_glass"][g]["by_anion"].get(a, {}).get("nearest", {}) for g in glasses]
+        ax.errorbar(x + 0.1 * (k - 1), [r.get("mean", np.nan) for r in rows],
+                    yerr=[r.get("mean_se_ions", np.nan) for r in rows], fmt="o", label=f"nearest anion {a}")
+    ax.axhline(0.0, color="0.6", lw=0.8)
+    ax.set_xticks(x, [f"{res['s_fraction'][g]['P2S6']:.2f}" for g in glasses])
+    ax.set_xlabel("fraction of S atoms in P2S6 (one glass each)")
+    ax.set_ylabel("mean S of Li (± SE over ions)")
+    ax.legend(fontsize=7)
+    save(fig, folder / "softness_by_anion.png")
+    fig, ax = new_figure()
+    names = list(res["per_glass"][glasses[0]]["ion_links"])
+    for k, v in enumerate(names):
+        rows = [res["per_glass"][g]["ion_links"].get(v, {}) for g in glasses]
+        r = np.array([row.get("r", np.nan) for row in rows])
+        lo = np.array([row.get("ci_low", np.nan) for row in rows])
+        hi = np.array([row.get("ci_high", np.nan) for row in rows])
+        ax.errorbar(x + 0.08 * (k - len(names) / 2), r, yerr=[r - lo, hi - r], fmt="o", label=v)
+    ax.axhline(0.0, color="0.6", lw=0.8)
+    ax.set_xticks(x, [f"{res['s_fraction'][g]['P2S6']:.2f}" for g in glasses])
+    ax.set_xlabel("fraction of S atoms in P2S6 (one glass each)")
+    ax.set_ylabel("Pearson r with S (95 % CI over ions)")
+    ax.legend(fontsize=7)
+    save(fig, folder / "softness_links.png")
 
 
 def write_study(res: dict, folder, figures: bool = True) -> list[Path]:
@@ -167,7 +203,8 @@ def write_study(res: dict, folder, figures: bool = True) -> list[Path]:
         written.append(path)
     if figures:
         _figures(res, folder)
-        written += [folder / "softness_by_glass.png", folder / "activation_energy_vs_p2s6.png"]
+        written += [folder / f for f in ("softness_by_glass.png", "activation_energy_vs_p2s6.png",
+                                         "softness_by_anion.png", "softness_links.png")]
         if res.get("rdf") is not None:
             written.append(folder / "li_s_rdf_soft_hard.png")
     return written
