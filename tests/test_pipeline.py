@@ -477,3 +477,14 @@ def test_report_figures_say_run_and_temperature(tmp_path, monkeypatch):
     assert made == ["softness_histogram_0.png", "softness_histogram_1.png"]
     assert titles == {"softness_histogram_0.png": "Softness, run 0, 700 K (in-domain samples)",
                       "softness_histogram_1.png": "Softness, run 1, 900 K (in-domain samples)"}
+
+
+def test_report_gives_f_of_z_extremes_with_their_standard_error():
+    from ssefeat.pipeline.report import _disorder_line
+
+    F = np.array([[0.1, 0.9, 0.5], [0.3, 1.1, 0.5]])  # 2 frames x 3 slabs
+    d = xr.Dataset({"F": (("frame", "z"), F), "F_mean": ("z", F.mean(0)), "F_std": ("z", F.std(0))},
+                   coords={"z": [1.0, 3.0, 5.0]})
+    line = _disorder_line(d, "z")
+    # SE of the mean of two frames = |a - b| / 2
+    assert "min 0.2 ± 0.1 at z = 1.0 Å" in line and "max 1 ± 0.1 at z = 3.0 Å" in line and "2 frames" in line

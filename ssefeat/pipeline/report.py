@@ -199,10 +199,7 @@ def _report(pipe, trajs, feats, soft, links, transport, disorder, figures, sites
     if transport is not None:
         lines += _transport_section(transport, c["species"]["mobile"])
     for k, d in enumerate(disorder):
-        F = d["F_mean"].values if "F_mean" in d else d["F"].values
-        lines += [f"## Disorder profile (run {k})", "",
-                  f"F(z) along {c['disorder']['axis']}: min {_fmt(np.nanmin(F))}, max {_fmt(np.nanmax(F))} "
-                  "(≈1 disordered, ≈0 crystalline).", ""]
+        lines += [f"## Disorder profile (run {k})", "", _disorder_line(d, c["disorder"]["axis"]), ""]
         if "dyn_D_cm2_s" in d:
             rows = [_region_d(d, i) for i in range(d.sizes["region_class"]) if d["n_atoms_at_origin"].values[i] > 0]
             lines += [f"{c['species']['mobile']} diffusion by region (an ion counts in the region it occupies at "
@@ -276,6 +273,22 @@ def _p_value(p, n_boot: int | None = None) -> str:
     if n_boot and p <= 2.0 / (n_boot + 1):
         return f"<= {p:.2g}"
     return "< 1e-300" if p < 1e-300 else f"{p:.2g}"
+
+
+def _disorder_line(d, axis: str) -> str:
+    """F(z) at its lowest and highest slab, each ± its standard error over the profile's frames (frames taken as
+    independent: an underestimate when they are close in time)."""
+    if "F_mean" not in d:
+        F = d["F"].values
+        return (f"F(z) along {axis}: min {_fmt(np.nanmin(F))}, max {_fmt(np.nanmax(F))} (≈1 disordered, "
+                "≈0 crystalline).")
+    F, n = d["F_mean"].values, int(d.sizes.get("frame", 1))
+    se = d["F_std"].values / np.sqrt(max(n - 1, 1)) if "F_std" in d and n > 1 else np.full(F.shape, np.nan)
+    lo, hi = int(np.nanargmin(F)), int(np.nanargmax(F))
+    z = d["z"].values
+    return (f"F(z) along {axis}: min {_fmt(F[lo], se[lo])} at z = {z[lo]:.1f} Å, max {_fmt(F[hi], se[hi])} at "
+            f"z = {z[hi]:.1f} Å (≈1 disordered, ≈0 crystalline; ± standard error over the {n} frames of the "
+            "profile, taken as independent).")
 
 
 def _region_d(d, i: int) -> str:
