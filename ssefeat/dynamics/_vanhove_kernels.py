@@ -6,6 +6,8 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from .._cell_kernels import minimum_image_vector
+
 
 @njit(cache=True, parallel=True)
 def distinct_histogram(x, cells, lags, origin_step, r_max, n_bins):  # pragma: no cover - numba
@@ -32,18 +34,8 @@ def distinct_histogram(x, cells, lags, origin_step, r_max, n_bins):  # pragma: n
                 for j in range(n):
                     if j == i:
                         continue
-                    dx = x[t0 + m, j, 0] - x[t0, i, 0]
-                    dy = x[t0 + m, j, 1] - x[t0, i, 1]
-                    dz = x[t0 + m, j, 2] - x[t0, i, 2]
-                    s0 = dx * hinv[0, 0] + dy * hinv[1, 0] + dz * hinv[2, 0]
-                    s1 = dx * hinv[0, 1] + dy * hinv[1, 1] + dz * hinv[2, 1]
-                    s2 = dx * hinv[0, 2] + dy * hinv[1, 2] + dz * hinv[2, 2]
-                    s0 -= math.floor(s0 + 0.5)
-                    s1 -= math.floor(s1 + 0.5)
-                    s2 -= math.floor(s2 + 0.5)
-                    vx = s0 * h[0, 0] + s1 * h[1, 0] + s2 * h[2, 0]
-                    vy = s0 * h[0, 1] + s1 * h[1, 1] + s2 * h[2, 1]
-                    vz = s0 * h[0, 2] + s1 * h[1, 2] + s2 * h[2, 2]
+                    vx, vy, vz = minimum_image_vector(x[t0 + m, j, 0] - x[t0, i, 0], x[t0 + m, j, 1] - x[t0, i, 1],
+                                                      x[t0 + m, j, 2] - x[t0, i, 2], h, hinv)
                     d = math.sqrt(vx * vx + vy * vy + vz * vz)
                     if d < r_max:
                         per_atom[i, li, int(d / dr)] += 1.0
