@@ -304,14 +304,31 @@ class Unwrapper:
         self.max_step = 0.0
 
     def __call__(self, ds: xr.Dataset) -> xr.Dataset:
-        cell = cell_array(ds)
         if ds.attrs.get("wrapped", -1) == 0 and "images" not in ds:
+            cell_array(ds)
             return ds
-        pos = np.asarray(ds["positions"].values, dtype=np.float64)
+        unwrapped = self.positions(ds)
+        out = ds.copy()
+        out["positions"] = (("frame", "atom", "xyz"), unwrapped.astype(ds["positions"].dtype),
+                            dict(ds["positions"].attrs))
+        if "images" in out:
+            out = out.drop_vars("images")
+        out.attrs["wrapped"] = 0
+        out.attrs["unwrapped_by"] = "image flags" if "images" in ds else "minimum image between consecutive frames"
+        return out
+
+    def positions(self, ds: xr.Dataset, frames: slice = slice(None)) -> np.ndarray:
+        """The unwrapped float64 positions (frame, atom, 3) of ``ds.isel(frame=frames)`` as a plain array (what
+        :meth:`__call__` puts in its Dataset, without building one); a trajectory marked ``wrapped=0`` without image
+        flags as stored."""
+        var = ds.variables  # plain Variables: no DataArray is built per access
+        cell = cell_array(ds)[frames]
+        pos = np.asarray(var["positions"].values[frames], dtype=np.float64)
+        if ds.attrs.get("wrapped", -1) == 0 and "images" not in ds:
+            return pos
         if "images" in ds:
-            images = np.asarray(ds["images"].values, dtype=np.float64)
+            images = np.asarray(var["images"].values[frames], dtype=np.float64)
             unwrapped = pos + np.einsum("fai,fij->faj", images, cell)
-            method = "image flags"
         else:
             frac = _box.to_fractional(pos, cell)
             prev = frac[:1] if self._last_frac is None else self._last_frac[None]
@@ -321,7 +338,6 @@ class Unwrapper:
             images = start[None] - np.cumsum(jumps, axis=0)
             self._last_frac, self._images = frac[-1].copy(), images[-1].copy()
             unwrapped = np.einsum("fai,fij->faj", frac + images, cell)
-            method = "minimum image between consecutive frames"
             true_steps = np.einsum("fai,fij->faj", steps - jumps, cell)
             step_len = np.linalg.norm(true_steps, axis=-1)
             width = float(_box.perpendicular_widths(cell).min())
@@ -332,16 +348,9 @@ class Unwrapper:
                     warnings.warn(
                         f"unwrapping may be ambiguous: atom {int(ds.atom[worst[1]])} moved "
                         f"{step_len[worst]:.2f} Å between frames (cell width {width:.2f} Å) at frame "
-                        f"{int(ds.frame[worst[0]])}. Store frames more often, or use a format with image flags "
-                        "(LAMMPS dump with ix iy iz) or unwrapped coordinates.", UnwrapWarning, stacklevel=3)
-        out = ds.copy()
-        out["positions"] = (("frame", "atom", "xyz"), unwrapped.astype(ds["positions"].dtype),
-                            dict(ds["positions"].attrs))
-        if "images" in out:
-            out = out.drop_vars("images")
-        out.attrs["wrapped"] = 0
-        out.attrs["unwrapped_by"] = method
-        return out
+                        f"{int(ds.frame[frames][worst[0]])}. Store frames more often, or use a format with image "
+                        "flags (LAMMPS dump with ix iy iz) or unwrapped coordinates.", UnwrapWarning, stacklevel=4)
+        return unwrapped
 
 
 def unwrap(ds: xr.Dataset, warn_fraction: float = 0.25) -> xr.Dataset:
