@@ -287,6 +287,13 @@ def cell_array(ds: xr.Dataset) -> np.ndarray:
     return np.asarray(ds["cell"].values, dtype=np.float64)
 
 
+def _times_cells(a: np.ndarray, cells: np.ndarray) -> np.ndarray:
+    """``einsum("fai,fij->faj", a, cells)`` (fractional -> Cartesian per frame) with the same products and sums,
+    written out: 1.5-2x faster than einsum's generic loop, and no BLAS (whose threads only spin on such shapes)."""
+    return (a[..., 0, None] * cells[:, None, 0, :] + a[..., 1, None] * cells[:, None, 1, :]
+            + a[..., 2, None] * cells[:, None, 2, :])
+
+
 class Unwrapper:
     """Unwrap positions chunk by chunk, carrying image counts across chunk boundaries.
 
@@ -328,7 +335,7 @@ class Unwrapper:
             return pos
         if "images" in ds:
             images = np.asarray(var["images"].values[frames], dtype=np.float64)
-            unwrapped = pos + np.einsum("fai,fij->faj", images, cell)
+            unwrapped = pos + _times_cells(images, cell)
         else:
             frac = _box.to_fractional(pos, cell)
             prev = frac[:1] if self._last_frac is None else self._last_frac[None]
@@ -337,8 +344,8 @@ class Unwrapper:
             start = np.zeros_like(frac[0]) if self._images is None else self._images
             images = start[None] - np.cumsum(jumps, axis=0)
             self._last_frac, self._images = frac[-1].copy(), images[-1].copy()
-            unwrapped = np.einsum("fai,fij->faj", frac + images, cell)
-            true_steps = np.einsum("fai,fij->faj", steps - jumps, cell)
+            unwrapped = _times_cells(frac + images, cell)
+            true_steps = _times_cells(steps - jumps, cell)
             step_len = np.linalg.norm(true_steps, axis=-1)
             width = float(_box.perpendicular_widths(cell).min())
             if step_len.size:

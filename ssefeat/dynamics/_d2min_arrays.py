@@ -67,13 +67,17 @@ def d2min_frames(pos: np.ndarray, cells: np.ndarray, refs, lag: int, cutoff: flo
         parts = [_frame_pairs(pos[t], pos[t + lag], cells[t], cells[t + lag], cutoff, centres, points)
                  for t in batch]
         base = np.arange(len(batch), dtype=np.int64) * n  # frame k's rows in the stacked displacements
-        nbr = np.concatenate([p[0] + b for p, b in zip(parts, base)])
-        d0 = np.concatenate([p[1] for p in parts])
-        if all(p[2] is None for p in parts):
+        if len(parts) == 1:  # no copies
+            nbr, d0, shift, counts = parts[0]
+        else:
+            nbr = np.concatenate([p[0] + b for p, b in zip(parts, base)])
+            d0 = np.concatenate([p[1] for p in parts])
+            counts = np.concatenate([p[3] for p in parts])
+            shift = None
+            if any(p[2] is not None for p in parts):  # a zero shift for the fixed-cell pairs changes nothing
+                shift = np.concatenate([np.zeros((len(p[0]), 3)) if p[2] is None else p[2] for p in parts])
+        if shift is None:
             shift = np.zeros((0, 3))  # the kernel adds no image shift
-        else:  # a zero shift for the fixed-cell pairs leaves their values unchanged
-            shift = np.concatenate([np.zeros((len(p[0]), 3)) if p[2] is None else p[2] for p in parts])
-        counts = np.concatenate([p[3] for p in parts])
         offsets = np.zeros(len(counts) + 1, dtype=np.int64)
         np.cumsum(counts, out=offsets[1:])
         centre_rows = (base[:, None] + centres[None, :]).ravel()
