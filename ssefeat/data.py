@@ -219,10 +219,11 @@ def validate(ds: xr.Dataset, require_cell: bool = False, check_finite: bool = Tr
     if "positions" not in ds:
         raise SchemaError("the trajectory has no 'positions' variable.",
                           fix="build it with ssefeat.make_trajectory(...) or ssefeat.io.read(path).")
-    if ds["positions"].dims != ("frame", "atom", "xyz"):
+    var = ds.variables  # plain Variables: no DataArray built per access
+    if var["positions"].dims != ("frame", "atom", "xyz"):
         raise SchemaError(f"positions have dims {ds['positions'].dims}; expected ('frame', 'atom', 'xyz').",
                           fix="transpose with ds.transpose('frame', 'atom', 'xyz', ...).")
-    if "species" not in ds.coords or ds["species"].dims != ("atom",):
+    if "species" not in ds.coords or var["species"].dims != ("atom",):
         raise SchemaError("the trajectory has no 'species (atom)' coordinate.",
                           fix="give species labels when building the trajectory (or a topology when reading).")
     if ds.sizes["atom"] == 0:
@@ -230,7 +231,7 @@ def validate(ds: xr.Dataset, require_cell: bool = False, check_finite: bool = Tr
     if ds.sizes["frame"] == 0:
         raise SchemaError("the trajectory has no frames.", fix="check the file and start/stop/stride.")
     if check_finite:
-        pos = np.asarray(ds["positions"].values)
+        pos = np.asarray(var["positions"].values)
         bad = ~np.isfinite(pos)
         if bad.any():
             f, a, _ = _first_bad(bad)
@@ -240,7 +241,7 @@ def validate(ds: xr.Dataset, require_cell: bool = False, check_finite: bool = Tr
                 fix="the simulation blew up or the file is corrupt; drop the bad frames (ds.isel(frame=...)) "
                     "or regenerate the trajectory.")
     if "time" in ds.coords and ds.sizes["frame"] > 1:
-        dt = np.diff(np.asarray(ds["time"].values, dtype=np.float64))
+        dt = np.diff(np.asarray(var["time"].values, dtype=np.float64))
         if not np.all(dt > 0):
             k = int(np.argmax(~(dt > 0)))
             raise TimeOrderError(
@@ -249,8 +250,8 @@ def validate(ds: xr.Dataset, require_cell: bool = False, check_finite: bool = Tr
                 fix="sort frames by time and drop duplicates (e.g. restart overlaps): "
                     "ds = ds.isel(frame=np.unique(ds.time, return_index=True)[1]).")
     if "cell" in ds:
-        cell = np.asarray(ds["cell"].values, dtype=np.float64)
-        if cell.shape[1:] != (3, 3) or ds["cell"].dims[0] != "frame":
+        cell = np.asarray(var["cell"].values, dtype=np.float64)
+        if cell.shape[1:] != (3, 3) or var["cell"].dims[0] != "frame":
             raise SchemaError(f"cell has dims {ds['cell'].dims} and shape {cell.shape}; expected "
                               "(frame, cell_vector, xyz) with 3 x 3 per frame.",
                               fix="store the three cell vectors as rows for every frame.")
@@ -273,9 +274,9 @@ def validate(ds: xr.Dataset, require_cell: bool = False, check_finite: bool = Tr
     if periodic is not None:
         require_periodic(ds, periodic)
     for name in ("velocities", "forces", "images"):
-        if name in ds and ds[name].dims != ("frame", "atom", "xyz"):
+        if name in ds and var[name].dims != ("frame", "atom", "xyz"):
             raise SchemaError(f"{name} has dims {ds[name].dims}; expected ('frame', 'atom', 'xyz').")
-    if "potential_energy" in ds and ds["potential_energy"].dims != ("frame", "atom"):
+    if "potential_energy" in ds and var["potential_energy"].dims != ("frame", "atom"):
         raise SchemaError(f"potential_energy has dims {ds['potential_energy'].dims}; expected ('frame', 'atom').")
     return ds
 
@@ -284,7 +285,7 @@ def cell_array(ds: xr.Dataset) -> np.ndarray:
     """The cell of every frame as a float64 (n_frames, 3, 3) array; raises NoCellError when there is none."""
     if "cell" not in ds:
         validate(ds, require_cell=True)
-    return np.asarray(ds["cell"].values, dtype=np.float64)
+    return np.asarray(ds.variables["cell"].values, dtype=np.float64)
 
 
 def _times_cells(a: np.ndarray, cells: np.ndarray) -> np.ndarray:
@@ -415,7 +416,8 @@ def species_indices(ds, species: str | Iterable[str] | None, what: str = "atoms 
     """Positions (int64, atom order) of the atoms of ``species`` (label(s); None: all) in ``ds`` (a trajectory, an
     object with a ``species`` coordinate, or the labels). An absent species (or none named) raises ``error``:
     "no {what}: species [...] not in the trajectory, which has [...]"."""
-    labels = np.asarray(ds["species"].values if isinstance(ds, (xr.Dataset, xr.DataArray)) else ds).astype(str)
+    labels = np.asarray(ds.variables["species"].values if isinstance(ds, xr.Dataset)
+                        else ds["species"].values if isinstance(ds, xr.DataArray) else ds).astype(str)
     if species is None:
         return np.arange(labels.size, dtype=np.int64)
     wanted = [species] if isinstance(species, str) else [str(s) for s in species]
