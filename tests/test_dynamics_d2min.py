@@ -6,7 +6,7 @@ import pytest
 
 from ssefeat.dynamics.d2min import (cumulative_d2min, iter_cumulative_d2min, iter_nonaffine_displacement,
                                     nonaffine_displacement, nonaffine_displacement_series)
-from ssefeat.errors import ParameterError, SelectionError
+from ssefeat.errors import CellError, ParameterError, SelectionError
 from ssefeat.neighbors import neighbor_pairs
 from conftest import trajectory
 
@@ -221,3 +221,52 @@ def test_d2min_figure(tmp_path):
     ds = _traj([r0, r0 + rng.normal(scale=0.2, size=r0.shape)], cell, species=["Li"] * 40 + ["S"] * 80)
     save(d2min_distribution(nonaffine_displacement_series(ds, 1, 3.0)), tmp_path / "d2.png")
     assert (tmp_path / "d2.png").stat().st_size > 0
+
+
+def test_batched_frame_pairs_equal_per_pair_on_triclinic_npt(monkeypatch):
+    """d2min_frames (many frame pairs, concatenated into few kernel calls) equals d2min_arrays pair by pair, value for
+    value, on a triclinic cell that deforms in some frames and not in others (image shifts mixed with none)."""
+    from ssefeat.dynamics import _d2min_arrays
+    from ssefeat.dynamics.d2min import d2min_arrays, d2min_frames
+
+    r0, cell, rng = _config(n=120, seed=11, tilt=0.2)
+    species = np.where(rng.random(120) < 0.5, "Li", "S")
+    centres, points = np.flatnonzero(species == "Li"), np.flatnonzero(species == "S")
+    strain = np.array([[0.4, 1.0, 0.0], [0.0, -0.3, 0.2], [0.1, 0, 0.5]])
+    A = [np.eye(3) + (0.01 * t if t % 3 else 0.0) * strain for t in range(7)]  # the cell of frames 0, 3, 6 is cell
+    noise = np.cumsum(rng.normal(scale=0.1, size=(7,) + r0.shape), axis=0)
+    pos = np.array([(r0 + noise[t]) @ A[t].T for t in range(7)])
+    cells = np.array([cell @ A[t].T for t in range(7)])
+    assert not np.array_equal(cells[1], cells[3]) and np.array_equal(cells[3], cells[0])  # both kinds of pair
+    refs = np.arange(5)
+    for batch in (1 << 17, len(centres) * 2):  # one kernel call; calls of two frame pairs (and a last single one)
+        monkeypatch.setattr(_d2min_arrays, "_BATCH_CENTRES", batch)
+        for c, p in ((centres, points), (np.arange(120), np.arange(120))):
+            d2, F, valid, nn = d2min_frames(pos, cells, refs, 2, 3.2, c, p)
+            for k, t0 in enumerate(refs):
+                want = d2min_arrays(pos[t0], pos[t0 + 2], cells[t0], cells[t0 + 2], 3.2, c, p)
+                np.testing.assert_array_equal(d2[k], want[0])
+                np.testing.assert_array_equal(F[k], want[1])
+                np.testing.assert_array_equal(valid[k], want[2])
+                np.testing.assert_array_equal(nn[k], want[3])
+            assert valid.sum() > 0.5 * valid.size
+
+
+def test_trajectory_validated_once_per_call(monkeypatch):
+    """The schema / periodicity check runs once per call (not once per frame pair, nor again inside the series),
+    and still refuses a slab."""
+    from ssefeat.dynamics import d2min as mod
+
+    r0, cell, rng = _config(n=80, seed=12)
+    ds = _traj([r0 + 0.05 * k for k in range(5)], cell)
+    calls = []
+    real = mod.validate
+    monkeypatch.setattr(mod, "validate", lambda *a, **k: calls.append(k) or real(*a, **k))
+    for fn in (lambda: nonaffine_displacement(ds, 1, 2, 3.0), lambda: nonaffine_displacement_series(ds, 1, 3.0),
+               lambda: cumulative_d2min(ds, 1, 2, 3.0)):
+        calls.clear()
+        fn()
+        assert len(calls) == 1 and calls[0]["periodic"] == "D2min"
+    slab = ds.assign_attrs(pbc="T T F")
+    with pytest.raises(CellError, match="periodic along a, b and c"):
+        nonaffine_displacement(slab, 0, 1, 3.0)

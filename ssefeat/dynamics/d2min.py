@@ -28,9 +28,9 @@ import xarray as xr
 
 from ..data import Unwrapper, cell_array, species_indices, validate
 from ..errors import ParameterError, UnwrapWarning, param
-from ..neighbors import check_cutoff, neighbor_pairs
+from ..neighbors import check_cutoff
 from ..provenance import parameters_of, stamp
-from . import _label_kernels as _k
+from ._d2min_arrays import single_thread_blas, d2min_arrays, d2min_frames, strain_from_F  # noqa: F401 (API)
 
 __all__ = ["nonaffine_displacement", "nonaffine_displacement_series", "cumulative_d2min",
            "iter_nonaffine_displacement", "iter_cumulative_d2min"]
@@ -66,24 +66,29 @@ def _species_indices(ds: xr.Dataset, species, what: str = "species") -> np.ndarr
     return species_indices(ds, species, f"atoms of {what}")
 
 
-def _unwrapped_positions(ds: xr.Dataset, unwrap_limit: float = 0.25) -> np.ndarray:
+def _unwrapped_positions(ds: xr.Dataset, unwrap_limit: float = 0.25, checked: bool = False,
+                         frames: slice = slice(None)) -> np.ndarray:
     """Unwrapped float64 positions (n_frames, n_atoms, 3) or a ParameterError when unwrapping is unsafe.
 
     ``unwrap_limit`` is the largest step between stored frames allowed, as a fraction of the smallest cell width
-    (a step near half a width cannot be told from its periodic image).
+    (a step near half a width cannot be told from its periodic image). ``checked``: the caller has validated
+    ``ds`` (periodic, with a cell); only the finiteness of the positions is checked here. ``frames``: unwrap only
+    these frames (a slice of positions).
     """
-    validate(ds, require_cell=True, periodic="D2min")
-    unwrapper = Unwrapper(warn_fraction=unwrap_limit)
+    if checked:
+        if not np.isfinite(ds.variables["positions"].values[frames]).all():
+            validate(ds.isel(frame=frames))  # raises NonFiniteError naming the first bad frame and atom
+    else:
+        validate(ds, require_cell=True, periodic="D2min")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", UnwrapWarning)
-            out = unwrapper(ds)
+            return Unwrapper(warn_fraction=unwrap_limit).positions(ds, frames)
     except UnwrapWarning as warning:
         raise ParameterError(
             f"the trajectory cannot be unwrapped safely: {warning}",
             fix="store frames more often, read a format with image flags or unwrapped coordinates, or raise "
                 f"unwrap_limit (now {unwrap_limit} of the cell width) if the large steps are genuine.") from None
-    return np.asarray(out["positions"].values, dtype=np.float64)
 
 
 def _check_cutoff_all(cutoff, cells: np.ndarray) -> float:
@@ -144,57 +149,6 @@ def _lag_ps(ds: xr.Dataset, lag: int):
     return None if ts is None else float(ts) * lag
 
 
-# --- the per-frame-pair computation on arrays -----------------------------------------------------
-def d2min_arrays(r0: np.ndarray, rt: np.ndarray, cell0: np.ndarray, cellt: np.ndarray, cutoff: float,
-                 centres: np.ndarray | None = None, points: np.ndarray | None = None, rcond: float = 1e-10):
-    """D2min (sum convention) on plain arrays.
-
-    Parameters
-    ----------
-    r0, rt : (N, 3) Å, unwrapped positions at t0 and t (rt - r0 is the true displacement)
-    cell0, cellt : (3, 3) Å
-    cutoff : Å, neighbours within it at t0
-    centres, points : int arrays, atoms whose D2min is computed and atoms that count as neighbours (default all)
-
-    Returns
-    -------
-    d2 (n_centres,) Å^2, F (n_centres, 3, 3), valid (n_centres,) bool, n_neighbors (n_centres,) int
-    """
-    r0 = np.ascontiguousarray(r0, dtype=np.float64)
-    rt = np.ascontiguousarray(rt, dtype=np.float64)
-    cell0 = np.asarray(cell0, dtype=np.float64)
-    cellt = np.asarray(cellt, dtype=np.float64)
-    n = r0.shape[0]
-    centres = np.arange(n, dtype=np.int64) if centres is None else np.asarray(centres, dtype=np.int64)
-    points = np.arange(n, dtype=np.int64) if points is None else np.asarray(points, dtype=np.int64)
-    pairs = neighbor_pairs(r0, cell0, cutoff, query=centres, points=points)
-    nbr = points[pairs.j]
-    d0 = np.ascontiguousarray(pairs.vectors)
-    if np.array_equal(cell0, cellt):
-        shift = np.zeros((0, 3))  # the kernel adds no image shift
-    else:
-        # integer image of each pair at t0, carried to the current cell
-        images = np.rint(np.einsum("pk,kl->pl", d0 - (r0[nbr] - r0[centres[pairs.i]]), np.linalg.inv(cell0)))
-        shift = np.ascontiguousarray(np.einsum("pk,kl->pl", images, cellt - cell0))
-    u = rt - r0
-    offsets = _k.csr_offsets(pairs.i, len(centres))
-    nc = len(centres)
-    d2 = np.empty(nc)
-    F = np.empty((nc, 3, 3))
-    valid = np.empty(nc, dtype=np.bool_)
-    _k.d2min_kernel(offsets, centres, nbr, d0, shift, u, float(rcond), d2, F, valid)
-    return d2, F, valid, np.diff(offsets)
-
-
-def strain_from_F(F: np.ndarray):
-    """Green-Lagrangian strain E = (F^T F - I) / 2, von Mises shear strain and volumetric strain tr(E)/3."""
-    E = 0.5 * (np.einsum("...ki,...kj->...ij", F, F) - np.eye(3))
-    exx, eyy, ezz = E[..., 0, 0], E[..., 1, 1], E[..., 2, 2]
-    shear = np.sqrt(E[..., 0, 1] ** 2 + E[..., 0, 2] ** 2 + E[..., 1, 2] ** 2
-                    + ((exx - eyy) ** 2 + (exx - ezz) ** 2 + (eyy - ezz) ** 2) / 6.0)
-    return E, shear, (exx + eyy + ezz) / 3.0
-
-
 # --- public API -----------------------------------------------------------------------------------
 def nonaffine_displacement(ds: xr.Dataset, reference: int, lag: int, cutoff: float, species=None,
                            normalize: str = "sum", strain: bool = False, *, neighbor_species=None,
@@ -236,28 +190,30 @@ def nonaffine_displacement(ds: xr.Dataset, reference: int, lag: int, cutoff: flo
     cutoff = _check_cutoff_all(cutoff, cells[[reference, reference + lag]])
     centres = _species_indices(ds, species)
     points = _species_indices(ds, neighbor_species, "neighbor_species")
-    sub = ds.isel(frame=slice(reference, reference + lag + 1))
-    pos = _unwrapped_positions(sub, unwrap_limit)
-    d2, F, valid, nn = d2min_arrays(pos[0], pos[-1], cells[reference], cells[reference + lag], cutoff,
-                                    centres, points, rcond)
+    with single_thread_blas():
+        pos = _unwrapped_positions(ds, unwrap_limit, True, slice(reference, reference + lag + 1))
+        d2, F, valid, nn = (a[0] for a in d2min_frames(pos, cells[reference:reference + lag + 1], [0], lag, cutoff,
+                                                       centres, points, rcond))
     if normalize == "mean":
         d2 = d2 / np.where(nn > 0, nn, 1)
-    coords = {"atom": ds["atom"].values[centres], "species": ("atom", ds["species"].values[centres]),
-              "frame": int(ds["frame"].values[reference]), "time": float(ds["time"].values[reference])}
-    out = xr.Dataset(coords=coords)
-    out["d2min"] = ("atom", d2, {"units": "angstrom^2", "normalize": normalize,
-                                 "long_name": "non-affine squared displacement D2min"})
-    out["valid"] = ("atom", valid, {"description": ">= 3 neighbours and a non-singular Y"})
-    out["n_neighbors"] = ("atom", nn.astype(np.int32), {"units": "1"})
+    var = ds.variables
+    coords = {"atom": var["atom"].values[centres], "species": ("atom", var["species"].values[centres]),
+              "frame": int(var["frame"].values[reference]), "time": float(var["time"].values[reference])}
+    data = {"d2min": ("atom", d2, {"units": "angstrom^2", "normalize": normalize,
+                                   "long_name": "non-affine squared displacement D2min"}),
+            "valid": ("atom", valid, {"description": ">= 3 neighbours and a non-singular Y"}),
+            "n_neighbors": ("atom", nn.astype(np.int32), {"units": "1"})}
     if strain:
         E, shear, vol = strain_from_F(F)
-        out = out.assign_coords(row=_RC, col=_RC)
-        out["deformation_gradient"] = (("atom", "row", "col"), F, {"units": "1", "description": "d = F d0"})
-        out["strain_tensor"] = (("atom", "row", "col"), E, {"units": "1",
-                                                             "description": "Green-Lagrangian (F^T F - I) / 2"})
-        out["shear_strain"] = ("atom", shear, {"units": "1", "description": "von Mises shear strain invariant"})
-        out["volumetric_strain"] = ("atom", vol, {"units": "1", "description": "tr(E) / 3"})
-    params = dict(reference=reference, reference_frame=int(ds["frame"].values[reference]), lag=lag,
+        coords.update(row=_RC, col=_RC)
+        data.update(
+            deformation_gradient=(("atom", "row", "col"), F, {"units": "1", "description": "d = F d0"}),
+            strain_tensor=(("atom", "row", "col"), E, {"units": "1",
+                                                       "description": "Green-Lagrangian (F^T F - I) / 2"}),
+            shear_strain=("atom", shear, {"units": "1", "description": "von Mises shear strain invariant"}),
+            volumetric_strain=("atom", vol, {"units": "1", "description": "tr(E) / 3"}))
+    out = xr.Dataset(data, coords=coords)  # one construction (assigning variables one by one re-aligns each time)
+    params = dict(reference=reference, reference_frame=coords["frame"], lag=lag,
                   lag_ps=_lag_ps(ds, lag), cutoff=cutoff, species=species, neighbor_species=neighbor_species,
                   normalize=normalize, strain=strain, rcond=rcond, unwrap_limit=unwrap_limit)
     return stamp(out, parameters=params, units="angstrom^2", analysis="nonaffine_displacement")
@@ -285,7 +241,14 @@ def nonaffine_displacement_series(ds: xr.Dataset, lag: int, cutoff: float, speci
     -------
     xarray.Dataset with ``d2min`` (frame, atom) Å^2, ``valid``, ``n_neighbors`` (and strains).
     """
-    validate(ds, require_cell=True, periodic="D2min")
+    validate(ds, require_cell=True, check_finite=False, periodic="D2min")  # finiteness: when unwrapped
+    return _series(ds, lag, cutoff, species, normalize, strain, neighbor_species, references, trim, rcond,
+                   unwrap_limit, progress)
+
+
+def _series(ds, lag, cutoff, species, normalize, strain, neighbor_species, references, trim, rcond, unwrap_limit,
+            progress):
+    """:func:`nonaffine_displacement_series` of a validated ``ds``."""
     n_frames = ds.sizes["frame"]
     lag = _check_lag(lag, n_frames)
     normalize = _check_normalize(normalize)
@@ -306,28 +269,27 @@ def nonaffine_displacement_series(ds: xr.Dataset, lag: int, cutoff: float, speci
     if refs.size == 0:
         raise ParameterError(f"no reference frame t0 has t0 + lag ({lag}) inside the trajectory "
                              f"({n_frames} frames).", fix="use a shorter lag or more frames.")
-    pos = _unwrapped_positions(ds, unwrap_limit)
     nc = len(centres)
     d2 = np.full((refs.size, nc), np.nan)
     valid = np.zeros((refs.size, nc), dtype=bool)
     nn = np.zeros((refs.size, nc), dtype=np.int32)
     shear = np.full((refs.size, nc), np.nan) if strain else None
     vol = np.full((refs.size, nc), np.nan) if strain else None
-    iterator = enumerate(refs)
+    inside = np.flatnonzero(refs + lag < n_frames)
+    bar = None
     if progress:
-        from ..progress import track
+        from ..progress import progress_bar
 
-        iterator = track(iterator, total=refs.size, desc="D2min", unit="frame")
-    for k, t0 in iterator:
-        t0 = int(t0)
-        if t0 + lag >= n_frames:
-            continue
-        dk, Fk, vk, nk = d2min_arrays(pos[t0], pos[t0 + lag], cells[t0], cells[t0 + lag], cutoff, centres,
-                                      points, rcond)
-        d2[k] = dk / np.where(nk > 0, nk, 1) if normalize == "mean" else dk
-        valid[k], nn[k] = vk, nk
-        if strain:
-            _, shear[k], vol[k] = strain_from_F(Fk)
+        bar = progress_bar(total=inside.size, desc="D2min", unit="frame")
+    with single_thread_blas():
+        pos = _unwrapped_positions(ds, unwrap_limit, checked=True)
+        dk, Fk, vk, nk = d2min_frames(pos, cells, refs[inside], lag, cutoff, centres, points, rcond, bar)
+    if bar is not None:
+        bar.close()
+    d2[inside] = dk / np.where(nk > 0, nk, 1) if normalize == "mean" else dk
+    valid[inside], nn[inside] = vk, nk
+    if strain:
+        _, shear[inside], vol[inside] = strain_from_F(Fk)
     sel = ds.isel(frame=refs, atom=centres)
     out = xr.Dataset(coords={"frame": sel["frame"].values, "time": ("frame", sel["time"].values, {"units": "ps"}),
                              "atom": sel["atom"].values, "species": ("atom", sel["species"].values)})
@@ -365,7 +327,7 @@ def cumulative_d2min(ds: xr.Dataset, dt: int, window: int, cutoff: float, specie
     -------
     xarray.Dataset with ``d_cum`` (frame, atom) Å^2 and ``valid``.
     """
-    validate(ds, require_cell=True, periodic="D2min")
+    validate(ds, require_cell=True, check_finite=False, periodic="D2min")  # finiteness: when unwrapped
     n_frames = ds.sizes["frame"]
     dt = _check_lag(dt, n_frames, "dt")
     window = _check_lag(window, n_frames, "window")
@@ -374,8 +336,8 @@ def cumulative_d2min(ds: xr.Dataset, dt: int, window: int, cutoff: float, specie
                              fix=f"use a window of n intervals, e.g. {param('window', max(1, window // dt) * dt)}.")
     if align not in ("forward", "centre", "center"):
         raise ParameterError(f"align must be 'forward' or 'centre', got {align!r}.")
-    series = nonaffine_displacement_series(ds, dt, cutoff, species, normalize, neighbor_species=neighbor_species,
-                                           rcond=rcond, unwrap_limit=unwrap_limit, progress=progress)
+    series = _series(ds, dt, cutoff, species, normalize, False, neighbor_species, None, False, rcond, unwrap_limit,
+                     progress)
     d = series["d2min"].values
     n_int = window // dt
     n_out = n_frames - window  # forward-aligned frames whose window fits
