@@ -358,3 +358,17 @@ def test_lammps_type_labels_are_species(tmp_path, traj):
     np.testing.assert_allclose(ds.positions.values, traj.positions.values, atol=1e-8)
     mapped = sio.read(tmp_path / "labels.lammpstrj", type_map="Li=Na,P=P,S=Se")
     assert mapped.species.values.tolist() == ["Na"] * 3 + ["P"] + ["Se"] * 4
+
+
+def test_lammps_dump_line_with_an_extra_value_in_a_later_frame_is_refused(tmp_path):
+    """Later frames are parsed without their text columns; a line with one value too many must still be named,
+    not silently cut to the named columns."""
+    rng = np.random.default_rng(0)
+    ds = ssefeat.make_trajectory(rng.random((3, 5, 3)) * 5, ["Li"] * 5, np.diag([5.0, 5.0, 5.0]), timestep_ps=0.1)
+    sio.export(ds, tmp_path / "a.lammpstrj")
+    lines = (tmp_path / "a.lammpstrj").read_text().splitlines()
+    k = [i for i, line in enumerate(lines) if line.startswith("ITEM: ATOMS")][-1] + 3
+    lines[k] += " 7.0"
+    (tmp_path / "b.lammpstrj").write_text("\n".join(lines) + "\n")
+    with pytest.raises(CorruptFileError, match="frame 2: atom line 3 of 5 has 9 values"):
+        sio.read(tmp_path / "b.lammpstrj")

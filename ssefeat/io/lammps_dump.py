@@ -150,6 +150,12 @@ class _Atoms:
         return _Atoms(self.values[rows], self.names, {k: v[rows] for k, v in self.text.items()})
 
 
+def _count_values(block: bytes) -> int:
+    """Whitespace-separated values in ``block`` (vectorised: the starts of runs of printable bytes)."""
+    printable = np.frombuffer(block, dtype=np.uint8) > 32
+    return int(printable[:1].sum() + np.count_nonzero(printable[1:] & ~printable[:-1]))
+
+
 def _parse_atoms(block: bytes, columns, n, path, frame, skip=()) -> _Atoms:
     """The atom lines of one frame (``skip``: text columns already known from the first frame)."""
     import pandas as pd
@@ -163,7 +169,8 @@ def _parse_atoms(block: bytes, columns, n, path, frame, skip=()) -> _Atoms:
     n_rows = block.count(b"\n") + (1 if block and not block.endswith(b"\n") else 0)
     if n_rows < n:
         raise _corrupt(path, f"frame {frame} is incomplete: the file ends after {n_rows} of its {n} atom lines.")
-    if len(table) != n or table.isna().to_numpy().any() or table.index.nlevels != 1 or table.index[0] != 0:
+    if (len(table) != n or table.isna().to_numpy().any() or table.index.nlevels != 1 or table.index[0] != 0
+            or _count_values(block) != n * len(columns)):  # usecols would drop an extra value silently
         widths = np.array([len(r.split()) for r in block.splitlines()])  # error path only: the first odd line
         k = int(np.argmax(widths != len(columns))) if np.any(widths != len(columns)) else 0
         raise _corrupt(path, f"frame {frame}: atom line {k + 1} of {n} has {widths[k]} values but the ITEM: ATOMS "
