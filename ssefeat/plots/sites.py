@@ -50,9 +50,11 @@ def residence_times(res: xr.Dataset, bins: int = 30):
     return fig
 
 
-def occupancy(occ: xr.Dataset):
-    """Ions per site type over time (left) and the time-averaged occupancy of every site (right)."""
-    fig, (a0, a1) = new_figure(1, 2, figsize=(9.0, 3.4))
+def occupancy(occ: xr.Dataset, cell=None):
+    """Ions per site type over time (left), the time-averaged occupancy of every site (middle), and the occupancy map
+    (right): the sites projected on the a-b plane of ``cell`` (3 x 3 rows, Å; fractional axes without it), the colour
+    the mean number of ions on the sites of each column along c."""
+    fig, (a0, a1, a2) = new_figure(1, 3, figsize=(14.0, 3.8))
     t = occ["time"].values
     for k, st in enumerate(occ["site_type"].values):
         a0.plot(t, occ["type_occupancy"].sel(site_type=st).values, color=colour(str(st), k), lw=0.8,
@@ -65,6 +67,16 @@ def occupancy(occ: xr.Dataset):
         idx = np.flatnonzero(labels == str(st))
         a1.bar(idx, occ["occupancy_mean"].values[idx], width=1.0, color=colour(str(st), k), label=str(st))
     a1.set(xlabel="site", ylabel="mean occupancy (ions)")
+    # sites stacked along c share a point of the a-b plane: the map shows the ions per such column
+    frac = np.asarray(occ["site_fractional"].values, dtype=float) % 1.0
+    columns, inverse = np.unique(np.round(frac[:, :2], 3) % 1.0, axis=0, return_inverse=True)
+    ions = np.bincount(inverse.ravel(), weights=occ["occupancy_mean"].values, minlength=len(columns))
+    xy = columns @ np.asarray(cell, float)[:2, :2] if cell is not None else columns
+    art = a2.scatter(xy[:, 0], xy[:, 1], c=ions, vmin=0.0, cmap="viridis", s=30, edgecolors="0.3", linewidths=0.3)
+    fig.colorbar(art, ax=a2, label="mean ions per column along c")
+    a2.set(xlabel="x (Å)" if cell is not None else "a (fractional)",
+           ylabel="y (Å)" if cell is not None else "b (fractional)", aspect="equal",
+           title="occupancy map")
     return fig
 
 
