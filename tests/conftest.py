@@ -232,3 +232,22 @@ def load_script(name: str, path):
         else:
             os.environ["NUMBA_NUM_THREADS"] = before
     return mod
+
+
+def check_report(text: str) -> None:
+    """A report a reader can trust to be well formed: every markdown table row has as many cells as its header, and
+    no number is printed as nan / inf (a missing value must read n/a or say why)."""
+    import re
+
+    rows = [line for line in text.splitlines()]
+    header = None
+    for k, line in enumerate(rows):
+        if line.startswith("|") and k + 1 < len(rows) and re.fullmatch(r"\|(\s*:?-+:?\s*\|)+", rows[k + 1]):
+            header = line.count("|")
+        elif line.startswith("|") and header is not None and not re.fullmatch(r"\|(\s*:?-+:?\s*\|)+", line):
+            assert line.count("|") == header, f"table row with {line.count('|') - 1} cells, header has " \
+                                              f"{header - 1}: {line}"
+        elif not line.startswith("|"):
+            header = None
+    bad = re.findall(r"[^\s|]*\b(?:nan|inf)\b[^\s|]*", text, flags=re.IGNORECASE)
+    assert not bad, f"numbers printed as nan / inf in the report: {bad[:5]}"

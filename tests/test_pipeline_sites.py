@@ -11,6 +11,7 @@ from ssefeat.errors import ConfigError, MissingFileError
 from ssefeat.pipeline import Pipeline
 from ssefeat.sites import site_jumps, sites_from_structure
 from ssefeat.units import BOLTZMANN_EV
+from conftest import check_report
 
 A = 5.70  # conventional Li2S cell, Å; Li on the simple cubic sublattice of spacing A / 2
 NB = np.array([[1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1], [0, 0, -1]])
@@ -77,6 +78,7 @@ def test_sites_stage_in_the_pipeline(tmp_path):
     np.testing.assert_allclose(d["volume_T"], (A / 2) ** 3 / 3, rtol=1e-9)  # S on alternate cube corners
     assert float(d["csm_T"].max()) < 1e-6
     report = (out / "report.md").read_text()
+    check_report(report)
     assert "## Sites and jumps" in report and "E_a per jump type" in report and "Li → Li" in report
     assert "sites" in xr.open_datatree(out / "results.nc").children
     figures = {p.name for p in (out / "figures").iterdir()}
@@ -116,6 +118,7 @@ def test_md_vacancy_crystal_through_ssefeat_run_with_sites(tmp_path):
     v_t = float(np.nanmean(tree["descriptors"]["type_volume_T"].values))
     assert v_t == pytest.approx(5.70 ** 3 / 24, rel=0.03)
     report = (tmp_path / "out" / "report.md").read_text()
+    check_report(report)
     assert "## Sites and jumps" in report and "E_a per jump type" in report
     for run in ("run_0", "run_1"):
         verdict = tree[run]["correlation"].attrs.get("verdict")

@@ -20,6 +20,7 @@ from ssefeat.study.glass_runs import GlassRun
 from ssefeat.study.pooled_softness import train_pooled
 from ssefeat.study.series_study import common_temperature
 from ssefeat.study.thesis_comparison import compare_with_thesis
+from conftest import check_report
 
 TYPES = ["PS4", "P2S7", "P2S6"]
 
@@ -194,6 +195,7 @@ def test_default_series_at_reduced_size_end_to_end(tmp_path):
     stored = json.loads((tmp_path / "study.json").read_text())
     assert stored["glasses"] == res["glasses"]
     assert "Comparison with the thesis" in (tmp_path / "study_report.md").read_text()
+    check_report((tmp_path / "study_report.md").read_text())
     for g in res["glasses"]:
         assert (tmp_path / f"softness_{g}.nc").exists()
 

@@ -99,7 +99,11 @@ class SitesStage(Stage, label="sites", inputs=("trajs", "features", "softness"),
 
 
 def _f(value, err) -> str:
-    return f"{float(value):.3g} ± {float(err):.2g}"
+    """``value ± err``; ``n/a`` for a missing value, no error bar where there is none (one visit, one sample)."""
+    value, err = float(value), float(err)
+    if not np.isfinite(value):
+        return "n/a"
+    return f"{value:.3g} ± {err:.2g}" if np.isfinite(err) else f"{value:.3g} (no error: one sample)"
 
 
 def _leaving_lines(tree, runs) -> list[str]:

@@ -30,17 +30,32 @@ def _r_text(link) -> str:
             f"{link['p_value']:.2g}, n = {link['n']} samples / {link['n_groups']} units")
 
 
+def _finite(value) -> bool:
+    """A number that is not NaN / inf (None, as NaN reads back from study.json, is not)."""
+    return value is not None and math.isfinite(value)
+
+
+def _num(value, spec: str, missing: str = "n/a") -> str:
+    return format(value, spec) if _finite(value) else missing
+
+
+def _pm(mean, se) -> str:
+    """``mean +- se`` (eV), without the error bar where one value gives none."""
+    return f"{mean:.3f} +- {se:.3f}" if _finite(se) else f"{_num(mean, '.3f')}, one value"
+
+
 def compare_with_thesis(res: dict) -> list[dict]:
     """Rows of the comparison table for a result of :func:`~ssefeat.study.series_study.analyse_series`."""
     rows = []
     tr = res["E_a_trend"]
     b, e = tr["slope"], tr["slope_err"]
     rows.append(_row("E_a of Li diffusion rises with the P2S6 content", "ch. 5.1.2, Fig. 5-4",
-                     f"dE_a/d(S fraction in P2S6) = {b:+.3g} +- {e:.2g} eV (1 sigma, weighted line over "
+                     (f"dE_a/d(S fraction in P2S6) = {b:+.3g} +- {e:.2g} eV (1 sigma, weighted line over "
+                      if _finite(b) else "no trend: it needs two glasses with an Arrhenius E_a (found ") +
                      f"{tr['n']} glasses with an Arrhenius E_a" + (", INCLUDING APPARENT (non-diffusive) D" if any(
                          r["verdict"] == "apparent" for t in res["transport"].values() for r in t["runs"])
                          and res["settings"].get("arrhenius_apparent") else "") + ")",
-                     _sign(b - 1.96 * e, b + 1.96 * e, +1) if math.isfinite(e) else "not tested"))
+                     _sign(b - 1.96 * e, b + 1.96 * e, +1) if _finite(e) else "not tested"))
     gl = res.get("glass_links", {}).get("fraction_P2S6")
     rows.append(_row("the S distribution shifts to greater S as P2S6 rises (and P2S7 falls)", "ch. 5.1.3, Fig. 5-6",
                      "mean S per glass vs S fraction in P2S6: " + (_r_text(gl) + " (units: glasses)" if gl else
@@ -85,11 +100,12 @@ def compare_with_thesis(res: dict) -> list[dict]:
     else:
         c = bar["comparison"]
         s, h = c["soft"], c["hard"]
-        verdict = ("not tested" if not math.isfinite(c["p_mannwhitney"]) else
+        verdict = ("not tested" if not _finite(c["p_mannwhitney"]) else
                    "reproduced" if (s["median"] < h["median"] and c["p_mannwhitney"] < 0.05) else "not reproduced")
         rows.append(_row("soft Li (S > 0) cross lower NEB barriers than hard Li", "ch. 5.1.4, Fig. 5-11",
-                         f"{g}: soft median {s['median']:.3f} eV (mean {s['mean']:.3f} +- {s['se']:.3f}, n = "
-                         f"{s['n']}); hard median {h['median']:.3f} eV (mean {h['mean']:.3f} +- {h['se']:.3f}, "
-                         f"n = {h['n']}); Mann-Whitney p = {c['p_mannwhitney']:.2g}; converged bands only "
+                         f"{g}: soft median {s['median']:.3f} eV (mean {_pm(s['mean'], s['se'])}, n = "
+                         f"{s['n']}); hard median {h['median']:.3f} eV (mean {_pm(h['mean'], h['se'])}, "
+                         f"n = {h['n']}); Mann-Whitney p = "
+                         f"{_num(c['p_mannwhitney'], '.2g', 'n/a (too few bands in a group)')}; converged bands only "
                          f"({bar.get('n_unconverged', 0)} left out)", verdict))
     return rows
