@@ -72,6 +72,9 @@ DEFAULTS: dict = {
         "window": D.SOFTNESS_WINDOW,            # frames either side that must stay quiet
         "classifier": D.CLASSIFIER, "C": None, "test_fraction": D.TEST_FRACTION, "horizon": 10,
         "model": None,                          # apply this trained model instead of training
+        # the model's input columns: "all" the features stage's columns, or "structure_functions" only (then the
+        # descriptors and environments it is linked to are not its own inputs)
+        "inputs": "all",
     },
     "correlate": {"enabled": True, "n_boot": D.N_BOOT, "lasso": True},
     "transport": {"enabled": True, "window": None, "haven": False},

@@ -141,6 +141,7 @@ RULES: dict = {
     ("softness", "C"): number(0, lo_open=True, none=True),
     ("softness", "test_fraction"): number(0, 1, lo_open=True, hi_open=True),
     ("softness", "horizon"): number(0, integer=True),
+    ("softness", "inputs"): choice("all", "structure_functions"),
     ("softness", "model"): text(none=True),
     ("correlate", "enabled"): flag(),
     ("correlate", "n_boot"): number(10, integer=True),

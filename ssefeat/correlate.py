@@ -7,6 +7,8 @@ or ``"sample"`` (rows; narrow, optimistic intervals).
 """
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import xarray as xr
 
@@ -316,7 +318,8 @@ def study_links(features, softness, n_boot: int = 300, lasso: bool = True) -> xr
     run_of_frame = xr.DataArray(run, coords={"frame": S["frame"].values}, dims="frame")
     links = softness_links(S, desc, n_boot=int(n_boot), seed=0, run_of_frame=run_of_frame)
     # the softness model was applied to the features array: its columns are the model's own inputs
-    inputs = {str(n) for n in features[0]["features"]["feature"].values}
+    recorded = softness[0].attrs.get("model_features")  # the columns the model used, when its store says so
+    inputs = set(json.loads(recorded)) if recorded else {str(n) for n in features[0]["features"]["feature"].values}
     links["model_input"] = ("descriptor", np.isin(links["descriptor"].values.astype(str), list(inputs)), {
         "long_name": "a column of the softness model's features: its link is partly the model's own weight"})
     if lasso:

@@ -17,6 +17,7 @@ from ssefeat.pipeline import Pipeline
 from ssefeat.io.chunked_store import open_store
 from test_features_clusters import build_system
 from conftest import check_report
+from ssefeat.softness import SoftnessModel
 
 
 def synthetic_glass_trajectory(path, n_frames=48, seed=0):
@@ -490,3 +491,27 @@ def test_report_gives_f_of_z_extremes_with_their_standard_error():
     line = _disorder_line(d, "z")
     # SE of the mean of two frames = |a - b| / 2
     assert "min 0.2 ± 0.1 at z = 1.0 Å" in line and "max 1 ± 0.1 at z = 3.0 Å" in line and "2 frames" in line
+
+
+def test_links_from_a_li_li_model_are_not_its_own_inputs(tmp_path, traj):
+    """Softness from Li-Li structure functions only (the thesis' choice: features.parameters = "li_li",
+    softness.inputs = "structure_functions"), with the descriptors computed for the links: they are not columns of
+    the model, so no link is marked as the model's own input, and the report says nothing about LASSO measuring the
+    model's inputs; the default (inputs = "all") marks them."""
+    cfg = config_for(tmp_path, traj, features={"parameters": "li_li", "descriptors": True},
+                     softness={"inputs": "structure_functions"})
+    out = Pipeline(load_config(cfg), progress=False).run()
+    links = xr.open_datatree(out / "results.nc")["correlate"].to_dataset()
+    assert "voronoi_volume" in links["descriptor"].values.astype(str)
+    assert not links["model_input"].values.any()
+    model = SoftnessModel.load(out / "softness_model.json")
+    assert len(model.feature_names_in_) == 59 and "voronoi_volume" not in model.feature_names_in_
+    soft = stage(out, "softness_0.zarr")
+    assert np.isfinite(soft["softness"].values).all()
+    report = (out / "report.md").read_text()
+    check_report(report)
+    assert "partly measures the model's own inputs" not in report
+    cfg["softness"]["inputs"] = "all"
+    cfg["output"]["folder"] = str(tmp_path / "all")
+    links = xr.open_datatree(Pipeline(load_config(cfg), progress=False).run() / "results.nc")["correlate"]
+    assert bool(links["model_input"].sel(descriptor="voronoi_volume"))

@@ -40,7 +40,7 @@ class Training:
                 self.pipe.softness_report = {"test": self._model.metrics_.get("test", {})}
             else:
                 self._model, self.pipe.softness_report = train_softness(
-                    self.features[0]["features"], self.label0, r_cut=self.r_cut, nr_cut=self.nr_cut,
+                    model_columns(self.features[0]["features"], sc["inputs"]), self.label0, r_cut=self.r_cut, nr_cut=self.nr_cut,
                     window=int(sc["window"]), classifier=sc["classifier"], C=sc["C"],
                     test_fraction=sc["test_fraction"], seed=int(self.pipe.config["trajectory"]["seed"]),
                     progress=bool(self.pipe.progress))
@@ -48,8 +48,21 @@ class Training:
         return self._model
 
 
+def model_columns(F: xr.DataArray, inputs: str = "all") -> xr.DataArray:
+    """The columns of a (frame, atom, feature) array a model is trained on: all, or the structure functions only
+    (``kind`` radial / angular)."""
+    if inputs == "all":
+        return F
+    keep = np.isin(F["kind"].values.astype(str), ["radial", "angular"])
+    return F.isel(feature=np.flatnonzero(keep))
+
+
 def _apply(model, F: xr.DataArray, start: int, stop: int) -> xr.Dataset:
-    """Softness (and ``in_domain`` when the model knows its training domain) of frames [start, stop)."""
+    """Softness (and ``in_domain`` when the model knows its training domain) of frames [start, stop), on the
+    model's own columns of ``F``."""
+    names = [str(n) for n in getattr(model, "feature_names_in_", [])]
+    if names and len(names) < F.sizes["feature"] and set(names) <= set(F["feature"].values.astype(str)):
+        F = F.sel(feature=names)
     S = model.apply(F.isel(frame=slice(start, stop)).load(), warn=False)  # counted once, in finalize
     return S.reset_coords("in_domain") if "in_domain" in S.coords else S.to_dataset(name="softness")
 
@@ -70,6 +83,7 @@ class SoftnessStage(Stage, label="softness", inputs=("features", "labels", "trai
     def store_attrs(self) -> dict:
         t = self.training
         return {"r_cut": t.r_cut, "nr_cut": t.nr_cut, "model": str(t.model_path),
+                "model_features": json.dumps([str(n) for n in getattr(t.model, "feature_names_in_", [])]),
                 "metrics": json.dumps(t.model.metrics_, default=str), **super().store_attrs()}
 
     def chunk_task(self):
