@@ -178,12 +178,12 @@ class SoftnessModel(ClassifierMixin, BaseEstimator):
         Per fold the Cs are fitted from the smallest up, each logistic fit warm-started from the previous solution
         (the optimum of each C is unique: the path only saves iterations)."""
         from sklearn.metrics import balanced_accuracy_score
-        from tqdm.auto import tqdm
+        from ..progress import progress_bar
 
         Cs = np.asarray(self.Cs, dtype=np.float64)
         scores = np.full((len(Cs), len(splits)), np.nan)
-        with tqdm(total=len(Cs) * len(splits), desc="softness: C by cross-validation", unit="fit",
-                  disable=not self.progress, leave=False) as bar:
+        with progress_bar(total=len(Cs) * len(splits), desc="softness: C by cross-validation", unit="fit",
+                          disable=not self.progress) as bar:
             for k, (tr, te) in enumerate(splits):
                 if len(np.unique(y[tr])) < 2 or len(np.unique(y[te])) < 2:
                     bar.update(len(Cs))
