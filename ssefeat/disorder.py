@@ -194,7 +194,8 @@ def disorder_profile(ds: xr.Dataset, axis="z", slab_width: float = 2.0, grid_spa
         n_random = int(min(8, max(1, math.ceil(REFERENCE_SAMPLES / n_slabs))))
     if isinstance(reference, str) and reference == "random":
         if int(n_random) < 1:
-            raise ParameterError(f"n_random must be at least 1, got {n_random}.", fix="use n_random >= 1, or None for the default.")
+            raise ParameterError(f"n_random must be at least 1, got {n_random}.",
+                                 fix="use n_random >= 1, or None for the default.")
         ref, ref_std = _random_reference(mean_cell, geom, sigma, n_sel, n_random, seed, r_cut)
     elif isinstance(reference, str) and reference == "analytic":
         ref, ref_std = _k.gaussian_limit_reference(mean_cell, geom["n_grid"], ax, sigma), 0.0

@@ -3,8 +3,8 @@
 Labels: D2min (Falk-Langer; ``normalize="sum"`` as OVITO by default, ``"mean"`` as LAMMPS / RSoft), D_cum, p_hop
 (Candelier 2010), bond switching, hop events. Transport: MSD by FFT with centre-of-mass drift removed, D with
 honest uncertainties, Nernst-Einstein conductivity (Haven ratio from the charge MSD on request), Arrhenius fits,
-non-Gaussian parameter, self and distinct van Hove, MSD and D per crystal / interface / glass region, anion rotation (P1 / P2
-autocorrelation, deflection angles).
+non-Gaussian parameter, self and distinct van Hove, MSD and D per crystal / interface / glass region, anion
+rotation (P1 / P2 autocorrelation, deflection angles).
 """
 from .arrhenius import arrhenius_fit, transport_study
 from .bond_switching import bond_switching

@@ -140,8 +140,8 @@ def region_dynamics(ds: xr.Dataset, labels: xr.DataArray, species: str | Sequenc
     Atoms count in the region they occupy at the time origin (MSD) or in the frame of the softness value.
     ``window`` (ps) is the D fit window, else chosen per region by :func:`ssefeat.dynamics.regime.choose_window`
     (the rule of ``ssefeat transport`` and the pipeline: diffusive, short, or apparent), its verdict in
-    ``verdict (region)``; D is NaN, with the reason in ``attrs["D_messages"]``, when no diffusive window exists. ``softness`` is an optional
-    (frame, atom) DataArray; its statistics use the atoms of ``species`` it covers.
+    ``verdict (region)``; D is NaN, with the reason in ``attrs["D_messages"]``, when no diffusive window exists.
+    ``softness`` is an optional (frame, atom) DataArray; its statistics use the atoms of ``species`` it covers.
 
     ``D_err`` is the bootstrap-over-atoms standard error of D (``n_boot`` seeded resamples of 64 groups of atoms,
     the same window; as the "atoms" error of :func:`ssefeat.dynamics.diffusion.diffusion_coefficient`, ion-ion

@@ -108,7 +108,8 @@ def _per_item(value, count: int, name: str) -> np.ndarray:
     if arr.ndim == 0:
         arr = np.full(count, float(arr))
     if arr.shape != (count,):
-        raise ParameterError(f"{name} has {arr.size} values for {count} items.", fix=f"give one {name} per item or a scalar.")
+        raise ParameterError(f"{name} has {arr.size} values for {count} items.",
+                             fix=f"give one {name} per item or a scalar.")
     if not np.all(np.isfinite(arr)):
         raise ParameterError(f"{name} contains NaN or infinite values.")
     return arr

@@ -214,8 +214,9 @@ class VerletList:
         Extra radius; pairs within ``cutoff + skin`` are listed.
     types, type_cutoffs : optional
         Per-atom type indices (N,) and a symmetric (n_types, n_types) table of cutoffs: then a pair of types
-        (a, b) is listed within ``type_cutoffs[a, b] + skin`` only (fewer pairs when cutoffs differ by pair). In boxes narrower than ``2 (cutoff + skin)``
-        the skin used for a build is reduced to fit (``skin_used``), which only makes rebuilds more frequent.
+        (a, b) is listed within ``type_cutoffs[a, b] + skin`` only (fewer pairs when cutoffs differ by pair). In
+        boxes narrower than ``2 (cutoff + skin)`` the skin used for a build is reduced to fit (``skin_used``), which
+        only makes rebuilds more frequent.
 
     Attributes (the public contract of the force-field terms)
     ----------------------------------------------------------

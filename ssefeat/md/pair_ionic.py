@@ -47,7 +47,8 @@ def pair_key(a: str, b: str) -> str:
 
 
 def exclusions_from_topology(n_atoms: int, bonds=None, angles=None, extra=None) -> np.ndarray:
-    """Sorted unique excluded pairs (E, 2) int64 with i < j: bonded pairs, the two ends of every angle, and ``extra``."""
+    """Sorted unique excluded pairs (E, 2) int64 with i < j: bonded pairs, the two ends of every angle, and
+    ``extra``."""
     parts = []
     if bonds is not None and len(bonds):
         parts.append(np.asarray(bonds, dtype=np.int64).reshape(-1, 2))
@@ -96,7 +97,8 @@ def _buck(a, rho, c, r):
 @njit(cache=True)
 def _ionic_range(pos, cell, inv, pairs, start, stop, types, q, A, RHO, C, ESHIFT, FSHIFT, buck_rc2, coul_rc, alpha,
                  ke, excl_ptr, excl_idx, excl_bare, overlap2, energy, forces, virial):
-    """Accumulate pairs[start:stop] into energy (N,), forces (N, 3), virial (3, 3); returns an overlapping pair or -1."""
+    """Accumulate pairs[start:stop] into energy (N,), forces (N, 3), virial (3, 3); returns an overlapping pair or
+    -1."""
     bad = -1
     coul_rc2 = coul_rc * coul_rc
     buck_rc = math.sqrt(buck_rc2)
