@@ -66,3 +66,12 @@ def test_softness_stage_p_r_equals_the_whole_array_computation(tmp_path):
     assert want["count"].sum() > 50 and want["rearranging"].sum() > 0  # a case with content
     for v in ("P_R", "P_R_low", "P_R_high", "count", "rearranging", "S_edge_low", "S_edge_high"):
         np.testing.assert_allclose(soft[v].values, want[v].values, rtol=1e-12, atol=0, equal_nan=True)
+    # another chunk size over the same features store (written in chunks of 4): the same P_R(S)
+    import shutil
+
+    shutil.rmtree(out / "stages" / "softness_0.zarr")
+    cfg["execution"]["chunk_frames"] = 20
+    Pipeline(load_config(cfg), progress=False).run()
+    again = stage(out, "softness_0.zarr")
+    for v in ("softness", "P_R", "count", "rearranging", "S_edge_low"):
+        np.testing.assert_array_equal(again[v].values, soft[v].values)
