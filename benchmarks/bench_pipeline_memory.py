@@ -6,9 +6,11 @@ on lattice random walks, P and S vibrating about fixed sites, 0.05 atoms / Å^3;
 features stage, with the ``li_li`` parameter set (Li-Li structure functions only: 51 radial + 8 angular) and
 the per-atom descriptors (coordination, Voronoi volume, Steinhardt, local density: what correlate links softness
 to). Then, for each chunk size, a fresh subprocess takes the trajectory and features stores (hard links) and runs
-labels (p_hop), softness (training with C = 1, apply, P_R(S)) and correlate (bootstrap + LASSO), resetting the
-kernel's peak-RSS counter (``/proc/self/clear_refs``) before each stage and reading ``VmHWM`` after it. Prints, per
-stage, the peak RSS in MB at each chunk size, their ratio, and the (frame, atom) float64 array size for scale, and
+labels (p_hop), softness (training with C = 1, then apply + P_R(S), measured apart; P_R(S), the stage's finalize,
+also on its own) and correlate (bootstrap + LASSO), resetting the kernel's peak-RSS counter
+(``/proc/self/clear_refs``) before each part and reading ``VmHWM`` after it. Prints, per part, the peak RSS in MB
+(of the whole process: imports and open stores included) at each chunk size, their ratio, and the size of one
+(frame, Li atom) float64 array for scale, and
 
     RESULT pipeline_memory_<stage> <peak_MB at small chunk> <peak_MB at large chunk> <large/small> notes
 
@@ -30,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-STAGES = ("labels", "softness", "correlate")
+STAGES = ("labels", "softness training", "softness apply+P_R", "P_R(S)", "correlate")
 
 
 def _rss_mb(field: str) -> float:
@@ -103,6 +105,8 @@ def setup(work: Path, n_atoms: int, n_frames: int) -> tuple[Path, Path]:
 def child(traj: str, base: str, out: str, chunk: int) -> None:
     """Run labels, softness and correlate from ``base``'s stores with ``chunk`` frames per chunk; print JSON."""
     from ssefeat.pipeline import Pipeline
+    from ssefeat.pipeline.softness import SoftnessStage, Training
+    from ssefeat.pipeline.stage import run_stage
 
     out = Path(out)
     shutil.rmtree(out, ignore_errors=True)
@@ -117,10 +121,28 @@ def child(traj: str, base: str, out: str, chunk: int) -> None:
     t0 = time.perf_counter()
     labels = [pipe.labels(0, tr)]
     rec["labels"] = (_rss_mb("VmHWM"), time.perf_counter() - t0)
+    # the softness stage as Pipeline.softness runs it, in two parts: training, then apply + P_R(S)
     _reset_peak()
     t0 = time.perf_counter()
-    soft = pipe.softness(feats, labels)
-    rec["softness"] = (_rss_mb("VmHWM"), time.perf_counter() - t0)
+    training = Training(pipe, feats, labels)
+    assert training.model is not None
+    rec["softness training"] = (_rss_mb("VmHWM"), time.perf_counter() - t0)
+    _reset_peak()
+    t0 = time.perf_counter()
+    rec["before_apply_MB"] = _rss_mb("VmRSS")
+    stage = SoftnessStage(pipe, 0, features=feats[0], labels=labels[0], training=training)
+    finalize = stage.finalize
+
+    def measured_finalize(store):  # P_R(S) after the applied chunks: its own peak, above the RSS it starts at
+        rec["P_R start_MB"], rec["apply_peak_MB"] = _rss_mb("VmRSS"), _rss_mb("VmHWM")
+        _reset_peak()
+        t1 = time.perf_counter()
+        finalize(store)
+        rec["P_R(S)"] = (_rss_mb("VmHWM"), time.perf_counter() - t1)
+
+    stage.finalize = measured_finalize
+    soft = [run_stage(pipe, stage)]
+    rec["softness apply+P_R"] = (max(rec["apply_peak_MB"], _rss_mb("VmHWM")), time.perf_counter() - t0)
     _reset_peak()
     t0 = time.perf_counter()
     pipe.correlate(feats, soft)
@@ -160,14 +182,18 @@ def main(argv=None):
         print(f"trajectory: {args.atoms} atoms ({n_li} Li), {args.frames} frames; one (frame, Li atom) float64 "
               f"array = {whole:.1f} MB; RSS after imports and opening the stores: {recs[a]['start_MB']:.0f} / "
               f"{recs[b]['start_MB']:.0f} MB; {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}")
-        print(f"{'stage':<10} {'peak RSS MB, chunk ' + str(a):>22} {'chunk ' + str(b):>10} {'ratio':>7} "
+        print(f"RSS before softness apply: {recs[a]['before_apply_MB']:.0f} / {recs[b]['before_apply_MB']:.0f} MB; "
+              f"before P_R(S) (the softness stage's finalize, within apply+P_R): {recs[a]['P_R start_MB']:.0f} / "
+              f"{recs[b]['P_R start_MB']:.0f} MB")
+        print(f"{'stage':<20} {'peak RSS MB, chunk ' + str(a):>22} {'chunk ' + str(b):>10} {'ratio':>7} "
               f"{'time s':>14}")
         for st in STAGES:
             (pa, ta), (pb, tb) = recs[a][st], recs[b][st]
-            print(f"{st:<10} {pa:>22.0f} {pb:>10.0f} {pb / pa:>7.2f} {ta:>6.1f} / {tb:<6.1f}")
+            print(f"{st:<20} {pa:>22.0f} {pb:>10.0f} {pb / pa:>7.2f} {ta:>6.1f} / {tb:<6.1f}")
         for st in STAGES:
             pa, pb = recs[a][st][0], recs[b][st][0]
-            print(f"RESULT pipeline_memory_{st} {pa:.0f} {pb:.0f} {pb / pa:.2f} peak RSS MB at chunk_frames {a} "
+            key = st.replace(" ", "_").replace("+", "_").replace("(S)", "S")
+            print(f"RESULT pipeline_memory_{key} {pa:.0f} {pb:.0f} {pb / pa:.2f} peak RSS MB at chunk_frames {a} "
                   f"vs {b}; {args.atoms} atoms x {args.frames} frames, (frame, Li) float64 = {whole:.0f} MB")
     finally:
         if not args.dir:
