@@ -122,7 +122,8 @@ class ChunkedStore:
         n = frames.sizes["frame"]
         size = max(b - a for a, b in chunks)
         tmpl = xr.Dataset(coords={k: v for k, v in probe.coords.items() if "frame" not in v.dims})
-        tmpl = tmpl.assign_coords({k: v for k, v in frames.coords.items() if k in ("frame", "time")})
+        # loaded: the frame coordinates of another stage store come chunked as that store was written
+        tmpl = tmpl.assign_coords({k: v.load() for k, v in frames.coords.items() if k in ("frame", "time")})
         for name, var in _fixed_strings(probe.copy()).data_vars.items():
             if "frame" in var.dims:
                 shape = tuple(n if d == "frame" else probe.sizes[d] for d in var.dims)

@@ -5,13 +5,12 @@ from __future__ import annotations
 import functools
 import json
 
-import numpy as np
 import xarray as xr
 
 from ..config import section_hash
 from ..io.chunked_store import ChunkedStore
 from .labels import label_array
-from .stage import Stage
+from .stage import Stage, frame_chunks
 
 
 class Training:
@@ -90,18 +89,19 @@ class SoftnessStage(Stage, label="softness", inputs=("features", "labels", "trai
         return functools.partial(_apply, self.training.model, self.features["features"])
 
     def finalize(self, store: ChunkedStore) -> None:
-        """P_R(S) from the (frame, atom) softness within the model's training domain and the labels of the run."""
-        from ..softness import in_domain_softness, out_of_domain, rearrangement_probability
+        """P_R(S) from the (frame, atom) softness within the model's training domain and the labels of the run,
+        read frame chunk by frame chunk (the s range: the 0.5 % and 99.5 % quantiles of the finite softness)."""
+        from ..softness import chunked_quantiles, in_domain_softness, out_of_domain, rearrangement_probability_chunked
 
-        written = store.open_partial().load()
-        S = in_domain_softness(written)
-        n_out = out_of_domain(written)[0]
+        written = store.open_partial()
+        chunks = frame_chunks(written.sizes["frame"], self.chunk_frames)
+        n_out = sum(out_of_domain(written.isel(frame=slice(a, b)))[0] for a, b in chunks)
         if n_out:
             self.pipe.say(f"{self.name}: {n_out} samples lie outside the softness model's training domain "
                           "(in_domain = 0): left out of P_R(S), the links and the report's figures")
-        la = label_array(self.labels).load()
+        S = in_domain_softness(written)  # lazy
+        la = label_array(self.labels)
         horizon = min(int(self.config["softness"]["horizon"]), max(0, la.sizes["frame"] - 2))
-        finite = S.values[np.isfinite(S.values)]
-        store.add(rearrangement_probability(S, la, r_cut=self.training.r_cut, horizon=horizon, bins=12,
-                                            s_range=(float(np.quantile(finite, 0.005)),
-                                                     float(np.quantile(finite, 0.995)))))
+        s_range = chunked_quantiles(lambda: (S.isel(frame=slice(a, b)).values for a, b in chunks), (0.005, 0.995))
+        store.add(rearrangement_probability_chunked(S, la, r_cut=self.training.r_cut, horizon=horizon, bins=12,
+                                                    s_range=tuple(s_range), chunk_frames=self.chunk_frames))

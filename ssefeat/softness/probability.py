@@ -24,25 +24,67 @@ def rearrangement_probability(softness: xr.DataArray, labels: xr.DataArray, r_cu
                                 join="inner")
     S = np.asarray(softness.values, dtype=np.float64)
     lab = np.asarray(labels.values, dtype=np.float64)
-    n_frames = lab.shape[0]
+    _check_horizon(horizon, lab.shape[0])
+    known = np.isfinite(lab)
+    above = np.where(known, lab > r_cut, False)
+    future = sliding_window_view(above, horizon + 1, axis=0).any(axis=-1)  # (n_frames - horizon, atom)
+    all_known = sliding_window_view(known, horizon + 1, axis=0).all(axis=-1)
+    S_use = S[: lab.shape[0] - horizon]
+    ok = np.isfinite(S_use) & (future | all_known)
+    edges = np.histogram_bin_edges(S_use[ok], bins=bins, range=s_range)
+    n, k = _counts(S, lab, r_cut, horizon, edges)
+    return _p_r_dataset(edges, n, k, r_cut, horizon, min_count)
+
+
+def rearrangement_probability_chunked(softness: xr.DataArray, labels: xr.DataArray, r_cut: float, horizon: int,
+                                      bins: int, s_range: tuple, chunk_frames: int,
+                                      min_count: int = 10) -> xr.Dataset:
+    """:func:`rearrangement_probability` read ``chunk_frames`` frames at a time (plus the ``horizon`` frames of
+    labels after them) from lazy (e.g. stage-store) arrays: the same counts, so the same result, with memory
+    bounded by the chunk. Needs a fixed ``s_range`` and a number of ``bins`` (the edges do not depend on data)."""
+    softness, labels = xr.align(softness.transpose("frame", "atom"), labels.transpose("frame", "atom"),
+                                join="inner")
+    n_frames = labels.sizes["frame"]
+    _check_horizon(horizon, n_frames)
+    edges = np.histogram_bin_edges(np.empty(0), bins=int(bins), range=s_range)
+    n, k = np.zeros(len(edges) - 1), np.zeros(len(edges) - 1)
+    for a in range(0, n_frames - horizon, max(1, int(chunk_frames))):
+        b = min(a + max(1, int(chunk_frames)), n_frames - horizon)
+        S = np.asarray(softness.isel(frame=slice(a, b)).values, dtype=np.float64)
+        lab = np.asarray(labels.isel(frame=slice(a, b + horizon)).values, dtype=np.float64)
+        dn, dk = _counts(S, lab, r_cut, horizon, edges)
+        n, k = n + dn, k + dk  # integer counts in float64: exact in any order
+    return _p_r_dataset(edges, n, k, r_cut, horizon, min_count)
+
+
+def _check_horizon(horizon: int, n_frames: int) -> None:
     if horizon < 0 or horizon >= n_frames:
         raise ParameterError(f"horizon {horizon} frames does not fit in {n_frames} labelled frames.",
                              fix=f"use a horizon between 0 and {n_frames - 1} frames.")
+
+
+def _counts(S: np.ndarray, lab: np.ndarray, r_cut: float, horizon: int, edges: np.ndarray):
+    """(samples, rearranging samples) per softness bin of the frames of ``S`` whose horizon lies within ``lab``
+    (``lab`` starts at the same frame as ``S``; the last ``horizon`` frames of ``lab`` only serve as futures)."""
     known = np.isfinite(lab)
     above = np.where(known, lab > r_cut, False)
     future = sliding_window_view(above, horizon + 1, axis=0).any(axis=-1)  # (n_frames - horizon, atom)
     # a future is known when a rearrangement is seen in it or every label in it is finite (NaN labels, e.g.
     # p_hop where its window does not fit, are unknown, not quiet)
     all_known = sliding_window_view(known, horizon + 1, axis=0).all(axis=-1)
-    S_use = S[: n_frames - horizon]
+    S_use = S[: lab.shape[0] - horizon]
     ok = np.isfinite(S_use) & (future | all_known)
     s, r = S_use[ok], future[ok]
-    edges = np.histogram_bin_edges(s, bins=bins, range=s_range)
     inside = (s >= edges[0]) & (s <= edges[-1])  # as np.histogram: values outside s_range are not counted
     s, r = s[inside], r[inside]
     idx = np.clip(np.digitize(s, edges) - 1, 0, len(edges) - 2)
     n = np.bincount(idx, minlength=len(edges) - 1).astype(np.float64)
     k = np.bincount(idx, weights=r.astype(np.float64), minlength=len(edges) - 1)
+    return n, k
+
+
+def _p_r_dataset(edges, n, k, r_cut: float, horizon: int, min_count: int) -> xr.Dataset:
+    """P_R per bin with its Wilson 68 % interval from the counts."""
     with np.errstate(invalid="ignore", divide="ignore"):
         p = k / n
         z = 1.0
@@ -59,6 +101,56 @@ def rearrangement_probability(softness: xr.DataArray, labels: xr.DataArray, r_cu
     out["P_R"].attrs["units"] = "probability within the horizon"
     return stamp(out, parameters={"r_cut": r_cut, "horizon_frames": horizon, "bins": len(mids),
                                   "min_count": min_count}, analysis="rearrangement_probability")
+
+
+def chunked_quantiles(blocks, qs, n_bins: int = 1 << 16) -> list[float]:
+    """``np.quantile(v, qs)`` (linear method) of the finite values v of the arrays ``blocks()`` yields (a callable
+    giving a fresh iterator: it is read three times), holding one block and the values of a few histogram bins.
+
+    Pass 1 counts and bounds the values, pass 2 histograms them into ``n_bins`` equal bins, pass 3 keeps the
+    values of the bins holding the order statistics the quantiles need; numpy's interpolation gives the result."""
+    def finite():
+        for block in blocks():
+            v = np.asarray(block, dtype=np.float64).ravel()
+            yield v[np.isfinite(v)]
+
+    count, low, high = 0, np.inf, -np.inf
+    for v in finite():
+        if v.size:
+            count, low, high = count + v.size, min(low, v.min()), max(high, v.max())
+    if count == 0:
+        raise ParameterError("no finite value to take quantiles of.", fix="check the softness store.")
+    edges = np.linspace(low, high, n_bins + 1)
+
+    def bin_of(v):  # monotone in v: a value's rank follows its bin
+        return np.clip(np.searchsorted(edges, v, side="right") - 1, 0, n_bins - 1)
+
+    hist = np.zeros(n_bins, dtype=np.int64)
+    for v in finite():
+        hist += np.bincount(bin_of(v), minlength=n_bins)
+    before = np.concatenate([[0], np.cumsum(hist)])  # values in bins below each bin
+    virtual = (count - 1) * np.asarray(qs, dtype=np.float64)  # numpy's "linear" method
+    prev = np.floor(virtual).astype(np.int64)
+    ranks = np.unique(np.concatenate([prev, np.minimum(prev + 1, count - 1)]))
+    wanted = np.unique(np.searchsorted(before, ranks, side="right") - 1)
+    kept = np.sort(np.concatenate([v[np.isin(bin_of(v), wanted)] for v in finite()]))
+    offset = {int(j): int(sum(hist[w] for w in wanted if w < j)) for j in wanted}  # kept values below bin j
+
+    def order(rank):
+        j = int(np.searchsorted(before, rank, side="right") - 1)
+        return kept[offset[j] + rank - before[j]]
+
+    out = []
+    for vi, lo in zip(virtual, prev):
+        a, b = order(int(lo)), order(int(min(lo + 1, count - 1)))
+        out.append(float(_lerp(a, b, vi - lo)))
+    return out
+
+
+def _lerp(a, b, t):
+    """numpy's quantile interpolation (``numpy.lib._function_base_impl._lerp``), for identical results."""
+    diff = b - a
+    return b - diff * (1 - t) if t >= 0.5 else a + diff * t
 
 
 def fit_softness_arrhenius(p_r_by_temperature: dict, boltzmann: float = BOLTZMANN_EV) -> xr.Dataset:
