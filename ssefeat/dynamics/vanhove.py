@@ -27,6 +27,16 @@ from .msd import MAX_UNWRAP_STEP_FRACTION, PreparedPositions, resolve_species, t
 from .ngp import lag_frames
 
 
+def _one_species(ds: xr.Dataset, species, what: str, n_bins: int, origin_step: int) -> str:
+    """The one species a van Hove function follows (default the mobile ion), with its binning checked."""
+    names = resolve_species(ds, species, mobile_default=True)
+    if len(names) != 1:
+        raise ParameterError(f"{what} takes one species.", fix="call it once per species.")
+    if int(n_bins) < 1 or int(origin_step) < 1:
+        raise ParameterError(f"n_bins={n_bins} and origin_step={origin_step} must be >= 1.")
+    return names[0]
+
+
 def van_hove_self(ds: xr.Dataset, species: str | None = None, lags=None, *, r_max: float | None = None,
                   n_bins: int = 100, n_lags: int = 4, origin_step: int = 1, remove_com: bool = True,
                   max_unwrap_step: float = MAX_UNWRAP_STEP_FRACTION, timestep_ps: float | None = None) -> xr.Dataset:
@@ -36,12 +46,7 @@ def van_hove_self(ds: xr.Dataset, species: str | None = None, lags=None, *, r_ma
     ``G_s (lag, r)`` Å^-3, ``P_r (lag, r)`` = 4 pi r^2 G_s in Å^-1, ``fraction_beyond (lag)``, ``msd (lag)`` Å^2;
     ``r`` are bin centres (Å).
     """
-    name = resolve_species(ds, species, mobile_default=True)
-    if len(name) != 1:
-        raise ParameterError("van_hove_self takes one species.", fix="call it once per species.")
-    name = name[0]
-    if int(n_bins) < 1 or int(origin_step) < 1:
-        raise ParameterError(f"n_bins={n_bins} and origin_step={origin_step} must be >= 1.")
+    name = _one_species(ds, species, "van_hove_self", n_bins, origin_step)
     prep = PreparedPositions(ds, remove_com=remove_com, max_unwrap_step=max_unwrap_step, timestep_ps=timestep_ps)
     m = lag_frames(lags, prep.dt, prep.n_frames, n_lags, 0.5)
     idx = species_indices(ds, name)
@@ -92,12 +97,7 @@ def van_hove_distinct(ds: xr.Dataset, species: str | None = None, lags=None, *, 
     Returns ``G_d (lag, r)`` (1, tends to (N - 1) / N at large r), ``n_pairs (lag, r)`` pair counts summed over
     origins, ``n_origins (lag)``; ``r`` are bin centres (Å). Cost: N^2 x origins x lags pair distances (numba).
     """
-    name = resolve_species(ds, species, mobile_default=True)
-    if len(name) != 1:
-        raise ParameterError("van_hove_distinct takes one species.", fix="call it once per species.")
-    name = name[0]
-    if int(n_bins) < 1 or int(origin_step) < 1:
-        raise ParameterError(f"n_bins={n_bins} and origin_step={origin_step} must be >= 1.")
+    name = _one_species(ds, species, "van_hove_distinct", n_bins, origin_step)
     require_periodic(ds, "the distinct van Hove function")
     cells = cell_array(ds)
     # minimum images need no unwrapping; removing the centre-of-mass drift does

@@ -222,13 +222,9 @@ def _map_labels(labels, opts: ReadOptions, path) -> np.ndarray:
         lookup = {str(k): v for k, v in opts.type_map.items()}
         return np.array([lookup[x] for x in labels], dtype=str)
     if opts.topology is not None:
-        from .mdtraj_formats import load_topology, species_of
+        from .mdtraj_formats import topology_species
 
-        top = species_of(load_topology(opts.topology, path, "extxyz", opts.species_from_file))
-        if top.size != labels.size:
-            raise TopologyMismatchError(f"the topology has {top.size} atoms but {path} has {labels.size}.",
-                                        fix="use the topology of this system (same atoms, same order).")
-        return top
+        return topology_species(opts, path, "extxyz", labels.size)
     return labels
 
 

@@ -200,13 +200,9 @@ def _species(table: _Atoms, opts: ReadOptions, path) -> np.ndarray:
         return np.array([opts.type_map[t] for t in np.unique(types).tolist()], dtype=str)[
             np.searchsorted(np.unique(types), types)]
     if opts.topology is not None:
-        from .mdtraj_formats import load_topology, species_of
+        from .mdtraj_formats import topology_species
 
-        top_species = species_of(load_topology(opts.topology, path, "lammps-dump", opts.species_from_file))
-        if top_species.size != types.size:
-            raise TopologyMismatchError(f"the topology has {top_species.size} atoms but {path} has {types.size}.",
-                                        fix="use the topology of this system (same atoms, ordered by LAMMPS id).")
-        return top_species
+        return topology_species(opts, path, "lammps-dump", types.size, order="ordered by LAMMPS id")
     return types.astype(str)
 
 

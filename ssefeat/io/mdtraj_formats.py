@@ -58,6 +58,16 @@ def species_of(top) -> np.ndarray:
     return np.asarray([symbol[el] or a.name for el, a in zip(elements, atoms)], dtype=str)
 
 
+def topology_species(opts, path, fmt: str, n_atoms: int, order: str = "same order") -> np.ndarray:
+    """The species of ``opts.topology`` for the ``n_atoms`` atoms of ``path``, refused when the counts differ
+    (``order``: how the topology's atoms must be ordered, for the message)."""
+    species = species_of(load_topology(opts.topology, path, fmt, opts.species_from_file))
+    if species.size != n_atoms:
+        raise TopologyMismatchError(f"the topology has {species.size} atoms but {path} has {n_atoms}.",
+                                    fix=f"use the topology of this system (same atoms, {order}).")
+    return species
+
+
 def load_topology(topology, path, fmt: str, species_from_file=None):
     """The mdtraj Topology for ``path`` (see the module docstring for what ``topology`` may be)."""
     import mdtraj as md
@@ -69,8 +79,7 @@ def load_topology(topology, path, fmt: str, species_from_file=None):
                 return f.topology
         raise ParameterError(f"{path} ({fmt}) stores coordinates only, no atom names.",
                              fix=f"give {param('topology', 'FILE')} (a pdb / gro / h5 file of the same system, or in "
-                                 "Python a "
-                                 "list of species symbols).")
+                                 "Python a list of species symbols).")
     if isinstance(topology, md.Topology):
         return topology
     if isinstance(topology, xr.Dataset):

@@ -25,14 +25,9 @@ def rearrangement_probability(softness: xr.DataArray, labels: xr.DataArray, r_cu
     S = np.asarray(softness.values, dtype=np.float64)
     lab = np.asarray(labels.values, dtype=np.float64)
     _check_horizon(horizon, lab.shape[0])
-    known = np.isfinite(lab)
-    above = np.where(known, lab > r_cut, False)
-    future = sliding_window_view(above, horizon + 1, axis=0).any(axis=-1)  # (n_frames - horizon, atom)
-    all_known = sliding_window_view(known, horizon + 1, axis=0).all(axis=-1)
-    S_use = S[: lab.shape[0] - horizon]
-    ok = np.isfinite(S_use) & (future | all_known)
-    edges = np.histogram_bin_edges(S_use[ok], bins=bins, range=s_range)
-    n, k = _counts(S, lab, r_cut, horizon, edges)
+    s, r = _samples(S, lab, r_cut, horizon)
+    edges = np.histogram_bin_edges(s, bins=bins, range=s_range)
+    n, k = _bin_counts(s, r, edges)
     return _p_r_dataset(edges, n, k, r_cut, horizon, min_count)
 
 
@@ -63,9 +58,9 @@ def _check_horizon(horizon: int, n_frames: int) -> None:
                              fix=f"use a horizon between 0 and {n_frames - 1} frames.")
 
 
-def _counts(S: np.ndarray, lab: np.ndarray, r_cut: float, horizon: int, edges: np.ndarray):
-    """(samples, rearranging samples) per softness bin of the frames of ``S`` whose horizon lies within ``lab``
-    (``lab`` starts at the same frame as ``S``; the last ``horizon`` frames of ``lab`` only serve as futures)."""
+def _samples(S: np.ndarray, lab: np.ndarray, r_cut: float, horizon: int) -> tuple[np.ndarray, np.ndarray]:
+    """(softness, rearranges within the horizon) of the usable samples of the frames of ``S`` whose horizon lies
+    within ``lab`` (``lab`` starts at the same frame as ``S``; its last ``horizon`` frames only serve as futures)."""
     known = np.isfinite(lab)
     above = np.where(known, lab > r_cut, False)
     future = sliding_window_view(above, horizon + 1, axis=0).any(axis=-1)  # (n_frames - horizon, atom)
@@ -74,7 +69,16 @@ def _counts(S: np.ndarray, lab: np.ndarray, r_cut: float, horizon: int, edges: n
     all_known = sliding_window_view(known, horizon + 1, axis=0).all(axis=-1)
     S_use = S[: lab.shape[0] - horizon]
     ok = np.isfinite(S_use) & (future | all_known)
-    s, r = S_use[ok], future[ok]
+    return S_use[ok], future[ok]
+
+
+def _counts(S: np.ndarray, lab: np.ndarray, r_cut: float, horizon: int, edges: np.ndarray):
+    """(samples, rearranging samples) per softness bin of the usable samples (:func:`_samples`)."""
+    return _bin_counts(*_samples(S, lab, r_cut, horizon), edges)
+
+
+def _bin_counts(s: np.ndarray, r: np.ndarray, edges: np.ndarray):
+    """(samples, rearranging samples) per bin of ``edges``."""
     inside = (s >= edges[0]) & (s <= edges[-1])  # as np.histogram: values outside s_range are not counted
     s, r = s[inside], r[inside]
     idx = np.clip(np.digitize(s, edges) - 1, 0, len(edges) - 2)
