@@ -151,18 +151,23 @@ def _anion_and_link_figures(res: dict, folder: Path) -> None:
 
     glasses = res["glasses"]
     x = np.arange(len(glasses))
+
+    def finish(fig, ax, ylabel: str, name: str) -> None:  # one glass per x position, labelled by its P2S6 share
+        ax.axhline(0.0, color="0.6", lw=0.8)
+        ax.set_xticks(x, [f"{res['s_fraction'][g]['P2S6']:.2f}" for g in glasses])
+        ax.set(xlabel="fraction of S atoms in P2S6 (one glass each)", ylabel=ylabel,
+               title=f"Li softness at {res.get('softness_temperature_K', float('nan')):g} K; ions per point: "
+                     "study_report.md")
+        ax.legend(fontsize=7)
+        save(fig, folder / name)
+
     fig, ax = new_figure()
     anions = list(res["per_glass"][glasses[0]]["by_anion"])
     for k, a in enumerate(anions):
         rows = [res["per_glass"][g]["by_anion"].get(a, {}).get("nearest", {}) for g in glasses]
         ax.errorbar(x + 0.1 * (k - 1), [r.get("mean", np.nan) for r in rows],
                     yerr=[r.get("mean_se_ions", np.nan) for r in rows], fmt="o", label=f"nearest anion {a}")
-    ax.axhline(0.0, color="0.6", lw=0.8)
-    ax.set_xticks(x, [f"{res['s_fraction'][g]['P2S6']:.2f}" for g in glasses])
-    ax.set_xlabel("fraction of S atoms in P2S6 (one glass each)")
-    ax.set_ylabel("mean S of Li (± SE over ions)")
-    ax.legend(fontsize=7)
-    save(fig, folder / "softness_by_anion.png")
+    finish(fig, ax, "mean S of Li (± SE over ions)", "softness_by_anion.png")
     fig, ax = new_figure()
     names = list(res["per_glass"][glasses[0]]["ion_links"])
     for k, v in enumerate(names):
@@ -171,12 +176,7 @@ def _anion_and_link_figures(res: dict, folder: Path) -> None:
         lo = np.array([row.get("ci_low", np.nan) for row in rows])
         hi = np.array([row.get("ci_high", np.nan) for row in rows])
         ax.errorbar(x + 0.08 * (k - len(names) / 2), r, yerr=[r - lo, hi - r], fmt="o", label=v)
-    ax.axhline(0.0, color="0.6", lw=0.8)
-    ax.set_xticks(x, [f"{res['s_fraction'][g]['P2S6']:.2f}" for g in glasses])
-    ax.set_xlabel("fraction of S atoms in P2S6 (one glass each)")
-    ax.set_ylabel("Pearson r with S (95 % CI over ions)")
-    ax.legend(fontsize=7)
-    save(fig, folder / "softness_links.png")
+    finish(fig, ax, "Pearson r with S (95 % CI over ions)", "softness_links.png")
 
 
 def write_study(res: dict, folder, figures: bool = True) -> list[Path]:
