@@ -243,7 +243,8 @@ class IonicPair:
     self_convention : {"fennell-gezelter", "lammps"}
         ``"fennell-gezelter"`` (default): ``-(erfc(a R)/(2R) + a/sqrt(pi)) k q_i^2`` as in the paper.
         ``"lammps"``: the term LAMMPS ``coul/dsf`` adds, which also holds half the force-shift constant,
-        ``-(erfc(a R)/(2R) + F_c R / 2 + a/sqrt(pi)) k q_i^2`` with ``F_c = erfc(a R)/R^2 + 2a/sqrt(pi) exp(-a^2R^2)/R``.
+        ``-(erfc(a R)/(2R) + F_c R / 2 + a/sqrt(pi)) k q_i^2``
+        with ``F_c = erfc(a R)/R^2 + 2a/sqrt(pi) exp(-a^2R^2)/R``.
         Forces do not depend on it.
     species, charges : optional
         Bind the term to a system at once (otherwise the engine calls :meth:`bind`).
@@ -296,7 +297,8 @@ class IonicPair:
         species = [str(s) for s in species]
         n = len(species)
         if charges is None:
-            raise ParameterError("the ionic term needs per-atom charges.", fix="pass charges=... (e) to the Simulation.")
+            raise ParameterError("the ionic term needs per-atom charges.",
+                                 fix="pass charges=... (e) to the Simulation.")
         charges = np.asarray(charges, dtype=np.float64).reshape(-1)
         if charges.shape != (n,):
             raise ParameterError(f"charges has {charges.size} values for {n} atoms.", fix="give one charge per atom.")

@@ -1,4 +1,5 @@
-"""Figures of the disorder profile: F(z) over the concentration and density profiles, regions shaded (thesis fig. 5-13)."""
+"""Figures of the disorder profile: F(z) over the concentration and density profiles, regions shaded
+(thesis fig. 5-13)."""
 from __future__ import annotations
 
 import numpy as np

@@ -59,7 +59,8 @@ def ionic_term(params: dict, excluded=None, cutoff: float | None = None, buck_cu
     buck = params["buckingham"]
     rc = float(coul["cutoff"] if cutoff is None else cutoff)
     brc = float(buck.get("cutoff", rc) if buck_cutoff is None else buck_cutoff)
-    return IonicPair(buck["pairs"], cutoff=rc, buck_cutoff=min(brc, rc), alpha=float(coul["alpha"] if alpha is None else alpha),
+    return IonicPair(buck["pairs"], cutoff=rc, buck_cutoff=min(brc, rc),
+                     alpha=float(coul["alpha"] if alpha is None else alpha),
                      shift=buck.get("shift", "force"), excluded=excluded,
                      exclusion_coulomb=coul.get("exclusion_coulomb", "full"))
 
@@ -424,7 +425,8 @@ def lammps_inputs(positions, cell, topo: Topology, params: dict, cutoff: float |
     tid = {s: k + 1 for k, s in enumerate(types)}
     btypes = sorted(set(topo.bond_types))
     atypes = sorted(set(topo.angle_types))
-    lines = ["ssefeat lips model", "", f"{topo.n_atoms} atoms", f"{len(topo.bonds)} bonds", f"{len(topo.angles)} angles",
+    lines = ["ssefeat lips model", "", f"{topo.n_atoms} atoms", f"{len(topo.bonds)} bonds",
+             f"{len(topo.angles)} angles",
              f"{len(types)} atom types", f"{max(1, len(btypes))} bond types", f"{max(1, len(atypes))} angle types", "",
              f"0 {float(cell[0, 0])!r} xlo xhi", f"0 {float(cell[1, 1])!r} ylo yhi", f"0 {float(cell[2, 2])!r} zlo zhi",
              f"{float(cell[1, 0])!r} {float(cell[2, 0])!r} {float(cell[2, 1])!r} xy xz yz", "", "Masses", ""]
@@ -441,7 +443,8 @@ def lammps_inputs(positions, cell, topo: Topology, params: dict, cutoff: float |
                      f"{image[k, 0]} {image[k, 1]} {image[k, 2]}")
     if len(topo.bonds):
         lines += ["", "Bonds", ""]
-        lines += [f"{k + 1} {btypes.index(t) + 1} {b[0] + 1} {b[1] + 1}" for k, (b, t) in enumerate(zip(topo.bonds, topo.bond_types))]
+        lines += [f"{k + 1} {btypes.index(t) + 1} {b[0] + 1} {b[1] + 1}"
+                  for k, (b, t) in enumerate(zip(topo.bonds, topo.bond_types))]
     if len(topo.angles):
         lines += ["", "Angles", ""]
         lines += [f"{k + 1} {atypes.index(t) + 1} {a[0] + 1} {a[1] + 1} {a[2] + 1}"

@@ -76,7 +76,8 @@ def _squeeze(sim, topo, glass_mask, ax: int, base: float, factor: float) -> None
 
 def glass_ceramic(n_cells=(2, 2), crystal_cells: int = 2, glass_cells: int = 2, temperature: float = 600.0,
                   seed: int | None = 0, *, axis="z", glass_composition: dict | None = None, a: float = 8.62,
-                  glass_density: float = 1.80, pack_density: float = 0.7, params: str = "lips", gap: float = 1.5, tether_k: float = 5.0,
+                  glass_density: float = 1.80, pack_density: float = 0.7, params: str = "lips", gap: float = 1.5,
+                  tether_k: float = 5.0,
                   melt_temperature: float = 1500.0, melt_ps: float = 5.0, quench_rate: float = 100.0,
                   equilibrate_ps: float = 3.0, dt: float = 0.001, skin: float = 1.0, progress: bool = False,
                   n_atoms=None) -> Simulation:
@@ -212,7 +213,8 @@ def glass_ceramic(n_cells=(2, 2), crystal_cells: int = 2, glass_cells: int = 2, 
                  "region": region.astype(str), "crystal_range": [0.0, h_c], "glass_range": [h_c, length],
                  "glass_packed_range": [h_c + gap, length - gap],
                  "interfaces": [h_c, 0.0], "box_length": length,
-                 "lattice_parameter_A": a, "crystal": "simplified ordered Li3PS4 (PS4 on fcc, Li in all tet + oct holes)",
+                 "lattice_parameter_A": a,
+                 "crystal": "simplified ordered Li3PS4 (PS4 on fcc, Li in all tet + oct holes)",
                  "glass_anion_counts": g_counts, "glass_density_g_cm3": glass_density,
                  "density_g_cm3": density_g_cm3(topo.species, free.cell), "temperature_K": temperature,
                  "history": history, "molecule": topo.molecule}

@@ -71,7 +71,8 @@ def vacancy_crystal(n_cells: int | tuple = 3, n_vacancies: int = 2, temperature:
     charges = np.where(species == "Li", q_li, q_s)
     from ...box import perpendicular_widths
 
-    rc = min(float(p["coulomb"]["cutoff"]), float(np.floor((0.5 * perpendicular_widths(cell).min() - skin - 0.2) * 2) / 2))
+    half_width = 0.5 * perpendicular_widths(cell).min() - skin - 0.2
+    rc = min(float(p["coulomb"]["cutoff"]), float(np.floor(half_width * 2) / 2))
     if rc < 6.0:
         raise ParameterError("the supercell is too small for the Li2S model.", fix="use n_cells >= 3.")
     ff = vacancy_forcefield(params, cutoff=rc, skin=skin)
