@@ -1,5 +1,5 @@
 """The package's shape: no import cycle between ssefeat modules (function-level imports included), no module over
-500 lines, no module outside ``md/`` using the MD engine's private helpers."""
+500 lines, no line over 120 columns, no module outside ``md/`` using the MD engine's private helpers."""
 from __future__ import annotations
 
 import ast
@@ -9,6 +9,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1] / "ssefeat"
 MAX_LINES = 500
+MAX_COLUMNS = 120
 
 
 def module_name(path: Path) -> str:
@@ -96,6 +97,12 @@ def test_no_import_cycles():
 def test_module_size(name):
     n = len(MODULES[name].read_text().splitlines())
     assert n <= MAX_LINES, f"{MODULES[name].relative_to(ROOT.parent)} has {n} lines (at most {MAX_LINES})"
+
+
+def test_line_length():
+    long_lines = [f"{path.relative_to(ROOT.parent)}:{k}" for path in MODULES.values()
+                  for k, line in enumerate(path.read_text().splitlines(), 1) if len(line) > MAX_COLUMNS]
+    assert not long_lines, f"lines over {MAX_COLUMNS} columns: {long_lines}"
 
 
 def test_md_private_helpers_stay_in_md():

@@ -118,14 +118,16 @@ def _report(pipe, trajs, feats, soft, links, transport, disorder, figures, sites
         lines += ["## Features", "", f"{f.sizes['feature']} features per {c['species']['mobile']} atom "
                   f"(structure functions, parameter set `{c['features']['parameters']}`"
                   f"{', descriptors' if c['features']['descriptors'] else ''}"
-                  f"{', cluster environment (r_env = ' + str(c['features']['r_env']) + ' Å) and Li-site polyhedra' if c['features']['environment'] else ''}"
+                  + (f", cluster environment (r_env = {c['features']['r_env']} Å) and Li-site polyhedra"
+                     if c['features']['environment'] else "") +
                   "). Tables: `tables/features_<run>.parquet` (every per-atom column of the features stage: structure "
                   "functions, descriptors, environments, polyhedra; the settings in the parquet metadata), "
                   "`tables/labels_<run>.parquet`, `tables/softness_<run>.parquet`.", ""]
         if "nearest_cluster_type" in feats[0]:
             types, counts = np.unique(np.asarray(feats[0]["nearest_cluster_type"].values).astype(str),
                                       return_counts=True)
-            share = ", ".join(f"{t} {100 * n / counts.sum():.1f} %" for t, n in zip(types, counts) if t not in ("", "nan"))
+            share = ", ".join(f"{t} {100 * n / counts.sum():.1f} %"
+                              for t, n in zip(types, counts) if t not in ("", "nan"))
             lines += [f"Nearest anion cluster of {c['species']['mobile']} (run 0): {share}.", ""]
     if soft:
         s0 = soft[0]

@@ -40,7 +40,8 @@ class Training:
                 self.pipe.softness_report = {"test": self._model.metrics_.get("test", {})}
             else:
                 self._model, self.pipe.softness_report = train_softness(
-                    model_columns(self.features[0]["features"], sc["inputs"]), self.label0, r_cut=self.r_cut, nr_cut=self.nr_cut,
+                    model_columns(self.features[0]["features"], sc["inputs"]), self.label0,
+                    r_cut=self.r_cut, nr_cut=self.nr_cut,
                     window=int(sc["window"]), classifier=sc["classifier"], C=sc["C"],
                     test_fraction=sc["test_fraction"], seed=int(self.pipe.config["trajectory"]["seed"]),
                     progress=bool(self.pipe.progress))

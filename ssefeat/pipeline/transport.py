@@ -1,6 +1,6 @@
 """Stage 6: MSD, D, conductivity per run and Arrhenius fits over the temperatures, with the verdict on the fit
-window of each run (:func:`ssefeat.dynamics.regime.conductivity_with_verdict`); a DataTree. Only the mobile atoms and the whole
-system's centre of mass are held, streamed from every atom in one pass over frame chunks."""
+window of each run (:func:`ssefeat.dynamics.regime.conductivity_with_verdict`); a DataTree. Only the mobile atoms and
+the whole system's centre of mass are held, streamed from every atom in one pass over frame chunks."""
 from __future__ import annotations
 
 from .stage import Stage
