@@ -5,11 +5,11 @@ Layout::
     /                    attrs: softness_temperature_K, barrier_glass, settings (JSON) and result_json (every number
                          of study.json, NaN kept, from which :func:`result_from_tree` rebuilds the report);
                          counts / s_fraction (glass, anion): the composition of each glass
-    /glasses/<glass>     softness (frame, atom); histogram (bin, density of S); transport (run: temperature_K,
-                         D_cm2_s, D_cm2_s_err, sigma_S_cm, sigma_err, verdict); links (quantity: Pearson r, ci_low,
-                         ci_high, p_value, n samples, n_groups ions); by_anion (anion_type, where = within / nearest: mean,
-                         mean_se_ions, median, fraction_soft, n_ions, n_samples); attrs E_a_eV, E_a_err_eV and the
-                         held-out accuracy of the pooled model on this glass
+    /glasses/<glass>     softness (frame, atom); histogram (bin, density of S); transport_* (run: temperature_K,
+                         D_cm2_s, D_cm2_s_err, sigma_S_cm, sigma_err, verdict); link_* (quantity: Pearson r,
+                         ci_low, ci_high, p_value, n samples, n_groups ions); by_anion_* (anion_type, where = within /
+                         nearest: mean, mean_se_ions, median, fraction_soft, n_ions, n_samples); attrs E_a_eV,
+                         E_a_err_eV and the held-out accuracy of the pooled model on this glass
     /glasses/<glass>/extras   softness, potential_energy (eV), voronoi_volume (Å^3) per (extras_frame, atom)
                          at the frames the Fig. 5-9 links and figures use
     /pooled              the one softness model (attrs), histogram_edges, pooled per-ion links and the links across
