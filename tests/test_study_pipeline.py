@@ -128,6 +128,21 @@ def test_study_tree_round_trip(glasses, run_out, tmp_path):
     pooled = tree["pooled"].to_dataset(inherit=False)
     assert pooled["comparison_verdict"].values.tolist() == [r["verdict"] for r in direct["comparison"]]
     assert float(pooled.attrs["test_balanced_accuracy"]) == direct["model"]["test"]["balanced_accuracy"]
+    from ssefeat.study.glass_barriers import compare_barriers  # a barriers entry (as soft_hard_barriers') too
+
+    rec = [{"atom": 7, "S": 0.4, "barrier_forward": 0.21, "barrier_backward": 0.1, "hop_length": 2.9,
+            "converged": True, "saddle_inside": True},
+           {"atom": 9, "S": -0.3, "barrier_forward": 0.35, "barrier_backward": 0.2, "hop_length": 3.1,
+            "converged": False, "saddle_inside": False}]
+    direct["barriers"] = {"soft": rec[:1], "hard": rec[1:], "frame": 30, "targets": "empty_sites",
+                          "skipped": [{"atom": 3, "kind": "soft", "why": "ends relax into one minimum"}],
+                          "comparison": compare_barriers([0.21], []), "n_unconverged": 1}
+    save_tree(study_tree(direct), tmp_path / "with_barriers.nc")
+    back = xr.open_datatree(tmp_path / "with_barriers.nc").load()
+    assert report_markdown(result_from_tree(back)) == report_markdown(direct)
+    b = back["barriers"].to_dataset(inherit=False)
+    assert b["atom"].values.tolist() == [7, 9] and b["converged"].values.tolist() == [1, 0]
+    assert b["kind"].values.tolist() == ["soft", "hard"] and b.attrs["n_skipped"] == 1
     stage = xr.open_datatree(out / "stages" / "study.nc").load()  # the run stored the same tree (+ its hash)
     assert stage.attrs.pop("stage_hash") and stage.attrs.pop("ssefeat_version", None) is None
     for node in tree.subtree:  # the same values and node attrs (the softness' provenance holds its creation time)
@@ -178,3 +193,27 @@ def test_binned_mean_by_ion_exact_small_case():
     np.testing.assert_allclose(b["se"], [lo.std(ddof=1) / np.sqrt(2), hi.std(ddof=1) / np.sqrt(3)])
     assert b["n_ions"].tolist() == [2, 3] and b["n_samples"].tolist() == [3, 4]
     np.testing.assert_allclose(b["x"], [1.0, np.mean([3, 10, 11, 12])])
+
+
+@pytest.mark.slow
+def test_built_in_series_through_run_at_reduced_size(tmp_path):
+    """The [study] series keys through ``ssefeat run``: two glasses of the series at 120 Li, one short run each,
+    simulated into <output>/study_md/ and reused by a second run with another analysis setting."""
+    out = tmp_path / "out"
+    cfg = tmp_path / "run.toml"
+    text = ("[study]\nys = [1.651, 1.605]\nn_li = 120\ntemperatures = [900]\nproduction_ps = 0.4\ndump_ps = 0.01\n"
+            "equilibrate_ps = 0.01\nbuild = {melt_ps = 0.1, quench_rate = 20000.0, anneal_ps = 0.05, "
+            "equilibrate_ps = 0.05, compress_ps = 0.02}\n" + ANALYSIS + f'[output]\nfolder = "{out}"\n')
+    cfg.write_text(text)
+    res = CliRunner().invoke(main, ["run", str(cfg)])
+    assert res.exit_code == 0, res.output
+    md = sorted(p.name for p in (out / "study_md").glob("*.nc"))
+    assert md == ["LiP0.465S1.605_900K.nc", "LiP0.465S1.651_900K.nc"]
+    stored = json.loads((out / "study.json").read_text())
+    assert stored["glasses"] == ["LiP0.465S1.651", "LiP0.465S1.605"] and len(stored["series"]) == 2
+    before = {p: p.stat().st_mtime_ns for p in (out / "study_md").glob("*.nc")}
+    cfg.write_text(text.replace("n_boot = 20", "n_boot = 30"))
+    again = CliRunner().invoke(main, ["run", str(cfg)])
+    assert again.exit_code == 0 and "study: computing" in again.output
+    assert {p: p.stat().st_mtime_ns for p in (out / "study_md").glob("*.nc")} == before  # the MD runs reused
+    assert json.loads((out / "study.json").read_text())["settings"]["n_boot"] == 30

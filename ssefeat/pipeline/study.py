@@ -1,8 +1,8 @@
 """Stage 9 (optional): the thesis' glass study (:mod:`ssefeat.study`) of a ``[study]`` section or of
 ``trajectory.groups``: per glass transport and E_a, one pooled Li-Li softness model, links per ion and per glass,
 RDFs and NEB barriers of soft and hard Li, the comparison with the thesis. Its result is a DataTree
-(:mod:`ssefeat.study.study_tree`), stored as ``stages/study.nc`` with the hash of the ``study``, ``trajectory`` and
-``species`` sections; the built-in series' MD runs go to ``<output>/study_md/`` (reused when their inputs match, so
+(:mod:`ssefeat.study.study_tree`), stored as ``stages/study.nc`` with the hash of the ``study`` and ``species``
+sections and ``trajectory.groups`` (not the per-run stages' trajectory settings); the built-in series' MD runs go to ``<output>/study_md/`` (reused when their inputs match, so
 an interrupted series resumes run by run). The report step writes the study's own files next to ``report.md``
 (``study_report.md``, ``study.json``, ``study.nc``, ``softness_<glass>.nc``) and its figures into ``figures/``."""
 from __future__ import annotations
@@ -10,7 +10,12 @@ from __future__ import annotations
 from .stage import Stage
 
 
-class StudyStage(Stage, label="study", sections=("study", "trajectory", "species"), storage="tree"):
+class StudyStage(Stage, label="study", sections=("study", "species"), storage="tree"):
+
+    def key(self) -> str:  # the study's own files (trajectory.groups), not the per-run stages' trajectory settings
+        from ..config import section_hash
+
+        return section_hash(self.config, *self.sections, extra={"groups": self.config["trajectory"]["groups"]})
 
     def compute(self):
         from ..study.study_config import study_result

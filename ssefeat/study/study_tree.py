@@ -61,8 +61,14 @@ def _rows(rows: dict, dim: str) -> xr.Dataset:
     data = {}
     for f in fields:
         vals = [rows[n].get(f, np.nan) for n in names]
-        vals = [np.nan if v is None else v for v in vals]
-        data[f] = (dim, np.array(vals, dtype=str if any(isinstance(v, str) for v in vals) else float))
+        if any(isinstance(v, str) for v in vals):
+            data[f] = (dim, np.array(["" if v is None else str(v) for v in vals]))
+        elif all(isinstance(v, (bool, np.bool_)) for v in vals):  # netCDF has no bool: 0 / 1
+            data[f] = (dim, np.array(vals, dtype=np.int8), {"flag_values": "0 = false, 1 = true"})
+        elif all(isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) for v in vals):
+            data[f] = (dim, np.array(vals, dtype=np.int64))
+        else:
+            data[f] = (dim, np.array([np.nan if v is None else v for v in vals], dtype=float))
     return xr.Dataset(data, coords={dim: names})
 
 
