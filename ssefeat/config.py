@@ -175,8 +175,12 @@ def check_config(config: dict) -> None:
     if tr["files"] and tr["generate"] or not (tr["files"] or tr["generate"] or study_on):
         raise ConfigError("give either trajectory.files (your trajectories) or trajectory.generate "
                           "(a built-in system), not both or neither (or only a [study]).")
-    if not (tr["files"] or tr["generate"]):
-        return  # a study alone: the per-run stages have no trajectory
+    if not (tr["files"] or tr["generate"]):  # a study alone: the per-run stages have no trajectory
+        if tr["temperatures"]:
+            raise ConfigError("trajectory.temperatures are for trajectory.files / generate, and there are none.",
+                              fix="give each trajectory.groups entry its temperatures (or the series "
+                                  "study.temperatures).")
+        return
     for f in tr["files"] + ([tr["topology"]] if tr["topology"] else []) + (
             [config["softness"]["model"]] if config["softness"]["model"] else []):
         if not Path(f).exists():

@@ -160,6 +160,7 @@ def test_study_tree_round_trip(glasses, run_out, tmp_path):
     ("both", "both trajectory.groups and study.glasses"),
     ("series_charge", "n_li = "),
     ("softness_T", "not every glass has a run at 700 K"),
+    ("stray_temperatures", "trajectory.temperatures are for trajectory.files"),
 ])
 def test_bad_study_configurations_are_refused_before_any_work(glasses, tmp_path, case, message):
     out = tmp_path / "out"
@@ -171,7 +172,8 @@ def test_bad_study_configurations_are_refused_before_any_work(glasses, tmp_path,
             "bad_counts": groups.replace("PS4 = 8", "PS4 = -1", 1),
             "both": groups + f'[study.glasses.A]\ncounts = {_counts(glasses[0])}\nfiles = {{"900" = "x.nc"}}\n',
             "series_charge": "[study]\nn_li = 121\ntemperatures = [800]\n",
-            "softness_T": "[study]\nn_li = 120\ntemperatures = [800, 900]\nsoftness_temperature = 700\n"}[case]
+            "softness_T": "[study]\nn_li = 120\ntemperatures = [800, 900]\nsoftness_temperature = 700\n",
+            "stray_temperatures": "[trajectory]\ntemperatures = [900]\n" + groups}[case]
     cfg = tmp_path / "run.toml"
     cfg.write_text(text + f'[output]\nfolder = "{out}"\n')
     res = CliRunner().invoke(main, ["run", str(cfg)])
