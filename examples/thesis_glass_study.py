@@ -13,9 +13,10 @@ ion and per glass; NEB barriers of soft and hard Li; and the comparison with the
 ``--small``: two glasses (the ends of the series), 120 Li, two short runs each, one soft and one hard barrier
 (about a minute; the numbers then mean little). The default is the whole series at 120 Li (372 atoms per glass);
 ``--n-li 400`` is the thesis-like size (about 1,240 atoms). Writes ``DIR/study_report.md`` (tables and the
-comparison), ``DIR/study.json``, ``DIR/softness_<glass>.nc``, ``DIR/softness_by_glass.png``,
-``DIR/activation_energy_vs_p2s6.png`` and the trajectories ``DIR/<glass>_<T>K.nc``.
-"""
+comparison), ``DIR/study.json``, ``DIR/study.nc`` (the results as a DataTree), ``DIR/softness_<glass>.nc``, the
+figures (``DIR/softness_by_glass.png``, ``DIR/activation_energy_vs_p2s6.png``, ``DIR/softness_by_anion.png``,
+``DIR/softness_links.png``, ``DIR/softness_energy_volume_<glass>.png``, ``DIR/li_s_rdf_soft_hard.png``) and the
+trajectories ``DIR/<glass>_<T>K.nc``. The same study as one ``ssefeat run`` configuration: see the README."""
 from __future__ import annotations
 
 import argparse

@@ -44,6 +44,8 @@ DEFAULTS: dict = {
         "seed": 0,
         "format": None, "topology": None, "type_map": None,
         "start": None, "stop": None, "stride": None, "timestep_ps": None,
+        # the glass study's own trajectories, by glass: {name: {files, temperatures, counts}} (ssefeat.study)
+        "groups": None,
     },
     "species": {"mobile": "Li", "anion": "S", "framework": list(D.FRAMEWORK)},
     "features": {
@@ -90,6 +92,8 @@ DEFAULTS: dict = {
     # leaving_window: frames ahead in which an ion "leaves" its site, for the softness / environment contrasts
     "sites": {"enabled": False, "structure": None, "supercell": [1, 1, 1], "labels": None, "radius": None,
               "min_residence": 1, "descriptors": True, "window": None, "leaving_window": 10},
+    # the thesis' glass study (ssefeat.study.study_config): a table of its keys, None when not run
+    "study": None,
     "output": {"folder": "ssefeat-results", "figures": True, "tables": True},
     "execution": {"scheduler": None, "workers": 0, "chunk_frames": D.CHUNK_FRAMES, "progress": True},
 }
@@ -110,7 +114,7 @@ def _merge(defaults: dict, given: dict, where: str) -> dict:
                                   fix=f"write it as a section: [{key}] followed by key = value lines.")
             out[key] = _merge(defaults[key], value, f"{where}{key}.")
         else:
-            out[key] = value
+            out[key] = copy.deepcopy(value)
     return out
 
 
@@ -150,6 +154,12 @@ def load_config(source) -> dict:
         tr["type_map"] = {int(k): str(v) for k, v in tr["type_map"].items()}
     if config["sites"]["structure"] and not Path(config["sites"]["structure"]).is_absolute():
         config["sites"]["structure"] = str(base / config["sites"]["structure"])
+    if tr["groups"] and config["study"] is None:
+        config["study"] = {}  # groups are the study's trajectories: they run it
+    if config["study"] is not None:
+        from .study.study_config import resolve_study_paths
+
+        resolve_study_paths(config, base)
     return config
 
 
@@ -157,10 +167,20 @@ def check_config(config: dict) -> None:
     """Refuse a configuration that cannot run, before any heavy work: every value's type and range, the files,
     the species roles against each trajectory's first frame (or the generated system's species), the labels."""
     check_values(config, DEFAULTS)
-    tr = config["trajectory"]
-    if bool(tr["files"]) == bool(tr["generate"]):
+    tr, study_on = config["trajectory"], config["study"] is not None or bool(config["trajectory"]["groups"])
+    if study_on:
+        from .study.study_config import check_study
+
+        check_study(config)
+    if tr["files"] and tr["generate"] or not (tr["files"] or tr["generate"] or study_on):
         raise ConfigError("give either trajectory.files (your trajectories) or trajectory.generate "
-                          "(a built-in system), not both or neither.")
+                          "(a built-in system), not both or neither (or only a [study]).")
+    if not (tr["files"] or tr["generate"]):  # a study alone: the per-run stages have no trajectory
+        if tr["temperatures"]:
+            raise ConfigError("trajectory.temperatures are for trajectory.files / generate, and there are none.",
+                              fix="give each trajectory.groups entry its temperatures (or the series "
+                                  "study.temperatures).")
+        return
     for f in tr["files"] + ([tr["topology"]] if tr["topology"] else []) + (
             [config["softness"]["model"]] if config["softness"]["model"] else []):
         if not Path(f).exists():

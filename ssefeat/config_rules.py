@@ -112,6 +112,10 @@ RULES: dict = {
     ("trajectory", "stop"): number(1, integer=True, none=True),
     ("trajectory", "stride"): number(1, integer=True, none=True),
     ("trajectory", "timestep_ps"): number(0, lo_open=True, none=True, unit="ps"),
+    ("trajectory", "groups"): Rule(lambda v: v is None or (isinstance(v, dict) and bool(v) and all(
+        isinstance(g, dict) for g in v.values())), 'a table of glasses, e.g. [trajectory.groups.A] with files = [..], '
+        'temperatures = [..], counts = {PS4 = .., P2S7 = .., P2S6 = ..} (or left out)'),
+    ("study", None): Rule(lambda v: v is None or isinstance(v, dict), "a [study] table (or left out)"),
     ("species", "mobile"): text(),
     ("species", "anion"): text(),
     ("species", "framework"): names(),
@@ -171,9 +175,11 @@ RULES: dict = {
 def check_values(config: dict, defaults: dict) -> None:
     """Refuse the first value of ``config`` whose type or range its rule does not allow (ConfigError)."""
     for (section, key), rule in RULES.items():
-        value = config[section][key]
+        value = config[section] if key is None else config[section][key]
         if not rule.test(value):
-            default = defaults[section][key]
+            default = defaults[section] if key is None else defaults[section][key]
+            if key is None:
+                raise ConfigError(f"[{section}] must be {rule.allowed}, got {_toml(value)}.")
             keep = ("leave it out to use the default" if default is None
                     else f"the default is {section}.{key} = {_toml(default)}")
             raise ConfigError(f"{section}.{key} must be {rule.allowed}, got {_toml(value)}.",
@@ -196,6 +202,58 @@ def check_values(config: dict, defaults: dict) -> None:
         raise ConfigError(f"disorder.grid_spacing ({dc['grid_spacing']} Å) must be below disorder.sigma "
                           f"({dc['sigma']} Å): the grid must resolve the Gaussians.",
                           fix=f"set grid_spacing <= {dc['sigma'] / 2:g} Å.")
+
+
+def _table(v) -> bool:
+    return isinstance(v, dict)
+
+
+def _positive_list(v) -> bool:
+    return isinstance(v, list) and bool(v) and all(_is_number(x) and x > 0 for x in v)
+
+
+#: the keys of a ``[study]`` table (ssefeat.study.study_config; ``glasses`` and ``trajectory.groups`` are checked
+#: there, entry by entry) and the type and range of each
+STUDY_RULES: dict = {
+    "folder": text(),
+    "glasses": Rule(lambda v: isinstance(v, dict) and bool(v) and all(isinstance(g, dict) for g in v.values()),
+                    'a table of glasses, e.g. [study.glasses.A] with counts = {..} and files = {"600" = "A.nc"}'),
+    "ys": Rule(_positive_list, "a non-empty list of S contents y of LiP(x)S(y), e.g. [1.651, 1.605]"),
+    "x": number(0, lo_open=True),
+    "n_li": number(1, integer=True),
+    "temperatures": Rule(_positive_list, "a non-empty list of temperatures > 0 K, e.g. [800, 900, 1000]"),
+    "production_ps": number(0, lo_open=True, unit="ps"),
+    "dump_ps": number(0, lo_open=True, unit="ps"),
+    "equilibrate_ps": number(0, unit="ps"),
+    "build": Rule(_table, "a table of lips_glass settings, e.g. {melt_ps = 2.0}"),
+    "softness_temperature": number(0, lo_open=True, none=True, unit="K"),
+    "parameters": text(),
+    "label": choice("d_cum", "p_hop"),
+    "label_kwargs": Rule(_table, "a table of label settings, e.g. {lag_frames = 5, window_frames = 20}"),
+    "stride": number(1, integer=True),
+    "n_blocks": number(2, integer=True),
+    "r_env": number(0, lo_open=True, unit="Å"),
+    "n_boot": number(10, integer=True),
+    "barriers": Rule(lambda v: v is None or _table(v), "a table of NEB settings, e.g. {n_soft = 5, n_hard = 5}"),
+    "barrier_glass": text(none=True),
+    "extras_frames": number(1, integer=True),
+    "arrhenius_apparent": flag(),
+    "seed": number(0, integer=True),
+}
+
+
+def check_study_values(study: dict, allowed: set | None = None) -> None:
+    """Refuse unknown ``[study]`` keys (``allowed``: the keys this entry point takes, default all of
+    :data:`STUDY_RULES`) and the first value its rule does not allow (ConfigError)."""
+    allowed = set(STUDY_RULES) if allowed is None else set(allowed)
+    unknown = sorted(set(study) - allowed)
+    if unknown:
+        raise ConfigError(f"unknown [study] keys {unknown}.", fix=f"use {', '.join(sorted(allowed))}.")
+    for key, value in study.items():
+        rule = STUDY_RULES[key]
+        if not rule.test(value):
+            raise ConfigError(f"study.{key} must be {rule.allowed}, got {_toml(value)}.",
+                              fix=f"set [study] {key} to {rule.allowed}, or leave it out for the default.")
 
 
 def _toml(value) -> str:

@@ -24,7 +24,7 @@ EXPECTED = {
     "glass_ceramic_disorder.py": (["disorder.nc", "region_dynamics.nc", "disorder.png", "region_msd.png"],
                                   r"regions: c+[ig]*g+"),
     "arrhenius_conductivity.py": (["transport.nc", "summary.csv", "arrhenius.png"], r"Arrhenius D: E_a ="),
-    "thesis_glass_study.py": (["study_report.md", "study.json", "softness_by_glass.png"],
+    "thesis_glass_study.py": (["study_report.md", "study.json", "study.nc", "softness_by_glass.png"],
                               r"comparison with the thesis"),
 }
 SLOW = {"thesis_glass_study.py"}  # builds and runs two glasses (about a minute even with --small)

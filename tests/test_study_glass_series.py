@@ -241,35 +241,6 @@ def test_soft_hard_rdf_exact_small_case():
     assert np.all(rdf["g"].sel(group="hard").values == 0) and rdf["n_centres"].values.tolist() == [1, 1]
 
 
-def test_study_command_on_user_glasses_end_to_end(tmp_path):
-    """Two tiny glasses written by simulate_series, then given to ``ssefeat study`` as the user's files."""
-    from click.testing import CliRunner
-
-    from ssefeat.cli import main
-    from ssefeat.md.systems.lips_composition import series_counts
-    from ssefeat.study.glass_runs import simulate_series
-
-    quick = dict(melt_ps=0.1, quench_rate=20000.0, anneal_ps=0.05, equilibrate_ps=0.05, compress_ps=0.02)
-    entries = [series_counts(n_li=120)[k] for k in (0, 4)]
-    runs = simulate_series(tmp_path / "md", entries, (900.0,), production_ps=0.4, dump_ps=0.01,
-                           equilibrate_ps=0.01, build=quick)
-    glasses = "".join(f'[study.glasses."{r.glass}"]\ncounts = {{PS4 = {r.counts["PS4"]}, P2S7 = '
-                      f'{r.counts["P2S7"]}, P2S6 = {r.counts["P2S6"]}}}\nfiles = {{"900" = "{r.path}"}}\n'
-                      for r in runs)
-    cfg = tmp_path / "study.toml"
-    cfg.write_text(f'[study]\nfolder = "{tmp_path / "out"}"\nn_blocks = 2\nn_boot = 20\nextras_frames = 2\n'
-                   f'label_kwargs = {{lag_frames = 2, window_frames = 4}}\n' + glasses)
-    res = CliRunner().invoke(main, ["study", str(cfg)])
-    assert res.exit_code == 0, res.output
-    assert "report:" in res.output and "[not tested] E_a of Li diffusion" in res.output  # one temperature: no E_a
-    stored = json.loads((tmp_path / "out" / "study.json").read_text())
-    assert stored["glasses"] == [r.glass for r in runs] and stored["softness_temperature_K"] == 900.0
-    assert set(stored["model"]["accuracy"]) == set(stored["glasses"])
-    assert stored["pooled_ion_links"]["fraction_PS4"]["n_groups"] == 240  # ions of both glasses
-    again = CliRunner().invoke(main, ["study", str(cfg)])  # a finished study is not overwritten
-    assert again.exit_code == 2 and "not overwritten" in again.output
-
-
 def test_anion_and_link_figures_are_written_with_an_anion_missing_in_one_glass(tmp_path):
     from ssefeat.study.study_report import _anion_and_link_figures
 

@@ -1,5 +1,8 @@
-"""CLI: ``ssefeat study CONFIG`` (the glass-series study of a ``[study]`` configuration)."""
+"""CLI: ``ssefeat study CONFIG`` (the glass-series study of a ``[study]`` configuration, run as the pipeline's
+study stage: ``ssefeat run`` on a configuration with only that section)."""
 from __future__ import annotations
+
+from pathlib import Path
 
 import click
 
@@ -8,18 +11,25 @@ from .group import main
 
 @main.command("study")
 @click.argument("config_file", type=click.Path())
-@click.option("-o", "--output", type=click.Path(), default=None, help="study folder (overrides the config)")
-@click.option("--overwrite", is_flag=True, help="replace an existing study report in the folder")
-def study_cmd(config_file, output, overwrite):
-    """Run the LiPS glass-series study of CONFIG_FILE's [study] section (see ssefeat.study.study_config):
-    the built-in composition series or your own trajectories grouped by glass; writes study_report.md (with the
-    comparison against the thesis), study.json, softness per glass and figures."""
-    from ..study.study_config import read_study_config, run_study_config
+@click.option("-o", "--output", type=click.Path(), default=None, help="study folder (overrides study.folder)")
+def study_cmd(config_file, output):
+    """Run the LiPS glass-series study of CONFIG_FILE's [study] section (see ssefeat.study.study_config): the
+    built-in composition series or your own trajectories grouped by glass (paths relative to CONFIG_FILE). The
+    same as `ssefeat run` on a configuration holding only this [study] (its folder as output.folder): resumable,
+    writes report.md, study_report.md (with the comparison against the thesis), study.json, study.nc, softness per
+    glass and figures/."""
+    import json
+
+    from ..config import load_config
+    from ..pipeline import Pipeline
+    from ..study.study_config import read_study_config, resolve_study_paths
 
     study = read_study_config(config_file)
-    if output:
-        study["folder"] = output
-    res = run_study_config(study, overwrite=overwrite, say=lambda msg: click.echo(msg, err=True))
-    for row in res["comparison"]:
+    folder = output or study.pop("folder")
+    study.pop("folder", None)
+    config = {"study": study, "trajectory": {}}
+    resolve_study_paths(config, Path(config_file).parent)
+    out = Pipeline(load_config({"study": study, "output": {"folder": folder}})).run()
+    for row in json.loads((out / "study.json").read_text())["comparison"]:
         click.echo(f"[{row['verdict']}] {row['statement']}: {row['measured']}")
-    click.echo(f"report: {study['folder']}/study_report.md")
+    click.echo(f"report: {out}/study_report.md")

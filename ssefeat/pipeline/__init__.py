@@ -1,5 +1,6 @@
 """The end-to-end job: trajectory -> features -> labels -> softness -> links -> transport -> disorder -> sites ->
-report.
+study -> report (a ``[study]`` section or ``trajectory.groups`` run the glass study, with or without trajectories
+for the per-run stages).
 
 ``Pipeline(config).run()`` is what ``ssefeat run CONFIG`` and ``ssefeat demo`` execute. Each stage (a
 :class:`~ssefeat.pipeline.stage.Stage`, one module each) writes one file under ``<output>/stages/``, atomically
@@ -26,6 +27,7 @@ from .report import write_results
 from .softness import SoftnessStage, Training
 from .stage import run_stage
 from .sites import SitesStage
+from .study import StudyStage
 from .trajectory import TrajectoryStage
 from .transport import TransportStage
 
@@ -121,6 +123,10 @@ class Pipeline:
         add the leaving vs staying contrasts (and enter the stage's hash)."""
         return run_stage(self, SitesStage(self, trajs=trajs, features=list(features), softness=list(softness)))
 
+    def study(self):
+        """The glass study of ``[study]`` / ``trajectory.groups`` (a DataTree, :mod:`ssefeat.study.study_tree`)."""
+        return run_stage(self, StudyStage(self))
+
     # --- the whole job ----------------------------------------------------------------------------
     def _make_folder(self) -> None:
         """The results folder, made (with stages/) or refused before any work when it cannot be written."""
@@ -148,20 +154,24 @@ class Pipeline:
     def _run(self) -> Path:
         c = self.config
         (self.out / "config.json").write_text(json.dumps(c, indent=1, default=str))
+        on = {s: bool(c[s]["enabled"]) for s in ("features", "labels", "softness", "correlate", "transport",
+                                                   "disorder", "sites")}
+        if not (c["trajectory"]["files"] or c["trajectory"]["generate"]):  # a study alone
+            on = dict.fromkeys(on, False)
         try:
-            trajs = self.trajectories()
-            feats = [self.features(k, p) for k, p in enumerate(trajs)] if c["features"]["enabled"] else []
-            labels = [self.labels(k, p) for k, p in enumerate(trajs)] if c["labels"]["enabled"] else []
-            soft = self.softness(feats, labels) if c["softness"]["enabled"] and feats else []
-            links = self.correlate(feats, soft) if c["correlate"]["enabled"] and soft else None
-            transport = self.transport(trajs) if c["transport"]["enabled"] else None
-            disorder = [self.disorder(k, p) for k, p in enumerate(trajs)] if c["disorder"]["enabled"] else []
-            sites = (self.sites(trajs, feats if c["features"]["environment"] else [], soft)
-                     if c["sites"]["enabled"] else None)
+            trajs = self.trajectories() if c["trajectory"]["files"] or c["trajectory"]["generate"] else []
+            feats = [self.features(k, p) for k, p in enumerate(trajs)] if on["features"] else []
+            labels = [self.labels(k, p) for k, p in enumerate(trajs)] if on["labels"] else []
+            soft = self.softness(feats, labels) if on["softness"] and feats else []
+            links = self.correlate(feats, soft) if on["correlate"] and soft else None
+            transport = self.transport(trajs) if on["transport"] else None
+            disorder = [self.disorder(k, p) for k, p in enumerate(trajs)] if on["disorder"] else []
+            sites = self.sites(trajs, feats if c["features"]["environment"] else [], soft) if on["sites"] else None
+            study = self.study() if c["study"] is not None else None
         finally:
             self.close()
         t0 = time.perf_counter()
-        write_results(self, trajs, feats, labels, soft, links, transport, disorder, sites=sites)
+        write_results(self, trajs, feats, labels, soft, links, transport, disorder, sites=sites, study=study)
         self.timings["report"] = time.perf_counter() - t0
         self.say(f"done: results in {self.out}/ (report.md, results.nc, tables/, figures/)")
         return self.out

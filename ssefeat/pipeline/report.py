@@ -97,14 +97,17 @@ def _figures(folder: Path, feats, soft, links, transport, disorder, model_path, 
     return made
 
 
-def _report(pipe, trajs, feats, soft, links, transport, disorder, figures, sites=None) -> str:
+def _report(pipe, trajs, feats, soft, links, transport, disorder, figures, sites=None, study_lines=()) -> str:
     from ..data import summary
 
     c = pipe.config
     lines = ["# ssefeat report", "", f"ssefeat {__version__}. Units: length Å, time ps, energy eV, T in K, "
              "D in cm²/s, σ in S/cm. Uncertainties are one standard error unless stated.", ""]
+    if not trajs:
+        lines += ["No trajectory.files or trajectory.generate: the per-run stages (features to sites) did not run; "
+                  "the glass study below has its own trajectories.", ""]
     lines += ["## Trajectories", "", "| run | source | atoms | frames | time span (ps) | T | density (g/cm³) |",
-              "|---|---|---|---|---|---|---|"]
+              "|---|---|---|---|---|---|---|"] if trajs else []
     for k, p in enumerate(trajs):
         with open_trajectory(p) as ds:
             s = summary(ds)
@@ -210,6 +213,7 @@ def _report(pipe, trajs, feats, soft, links, transport, disorder, figures, sites
         from .sites import report_lines
 
         lines += report_lines(sites)
+    lines += list(study_lines)
     if figures:
         lines += ["## Figures", ""] + [f"![{f}](figures/{f})" for f in figures] + [""]
     lines += ["## Timings", "", "Computed by this run: " + (", ".join(f"{k} {v:.1f} s" for k, v in
@@ -324,8 +328,9 @@ def _feature_summary(f: xr.Dataset, k: int, config: dict) -> xr.Dataset:
     return out
 
 
-def write_results(pipe, trajs, feats, labels, soft, links, transport, disorder, sites=None) -> None:
-    """Write results.nc (DataTree), tables, figures and report.md into the pipeline's output folder."""
+def write_results(pipe, trajs, feats, labels, soft, links, transport, disorder, sites=None, study=None) -> None:
+    """Write results.nc (DataTree), tables, figures and report.md into the pipeline's output folder (and the glass
+    study's files, :func:`ssefeat.pipeline.study.write_study_outputs`)."""
     folder = pipe.out
     c = pipe.config
     nodes = {}
@@ -334,7 +339,7 @@ def write_results(pipe, trajs, feats, labels, soft, links, transport, disorder, 
             nodes[f"/{name}_{k}"] = _feature_summary(ds, k, c) if name == "features" else ds
     if links is not None:
         nodes["/correlate"] = links
-    for name, tree in (("transport", transport), ("sites", sites)):
+    for name, tree in (("transport", transport), ("sites", sites), ("study", study)):
         if tree is not None:
             for node in tree.subtree:
                 nodes[f"/{name}" + (node.path if node.path != "/" else "")] = node.to_dataset()
@@ -367,6 +372,12 @@ def write_results(pipe, trajs, feats, labels, soft, links, transport, disorder, 
             from .sites import sites_figures
 
             figures += sites_figures(folder / "figures", sites)
-    text = _report(pipe, trajs, feats, soft, links, transport, disorder, figures, sites)
+    study_lines = []
+    if study is not None:
+        from .study import write_study_outputs
+
+        study_lines, names = write_study_outputs(folder, study, c["output"]["figures"])
+        figures += names
+    text = _report(pipe, trajs, feats, soft, links, transport, disorder, figures, sites, study_lines)
     with atomic_output(folder / "report.md") as tmp:
         Path(tmp).write_text(text)

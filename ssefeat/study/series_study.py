@@ -26,7 +26,20 @@ import numpy as np
 
 from ..errors import ParameterError
 
-__all__ = ["analyse_series", "glass_series", "common_temperature"]
+__all__ = ["analyse_series", "glass_series", "common_temperature", "series_settings"]
+
+#: temperatures (K) of the built-in series when none are given
+DEFAULT_TEMPERATURES = (600.0, 700.0, 800.0)
+
+
+def series_settings(given: dict) -> dict:
+    """The built-in series' ``ys``, ``x``, ``n_li`` and ``temperatures`` (K): those ``given``, else the defaults
+    (the thesis' five glasses at 400 Li, :data:`DEFAULT_TEMPERATURES`)."""
+    from ..md.systems.lips_composition import DEFAULT_SERIES_N_LI, THESIS_SERIES, THESIS_X
+
+    out = {"ys": THESIS_SERIES, "x": THESIS_X, "n_li": DEFAULT_SERIES_N_LI, "temperatures": DEFAULT_TEMPERATURES}
+    out.update({k: v for k, v in given.items() if k in out and v is not None})
+    return out
 
 
 def common_temperature(runs, wanted: float | None = None) -> float:
@@ -136,14 +149,15 @@ def analyse_series(runs, *, softness_temperature: float | None = None, parameter
     finite = np.concatenate([s.values[np.isfinite(s.values)] for s in S.values()])
     edges = np.linspace(np.quantile(finite, 0.005), np.quantile(finite, 0.995), 41)
     say("softness per glass, by anion type, links")
-    env, per_glass = {}, {}
+    env, per_glass, extras = {}, {}, {}
     for g in glasses:
         sub = data[g].sel(frame=S[g]["frame"].values)
         env[g] = cluster_environment(sub, mobile=species, r_env=r_env, cluster_types=ANION_TYPES)
-        extras = _extras(data[g], S[g], extras_frames)
+        extras[g] = _extras(data[g], S[g], extras_frames)
         per_glass[g] = {"summary": softness_summary(S[g], edges), "by_anion": softness_by_anion(S[g], env[g]),
-                        "ion_links": ion_links(S[g], env[g], extras, n_boot=n_boot)}
+                        "ion_links": ion_links(S[g], env[g], extras[g], n_boot=n_boot)}
     result["per_glass"] = per_glass
+    result["extras"] = extras  # (frame, atom) potential energy / Voronoi volume at the extras frames (Fig. 5-9)
     result["histogram_edges"] = edges
     result["pooled_ion_links"] = pooled_ion_links({g: (S[g], env[g]) for g in glasses}, n_boot=n_boot)
     mean_s = {g: per_glass[g]["summary"]["mean"] for g in glasses}
@@ -178,19 +192,19 @@ def analyse_series(runs, *, softness_temperature: float | None = None, parameter
 
 
 def glass_series(folder, *, ys=None, x: float | None = None, n_li: int | None = None,
-                 temperatures=(600.0, 700.0, 800.0), production_ps: float = 50.0, dump_ps: float = 0.1,
+                 temperatures=DEFAULT_TEMPERATURES, production_ps: float = 50.0, dump_ps: float = 0.1,
                  equilibrate_ps: float = 5.0, build: dict | None = None, seed: int = 0, write: bool = True,
                  say=lambda msg: None, **analysis) -> dict:
     """Make the series (default the thesis' five glasses, :data:`~ssefeat.md.systems.lips_composition.
     THESIS_SERIES`, 400 Li each), run each at ``temperatures`` (K) into ``folder`` and analyse it
     (:func:`analyse_series` keyword arguments in ``analysis``); with ``write``, the report and tables go to
     ``folder`` too (:func:`~ssefeat.study.study_report.write_study`)."""
-    from ..md.systems.lips_composition import DEFAULT_SERIES_N_LI, THESIS_SERIES, THESIS_X, series_counts
+    from ..md.systems.lips_composition import series_counts
     from .glass_runs import simulate_series
     from .study_report import write_study
 
-    series = series_counts(THESIS_SERIES if ys is None else ys, THESIS_X if x is None else x,
-                           DEFAULT_SERIES_N_LI if n_li is None else n_li)
+    s = series_settings({"ys": ys, "x": x, "n_li": n_li})
+    series = series_counts(s["ys"], s["x"], s["n_li"])
     say(f"MD: {len(series)} glasses x {len(temperatures)} temperatures into {folder}")
     runs = simulate_series(folder, series, temperatures, production_ps=production_ps, dump_ps=dump_ps,
                            equilibrate_ps=equilibrate_ps, seed=seed, build=build)

@@ -1,6 +1,8 @@
-"""Writing a glass study: ``study.json`` (every number), ``study_report.md`` (tables and the comparison with the
-thesis), ``softness_<glass>.nc``, ``li_s_rdf_soft_hard.nc`` and figures (S distributions per glass, E_a against
-P2S6 content, Li-S RDFs of soft and hard Li by anion type), each written to a temporary name and renamed."""
+"""Writing a glass study: ``study.json`` (every number), ``study.nc`` (the results as a DataTree,
+:mod:`.study_tree`), ``study_report.md`` (tables and the comparison with the thesis), ``softness_<glass>.nc``,
+``li_s_rdf_soft_hard.nc`` and figures (S distributions per glass, E_a against P2S6 content, S by anion type, the
+links, S against potential energy and Voronoi volume per glass, Li-S RDFs of soft and hard Li by anion type), each
+written to a temporary name and renamed."""
 from __future__ import annotations
 
 import json
@@ -9,23 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .study_tree import plain as _plain
+
 __all__ = ["write_study", "report_markdown"]
-
-
-def _plain(obj):
-    if isinstance(obj, dict):
-        return {str(k): _plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_plain(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _plain(obj.tolist())
-    if isinstance(obj, (np.floating, float)):
-        return None if not math.isfinite(float(obj)) else float(obj)
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if hasattr(obj, "dims"):  # DataArrays are written as netCDF, not JSON
-        return None
-    return obj
 
 
 def _f(v, fmt=".3g"):
@@ -109,7 +97,8 @@ def report_markdown(res: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _figures(res: dict, folder: Path) -> None:
+def _figures(res: dict, folder: Path) -> list[str]:
+    """Write the study's figures into ``folder``; returns their file names."""
     from ..plots.style import new_figure, save
 
     edges = np.asarray(res["histogram_edges"])
@@ -130,7 +119,9 @@ def _figures(res: dict, folder: Path) -> None:
     ax.set_xlabel("fraction of S atoms in P2S6")
     ax.set_ylabel("E_a of Li diffusion (eV)")
     save(fig, folder / "activation_energy_vs_p2s6.png")
+    names = ["softness_by_glass.png", "activation_energy_vs_p2s6.png"]
     _anion_and_link_figures(res, folder)
+    names += ["softness_by_anion.png", "softness_links.png"] + _energy_volume_figures(res, folder)
     rdf = res.get("rdf")
     if rdf is not None:
         fig, ax = new_figure()
@@ -142,6 +133,28 @@ def _figures(res: dict, folder: Path) -> None:
         ax.set_ylabel("g Li-S (S of the anion type)")
         ax.legend(fontsize=7)
         save(fig, folder / "li_s_rdf_soft_hard.png")
+        names.append("li_s_rdf_soft_hard.png")
+    return names
+
+
+def _energy_volume_figures(res: dict, folder: Path) -> list[str]:
+    """softness_energy_volume_<glass>.png: S of every Li sample against its potential energy and Voronoi volume,
+    and the binned mean with its SE over ions (Fig. 5-9), one figure per glass with the extras."""
+    from ..plots.study import softness_against
+    from ..plots.style import save
+
+    names = []
+    for g, ex in (res.get("extras") or {}).items():
+        if not ex or g not in res.get("softness", {}):
+            continue
+        frames = next(iter(ex.values()))["frame"].values
+        title = (f"{g}: Li softness against potential energy and Voronoi volume, {res['softness_temperature_K']:g} K, "
+                 f"{len(frames)} frames")
+        name = f"softness_energy_volume_{g}.png"
+        save(softness_against(res["softness"][g].sel(frame=frames), ex, title,
+                              links=res["per_glass"][g]["ion_links"]), folder / name)
+        names.append(name)
+    return names
 
 
 def _anion_and_link_figures(res: dict, folder: Path) -> None:
@@ -179,19 +192,23 @@ def _anion_and_link_figures(res: dict, folder: Path) -> None:
     finish(fig, ax, "Pearson r with S (95 % CI over ions)", "softness_links.png")
 
 
-def write_study(res: dict, folder, figures: bool = True) -> list[Path]:
-    """Write the study's files into ``folder`` (atomically, file by file); returns their paths."""
+def write_study(res: dict, folder, figures: bool = True, figure_folder=None) -> list[Path]:
+    """Write the study's files into ``folder`` (figures into ``figure_folder``, default ``folder``), atomically,
+    file by file; returns their paths."""
     from ..io.atomic import atomic_output
+    from ..io.stage_files import save_tree
+    from .study_tree import study_tree
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, text in (("study.json", json.dumps(_plain({k: v for k, v in res.items() if k not in ("softness", "rdf")}),
-                                                 indent=1)),
+    for name, text in (("study.json", json.dumps(_plain({k: v for k, v in res.items()
+                                                         if k not in ("softness", "rdf", "extras")}), indent=1)),
                        ("study_report.md", report_markdown(res))):
         with atomic_output(folder / name) as tmp:
             Path(tmp).write_text(text)
         written.append(folder / name)
+    written.append(save_tree(study_tree(res), folder / "study.nc"))
     if res.get("rdf") is not None:
         with atomic_output(folder / "li_s_rdf_soft_hard.nc") as tmp:
             res["rdf"].to_netcdf(tmp)
@@ -202,9 +219,7 @@ def write_study(res: dict, folder, figures: bool = True) -> list[Path]:
             S.to_dataset(name="softness").to_netcdf(tmp)
         written.append(path)
     if figures:
-        _figures(res, folder)
-        written += [folder / f for f in ("softness_by_glass.png", "activation_energy_vs_p2s6.png",
-                                         "softness_by_anion.png", "softness_links.png")]
-        if res.get("rdf") is not None:
-            written.append(folder / "li_s_rdf_soft_hard.png")
+        fig_folder = Path(figure_folder) if figure_folder is not None else folder
+        fig_folder.mkdir(parents=True, exist_ok=True)
+        written += [fig_folder / f for f in _figures(res, fig_folder)]
     return written
