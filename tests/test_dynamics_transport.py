@@ -11,7 +11,7 @@ from ssefeat.dynamics.msd import UnwrapError, mean_squared_displacement
 from ssefeat.dynamics.ngp import non_gaussian_parameter
 from ssefeat.dynamics.vanhove import van_hove_self
 from ssefeat.errors import ParameterError, SelectionError
-from conftest import vibrating, walkers
+from conftest import check_transport_numbers, vibrating, walkers
 
 KB = 8.617333262e-5
 L = 20.0
@@ -388,6 +388,7 @@ def test_per_run_verdicts_in_a_study_with_a_caged_run(tmp_path):
     out = Pipeline(cfg, progress=False).run()
     report = (out / "report.md").read_text()
     assert "The MSD of run_1 never reached the diffusive regime" in report
+    assert check_transport_numbers(report) == {"apparent": ["run_1"], "arrhenius": 0}
     assert "| run_0 | 700 |" in report and "| diffusive |" in report
 
 
