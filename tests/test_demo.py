@@ -1,4 +1,4 @@
-"""`ssefeat demo` end to end (slow: the default demo is 2 x 40 ps of MD on a 279-atom glass, ~10 min on one
+"""`ssefeat demo` end to end (slow: the default demo is 2 x 40 ps of MD on a 279-atom glass, 8.3 min measured on one
 core): report.md is well formed, every D, sigma, E_a and extrapolated value carries units and an interval, the
 "not diffusive" line names only its runs, the softness accuracy gives its interval's unit and n, and the timings
 survive a resumed run. The same report checks run by default on the small pipelines of test_pipeline.py and
