@@ -208,6 +208,26 @@ def _fmt(x, nd=3):
     return "nan" if x is None or not np.isfinite(x) else f"{x:.{nd}f}"
 
 
+NO_DOMAIN_NOTE = (
+    "**No training domain.** This file was written before model files stored their training domain (per-feature "
+    "ranges and the covariance of the standardised training features), and it has not been regenerated (about "
+    "3.5 h of MD and quenches). So `SoftnessModel.load` warns (DomainWarning: no training domain), and `apply` "
+    "returns softness without an `in_domain` flag: a sample far outside the training data (another temperature, "
+    "density or system, thermal instead of inherent-structure features) gets a softness without any warning, and "
+    "the pipeline cannot leave such samples out of P_R(S), histograms and links. Check the inputs against the "
+    "training conditions below yourself, or regenerate the model to add the domain.")
+
+
+def domain_note(model) -> str:
+    """What the card says about the model's training domain (issue 14: in_domain)."""
+    if not hasattr(model, "domain_"):
+        return NO_DOMAIN_NOTE
+    return ("The file stores its training domain (per-feature ranges and the covariance of the standardised "
+            "training features): `apply` adds a per-sample `in_domain` flag (Mahalanobis distance in standardised "
+            f"units within {model.domain_['threshold']:.3g}, twice the 99th percentile of the training samples' "
+            "distances) and warns with the count of samples outside it.")
+
+
 def write_card(path: Path, model, summary: dict) -> None:
     from ssefeat.io.atomic import atomic_output
 
@@ -244,6 +264,7 @@ def write_card(path: Path, model, summary: dict) -> None:
         "Apply it to inherent structures, as trained: on thermal configurations the feature distributions are wider "
         "and S is shifted.",
         "The model checks the feature signature (names and every parameter coordinate) and refuses other features.",
+        domain_note(model),
         "",
         "## Status against the issue-6 target",
         status_line(summary),

@@ -222,6 +222,17 @@ def _fmt(x, nd=3):
     return "nan" if x is None or not np.isfinite(x) else f"{x:.{nd}f}"
 
 
+def _accuracy_interval(m: dict) -> str:
+    """The held-out balanced accuracy's interval with its unit and sample (ssefeat.softness.accuracy)."""
+    n = (f"{m.get('n_test_ions', 'n/a')} Li ions, {m['n_samples']} samples, {m.get('n_test_frames', 'n/a')} frames "
+         f"in {m.get('n_test_blocks', 'n/a')} held-out frame blocks")
+    ci = m.get("balanced_accuracy_ci") or [float("nan")] * 2
+    if not np.isfinite(ci[0]):
+        return f"(no interval: {m.get('ci_note') or 'not computed'}; n = {n})"
+    return (f"(95 % CI [{_fmt(ci[0])}, {_fmt(ci[1])}], percentile bootstrap over the {m['n_ci_units']} held-out "
+            f"{m['ci_unit']}s; n = {n})")
+
+
 def write_card(path: Path, model, s: dict) -> None:
     from ssefeat.io.atomic import atomic_output
 
@@ -245,6 +256,10 @@ def write_card(path: Path, model, s: dict) -> None:
         "from ssefeat.features.structure_functions import structure_functions",
         f"S = SoftnessModel.load('models/{MODEL_NAME}.json').apply(structure_functions(ds, li_sulfide()))",
         "```",
+        "The file stores its training domain (per-feature ranges and the covariance of the standardised training "
+        "features): `apply` adds a per-sample `in_domain` flag (Mahalanobis distance in standardised units within "
+        f"{model.domain_['threshold']:.3g}, twice the 99th percentile of the training samples' distances) and warns "
+        "with the count of samples outside it.",
         "",
         "## How it was trained",
         f"- System: `lips_glass('{SIZE}')`: {run['anion_counts']} + {run['n_li']} Li (279 atoms), force field "
@@ -266,8 +281,8 @@ def write_card(path: Path, model, s: dict) -> None:
         f"logistic regression, C = {model.C_:g} by grouped CV; {s['n_train']} train / {s['n_test']} test samples.",
         "",
         "## Metrics (held-out frame blocks)",
-        f"- accuracy {_fmt(m['accuracy'])}, **balanced accuracy {_fmt(m['balanced_accuracy'])}**; training "
-        f"balanced accuracy {_fmt(s['metrics_train']['balanced_accuracy'])}",
+        f"- accuracy {_fmt(m['accuracy'])}, **balanced accuracy {_fmt(m['balanced_accuracy'])}** "
+        f"{_accuracy_interval(m)}; training balanced accuracy {_fmt(s['metrics_train']['balanced_accuracy'])}",
         f"- P(S > 0 | rearranging) = {_fmt(m['p_soft_given_rearranging'])}; P(S > 0) (balanced test set) = "
         f"{_fmt(m['p_soft'])}; over all Li and frames = {_fmt(s['p_soft_all'])}",
         f"- confusion matrix [[TN, FP], [FN, TP]] = {m['confusion_matrix']}",

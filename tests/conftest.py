@@ -251,3 +251,46 @@ def check_report(text: str) -> None:
             header = None
     bad = re.findall(r"[^\s|]*\b(?:nan|inf)\b[^\s|]*", text, flags=re.IGNORECASE)
     assert not bad, f"numbers printed as nan / inf in the report: {bad[:5]}"
+
+
+_NUM = r"[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?"
+
+
+def check_transport_numbers(text: str) -> dict:
+    """The report's transport numbers as a reader needs them (issue 14): every D and sigma in the per-run table with
+    a ± error under a header with units; every E_a as "X ± Y eV" and every extrapolated value with its units and a
+    bracketing interval; the "not diffusive" line names exactly the runs the table calls apparent (none: no line);
+    every region D with an error and units, or called apparent. Returns {"apparent": [...], "arrhenius": n fits}."""
+    import re
+
+    assert "## Transport" in text, "no transport section"
+    section = text.split("## Transport", 1)[1].split("\n## ", 1)[0]
+    rows = [r for r in section.splitlines() if r.startswith("|")]
+    header = [c.strip() for c in rows[0].strip("|").split("|")]
+    d_col = next(i for i, c in enumerate(header) if c.startswith("D ("))
+    s_col = next(i for i, c in enumerate(header) if c.startswith("σ ("))
+    assert header[d_col] == "D (cm²/s)" and header[s_col] == "σ (S/cm)", header
+    apparent = []
+    for row in rows[2:]:
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        for col in (d_col, s_col):
+            assert re.fullmatch(fr"{_NUM} ± {_NUM}", cells[col]), f"no interval on {header[col]}: {row}"
+        apparent += [cells[0]] if "apparent" in cells[-1] else []
+    named = re.findall(r"The MSD of (.+?) never reached the diffusive regime", section)
+    if apparent:
+        assert len(named) == 1 and named[0].split(", ") == apparent, (named, apparent)
+    else:
+        assert not named, named
+    fits = [line for line in section.splitlines() if "E_a" in line]
+    for line in fits:
+        m = re.search(fr"E_a = ({_NUM}) ± ({_NUM}) eV; at (\d+) K: ({_NUM}) (\S+) \(68 % interval ({_NUM}) to "
+                      fr"({_NUM}) (\S+), the fit being in log space\)", line)
+        assert m, f"E_a or its extrapolation without units or interval: {line}"
+        value, low, high = float(m[4]), float(m[6]), float(m[7])
+        assert m[5] == m[8] and m[5] in ("cm^2/s", "S/cm") and low < value < high, line
+    for line in text.splitlines():
+        if "diffusion by region" in line:
+            for part in re.sub(r"\([^()]*\)", "", line).split(": ", 1)[1].split("; "):
+                assert (re.search(fr"{_NUM} ± {_NUM} cm²/s", part) or "apparent" in part
+                        or "no diffusive window" in part or "n/a" in part), f"region D without an interval: {part}"
+    return {"apparent": apparent, "arrhenius": len(fits)}

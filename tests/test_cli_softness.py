@@ -24,6 +24,7 @@ def test_train_apply_correlate_round_trip(tmp_path):
                                "--plot", str(tmp_path / "figs")])
     assert res.exit_code == 0, res.output
     assert "balanced" in res.output and (tmp_path / "figs" / "softness_weights.png").exists()
+    assert "95 % CI [" in res.output and "percentile bootstrap over the" in res.output  # with its unit and n
     res = runner.invoke(main, ["softness", "apply", str(tmp_path / "model.json"), str(tmp_path / "features.nc"),
                                "-o", str(tmp_path / "S.nc"), "--table", str(tmp_path / "S.parquet")])
     assert res.exit_code == 0, res.output

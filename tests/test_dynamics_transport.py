@@ -11,7 +11,7 @@ from ssefeat.dynamics.msd import UnwrapError, mean_squared_displacement
 from ssefeat.dynamics.ngp import non_gaussian_parameter
 from ssefeat.dynamics.vanhove import van_hove_self
 from ssefeat.errors import ParameterError, SelectionError
-from conftest import vibrating, walkers
+from conftest import check_transport_numbers, vibrating, walkers
 
 KB = 8.617333262e-5
 L = 20.0
@@ -388,6 +388,7 @@ def test_per_run_verdicts_in_a_study_with_a_caged_run(tmp_path):
     out = Pipeline(cfg, progress=False).run()
     report = (out / "report.md").read_text()
     assert "The MSD of run_1 never reached the diffusive regime" in report
+    assert check_transport_numbers(report) == {"apparent": ["run_1"], "arrhenius": 0}
     assert "| run_0 | 700 |" in report and "| diffusive |" in report
 
 
@@ -407,3 +408,40 @@ def test_choose_window_tiers_on_exact_curves():
     with pytest.raises(ParameterError):
         choose_window(lag, cage, fallback=False)
     assert choose_window(lag, cage, window=(1, 2))[1:] == ("given", "window given")
+
+
+@pytest.mark.parametrize("kind", ["caged", "walk"])
+def test_verdict_unwraps_and_computes_the_msd_once(monkeypatch, kind):
+    """conductivity_with_verdict tries up to three window rules on one run: the positions are unwrapped once and
+    the full-lag MSD the detection reads is computed once (one pass over the atoms, plus the fit window's), and
+    the result equals conductivity() with the window the verdict settled on."""
+    from ssefeat.dynamics import diffusion as Dmod
+    from ssefeat.dynamics import msd as M
+    from ssefeat.dynamics.regime import APPARENT, conductivity_with_verdict
+
+    ds = caged(seed=3) if kind == "caged" else random_walk(seed=3, T=600.0)
+    passes, prepared = [], []
+    original_sums, original_init = M.msd_sums, M.PreparedPositions.__init__
+
+    def counting_sums(prep, idx, window, n_blocks, workers):
+        passes.append(window)
+        return original_sums(prep, idx, window, n_blocks, workers)
+
+    def counting_init(self, *args, **kwargs):
+        prepared.append(1)
+        original_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(M, "msd_sums", counting_sums)
+    monkeypatch.setattr(Dmod, "msd_sums", counting_sums)
+    monkeypatch.setattr(M.PreparedPositions, "__init__", counting_init)
+    got = conductivity_with_verdict(ds, "Li", temperature_K=600.0)
+    assert got.attrs["verdict"] == ("apparent" if kind == "caged" else "diffusive")
+    assert len(prepared) == 1 and [w is None for w in passes] == [True, False]
+    monkeypatch.undo()
+    if kind == "caged":
+        t_max = float(ds.time[-1] - ds.time[0])
+        ref = conductivity(ds, "Li", (APPARENT[0] * t_max, APPARENT[1] * t_max), temperature_K=600.0)
+    else:
+        ref = conductivity(ds, "Li", temperature_K=600.0)
+    for v in ("msd", "D", "D_err", "sigma", "sigma_err", "window_start", "window_stop"):
+        np.testing.assert_array_equal(got[v].values, ref[v].values)

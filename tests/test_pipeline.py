@@ -16,7 +16,7 @@ from ssefeat.errors import ConfigError, MissingFileError
 from ssefeat.pipeline import Pipeline
 from ssefeat.io.chunked_store import open_store
 from test_features_clusters import build_system
-from conftest import check_report
+from conftest import check_report, check_transport_numbers
 from ssefeat.softness import SoftnessModel
 
 
@@ -67,6 +67,7 @@ def test_pipeline_writes_results_and_resumes(tmp_path, traj):
     out = Pipeline(load_config(cfg), progress=False).run()
     report = (out / "report.md").read_text()
     check_report(report)
+    check_transport_numbers(report)
     for heading in ("## Trajectories", "## Features", "## Softness", "## Softness and structure", "## Transport",
                     "## Disorder profile"):
         assert heading in report

@@ -427,23 +427,6 @@ def test_softness_knows_its_training_domain(tmp_path):
     assert "in_domain" not in old.apply(fresh).coords
 
 
-def test_balanced_accuracy_interval_resamples_blocks():
-    """Exact small case: two blocks, one predicted perfectly and one at chance; the interval spans what block
-    resamples can give (both bad, mixed, both good), and one block gives no interval."""
-    from ssefeat.softness.model import balanced_accuracy_interval
-
-    y = np.array([1, 1, 0, 0, 1, 1, 0, 0])
-    pred = np.array([1, 1, 0, 0, 1, 0, 0, 1])  # block 0 perfect (BA 1), block 1 half right (BA 0.5)
-    blocks = np.array([0, 0, 0, 0, 1, 1, 1, 1])
-    out = balanced_accuracy_interval(y, pred, blocks, n_boot=4000, seed=1)
-    assert out["n_test_units"] == 2 and out["balanced_accuracy_ci"] == [0.5, 1.0]
-    assert np.isnan(balanced_accuracy_interval(y, pred, np.zeros(8))["balanced_accuracy_ci"][0])
-    feats, labels, _ = synthetic()
-    _, report = train_softness(feats, labels, r_cut=3.0, nr_cut=1.0, window=2, seed=0)
-    lo, hi = report["test"]["balanced_accuracy_ci"]
-    assert lo <= report["test"]["balanced_accuracy"] <= hi and report["test"]["n_test_units"] >= 2
-
-
 def test_c_path_equals_independent_fits_per_fold_and_shows_progress(capsys):
     """The warm-started regularisation path scores every C as independent scikit-learn fits on the same grouped
     folds do (each C's optimum is unique; warm starts only save iterations), and picks the same C; progress=True

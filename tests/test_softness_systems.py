@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -72,7 +73,11 @@ def test_kob_andersen_model_loads_matches_parameters_and_applies():
     from ssefeat.md import inherent_structures
     from ssefeat.softness import SoftnessModel
 
-    model = SoftnessModel.load(MODELS / "kob_andersen_A_phop.json")
+    from ssefeat.errors import DomainWarning
+
+    with pytest.warns(DomainWarning, match="no training domain"):  # not regenerated (3.5 h): its card says so
+        model = SoftnessModel.load(MODELS / "kob_andersen_A_phop.json")
+    assert "No training domain" in (MODELS / "kob_andersen_A_phop.md").read_text()
     params = kob_andersen_radial()
     assert model.provenance_["feature_parameter_fingerprint"] == params.fingerprint
     assert model.provenance_["features_of"].startswith("inherent structures")
@@ -100,17 +105,25 @@ def test_kob_andersen_model_loads_matches_parameters_and_applies():
 def test_lips_glass_model_loads_matches_parameters_and_applies():
     from ssefeat.features.parameters import li_sulfide
     from ssefeat.features.structure_functions import structure_functions
+    from ssefeat.errors import DomainWarning
     from ssefeat.softness import SoftnessModel
 
     path = MODELS / "lips_glass_Li_phop.json"
     if not path.exists():
         pytest.skip("lips_glass model not shipped")
-    model = SoftnessModel.load(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DomainWarning)  # the file carries its training domain
+        model = SoftnessModel.load(path)
     assert model.provenance_["feature_parameter_fingerprint"] == li_sulfide().fingerprint
     feats = structure_functions(_lips_configuration(), li_sulfide())
     model.check_features(feats)
-    S = model.apply(feats)
+    S = model.apply(feats, warn=False)
     assert S.shape == (1, 90) and np.isfinite(S.values).all()
+    assert S["in_domain"].dtype == bool and S["in_domain"].shape == (1, 90)
+    # the stored domain works: the training mean lies in it, a sample 100 training sds off on every feature not
+    mean, scale = np.asarray(model.mean_), np.asarray(model.scale_)
+    dist = model.domain_distance(np.stack([mean, mean + 100 * scale]))
+    assert dist[0] == pytest.approx(0.0, abs=1e-9) and dist[1] > model.domain_["threshold"] > 0
     assert path.stat().st_size < 1_000_000 and (MODELS / "lips_glass_Li_phop.md").exists()
 
 

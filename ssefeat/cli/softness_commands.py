@@ -116,6 +116,7 @@ def softness_train(features_file, labels_file, output, label_var, r_cut, nr_cut,
     The label cuts are given (--r-cut, --nr-cut) or taken as quantiles of the labels of every run (--r-quantile,
     --nr-quantile; the defaults of `ssefeat run`)."""
     from ..softness import combine_runs, label_cuts, train_softness
+    from ..pipeline.report import accuracy_interval
     from ..softness.labels import check_cut_options
 
     check_cut_options(r_cut, nr_cut, r_quantile, nr_quantile)  # before reading any file
@@ -150,6 +151,7 @@ def softness_train(features_file, labels_file, output, label_var, r_cut, nr_cut,
     click.echo(f"trained on {model.provenance_['n_train']} samples, C = {model.C_:g}; {held_out}: "
                f"accuracy {t['accuracy']:.3f}, balanced {t['balanced_accuracy']:.3f}, "
                f"P(S>0|R) {t['p_soft_given_rearranging']:.3f}, P(S>0) {t['p_soft']:.3f}")
+    click.echo(f"balanced accuracy: {accuracy_interval(t)}")
     click.echo(f"model written to {output}")
     if plot:
         from ..plots import softness as sp

@@ -110,7 +110,7 @@ def temperature_of(ds: xr.Dataset, temperature_K: float | None = None) -> float:
 def conductivity(ds: xr.Dataset, species: str | Sequence[str] | None = None,
                  window: tuple[float, float] | None = None, *, temperature_K: float | None = None,
                  charge: float | dict | None = None, haven: bool = False, n_blocks: int = 5, n_sim: int = 200,
-                 seed: int = 0, **kwargs) -> xr.Dataset:
+                 seed: int = 0, prepared: PreparedPositions | None = None, **kwargs) -> xr.Dataset:
     """Nernst-Einstein conductivity of each mobile species, with D* and optionally the Haven ratio.
 
     Parameters
@@ -125,7 +125,9 @@ def conductivity(ds: xr.Dataset, species: str | Sequence[str] | None = None,
         Compute H_R = D*/D_sigma from the collective MSD and use sigma = n q^2 D_sigma / (k_B T); its error is the
         parametric (Brownian) bootstrap of the module docstring with ``n_sim`` walks and ``seed``.
         Otherwise H_R = 1 is assumed and stated in ``attrs['haven']``.
-    kwargs : passed to :func:`diffusion_coefficient` (uncertainty, tol, remove_com, ...).
+    prepared : PreparedPositions, optional
+        Unwrapped, drift-corrected positions already set up (shared with D* and the collective MSD).
+    kwargs : passed to :func:`diffusion_coefficient` (uncertainty, tol, remove_com, msd_sum, ...).
 
     Returns
     -------
@@ -134,8 +136,8 @@ def conductivity(ds: xr.Dataset, species: str | Sequence[str] | None = None,
     ``msd_collective (lag, species, axis)`` Å^2.
     """
     temp = temperature_of(ds, temperature_K)
-    prep = None
-    if haven:  # one unwrap + centre-of-mass pass shared by D* and the collective MSD
+    prep = prepared
+    if haven and prep is None:  # one unwrap + centre-of-mass pass shared by D* and the collective MSD
         prep = PreparedPositions(ds, remove_com=kwargs.get("remove_com", True),
                                  max_unwrap_step=kwargs.get("max_unwrap_step", MAX_UNWRAP_STEP_FRACTION),
                                  timestep_ps=kwargs.get("timestep_ps"))

@@ -186,7 +186,7 @@ def diffusion_coefficient(ds: xr.Dataset, species: str | Sequence[str] | None = 
                           n_blocks: int = 5, tol: float = 0.15, max_fraction: float = 0.5, min_span: float = 2.0,
                           remove_com: bool = True, max_unwrap_step: float = MAX_UNWRAP_STEP_FRACTION,
                           timestep_ps: float | None = None, workers: int | None = None,
-                          prepared: PreparedPositions | None = None) -> xr.Dataset:
+                          prepared: PreparedPositions | None = None, msd_sum: dict | None = None) -> xr.Dataset:
     """Tracer diffusion coefficient per species from the FFT MSD (see module docstring for fit, window, errors).
 
     Parameters
@@ -203,6 +203,10 @@ def diffusion_coefficient(ds: xr.Dataset, species: str | Sequence[str] | None = 
     prepared : PreparedPositions, optional
         Unwrapped, drift-corrected positions of ``ds`` already set up (then ``remove_com``, ``max_unwrap_step`` and
         ``timestep_ps`` are those it was made with); lets callers share the pass over every atom.
+    msd_sum : {species: array (frames, 3)}, optional
+        The per-axis MSD summed over each species' atoms, Å^2, from :func:`~ssefeat.dynamics.msd.msd_sums` of
+        ``prepared``: the window detection uses it instead of its own pass over the atoms (a caller that tries
+        several detection rules computes the MSD once).
 
     Returns
     -------
@@ -238,7 +242,11 @@ def diffusion_coefficient(ds: xr.Dataset, species: str | Sequence[str] | None = 
             nb = _usable_blocks(n_blocks, i1, t)
             total, slopes, blocks = msd_sums(prep, idx, (i0, i1), nb, workers)
         else:
-            total, _, _ = msd_sums(prep, idx, None, 0, workers)
+            total = msd_sum[name] if msd_sum is not None and name in msd_sum else \
+                msd_sums(prep, idx, None, 0, workers)[0]
+            if np.shape(total) != (t, 3):
+                raise ParameterError(f"msd_sum[{name!r}] has shape {np.shape(total)}, expected ({t}, 3).",
+                                     fix="pass the msd_sums total of the same prepared positions.")
             start, stop = diffusive_window(lag, total.sum(axis=1) / idx.size, tol, max_fraction, min_span,
                                            label=f"species {name}")
             i0, i1 = window_indices((start, stop), dt, t)

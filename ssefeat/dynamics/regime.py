@@ -69,16 +69,27 @@ def conductivity_with_verdict(ds: xr.Dataset, species, window=None, *, fallback:
 
     Without a window the diffusive window is detected; when there is none, ``fallback`` accepts a short one
     (factor 1.5), else fits over 0.2-0.5 of the run's length: an *apparent* D, which is not a diffusion
-    coefficient. ``fallback=False`` raises instead.
+    coefficient. ``fallback=False`` raises instead. The positions are unwrapped once and the MSD that the
+    detection reads is computed once, whichever rule decides.
     """
+    from ..data import species_indices
     from .conductivity import conductivity
+    from .msd import MAX_UNWRAP_STEP_FRACTION, PreparedPositions, msd_sums, resolve_species
 
     def done(res, verdict, note):
         res.attrs.update(verdict=verdict, window_note=note)
         return res
 
+    if kwargs.get("prepared") is None:
+        kwargs["prepared"] = PreparedPositions(ds, remove_com=kwargs.get("remove_com", True),
+                                               max_unwrap_step=kwargs.get("max_unwrap_step", MAX_UNWRAP_STEP_FRACTION),
+                                               timestep_ps=kwargs.get("timestep_ps"))
     if window is not None:
         return done(conductivity(ds, species, window, **kwargs), "given", GIVEN)
+    if kwargs.get("msd_sum") is None:
+        kwargs["msd_sum"] = {name: msd_sums(kwargs["prepared"], species_indices(ds, name), None, 0,
+                                            kwargs.get("workers"))[0]
+                             for name in resolve_species(ds, species, mobile_default=True)}
     try:
         return done(conductivity(ds, species, None, **kwargs), "diffusive", DIFFUSIVE)
     except ParameterError as err:

@@ -37,6 +37,22 @@ def _fmt(value, err=None, digits: int = 3) -> str:
     return f"{value:.{digits}g} ± {float(err):.2g}"
 
 
+def accuracy_interval(test: dict) -> str:
+    """The held-out balanced accuracy's interval, its unit and its sample (ions, samples, frame blocks), in words."""
+    ci = test.get("balanced_accuracy_ci") or [np.nan, np.nan]
+    where = f"{test['n_samples']} samples"
+    if "n_test_ions" in test:
+        held = (f"{test['n_test_blocks']} held-out frame blocks" if "n_test_blocks" in test
+                else f"{test.get('n_test_groups', 'n/a')} held-out frame groups")
+        where = f"{test['n_test_ions']} ions, {where}, {test['n_test_frames']} frames in {held}"
+    if "ci_unit" not in test:  # a model file from before the ion interval
+        return f"n = {where}; the model file gives no interval per ion"
+    if not np.isfinite(ci[0]):
+        return f"no interval: {test.get('ci_note') or 'undefined'}; n = {where}"
+    return (f"95 % CI [{_fmt(ci[0])}, {_fmt(ci[1])}], percentile bootstrap over the {test['n_ci_units']} held-out "
+            f"{test['ci_unit']}s; n = {where}")
+
+
 def interval_around(pr: xr.Dataset) -> xr.Dataset:
     """P_R_low <= P_R <= P_R_high exactly: the Wilson bounds at P_R = 0 or 1 are off by rounding (8.7e-19 above
     0 was seen), which matplotlib refuses as a negative error bar."""
@@ -142,11 +158,8 @@ def _report(pipe, trajs, feats, soft, links, transport, disorder, figures, sites
                   f"frames; label units Å²). Classifier: {c['softness']['classifier']}, standardised features, "
                   "train / test split by frame blocks.", ""]
         if test:
-            ci = test.get("balanced_accuracy_ci")
-            interval = (f", 95 % CI [{_fmt(ci[0])}, {_fmt(ci[1])}] resampling the {test['n_test_units']} held-out "
-                        "frame blocks" if ci and np.isfinite(ci[0]) else "")
             lines += [f"- held-out accuracy {_fmt(test['accuracy'])}, balanced accuracy "
-                      f"{_fmt(test['balanced_accuracy'])} (n = {test['n_samples']} samples{interval})",
+                      f"{_fmt(test['balanced_accuracy'])} ({accuracy_interval(test)})",
                       f"- P(S > 0 | rearranging) = {_fmt(test['p_soft_given_rearranging'])}, "
                       f"P(S > 0) = {_fmt(test['p_soft'])}",
                       f"- confusion matrix [[TN, FP], [FN, TP]] = {test['confusion_matrix']}", ""]

@@ -1,9 +1,11 @@
 """Softness after Cubuk et al., PRL 114, 108001 (2015) and Schoenholz et al., Nat. Phys. 12, 469 (2016), one idea
 per module: ``labels`` (label post-processing), ``training_set`` (rearranging / non-rearranging samples, held-out frame
 blocks or runs), ``model`` (SoftnessModel: S = (w . x + b) / |w| in standardised feature units, S > 0 soft; JSON model
-files, no pickle), ``probability`` (P_R(S) and ln P_R(S) = Sigma(S) - DeltaE(S) / (k_B T)), ``protocol`` (the
-Kob-Andersen recipe for independent runs: :func:`train_on_runs`).
+files, no pickle), ``accuracy`` (the held-out balanced accuracy's interval, resampling ions), ``probability``
+(P_R(S) and ln P_R(S) = Sigma(S) - DeltaE(S) / (k_B T)), ``protocol`` (the Kob-Andersen recipe for independent runs:
+:func:`train_on_runs`).
 """
+from .accuracy import MIN_UNITS, balanced_accuracy_interval  # noqa: F401
 from .labels import future_max, label_cuts, labels_at_frames  # noqa: F401
 from .domain import MIN_FEATURE_SCALE, in_domain_softness, out_of_domain  # noqa: F401
 from .model import MODEL_FORMAT, MODEL_FORMAT_VERSION, SoftnessModel, train_softness  # noqa: F401

@@ -17,6 +17,7 @@ from .. import __version__
 from ..errors import DomainWarning, MissingFileError, ModelFileError, ParameterError, SchemaError
 from ..io.atomic import atomic_output
 from ..provenance import stamp
+from .accuracy import balanced_accuracy_interval, held_out_ions
 from .domain import MIN_FEATURE_SCALE, training_domain
 from .training_set import _signature_hash, feature_names, feature_signature, select_training_set
 
@@ -397,26 +398,6 @@ class SoftnessModel(ClassifierMixin, BaseEstimator):
                      units="1 (standardised feature units)", analysis="SoftnessModel.apply")
 
 
-def balanced_accuracy_interval(y, predicted, units, n_boot: int = 2000, confidence: float = 0.95,
-                                seed: int = 0) -> dict:
-    """Percentile bootstrap interval of the balanced accuracy, resampling whole held-out ``units`` (frame blocks
-    or runs: samples of one block are not independent). Returns ``balanced_accuracy_ci`` [low, high] and
-    ``n_test_units``; with one unit the interval is undefined (NaN)."""
-    y, predicted = np.asarray(y).astype(int), np.asarray(predicted).astype(int)
-    names, unit = np.unique(np.asarray(units), return_inverse=True)
-    counts = np.zeros((names.size, 4))  # per unit: TP, FN, TN, FP
-    for col, (truth, pred) in enumerate(((1, 1), (1, 0), (0, 0), (0, 1))):
-        np.add.at(counts[:, col], unit, (y == truth) & (predicted == pred))
-    if names.size < 2:
-        return {"balanced_accuracy_ci": [float("nan")] * 2, "n_test_units": int(names.size)}
-    draws = np.random.default_rng(seed).integers(0, names.size, (n_boot, names.size))
-    tp, fn, tn, fp = counts[draws].sum(axis=1).T
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ba = 0.5 * (tp / (tp + fn) + tn / (tn + fp))
-    alpha = (1 - confidence) / 2
-    return {"balanced_accuracy_ci": np.nanquantile(ba, [alpha, 1 - alpha]).tolist(), "n_test_units": int(names.size)}
-
-
 def train_softness(features: xr.DataArray, labels: xr.DataArray, r_cut: float, nr_cut: float, window: int = 0,
                    species=None, classifier: str = "logistic", C: float | None = None, test_fraction: float = 0.25,
                    n_blocks: int = 10, gap_blocks: int = 0, max_per_class: int | None = None,
@@ -447,8 +428,11 @@ def train_softness(features: xr.DataArray, labels: xr.DataArray, r_cut: float, n
         cv_groups = ts.group[train]
     model.fit(ts.X[train], ts.y[train], groups=cv_groups, feature_names=ts.feature_names)
     test_metrics = model.metrics(ts.X[test], ts.y[test])
-    held_out = ts.group[test] if ts.group is not None else ts.block[test]
-    test_metrics.update(balanced_accuracy_interval(ts.y[test], model.predict(ts.X[test]), held_out, seed=seed))
+    ions = held_out_ions(ts.atom[test], None if ts.group is None else ts.group[test])
+    test_metrics.update(balanced_accuracy_interval(ts.y[test], model.predict(ts.X[test]), ions, seed=seed))
+    test_metrics.update(n_test_ions=int(ions.max(initial=-1) + 1), n_test_frames=int(np.unique(ts.frame[test]).size),
+                        **{"n_test_groups" if ts.group is not None else "n_test_blocks":
+                           int(np.unique(ts.group[test] if ts.group is not None else ts.block[test]).size)})
     train_metrics = model.metrics(ts.X[train], ts.y[train])
     model.feature_signature_ = ts.signature
     model.metrics_ = {"test": test_metrics, "train": train_metrics,

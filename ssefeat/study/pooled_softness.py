@@ -5,7 +5,8 @@ ch. 5.1.3). Here every glass contributes its frames at one common temperature: e
 ``n_blocks`` contiguous blocks; the last block of every glass is held out (a fixed, not random, choice: the held-out
 samples are later in time than every training sample of their glass), the rest of all glasses train the one model.
 Its held-out balanced accuracy is reported per glass with a 95 % interval that resamples that glass's held-out
-frames (the unit: a frame's samples share one configuration).
+ions (the unit of independence: an ion's samples in neighbouring frames repeat it; see
+:mod:`ssefeat.softness.accuracy`), none with fewer than 10 ions.
 
 Glasses may hold different atoms; for pooling, each glass's centre atoms are renumbered 0..n-1 and glasses with
 fewer centres are padded with NaN labels (never selected), so :func:`~ssefeat.softness.training_set.combine_runs`
@@ -74,7 +75,7 @@ def train_pooled(features: dict, labels: dict, *, r_quantile: float = 0.95, nr_q
     95 % interval, held-out samples and frames}, and the overall held-out metrics ``test``.
     """
     from ..softness import train_softness
-    from ..softness.model import balanced_accuracy_interval
+    from ..softness.accuracy import balanced_accuracy_interval
     from ..softness.training_set import combine_runs
 
     glasses = list(features)
@@ -118,9 +119,10 @@ def train_pooled(features: dict, labels: dict, *, r_quantile: float = 0.95, nr_q
             continue
         pred = model.predict(ts.X[m])
         met = model.metrics(ts.X[m], ts.y[m])
-        ci = balanced_accuracy_interval(ts.y[m], pred, ts.frame[m], seed=seed)
+        ci = balanced_accuracy_interval(ts.y[m], pred, ts.atom[m], seed=seed)  # one glass: ions are atoms
         accuracy[g] = {"balanced_accuracy": float(met["balanced_accuracy"]), **ci, "n_test": int(m.sum()),
-                       "n_test_frames": int(np.unique(ts.frame[m]).size)}
+                       "n_test_frames": int(np.unique(ts.frame[m]).size),
+                       "n_test_ions": int(np.unique(ts.atom[m]).size)}
     return model, {"r_cut": r_cut, "nr_cut": nr_cut, "C": rep["C"], "accuracy": accuracy, "test": rep["test"],
                    "n_train": int(model.provenance_.get("n_train", 0)), "held_out": held_out}
 

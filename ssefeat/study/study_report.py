@@ -41,13 +41,14 @@ def report_markdown(res: dict) -> str:
               f"Label cuts r_cut {_f(res['model']['r_cut'])} / nr_cut {_f(res['model']['nr_cut'])} Å^2; C = "
               f"{_f(res['model']['C'])}; held-out balanced accuracy (all glasses) "
               f"{_f(res['model']['test'].get('balanced_accuracy'))}.", "",
-              "| glass | held-out balanced accuracy [95 % CI] | n samples / frames | mean S +- SE (ions) | "
-              "S > 0 | n ions |", "|---|---|---|---|---|---|"]
+              "| glass | held-out balanced accuracy [95 % CI, resampling ions] | n samples / frames / ions | "
+              "mean S +- SE (ions) | S > 0 | n ions |", "|---|---|---|---|---|---|"]
     for g in g_all:
         a, s = res["model"]["accuracy"][g], res["per_glass"][g]["summary"]
         ci = a.get("balanced_accuracy_ci", [float("nan")] * 2)
         lines.append(f"| {g} | {_f(a['balanced_accuracy'])} [{_f(ci[0])}, {_f(ci[1])}] | {a['n_test']} / "
-                     f"{a['n_test_frames']} | {_f(s['mean'], '+.3f')} +- {_f(s['mean_se_ions'], '.3f')} | "
+                     f"{a['n_test_frames']} / {a.get('n_test_ions', 'n/a')} | {_f(s['mean'], '+.3f')} +- "
+                     f"{_f(s['mean_se_ions'], '.3f')} | "
                      f"{_f(s['fraction_soft'], '.2f')} | {s['n_ions']} |")
     lines += ["", "## Softness by anion type (Li with that anion's S within r_env / as nearest anion)", "",
               "| glass | anion | mean S within (SE, ions) | mean S nearest (SE, ions) |", "|---|---|---|---|"]
