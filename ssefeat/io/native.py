@@ -128,8 +128,3 @@ def iter_chunks(path, fmt: str, opts: ReadOptions, frames_per_chunk: int | None 
             yield _finish(chunk, path, fmt, opts)
     finally:
         lazy.close()
-
-
-def read(path, fmt: str, opts: ReadOptions) -> xr.Dataset:
-    """The selected frames and atoms of an ssefeat netCDF / zarr file, loaded."""
-    return next(iter_chunks(path, fmt, opts, None))
