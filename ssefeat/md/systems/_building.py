@@ -18,7 +18,7 @@ from ...errors import ParameterError
 from ...units import AMU_PER_ANGSTROM3_TO_G_PER_CM3
 from ..bonded import HarmonicAngles, HarmonicBonds
 from ..forcefield import ForceField
-from ..pair_ionic import IonicPair, exclusions_from_topology
+from ..pair_ionic import IonicPair, exclusions_from_topology, pair_key
 
 ANION_KINDS = ("PS4", "P2S7", "P2S6")
 ANION_CHARGE = {"PS4": -3.0, "P2S7": -4.0, "P2S6": -4.0}
@@ -121,11 +121,7 @@ class Template:
 
 
 def _tetra_angles(centre: int, ligands: list, label: str) -> list:
-    out = []
-    for a in range(len(ligands)):
-        for b in range(a + 1, len(ligands)):
-            out.append((ligands[a], centre, ligands[b], label))
-    return out
+    return [(a, centre, b, label) for k, a in enumerate(ligands) for b in ligands[k + 1:]]
 
 
 def bond_length(params: dict, kind: str) -> float:
@@ -455,11 +451,11 @@ def lammps_inputs(positions, cell, topo: Topology, params: dict, cutoff: float |
     cmds = [f"pair_style born/coul/dsf {coul['alpha']} {brc} {rc}", "pair_modify shift yes",
             "bond_style harmonic" if btypes else "bond_style zero",
             "angle_style harmonic" if atypes else "angle_style zero", "special_bonds lj/coul 0.0 0.0 1.0"]
-    pairs = {pair_key_sorted(k): v for k, v in params["buckingham"]["pairs"].items()}
+    pairs = {pair_key(*k.split("-")): v for k, v in params["buckingham"]["pairs"].items()}
     for a in types:
         for b in types:
             if tid[a] <= tid[b]:
-                A, rho, C = pairs[pair_key_sorted(f"{a}-{b}")]
+                A, rho, C = pairs[pair_key(a, b)]
                 cmds.append(f"pair_coeff {tid[a]} {tid[b]} {float(A)!r} {float(rho)!r} 0.0 {float(C)!r} 0.0")
     cmds += [f"bond_coeff {k + 1} {float(params['bonds'][t]['k'])!r} {float(params['bonds'][t]['r0'])!r}"
              for k, t in enumerate(btypes)]
@@ -470,10 +466,6 @@ def lammps_inputs(positions, cell, topo: Topology, params: dict, cutoff: float |
     if not atypes:
         cmds.append("angle_coeff *")
     return "\n".join(lines) + "\n", cmds
-
-
-def pair_key_sorted(key: str) -> str:
-    return "-".join(sorted(key.split("-")))
 
 
 from ..lammps import import_lammps  # noqa: E402,F401  (re-exported for the tests and benchmarks)
