@@ -18,6 +18,7 @@ import xarray as xr
 
 from ..errors import CorruptFileError, MissingFileError, SchemaError, UnknownFormatError
 from ..io.atomic import atomic_output
+from ..io.native import append_zarr
 from .parameters import FEATURE_COORDS
 
 INDEX_COLUMNS = ("frame", "atom", "species", "time")
@@ -268,11 +269,7 @@ def write_feature_chunks(chunks, featurize, output, table=None, overwrite: bool 
                 raise SchemaError("a trajectory chunk gave different features or atoms from the first chunk.")
             part = _part_dataset(da)
             if is_zarr:
-                if info["frames"] == 0:
-                    part.to_zarr(tmp, mode="w", consolidated=True, zarr_format=2)
-                else:
-                    fixed = [n for n, v in part.variables.items() if "frame" not in v.dims]
-                    part.drop_vars(fixed).to_zarr(tmp, append_dim="frame", consolidated=True, zarr_format=2)
+                append_zarr(part, tmp, first=info["frames"] == 0)
             else:
                 path = parts_dir / f"part-{len(parts):06d}.nc"
                 part.to_netcdf(path, engine="netcdf4")
