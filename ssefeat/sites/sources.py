@@ -142,8 +142,7 @@ def sites_from_structure(path, species: str | None = None, labels=None, supercel
                                  fix="use labels listed (as in the CIF's _atom_site_label).")
         mask &= np.isin(all_labels, wanted)
     frac = atoms.get_scaled_positions(wrap=True)[mask]
-    name = species if species is not None else None
-    out = sites_from_fractional(frac, all_labels[mask], source=Path(path).name, species=name)
+    out = sites_from_fractional(frac, all_labels[mask], source=Path(path).name, species=species)
     return Sites(out.fractional, out.labels, out.source, out.species, np.asarray(atoms.cell.array, dtype=np.float64))
 
 
