@@ -87,17 +87,14 @@ def _arrow_table(df: pd.DataFrame, meta: dict | None):
     plain = df.copy(deep=False)
     plain.attrs = {}
     table = pa.Table.from_pandas(plain, preserve_index=False)
-    if df.attrs and table.schema.metadata and b"pandas" in table.schema.metadata:
-        merged = dict(table.schema.metadata)
+    merged = dict(table.schema.metadata or {})
+    if df.attrs and b"pandas" in merged:
         pandas_meta = json.loads(merged[b"pandas"])
         pandas_meta["attributes"] = df.attrs
         merged[b"pandas"] = json.dumps(pandas_meta).encode()
-        table = table.replace_schema_metadata(merged)
     if meta:
-        merged = dict(table.schema.metadata or {})
         merged[_META_KEY] = json.dumps(meta).encode()
-        table = table.replace_schema_metadata(merged)
-    return table
+    return table.replace_schema_metadata(merged)
 
 
 def write_table(features, path, overwrite: bool = True) -> Path:

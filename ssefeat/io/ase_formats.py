@@ -130,8 +130,7 @@ def images_to_dataset(images, frames, path, fmt: str, opts: ReadOptions, wrapped
     time = None
     if all("time_ps" in a.info for a in images):
         time = np.array([float(a.info["time_ps"]) for a in images])
-    attrs = {k: first.info[k] for k in _ATTR_KEYS if k in first.info}
-    attrs = {k: (int(v) if k == "wrapped" else float(v)) for k, v in attrs.items()}
+    attrs = {k: (int if k == "wrapped" else float)(first.info[k]) for k in _ATTR_KEYS if k in first.info}
     if wrapped is not None:
         attrs.setdefault("wrapped", int(wrapped))
     if opts.step != 1 or opts.timestep_ps is not None:
