@@ -360,15 +360,18 @@ def density_g_cm3(species, cell) -> float:
 
 
 # ------------------------------------------------------------------------------------------------ crystals
+#: fractional positions in a cubic cell: the fcc sites and the eight tetrahedral holes between them
+_FCC = np.array([[0, 0, 0], [0.5, 0.5, 0], [0.5, 0, 0.5], [0, 0.5, 0.5]])
+_TET = np.array([[x, y, z] for x in (0.25, 0.75) for y in (0.25, 0.75) for z in (0.25, 0.75)])
+
+
 def antifluorite(n_cells=(2, 2, 2), a: float = 5.70, cation: str = "Li", anion: str = "S"):
     """Antifluorite A2X (Li2S): X on fcc sites, A in all tetrahedral holes. Returns positions, species, cell, site
     ids (one per atom; Li sites are the eight (1/4,1/4,1/4)-type holes)."""
-    fcc = np.array([[0, 0, 0], [0.5, 0.5, 0], [0.5, 0, 0.5], [0, 0.5, 0.5]])
-    tet = np.array([[x, y, z] for x in (0.25, 0.75) for y in (0.25, 0.75) for z in (0.25, 0.75)])
     n = np.asarray(n_cells, dtype=int)
     shifts = np.array([[i, j, k] for i in range(n[0]) for j in range(n[1]) for k in range(n[2])], dtype=float)
-    s_frac = (fcc[None, :, :] + shifts[:, None, :]).reshape(-1, 3) / n
-    li_frac = (tet[None, :, :] + shifts[:, None, :]).reshape(-1, 3) / n
+    s_frac = (_FCC[None, :, :] + shifts[:, None, :]).reshape(-1, 3) / n
+    li_frac = (_TET[None, :, :] + shifts[:, None, :]).reshape(-1, 3) / n
     cell = np.diag(n * a).astype(float)
     pos = np.vstack([s_frac, li_frac]) @ cell
     species = [anion] * len(s_frac) + [cation] * len(li_frac)
@@ -387,14 +390,12 @@ def li3ps4_bif3_cell(a: float, params: dict):
     s = r * math.sqrt(2.0 / 3.0)
     h = r / math.sqrt(3.0)
     verts = np.array([[s, 0, h], [-s, 0, h], [0, s, -h], [0, -s, -h]])
-    fcc = np.array([[0, 0, 0], [0.5, 0.5, 0], [0.5, 0, 0.5], [0, 0.5, 0.5]]) * a
     anion_pos = []
-    for c in fcc:
+    for c in _FCC * a:
         anion_pos.append(c)
         anion_pos.extend(c + verts)
-    tet = np.array([[x, y, z] for x in (0.25, 0.75) for y in (0.25, 0.75) for z in (0.25, 0.75)]) * a
     octa = np.array([[0.5, 0, 0], [0, 0.5, 0], [0, 0, 0.5], [0.5, 0.5, 0.5]]) * a
-    return ["PS4"] * 4, np.array(anion_pos), np.vstack([tet, octa]), np.eye(3) * a
+    return ["PS4"] * 4, np.array(anion_pos), np.vstack([_TET * a, octa]), np.eye(3) * a
 
 
 # ------------------------------------------------------------------------------------------------ LAMMPS export
