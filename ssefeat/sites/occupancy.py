@@ -12,10 +12,10 @@ import numpy as np
 import xarray as xr
 
 from ..box import perpendicular_widths
-from ..data import require_periodic, species_indices
+from ..data import cell_array, require_periodic, species_indices
 from ..provenance import stamp
 from . import _kernels as K
-from .sources import Sites, as_sites, check_cells, check_radius, trajectory_cells
+from .sources import Sites, as_sites, check_cells, check_radius
 
 FRAMES_PER_CHUNK = 2000
 
@@ -43,7 +43,7 @@ def site_states(ds: xr.Dataset, sites, species: str = "Li", radius: float = 1.0,
     require_periodic(ds, "site occupancy (sites are matched by minimum image)")
     idx = species_indices(ds, species, what="mobile ions")
     sites = as_sites(sites, species=species)
-    cells = trajectory_cells(ds)
+    cells = cell_array(ds)
     if check_cell:
         check_cells(sites, cells)
     r = check_radius(sites, cells, radius)

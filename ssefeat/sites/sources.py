@@ -15,7 +15,6 @@ import numpy as np
 import xarray as xr
 
 from ..box import check_cutoff, lattice_parameters, perpendicular_widths
-from ..data import cell_array
 from ..errors import CellError, CorruptFileError, MissingFileError, ParameterError, SelectionError
 
 
@@ -222,8 +221,3 @@ def check_radius(sites: Sites, cells: np.ndarray, radius: float) -> float:
             f"radius that does not overlap is {0.5 * d[k]:.4g} Å.",
             fix=f"use radius <= {0.5 * d[k]:.4g} Å, or drop or merge the close sites.")
     return r
-
-
-def trajectory_cells(ds: xr.Dataset) -> np.ndarray:
-    """The trajectory's cells (n_frames, 3, 3) Å; a trajectory without a cell is refused by ``cell_array``."""
-    return np.asarray(cell_array(ds), dtype=np.float64).reshape(-1, 3, 3)
