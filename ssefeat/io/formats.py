@@ -379,11 +379,8 @@ def build(path, fmt: str, opts: ReadOptions, positions, species, frames, *, cell
     if index_only:
         all_attrs["time_is_frame_index"] = 1
     all_attrs.update(attrs or {})
-    timestep = None
-    if opts.timestep_ps is not None:
-        timestep = float(opts.timestep_ps) * opts.step
-    elif frames.size > 1:
-        timestep = float(np.median(np.diff(time)))
+    # without timestep_ps, make_trajectory takes the median spacing of ``time``
+    timestep = None if opts.timestep_ps is None else float(opts.timestep_ps) * opts.step
     with errors_named(path, fmt):
         return make_trajectory(positions, species, cell, time, frame=frames, source=str(path),
                                timestep_ps=timestep, attrs=all_attrs, **arrays)
