@@ -201,10 +201,6 @@ def require_periodic(ds: xr.Dataset, what: str) -> None:
                             "non-periodic directions (no minimum image across them).")
 
 
-def _first_bad(mask: np.ndarray) -> tuple:
-    return tuple(int(i) for i in np.argwhere(mask)[0])
-
-
 def validate(ds: xr.Dataset, require_cell: bool = False, check_finite: bool = True,
              periodic: str | None = None) -> xr.Dataset:
     """Check that ``ds`` follows the trajectory schema; return it unchanged or raise a clear error.
@@ -234,7 +230,7 @@ def validate(ds: xr.Dataset, require_cell: bool = False, check_finite: bool = Tr
         pos = np.asarray(var["positions"].values)
         bad = ~np.isfinite(pos)
         if bad.any():
-            f, a, _ = _first_bad(bad)
+            f, a, _ = np.argwhere(bad)[0]
             raise NonFiniteError(
                 f"positions contain {int(bad.sum())} NaN or infinite values (first at frame {int(ds.frame[f])}, "
                 f"atom {int(ds.atom[a])}).",

@@ -170,12 +170,9 @@ def disorder_profile(ds: xr.Dataset, axis="z", slab_width: float = 2.0, grid_spa
                              fix="use at least 3 (sigma units); the default 7 is exact to 2e-11.")
     n_slabs = geom["n_slabs"]
     species_all = np.asarray(sub["species"].values).astype(str)
-    names, codes = np.unique(species_all, return_inverse=True)
-    order = np.argsort([np.flatnonzero(species_all == s)[0] for s in names])  # order of first appearance
-    names = names[order]
-    remap = np.empty_like(order)
-    remap[order] = np.arange(order.size)
-    codes = remap[codes]
+    uniq, first, inverse = np.unique(species_all, return_index=True, return_inverse=True)
+    names = uniq[np.argsort(first)]  # in order of first appearance
+    codes = np.argsort(np.argsort(first))[inverse]
 
     n_f = len(fpos)
     f_raw = np.empty((n_f, n_slabs))

@@ -116,10 +116,6 @@ class ParameterError(SsefeatError, ValueError):
     """An analysis parameter is invalid (out of range, inconsistent with the data, ...)."""
 
 
-class OverlapError(SchemaError):
-    """Atoms closer than a physical minimum distance (duplicated atoms, a broken file or a bad start)."""
-
-
 class UnwrapError(SchemaError):
     """Positions cannot be unwrapped safely (frames stored too far apart for the minimum-image rule)."""
 

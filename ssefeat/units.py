@@ -11,9 +11,7 @@ import math
 
 BOLTZMANN_EV = 8.617333262e-5  #: k_B in eV/K
 ELEMENTARY_CHARGE_C = 1.602176634e-19  #: e in C
-BOLTZMANN_J = 1.380649e-23  #: k_B in J/K
 AMU_KG = 1.66053906660e-27  #: atomic mass unit in kg
-AVOGADRO = 6.02214076e23  #: 1/mol
 COULOMB_EV_ANGSTROM = 14.399645478425668  #: e^2 / (4 pi eps0) in eV·Å
 
 #: sqrt(amu * Å^2 / eV) in ps
@@ -21,12 +19,4 @@ TIME_UNIT_PS = math.sqrt(AMU_KG * 1e-20 / ELEMENTARY_CHARGE_C) * 1e12
 
 NM_TO_ANGSTROM = 10.0
 ANGSTROM2_PER_PS_TO_CM2_PER_S = 1e-4  #: 1 Å^2/ps = 1e-16 cm^2 / 1e-12 s
-EV_PER_ANGSTROM3_TO_GPA = 160.21766208  #: pressure conversion
 AMU_PER_ANGSTROM3_TO_G_PER_CM3 = AMU_KG * 1e3 / 1e-24  #: 1.66054 g/cm^3
-
-LENGTH = "angstrom"
-TIME = "ps"
-ENERGY = "eV"
-TEMPERATURE = "K"
-CHARGE = "e"
-MASS = "amu"

@@ -229,11 +229,9 @@ def transport_study(trajectories: Sequence[xr.Dataset], species: str | None = No
     T = np.array([float(r["temperature_K"]) for r in results])
     summary = xr.Dataset(
         {"temperature_K": ("run", T, {"units": "K"}),
-         "D_cm2_s": ("run", [float(r["D_cm2_s"][0]) for r in results], {"units": "cm^2/s"}),
-         "D_cm2_s_err": ("run", [float(r["D_cm2_s_err"][0]) for r in results], {"units": "cm^2/s"}),
-         "sigma": ("run", [float(r["sigma"][0]) for r in results], {"units": "S/cm"}),
-         "sigma_err": ("run", [float(r["sigma_err"][0]) for r in results], {"units": "S/cm"}),
-         "haven_ratio": ("run", [float(r["haven_ratio"][0]) for r in results], {"units": "1"}),
+         **{name: ("run", [float(r[name][0]) for r in results], {"units": units}) for name, units in (
+             ("D_cm2_s", "cm^2/s"), ("D_cm2_s_err", "cm^2/s"), ("sigma", "S/cm"), ("sigma_err", "S/cm"),
+             ("haven_ratio", "1"))},
          "verdict": ("run", [r.attrs["verdict"] for r in results],
                      {"long_name": "fit window: given / diffusive / short (a diffusion coefficient) or apparent "
                                    "(not diffusive: D and sigma are not transport coefficients)"})},
@@ -252,7 +250,7 @@ def transport_study(trajectories: Sequence[xr.Dataset], species: str | None = No
             f"({', '.join(labels[k] for k in used) or 'none'}) at fewer than two temperatures; apparent D values "
             "are not fitted unless asked (arrhenius_apparent=True).")
     stamp(summary, parameters=dict(species=sp, window_ps=window, haven=haven, temperatures_K=T.tolist(),
-                                   timesteps_ps=dts, **{k: v for k, v in kwargs.items()}),
+                                   timesteps_ps=dts, **kwargs),
           analysis="ssefeat.dynamics.arrhenius.transport_study")
     tree["/"] = summary
     return xr.DataTree.from_dict(tree)

@@ -21,8 +21,8 @@ import xarray as xr
 from ..data import species_indices
 from ..errors import ParameterError
 from ..provenance import parameters_of, stamp
-from .d2min import _check_int, _concat_frames, _stream, _unwrapped_positions
-from .phop import iter_phop
+from .d2min import _check_int, _concat_frames, _stream
+from .phop import analysed_positions, iter_phop
 from .phop import phop as _phop
 
 __all__ = ["hop_events", "hop_events_chunked", "hop_table"]
@@ -59,12 +59,6 @@ def _detect(labels: xr.Dataset, threshold: float, method: str, min_separation):
     frames_pos, cols = _find_peaks_all(signal, float(threshold), distance)
     order = np.lexsort((frames_pos, cols))
     return frames_pos[order], cols[order], signal, h, distance
-
-
-def _analysed_positions(sub: xr.Dataset, unwrap_limit: float) -> np.ndarray:
-    if "cell" in sub and sub.attrs.get("wrapped", -1) != 0:
-        return _unwrapped_positions(sub, unwrap_limit)
-    return np.asarray(sub["positions"].values, dtype=np.float64)
 
 
 def _hop_vectors(pos: np.ndarray, tpos: np.ndarray, cols: np.ndarray, h: int) -> np.ndarray:
@@ -140,7 +134,7 @@ def hop_events(ds: xr.Dataset, t_R: float | None = None, threshold: float | None
                                  fix="compute the labels for these atoms, or drop species=.")
     frames_pos, cols, signal, h, distance = _detect(labels, threshold, method, min_separation)
     sub = ds.sel(atom=labels["atom"].values)
-    pos = _analysed_positions(sub, unwrap_limit)
+    pos = analysed_positions(sub, unwrap_limit)
     # map label frames (possibly trimmed) to positions in ds
     frame_index = {int(f): k for k, f in enumerate(sub["frame"].values)}
     tpos = np.array([frame_index[int(f)] for f in labels["frame"].values[frames_pos]], dtype=np.int64)
@@ -174,7 +168,7 @@ def hop_events_chunked(read_chunks, t_R: float | None = None, threshold: float |
         if inside.size:
             local = {int(f): k for k, f in enumerate(frames)}
             tpos = np.array([local[int(f)] for f in event_frames[inside]], dtype=np.int64)
-            pos = _analysed_positions(block.sel(atom=atoms), unwrap_limit)
+            pos = analysed_positions(block.sel(atom=atoms), unwrap_limit)
             vec[inside] = _hop_vectors(pos, tpos, cols[inside], h)
         return hi - lo
 

@@ -66,17 +66,12 @@ def timestep_of(ds: xr.Dataset, timestep_ps: float | None = None) -> float:
     return float(attr) if attr is not None else dt0
 
 
-def species_present(ds: xr.Dataset) -> list[str]:
-    """Species labels in order of first appearance."""
-    return list(species_counts(ds))
-
-
 def resolve_species(ds: xr.Dataset, species: str | Sequence[str] | None, mobile_default: bool = False) -> list[str]:
     """Requested species as a list, checked against the trajectory.
 
     ``None`` means every species, or with ``mobile_default`` the first common mobile ion present (Li, Na, ...).
     """
-    present = species_present(ds)
+    present = list(species_counts(ds))  # in order of first appearance
     if species is None:
         if not mobile_default:
             return present
@@ -98,6 +93,15 @@ def com_weights(ds: xr.Dataset) -> tuple[np.ndarray, str]:
     if mass is None or not np.all(np.isfinite(mass)) or mass.sum() <= 0:
         return np.ones(int(ds.sizes["atom"])), "equal (no masses in the trajectory)"
     return mass, "atomic masses (amu)"
+
+
+def _needs_unwrap(ds: xr.Dataset) -> bool:
+    """Whether positions must be unwrapped: a cell and wrapped (or unknown) positions, or image flags; raises
+    NoCellError (the schema's message) when they would need it without a cell."""
+    wrapped = int(ds.attrs.get("wrapped", -1))
+    if "cell" not in ds and (wrapped == 1 or "images" in ds):
+        validate(ds, require_cell=True)
+    return "cell" in ds and (wrapped != 0 or "images" in ds)
 
 
 def _check_unwrap_step(max_step: float, fraction: float, width: float) -> None:
@@ -126,16 +130,13 @@ def select_with_system_com(chunks: Iterable[xr.Dataset], species: str | Sequence
     wanted = [species] if isinstance(species, str) else list(species)
     unw = Unwrapper(warn_fraction=max_unwrap_step)
     parts, coms = [], []
-    max_step, width = 0.0, np.inf
+    width = np.inf
     mass = sel = None
     for ds in chunks:
         validate(ds)
         if mass is None:
             mass, weights = com_weights(ds)
-            wrapped = int(ds.attrs.get("wrapped", -1))
-            if "cell" not in ds and (wrapped == 1 or "images" in ds):
-                validate(ds, require_cell=True)
-            do_unwrap = "cell" in ds and (wrapped != 0 or "images" in ds)
+            do_unwrap = _needs_unwrap(ds)
             sel = species_indices(ds, wanted, "mobile species")
         if do_unwrap:
             with warnings.catch_warnings():
@@ -192,11 +193,7 @@ class PreparedPositions:
         self.n_atoms = int(ds.sizes["atom"])
         self.max_unwrap_step = float(max_unwrap_step)
         self.chunk_atoms = int(chunk_atoms)
-        wrapped = int(ds.attrs.get("wrapped", -1))
-        has_cell = "cell" in ds
-        if not has_cell and (wrapped == 1 or "images" in ds):
-            validate(ds, require_cell=True)  # raises NoCellError with the schema's message
-        self._unwrap = has_cell and (wrapped != 0 or "images" in ds)
+        self._unwrap = _needs_unwrap(ds)
         self.unwrap_method = ("none (positions already unwrapped)" if not self._unwrap else
                               "image flags" if "images" in ds else "minimum image between consecutive frames")
         self.max_step = 0.0
@@ -291,15 +288,6 @@ def msd_sums(prep: PreparedPositions, idx: np.ndarray, window: tuple[int, int] |
     return total, (np.concatenate(slopes) if window is not None else None), blocks
 
 
-def species_msd_sum(prep: PreparedPositions, idx: np.ndarray, workers: int | None = None,
-                    per_atom_window: tuple[int, int] | None = None):
-    """Sum over the atoms ``idx`` of the per-axis MSD (T, 3); optionally per-atom OLS slopes over a lag window.
-
-    ``per_atom_window = (i0, i1)`` (inclusive lag indices) adds the per-atom, per-axis slopes (n, 3) in Å^2/ps.
-    """
-    return msd_sums(prep, idx, per_atom_window, 0, workers)[:2]
-
-
 def _lag_coords(n_lags: int, dt: float) -> dict:
     frames = np.arange(n_lags)
     return {"lag": ("lag", frames * dt, {"units": "ps", "long_name": "lag time"}),
@@ -337,7 +325,7 @@ def mean_squared_displacement(ds: xr.Dataset, species: str | Sequence[str] | Non
     counts = []
     for s, name in enumerate(names):
         idx = species_indices(ds, name)
-        total, _ = species_msd_sum(prep, idx, workers)
+        total = msd_sums(prep, idx, None, 0, workers)[0]
         out[:, s, :3] = total[:n_lags] / idx.size
         counts.append(idx.size)
     out[..., 3] = out[..., :3].sum(axis=-1)

@@ -14,6 +14,8 @@ p_hop is defined for frames h <= t < n_frames - h; other frames are NaN (``valid
 """
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import xarray as xr
 
@@ -39,6 +41,13 @@ def _frame_spacing(ds: xr.Dataset) -> float:
             "window cannot be converted to frames.",
             fix="select an evenly spaced part of the trajectory, or give the window in frames (t_R_frames=...).")
     return step
+
+
+def analysed_positions(sub: xr.Dataset, unwrap_limit: float) -> np.ndarray:
+    """Unwrapped positions (frames, atoms, 3) Å: unwrapped when ``sub`` has a cell and is not marked unwrapped."""
+    if "cell" in sub and sub.attrs.get("wrapped", -1) != 0:
+        return _unwrapped_positions(sub, unwrap_limit)
+    return np.asarray(sub["positions"].values, dtype=np.float64)
 
 
 def half_window_frames(ds: xr.Dataset, t_R: float | None = None, t_R_frames: int | None = None) -> int:
@@ -88,8 +97,7 @@ def phop(ds: xr.Dataset, t_R: float | None = None, species=None, *, t_R_frames: 
     h = half_window_frames(ds, t_R, t_R_frames)
     atoms = species_indices(ds, species)
     sub = ds.isel(atom=atoms)
-    pos = (_unwrapped_positions(sub, unwrap_limit) if "cell" in sub and sub.attrs.get("wrapped", -1) != 0
-           else np.asarray(sub["positions"].values, dtype=np.float64))
+    pos = analysed_positions(sub, unwrap_limit)
     n_frames, n_atoms = pos.shape[:2]
     out_p = np.full((n_frames, n_atoms), np.nan)
     out_d = np.full((n_frames, n_atoms), np.nan)
@@ -137,8 +145,4 @@ def iter_phop(chunks, t_R: float | None = None, species=None, *, t_R_frames: int
         res = phop(block, species=species, t_R_frames=2 * h, unwrap_limit=unwrap_limit).isel(frame=slice(lo, hi))
         return _restamp(res, t_R=t_R, chunked=True)
 
-    def all_chunks():
-        yield first
-        yield from chunks
-
-    yield from _stream(all_chunks(), compute, h, h)
+    yield from _stream(itertools.chain([first], chunks), compute, h, h)

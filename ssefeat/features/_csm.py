@@ -154,7 +154,7 @@ def reduced_permutations(name: str, include_centre: bool = True) -> np.ndarray:
     """One vertex permutation per coset of the proper symmetry group of the ideal shape ``name``."""
     ideal, n_fixed = _layout(name, include_centre)
     k = len(IDEAL[name])
-    allp = np.array(list(itertools.permutations(range(k))), dtype=np.int64)
+    allp = all_permutations(name)
     # proper symmetries: permutations g with CSM(ideal relabelled by g) == 0
     relabelled = np.stack([np.vstack([ideal[:n_fixed], ideal[n_fixed:][g]]) for g in allp])
     ident = np.arange(k, dtype=np.int64)[None]

@@ -64,16 +64,10 @@ def _normalise_cutoffs(cutoffs: Mapping | None, species: Sequence[str]) -> dict[
     raw = DEFAULT_CUTOFFS if cutoffs is None else cutoffs
     out: dict[tuple[str, str], float] = {}
     for key, value in raw.items():
-        if isinstance(key, str):
-            parts = key.replace(" ", "").split("-")
-            if len(parts) != 2:
-                raise ParameterError(f"bond cutoff key {key!r} is not a species pair.",
-                                     fix='write pairs as "P-S" or ("P", "S").')
-        else:
-            parts = list(key)
-            if len(parts) != 2:
-                raise ParameterError(f"bond cutoff key {key!r} is not a species pair.",
-                                     fix='write pairs as "P-S" or ("P", "S").')
+        parts = key.replace(" ", "").split("-") if isinstance(key, str) else list(key)
+        if len(parts) != 2:
+            raise ParameterError(f"bond cutoff key {key!r} is not a species pair.",
+                                 fix='write pairs as "P-S" or ("P", "S").')
         a, b = sorted(str(p) for p in parts)
         if value is None or value == 0 or value is False:
             continue
@@ -86,11 +80,7 @@ def _normalise_cutoffs(cutoffs: Mapping | None, species: Sequence[str]) -> dict[
 
 
 def _formula(counts: np.ndarray, order: Sequence[str]) -> str:
-    parts = []
-    for n, el in zip(counts, order):
-        if n > 0:
-            parts.append(el if n == 1 else f"{el}{int(n)}")
-    return "".join(parts)
+    return "".join(el if n == 1 else f"{el}{int(n)}" for n, el in zip(counts, order) if n > 0)
 
 
 @numba.njit(cache=True)
@@ -276,29 +266,21 @@ class ClusterFinder:
             formulas, topologies = [], []
             for row in usig:  # loop over distinct cluster kinds (a handful)
                 formulas.append(_formula(row[:n_el], self.element_order))
-                bonds = []
-                for a in range(n_el):
-                    for b in range(a, n_el):
-                        nb = row[n_el + a * n_el + b]
-                        if nb:
-                            bonds.append(f"{self.element_order[a]}-{self.element_order[b]}:{int(nb)}")
-                topologies.append(",".join(bonds))
+                topologies.append(",".join(f"{self.element_order[a]}-{self.element_order[b]}:{int(nb)}"
+                                           for a in range(n_el) for b in range(a, n_el)
+                                           if (nb := row[n_el + a * n_el + b])))
             formulas = np.array(formulas, dtype=object)[sig_inv]
             topologies = np.array(topologies, dtype=object)[sig_inv]
             # identity
-            if self.track and self.last_ids_ is not None and len(self.last_ids_) == n_fw:
-                old = _match(self.last_ids_, labels, n_comp)
-                fresh = old < 0
-                old[fresh] = self.next_id_ + np.arange(int(fresh.sum()))
+            if self.track:  # matched ids where the last frame had the cluster, fresh ones elsewhere
+                known = self.last_ids_ is not None and len(self.last_ids_) == n_fw
+                comp_ids = _match(self.last_ids_, labels, n_comp) if known else np.full(n_comp, -1, dtype=np.int64)
+                fresh = comp_ids < 0
+                comp_ids[fresh] = self.next_id_ + np.arange(int(fresh.sum()))
                 self.next_id_ += int(fresh.sum())
-                comp_ids = old
-            elif self.track:
-                comp_ids = self.next_id_ + np.arange(n_comp)
-                self.next_id_ += n_comp
+                self.last_ids_ = comp_ids[labels]
             else:
                 comp_ids = np.arange(n_comp)
-            if self.track:
-                self.last_ids_ = comp_ids[labels]
             ids_frames.append(comp_ids)
             comp_of_atom.append(labels)
             whole_all.append(whole)
@@ -308,7 +290,6 @@ class ClusterFinder:
         n_cl = len(all_ids)
         cluster_id = np.full((n_frames, n_atoms), -1, dtype=np.int64)
         whole_positions = np.full((n_frames, n_atoms, 3), np.nan)
-        type_len = 1
         present = np.zeros((n_frames, n_cl), dtype=bool)
         com_out = np.full((n_frames, n_cl, 3), np.nan)
         n_members = np.zeros((n_frames, n_cl), dtype=np.int64)

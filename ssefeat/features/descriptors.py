@@ -67,10 +67,15 @@ def _wrap(values: np.ndarray, ds: xr.Dataset, species, centres, rows, analysis: 
 
 
 def _check_species(names, species, what):
+    """``names`` (a label or labels; None stays None) as a list of str, each present in ``species``."""
+    if names is None:
+        return None
+    names = [str(y) for y in ([names] if isinstance(names, str) else names)]
     missing, present = missing_species(species, names)
     if missing:
         raise ParameterError(f"{what} names species {missing} that are not in the trajectory (it has {present}).",
                              fix="use species present in the trajectory (labels are case-sensitive).")
+    return names
 
 
 # --- coordination numbers -------------------------------------------------------------------------
@@ -106,8 +111,7 @@ def coordination_numbers(ds: xr.Dataset, cutoffs: Mapping, centre: str | None = 
     ds, species, centres, cells, pos = _prepare(ds, frames, centre)
     if neighbours is None:
         neighbours = list(dict.fromkeys(k[1] if isinstance(k, tuple) else k for k in cutoffs))
-    neighbours = [str(y) for y in neighbours]
-    _check_species(neighbours, species, "the coordination cutoffs")
+    neighbours = _check_species(list(neighbours), species, "the coordination cutoffs")
     rc = _pair_cutoffs(cutoffs, species[centres], neighbours)
     rmax = float(np.nanmax(rc))
     check_cutoff(rmax, cells, "coordination cutoff", frames=ds["frame"].values)
@@ -165,9 +169,7 @@ def steinhardt(ds: xr.Dataset, cutoff: float, l: Sequence[int] = (4, 6), centre:
     if not ls or any(v < 0 for v in ls):
         raise ParameterError(f"Steinhardt orders l must be non-negative integers, got {list(np.atleast_1d(l))}.")
     ds, species, centres, cells, pos = _prepare(ds, frames, centre)
-    if neighbours is not None:
-        neighbours = [str(y) for y in ([neighbours] if isinstance(neighbours, str) else neighbours)]
-        _check_species(neighbours, species, "the Steinhardt neighbours")
+    neighbours = _check_species(neighbours, species, "the Steinhardt neighbours")
     check_cutoff(float(cutoff), cells, "Steinhardt cutoff", frames=ds["frame"].values)
     n = len(species)
     ok_j = np.ones(n, bool) if neighbours is None else np.isin(species, neighbours)
@@ -207,12 +209,8 @@ def local_density(ds: xr.Dataset, radius: float, centre: str | None = None,
     """Local number density: other atoms (of ``neighbours``, default all) within ``radius`` divided by
     (4/3) pi radius^3, in Å^-3. The centre itself is not counted. Feature ``density_r<radius>``."""
     ds, species, centres, cells, pos = _prepare(ds, frames, centre)
-    if neighbours is not None:
-        neighbours = [str(y) for y in ([neighbours] if isinstance(neighbours, str) else neighbours)]
-        _check_species(neighbours, species, "the density neighbours")
-        points = np.flatnonzero(np.isin(species, neighbours))
-    else:
-        points = None
+    neighbours = _check_species(neighbours, species, "the density neighbours")
+    points = None if neighbours is None else np.flatnonzero(np.isin(species, neighbours))
     check_cutoff(float(radius), cells, "density radius", frames=ds["frame"].values)
     vol = 4.0 / 3.0 * math.pi * float(radius) ** 3
     out = np.zeros((len(cells), len(centres), 1))
@@ -266,11 +264,10 @@ def concat_features(arrays: Sequence[xr.DataArray], name: str = "features") -> x
         dup = sorted({n for n in names if names.count(n) > 1})
         raise ParameterError(f"feature names {dup} appear twice.", fix="do not add the same descriptor twice.")
     out.name = name
-    for key in ("parameter_set", "parameter_fingerprint", "length_unit"):
-        for a in arrays:
-            if key in a.attrs:
-                out.attrs[key] = a.attrs[key]
-                break
+    for key in ("parameter_set", "parameter_fingerprint", "length_unit"):  # the first array's that has it
+        holder = next((a for a in arrays if key in a.attrs), None)
+        if holder is not None:
+            out.attrs[key] = holder.attrs[key]
     units = sorted(set(np.asarray(out["feature_units"].values).astype(str).tolist()))
     return stamp(out, parameters={"parts": [a.attrs.get("analysis", a.name) for a in arrays]},
                  units=units[0] if len(units) == 1 else "per feature: see the feature_units coordinate",

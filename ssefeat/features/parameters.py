@@ -218,11 +218,7 @@ class ParameterSet:
     @property
     def neighbour_species(self) -> tuple[str, ...]:
         """Every species used as a neighbour, in order of first mention."""
-        seen: list[str] = []
-        for s in list(self.radial_species) + [s for p in self.angular_species for s in p]:
-            if s not in seen:
-                seen.append(s)
-        return tuple(seen)
+        return tuple(dict.fromkeys(list(self.radial_species) + [s for p in self.angular_species for s in p]))
 
     @property
     def species(self) -> tuple[str, ...]:
@@ -231,7 +227,7 @@ class ParameterSet:
 
     @property
     def units(self) -> str:
-        return "angstrom" if self.length_unit == "angstrom" else "sigma"
+        return self.length_unit  # "angstrom" or "sigma" (checked in __post_init__)
 
     # --- features ---------------------------------------------------------------------------------
     def _rows(self) -> list[dict]:

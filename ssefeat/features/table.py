@@ -18,6 +18,7 @@ import xarray as xr
 
 from ..errors import CorruptFileError, MissingFileError, SchemaError, UnknownFormatError
 from ..io.atomic import atomic_output
+from ..io.native import append_zarr
 from .parameters import FEATURE_COORDS
 
 INDEX_COLUMNS = ("frame", "atom", "species", "time")
@@ -86,17 +87,14 @@ def _arrow_table(df: pd.DataFrame, meta: dict | None):
     plain = df.copy(deep=False)
     plain.attrs = {}
     table = pa.Table.from_pandas(plain, preserve_index=False)
-    if df.attrs and table.schema.metadata and b"pandas" in table.schema.metadata:
-        merged = dict(table.schema.metadata)
+    merged = dict(table.schema.metadata or {})
+    if df.attrs and b"pandas" in merged:
         pandas_meta = json.loads(merged[b"pandas"])
         pandas_meta["attributes"] = df.attrs
         merged[b"pandas"] = json.dumps(pandas_meta).encode()
-        table = table.replace_schema_metadata(merged)
     if meta:
-        merged = dict(table.schema.metadata or {})
         merged[_META_KEY] = json.dumps(meta).encode()
-        table = table.replace_schema_metadata(merged)
-    return table
+    return table.replace_schema_metadata(merged)
 
 
 def write_table(features, path, overwrite: bool = True) -> Path:
@@ -268,11 +266,7 @@ def write_feature_chunks(chunks, featurize, output, table=None, overwrite: bool 
                 raise SchemaError("a trajectory chunk gave different features or atoms from the first chunk.")
             part = _part_dataset(da)
             if is_zarr:
-                if info["frames"] == 0:
-                    part.to_zarr(tmp, mode="w", consolidated=True, zarr_format=2)
-                else:
-                    fixed = [n for n, v in part.variables.items() if "frame" not in v.dims]
-                    part.drop_vars(fixed).to_zarr(tmp, append_dim="frame", consolidated=True, zarr_format=2)
+                append_zarr(part, tmp, first=info["frames"] == 0)
             else:
                 path = parts_dir / f"part-{len(parts):06d}.nc"
                 part.to_netcdf(path, engine="netcdf4")

@@ -29,13 +29,11 @@ def as_trajectory(X) -> xr.Dataset:
     """The trajectory Dataset behind a transformer input (Dataset, ase.Atoms or a list of ase.Atoms)."""
     if isinstance(X, xr.Dataset):
         return X
-    try:
-        from ase import Atoms
-    except ImportError:  # pragma: no cover
-        Atoms = ()
-    if Atoms and isinstance(X, Atoms):
+    from ase import Atoms  # a dependency of ssefeat
+
+    if isinstance(X, Atoms):
         X = [X]
-    if isinstance(X, (list, tuple)) and X and Atoms and all(isinstance(a, Atoms) for a in X):
+    if isinstance(X, (list, tuple)) and X and all(isinstance(a, Atoms) for a in X):
         from ..data import make_trajectory
 
         symbols = X[0].get_chemical_symbols()

@@ -76,15 +76,17 @@ def read(path, format: str | None = None, *, topology=None, start: int | None = 
     """
     p, fmt, opts = _prepare(path, format, dict(topology=topology, start=start, stop=stop, stride=stride,
                                                atoms=atoms, type_map=type_map, cell=cell, timestep_ps=timestep_ps))
-    mod = _module(fmt)
-    if hasattr(mod, "read"):
-        return mod.read(p, fmt, opts)
-    chunks = list(mod.iter_chunks(p, fmt, opts, None))
+    chunks = list(_module(fmt).iter_chunks(p, fmt, opts, None))
     if not chunks:
         raise SchemaError(f"{p}: no frame selected (start={start}, stop={stop}, stride={stride}).",
                           fix="check the number of frames in the file (ssefeat info FILE) and start/stop/stride.")
-    return chunks[0] if len(chunks) == 1 else xr.concat(chunks, dim="frame", data_vars="minimal",
-                                                         coords="minimal", compat="override")
+    return _joined(chunks)
+
+
+def _joined(chunks: list) -> xr.Dataset:
+    """One Dataset of the chunks of one trajectory, along ``frame``."""
+    return chunks[0] if len(chunks) == 1 else xr.concat(chunks, dim="frame", data_vars="minimal", coords="minimal",
+                                                         compat="override")
 
 
 def iter_chunks(path, frames_per_chunk: int = 100, format: str | None = None, **read_kwargs
@@ -114,9 +116,7 @@ def write(data, path, format: str | None = None, overwrite: bool = True) -> Path
 
     if fmt == "netcdf":
         if not isinstance(data, xr.Dataset):
-            data = list(data)
-            data = data[0] if len(data) == 1 else xr.concat(data, dim="frame", data_vars="minimal",
-                                                            coords="minimal", compat="override")
+            data = _joined(list(data))
         return native.write_netcdf(data, path, overwrite=overwrite)
     if fmt == "zarr":
         return native.write_zarr(data, path, overwrite=overwrite)

@@ -130,8 +130,7 @@ def images_to_dataset(images, frames, path, fmt: str, opts: ReadOptions, wrapped
     time = None
     if all("time_ps" in a.info for a in images):
         time = np.array([float(a.info["time_ps"]) for a in images])
-    attrs = {k: first.info[k] for k in _ATTR_KEYS if k in first.info}
-    attrs = {k: (int(v) if k == "wrapped" else float(v)) for k, v in attrs.items()}
+    attrs = {k: (int if k == "wrapped" else float)(first.info[k]) for k in _ATTR_KEYS if k in first.info}
     if wrapped is not None:
         attrs.setdefault("wrapped", int(wrapped))
     if opts.step != 1 or opts.timestep_ps is not None:
@@ -148,18 +147,14 @@ def images_to_dataset(images, frames, path, fmt: str, opts: ReadOptions, wrapped
         pos = pos[:, sel]
     wrapped_flag = attrs.pop("wrapped", None)
     pbc = np.asarray(first.pbc, dtype=bool) if cell is not None else None
-    ds = build(path, fmt, opts, pos, species, frames, cell=cell, file_time=time, attrs=attrs,
-               wrapped=None if wrapped_flag in (None, -1) else bool(wrapped_flag), atom=sel, pbc=pbc,
-               step_time=step_time, **arrays)
-    return ds
-
-
-_open_text = open_text
+    return build(path, fmt, opts, pos, species, frames, cell=cell, file_time=time, attrs=attrs,
+                 wrapped=None if wrapped_flag in (None, -1) else bool(wrapped_flag), atom=sel, pbc=pbc,
+                 step_time=step_time, **arrays)
 
 
 def vasprun_timestep_ps(path) -> float | None:
     """POTIM (fs) of an MD vasprun.xml (IBRION = 0) in ps, from the <incar> / <parameters> head; else None."""
-    with _open_text(path) as fh:
+    with open_text(path) as fh:
         head = fh.read(400_000)
     ibrion = re.search(r'name="IBRION">\s*(-?\d+)', head)
     potim = re.search(r'name="POTIM">\s*([-+\d.eE]+)', head)

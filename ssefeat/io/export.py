@@ -13,9 +13,6 @@ OVITO and other label-aware readers read them back). LAMMPS dump: see :func:`sse
 """
 from __future__ import annotations
 
-import bz2
-import gzip
-import lzma
 from pathlib import Path
 from typing import Iterable
 
@@ -27,9 +24,9 @@ from ..errors import UnknownFormatError
 from ..units import TIME_UNIT_PS
 from .atomic import atomic_output
 from .formats import format_from_name, normalise_format
+from .sniff import _OPENERS
 
 EXPORT_FORMATS = ("extxyz", "lammps-dump")
-_COMPRESSORS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
 
 
 def to_ase(ds: xr.Dataset) -> list:
@@ -113,7 +110,7 @@ def export(data, path, format: str | None = None, overwrite: bool = True, specie
     """
     fmt = export_format(path, format)
     chunks: Iterable[xr.Dataset] = [data] if isinstance(data, xr.Dataset) else data
-    opener = _COMPRESSORS.get(Path(path).suffix.lower(), open)  # out.xyz.gz, dump.lammpstrj.xz: compressed
+    opener = _OPENERS.get(Path(path).suffix.lower()[1:], open)  # out.xyz.gz, dump.lammpstrj.xz: compressed
     with atomic_output(path, overwrite=overwrite) as tmp:
         with opener(tmp, "wt") as fh:
             for ds in chunks:

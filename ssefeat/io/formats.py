@@ -25,7 +25,7 @@ import numpy as np
 
 from ..errors import (CorruptFileError, MissingFileError, ParameterError, SchemaError, SelectionError,
                       SsefeatError, UnknownFormatError, param)
-from .sniff import COMPRESSED_SUFFIXES, check_not_empty, sniff
+from .sniff import COMPRESSED_SUFFIXES, check_not_empty, netcdf_contents, sniff
 
 
 @dataclasses.dataclass(frozen=True)
@@ -107,12 +107,8 @@ def normalise_format(format: str) -> str:
 
 def sniff_netcdf(path) -> str:
     """``"netcdf"`` for an ssefeat netCDF, ``"amber-netcdf"`` for an AMBER one (see the module docstring)."""
-    import netCDF4
-
     try:
-        with netCDF4.Dataset(str(path)) as nc:
-            variables = set(nc.variables)
-            conventions = str(getattr(nc, "Conventions", ""))
+        variables, conventions = netcdf_contents(path)
     except OSError as err:
         raise CorruptFileError(f"{path} is not a readable netCDF file ({err}).",
                                fix="check that the file is complete (not truncated by a crashed run or copy) "
@@ -370,7 +366,7 @@ def build(path, fmt: str, opts: ReadOptions, positions, species, frames, *, cell
     :func:`ssefeat.make_trajectory` (velocities, forces, charge, images, pbc, ...). ``step_time``: times from the
     file's step numbers (:class:`StepClock`), used instead of ``frame x timestep_ps``.
     """
-    from ..data import default_masses, make_trajectory
+    from ..data import make_trajectory
 
     frames = np.asarray(frames, dtype=np.int64)
     step_time = arrays.pop("step_time", None)
@@ -383,15 +379,8 @@ def build(path, fmt: str, opts: ReadOptions, positions, species, frames, *, cell
     if index_only:
         all_attrs["time_is_frame_index"] = 1
     all_attrs.update(attrs or {})
-    timestep = None
-    if opts.timestep_ps is not None:
-        timestep = float(opts.timestep_ps) * opts.step
-    elif frames.size > 1:
-        timestep = float(np.median(np.diff(time)))
-    if arrays.get("mass") is None:  # standard masses, looked up once per species
-        uniq, inverse = np.unique(np.asarray(species, dtype=str), return_inverse=True)
-        masses = default_masses(uniq.tolist())
-        arrays["mass"] = None if masses is None else masses[inverse]
+    # without timestep_ps, make_trajectory takes the median spacing of ``time``
+    timestep = None if opts.timestep_ps is None else float(opts.timestep_ps) * opts.step
     with errors_named(path, fmt):
         return make_trajectory(positions, species, cell, time, frame=frames, source=str(path),
                                timestep_ps=timestep, attrs=all_attrs, **arrays)

@@ -44,10 +44,6 @@ from .sniff import open_binary
 _POSITION_SETS = (("x", "y", "z"), ("xu", "yu", "zu"), ("xs", "ys", "zs"), ("xsu", "ysu", "zsu"))
 
 
-def _open(path, mode="rb"):
-    return open_binary(path)
-
-
 def _corrupt(path, what):
     return CorruptFileError(f"{path}: {what}",
                             fix="the dump is truncated or not a LAMMPS text dump; drop the incomplete last frame "
@@ -249,7 +245,7 @@ def iter_chunks(path, fmt: str, opts: ReadOptions, frames_per_chunk: int | None 
         batch.extend(_frame(t, h, i, path, opts, state, u) for t, (_, h, i, u) in zip(tables, raw))
         raw.clear()
 
-    with errors_named(path, fmt), _open(path) as fh:
+    with errors_named(path, fmt), open_binary(path) as fh:
         for index in itertools.count():
             hdr = _header(fh, path, units_state)
             if hdr is None:
@@ -391,36 +387,29 @@ def write_frames(ds, fh, species_column: str = "element") -> None:
     pos = np.einsum("fai,fij->faj", np.asarray(ds["positions"].values, dtype=np.float64), rot)
     n_frames, n_atoms = pos.shape[:2]
     species = ds["species"].values.astype(str)
-    columns = ["id"]
-    data = [np.broadcast_to(ds["atom"].values[None, :, None] + 1, (n_frames, n_atoms, 1)).astype(np.float64)]
-    fmts = ["%d"]
-    if species_column == "type":
+    columns, data, fmts = [], [], []
+
+    def add(names, values, fmt="%.10g"):
+        """Columns ``names`` from values (frame, atom, len(names)), or (atom,) for one per-atom column."""
+        values = np.asarray(values, dtype=np.float64)
+        data.append(np.broadcast_to(values[None, :, None], (n_frames, n_atoms, 1)) if values.ndim == 1 else values)
+        columns.extend(names)
+        fmts.extend([fmt] * len(names))
+
+    add(["id"], ds["atom"].values + 1, "%d")
+    if species_column == "type":  # 1, 2, ... by first appearance
         _, first, inverse = np.unique(species, return_index=True, return_inverse=True)
-        rank = np.argsort(np.argsort(first))
-        types = rank[inverse] + 1
-        columns.append("type")
-        data.append(np.broadcast_to(types[None, :, None], (n_frames, n_atoms, 1)).astype(np.float64))
-        fmts.append("%d")
-    columns += ["x", "y", "z"]
-    data.append(pos)
-    fmts += ["%.10g"] * 3
+        add(["type"], np.argsort(np.argsort(first))[inverse] + 1, "%d")
+    add(["x", "y", "z"], pos)
     if "images" in ds:
-        columns += ["ix", "iy", "iz"]
-        data.append(np.asarray(ds["images"].values, dtype=np.float64))
-        fmts += ["%d"] * 3
+        add(["ix", "iy", "iz"], ds["images"].values, "%d")
     for name, cols in (("velocities", ["vx", "vy", "vz"]), ("forces", ["fx", "fy", "fz"])):
         if name in ds:
-            data.append(np.einsum("fai,fij->faj", np.asarray(ds[name].values, dtype=np.float64), rot))
-            columns += cols
-            fmts += ["%.10g"] * 3
+            add(cols, np.einsum("fai,fij->faj", np.asarray(ds[name].values, dtype=np.float64), rot))
     if "charge" in ds.coords:
-        data.append(np.broadcast_to(ds["charge"].values[None, :, None], (n_frames, n_atoms, 1)).astype(np.float64))
-        columns.append("q")
-        fmts.append("%.10g")
+        add(["q"], ds["charge"].values)
     if "potential_energy" in ds:
-        data.append(np.asarray(ds["potential_energy"].values, dtype=np.float64)[..., None])
-        columns.append("c_pe")
-        fmts.append("%.10g")
+        add(["c_pe"], np.asarray(ds["potential_energy"].values)[..., None])
     table = np.concatenate(data, axis=-1)
     numeric_fmt = " ".join(fmts)
     if species_column == "element":  # element after id: text column spliced in per row

@@ -268,14 +268,3 @@ def _read_block(f, path, fmt, opts, top, species, sel, n_frames, stride, first, 
                                fix="the file is probably truncated; re-copy or regenerate it.")
     frames = first + np.arange(traj.n_frames) * (stride or 1)
     return _to_dataset(traj, path, fmt, opts, species, frames, sel)
-
-
-def read(path, fmt: str, opts: ReadOptions):
-    """The whole (selected) trajectory as one Dataset."""
-    chunks = list(iter_chunks(path, fmt, opts, None))
-    if len(chunks) == 1:
-        return chunks[0]
-    import xarray as xr
-
-    with errors_named(path, fmt):
-        return xr.concat(chunks, dim="frame", data_vars="minimal", coords="minimal", compat="override")

@@ -43,6 +43,15 @@ def write_netcdf(ds: xr.Dataset, path, overwrite: bool = True) -> Path:
     return Path(path)
 
 
+def append_zarr(ds: xr.Dataset, path, first: bool) -> None:
+    """Write ``ds`` as a new zarr store (``first``), or append its variables along ``frame`` to the store."""
+    if first:
+        ds.to_zarr(path, mode="w", consolidated=True, zarr_format=2)
+    else:
+        ds.drop_vars([v for v in ds.variables if "frame" not in ds[v].dims]).to_zarr(
+            path, append_dim="frame", consolidated=True, zarr_format=2)
+
+
 def write_zarr(data, path, overwrite: bool = True) -> Path:
     """Write a trajectory (a Dataset, or an iterable of chunk Datasets appended along ``frame``) to a zarr store
     (a directory) atomically; returns the path."""
@@ -52,11 +61,7 @@ def write_zarr(data, path, overwrite: bool = True) -> Path:
         for ds in chunks:
             validate(ds)
             try:
-                if first:
-                    _storable(ds).to_zarr(tmp, mode="w", consolidated=True, zarr_format=2)
-                else:
-                    _storable(ds).drop_vars([v for v in ds.variables if "frame" not in ds[v].dims]).to_zarr(
-                        tmp, append_dim="frame", consolidated=True, zarr_format=2)
+                append_zarr(_storable(ds), tmp, first)
             except (OSError, RuntimeError, ValueError, TypeError) as err:
                 raise OutputError(f"could not write {path}: {type(err).__name__}: {err}",
                                   fix="check free disk space and write permission of the folder; appended chunks "
@@ -128,8 +133,3 @@ def iter_chunks(path, fmt: str, opts: ReadOptions, frames_per_chunk: int | None 
             yield _finish(chunk, path, fmt, opts)
     finally:
         lazy.close()
-
-
-def read(path, fmt: str, opts: ReadOptions) -> xr.Dataset:
-    """The selected frames and atoms of an ssefeat netCDF / zarr file, loaded."""
-    return next(iter_chunks(path, fmt, opts, None))

@@ -32,8 +32,6 @@ from ..errors import CorruptFileError
 _MAGIC = ((b"\x1f\x8b", "gz"), (b"BZh", "bz2"), (b"\xfd7zXZ\x00", "xz"))
 _OPENERS = {"gz": gzip.open, "bz2": bz2.open, "xz": lzma.open}
 COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz")
-#: formats that may be compressed (the text formats)
-TEXT_FORMATS = ("extxyz", "xdatcar", "poscar", "vasprun", "lammps-dump", "pdb", "gro")
 
 
 def compression(path) -> str | None:
@@ -80,14 +78,18 @@ def check_not_empty(path) -> None:
         head_bytes(path, 4096)
 
 
+def netcdf_contents(path) -> tuple[set, str]:
+    """(variable names, ``Conventions`` attribute) of a netCDF / HDF5 file; OSError when netCDF4 cannot open it."""
+    import netCDF4
+
+    with netCDF4.Dataset(str(path)) as nc:
+        return set(nc.variables), str(getattr(nc, "Conventions", ""))
+
+
 def _hdf_kind(path) -> str:
     """ssefeat netCDF, AMBER netCDF or mdtraj HDF5, for a file with a netCDF / HDF5 signature."""
     try:
-        import netCDF4
-
-        with netCDF4.Dataset(str(path)) as nc:
-            variables = set(nc.variables)
-            conventions = str(getattr(nc, "Conventions", ""))
+        variables, conventions = netcdf_contents(path)
     except (OSError, ImportError):
         return "h5"  # HDF5 that netCDF4 cannot open: PyTables files such as mdtraj's
     if "positions" in variables:
@@ -150,7 +152,7 @@ def sniff(path) -> tuple[str | None, list[str]]:
         if magic in (1995, 1993):
             return ("xtc" if magic == 1995 else "trr"), tried
     text = head.decode("latin-1")
-    lines = [x for x in text.splitlines()]
+    lines = text.splitlines()
     first = next((x.strip() for x in lines if x.strip()), "")
     tried.append("LAMMPS dump ('ITEM: TIMESTEP' first)")
     if first.startswith("ITEM:"):

@@ -185,16 +185,6 @@ class HarmonicAngles:
         _check_indices(self.angles, pos.shape[0], "angle")
         return _angle_kernel(pos, cell, np.linalg.inv(cell), self.angles, self.k, self.theta0)
 
-    def values_deg(self, positions, cell) -> np.ndarray:
-        """Current angles (M,) in degrees."""
-        from ..box import minimum_image
-
-        pos = np.asarray(positions, dtype=np.float64)
-        a = minimum_image(pos[self.angles[:, 0]] - pos[self.angles[:, 1]], cell)
-        b = minimum_image(pos[self.angles[:, 2]] - pos[self.angles[:, 1]], cell)
-        c = np.einsum("ij,ij->i", a, b) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
-        return np.degrees(np.arccos(np.clip(c, -1, 1)))
-
     def parameters(self) -> dict:
         return {"kind": "harmonic_angles", "n": len(self.angles), "convention": "E = K (theta - theta0)^2"}
 

@@ -140,7 +140,6 @@ class UniaxialTension(Langevin):
         super().setup(sim, steps)
         if self._l0 is None:  # the reference length is kept across runs: strain is cumulative
             self._l0 = float(np.abs(sim.cell[:, self.axis]).max())
-            self._cell0 = sim.cell.copy()
             self._t0 = sim.time
             self._record(sim)
         self._beta = (0.05 if sim.units.name == "lj" else 0.01) if self.compressibility is None \

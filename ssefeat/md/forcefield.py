@@ -204,20 +204,18 @@ class ForceField:
             raise ParameterError(f"the force field was bound to {self._bound_n} atoms but got {len(positions)}.",
                                  fix="call forcefield.bind(species, charges, masses) for the new system.")
         self.update_neighbors(positions, cell)
-        n = len(positions)
-        epa = np.zeros(n)
-        forces = np.zeros((n, 3))
-        virial = np.zeros((3, 3))
+
+        def term_result(t):
+            if not energy and getattr(t, "supports_energy_flag", False):
+                return t.compute(positions, cell, self.nlist, energy=False)
+            return t.compute(positions, cell, self.nlist)
+
         if len(self.terms) == 1:
-            t = self.terms[0]
-            if not energy and getattr(t, "supports_energy_flag", False):
-                return ForceResult(*t.compute(positions, cell, self.nlist, energy=False))
-            return ForceResult(*t.compute(positions, cell, self.nlist))
+            return ForceResult(*term_result(self.terms[0]))
+        n = len(positions)
+        epa, forces, virial = np.zeros(n), np.zeros((n, 3)), np.zeros((3, 3))
         for t in self.terms:
-            if not energy and getattr(t, "supports_energy_flag", False):
-                e, f, w = t.compute(positions, cell, self.nlist, energy=False)
-            else:
-                e, f, w = t.compute(positions, cell, self.nlist)
+            e, f, w = term_result(t)
             epa += e
             forces += f
             virial += w

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from ..errors import ParameterError, SchemaError, SimulationError
+from ..errors import ParameterError, SimulationError
 
 __all__ = ["inherent_structures"]
 

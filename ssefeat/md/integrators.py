@@ -92,6 +92,14 @@ def _check_dt(dt):
     return float(dt)
 
 
+def _check_damping(damping, dt):
+    """The thermostat damping time (time units), default 100 dt."""
+    value = 100.0 * dt if damping is None else float(damping)
+    if not np.isfinite(value) or value <= 0:
+        raise ParameterError(f"damping must be a positive time, got {damping}.")
+    return value
+
+
 def _check_temperature(t, what="temperature"):
     if t is None or not np.isfinite(t) or t < 0:
         raise ParameterError(f"{what} must be a non-negative number, got {t}.")
@@ -152,9 +160,7 @@ class Langevin(NVE):
         self.temperature = _check_temperature(temperature)
         self.temperature_end = None if temperature_end is None else _check_temperature(temperature_end,
                                                                                        "temperature_end")
-        self.damping = 100.0 * self.dt if damping is None else float(damping)
-        if not np.isfinite(self.damping) or self.damping <= 0:
-            raise ParameterError(f"damping must be a positive time, got {damping}.")
+        self.damping = _check_damping(damping, self.dt)
         self.zero_momentum = bool(zero_momentum)
         self.heat = 0.0  # energy taken out of the system by the thermostat
         self.max_temperature = max(self.temperature, self.temperature_end or 0.0)
@@ -232,9 +238,7 @@ class NoseHooverChain(NVE):
             raise ParameterError("Nose-Hoover needs a positive temperature.", fix="use Langevin for T = 0 quenches "
                                                                                  "or minimise.")
         self.temperature_end = None if temperature_end is None else _check_temperature(temperature_end)
-        self.damping = 100.0 * self.dt if damping is None else float(damping)
-        if not np.isfinite(self.damping) or self.damping <= 0:
-            raise ParameterError(f"damping must be a positive time, got {damping}.")
+        self.damping = _check_damping(damping, self.dt)
         if int(chain) < 1:
             raise ParameterError(f"chain length must be >= 1, got {chain}.")
         self.chain = int(chain)
@@ -249,10 +253,7 @@ class NoseHooverChain(NVE):
         self._nf = sim.degrees_of_freedom
         self._set_masses(sim, self.temperature if self.temperature_end is None else self.target(0))
 
-    def target(self, k: int) -> float:
-        if self.temperature_end is None:
-            return self.temperature
-        return self.temperature + (self.temperature_end - self.temperature) * (k + 1) / self._steps
+    target = Langevin.target  # the same linear ramp over each run
 
     def _set_masses(self, sim, t):
         self._kT = sim.units.kB * t

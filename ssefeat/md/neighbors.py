@@ -27,7 +27,6 @@ import os
 # microseconds per region and nothing else. Only effective if set before the first parallel kernel runs.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-import numba
 import numpy as np
 from numba import njit, prange
 
@@ -391,8 +390,3 @@ class VerletList:
             np.cumsum(np.bincount(i, minlength=n), out=offsets[1:])
             self._full = (offsets, j[order].astype(np.int64))
         return self._full
-
-
-def default_num_threads() -> int:
-    """numba's thread count (the force kernels split pairs into this many chunks)."""
-    return numba.get_num_threads()

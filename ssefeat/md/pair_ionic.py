@@ -33,6 +33,7 @@ import numpy as np
 from numba import njit, prange
 
 from .._cell_kernels import minimum_image_vector
+from ..box import minimum_image
 from ..errors import ParameterError, SimulationError
 from ..units import COULOMB_EV_ANGSTROM
 
@@ -384,9 +385,7 @@ class IonicPair:
             bad = _ionic_range(*args[:4], 0, len(pairs), *args[4:], energy, forces, virial)
         if bad >= 0:
             i, j = (int(x) for x in pairs[bad])
-            d = pos[i] - pos[j]
-            s = d @ np.linalg.inv(cell)
-            r = float(np.linalg.norm((s - np.round(s)) @ cell))
+            r = float(np.linalg.norm(minimum_image(pos[i] - pos[j], cell)))
             raise SimulationError(
                 f"atoms {i} ({self.species[i]}) and {j} ({self.species[j]}) overlap: {r:.3f} Å apart "
                 f"(below {OVERLAP_DISTANCE} Å).",

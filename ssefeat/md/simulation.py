@@ -232,19 +232,11 @@ class Simulation:
         self._ensure_energy()
         return self._energy_per_atom
 
-    @energy_per_atom.setter
-    def energy_per_atom(self, value) -> None:
-        self._energy_per_atom = value
-
     @property
     def virial(self) -> np.ndarray:
         """W_ab = sum_pairs r_ij,a f_ij,b (energy units)."""
         self._ensure_energy()
         return self._virial
-
-    @virial.setter
-    def virial(self, value) -> None:
-        self._virial = value
 
     def _check_forces_finite(self, where: str) -> None:
         if not (np.isfinite(self.forces).all() and np.isfinite(self.energy_per_atom).all()):
@@ -274,9 +266,9 @@ class Simulation:
         rng = self.rng if seed is None else np.random.default_rng(seed)
         if temperature < 0 or not np.isfinite(temperature):
             raise ParameterError(f"temperature must be >= 0, got {temperature}.")
-        v = rng.standard_normal((self.n_atoms, 3)) * np.sqrt(self.units.kB * temperature / self.masses)[:, None]
-        v -= (self.masses[:, None] * v).sum(0) / self.masses.sum()
-        self.velocities = v
+        sigma = np.sqrt(self.units.kB * temperature / self.masses)[:, None]  # per atom and axis
+        self.velocities = rng.standard_normal((self.n_atoms, 3)) * sigma
+        self.zero_momentum()
         if temperature > 0 and self.n_atoms > 1:
             self.velocities *= math.sqrt(temperature / self.temperature)
 

@@ -107,51 +107,39 @@ class TrajectoryWriter:
         nc.createDimension("atom", n)
         nc.createDimension("xyz", 3)
         nc.createDimension("cell_vector", 3)
-        v = nc.createVariable("atom", "i8", ("atom",))
-        v[:] = np.arange(n)
-        v = nc.createVariable("xyz", str, ("xyz",))
-        v[:] = np.array(["x", "y", "z"], dtype=object)
-        v = nc.createVariable("cell_vector", str, ("cell_vector",))
-        v[:] = np.array(["a", "b", "c"], dtype=object)
-        v = nc.createVariable("species", str, ("atom",))
-        v[:] = np.asarray(sim.species, dtype=object)
-        v = nc.createVariable("mass", "f8", ("atom",))
-        v[:] = sim.masses
-        v.units = u.mass
+
+        def var(name, dtype, dims, values=None, chunksizes=None, **attrs):
+            v = nc.createVariable(name, dtype, dims, chunksizes=chunksizes)
+            if values is not None:
+                v[:] = values
+            v.setncatts(attrs)
+
+        var("atom", "i8", ("atom",), np.arange(n))
+        var("xyz", str, ("xyz",), np.array(["x", "y", "z"], dtype=object))
+        var("cell_vector", str, ("cell_vector",), np.array(["a", "b", "c"], dtype=object))
+        var("species", str, ("atom",), np.asarray(sim.species, dtype=object))
+        var("mass", "f8", ("atom",), sim.masses, units=u.mass)
         atom_coords = "species mass"
         if sim.charges is not None:
-            v = nc.createVariable("charge", "f8", ("atom",))
-            v[:] = sim.charges
-            v.units = "e" if u.name == "metal" else "reduced"
+            var("charge", "f8", ("atom",), sim.charges, units="e" if u.name == "metal" else "reduced")
             atom_coords += " charge"
         frame_coords = "time step"
-        v = nc.createVariable("frame", "i8", ("frame",))
-        v = nc.createVariable("time", "f8", ("frame",))
-        v.units = u.time
-        nc.createVariable("step", "i8", ("frame",))
+        var("frame", "i8", ("frame",))
+        var("time", "f8", ("frame",), units=u.time)
+        var("step", "i8", ("frame",))
         fdt = self.dtype.str[1:]
-        chunks3 = (1, n, 3)
-        v = nc.createVariable("positions", fdt, ("frame", "atom", "xyz"), chunksizes=chunks3)
-        v.units = u.length
-        v.coordinates = f"{frame_coords} {atom_coords}"
-        v = nc.createVariable("cell", "f8", ("frame", "cell_vector", "xyz"))
-        v.units = u.length
-        v.coordinates = frame_coords
-        v = nc.createVariable("potential_energy", "f8", ("frame", "atom"), chunksizes=(1, n))
-        v.units = u.energy
-        v.coordinates = f"{frame_coords} {atom_coords}"
+        per_atom = {"coordinates": f"{frame_coords} {atom_coords}"}
+        var("positions", fdt, ("frame", "atom", "xyz"), chunksizes=(1, n, 3), units=u.length, **per_atom)
+        var("cell", "f8", ("frame", "cell_vector", "xyz"), units=u.length, coordinates=frame_coords)
+        var("potential_energy", "f8", ("frame", "atom"), chunksizes=(1, n), units=u.energy, **per_atom)
         if self.velocities:
-            v = nc.createVariable("velocities", fdt, ("frame", "atom", "xyz"), chunksizes=chunks3)
-            v.units = f"{u.length}/{u.time}"
-            v.coordinates = f"{frame_coords} {atom_coords}"
+            var("velocities", fdt, ("frame", "atom", "xyz"), chunksizes=(1, n, 3), units=f"{u.length}/{u.time}",
+                **per_atom)
         for name, unit, desc in (("energy", u.energy, "total potential energy"),
                                  ("kinetic_energy", u.energy, "total kinetic energy"),
                                  ("temperature", u.temperature, "kinetic temperature, 3N-3 degrees of freedom"),
                                  ("pressure", u.pressure, "pressure (kinetic + virial) / V")):
-            v = nc.createVariable(name, "f8", ("frame",))
-            v.units = unit
-            v.long_name = desc
-            v.coordinates = frame_coords
+            var(name, "f8", ("frame",), units=unit, long_name=desc, coordinates=frame_coords)
 
     # ------------------------------------------------------------------ writing
     def note_run(self, integrator_parameters: dict, steps: int, dump_every: int) -> None:

@@ -1,4 +1,4 @@
-"""Figures of anion reorientation: angular autocorrelation (P1 and P2 forms) and deflection-angle distribution."""
+"""Figures of anion reorientation: angular autocorrelation (P1 and P2 forms)."""
 from __future__ import annotations
 
 import numpy as np
@@ -23,14 +23,3 @@ def autocorrelation(acf: xr.Dataset, ax=None, label: str = "", index: int = 0):
     ax.legend()
     return fig, ax
 
-
-def deflection(result: xr.Dataset, ax=None, label: str = "", index: int = 0):
-    """Deflection-angle density (1/degree) against angle, with the random-orientation reference sin(θ)/2."""
-    fig, ax = new_figure() if ax is None else (ax.figure, ax)
-    theta = result["angle"].values
-    ax.plot(theta, result["density"].values, color=colour(label, index),
-            label=f"{label} lag {result.attrs.get('lag_ps', 0):.3g} ps".strip())
-    ax.plot(theta, np.sin(np.radians(theta)) / 2 * np.pi / 180, color="0.5", ls=":", label="random")
-    ax.set(xlabel="deflection angle (°)", ylabel="density (1/°)", xlim=(0, 180))
-    ax.legend()
-    return fig, ax

@@ -20,7 +20,7 @@ import xarray as xr
 
 from ..data import species_indices
 from ..dynamics.diffusion import diffusion_coefficient
-from ..dynamics.msd import PreparedPositions, species_msd_sum
+from ..dynamics.msd import PreparedPositions, msd_sums
 from ..dynamics.regime import DIFFUSIVE_VERDICTS, choose_window
 from ..errors import ParameterError
 from ..provenance import stamp
@@ -46,7 +46,7 @@ def tracer_window(prep: PreparedPositions, ds: xr.Dataset, species: str, window=
     if window is not None:
         return choose_window(np.zeros(0), np.zeros(0), window)
     idx = species_indices(ds, species, what="mobile ions")
-    total, _ = species_msd_sum(prep, idx)
+    total = msd_sums(prep, idx, None, 0, None)[0]
     lag = np.arange(prep.n_frames) * prep.dt
     return choose_window(lag, total.sum(axis=1) / idx.size, None, fallback=fallback, label=f"species {species}")
 

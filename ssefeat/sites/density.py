@@ -15,9 +15,9 @@ from scipy import ndimage
 
 from .._disorder_kernels import density_grid
 from ..box import perpendicular_widths
-from ..data import species_indices
+from ..data import cell_array, species_indices
 from ..errors import ParameterError
-from .sources import Sites, trajectory_cells
+from .sources import Sites
 
 
 def _merge_close(frac: np.ndarray, value: np.ndarray, cell: np.ndarray, min_separation: float) -> np.ndarray:
@@ -69,7 +69,7 @@ def find_sites(ds: xr.Dataset, species: str = "Li", *, sigma: float = 0.3, grid_
     if int(stride) < 1:
         raise ParameterError(f"stride={stride} must be >= 1.")
     idx = species_indices(ds, species, what="mobile ions")
-    cells = trajectory_cells(ds)[::int(stride)]
+    cells = cell_array(ds)[::int(stride)]
     mean = cells.mean(axis=0)
     pos = np.asarray(ds["positions"].values[::int(stride)][:, idx], dtype=np.float64)
     frac = np.einsum("fni,fij->fnj", pos, np.linalg.inv(cells)).reshape(-1, 3)

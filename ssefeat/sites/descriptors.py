@@ -15,11 +15,11 @@ from typing import Sequence
 import numpy as np
 import xarray as xr
 
-from ..data import make_trajectory, species_indices
+from ..data import cell_array, make_trajectory, species_indices
 from ..errors import ParameterError
 from ..features.polyhedra import li_polyhedra
 from ..provenance import stamp
-from .sources import as_sites, trajectory_cells
+from .sources import as_sites
 
 SITE = "site_centre"
 
@@ -38,7 +38,7 @@ def site_descriptors(ds: xr.Dataset, sites, ligand: str | Sequence[str] = "S", *
     if int(n_frames) < 1:
         raise ParameterError(f"n_frames={n_frames} must be >= 1.")
     frames = np.unique(np.linspace(0, ds.sizes["frame"] - 1, min(int(n_frames), ds.sizes["frame"])).astype(int))
-    cells = trajectory_cells(ds)[frames]
+    cells = cell_array(ds)[frames]
     centres = np.einsum("sj,fjk->fsk", sites.fractional, cells)
     anions = np.asarray(ds["positions"].values[frames][:, lig], dtype=np.float64)
     species = [SITE] * sites.n_sites + np.asarray(ds["species"].values)[lig].astype(str).tolist()

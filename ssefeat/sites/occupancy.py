@@ -12,10 +12,10 @@ import numpy as np
 import xarray as xr
 
 from ..box import perpendicular_widths
-from ..data import require_periodic, species_indices
+from ..data import cell_array, require_periodic, species_indices
 from ..provenance import stamp
 from . import _kernels as K
-from .sources import Sites, as_sites, check_cells, check_radius, trajectory_cells
+from .sources import Sites, as_sites, check_cells, check_radius
 
 FRAMES_PER_CHUNK = 2000
 
@@ -43,7 +43,7 @@ def site_states(ds: xr.Dataset, sites, species: str = "Li", radius: float = 1.0,
     require_periodic(ds, "site occupancy (sites are matched by minimum image)")
     idx = species_indices(ds, species, what="mobile ions")
     sites = as_sites(sites, species=species)
-    cells = trajectory_cells(ds)
+    cells = cell_array(ds)
     if check_cell:
         check_cells(sites, cells)
     r = check_radius(sites, cells, radius)
@@ -75,11 +75,9 @@ def occupancy_dataset(ds: xr.Dataset, st: SiteStates) -> xr.Dataset:
     occ = np.bincount(flat, minlength=n_frames * sites.n_sites).reshape(n_frames, sites.n_sites)
     tix = sites.type_index()
     n_types = len(sites.types)
-    type_occ = np.zeros((n_frames, n_types), dtype=np.int64)
-    for t in range(n_types):
-        type_occ[:, t] = occ[:, tix == t].sum(axis=1)
+    type_occ = occ @ (tix[:, None] == np.arange(n_types)).astype(np.int64)  # ions on sites of each type
     n_per_type = np.bincount(tix, minlength=n_types)
-    out = xr.Dataset(
+    return xr.Dataset(
         {"site_index": (("frame", "atom"), st.states,
                         {"long_name": "site occupied by the ion (-1: outside every site)"}),
          "occupancy": (("frame", "site"), occ.astype(np.int32), {"units": "ions", "long_name": "ions on the site"}),
@@ -96,7 +94,6 @@ def occupancy_dataset(ds: xr.Dataset, st: SiteStates) -> xr.Dataset:
                 "time": ("frame", ds["time"].values, {"units": "ps"}),
                 "atom": ds["atom"].values[st.atoms] if "atom" in ds.coords else st.atoms,
                 "xyz": ["x", "y", "z"], **_site_coords(sites)})
-    return out
 
 
 def site_parameters(st: SiteStates, **extra) -> dict:

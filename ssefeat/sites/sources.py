@@ -15,7 +15,6 @@ import numpy as np
 import xarray as xr
 
 from ..box import check_cutoff, lattice_parameters, perpendicular_widths
-from ..data import cell_array
 from ..errors import CellError, CorruptFileError, MissingFileError, ParameterError, SelectionError
 
 
@@ -142,8 +141,7 @@ def sites_from_structure(path, species: str | None = None, labels=None, supercel
                                  fix="use labels listed (as in the CIF's _atom_site_label).")
         mask &= np.isin(all_labels, wanted)
     frac = atoms.get_scaled_positions(wrap=True)[mask]
-    name = species if species is not None else None
-    out = sites_from_fractional(frac, all_labels[mask], source=Path(path).name, species=name)
+    out = sites_from_fractional(frac, all_labels[mask], source=Path(path).name, species=species)
     return Sites(out.fractional, out.labels, out.source, out.species, np.asarray(atoms.cell.array, dtype=np.float64))
 
 
@@ -223,8 +221,3 @@ def check_radius(sites: Sites, cells: np.ndarray, radius: float) -> float:
             f"radius that does not overlap is {0.5 * d[k]:.4g} Å.",
             fix=f"use radius <= {0.5 * d[k]:.4g} Å, or drop or merge the close sites.")
     return r
-
-
-def trajectory_cells(ds: xr.Dataset) -> np.ndarray:
-    """The trajectory's cells (n_frames, 3, 3) Å; a trajectory without a cell is refused by ``cell_array``."""
-    return np.asarray(cell_array(ds), dtype=np.float64).reshape(-1, 3, 3)

@@ -18,7 +18,7 @@ from ...errors import ParameterError
 from ...units import AMU_PER_ANGSTROM3_TO_G_PER_CM3
 from ..bonded import HarmonicAngles, HarmonicBonds
 from ..forcefield import ForceField
-from ..pair_ionic import IonicPair, exclusions_from_topology
+from ..pair_ionic import IonicPair, exclusions_from_topology, pair_key
 
 ANION_KINDS = ("PS4", "P2S7", "P2S6")
 ANION_CHARGE = {"PS4": -3.0, "P2S7": -4.0, "P2S6": -4.0}
@@ -121,11 +121,7 @@ class Template:
 
 
 def _tetra_angles(centre: int, ligands: list, label: str) -> list:
-    out = []
-    for a in range(len(ligands)):
-        for b in range(a + 1, len(ligands)):
-            out.append((ligands[a], centre, ligands[b], label))
-    return out
+    return [(a, centre, b, label) for k, a in enumerate(ligands) for b in ligands[k + 1:]]
 
 
 def bond_length(params: dict, kind: str) -> float:
@@ -364,15 +360,18 @@ def density_g_cm3(species, cell) -> float:
 
 
 # ------------------------------------------------------------------------------------------------ crystals
+#: fractional positions in a cubic cell: the fcc sites and the eight tetrahedral holes between them
+_FCC = np.array([[0, 0, 0], [0.5, 0.5, 0], [0.5, 0, 0.5], [0, 0.5, 0.5]])
+_TET = np.array([[x, y, z] for x in (0.25, 0.75) for y in (0.25, 0.75) for z in (0.25, 0.75)])
+
+
 def antifluorite(n_cells=(2, 2, 2), a: float = 5.70, cation: str = "Li", anion: str = "S"):
     """Antifluorite A2X (Li2S): X on fcc sites, A in all tetrahedral holes. Returns positions, species, cell, site
     ids (one per atom; Li sites are the eight (1/4,1/4,1/4)-type holes)."""
-    fcc = np.array([[0, 0, 0], [0.5, 0.5, 0], [0.5, 0, 0.5], [0, 0.5, 0.5]])
-    tet = np.array([[x, y, z] for x in (0.25, 0.75) for y in (0.25, 0.75) for z in (0.25, 0.75)])
     n = np.asarray(n_cells, dtype=int)
     shifts = np.array([[i, j, k] for i in range(n[0]) for j in range(n[1]) for k in range(n[2])], dtype=float)
-    s_frac = (fcc[None, :, :] + shifts[:, None, :]).reshape(-1, 3) / n
-    li_frac = (tet[None, :, :] + shifts[:, None, :]).reshape(-1, 3) / n
+    s_frac = (_FCC[None, :, :] + shifts[:, None, :]).reshape(-1, 3) / n
+    li_frac = (_TET[None, :, :] + shifts[:, None, :]).reshape(-1, 3) / n
     cell = np.diag(n * a).astype(float)
     pos = np.vstack([s_frac, li_frac]) @ cell
     species = [anion] * len(s_frac) + [cation] * len(li_frac)
@@ -391,14 +390,12 @@ def li3ps4_bif3_cell(a: float, params: dict):
     s = r * math.sqrt(2.0 / 3.0)
     h = r / math.sqrt(3.0)
     verts = np.array([[s, 0, h], [-s, 0, h], [0, s, -h], [0, -s, -h]])
-    fcc = np.array([[0, 0, 0], [0.5, 0.5, 0], [0.5, 0, 0.5], [0, 0.5, 0.5]]) * a
     anion_pos = []
-    for c in fcc:
+    for c in _FCC * a:
         anion_pos.append(c)
         anion_pos.extend(c + verts)
-    tet = np.array([[x, y, z] for x in (0.25, 0.75) for y in (0.25, 0.75) for z in (0.25, 0.75)]) * a
     octa = np.array([[0.5, 0, 0], [0, 0.5, 0], [0, 0, 0.5], [0.5, 0.5, 0.5]]) * a
-    return ["PS4"] * 4, np.array(anion_pos), np.vstack([tet, octa]), np.eye(3) * a
+    return ["PS4"] * 4, np.array(anion_pos), np.vstack([_TET * a, octa]), np.eye(3) * a
 
 
 # ------------------------------------------------------------------------------------------------ LAMMPS export
@@ -455,11 +452,11 @@ def lammps_inputs(positions, cell, topo: Topology, params: dict, cutoff: float |
     cmds = [f"pair_style born/coul/dsf {coul['alpha']} {brc} {rc}", "pair_modify shift yes",
             "bond_style harmonic" if btypes else "bond_style zero",
             "angle_style harmonic" if atypes else "angle_style zero", "special_bonds lj/coul 0.0 0.0 1.0"]
-    pairs = {pair_key_sorted(k): v for k, v in params["buckingham"]["pairs"].items()}
+    pairs = {pair_key(*k.split("-")): v for k, v in params["buckingham"]["pairs"].items()}
     for a in types:
         for b in types:
             if tid[a] <= tid[b]:
-                A, rho, C = pairs[pair_key_sorted(f"{a}-{b}")]
+                A, rho, C = pairs[pair_key(a, b)]
                 cmds.append(f"pair_coeff {tid[a]} {tid[b]} {float(A)!r} {float(rho)!r} 0.0 {float(C)!r} 0.0")
     cmds += [f"bond_coeff {k + 1} {float(params['bonds'][t]['k'])!r} {float(params['bonds'][t]['r0'])!r}"
              for k, t in enumerate(btypes)]
@@ -470,10 +467,6 @@ def lammps_inputs(positions, cell, topo: Topology, params: dict, cutoff: float |
     if not atypes:
         cmds.append("angle_coeff *")
     return "\n".join(lines) + "\n", cmds
-
-
-def pair_key_sorted(key: str) -> str:
-    return "-".join(sorted(key.split("-")))
 
 
 from ..lammps import import_lammps  # noqa: E402,F401  (re-exported for the tests and benchmarks)

@@ -32,6 +32,7 @@ import numpy as np
 
 from ...errors import ParameterError
 from ..bonded import HarmonicTether
+from ..cell_integrators import _AXES
 from ..simulation import Simulation
 from . import SystemSpec, register_system
 from ._building import (ANION_KINDS, anion_template, build_topology, density_g_cm3, li3ps4_bif3_cell,
@@ -39,8 +40,6 @@ from ._building import (ANION_KINDS, anion_template, build_topology, density_g_c
 from .lips_glass import _ANION_LI, _anion_list, lips_forcefield
 
 __all__ = ["glass_ceramic", "crystal_slab"]
-
-_AXES = {"x": 0, "y": 1, "z": 2, 0: 0, 1: 1, 2: 2}
 
 
 def crystal_slab(n_cells=(2, 2, 2), a: float = 8.62, params: str = "lips"):
