@@ -130,3 +130,18 @@ def test_bad_input():
     uneven = u.assign_coords(time=("frame", [0.0, 0.1, 0.2, 0.4, 0.5]))
     with pytest.raises(ParameterError, match="evenly spaced"):
         orientation_autocorrelation(uneven)
+
+
+def test_rotation_cli_writes_the_data_and_the_figure(tmp_path):
+    from click.testing import CliRunner
+
+    from ssefeat.cli import main
+
+    rng = np.random.default_rng(3)
+    rotations = Rotation.random(12 * 8, random_state=rng).as_matrix().reshape(12, 8, 3, 3)
+    ssefeat.io.write(_rotating_ps4(8, 12, rotations), tmp_path / "t.nc")
+    res = CliRunner().invoke(main, ["rotation", str(tmp_path / "t.nc"), "-o", str(tmp_path / "rot.nc"),
+                                    "--plot", str(tmp_path / "acf.png")])
+    assert res.exit_code == 0, res.output
+    assert "decorrelation times (ps)" in res.output
+    assert (tmp_path / "acf.png").stat().st_size > 0 and (tmp_path / "rot.nc").exists()

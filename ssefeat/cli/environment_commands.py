@@ -95,4 +95,5 @@ def rotation_cmd(traj, output, cluster_type, framework, lag, plot, topology, typ
         from ..plots.rotation import autocorrelation
         from ..plots.style import save
 
-        save(autocorrelation(acf), plot)
+        fig, _ = autocorrelation(acf)
+        save(fig, plot)
