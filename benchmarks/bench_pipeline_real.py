@@ -11,8 +11,9 @@ in this process on that file (labels: D2min over 10 frames, cutoff 4 Å, so that
     softness      ...        ...         ...    one plain LogisticRegression fit on the same training set
     labels        ...        ...         ...    OVITO AtomicStrainModifier over the same frame pairs (if importable)
 
-plus the total wall time and the peak RSS, and ``RESULT`` lines (``ratio`` = floor / stage, so < 1 means the stage
-is slower than its floor, as run_all.py expects). The floors: the structure-function kernel timed on 20 frames and
+plus the total wall time, the peak RSS, the softness model's held-out balanced accuracy (its quality beside its
+time), and ``RESULT`` lines (``ratio`` = floor / stage, so < 1 means the stage is slower than its floor, as
+run_all.py expects). The floors: the structure-function kernel timed on 20 frames and
 scaled to all frames; the LogisticRegression fit (lbfgs, C = 1, one BLAS thread, best of 5) on the standardised
 training samples the softness stage used; OVITO on 10 frame pairs, scaled to the stage's pairs.
 

@@ -125,10 +125,10 @@ def _scan_row(q, r, qy, qatom, qbins, py, patom, pindex, nbins, start, h, rs2, r
                     dy = py[m, 1] - py_
                     dz = py[m, 2] - pz
                     d2 = dx * dx + dy * dy + dz * dz
-                    if d2 < rs2 and d2 > rin2 and patom[m] != a:
-                        if k < capacity:
-                            buf[r, k] = pindex[m]
-                        k += 1
+                    # branch-free: always written at k, kept (k advanced) only when it passes
+                    if k < capacity:
+                        buf[r, k] = pindex[m]
+                    k += (d2 < rs2) & (d2 > rin2) & (patom[m] != a)
     return k
 
 
