@@ -11,8 +11,9 @@ in this process on that file (labels: D2min over 10 frames, cutoff 4 Å, so that
     softness      ...        ...         ...    one plain LogisticRegression fit on the same training set
     labels        ...        ...         ...    OVITO AtomicStrainModifier over the same frame pairs (if importable)
 
-plus the total wall time and the peak RSS, and ``RESULT`` lines (``ratio`` = floor / stage, so < 1 means the stage
-is slower than its floor, as run_all.py expects). The floors: the structure-function kernel timed on 20 frames and
+plus the total wall time, the peak RSS, the softness model's held-out balanced accuracy (its quality beside its
+time), and ``RESULT`` lines (``ratio`` = floor / stage, so < 1 means the stage is slower than its floor, as
+run_all.py expects). The floors: the structure-function kernel timed on 20 frames and
 scaled to all frames; the LogisticRegression fit (lbfgs, C = 1, one BLAS thread, best of 5) on the standardised
 training samples the softness stage used; OVITO on 10 frame pairs, scaled to the stage's pairs.
 
@@ -166,6 +167,12 @@ def main(argv=None):
             ratio = f"{seconds / floor:13.2f}" if floor else f"{'':13s}"
             print(f"{stage:<12s}{seconds:10.2f}{floor if floor else float('nan'):11.3f}{ratio}  {what}")
         print(f"{'total':<12s}{total:10.2f}   (wall, all stages and the results folder); peak RSS {rss:.0f} MB")
+        rep = pipe.softness_report
+        if "training_set" in rep:  # the model's quality beside its time: held-out frame blocks
+            print(f"softness model: held-out balanced accuracy {rep['test']['balanced_accuracy']:.4f} (95 % CI "
+                  f"{rep['test']['balanced_accuracy_ci'][0]:.3f}-{rep['test']['balanced_accuracy_ci'][1]:.3f} over "
+                  f"{rep['test']['n_test_units']} frame blocks, {rep['test']['n_samples']} samples), C = {rep['C']:g} "
+                  f"by {rep.get('cv_folds')}-fold cross-validation, {len(rep['training_set'].y)} training-set samples")
 
         def size(p: Path) -> float:  # MB
             files = [p] if p.is_file() else [q for q in p.rglob("*") if q.is_file()]

@@ -122,3 +122,38 @@ def row_capacity(n_points: int, cell: np.ndarray, r: float, pad: int) -> int:
     density = n_points / abs(float(np.linalg.det(cell)))
     return int(1.5 * density * 4.0 / 3.0 * np.pi * r ** 3) + pad
 
+
+
+@njit(cache=True)
+def unwrap_fractional(frac, prev, start, cells, periodic):
+    """Follow atoms by minimum image between consecutive frames: fractional coordinates ``frac`` (F, N, 3), the
+    previous frame's ``prev`` (N, 3) and image counts ``start`` (N, 3), cells (F, 3, 3) Å, ``periodic`` (3,) 1.0 / 0.0
+    (no image jumps along a non-periodic direction).
+
+    Returns the unwrapped Cartesian positions (F, N, 3) Å, the image counts of the last frame (N, 3) and the length
+    of each true step (F, N) Å; the same operations, in the same order, as numpy's round / cumsum and
+    ``ssefeat.data._times_cells`` on whole arrays (equal to the last bit).
+    """
+    nf, n = frac.shape[0], frac.shape[1]
+    out = np.empty((nf, n, 3))
+    step_len = np.empty((nf, n))
+    total = np.zeros((n, 3))  # cumulative jumps
+    images = start.copy()
+    a = np.empty(3)
+    b = np.empty(3)
+    for t in range(nf):
+        for i in range(n):
+            for k in range(3):
+                step = frac[t, i, k] - (prev[i, k] if t == 0 else frac[t - 1, i, k])
+                jump = np.rint(step) * periodic[k]
+                total[i, k] = jump if t == 0 else total[i, k] + jump
+                images[i, k] = start[i, k] - total[i, k]
+                a[k] = frac[t, i, k] + images[i, k]
+                b[k] = step - jump
+            s2 = 0.0
+            for k in range(3):
+                out[t, i, k] = a[0] * cells[t, 0, k] + a[1] * cells[t, 1, k] + a[2] * cells[t, 2, k]
+                v = b[0] * cells[t, 0, k] + b[1] * cells[t, 1, k] + b[2] * cells[t, 2, k]
+                s2 += v * v
+            step_len[t, i] = math.sqrt(s2)
+    return out, images, step_len

@@ -25,6 +25,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import xarray as xr
 
+from . import _cell_kernels as _cells
 from . import box as _box
 from .errors import (CellError, NoCellError, NonFiniteError, SchemaError, SelectionError, TimeOrderError,
                      UnwrapWarning)
@@ -334,16 +335,15 @@ class Unwrapper:
             images = np.asarray(var["images"].values[frames], dtype=np.float64)
             unwrapped = pos + _times_cells(images, cell)
         else:
-            frac = _box.to_fractional(pos, cell)
-            prev = frac[:1] if self._last_frac is None else self._last_frac[None]
-            steps = np.diff(np.concatenate([prev, frac]), axis=0)
-            jumps = np.round(steps) * periodic_axes(ds)  # no image jumps across a non-periodic direction
+            frac = np.ascontiguousarray(_box.to_fractional(pos, cell))
+            if not frac.shape[0]:
+                return frac
+            prev = frac[0] if self._last_frac is None else self._last_frac
             start = np.zeros_like(frac[0]) if self._images is None else self._images
-            images = start[None] - np.cumsum(jumps, axis=0)
-            self._last_frac, self._images = frac[-1].copy(), images[-1].copy()
-            unwrapped = _times_cells(frac + images, cell)
-            true_steps = _times_cells(steps - jumps, cell)
-            step_len = np.linalg.norm(true_steps, axis=-1)
+            # no image jumps across a non-periodic direction; one pass (numba), equal to the numpy expression
+            unwrapped, self._images, step_len = _cells.unwrap_fractional(
+                frac, np.ascontiguousarray(prev), start, np.ascontiguousarray(cell), periodic_axes(ds) * 1.0)
+            self._last_frac = frac[-1].copy()
             width = float(_box.perpendicular_widths(cell).min())
             if step_len.size:
                 worst = np.unravel_index(np.argmax(step_len), step_len.shape)

@@ -133,6 +133,11 @@ class DomainWarning(UserWarning):
     """Softness outside the model's training domain (an extrapolation), or a model file that cannot tell."""
 
 
+class FewerFoldsWarning(UserWarning):
+    """Cross-validation ran with fewer folds than asked: the data hold too few samples of a class or too few groups
+    (the folds used are recorded in the model, ``cv_folds_``)."""
+
+
 class SimulationError(SsefeatError, RuntimeError):
     """An MD run went wrong (energy blow-up, overlapping atoms, missing parameters)."""
 

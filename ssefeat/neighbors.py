@@ -12,6 +12,7 @@ recomputed from the *input* positions by rounding fractional differences
 Boxes with fewer than 3 bins along a direction use an all-pairs search.
 Two parallel passes: the scan stores each query atom's candidates in a row buffer and counts them, then the exact
 pass sorts each short row by j and writes the pairs at their final place (sorted by i then j, no global sort).
+Below SERIAL_BELOW query atoms both passes run on one thread, atom by atom (the same pairs, same order and values).
 Positions do not need to be wrapped.
 
 Non-periodic directions (``pbc``, e.g. a slab with vacuum or LAMMPS ``ss`` / ``ff`` boundaries): the cell vector
@@ -70,6 +71,12 @@ class NeighborPairs:
         return np.concatenate([[0], np.cumsum(self.counts)]).astype(np.int64)
 
 
+#: query atoms below which the cell list runs on one thread, both passes atom by atom: starting and joining a
+#: parallel region costs more than it saves for small systems, many times more on a shared machine (1000 atoms on
+#: two busy cores: 1.2 ms best / 1.3 ms median on one thread, 1.3 ms best / 3.4 ms median on two)
+SERIAL_BELOW = 4096
+
+
 # --- kernels --------------------------------------------------------------------------------------------------
 @njit(cache=True, inline="always")
 def _sort_ints(row):
@@ -87,6 +94,44 @@ def _sort_ints(row):
         row[m + 1] = v
 
 
+@njit(cache=True, inline="always")
+def _scan_row(q, r, qy, qatom, qbins, py, patom, pindex, nbins, start, h, rs2, rin2, capacity, buf):
+    """Candidates of query atom q (see :func:`_cell_candidates`): stored in ``buf[r]``, their number returned."""
+    nx, ny, nz = nbins[0], nbins[1], nbins[2]
+    a = qatom[q]
+    bx, by, bz = qbins[q, 0], qbins[q, 1], qbins[q, 2]
+    z_inside = bz >= 1 and bz + 1 < nz  # the three z bins are one run, no boundary crossed
+    k = 0
+    for ox in range(-1, 2):
+        cx, wx = wrap_bin(bx + ox, nx)
+        for oy in range(-1, 2):
+            cy, wy = wrap_bin(by + oy, ny)
+            row = (cx * ny + cy) * nz
+            for oz in range(-1, 2):
+                if z_inside:  # a single pass over the whole run
+                    if oz > -1:
+                        break
+                    wz = 0
+                    m0 = start[row + bz - 1]
+                    m1 = start[row + bz + 2]
+                else:
+                    cz, wz = wrap_bin(bz + oz, nz)
+                    m0 = start[row + cz]
+                    m1 = start[row + cz + 1]
+                # the query atom seen from the neighbour bins' side of the boundary
+                px, py_, pz = image_shift(qy[q, 0], qy[q, 1], qy[q, 2], wx, wy, wz, h)
+                for m in range(m0, m1):
+                    dx = py[m, 0] - px
+                    dy = py[m, 1] - py_
+                    dz = py[m, 2] - pz
+                    d2 = dx * dx + dy * dy + dz * dz
+                    # branch-free: always written at k, kept (k advanced) only when it passes
+                    if k < capacity:
+                        buf[r, k] = pindex[m]
+                    k += (d2 < rs2) & (d2 > rin2) & (patom[m] != a)
+    return k
+
+
 @njit(cache=True, parallel=True)
 def _cell_candidates(qy, qatom, qbins, qorder, py, patom, pindex, nbins, start, h, rs2, rin2, capacity, buf):
     """Cell-list scan over the 27 bins around each query atom; returns the number of candidates per query atom.
@@ -99,43 +144,10 @@ def _cell_candidates(qy, qatom, qbins, qorder, py, patom, pindex, nbins, start, 
     coordinates (radii padded against round-off); its points index is stored in ``buf[q, k]`` while
     k < ``capacity`` (a count above capacity means: redo with more room).
     """
-    nq = qy.shape[0]
-    nx, ny, nz = nbins[0], nbins[1], nbins[2]
-    counts = np.zeros(nq, dtype=np.int64)
-    for t in prange(nq):
+    counts = np.zeros(qy.shape[0], dtype=np.int64)
+    for t in prange(qy.shape[0]):
         q = qorder[t]
-        a = qatom[q]
-        bx, by, bz = qbins[q, 0], qbins[q, 1], qbins[q, 2]
-        z_inside = bz >= 1 and bz + 1 < nz  # the three z bins are one run, no boundary crossed
-        k = 0
-        for ox in range(-1, 2):
-            cx, wx = wrap_bin(bx + ox, nx)
-            for oy in range(-1, 2):
-                cy, wy = wrap_bin(by + oy, ny)
-                row = (cx * ny + cy) * nz
-                for oz in range(-1, 2):
-                    if z_inside:  # a single pass over the whole run
-                        if oz > -1:
-                            break
-                        wz = 0
-                        m0 = start[row + bz - 1]
-                        m1 = start[row + bz + 2]
-                    else:
-                        cz, wz = wrap_bin(bz + oz, nz)
-                        m0 = start[row + cz]
-                        m1 = start[row + cz + 1]
-                    # the query atom seen from the neighbour bins' side of the boundary
-                    px, py_, pz = image_shift(qy[q, 0], qy[q, 1], qy[q, 2], wx, wy, wz, h)
-                    for m in range(m0, m1):
-                        dx = py[m, 0] - px
-                        dy = py[m, 1] - py_
-                        dz = py[m, 2] - pz
-                        d2 = dx * dx + dy * dy + dz * dz
-                        if d2 < rs2 and d2 > rin2 and patom[m] != a:
-                            if k < capacity:
-                                buf[q, k] = pindex[m]
-                            k += 1
-        counts[q] = k
+        counts[q] = _scan_row(q, q, qy, qatom, qbins, py, patom, pindex, nbins, start, h, rs2, rin2, capacity, buf)
     return counts
 
 
@@ -156,6 +168,17 @@ def _exact_pair(ppos, b, qpos, a, j, h, hinv, r_min, cutoff, fill, k, j_out, vec
     return 0
 
 
+@njit(cache=True, inline="always")
+def _fill_row(q, row, k0, qpos, ppos, h, hinv, r_min, cutoff, j_out, vec_out, d_out):
+    """Exact pairs of query atom q among its candidates ``row`` (sorted in place by j), written from k0 on (see
+    :func:`_cell_fill`); returns their number."""
+    _sort_ints(row)
+    k = k0
+    for c in range(row.shape[0]):
+        k += _exact_pair(ppos, row[c], qpos, q, row[c], h, hinv, r_min, cutoff, True, k, j_out, vec_out, d_out)
+    return k - k0
+
+
 @njit(cache=True, parallel=True)
 def _cell_fill(qpos, ppos, h, hinv, r_min, cutoff, ncand, buf, offsets, j_out, vec_out, d_out):
     """Exact separations of the candidates ``buf[q, :ncand[q]]`` (indices j into the points, positions ``ppos``).
@@ -163,16 +186,32 @@ def _cell_fill(qpos, ppos, h, hinv, r_min, cutoff, ncand, buf, offsets, j_out, v
     Each row of candidates is sorted by j first; pairs with r_min < d < cutoff (d from the input positions,
     minimum image by rounding) are written from ``offsets[q]`` on. Returns their counts.
     """
-    nq = qpos.shape[0]
-    counts = np.zeros(nq, dtype=np.int64)
-    for q in prange(nq):
-        row = buf[q, :ncand[q]]
-        _sort_ints(row)
-        k = offsets[q]
-        for c in range(row.shape[0]):
-            k += _exact_pair(ppos, row[c], qpos, q, row[c], h, hinv, r_min, cutoff, True, k, j_out, vec_out, d_out)
-        counts[q] = k - offsets[q]
+    counts = np.zeros(qpos.shape[0], dtype=np.int64)
+    for q in prange(qpos.shape[0]):
+        counts[q] = _fill_row(q, buf[q, :ncand[q]], offsets[q], qpos, ppos, h, hinv, r_min, cutoff, j_out, vec_out,
+                              d_out)
     return counts
+
+
+@njit(cache=True)
+def _cell_pairs_serial(qpos, ppos, qy, qatom, qbins, py, patom, pindex, nbins, start, h, hinv, rs2, rin2, r_min,
+                       cutoff, capacity, j_out, vec_out, d_out):
+    """Both passes on one thread, query atom by query atom in order (small systems: no parallel region, no
+    candidate buffer per atom): the candidates of q as :func:`_cell_candidates` finds them, then its exact pairs as
+    :func:`_cell_fill` writes them, packed. Returns the pair counts and the largest candidate count when it
+    exceeded ``capacity`` (then redo with more room; 0 otherwise)."""
+    counts = np.zeros(qy.shape[0], dtype=np.int64)
+    buf = np.empty((1, capacity), dtype=np.int32)
+    k = 0
+    needed = 0
+    for q in range(qy.shape[0]):
+        n = _scan_row(q, 0, qy, qatom, qbins, py, patom, pindex, nbins, start, h, rs2, rin2, capacity, buf)
+        if n > capacity or needed:
+            needed = max(needed, n)
+            continue
+        counts[q] = _fill_row(q, buf[0, :n], k, qpos, ppos, h, hinv, r_min, cutoff, j_out, vec_out, d_out)
+        k += counts[q]
+    return counts, (needed if needed > capacity else 0)
 
 
 @njit(cache=True, parallel=True)
@@ -273,15 +312,21 @@ def neighbor_pairs(positions: np.ndarray, cell: np.ndarray, cutoff: float, query
     offsets = np.zeros(nq + 1, dtype=np.int64)
     if nbins is not None:
         _, _, sw = _cells.wrapped_fractional(positions, hinv)
-        start, order, _ = _cells.bin_atoms(sw[points], nbins)
+        start, order, pbins = _cells.bin_atoms(sw[points], nbins)
         patom = points[order]
-        _, qorder, qbins = _cells.bin_atoms(sw[query], nbins)
+        if nq == len(points) and np.array_equal(query, points):  # the same atoms: binned once
+            qorder, qbins = order, pbins
+        else:
+            _, qorder, qbins = _cells.bin_atoms(sw[query], nbins)
         qy, py = sw[query] @ h, sw[patom] @ h
         capacity = _cells.row_capacity(len(points), h, r_search, 16)
+        if nq < SERIAL_BELOW:
+            return _serial_pairs(positions, query, points, qy, qbins, py, patom, order, nbins, start, h, hinv,
+                                 r_search, r_inner, r_min, cutoff, capacity)
         while True:
             buf = np.empty((nq, capacity), dtype=np.int32)
-            bound = _cell_candidates(qy, query, qbins, qorder, py, patom, order, nbins, start, h,
-                                     r_search * r_search, r_inner * abs(r_inner), capacity, buf)
+            bound = _cell_candidates(qy, query, qbins, qorder, py, patom, order, nbins, start, h, r_search * r_search,
+                                     r_inner * abs(r_inner), capacity, buf)
             if bound.max() <= capacity:
                 break
             capacity = int(bound.max()) + 8  # a locally dense region: redo with room for it
@@ -303,6 +348,24 @@ def neighbor_pairs(positions: np.ndarray, cell: np.ndarray, cutoff: float, query
         keep = np.arange(total) - np.repeat(offsets[:-1], bound) < np.repeat(counts, bound)
         j, vec, dist = j[keep], vec[keep], dist[keep]
     return NeighborPairs(i, j, vec, dist, nq, cutoff)
+
+
+def _serial_pairs(positions, query, points, qy, qbins, py, patom, order, nbins, start, h, hinv, r_search, r_inner,
+                  r_min, cutoff, capacity) -> NeighborPairs:
+    """:func:`neighbor_pairs` of a small system by :func:`_cell_pairs_serial` (the same pairs, in the same order)."""
+    nq = len(query)
+    while True:
+        size = nq * capacity  # at most capacity candidates per query atom
+        j, vec, dist = np.empty(size, dtype=np.int64), np.empty((size, 3)), np.empty(size)
+        counts, needed = _cell_pairs_serial(positions[query], positions[points], qy, query, qbins, py, patom, order,
+                                            nbins, start, h, hinv, r_search * r_search, r_inner * abs(r_inner),
+                                            r_min, cutoff, capacity, j, vec, dist)
+        if not needed:
+            break
+        capacity = int(needed) + 8  # a locally dense region: redo with room for it
+    total = int(counts.sum())
+    i = np.repeat(np.arange(nq, dtype=np.int64), counts)
+    return NeighborPairs(i, j[:total], vec[:total], dist[:total], nq, cutoff)
 
 
 @njit(cache=True)

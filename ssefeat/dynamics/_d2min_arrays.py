@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..neighbors import neighbor_pairs
+from ..neighbors import SERIAL_BELOW, neighbor_pairs
 from . import _label_kernels as _k
 
 #: centres per kernel call when frame pairs are batched (bounds the pair arrays to ~100 MB)
@@ -23,6 +23,11 @@ def single_thread_blas():
 
         _BLAS.append(ThreadpoolController())
     return _BLAS[0].limit(limits=1, user_api="blas")
+
+
+def _kernel(n_centres: int):
+    """The D2min kernel for ``n_centres`` centres: on one thread below the neighbour search's SERIAL_BELOW."""
+    return _k.d2min_kernel_serial if n_centres < SERIAL_BELOW else _k.d2min_kernel
 
 
 def _frame_pairs(r0, rt, cell0, cellt, cutoff, centres, points):
@@ -83,8 +88,8 @@ def d2min_frames(pos: np.ndarray, cells: np.ndarray, refs, lag: int, cutoff: flo
         centre_rows = (base[:, None] + centres[None, :]).ravel()
         u = (pos[batch + lag] - pos[batch]).reshape(-1, 3)
         k = slice(lo, lo + len(batch))
-        _k.d2min_kernel(offsets, centre_rows, nbr, d0, shift, u, float(rcond), d2[k].reshape(-1),
-                        F[k].reshape(-1, 3, 3), valid[k].reshape(-1))
+        _kernel(len(counts))(offsets, centre_rows, nbr, d0, shift, u, float(rcond), d2[k].reshape(-1),
+                             F[k].reshape(-1, 3, 3), valid[k].reshape(-1))
         nn[k] = counts.reshape(len(batch), nc)
         if bar is not None:
             bar.update(len(batch))
@@ -118,8 +123,8 @@ def d2min_arrays(r0: np.ndarray, rt: np.ndarray, cell0: np.ndarray, cellt: np.nd
     np.cumsum(counts, out=offsets[1:])
     nc = len(centres)
     d2, F, valid = np.empty(nc), np.empty((nc, 3, 3)), np.empty(nc, dtype=np.bool_)
-    _k.d2min_kernel(offsets, centres, nbr, d0, np.zeros((0, 3)) if shift is None else shift, rt - r0,
-                    float(rcond), d2, F, valid)
+    _kernel(nc)(offsets, centres, nbr, d0, np.zeros((0, 3)) if shift is None else shift, rt - r0,
+                float(rcond), d2, F, valid)
     return d2, F, valid, counts
 
 

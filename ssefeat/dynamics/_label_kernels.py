@@ -11,6 +11,87 @@ import numpy as np
 from numba import njit, prange
 
 
+@njit(cache=True, inline="always")
+def _d2min_centre(c, offsets, centre, nbr, d0, shift, shifted, u, rcond, out_d2, out_F, out_valid):
+    """D2min and F of centre c (see :func:`d2min_kernel`), written to the outputs."""
+    s = offsets[c]
+    e = offsets[c + 1]
+    i = centre[c]
+    uix = u[i, 0]
+    uiy = u[i, 1]
+    uiz = u[i, 2]
+    x00 = 0.0; x01 = 0.0; x02 = 0.0; x10 = 0.0; x11 = 0.0; x12 = 0.0; x20 = 0.0; x21 = 0.0; x22 = 0.0
+    y00 = 0.0; y01 = 0.0; y02 = 0.0; y11 = 0.0; y12 = 0.0; y22 = 0.0
+    for p in range(s, e):
+        j = nbr[p]
+        ax = d0[p, 0]
+        ay = d0[p, 1]
+        az = d0[p, 2]
+        bx = ax + (u[j, 0] - uix)
+        by = ay + (u[j, 1] - uiy)
+        bz = az + (u[j, 2] - uiz)
+        if shifted:
+            bx += shift[p, 0]
+            by += shift[p, 1]
+            bz += shift[p, 2]
+        x00 += bx * ax; x01 += bx * ay; x02 += bx * az
+        x10 += by * ax; x11 += by * ay; x12 += by * az
+        x20 += bz * ax; x21 += bz * ay; x22 += bz * az
+        y00 += ax * ax; y01 += ax * ay; y02 += ax * az
+        y11 += ay * ay; y12 += ay * az; y22 += az * az
+    # adjugate of the symmetric Y
+    c00 = y11 * y22 - y12 * y12
+    c01 = y02 * y12 - y01 * y22
+    c02 = y01 * y12 - y02 * y11
+    c11 = y00 * y22 - y02 * y02
+    c12 = y01 * y02 - y00 * y12
+    c22 = y00 * y11 - y01 * y01
+    det = y00 * c00 + y01 * c01 + y02 * c02
+    tr = (y00 + y11 + y22) / 3.0
+    if (e - s) < 3 or not (det > rcond * tr * tr * tr) or not (det > 0.0):
+        out_valid[c] = False
+        out_d2[c] = np.nan
+        for a in range(3):
+            for b in range(3):
+                out_F[c, a, b] = np.nan
+        return
+    inv = 1.0 / det
+    i00 = c00 * inv; i01 = c01 * inv; i02 = c02 * inv
+    i11 = c11 * inv; i12 = c12 * inv; i22 = c22 * inv
+    # F = X Y^-1 (Y^-1 symmetric)
+    f00 = x00 * i00 + x01 * i01 + x02 * i02
+    f01 = x00 * i01 + x01 * i11 + x02 * i12
+    f02 = x00 * i02 + x01 * i12 + x02 * i22
+    f10 = x10 * i00 + x11 * i01 + x12 * i02
+    f11 = x10 * i01 + x11 * i11 + x12 * i12
+    f12 = x10 * i02 + x11 * i12 + x12 * i22
+    f20 = x20 * i00 + x21 * i01 + x22 * i02
+    f21 = x20 * i01 + x21 * i11 + x22 * i12
+    f22 = x20 * i02 + x21 * i12 + x22 * i22
+    d2 = 0.0
+    for p in range(s, e):
+        j = nbr[p]
+        ax = d0[p, 0]
+        ay = d0[p, 1]
+        az = d0[p, 2]
+        bx = ax + (u[j, 0] - uix)
+        by = ay + (u[j, 1] - uiy)
+        bz = az + (u[j, 2] - uiz)
+        if shifted:
+            bx += shift[p, 0]
+            by += shift[p, 1]
+            bz += shift[p, 2]
+        rx = bx - (f00 * ax + f01 * ay + f02 * az)
+        ry = by - (f10 * ax + f11 * ay + f12 * az)
+        rz = bz - (f20 * ax + f21 * ay + f22 * az)
+        d2 += rx * rx + ry * ry + rz * rz
+    out_d2[c] = d2
+    out_valid[c] = True
+    out_F[c, 0, 0] = f00; out_F[c, 0, 1] = f01; out_F[c, 0, 2] = f02
+    out_F[c, 1, 0] = f10; out_F[c, 1, 1] = f11; out_F[c, 1, 2] = f12
+    out_F[c, 2, 0] = f20; out_F[c, 2, 1] = f21; out_F[c, 2, 2] = f22
+
+
 @njit(cache=True, parallel=True)
 def d2min_kernel(offsets, centre, nbr, d0, shift, u, rcond, out_d2, out_F, out_valid):  # pragma: no cover - numba
     """Falk-Langer D2min (sum over neighbours) and the local deformation gradient F of every centre.
@@ -36,85 +117,17 @@ def d2min_kernel(offsets, centre, nbr, d0, shift, u, rcond, out_d2, out_F, out_v
     out_F : float64 (n_centres, 3, 3)  F with d ≈ F d0 (NaN when invalid).
     out_valid : bool (n_centres,)
     """
-    n_c = offsets.shape[0] - 1
     shifted = shift.shape[0] > 0
-    for c in prange(n_c):
-        s = offsets[c]
-        e = offsets[c + 1]
-        i = centre[c]
-        uix = u[i, 0]
-        uiy = u[i, 1]
-        uiz = u[i, 2]
-        x00 = 0.0; x01 = 0.0; x02 = 0.0; x10 = 0.0; x11 = 0.0; x12 = 0.0; x20 = 0.0; x21 = 0.0; x22 = 0.0
-        y00 = 0.0; y01 = 0.0; y02 = 0.0; y11 = 0.0; y12 = 0.0; y22 = 0.0
-        for p in range(s, e):
-            j = nbr[p]
-            ax = d0[p, 0]
-            ay = d0[p, 1]
-            az = d0[p, 2]
-            bx = ax + (u[j, 0] - uix)
-            by = ay + (u[j, 1] - uiy)
-            bz = az + (u[j, 2] - uiz)
-            if shifted:
-                bx += shift[p, 0]
-                by += shift[p, 1]
-                bz += shift[p, 2]
-            x00 += bx * ax; x01 += bx * ay; x02 += bx * az
-            x10 += by * ax; x11 += by * ay; x12 += by * az
-            x20 += bz * ax; x21 += bz * ay; x22 += bz * az
-            y00 += ax * ax; y01 += ax * ay; y02 += ax * az
-            y11 += ay * ay; y12 += ay * az; y22 += az * az
-        # adjugate of the symmetric Y
-        c00 = y11 * y22 - y12 * y12
-        c01 = y02 * y12 - y01 * y22
-        c02 = y01 * y12 - y02 * y11
-        c11 = y00 * y22 - y02 * y02
-        c12 = y01 * y02 - y00 * y12
-        c22 = y00 * y11 - y01 * y01
-        det = y00 * c00 + y01 * c01 + y02 * c02
-        tr = (y00 + y11 + y22) / 3.0
-        if (e - s) < 3 or not (det > rcond * tr * tr * tr) or not (det > 0.0):
-            out_valid[c] = False
-            out_d2[c] = np.nan
-            for a in range(3):
-                for b in range(3):
-                    out_F[c, a, b] = np.nan
-            continue
-        inv = 1.0 / det
-        i00 = c00 * inv; i01 = c01 * inv; i02 = c02 * inv
-        i11 = c11 * inv; i12 = c12 * inv; i22 = c22 * inv
-        # F = X Y^-1 (Y^-1 symmetric)
-        f00 = x00 * i00 + x01 * i01 + x02 * i02
-        f01 = x00 * i01 + x01 * i11 + x02 * i12
-        f02 = x00 * i02 + x01 * i12 + x02 * i22
-        f10 = x10 * i00 + x11 * i01 + x12 * i02
-        f11 = x10 * i01 + x11 * i11 + x12 * i12
-        f12 = x10 * i02 + x11 * i12 + x12 * i22
-        f20 = x20 * i00 + x21 * i01 + x22 * i02
-        f21 = x20 * i01 + x21 * i11 + x22 * i12
-        f22 = x20 * i02 + x21 * i12 + x22 * i22
-        d2 = 0.0
-        for p in range(s, e):
-            j = nbr[p]
-            ax = d0[p, 0]
-            ay = d0[p, 1]
-            az = d0[p, 2]
-            bx = ax + (u[j, 0] - uix)
-            by = ay + (u[j, 1] - uiy)
-            bz = az + (u[j, 2] - uiz)
-            if shifted:
-                bx += shift[p, 0]
-                by += shift[p, 1]
-                bz += shift[p, 2]
-            rx = bx - (f00 * ax + f01 * ay + f02 * az)
-            ry = by - (f10 * ax + f11 * ay + f12 * az)
-            rz = bz - (f20 * ax + f21 * ay + f22 * az)
-            d2 += rx * rx + ry * ry + rz * rz
-        out_d2[c] = d2
-        out_valid[c] = True
-        out_F[c, 0, 0] = f00; out_F[c, 0, 1] = f01; out_F[c, 0, 2] = f02
-        out_F[c, 1, 0] = f10; out_F[c, 1, 1] = f11; out_F[c, 1, 2] = f12
-        out_F[c, 2, 0] = f20; out_F[c, 2, 1] = f21; out_F[c, 2, 2] = f22
+    for c in prange(offsets.shape[0] - 1):
+        _d2min_centre(c, offsets, centre, nbr, d0, shift, shifted, u, rcond, out_d2, out_F, out_valid)
+
+
+@njit(cache=True)
+def d2min_kernel_serial(offsets, centre, nbr, d0, shift, u, rcond, out_d2, out_F, out_valid):  # pragma: no cover
+    """:func:`d2min_kernel` on one thread (small systems: no parallel region to start and join)."""
+    shifted = shift.shape[0] > 0
+    for c in range(offsets.shape[0] - 1):
+        _d2min_centre(c, offsets, centre, nbr, d0, shift, shifted, u, rcond, out_d2, out_F, out_valid)
 
 
 @njit(cache=True, parallel=True)

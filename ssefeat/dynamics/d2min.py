@@ -212,8 +212,12 @@ def nonaffine_displacement(ds: xr.Dataset, reference: int, lag: int, cutoff: flo
                                                        "description": "Green-Lagrangian (F^T F - I) / 2"}),
             shear_strain=("atom", shear, {"units": "1", "description": "von Mises shear strain invariant"}),
             volumetric_strain=("atom", vol, {"units": "1", "description": "tr(E) / 3"}))
+    frame = coords["frame"]
+    if not strain and len(centres) == ds.sizes["atom"] and "atom" in ds.xindexes:  # reuse the atom index
+        index = ds.xindexes["atom"]
+        coords = xr.Coordinates({**coords, **index.create_variables()}, indexes={"atom": index})
     out = xr.Dataset(data, coords=coords)  # one construction (assigning variables one by one re-aligns each time)
-    params = dict(reference=reference, reference_frame=coords["frame"], lag=lag,
+    params = dict(reference=reference, reference_frame=frame, lag=lag,
                   lag_ps=_lag_ps(ds, lag), cutoff=cutoff, species=species, neighbor_species=neighbor_species,
                   normalize=normalize, strain=strain, rcond=rcond, unwrap_limit=unwrap_limit)
     return stamp(out, parameters=params, units="angstrom^2", analysis="nonaffine_displacement")

@@ -45,3 +45,20 @@ def training_domain(X: np.ndarray, mean: np.ndarray, scale: np.ndarray, active: 
             "threshold": DOMAIN_FACTOR * float(np.quantile(dist, 0.99)),
             "min": X.min(axis=0).tolist(), "max": X.max(axis=0).tolist(),
             "range_pad": (MIN_FEATURE_SCALE * np.maximum(1.0, np.abs(mean))).tolist(), "n_samples": int(len(X))}
+
+
+def domain_distance(X: np.ndarray, Z: np.ndarray, domain: dict, inverse: np.ndarray, finite=None) -> np.ndarray:
+    """Mahalanobis distance (standardised units) of samples X (n, n_features), with Z their standardised values,
+    from the training mean over the ``domain``'s active features (``inverse``: its inverse covariance); +inf where
+    a dead feature lies outside its training range, NaN where a feature is not finite (``finite``: that mask, if
+    already known)."""
+    active = np.asarray(domain["active"], dtype=bool)
+    Za = Z if active.all() else Z[:, active]
+    dist = np.sqrt(np.einsum("ij,ij->i", Za @ inverse, Za))
+    if not active.all():
+        dead = ~active
+        lo, hi, pad = (np.asarray(domain[k], dtype=np.float64)[dead] for k in ("min", "max", "range_pad"))
+        Xd = X[:, dead]
+        dist[((Xd < lo - pad) | (Xd > hi + pad)).any(axis=1)] = np.inf
+    dist[~(np.isfinite(X).all(axis=1) if finite is None else finite)] = np.nan
+    return dist

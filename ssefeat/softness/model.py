@@ -18,7 +18,8 @@ from ..errors import DomainWarning, MissingFileError, ModelFileError, ParameterE
 from ..io.atomic import atomic_output
 from ..provenance import stamp
 from .accuracy import balanced_accuracy_interval, held_out_ions
-from .domain import MIN_FEATURE_SCALE, training_domain
+from .cv import c_path_scores, cv_splits
+from .domain import MIN_FEATURE_SCALE, domain_distance, training_domain
 from .training_set import _signature_hash, feature_names, feature_signature, select_training_set
 
 MODEL_FORMAT = "ssefeat-softness-model"
@@ -62,16 +63,20 @@ class SoftnessModel(ClassifierMixin, BaseEstimator):
     Cs : sequence of float
         Candidates for C.
     cv : int
-        Number of cross-validation folds (grouped by frame block when ``groups`` are given to ``fit``). Each fold
-        walks the ``Cs`` from the strongest regularisation up, every logistic fit starting from the previous C's
-        solution (a warm-started regularisation path, as LogisticRegressionCV does).
+        Number of cross-validation folds (whole groups, e.g. frame blocks, when ``groups`` are given to ``fit``,
+        else stratified). When the data hold fewer groups, or fewer samples of a class, than ``cv``, as many folds as
+        they allow are used (at least 2) with a FewerFoldsWarning, and recorded (``cv_folds_``, and ``cv_folds`` in
+        the model file); a single group is refused (give C). Each fold walks the ``Cs`` from the strongest
+        regularisation up, every logistic fit starting from the previous C's solution (a warm-started
+        regularisation path, as LogisticRegressionCV does).
     max_iter : int
     random_state : int
     progress : bool
         A tqdm bar over the (fold, C) fits of the cross-validation.
 
     Learned attributes: ``mean_``, ``scale_`` (standardisation), ``coef_`` (weights in standardised units),
-    ``intercept_``, ``C_`` (the C used), ``cv_scores_`` (balanced accuracy per candidate C),
+    ``intercept_``, ``C_`` (the C used), ``cv_scores_`` (balanced accuracy per candidate C), ``cv_folds_`` and
+    ``cv_split_`` (the folds used to choose C and "groups" / "stratified"; None when C was given),
     ``feature_names_in_``, ``domain_`` (the training domain, see :meth:`domain_distance`).
     """
 
@@ -97,7 +102,10 @@ class SoftnessModel(ClassifierMixin, BaseEstimator):
         if self.classifier == "logistic":
             from sklearn.linear_model import LogisticRegression
 
-            return LogisticRegression(C=C, max_iter=self.max_iter, warm_start=warm_start)
+            # Newton steps with the exact Hessian (Cholesky): with ~100 features against 10^4 samples a fit takes
+            # ~5 steps (2 along the warm-started C path), where L-BFGS takes 50-200 and stops far from the optimum
+            # of the collinear structure functions at large C.
+            return LogisticRegression(C=C, solver="newton-cholesky", max_iter=self.max_iter, warm_start=warm_start)
         if self.classifier == "svm":
             from sklearn.svm import LinearSVC
 
@@ -117,8 +125,6 @@ class SoftnessModel(ClassifierMixin, BaseEstimator):
             return self._fit(X, y, groups, feature_names)
 
     def _fit(self, X, y, groups, feature_names):
-        from sklearn.model_selection import GroupKFold, StratifiedKFold
-
         from sklearn.utils.multiclass import check_classification_targets
 
         X, y = _validate(self, X, y, reset=True, what="training features")
@@ -131,7 +137,7 @@ class SoftnessModel(ClassifierMixin, BaseEstimator):
             raise ParameterError(f"Only binary classification is supported (rearranging or not); the labels hold "
                                  f"{len(classes)} class{'es' if len(classes) != 1 else ''}: {classes.tolist()}.",
                                  fix="give labels 1 (rearranging) and 0 (not), e.g. from select_training_set.")
-        if counts.min() < max(2, self.cv if self.C is None else 2):
+        if counts.min() < 2:
             raise ParameterError(f"training needs both classes with enough samples; got counts "
                                  f"{dict(zip(classes.tolist(), counts.tolist()))}.",
                                  fix="loosen r_cut / nr_cut or use more frames.")
@@ -152,14 +158,11 @@ class SoftnessModel(ClassifierMixin, BaseEstimator):
         self.feature_names_in_ = np.asarray(feature_names if feature_names is not None
                                             else [f"f{k}" for k in range(X.shape[1])], dtype=object)
         if self.C is None:
-            if groups is not None and len(np.unique(groups)) >= self.cv:
-                splits = list(GroupKFold(n_splits=self.cv).split(Z, y, groups))
-            else:
-                splits = list(StratifiedKFold(self.cv, shuffle=True, random_state=self.random_state).split(Z, y))
-            self.cv_scores_ = self._cv_path(Z, y, splits)
+            splits, self.cv_folds_, self.cv_split_ = cv_splits(y, groups, self.cv, self.random_state)
+            self.cv_scores_ = c_path_scores(self, Z, y, splits)
             self.C_ = float(np.asarray(self.Cs)[int(np.nanargmax(self.cv_scores_))])
         else:
-            self.cv_scores_ = np.array([])
+            self.cv_scores_, self.cv_folds_, self.cv_split_ = np.array([]), None, None
             self.C_ = float(self.C)
         est = self._estimator(self.C_).fit(Z, y)
         self.n_iter_ = int(np.max(est.n_iter_))  # solver iterations of the final fit
@@ -173,35 +176,6 @@ class SoftnessModel(ClassifierMixin, BaseEstimator):
         self._set_domain(training_domain(X, self.mean_, self.scale_, active))
         return self
 
-    def _cv_path(self, Z, y, splits) -> np.ndarray:
-        """Mean held-out balanced accuracy of each C over the folds that hold both classes (NaN when none does).
-
-        Per fold the Cs are fitted from the smallest up, each logistic fit warm-started from the previous solution
-        (the optimum of each C is unique: the path only saves iterations)."""
-        from sklearn.metrics import balanced_accuracy_score
-        from ..progress import progress_bar
-
-        Cs = np.asarray(self.Cs, dtype=np.float64)
-        scores = np.full((len(Cs), len(splits)), np.nan)
-        with progress_bar(total=len(Cs) * len(splits), desc="softness: C by cross-validation", unit="fit",
-                          disable=not self.progress) as bar:
-            for k, (tr, te) in enumerate(splits):
-                if len(np.unique(y[tr])) < 2 or len(np.unique(y[te])) < 2:
-                    bar.update(len(Cs))
-                    continue
-                est = None
-                for c in np.argsort(Cs, kind="stable"):
-                    if est is None or self.classifier != "logistic":
-                        est = self._estimator(Cs[c], warm_start=True)
-                    else:
-                        est.set_params(C=Cs[c])
-                    est.fit(Z[tr], y[tr])
-                    scores[c, k] = balanced_accuracy_score(y[te], est.predict(Z[te]))
-                    bar.update()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # a C without any usable fold stays NaN
-            return np.nanmean(scores, axis=1)
-
     def _set_domain(self, domain: dict) -> None:
         self.domain_ = domain
         self._domain_inverse = np.linalg.inv(np.asarray(domain["covariance"], dtype=np.float64))
@@ -211,15 +185,13 @@ class SoftnessModel(ClassifierMixin, BaseEstimator):
         training covariance of the model's active features (+ DOMAIN_RIDGE on its diagonal); NaN where a feature is
         not finite. A dead feature (constant in training) outside its training range gives +inf."""
         X = np.asarray(X, dtype=np.float64)
-        d = self.domain_
-        active = np.asarray(d["active"], dtype=bool)
-        Z = ((X - self.mean_) / self.scale_)[:, active]
-        dist = np.sqrt(np.einsum("ij,ij->i", Z @ self._domain_inverse, Z))
-        lo, hi, pad = (np.asarray(d[k], dtype=np.float64) for k in ("min", "max", "range_pad"))
-        outside = ((X < lo - pad) | (X > hi + pad))[:, ~active].any(axis=1)
-        dist[outside] = np.inf
-        dist[~np.isfinite(X).all(axis=1)] = np.nan
-        return dist
+        return domain_distance(X, self._standardised(X), self.domain_, self._domain_inverse)
+
+    def _standardised(self, X: np.ndarray) -> np.ndarray:
+        """(X - mean_) / scale_ as a new float64 array (one copy, the division in place)."""
+        Z = np.subtract(X, self.mean_)
+        Z /= self.scale_
+        return Z
 
     def _check_fitted(self):
         if not hasattr(self, "coef_"):
@@ -233,7 +205,9 @@ class SoftnessModel(ClassifierMixin, BaseEstimator):
         if X.shape[-1] != self.coef_.size:
             raise SchemaError(f"features have {X.shape[-1]} columns; the model expects {self.coef_.size}.",
                               fix="compute features with the model's parameter set.")
-        Z = (X - self.mean_) / self.scale_
+        return self._hyperplane(self._standardised(X))
+
+    def _hyperplane(self, Z: np.ndarray) -> np.ndarray:
         return (Z @ self.coef_ + self.intercept_) / np.linalg.norm(self.coef_)
 
     def decision_function(self, X) -> np.ndarray:
@@ -277,7 +251,8 @@ class SoftnessModel(ClassifierMixin, BaseEstimator):
     def to_dict(self) -> dict:
         """The model as plain JSON-able data."""
         self._check_fitted()
-        return {"classifier": self.classifier, "C": self.C_, "mean": self.mean_.tolist(),
+        return {"classifier": self.classifier, "C": self.C_, "cv_folds": getattr(self, "cv_folds_", None),
+                "cv_split": getattr(self, "cv_split_", None), "mean": self.mean_.tolist(),
                 "scale": self.scale_.tolist(), "coef": self.coef_.tolist(), "intercept": self.intercept_,
                 "feature_names": [str(n) for n in self.feature_names_in_],
                 "dead_features": list(getattr(self, "dead_features_", [])),
@@ -322,6 +297,7 @@ class SoftnessModel(ClassifierMixin, BaseEstimator):
         try:
             model = cls(classifier=content["classifier"], C=content["C"])
             model.C_ = float(content["C"])
+            model.cv_folds_, model.cv_split_ = content.get("cv_folds"), content.get("cv_split")  # None: older file
             model.mean_ = np.asarray(content["mean"], dtype=np.float64)
             model.scale_ = np.asarray(content["scale"], dtype=np.float64)
             model.coef_ = np.asarray(content["coef"], dtype=np.float64)
@@ -381,12 +357,20 @@ class SoftnessModel(ClassifierMixin, BaseEstimator):
         self.check_features(features)
         X = np.asarray(features.transpose("frame", "atom", "feature").values, dtype=np.float64)
         flat = X.reshape(-1, X.shape[-1])
-        S = self.softness(flat).reshape(X.shape[:2])
-        S[~np.isfinite(X).all(axis=-1)] = np.nan
+        finite = np.isfinite(flat).all(axis=-1)
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(1, user_api="blas"):  # as in fit: (chunk, ~100) @ (~100, ~100) only spins with more
+            Z = self._standardised(flat)  # once, for the softness and the domain distance
+            S = self._hyperplane(Z)
+            S[~finite] = np.nan
+            dist = domain_distance(flat, Z, self.domain_, self._domain_inverse, finite) \
+                if hasattr(self, "domain_") else None
+        S = S.reshape(X.shape[:2])
         coords = {k: v for k, v in features.coords.items() if "feature" not in v.dims}
         out = xr.DataArray(S, dims=("frame", "atom"), coords=coords, name="softness")
-        if hasattr(self, "domain_"):
-            inside = (self.domain_distance(flat) <= self.domain_["threshold"]).reshape(S.shape)
+        if dist is not None:
+            inside = (dist <= self.domain_["threshold"]).reshape(S.shape)
             out = out.assign_coords(in_domain=(("frame", "atom"), inside))
             n_out = int((np.isfinite(S) & ~inside).sum())
             if warn and n_out:
@@ -437,7 +421,7 @@ def train_softness(features: xr.DataArray, labels: xr.DataArray, r_cut: float, n
     model.feature_signature_ = ts.signature
     model.metrics_ = {"test": test_metrics, "train": train_metrics,
                       "cv_balanced_accuracy": dict(zip(map(str, model.Cs), model.cv_scores_.tolist()))
-                      if model.cv_scores_.size else {}}
+                      if model.cv_scores_.size else {}, "cv_folds": model.cv_folds_, "cv_split": model.cv_split_}
     model.provenance_ = {**ts.info, "classifier": classifier, "test_fraction": test_fraction,
                          "n_dead_features": len(model.dead_features_),
                          "gap_blocks": gap_blocks, "n_train": int(train.sum()), "n_test": int(test.sum()),
@@ -448,5 +432,6 @@ def train_softness(features: xr.DataArray, labels: xr.DataArray, r_cut: float, n
                          "features_source": features.attrs.get("source", ""),
                          "trained": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
                          "ssefeat_version": __version__}
-    return model, {"test": test_metrics, "train": train_metrics, "C": model.C_, "training_set": ts}
+    return model, {"test": test_metrics, "train": train_metrics, "C": model.C_, "cv_folds": model.cv_folds_,
+                   "training_set": ts}
 
