@@ -78,9 +78,7 @@ def disorder_figure(profile: xr.Dataset, regions: xr.Dataset | None = None, titl
     twin.set_ylabel(ylabel)
     twin.set_ylim(bottom=0)
     _shade(bottom, profile, regions)
-    lines = bottom.get_legend_handles_labels()
-    extra = twin.get_legend_handles_labels()
-    handles, labels = lines[0] + extra[0], lines[1] + extra[1]
+    handles, labels = (a + b for a, b in zip(bottom.get_legend_handles_labels(), twin.get_legend_handles_labels()))
     if regions is not None and "region" in regions:
         from matplotlib.patches import Patch
 
