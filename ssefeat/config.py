@@ -30,7 +30,7 @@ import json
 from pathlib import Path
 
 from . import defaults as D
-from .config_rules import check_values
+from .config_rules import check_parameter_set, check_values
 from .errors import ConfigError, MissingFileError, ParameterError
 
 DEFAULTS: dict = {
@@ -191,7 +191,10 @@ def check_config(config: dict) -> None:
     if tr["temperatures"] and len(tr["temperatures"]) != n_runs:
         raise ConfigError(f"{len(tr['temperatures'])} temperatures for {n_runs} trajectories.",
                           fix="give one temperature per file, in the same order.")
-    _check_parameters(config["features"])
+    if config["features"]["enabled"]:
+        check_parameter_set(str(config["features"]["parameters"]), "features.parameters",
+                            ", or the path of a JSON parameter set (`ssefeat feature-params -o params.json` writes one "
+                            "to edit).")
     first = None
     if tr["generate"]:
         from .md.systems import get_system
@@ -240,17 +243,6 @@ def _check_sites(sc: dict) -> None:
     m = sc["min_residence"]
     if isinstance(m, bool) or not isinstance(m, int) or m < 1:
         raise ConfigError(f"sites.min_residence must be a whole number of frames >= 1, got {m!r}.")
-
-
-def _check_parameters(fc: dict) -> None:
-    """features.parameters names a parameter set or an existing JSON file of one."""
-    from .features.parameters import SYSTEMS
-
-    name = str(fc["parameters"])
-    if fc["enabled"] and name not in SYSTEMS and not (Path(name).suffix == ".json" and Path(name).exists()):
-        raise ConfigError(f"features.parameters = \"{name}\" is neither a named parameter set nor a JSON file.",
-                          fix=f"use one of {', '.join(sorted(SYSTEMS))}, or the path of a JSON parameter set "
-                              "(`ssefeat feature-params -o params.json` writes one to edit).")
 
 
 def _check_roles(config: dict, present: set, source: str) -> None:
