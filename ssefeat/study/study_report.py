@@ -6,18 +6,14 @@ written to a temporary name and renamed."""
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import numpy as np
 
 from .study_tree import plain as _plain
+from .thesis_comparison import _num as _f
 
 __all__ = ["write_study", "report_markdown"]
-
-
-def _f(v, fmt=".3g"):
-    return "n/a" if v is None or (isinstance(v, float) and not math.isfinite(v)) else format(v, fmt)
 
 
 def report_markdown(res: dict) -> str:
