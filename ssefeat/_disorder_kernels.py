@@ -73,7 +73,7 @@ def _slab_weights(s_axis, n_axis, p, n_slabs, h_axis, sigma, r_cut, n_touch):
 
 
 @numba.njit(cache=True, parallel=True)
-def _project_orthogonal(su, sv, first, w, order, starts, nu, nv, hu, hv, n_slabs, sigma, r_cut, norm):
+def _project_orthogonal(su, sv, w, order, starts, nu, nv, hu, hv, n_slabs, sigma, r_cut, norm):
     """Slab projections for an orthogonal cell (separable Gaussians), parallel over slabs (no write races).
 
     Atoms are bucketed by the first slab they touch (``order``, ``starts``): slab s visits the buckets s, s - 1, ...,
@@ -180,7 +180,7 @@ def _buckets(first: np.ndarray, n_slabs: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def slab_projections(frac: np.ndarray, cell: np.ndarray, n_grid, axis: int, planes_per_slab: int, sigma: float,
-                     r_cut: float | None = None, weights: np.ndarray | None = None) -> np.ndarray:
+                     r_cut: float | None = None) -> np.ndarray:
     """Gaussian density of the atoms integrated across each slab: array (n_slabs, n_u, n_v) in 1/Å^2.
 
     Parameters
@@ -190,8 +190,7 @@ def slab_projections(frac: np.ndarray, cell: np.ndarray, n_grid, axis: int, plan
     n_grid : 3 ints, grid points along a, b, c; ``n_grid[axis]`` must be a multiple of ``planes_per_slab``.
     axis : 0, 1, 2 (a, b, c): the slab normal is perpendicular to the two other cell vectors.
     planes_per_slab : grid planes per slab (1 gives the full 3D grid, times the plane spacing).
-    sigma : Gaussian width, Å.  r_cut : truncation radius, Å (default ``TRUNCATE * sigma``).
-    weights : unused placeholder for per-atom weights (all atoms weigh 1).
+    sigma : Gaussian width, Å.  r_cut : truncation radius, Å (default ``TRUNCATE * sigma``). Every atom weighs 1.
     """
     frac = np.ascontiguousarray(np.asarray(frac, dtype=np.float64) % 1.0)
     frac[frac >= 1.0] = 0.0
@@ -219,7 +218,7 @@ def slab_projections(frac: np.ndarray, cell: np.ndarray, n_grid, axis: int, plan
         first, w = _slab_weights(frac[:, axis].copy(), int(n_grid[axis]), p, n_slabs, float(h[axis]), float(sigma),
                                  r_cut, n_touch)
         order, starts = _buckets(first, n_slabs)
-        return _project_orthogonal(frac[:, ua].copy(), frac[:, va].copy(), first, w, order, starts, int(n_grid[ua]),
+        return _project_orthogonal(frac[:, ua].copy(), frac[:, va].copy(), w, order, starts, int(n_grid[ua]),
                                    int(n_grid[va]), float(h[ua]), float(h[va]), n_slabs, float(sigma), r_cut, norm)
     first, _ = _slab_weights(frac[:, axis].copy(), int(n_grid[axis]), p, n_slabs, float(h_perp), float(sigma), r_cut,
                              n_touch)

@@ -30,7 +30,7 @@ import json
 from pathlib import Path
 
 from . import defaults as D
-from .config_rules import check_values
+from .config_rules import check_parameter_set, check_values
 from .errors import ConfigError, MissingFileError, ParameterError
 
 DEFAULTS: dict = {
@@ -191,7 +191,10 @@ def check_config(config: dict) -> None:
     if tr["temperatures"] and len(tr["temperatures"]) != n_runs:
         raise ConfigError(f"{len(tr['temperatures'])} temperatures for {n_runs} trajectories.",
                           fix="give one temperature per file, in the same order.")
-    _check_parameters(config["features"])
+    if config["features"]["enabled"]:
+        check_parameter_set(str(config["features"]["parameters"]), "features.parameters",
+                            ", or the path of a JSON parameter set (`ssefeat feature-params -o params.json` writes one "
+                            "to edit).")
     first = None
     if tr["generate"]:
         from .md.systems import get_system
@@ -240,17 +243,6 @@ def _check_sites(sc: dict) -> None:
     m = sc["min_residence"]
     if isinstance(m, bool) or not isinstance(m, int) or m < 1:
         raise ConfigError(f"sites.min_residence must be a whole number of frames >= 1, got {m!r}.")
-
-
-def _check_parameters(fc: dict) -> None:
-    """features.parameters names a parameter set or an existing JSON file of one."""
-    from .features.parameters import SYSTEMS
-
-    name = str(fc["parameters"])
-    if fc["enabled"] and name not in SYSTEMS and not (Path(name).suffix == ".json" and Path(name).exists()):
-        raise ConfigError(f"features.parameters = \"{name}\" is neither a named parameter set nor a JSON file.",
-                          fix=f"use one of {', '.join(sorted(SYSTEMS))}, or the path of a JSON parameter set "
-                              "(`ssefeat feature-params -o params.json` writes one to edit).")
 
 
 def _check_roles(config: dict, present: set, source: str) -> None:
@@ -305,17 +297,10 @@ def _check_cutoffs(config: dict, first_frame, source: str) -> None:
             raise ConfigError(f"{source}: {err.what}", fix=err.fix) from None
 
 
-def _positive_int(lc: dict, key: str, minimum: int = 1) -> int:
-    value = lc[key]
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ConfigError(f"labels.{key} must be a whole number of frames >= {minimum}, got {value!r}.",
-                          fix=f"set labels.{key} = {max(minimum, 10)} (for example).")
-    return value
-
-
 def check_labels(lc: dict, first_frame=None) -> None:
     """Refuse an unknown labels.kind or parameters its label cannot use (the cutoff against the cell when the
-    trajectory's first frame is given)."""
+    trajectory's first frame is given). The type and range of each value are :data:`~ssefeat.config_rules.RULES`'
+    (checked by :func:`check_config` first)."""
     from .dynamics.labels import LABEL_KINDS, PIPELINE_KINDS
 
     kind = lc["kind"]
@@ -325,27 +310,15 @@ def check_labels(lc: dict, first_frame=None) -> None:
                           fix="use one of: " + "; ".join(f'"{k}" ({v.description})' for k, v in PIPELINE_KINDS.items())
                               + ".")
     if kind == "p_hop":
-        if lc["t_R_ps"] is not None:
-            if isinstance(lc["t_R_ps"], bool) or not isinstance(lc["t_R_ps"], (int, float)) or lc["t_R_ps"] <= 0:
-                raise ConfigError(f"labels.t_R_ps must be a positive time in ps, got {lc['t_R_ps']!r}.",
-                                  fix="set labels.t_R_ps = 2.0 (for example), or leave it out and give t_R_frames.")
-        else:
-            _positive_int(lc, "t_R_frames", 2)
         return
-    lag = _positive_int(lc, "lag_frames")
-    if kind == "d_cum":
-        window = _positive_int(lc, "window_frames")
-        if window % lag:
-            raise ConfigError(f"labels.window_frames ({window}) is not a multiple of labels.lag_frames ({lag}).",
-                              fix=f"set labels.window_frames = {max(1, window // lag) * lag}.")
-        if lc["align"] not in ("forward", "centre", "center"):
-            raise ConfigError(f"labels.align must be \"forward\" or \"centre\", got {lc['align']!r}.")
+    lag, window = lc["lag_frames"], lc["window_frames"]
+    if kind == "d_cum" and window % lag:
+        raise ConfigError(f"labels.window_frames ({window}) is not a multiple of labels.lag_frames ({lag}).",
+                          fix=f"set labels.window_frames = {max(1, window // lag) * lag}.")
     cutoff = lc["cutoff"]
-    if cutoff is None or isinstance(cutoff, bool) or not isinstance(cutoff, (int, float)) or cutoff <= 0:
+    if cutoff is None:
         raise ConfigError(f"labels.kind = \"{kind}\" needs labels.cutoff, the neighbour cutoff in Å "
                           f"(got {cutoff!r}).", fix="set labels.cutoff, e.g. 4.0 (near the first minimum of g(r)).")
-    if lc["normalize"] not in ("sum", "mean"):
-        raise ConfigError(f"labels.normalize must be \"sum\" or \"mean\", got {lc['normalize']!r}.")
     if first_frame is not None and "cell" in first_frame:
         from .box import check_cutoff
 

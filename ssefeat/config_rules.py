@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 from .errors import ConfigError
@@ -254,6 +255,15 @@ def check_study_values(study: dict, allowed: set | None = None) -> None:
         if not rule.test(value):
             raise ConfigError(f"study.{key} must be {rule.allowed}, got {_toml(value)}.",
                               fix=f"set [study] {key} to {rule.allowed}, or leave it out for the default.")
+
+
+def check_parameter_set(name: str, key: str, fix_tail: str) -> None:
+    """Refuse ``key = name`` unless it names a structure-function parameter set or an existing JSON file of one."""
+    from .features.parameters import SYSTEMS
+
+    if name not in SYSTEMS and not (Path(name).suffix == ".json" and Path(name).exists()):
+        raise ConfigError(f"{key} = \"{name}\" is neither a named parameter set nor a JSON file.",
+                          fix=f"use one of {', '.join(sorted(SYSTEMS))}{fix_tail}")
 
 
 def _toml(value) -> str:

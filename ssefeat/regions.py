@@ -343,10 +343,8 @@ def find_regions(profile: xr.Dataset, crystal_below: float = 0.35, glass_above: 
                            "min_contrast": min_contrast, "alpha": alpha, "n_samples": n_samples, "seed": seed,
                            "single_phase_split": single_phase_split},
           units="1", analysis="ssefeat.regions.find_regions")
-    out.attrs.update(geometry)
-    out.attrs.update(FLAG_ATTRS)
-    out.attrs.update({"crystal_below": crystal_below, "glass_above": glass_above, "method": method,
-                      "rule": rule, "levels_from": levels_from, "F_threshold_crystal": float(thr_c),
+    out.attrs.update({**geometry, **FLAG_ATTRS, "crystal_below": crystal_below, "glass_above": glass_above,
+                      "method": method, "rule": rule, "levels_from": levels_from, "F_threshold_crystal": float(thr_c),
                       "F_threshold_glass": float(thr_g),
                       "interface_significant": int(sig["significant"]), "interface_p_value": sig["p_value"],
                       "interface_z": sig["z"], "contrast": sig["contrast"], "slab_noise": sig["slab_noise"],

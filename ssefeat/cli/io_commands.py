@@ -107,10 +107,9 @@ def _summarise(chunks) -> dict:
     out["n_frames"] = n_frames
     out.pop("density_g_cm3", None)  # of the first chunk only; recomputed by the caller from the mean volume
     if cell_first is not None:
-        mean_vol = vol_sum / n_frames
         out["volume_A3"] = (float(vol_min), float(vol_max))
         out["cell_constant"] = not varying
-        out["number_density_per_A3"] = out["n_atoms"] / mean_vol
+        out["number_density_per_A3"] = out["n_atoms"] / (vol_sum / n_frames)  # over the mean volume
     return out
 
 
@@ -183,8 +182,7 @@ def info(file, topology, type_map, fmt, timestep_ps, chunk, as_json):
     summary = _summarise(remember(nonempty(chunks, file)))
     summary["format"] = fmt_name
     summary["time_is_frame_index"] = bool(first["attrs"].get("time_is_frame_index", 0))
-    for k, v in first["coords"].items():
-        summary[f"coord_{k}"] = v
+    summary.update({f"coord_{k}": v for k, v in first["coords"].items()})
     if "mass" in first and "number_density_per_A3" in summary:
         from ..units import AMU_PER_ANGSTROM3_TO_G_PER_CM3
 

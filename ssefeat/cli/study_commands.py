@@ -25,11 +25,9 @@ def study_cmd(config_file, output):
     from ..study.study_config import read_study_config, resolve_study_paths
 
     study = read_study_config(config_file)
-    folder = output or study.pop("folder")
-    study.pop("folder", None)
-    config = {"study": study, "trajectory": {}}
-    resolve_study_paths(config, Path(config_file).parent)
-    out = Pipeline(load_config({"study": study, "output": {"folder": folder}})).run()
+    folder = study.pop("folder")
+    resolve_study_paths({"study": study, "trajectory": {}}, Path(config_file).parent)
+    out = Pipeline(load_config({"study": study, "output": {"folder": output or folder}})).run()
     for row in json.loads((out / "study.json").read_text())["comparison"]:
         click.echo(f"[{row['verdict']}] {row['statement']}: {row['measured']}")
     click.echo(f"report: {out}/study_report.md")

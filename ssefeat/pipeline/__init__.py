@@ -46,8 +46,7 @@ class Pipeline:
         self.progress = progress
         self.timings: dict[str, float] = {}  # stages computed by this run, s
         self.earlier_timings: dict[str, float] = {}  # up-to-date stages: their time when they were computed, s
-        self._client = None
-        self._cluster = None
+        self._client = self._cluster = None
 
     def record_timing(self, timer: str, key: str, computed: bool) -> None:
         """Keep a computed stage's time in ``stages/timings.json`` (with its hash); for an up-to-date stage, take
@@ -154,12 +153,11 @@ class Pipeline:
     def _run(self) -> Path:
         c = self.config
         (self.out / "config.json").write_text(json.dumps(c, indent=1, default=str))
-        on = {s: bool(c[s]["enabled"]) for s in ("features", "labels", "softness", "correlate", "transport",
-                                                   "disorder", "sites")}
-        if not (c["trajectory"]["files"] or c["trajectory"]["generate"]):  # a study alone
-            on = dict.fromkeys(on, False)
+        runs = bool(c["trajectory"]["files"] or c["trajectory"]["generate"])  # False: a study alone
+        on = {s: runs and bool(c[s]["enabled"]) for s in ("features", "labels", "softness", "correlate", "transport",
+                                                          "disorder", "sites")}
         try:
-            trajs = self.trajectories() if c["trajectory"]["files"] or c["trajectory"]["generate"] else []
+            trajs = self.trajectories() if runs else []
             feats = [self.features(k, p) for k, p in enumerate(trajs)] if on["features"] else []
             labels = [self.labels(k, p) for k, p in enumerate(trajs)] if on["labels"] else []
             soft = self.softness(feats, labels) if on["softness"] and feats else []

@@ -30,10 +30,6 @@ def features_chunk(trajectory_path: str, start: int, stop: int, config: dict) ->
     return out if isinstance(out, xr.Dataset) else out.to_dataset(name="features")
 
 
-def _chunk(trajectory_path: str, config: dict, start: int, stop: int) -> xr.Dataset:
-    return features_chunk(trajectory_path, start, stop, config)
-
-
 def cluster_types_of(trajectory_path: str, config: dict) -> list[str]:
     """The anion cluster types of a trajectory's first frame (fixes the environment columns for every chunk)."""
     from ..features.clusters import cluster_counts, find_clusters
@@ -60,4 +56,4 @@ class FeaturesStage(Stage, label="features", inputs=("traj",), sections=("trajec
         return features_chunk(str(self.traj), 0, 1, self.chunk_config)
 
     def chunk_task(self):
-        return functools.partial(_chunk, str(self.traj), self.chunk_config)
+        return functools.partial(features_chunk, str(self.traj), config=self.chunk_config)

@@ -171,13 +171,10 @@ def report_lines(tree) -> list[str]:
                                  f"({int(m['n_visits'])}) |")
     if "arrhenius" in tree.children:
         a = tree["arrhenius"].to_dataset()
-        pairs = [(f, t) for f in a["from_type"].values for t in a["to_type"].values
-                 if np.isfinite(float(a["activation_energy"].sel(from_type=f, to_type=t)))]
-        rows = []
-        for f, t in pairs:
-            x = a.sel(from_type=f, to_type=t)
-            rows.append(f"{f} → {t}: {_f(x['activation_energy'], x['activation_energy_err'])} eV "
-                        f"({int(x['n_temperatures'])} temperatures, {int(x['n_jumps_total'])} jumps)")
+        cells = [(f, t, a.sel(from_type=f, to_type=t)) for f in a["from_type"].values for t in a["to_type"].values]
+        rows = [f"{f} → {t}: {_f(x['activation_energy'], x['activation_energy_err'])} eV "
+                f"({int(x['n_temperatures'])} temperatures, {int(x['n_jumps_total'])} jumps)"
+                for f, t, x in cells if np.isfinite(float(x["activation_energy"]))]
         lines += ["", "E_a per jump type (Arrhenius of the escape rate over the runs' temperatures, weighted, Birge "
                   "scaled): " + ("; ".join(rows) or "no jump type seen at two temperatures") + "."]
     lines += _leaving_lines(tree, runs)

@@ -58,8 +58,7 @@ def disorder_figure(profile: xr.Dataset, regions: xr.Dataset | None = None, titl
         if regions.attrs.get("interface_significant") == 0 and "interface_p_value" in regions.attrs:
             top.text(0.02, 0.04, f"no significant interface (p = {regions.attrs['interface_p_value']:.2g})",
                      transform=top.transAxes, fontsize=7, color="0.3")
-    top.set_ylabel("F(z)")
-    top.set_ylim(bottom=0)
+    top.set(ylabel="F(z)", ylim=(0, None))
     _shade(top, profile, regions)
     top.legend(loc="best")
     if title:
@@ -68,19 +67,14 @@ def disorder_figure(profile: xr.Dataset, regions: xr.Dataset | None = None, titl
     conc = profile["concentration"]
     for k, sp in enumerate(conc["species"].values):
         bottom.plot(z, conc.sel(species=sp).values, "-", color=colour(str(sp), k), label=str(sp))
-    bottom.set(ylabel="atom fraction", ylim=(0, 1.05))
-    axis = profile.attrs.get("axis", "z")
-    bottom.set_xlabel(f"position along {axis} (Å)")
+    bottom.set(ylabel="atom fraction", ylim=(0, 1.05), xlabel=f"position along {profile.attrs.get('axis', 'z')} (Å)")
     twin = bottom.twinx()
     density, ylabel = (("mass_density", "density (g/cm³)") if "mass_density" in profile
                        else ("total_density", "number density (1/Å³)"))
     twin.plot(z, profile[density].values, color="k", ls="--", lw=1.2, label="density")
-    twin.set_ylabel(ylabel)
-    twin.set_ylim(bottom=0)
+    twin.set(ylabel=ylabel, ylim=(0, None))
     _shade(bottom, profile, regions)
-    lines = bottom.get_legend_handles_labels()
-    extra = twin.get_legend_handles_labels()
-    handles, labels = lines[0] + extra[0], lines[1] + extra[1]
+    handles, labels = (a + b for a, b in zip(bottom.get_legend_handles_labels(), twin.get_legend_handles_labels()))
     if regions is not None and "region" in regions:
         from matplotlib.patches import Patch
 

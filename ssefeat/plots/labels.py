@@ -23,8 +23,8 @@ def d2min_distribution(result, variable: str = "d2min", bins: int = 60, ax=None)
             ax.hist(np.log10(data[sel]), bins=edges, histtype="step", density=True, color=colour(s, k), label=s)
         ax.legend()
     units = values.attrs.get("units", "angstrom^2").replace("angstrom", "Å")
-    ax.set_xlabel(f"log10 {variable} ({units}, {values.attrs.get('normalize', 'sum')} over neighbours)")
-    ax.set_ylabel("probability density")
+    ax.set(xlabel=f"log10 {variable} ({units}, {values.attrs.get('normalize', 'sum')} over neighbours)",
+           ylabel="probability density")
     return fig
 
 

@@ -41,8 +41,7 @@ def soft_hard_rdf(ds: xr.Dataset, softness: xr.DataArray, types=("PS4", "P2S7", 
     for f in range(len(pick)):
         pos, vol = sub["positions"].values[f], abs(np.linalg.det(cells[f]))
         groups = (S[f] > 0, S[f] < 0)
-        for g, mask in enumerate(groups):
-            n_centres[g] += int(mask.sum())
+        n_centres += [int(mask.sum()) for mask in groups]
         for k, t in enumerate(types):
             anions = np.flatnonzero((sp == anion) & (ctype[f] == t))
             if not anions.size:

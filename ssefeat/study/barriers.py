@@ -48,11 +48,6 @@ def _as_atoms(atoms):
     raise ParameterError(f"atoms must be ase.Atoms or a ssefeat Simulation, got {type(atoms).__name__}.")
 
 
-def _calc_for(calc, shared: bool):
-    """An independent calculator for one image when the calculator can copy itself (ssefeat's can)."""
-    return calc if shared else calc.copy()
-
-
 def relax(atoms, fmax: float = 0.01, steps: int = 2000) -> dict:
     """FIRE-relax ``atoms`` in place (its constraints kept); energy (eV), steps and convergence."""
     from ase.optimize import FIRE
@@ -81,7 +76,7 @@ def _ends(atoms, index: int, target, calculator, fmax: float, steps: int):
     shared = not hasattr(calc, "copy") or not callable(getattr(calc, "copy"))
     initial, final = atoms.copy(), atoms.copy()
     final.positions[index] = end
-    initial.calc, final.calc = _calc_for(calc, shared), _calc_for(calc, shared)
+    initial.calc, final.calc = (calc, calc) if shared else (calc.copy(), calc.copy())  # one copy per image
     r0, r1 = relax(initial, fmax, steps), relax(final, fmax, steps)
     for name, r in (("initial", r0), ("final", r1)):
         if not r["converged"]:
@@ -128,7 +123,7 @@ def neb_barrier(atoms, index: int, target, calculator=None, *, n_images: int = 7
     max_disp = _check_distinct(initial, final, index, same_minimum_tol)
     images = [initial] + [initial.copy() for _ in range(int(n_images))] + [final]
     for im in images[1:-1]:
-        im.calc = _calc_for(calc, shared)
+        im.calc = calc if shared else calc.copy()
     neb = NEB(images, k=k, climb=climb, method="improvedtangent", allow_shared_calculator=shared)
     neb.interpolate(method="idpp" if idpp else "linear", mic=True)
     opt = FIRE(neb, logfile=None)
@@ -164,7 +159,7 @@ def drag_scan(atoms, index: int, target, calculator=None, *, n_points: int = 11,
     a = initial.positions[index].copy()
     hop = _mic(final.positions[index] - a, cell)
     work = initial.copy()
-    work.calc = _calc_for(calc, shared)
+    work.calc = calc if shared else calc.copy()
     t = np.linspace(0.0, 1.0, int(n_points))
     energies, ok = [], True
     for ti in t:

@@ -18,6 +18,10 @@ from .barriers import SameMinimumError, neb_barrier, relax
 
 __all__ = ["glass_atoms", "empty_sites", "soft_hard_barriers", "hop_barriers", "compare_barriers"]
 
+#: the fields of a :func:`~ssefeat.study.barriers.neb_barrier` result kept in a band's record
+_BAND = ("barrier_forward", "barrier_backward", "hop_length", "converged", "saddle_inside")
+_SAME_MINIMUM = "ends relax into one minimum"
+
 
 def glass_atoms(ds: xr.Dataset, frame: int, system_kwargs: dict | None = None, calculator=None):
     """ase.Atoms of frame position ``frame`` of a trajectory with a calculator: ``calculator`` if given, else the
@@ -111,11 +115,9 @@ def soft_hard_barriers(ds: xr.Dataset, softness: xr.DataArray, *, n_soft: int = 
                 try:
                     r = neb_barrier(atoms, a, sites[k], relax_fmax=quench_fmax, same_minimum_tol=tol, **neb)
                 except SameMinimumError:
-                    out["skipped"].append({"atom": a, "kind": kind, "why": "ends relax into one minimum"})
+                    out["skipped"].append({"atom": a, "kind": kind, "why": _SAME_MINIMUM})
                     continue
-                out[kind].append({"atom": a, "S": float(s_of[a]), "barrier_forward": r["barrier_forward"],
-                                  "barrier_backward": r["barrier_backward"], "hop_length": r["hop_length"],
-                                  "converged": r["converged"], "saddle_inside": r["saddle_inside"]})
+                out[kind].append({"atom": a, "S": float(s_of[a]), **{f: r[f] for f in _BAND}})
                 break
     return out
 
@@ -157,11 +159,9 @@ def hop_barriers(ds: xr.Dataset, softness: xr.DataArray, *, n_soft: int = 5, n_h
         try:
             r = neb_barrier(atoms, a, target, relax_fmax=quench_fmax, same_minimum_tol=tol, **neb)
         except SameMinimumError:
-            out["skipped"].append({"atom": atom, "kind": kind, "why": "ends relax into one minimum"})
+            out["skipped"].append({"atom": atom, "kind": kind, "why": _SAME_MINIMUM})
             continue
-        out[kind].append({"atom": atom, "S": s, "event_frame": f_event, "barrier_forward": r["barrier_forward"],
-                          "barrier_backward": r["barrier_backward"], "hop_length": r["hop_length"],
-                          "converged": r["converged"], "saddle_inside": r["saddle_inside"]})
+        out[kind].append({"atom": atom, "S": s, "event_frame": f_event, **{f: r[f] for f in _BAND}})
         if len(out["soft"]) >= n_soft and len(out["hard"]) >= n_hard:
             break
     return out

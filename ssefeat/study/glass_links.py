@@ -23,8 +23,7 @@ def _ion_means(S: xr.DataArray) -> np.ndarray:
     v = S.transpose("frame", "atom").values
     ok = np.isfinite(v)
     n = ok.sum(axis=0)
-    m = np.where(ok, v, 0.0).sum(axis=0)[n > 0] / n[n > 0]
-    return m
+    return np.where(ok, v, 0.0).sum(axis=0)[n > 0] / n[n > 0]
 
 
 def softness_summary(S: xr.DataArray, edges: np.ndarray) -> dict:

@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import OutputError, ParameterError
+from ..errors import MissingFileError, OutputError, ParameterError
 
 __all__ = ["GlassRun", "simulate_series", "runs_from_files"]
 
@@ -40,8 +40,6 @@ def runs_from_files(files: dict) -> list[GlassRun]:
             raise ParameterError(f"glass {glass!r} needs 'counts' (anion counts) and 'files' ({{T: path}}).")
         for temp, path in spec["files"].items():
             if not Path(path).exists():
-                from ..errors import MissingFileError
-
                 raise MissingFileError(f"trajectory {path} of glass {glass!r} does not exist.")
             out.append(GlassRun(str(glass), float(temp), str(path), dict(spec["counts"])))
     return out

@@ -57,8 +57,7 @@ def _renumbered(F: xr.DataArray, lab: xr.DataArray, n_max: int):
     n = F.sizes["atom"]
     new = np.arange(n)
     F = F.drop_vars([c for c in F.coords if "atom" in F[c].dims and c != "atom"]).assign_coords(atom=new)
-    lab = lab.drop_vars([c for c in lab.coords if "atom" in lab[c].dims and c != "atom"])
-    lab = lab.sel(atom=lab["atom"].values).assign_coords(atom=new)
+    lab = lab.drop_vars([c for c in lab.coords if "atom" in lab[c].dims and c != "atom"]).assign_coords(atom=new)
     if n < n_max:
         F = F.reindex(atom=np.arange(n_max), fill_value=0.0)
         lab = lab.reindex(atom=np.arange(n_max))  # NaN: never a training sample

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..config_rules import STUDY_RULES, check_study_values
+from ..config_rules import STUDY_RULES, check_parameter_set, check_study_values
 from ..errors import ConfigError, MissingFileError, SsefeatError
 
 __all__ = ["read_study_config", "check_study", "user_glasses", "resolve_study_paths", "study_result",
@@ -120,9 +120,8 @@ def _check_groups(groups: dict) -> None:
 def _check_glasses(glasses: dict, mobile: str) -> list:
     """The GlassRuns of the user's glasses, every file checked (exists, holds the mobile species)."""
     from ..io import read
-    from .glass_runs import GlassRun
+    from .glass_runs import runs_from_files
 
-    runs = []
     for g, spec in glasses.items():
         extra = sorted(set(spec) - {"counts", "files"})
         if extra or "counts" not in spec or "files" not in spec:
@@ -135,7 +134,7 @@ def _check_glasses(glasses: dict, mobile: str) -> list:
                               f"got {c!r}.", fix="e.g. counts = {PS4 = 28, P2S7 = 56, P2S6 = 23}.")
         for t, path in spec["files"].items():
             try:
-                temp = float(t)
+                float(t)
             except ValueError:
                 raise ConfigError(f"glass {g!r}: {t!r} is not a temperature in K.") from None
             if not Path(path).exists():
@@ -145,8 +144,7 @@ def _check_glasses(glasses: dict, mobile: str) -> list:
             if mobile not in species:
                 raise ConfigError(f"{path} (glass {g!r}) has no {mobile} atoms (its species: {sorted(species)}).",
                                   fix="fix species.mobile or the file.")
-            runs.append(GlassRun(str(g), temp, str(path), dict(c)))
-    return runs
+    return runs_from_files(glasses)
 
 
 def check_study(config: dict) -> None:
@@ -173,7 +171,8 @@ def check_study(config: dict) -> None:
     if (study.get("barriers") or {}).get("targets", "empty_sites") not in ("empty_sites", "hops"):
         raise ConfigError(f"study.barriers.targets must be \"empty_sites\" or \"hops\", got "
                           f"{study['barriers']['targets']!r}.")
-    _check_parameter_set(str(study.get("parameters", "li_li")))
+    check_parameter_set(str(study.get("parameters", "li_li")), "study.parameters",
+                        " (the thesis: li_li), or a JSON parameter set.")
     try:
         if own:
             runs = _check_glasses(user_glasses(config), config["species"]["mobile"])
@@ -193,14 +192,6 @@ def check_study(config: dict) -> None:
     if study.get("barrier_glass") is not None and study["barrier_glass"] not in names:
         raise ConfigError(f"study.barrier_glass {study['barrier_glass']!r} is not one of the glasses "
                           f"{sorted(set(names))}.")
-
-
-def _check_parameter_set(name: str) -> None:
-    from ..features.parameters import SYSTEMS
-
-    if name not in SYSTEMS and not (Path(name).suffix == ".json" and Path(name).exists()):
-        raise ConfigError(f"study.parameters = \"{name}\" is neither a named parameter set nor a JSON file.",
-                          fix=f"use one of {', '.join(sorted(SYSTEMS))} (the thesis: li_li), or a JSON parameter set.")
 
 
 def study_result(config: dict, md_folder, say=lambda msg: None) -> dict:

@@ -6,18 +6,14 @@ written to a temporary name and renamed."""
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import numpy as np
 
 from .study_tree import plain as _plain
+from .thesis_comparison import _num as _f
 
 __all__ = ["write_study", "report_markdown"]
-
-
-def _f(v, fmt=".3g"):
-    return "n/a" if v is None or (isinstance(v, float) and not math.isfinite(v)) else format(v, fmt)
 
 
 def report_markdown(res: dict) -> str:
@@ -108,8 +104,7 @@ def _figures(res: dict, folder: Path) -> list[str]:
     for g in res["glasses"]:
         ax.plot(mid, res["per_glass"][g]["summary"]["histogram"], label=f"{g} (P2S6 S frac. "
                 f"{res['s_fraction'][g]['P2S6']:.2f})")
-    ax.set_xlabel("softness S")
-    ax.set_ylabel("probability density")
+    ax.set(xlabel="softness S", ylabel="probability density")
     ax.legend(fontsize=7)
     save(fig, folder / "softness_by_glass.png")
     fig, ax = new_figure()
@@ -117,8 +112,7 @@ def _figures(res: dict, folder: Path) -> list[str]:
     y = [res["transport"][g]["E_a_eV"] for g in res["glasses"]]
     e = [res["transport"][g]["E_a_err_eV"] for g in res["glasses"]]
     ax.errorbar(x, y, yerr=e, fmt="o")
-    ax.set_xlabel("fraction of S atoms in P2S6")
-    ax.set_ylabel("E_a of Li diffusion (eV)")
+    ax.set(xlabel="fraction of S atoms in P2S6", ylabel="E_a of Li diffusion (eV)")
     save(fig, folder / "activation_energy_vs_p2s6.png")
     names = ["softness_by_glass.png", "activation_energy_vs_p2s6.png"]
     _anion_and_link_figures(res, folder)
@@ -130,8 +124,7 @@ def _figures(res: dict, folder: Path) -> list[str]:
             for grp, style in (("soft", "-"), ("hard", "--")):
                 ax.plot(rdf["r"].values, rdf["g"].sel(group=grp, cluster_type=t).values, style, color=f"C{k}",
                         label=f"{t}, {grp} Li")
-        ax.set_xlabel("r (Å)")
-        ax.set_ylabel("g Li-S (S of the anion type)")
+        ax.set(xlabel="r (Å)", ylabel="g Li-S (S of the anion type)")
         ax.legend(fontsize=7)
         save(fig, folder / "li_s_rdf_soft_hard.png")
         names.append("li_s_rdf_soft_hard.png")

@@ -54,8 +54,14 @@ def _scalar(v) -> bool:
     return isinstance(v, (int, float, bool, str, np.integer, np.floating, np.bool_)) or v is None
 
 
-def _rows(rows: dict, dim: str) -> xr.Dataset:
-    """``{name: {field: scalar}}`` as a Dataset over ``dim`` (fields missing in a row: NaN)."""
+def _bare(da: xr.DataArray) -> xr.DataArray:
+    """``da`` without its coordinates other than frame and atom."""
+    return da.drop_vars([c for c in da.coords if c not in ("frame", "atom")])
+
+
+def _rows(rows: dict, dim: str, prefix: str = "") -> xr.Dataset:
+    """``{name: {field: scalar}}`` as a Dataset over ``dim`` (fields missing in a row: NaN), variables named
+    ``<prefix>_<field>`` when a prefix is given."""
     names = list(rows)
     fields = list(dict.fromkeys(f for r in rows.values() for f, v in r.items() if _scalar(v)))
     data = {}
@@ -69,7 +75,7 @@ def _rows(rows: dict, dim: str) -> xr.Dataset:
             data[f] = (dim, np.array(vals, dtype=np.int64))
         else:
             data[f] = (dim, np.array([np.nan if v is None else v for v in vals], dtype=float))
-    return xr.Dataset(data, coords={dim: names})
+    return xr.Dataset({f"{prefix}_{f}" if prefix else f: v for f, v in data.items()}, coords={dim: names})
 
 
 def _glass_node(res: dict, g: str) -> dict:
@@ -83,10 +89,8 @@ def _glass_node(res: dict, g: str) -> dict:
                            "balanced_accuracy_ci_low": ci[0], "balanced_accuracy_ci_high": ci[1],
                            **{f"softness_{k}": v for k, v in pg["summary"].items() if _scalar(v)}})
     ds["histogram"].attrs = {"long_name": "probability density of S on /pooled histogram_edges", "units": "1"}
-    runs = _rows({f"{r['temperature_K']:g}K": r for r in t["runs"]}, "run")
-    ds = ds.merge(runs.rename({v: f"transport_{v}" for v in runs.data_vars}))
-    links = _rows(pg["ion_links"], "quantity")
-    ds = ds.merge(links.rename({v: f"link_{v}" for v in links.data_vars}))
+    ds = ds.merge(_rows({f"{r['temperature_K']:g}K": r for r in t["runs"]}, "run", "transport"))
+    ds = ds.merge(_rows(pg["ion_links"], "quantity", "link"))
     anions = list(pg["by_anion"])
     for f in ("mean", "mean_se_ions", "median", "fraction_soft", "n_ions", "n_samples"):
         ds[f"by_anion_{f}"] = (("anion_type", "where"), np.array(
@@ -94,14 +98,12 @@ def _glass_node(res: dict, g: str) -> dict:
     ds = ds.assign_coords(anion_type=anions, where=["within", "nearest"])
     nodes = {f"/glasses/{g}": ds}
     if "softness" in res and g in res["softness"]:
-        ds["softness"] = res["softness"][g].drop_vars([c for c in res["softness"][g].coords
-                                                       if c not in ("frame", "atom")])
+        ds["softness"] = _bare(res["softness"][g])
     ex = res.get("extras", {}).get(g)
     if ex:
-        S = res["softness"][g].drop_vars([c for c in res["softness"][g].coords if c not in ("frame", "atom")])
-        parts = {k: v.drop_vars([c for c in v.coords if c not in ("frame", "atom")]) for k, v in ex.items()}
+        parts = {k: _bare(v) for k, v in ex.items()}
         first = next(iter(parts.values()))
-        parts["softness"] = S.sel(frame=first["frame"].values)
+        parts["softness"] = _bare(res["softness"][g]).sel(frame=first["frame"].values)
         e = xr.Dataset(parts).rename(frame="extras_frame")  # a subset of the glass's frames
         for k, u in (("potential_energy", "eV"), ("voronoi_volume", "angstrom^3"), ("softness", "1")):
             if k in e:
@@ -134,12 +136,10 @@ def study_tree(res: dict) -> xr.DataTree:
                                **{f"E_a_trend_{k}": v for k, v in res["E_a_trend"].items() if _scalar(v)}})
     for name, rows in (("pooled_link", res.get("pooled_ion_links", {})), ("glass_link", res.get("glass_links", {}))):
         if rows:
-            t = _rows(rows, f"{name}_quantity")
-            pooled = pooled.merge(t.rename({v: f"{name}_{v}" for v in t.data_vars}))
+            pooled = pooled.merge(_rows(rows, f"{name}_quantity", name))
     if res.get("comparison"):
-        c = _rows({r["statement"]: {k: v for k, v in r.items() if k != "statement"} for r in res["comparison"]},
-                  "statement")
-        pooled = pooled.merge(c.rename({v: f"comparison_{v}" for v in c.data_vars}))
+        pooled = pooled.merge(_rows({r["statement"]: {k: v for k, v in r.items() if k != "statement"}
+                                     for r in res["comparison"]}, "statement", "comparison"))
     nodes["/pooled"] = pooled
     if res.get("rdf") is not None:
         nodes["/pooled/rdf"] = res["rdf"]

@@ -35,7 +35,7 @@ def _finite(value) -> bool:
     return value is not None and math.isfinite(value)
 
 
-def _num(value, spec: str, missing: str = "n/a") -> str:
+def _num(value, spec: str = ".3g", missing: str = "n/a") -> str:
     return format(value, spec) if _finite(value) else missing
 
 
