@@ -30,7 +30,7 @@ import json
 from pathlib import Path
 
 from . import defaults as D
-from .config_rules import check_parameter_set, check_values
+from .config_rules import check_parameter_set, check_values, parse_table_file
 from .errors import ConfigError, MissingFileError, ParameterError
 
 DEFAULTS: dict = {
@@ -127,18 +127,7 @@ def load_config(source) -> dict:
         path = Path(source)
         if not path.exists():
             raise MissingFileError(f"configuration file {path} does not exist.", fix="check the path.")
-        text = path.read_text()
-        try:
-            if path.suffix.lower() == ".json":
-                given = json.loads(text)
-            else:
-                try:
-                    import tomllib
-                except ModuleNotFoundError:  # Python 3.10
-                    import tomli as tomllib
-                given = tomllib.loads(text)
-        except Exception as err:  # noqa: BLE001 - any parse error is the user's file
-            raise ConfigError(f"cannot parse {path}: {err}.", fix="check the TOML / JSON syntax.") from None
+        given = parse_table_file(path)
         base = path.parent
     if not isinstance(given, dict):
         raise ConfigError(f"the configuration must be a table of sections, got {type(given).__name__}.",

@@ -14,6 +14,22 @@ from typing import Callable
 from .errors import ConfigError
 
 
+def parse_table_file(path: Path) -> dict:
+    """The table of a ``.json`` file or else a TOML file; a :class:`ConfigError` naming the file when it does not
+    parse."""
+    import json
+
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+    text = Path(path).read_text()
+    try:
+        return json.loads(text) if Path(path).suffix.lower() == ".json" else tomllib.loads(text)
+    except Exception as err:  # noqa: BLE001 - any parse error is the user's file
+        raise ConfigError(f"cannot parse {path}: {err}.", fix="check the TOML / JSON syntax.") from None
+
+
 @dataclass(frozen=True)
 class Rule:
     """``test(value) -> bool`` and the phrase saying what is allowed (``"a number > 0"``)."""

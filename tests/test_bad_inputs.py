@@ -74,6 +74,7 @@ CASES = [
     ("unknown-command", ["frobnicate"], "No such command", {}),
     ("run-missing-config", ["run", "nope.toml"], "does not exist", {}),
     ("run-toml-syntax", ["run", "c.toml"], "cannot parse", {"c.toml": "[trajectory\nfiles = 1\n"}),
+    ("study-toml-syntax", ["study", "s.toml"], "cannot parse", {"s.toml": "[study\nys = 1\n"}),
     ("run-unknown-key", ["run", "c.toml"], "unknown key 'trajectory.fils'", {"c.toml": "[trajectory]\nfils = []\n"}),
     ("run-missing-file", ["run", "c.toml"], "does not exist", {"c.toml": '[trajectory]\nfiles = ["x.nc"]\n'}),
     ("run-temperature-text", ["run", "c.toml"], "trajectory.temperatures must be a list of numbers",

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..config_rules import STUDY_RULES, check_parameter_set, check_study_values
+from ..config_rules import STUDY_RULES, check_parameter_set, check_study_values, parse_table_file
 from ..errors import ConfigError, MissingFileError, SsefeatError
 
 __all__ = ["read_study_config", "check_study", "user_glasses", "resolve_study_paths", "study_result",
@@ -47,24 +47,13 @@ _ANIONS = ("PS4", "P2S7", "P2S6")
 
 def read_study_config(source) -> dict:
     """The ``[study]`` table of a TOML / JSON file (or a dict holding it), checked for unknown keys and values."""
-    import json
-
     if isinstance(source, dict):
         data = source
     else:
         path = Path(source)
         if not path.exists():
-            raise MissingFileError(f"study configuration {path} does not exist.")
-        text = path.read_text()
-        if path.suffix == ".json":
-            data = json.loads(text)
-        else:
-            import tomllib
-
-            try:
-                data = tomllib.loads(text)
-            except tomllib.TOMLDecodeError as err:
-                raise ConfigError(f"{path} is not valid TOML: {err}.") from None
+            raise MissingFileError(f"study configuration {path} does not exist.", fix="check the path.")
+        data = parse_table_file(path)
     if "study" not in data:
         raise ConfigError("the configuration has no [study] section.", fix="add a [study] table (ssefeat study -h).")
     study = dict(data["study"])
