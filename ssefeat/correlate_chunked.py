@@ -39,6 +39,20 @@ def _columns(f: xr.Dataset) -> tuple[list[str], list[str]]:
     return variables, columns
 
 
+def _positions(index: np.ndarray, wanted: np.ndarray):
+    """Where the sorted values ``wanted`` sit in ``index``: ``slice(None)`` when they are all of it in order (then
+    chunks read the store as slices), else integer positions."""
+    if index.size == wanted.size and np.array_equal(index, wanted):
+        return slice(None)
+    order = np.argsort(index, kind="stable")
+    return order[np.searchsorted(index, wanted, sorter=order)]
+
+
+def _part(where, a: int, b: int):
+    """Positions ``a:b`` of a :func:`_positions` result."""
+    return slice(a, b) if isinstance(where, slice) else where[a:b]
+
+
 class _Runs:
     """The runs' (frame, atom) samples shared by softness and features, read chunk by chunk. Ions: atom k of run r
     has id ``offset[r] + rank of k``; frames keep their index (one run) or are numbered over the runs."""
@@ -54,10 +68,14 @@ class _Runs:
                 raise SchemaError("the runs' feature stores have different descriptor columns.",
                                   fix="compute every run's features with the same configuration.")
         self.names = self.variables + self.columns
-        self.frames, self.atoms = [], []
+        self.frames, self.atoms, self.where = [], [], []
         for f, s in zip(self.features, self.softness):
-            self.frames.append(np.intersect1d(s["frame"].values, f["frame"].values))
-            self.atoms.append(np.intersect1d(s["atom"].values, f["atom"].values))
+            frames = np.intersect1d(s["frame"].values, f["frame"].values)
+            atoms = np.intersect1d(s["atom"].values, f["atom"].values)
+            self.frames.append(frames)
+            self.atoms.append(atoms)
+            self.where.append([(_positions(d["frame"].values, frames), _positions(d["atom"].values, atoms))
+                               for d in (s, f)])
         if sum(fr.size * at.size for fr, at in zip(self.frames, self.atoms)) == 0:
             raise SchemaError("the target and the descriptors share no (frame, atom) sample.",
                               fix="compute them on the same trajectory, frames and atoms.")
@@ -72,18 +90,21 @@ class _Runs:
         for k, (f, s) in enumerate(zip(self.features, self.softness)):
             atoms = self.atoms[k]
             ions = self.ion_offset[k] + np.arange(atoms.size)
+            (s_frames, s_atoms), (f_frames, f_atoms) = self.where[k]
             for a in range(0, self.frames[k].size, max(1, int(chunk_frames))):
                 frames = self.frames[k][a:a + int(chunk_frames)]
-                at = {"frame": frames, "atom": atoms}
-                y = np.asarray(in_domain_softness(s.sel(at)).transpose("frame", "atom").values, dtype=np.float64)
+                b = a + frames.size
+                s_at = {"frame": _part(s_frames, a, b), "atom": s_atoms}
+                at = {"frame": _part(f_frames, a, b), "atom": f_atoms}
+                y = np.asarray(in_domain_softness(s.isel(s_at)).transpose("frame", "atom").values, dtype=np.float64)
                 X = np.empty(y.shape + (len(self.names),))
                 for j, v in enumerate(self.variables):
-                    X[..., j] = f[v].sel(at).transpose("frame", "atom").values
+                    X[..., j] = f[v].isel(at).transpose("frame", "atom").values
                 if self.columns:
-                    X[..., len(self.variables):] = f["features"].sel(at).sel(feature=self.columns).transpose(
+                    X[..., len(self.variables):] = f["features"].isel(at).sel(feature=self.columns).transpose(
                         "frame", "atom", "feature").values
                 labels = None if category is None else np.asarray(
-                    f[category].sel(at).transpose("frame", "atom").values).astype(str)
+                    f[category].isel(at).transpose("frame", "atom").values).astype(str)
                 positions = np.arange(a, a + frames.size)
                 ids = frames if len(self.frames) == 1 else self.frame_offset[k] + positions
                 yield k, positions, ids, ions, y, X, labels

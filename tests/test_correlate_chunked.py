@@ -58,12 +58,15 @@ def whole_array_links(features, softness, n_boot):
     return links, las, by
 
 
-@pytest.mark.parametrize("n_runs", [1, 2])
-def test_chunked_links_equal_the_whole_array_path(n_runs):
+@pytest.mark.parametrize("n_runs, subset", [(1, False), (2, False), (1, True)])
+def test_chunked_links_equal_the_whole_array_path(n_runs, subset):
     """Every number of the chunked stage (Pearson r, bootstrap interval and p over ions, n, n_groups, LASSO,
-    softness by cluster type) equals the whole-array functions on the joined runs, at any chunk size."""
+    softness by cluster type) equals the whole-array functions on the joined runs, at any chunk size; also when
+    the softness covers only some of the features' frames and atoms (``subset``: the shared ones count)."""
     runs = [make_run(seed) for seed in range(n_runs)]
     features, softness = [r[0] for r in runs], [r[1] for r in runs]
+    if subset:
+        softness = [softness[0].isel(frame=slice(1, -2), atom=[0, 2, 3, 5] + list(range(7, 23)))]
     links, las, by = whole_array_links(features, softness, n_boot=200)
     for chunk in (1, 4, 5, 100):
         got = study_links(features, softness, n_boot=200, chunk_frames=chunk)
@@ -72,7 +75,7 @@ def test_chunked_links_equal_the_whole_array_path(n_runs):
             np.testing.assert_allclose(got[key].values, links[key].values, rtol=1e-12, atol=1e-14, err_msg=key)
         for key in ("n", "n_groups"):
             np.testing.assert_array_equal(got[key].values, links[key].values)
-        assert int(got["n_groups"][0]) == 24 * n_runs
+        assert int(got["n_groups"][0]) == (20 if subset else 24 * n_runs)
         np.testing.assert_allclose(got["lasso_coefficient"].values, las["coefficient"].values, rtol=1e-12,
                                    atol=1e-14)
         assert got.attrs["lasso_r2_test"] == pytest.approx(las.attrs["r2_test"], rel=1e-12)
