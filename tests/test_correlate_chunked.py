@@ -138,3 +138,11 @@ def test_lasso_subsample_is_seeded_by_frame_not_by_chunk_and_recovers_the_link()
     assert full.attrs["lasso_samples"] == n_f * n_a and full.attrs["lasso_sample_fraction"] == 1.0
     # the Pearson links still use every sample
     np.testing.assert_array_equal(full["r"].values, runs[1]["r"].values)
+
+
+def test_report_says_when_lasso_was_fitted_on_a_subsample():
+    from ssefeat.pipeline.report import _lasso_subsample
+
+    assert _lasso_subsample(xr.Dataset(attrs={"lasso_sample_fraction": 1.0, "lasso_samples": 50})) == ""
+    line = _lasso_subsample(xr.Dataset(attrs={"lasso_sample_fraction": 0.125, "lasso_samples": 199_871}))
+    assert "12.5% of the (frame, atom) samples" in line and "199871 complete" in line
