@@ -8,9 +8,9 @@ the per-atom descriptors (coordination, Voronoi volume, Steinhardt, local densit
 to). Then, for each chunk size, a fresh subprocess takes the trajectory and features stores (hard links) and runs
 labels (p_hop), softness (training with C = 1, then apply + P_R(S), measured apart; P_R(S), the stage's finalize,
 also on its own) and correlate (per-ion sums for the bootstrap, LASSO on at most 2x10^5 samples), resetting the
-kernel's peak-RSS counter (``/proc/self/clear_refs``) before each part and reading ``VmHWM`` after it. Prints, per part, the peak RSS in MB
-(of the whole process: imports and open stores included) at each chunk size, their ratio, and the size of one
-(frame, Li atom) float64 array for scale, and
+kernel's peak-RSS counter (``/proc/self/clear_refs``) before each part and reading ``VmHWM`` after it. Prints, per
+part, the peak RSS in MB (of the whole process: imports and open stores included) at each chunk size, their ratio,
+and the size of one (frame, Li atom) float64 array for scale, and
 
     RESULT pipeline_memory_<stage> <peak_MB at small chunk> <peak_MB at large chunk> <large/small> notes
 
