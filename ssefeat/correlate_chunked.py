@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 
+import dask
 import numpy as np
 import xarray as xr
 
@@ -87,6 +88,10 @@ class _Runs:
     def chunks(self, chunk_frames: int, category: str | None):
         """Yield (run, frame positions, frame ids, ion ids, softness (frame, atom), descriptors (frame, atom,
         name), category labels (frame, atom) or None) for each chunk of ``chunk_frames`` frames."""
+        with dask.config.set(scheduler="synchronous"):  # one store block in memory at a time (a third less peak)
+            yield from self._chunks(chunk_frames, category)
+
+    def _chunks(self, chunk_frames: int, category: str | None):
         for k, (f, s) in enumerate(zip(self.features, self.softness)):
             atoms = self.atoms[k]
             ions = self.ion_offset[k] + np.arange(atoms.size)
