@@ -7,10 +7,10 @@ features stage, with the ``li_li`` parameter set (Li-Li structure functions only
 the per-atom descriptors (coordination, Voronoi volume, Steinhardt, local density: what correlate links softness
 to). Then, for each chunk size, a fresh subprocess takes the trajectory and features stores (hard links) and runs
 labels (p_hop), softness (training with C = 1, then apply + P_R(S), measured apart; P_R(S), the stage's finalize,
-also on its own) and correlate (bootstrap + LASSO), resetting the kernel's peak-RSS counter
-(``/proc/self/clear_refs``) before each part and reading ``VmHWM`` after it. Prints, per part, the peak RSS in MB
-(of the whole process: imports and open stores included) at each chunk size, their ratio, and the size of one
-(frame, Li atom) float64 array for scale, and
+also on its own) and correlate (per-ion sums for the bootstrap, LASSO on at most 2x10^5 samples), resetting the
+kernel's peak-RSS counter (``/proc/self/clear_refs``) before each part and reading ``VmHWM`` after it. Prints, per
+part, the peak RSS in MB (of the whole process: imports and open stores included) at each chunk size, their ratio,
+and the size of one (frame, Li atom) float64 array for scale, and
 
     RESULT pipeline_memory_<stage> <peak_MB at small chunk> <peak_MB at large chunk> <large/small> notes
 
@@ -143,6 +143,7 @@ def child(traj: str, base: str, out: str, chunk: int) -> None:
     stage.finalize = measured_finalize
     soft = [run_stage(pipe, stage)]
     rec["softness apply+P_R"] = (max(rec["apply_peak_MB"], _rss_mb("VmHWM")), time.perf_counter() - t0)
+    rec["before_correlate_MB"] = _rss_mb("VmRSS")
     _reset_peak()
     t0 = time.perf_counter()
     pipe.correlate(feats, soft)
@@ -184,7 +185,8 @@ def main(argv=None):
               f"{recs[b]['start_MB']:.0f} MB; {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}")
         print(f"RSS before softness apply: {recs[a]['before_apply_MB']:.0f} / {recs[b]['before_apply_MB']:.0f} MB; "
               f"before P_R(S) (the softness stage's finalize, within apply+P_R): {recs[a]['P_R start_MB']:.0f} / "
-              f"{recs[b]['P_R start_MB']:.0f} MB")
+              f"{recs[b]['P_R start_MB']:.0f} MB; before correlate: {recs[a]['before_correlate_MB']:.0f} / "
+              f"{recs[b]['before_correlate_MB']:.0f} MB")
         print(f"{'stage':<20} {'peak RSS MB, chunk ' + str(a):>22} {'chunk ' + str(b):>10} {'ratio':>7} "
               f"{'time s':>14}")
         for st in STAGES:

@@ -7,8 +7,6 @@ or ``"sample"`` (rows; narrow, optimistic intervals).
 """
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import xarray as xr
 
@@ -76,17 +74,20 @@ def pearson(x, y, n_boot: int = 1000, confidence: float = 0.95, groups=None, see
             rs[b] = np.nan if sx == 0 or sy == 0 else np.mean((xb - xb.mean()) * (yb - yb.mean())) / (sx * sy)
     else:
         uniq, inverse = np.unique(groups, return_inverse=True)
-        draws = rng.integers(0, uniq.size, size=(n_boot, uniq.size))
-        rs = _group_bootstrap_r(x, y, inverse, uniq.size, draws)
+        rs = _group_bootstrap_r(x, y, inverse, uniq.size, rng.integers(0, uniq.size, size=(n_boot, uniq.size)))
+    return _pearson_row(float(res.statistic), rs, confidence, int(x.size), n_groups,
+                        float(res.pvalue) if groups is None else None)
+
+
+def _pearson_row(r: float, rs: np.ndarray, confidence: float, n: int, n_groups: int, p_value=None) -> dict:
+    """The row of :func:`pearson` from r and its resamples ``rs``; the p-value from the resamples unless given."""
     alpha = (1 - confidence) / 2
     lo, hi = np.nanquantile(rs, [alpha, 1 - alpha])
-    p = float(res.pvalue)
-    if groups is not None:  # the test resamples what the interval resamples
+    if p_value is None:  # the test resamples what the interval resamples
         finite = rs[np.isfinite(rs)]
         far = min(int(np.sum(finite <= 0)), int(np.sum(finite >= 0)))
-        p = min(1.0, 2.0 * (far + 1) / (finite.size + 1))
-    return {"r": float(res.statistic), "p_value": p, "ci_low": float(lo), "ci_high": float(hi), "n": int(x.size),
-            "n_groups": n_groups}
+        p_value = min(1.0, 2.0 * (far + 1) / (finite.size + 1))
+    return {"r": r, "p_value": p_value, "ci_low": float(lo), "ci_high": float(hi), "n": n, "n_groups": n_groups}
 
 
 def _ion_ids(frames: np.ndarray, atoms: np.ndarray, run_of_frame: xr.DataArray | None) -> np.ndarray:
@@ -100,11 +101,23 @@ def _ion_ids(frames: np.ndarray, atoms: np.ndarray, run_of_frame: xr.DataArray |
 
 def _group_bootstrap_r(x, y, inverse, n_groups: int, draws) -> np.ndarray:
     """Pearson r of each resample of whole groups (``draws[b]``: the groups drawn, with repeats), from per-group
-    sums of the centred samples: a resample's sums are its draw counts times the group sums, so no resample is
-    built (the same r as concatenating the drawn groups' samples, to round-off)."""
+    sums of the centred samples: the same r as concatenating the drawn groups' samples, to round-off."""
     xc, yc = x - x.mean(), y - y.mean()  # centred: the sums below do not cancel
-    sums = np.stack([np.bincount(inverse, weights=w, minlength=n_groups)
-                     for w in (np.ones_like(xc), xc, yc, xc * xc, yc * yc, xc * yc)], axis=1)
+    return _resample_r(_group_sums(xc, yc, inverse, n_groups), draws)
+
+
+def _group_sums(x, y, inverse, n_groups: int) -> np.ndarray:
+    """(n_groups, 6) per-group sufficient statistics of Pearson r: count, sum x, sum y, sum x^2, sum y^2, sum xy
+    (``x``, ``y`` shifted near their means by the caller, so that the sums do not cancel)."""
+    return np.stack([np.bincount(inverse, weights=w, minlength=n_groups)
+                     for w in (np.ones_like(x), x, y, x * x, y * y, x * y)], axis=1)
+
+
+def _resample_r(sums: np.ndarray, draws: np.ndarray) -> np.ndarray:
+    """Pearson r of each resample of whole groups from the groups' :func:`_group_sums`: a resample's sums are its
+    draw counts times the group sums, so no resample is built (exact for the pooled samples of the drawn groups,
+    Pearson r being invariant to the shift of x and y)."""
+    n_groups = sums.shape[0]
     counts = np.zeros((len(draws), n_groups))
     np.add.at(counts, (np.repeat(np.arange(len(draws)), draws.shape[1]), draws.ravel()), 1.0)
     n, sx, sy, sxx, syy, sxy = (counts @ sums).T
@@ -136,15 +149,21 @@ def softness_links(softness: xr.DataArray, descriptors, n_boot: int = 1000, conf
         ok = np.isfinite(X[:, k])
         rows.append(pearson(X[ok, k], y[ok], n_boot=n_boot, confidence=confidence,
                             groups=None if groups is None else groups[ok], seed=seed))
+    return _links_table(rows, names, bootstrap, n_boot, confidence, seed, str(softness.name))
+
+
+def _links_table(rows: list[dict], names: list[str], bootstrap: str, n_boot: int, confidence: float, seed: int,
+                 target: str) -> xr.Dataset:
+    """The Dataset of :func:`softness_links` from one :func:`pearson` row per descriptor."""
     keys = ("r", "p_value", "ci_low", "ci_high", "n", "n_groups")
     out = xr.Dataset({key: ("descriptor", [r[key] for r in rows]) for key in keys}, coords={"descriptor": names})
     out["r"].attrs["units"] = "1"
     out["n"].attrs["long_name"] = "(frame, atom) samples"
     out["n_groups"].attrs["long_name"] = f"independent units resampled: {bootstrap}s"
-    out["p_value"].attrs["method"] = ("two-sided t-test, samples taken as independent" if groups is None else
+    out["p_value"].attrs["method"] = ("two-sided t-test, samples taken as independent" if bootstrap == "sample" else
                                       f"bootstrap over {bootstrap}s, the resamples of the interval ({n_boot})")
     return stamp(out, parameters={"n_boot": n_boot, "confidence": confidence, "bootstrap": bootstrap, "seed": seed,
-                                  "target": str(softness.name)}, analysis="softness_links")
+                                  "target": target}, analysis="softness_links")
 
 
 def softness_by_environment(softness: xr.DataArray, environment: xr.DataArray, bins=40,
@@ -191,24 +210,34 @@ def softness_by_category(softness: xr.DataArray, category: xr.DataArray, n_boot:
         raise SchemaError("no finite softness with a category to split by.",
                           fix="compute softness and the category on the same trajectory, frames and atoms.")
     ions = _ion_ids(frames, atoms, run_of_frame)
-    cats = sorted(set(labels.tolist()))
+    per_ion = {}
+    for cat in sorted(set(labels.tolist())):
+        m = labels == cat
+        _, inv = np.unique(ions[m], return_inverse=True)
+        per_ion[cat] = (np.bincount(inv, weights=y[m]), np.bincount(inv).astype(float))
+    return _category_table(per_ion, n_boot, confidence, seed, softness.attrs.get("units", "1"), str(category.name))
+
+
+def _category_table(per_ion: dict, n_boot: int, confidence: float, seed: int, units: str,
+                    category: str) -> xr.Dataset:
+    """The Dataset of :func:`softness_by_category` from each category's per-ion (sum of S, samples), ions in
+    increasing id order (ions without a sample in the category left out)."""
     rng = np.random.default_rng(seed)
     alpha = (1 - confidence) / 2
     rows = []
-    for cat in cats:
-        m = labels == cat
-        uniq, inv = np.unique(ions[m], return_inverse=True)
-        sums, counts = np.bincount(inv, weights=y[m]), np.bincount(inv).astype(float)
-        draws = rng.integers(0, uniq.size, size=(int(n_boot), uniq.size))
+    for cat in sorted(per_ion):
+        sums, counts = per_ion[cat]
+        draws = rng.integers(0, sums.size, size=(int(n_boot), sums.size))
         boot = sums[draws].sum(axis=1) / counts[draws].sum(axis=1)
-        lo, hi = np.quantile(boot, [alpha, 1 - alpha]) if uniq.size > 1 else (np.nan, np.nan)
-        rows.append((sums.sum() / counts.sum(), lo, hi, uniq.size, int(m.sum())))
+        lo, hi = np.quantile(boot, [alpha, 1 - alpha]) if sums.size > 1 else (np.nan, np.nan)
+        rows.append((sums.sum() / counts.sum(), lo, hi, sums.size, int(counts.sum())))
     keys = ("mean", "ci_low", "ci_high", "n_ions", "n_samples")
-    out = xr.Dataset({k: ("category", [r[i] for r in rows]) for i, k in enumerate(keys)}, coords={"category": cats})
-    out["mean"].attrs.update(units=softness.attrs.get("units", "1"), long_name="mean softness over samples")
+    out = xr.Dataset({k: ("category", [r[i] for r in rows]) for i, k in enumerate(keys)},
+                     coords={"category": sorted(per_ion)})
+    out["mean"].attrs.update(units=units, long_name="mean softness over samples")
     out["ci_low"].attrs["method"] = f"percentile bootstrap over ions ({int(n_boot)} resamples, {confidence:.0%})"
     return stamp(out, parameters={"n_boot": int(n_boot), "confidence": confidence, "seed": seed,
-                                  "category": str(category.name)}, analysis="softness_by_category")
+                                  "category": category}, analysis="softness_by_category")
 
 
 def _r2_interval(y: np.ndarray, pred: np.ndarray, units: np.ndarray, n_boot: int, seed: int,
@@ -237,11 +266,19 @@ def lasso_links(target: xr.DataArray, descriptors, test_fraction: float = 0.25, 
     Coefficients are in target units per standard deviation of each descriptor. ``attrs["r2_test_ci"]`` is a
     95 % interval of the held-out R^2 resampling whole held-out frames (or samples), ``n_boot`` times.
     """
+    y, X, names, frames, _ = _flatten(target, descriptors)
+    return _lasso_fit(y, X, names, frames, test_fraction, cv, seed, split, n_boot,
+                      target.attrs.get("units", "target units"), str(target.name))
+
+
+def _lasso_fit(y, X, names, frames, test_fraction: float, cv: int, seed: int, split: str, n_boot: int,
+               units: str, target: str) -> xr.Dataset:
+    """:func:`lasso_links` on complete samples: target ``y``, descriptors ``X`` (samples, descriptor), the frame
+    of each sample."""
     from sklearn.linear_model import LassoCV
     from sklearn.metrics import r2_score
     from sklearn.model_selection import GroupKFold, KFold
 
-    y, X, names, frames, _ = _flatten(target, descriptors)
     if y.size < 10:
         raise ParameterError(f"only {y.size} complete samples for LASSO.", fix="use more frames or atoms.")
     rng = np.random.default_rng(seed)
@@ -277,64 +314,6 @@ def lasso_links(target: xr.DataArray, descriptors, test_fraction: float = 0.25, 
                       "r2_test_ci_method": f"95 % percentile bootstrap over held-out {split}s ({int(n_boot)})",
                       "r2_train": float(r2_score(y[train], model.predict(Z[train]))),
                       "n_train": int(train.sum()), "n_test": int(test.sum())})
-    out["coefficient"].attrs["units"] = f"{target.attrs.get('units', 'target units')} per descriptor std"
+    out["coefficient"].attrs["units"] = f"{units} per descriptor std"
     return stamp(out, parameters={"test_fraction": test_fraction, "cv": cv, "seed": seed, "split": split,
-                                  "target": str(target.name)}, analysis="lasso_links")
-
-
-def _descriptor_columns(f: xr.Dataset) -> xr.Dataset:
-    """The numeric (frame, atom) variables of a feature store and its descriptor columns (not structure functions),
-    read in one pass over the store."""
-    d = xr.Dataset({v: f[v] for v in f.data_vars if set(f[v].dims) == {"frame", "atom"}
-                    and np.issubdtype(f[v].dtype, np.number)})
-    kinds = f["features"]["kind"].values.astype(str)
-    names = [n for n, kind in zip(f["features"]["feature"].values, kinds) if kind not in ("radial", "angular")]
-    if names:
-        sel = f["features"].sel(feature=names).load()
-        for name in names:
-            d[str(name)] = sel.sel(feature=name, drop=True)
-    return d
-
-
-def study_links(features, softness, n_boot: int = 300, lasso: bool = True) -> xr.Dataset:
-    """Softness links of a study: Pearson r (bootstrap CI) of the softness of every run against the descriptors
-    and environment variables of its feature store (runs joined along ``frame``, renumbered to stay unique),
-    LASSO over the mostly finite, non-constant columns, and the mean softness by nearest cluster type over all
-    runs; intervals resample whole ions (atom k of two runs is two ions); only samples within the softness
-    model's training domain count. ``model_input`` marks the descriptors that are
-    columns of the model's own features (their links are not independent findings)."""
-    from .softness import in_domain_softness
-
-    S = xr.concat([in_domain_softness(s).assign_coords(run=k) for k, s in enumerate(softness)], "frame",
-                  coords="minimal", compat="override")
-    desc = xr.concat([_descriptor_columns(f) for f in features], "frame", coords="minimal", compat="override")
-    S = S.drop_vars([c for c in S.coords if c not in ("frame", "atom")])
-    desc = desc.drop_vars([c for c in desc.coords if c not in ("frame", "atom")])
-    run = np.concatenate([np.full(s.sizes["frame"], k) for k, s in enumerate(softness)])
-    if len(softness) > 1:  # frames of different runs share indices: make them unique
-        new = np.arange(run.size)
-        S = S.assign_coords(frame=new)
-        desc = desc.assign_coords(frame=new)
-    run_of_frame = xr.DataArray(run, coords={"frame": S["frame"].values}, dims="frame")
-    links = softness_links(S, desc, n_boot=int(n_boot), seed=0, run_of_frame=run_of_frame)
-    # the softness model was applied to the features array: its columns are the model's own inputs
-    recorded = softness[0].attrs.get("model_features")  # the columns the model used, when its store says so
-    inputs = set(json.loads(recorded)) if recorded else {str(n) for n in features[0]["features"]["feature"].values}
-    links["model_input"] = ("descriptor", np.isin(links["descriptor"].values.astype(str), list(inputs)), {
-        "long_name": "a column of the softness model's features: its link is partly the model's own weight"})
-    if lasso:
-        mostly_finite = [v for v in desc.data_vars if np.isfinite(desc[v].values).mean() > 0.95
-                         and np.nanstd(desc[v].values) > 0]
-        las = lasso_links(S, desc[mostly_finite], seed=0)
-        links["lasso_coefficient"] = las["coefficient"]
-        links.attrs.update({"lasso_alpha": las.attrs["alpha"], "lasso_r2_test": las.attrs["r2_test"],
-                            "lasso_r2_test_ci": las.attrs["r2_test_ci"], "lasso_n_test": las.attrs["n_test"],
-                            "lasso_model_inputs": sum(v in inputs for v in mostly_finite),
-                            "lasso_columns": len(mostly_finite)})
-    if all("nearest_cluster_type" in f for f in features):
-        near = xr.concat([f["nearest_cluster_type"].drop_vars(
-            [c for c in f["nearest_cluster_type"].coords if c not in ("frame", "atom")]) for f in features], "frame")
-        near = near.assign_coords(frame=S["frame"].values)
-        by = softness_by_category(S, near, n_boot=int(n_boot), seed=0, run_of_frame=run_of_frame)
-        links = xr.merge([links, by.rename({v: f"env_{v}" for v in by.data_vars})], combine_attrs="override")
-    return links
+                                  "target": target}, analysis="lasso_links")

@@ -117,7 +117,7 @@ def test_p_value_with_a_real_link_per_ion():
 
 def test_study_links_mark_the_models_own_inputs():
     """A descriptor that is a column of the softness model's features is marked, one that is not is not."""
-    from ssefeat.correlate import study_links
+    from ssefeat.correlate_chunked import study_links
 
     rng = np.random.default_rng(3)
     n_f, n_a = 12, 30

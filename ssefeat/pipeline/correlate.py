@@ -1,5 +1,5 @@
 """Stage 5: Pearson links (bootstrap CI) from softness to environments and descriptors, LASSO
-(:func:`ssefeat.correlate.study_links`)."""
+(:func:`ssefeat.correlate_chunked.study_links`, read ``execution.chunk_frames`` frames at a time)."""
 from __future__ import annotations
 
 from .stage import Stage
@@ -9,7 +9,8 @@ class CorrelateStage(Stage, label="correlate", inputs=("features", "softness"),
                      sections=("trajectory", "species", "features", "labels", "softness", "correlate")):
 
     def compute(self):
-        from ..correlate import study_links
+        from ..correlate_chunked import study_links
 
         cc = self.config["correlate"]
-        return study_links(self.features, self.softness, n_boot=int(cc["n_boot"]), lasso=cc["lasso"])
+        return study_links(self.features, self.softness, n_boot=int(cc["n_boot"]), lasso=cc["lasso"],
+                           chunk_frames=self.chunk_frames)

@@ -203,7 +203,8 @@ def _report(pipe, trajs, feats, soft, links, transport, disorder, figures, sites
             lo, hi = links.attrs.get("lasso_r2_test_ci", [np.nan, np.nan])
             lines += [f"LASSO softness ~ descriptors: alpha = {_fmt(links.attrs['lasso_alpha'])}, held-out "
                       f"R² = {_fmt(links.attrs['lasso_r2_test'])} (95 % CI [{lo:.3f}, {hi:.3f}] over held-out frames; "
-                      f"{links.attrs.get('lasso_n_test', 'n/a')} held-out samples)" + (
+                      f"{links.attrs.get('lasso_n_test', 'n/a')} held-out samples" + _lasso_subsample(links)
+                      + ")" + (
                           f"; {own} of its {links.attrs['lasso_columns']} columns are inputs of the softness "
                           "model, so R² partly measures the model's own inputs." if own else ".")]
         if "env_mean" in links:
@@ -283,6 +284,15 @@ def _domain_line(s: xr.Dataset) -> str:
     n_out, n = out_of_domain(s)
     return (f"; {n_out} of {n} samples ({100 * n_out / max(1, n):.2g} %) outside the "
             "model's training domain, left out of these numbers, the figures and the links")
+
+
+def _lasso_subsample(links) -> str:
+    """What LASSO was fitted on when the correlate stage subsampled (above its sample cap), else nothing."""
+    fraction = float(links.attrs.get("lasso_sample_fraction", 1.0))
+    if fraction >= 1.0:
+        return ""
+    return (f"; fitted on a seeded random {fraction:.1%} of the (frame, atom) samples, "
+            f"{int(links.attrs['lasso_samples'])} complete ones")
 
 
 def _p_value(p, n_boot: int | None = None) -> str:
