@@ -12,6 +12,7 @@ import xarray as xr
 
 from .errors import ParameterError, SchemaError
 from .provenance import stamp
+from .softness.accuracy import MIN_UNITS
 
 
 def _flatten(target: xr.DataArray, descriptors, complete: bool = True
@@ -241,12 +242,19 @@ def _category_table(per_ion: dict, n_boot: int, confidence: float, seed: int, un
 
 
 def _r2_interval(y: np.ndarray, pred: np.ndarray, units: np.ndarray, n_boot: int, seed: int,
-                 confidence: float = 0.95) -> tuple[float, float]:
-    """Percentile interval of R^2 = 1 - SSE / SST over resamples of whole held-out ``units`` (frames)."""
+                 confidence: float = 0.95, unit: str = "ion", min_units: int = MIN_UNITS) -> tuple[list, str]:
+    """Percentile interval of R^2 = 1 - SSE / SST (SST about each resample's own mean) over resamples of whole
+    held-out ``units`` (one label per sample; every sample of a drawn unit, as often as it is drawn), and a note
+    saying why there is none (fewer than ``min_units`` units, the refusal of
+    :func:`ssefeat.softness.accuracy.balanced_accuracy_interval`), else empty."""
     _, inv = np.unique(units, return_inverse=True)
+    inv = inv.reshape(-1)
     n_units = int(inv.max()) + 1
+    yc = y - y.mean()  # SST is shift-invariant; centring keeps its sums from cancelling
+    if n_units < max(int(min_units), 2):
+        return [np.nan, np.nan], f"{n_units} held-out {unit}s are too few for an interval (at least {min_units})"
     per = np.stack([np.bincount(inv, minlength=n_units),  # samples, sum y, sum y^2, squared errors per unit
-                    np.bincount(inv, y, n_units), np.bincount(inv, y * y, n_units),
+                    np.bincount(inv, yc, n_units), np.bincount(inv, yc * yc, n_units),
                     np.bincount(inv, (y - pred) ** 2, n_units)], axis=1).astype(np.float64)
     rng = np.random.default_rng(seed)
     w = np.stack([np.bincount(d, minlength=n_units) for d in rng.integers(0, n_units, (int(n_boot), n_units))])
@@ -254,27 +262,33 @@ def _r2_interval(y: np.ndarray, pred: np.ndarray, units: np.ndarray, n_boot: int
     with np.errstate(invalid="ignore", divide="ignore"):
         r2 = 1.0 - sse / (syy - sy * sy / n)
     alpha = (1 - confidence) / 2
-    return tuple(float(v) for v in np.nanquantile(r2, [alpha, 1 - alpha]))
+    return [float(v) for v in np.nanquantile(r2, [alpha, 1 - alpha])], ""
 
 
 def lasso_links(target: xr.DataArray, descriptors, test_fraction: float = 0.25, cv: int = 5, seed: int = 0,
-                split: str = "frame", n_boot: int = 1000) -> xr.Dataset:
+                split: str = "frame", n_boot: int = 1000, run_of_frame: xr.DataArray | None = None) -> xr.Dataset:
     """LASSO from standardised descriptors to a target, alpha by cross-validation, R^2 on held-out data.
 
     ``split="frame"`` holds out whole frames (no leakage between neighbouring samples of one frame);
     ``"sample"`` holds out random rows (use it for per-ion targets without frames, e.g. D per ion).
     Coefficients are in target units per standard deviation of each descriptor. ``attrs["r2_test_ci"]`` is a
-    95 % interval of the held-out R^2 resampling whole held-out frames (or samples), ``n_boot`` times.
+    95 % percentile interval of the held-out R^2 over ``n_boot`` resamples of held-out ions (every held-out
+    sample of a drawn ion; ``run_of_frame`` keeps atom k of two runs apart as two ions), seeded by ``seed``:
+    an ion's samples over frames are not independent, so frames or samples would give a too-narrow interval.
+    With fewer than :data:`~ssefeat.softness.accuracy.MIN_UNITS` held-out ions it is NaN and
+    ``r2_test_ci_note`` says why. The interval covers which ions were held out and their frame-to-frame noise;
+    not that, in a frame split, the held-out ions are training ions at other frames (an independent run tests
+    that). ``n_test`` counts held-out samples, ``n_test_ions`` and ``n_test_frames`` their ions and frames.
     """
-    y, X, names, frames, _ = _flatten(target, descriptors)
-    return _lasso_fit(y, X, names, frames, test_fraction, cv, seed, split, n_boot,
-                      target.attrs.get("units", "target units"), str(target.name))
+    y, X, names, frames, atoms = _flatten(target, descriptors)
+    return _lasso_fit(y, X, names, frames, _ion_ids(frames, atoms, run_of_frame), test_fraction, cv, seed, split,
+                      n_boot, target.attrs.get("units", "target units"), str(target.name))
 
 
-def _lasso_fit(y, X, names, frames, test_fraction: float, cv: int, seed: int, split: str, n_boot: int,
+def _lasso_fit(y, X, names, frames, ions, test_fraction: float, cv: int, seed: int, split: str, n_boot: int,
                units: str, target: str) -> xr.Dataset:
     """:func:`lasso_links` on complete samples: target ``y``, descriptors ``X`` (samples, descriptor), the frame
-    of each sample."""
+    and the ion id of each sample."""
     from sklearn.linear_model import LassoCV
     from sklearn.metrics import r2_score
     from sklearn.model_selection import GroupKFold, KFold
@@ -304,16 +318,21 @@ def _lasso_fit(y, X, names, frames, test_fraction: float, cv: int, seed: int, sp
     # data (the same path; 70x faster on 1.8e5 samples x 16 descriptors)
     model = LassoCV(cv=folds, random_state=seed, max_iter=20000, precompute=True).fit(Z[train], y[train])
     r2_test = float(r2_score(y[test], model.predict(Z[test]))) if test.sum() > 1 else np.nan
-    unit = frames[test] if split == "frame" else np.arange(int(test.sum()))
-    r2_lo, r2_hi = _r2_interval(y[test], model.predict(Z[test]), unit, n_boot, seed) if test.sum() > 1 \
-        else (np.nan, np.nan)
+    ions = ions[test]
+    n_ions = int(np.unique(ions).size)
+    if test.sum() > 1:
+        r2_ci, note = _r2_interval(y[test], model.predict(Z[test]), ions, n_boot, seed)
+    else:
+        r2_ci, note = [np.nan, np.nan], f"{int(test.sum())} held-out samples: no R^2"
     out = xr.Dataset({"coefficient": ("descriptor", model.coef_), "descriptor_mean": ("descriptor", mean),
                       "descriptor_std": ("descriptor", scale)}, coords={"descriptor": names})
     out.attrs.update({"alpha": float(model.alpha_), "intercept": float(model.intercept_), "r2_test": r2_test,
-                      "r2_test_ci": [float(r2_lo), float(r2_hi)],
-                      "r2_test_ci_method": f"95 % percentile bootstrap over held-out {split}s ({int(n_boot)})",
+                      "r2_test_ci": r2_ci, "r2_test_ci_unit": "ion", "r2_test_ci_note": note,
+                      "r2_test_ci_method": f"95 % percentile bootstrap over held-out ions ({int(n_boot)} resamples, "
+                                           f"seed {seed})",
                       "r2_train": float(r2_score(y[train], model.predict(Z[train]))),
-                      "n_train": int(train.sum()), "n_test": int(test.sum())})
+                      "n_train": int(train.sum()), "n_test": int(test.sum()), "n_test_ions": n_ions,
+                      "n_test_frames": int(np.unique(frames[test]).size)})
     out["coefficient"].attrs["units"] = f"{units} per descriptor std"
     return stamp(out, parameters={"test_fraction": test_fraction, "cv": cv, "seed": seed, "split": split,
                                   "target": target}, analysis="lasso_links")

@@ -188,7 +188,8 @@ def study_links(features, softness, n_boot: int = 300, lasso: bool = True, chunk
             spread[:, 1] = np.maximum(spread[:, 1], np.where(ok, X, -np.inf).max(axis=(0, 1)))
         if lasso:
             keep = _lasso_keep(p_keep, k, positions, ions.size, 0) & np.isfinite(y)
-            kept.append((y[keep], X[keep], np.broadcast_to(frame_ids[:, None], y.shape)[keep]))
+            kept.append((y[keep], X[keep], np.broadcast_to(frame_ids[:, None], y.shape)[keep],
+                         np.broadcast_to(ions, y.shape)[keep]))
         if category is not None:
             good = np.isfinite(y) & ~np.isin(labels, _NO_CATEGORY)
             inverse = np.broadcast_to(ions, y.shape)
@@ -209,13 +210,15 @@ def study_links(features, softness, n_boot: int = 300, lasso: bool = True, chunk
         if not mostly.any():
             raise SchemaError("no descriptor with dims (frame, atom) to correlate with.",
                               fix="pass per-atom descriptors, e.g. cluster_environment(...) or descriptors(...).")
-        y, X, frames = (np.concatenate(part) for part in zip(*kept))
+        y, X, frames, ion_ids = (np.concatenate(part) for part in zip(*kept))
         X = X[:, mostly]
         complete = np.isfinite(X).all(axis=1)
         las = _lasso_fit(y[complete], X[complete], [n for n, m in zip(runs.names, mostly) if m], frames[complete],
-                         0.25, 5, 0, "frame", 1000, target.attrs.get("units", "target units"), str(target.name))
+                         ion_ids[complete], 0.25, 5, 0, "frame", 1000, target.attrs.get("units", "target units"),
+                         str(target.name))
         links.attrs.update({"lasso_alpha": las.attrs["alpha"], "lasso_r2_test": las.attrs["r2_test"],
-                            "lasso_r2_test_ci": las.attrs["r2_test_ci"], "lasso_n_test": las.attrs["n_test"],
+                            **{f"lasso_{k}": las.attrs[k] for k in ("r2_test_ci", "r2_test_ci_unit", "r2_test_ci_note",
+                                                                     "n_test", "n_test_ions", "n_test_frames")},
                             "lasso_model_inputs": sum(n in inputs for n in np.array(runs.names)[mostly]),
                             "lasso_columns": int(mostly.sum()), "lasso_sample_fraction": p_keep,
                             "lasso_samples": int(complete.sum())})

@@ -33,8 +33,12 @@ def test_train_apply_correlate_round_trip(tmp_path):
     # descriptors: the first feature column itself must correlate with S in the direction of its weight
     xr.Dataset({"g0": feats.isel(feature=0, drop=True)}).to_netcdf(tmp_path / "desc.nc")
     res = runner.invoke(main, ["correlate", str(tmp_path / "S.nc"), str(tmp_path / "desc.nc"), "--n-boot", "50",
-                               "-o", str(tmp_path / "links.nc")])
+                               "-o", str(tmp_path / "links.nc"), "--lasso"])
     assert res.exit_code == 0, res.output
+    lasso = xr.load_dataset(tmp_path / "links.nc").attrs  # the R^2 interval with its unit and n, said and stored
+    assert lasso["lasso_r2_test_ci_unit"] == "ion" and lasso["lasso_n_test_ions"] <= feats.sizes["atom"]
+    assert (f"{lasso['lasso_n_test_ions']} ions, {lasso['lasso_n_test']} samples, {lasso['lasso_n_test_frames']} "
+            "frames") in res.output and ("over held-out ions" in res.output or "too few" in res.output)
     r = float(xr.load_dataset(tmp_path / "links.nc")["r"].sel(descriptor="g0"))
     w0 = json.loads((tmp_path / "model.json").read_text())["model"]["coef"][0]
     assert np.sign(r) == np.sign(w0)

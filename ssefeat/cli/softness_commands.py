@@ -219,8 +219,15 @@ def correlate_cmd(softness_file, descriptor_files, output, n_boot, lasso, plot, 
     if lasso:
         las = lasso_links(S, desc, seed=seed)
         out = xr.merge([links, las.rename({"coefficient": "lasso_coefficient"})[["lasso_coefficient"]]])
-        out.attrs.update({f"lasso_{k}": v for k, v in las.attrs.items() if k in ("alpha", "r2_test", "r2_train")})
-        click.echo(f"LASSO: alpha = {las.attrs['alpha']:.3g}, held-out R^2 = {las.attrs['r2_test']:.3f}")
+        out.attrs.update({f"lasso_{k}": v for k, v in las.attrs.items() if k in (
+            "alpha", "r2_test", "r2_train", "r2_test_ci", "r2_test_ci_unit", "r2_test_ci_note", "n_test",
+            "n_test_ions", "n_test_frames")})
+        lo, hi = las.attrs["r2_test_ci"]
+        ci = (f"95 % CI [{lo:.3f}, {hi:.3f}] over held-out ions" if np.isfinite(lo)
+              else f"no interval: {las.attrs['r2_test_ci_note']}")
+        click.echo(f"LASSO: alpha = {las.attrs['alpha']:.3g}, held-out R^2 = {las.attrs['r2_test']:.3f} ({ci}; "
+                   f"{las.attrs['n_test_ions']} ions, {las.attrs['n_test']} samples, "
+                   f"{las.attrs['n_test_frames']} frames)")
     if output:
         with atomic_output(output) as tmp:
             out.to_netcdf(tmp)

@@ -53,6 +53,20 @@ def accuracy_interval(test: dict) -> str:
             f"{test['ci_unit']}s; n = {where}")
 
 
+def lasso_interval(attrs: dict) -> str:
+    """The held-out LASSO R²'s interval, its unit and its sample (ions, samples, frames), in words."""
+    lo, hi = attrs.get("lasso_r2_test_ci", [np.nan, np.nan])
+    where = f"{attrs.get('lasso_n_test', 'n/a')} held-out samples"
+    if "lasso_r2_test_ci_unit" in attrs:
+        where = f"{attrs['lasso_n_test_ions']} ions, {where}, {attrs['lasso_n_test_frames']} frames"
+    if not np.isfinite(lo):
+        return f"no interval: {attrs.get('lasso_r2_test_ci_note') or 'undefined'}; n = {where}"
+    if "lasso_r2_test_ci_unit" not in attrs:  # a links file from before the interval over ions
+        return f"95 % CI [{lo:.3f}, {hi:.3f}] resampling held-out frames (an older links file), not ions; n = {where}"
+    return (f"95 % CI [{lo:.3f}, {hi:.3f}], percentile bootstrap over the {attrs['lasso_n_test_ions']} held-out "
+            f"{attrs['lasso_r2_test_ci_unit']}s; n = {where}")
+
+
 def interval_around(pr: xr.Dataset) -> xr.Dataset:
     """P_R_low <= P_R <= P_R_high exactly: the Wilson bounds at P_R = 0 or 1 are off by rounding (8.7e-19 above
     0 was seen), which matplotlib refuses as a negative error bar."""
@@ -200,11 +214,9 @@ def _report(pipe, trajs, feats, soft, links, transport, disorder, figures, sites
             lines.append("")
         if "lasso_alpha" in links.attrs:
             own = int(links.attrs.get("lasso_model_inputs", 0))
-            lo, hi = links.attrs.get("lasso_r2_test_ci", [np.nan, np.nan])
             lines += [f"LASSO softness ~ descriptors: alpha = {_fmt(links.attrs['lasso_alpha'])}, held-out "
-                      f"R² = {_fmt(links.attrs['lasso_r2_test'])} (95 % CI [{lo:.3f}, {hi:.3f}] over held-out frames; "
-                      f"{links.attrs.get('lasso_n_test', 'n/a')} held-out samples" + _lasso_subsample(links)
-                      + ")" + (
+                      f"R² = {_fmt(links.attrs['lasso_r2_test'])} ({lasso_interval(links.attrs)}"
+                      + _lasso_subsample(links) + ")" + (
                           f"; {own} of its {links.attrs['lasso_columns']} columns are inputs of the softness "
                           "model, so R² partly measures the model's own inputs." if own else ".")]
         if "env_mean" in links:
