@@ -53,7 +53,8 @@ def image_shift(x, y, z, wx, wy, wz, h):
 
 @njit(cache=True)
 def fractional(positions, hinv):
-    """Fractional coordinates ``positions @ hinv`` (N, 3), written out so the MD engine rounds the same way."""
+    """Fractional coordinates ``positions @ hinv`` (N, 3), written out so the MD engine rounds the same way (with the
+    cell for ``hinv``: Cartesian coordinates of fractional ones)."""
     n = positions.shape[0]
     s = np.empty((n, 3))
     for i in range(n):
