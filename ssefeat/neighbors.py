@@ -33,7 +33,7 @@ from . import _cell_kernels as _cells
 from . import box as _box
 from .box import check_cutoff
 from .errors import NonFiniteError, ParameterError, SelectionError
-from ._cell_kernels import bin_atoms, fractional, image_shift, minimum_image_vector, wrap_bin
+from ._cell_kernels import bin_atoms, fractional, half_candidates, image_shift, minimum_image_vector, wrap_bin
 
 
 @dataclass(frozen=True)
@@ -198,8 +198,8 @@ def _cell_fill(qpos, ppos, h, hinv, r_min, cutoff, ncand, buf, offsets, j_out, v
 def _small_pairs(positions, query, points, same, h, hinv, nbins, rs2, rin2, r_min, cutoff, capacity):
     """:func:`neighbor_pairs` of a small system in one call (no Python between the steps, which cost a third of the
     search of 10^3 atoms): the binning of the parallel path, then :func:`_cell_pairs_serial`, redone with more room
-    when a row overflows. ``same``: query and points are the same atoms (binned once). Returns i, j, vectors,
-    distances (the pairs, packed)."""
+    when a row overflows. ``same``: query and points are the same distinct atoms (binned once, searched by the half
+    list of :func:`_half_list_pairs`). Returns i, j, vectors, distances (the pairs, packed)."""
     sw = fractional(positions, hinv)
     sw -= np.floor(sw)  # wrapped fractional coordinates, as _cells.wrapped_fractional
     start, order, pbins = bin_atoms(sw[points], nbins)
@@ -208,6 +208,9 @@ def _small_pairs(positions, query, points, same, h, hinv, nbins, rs2, rin2, r_mi
     qy, py = fractional(sw[query], h), fractional(sw[patom], h)
     qpos, ppos = positions[query], positions[points]
     nq = query.shape[0]
+    if same:  # each pair's candidates found once (half the scan), both directions' exact separations computed
+        return _half_list_pairs(qpos, py, order, pbins, nbins, start, h, hinv, rs2, rin2, r_min, cutoff,
+                                nq * capacity // 2)
     while True:
         size = nq * capacity  # at most capacity candidates per query atom
         j, vec, dist = np.empty(size, dtype=np.int64), np.empty((size, 3)), np.empty(size)
@@ -223,6 +226,41 @@ def _small_pairs(positions, query, points, same, h, hinv, nbins, rs2, rin2, r_mi
         i[k:k + counts[q]] = q
         k += counts[q]
     return i, j[:total], vec[:total], dist[:total]
+
+
+@njit(cache=True)
+def _half_list_pairs(pos, y, index, bins, nbins, start, h, hinv, rs2, rin2, r_min, cutoff, capacity):
+    """The pairs of :func:`_cell_pairs_serial` when query and points are the same atoms (``pos``): the unordered
+    candidates of :func:`ssefeat._cell_kernels.half_candidates` put in both atoms' rows, then each row sorted and
+    its exact pairs written as :func:`_fill_row` writes them (the same values, order and pairs)."""
+    while True:
+        first, second, nc = half_candidates(y, index, bins, nbins, start, h, rs2, rin2, capacity)
+        if nc <= capacity:
+            break
+        capacity = nc + 64  # a locally dense region: redo with room for it
+    n = pos.shape[0]
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    for k in range(nc):
+        offsets[first[k] + 1] += 1
+        offsets[second[k] + 1] += 1
+    for q in range(n):
+        offsets[q + 1] += offsets[q]
+    fill = offsets[:-1].copy()
+    rows = np.empty(2 * nc, dtype=np.int32)
+    for k in range(nc):
+        a, b = first[k], second[k]
+        rows[fill[a]] = b
+        rows[fill[b]] = a
+        fill[a] += 1
+        fill[b] += 1
+    j, vec, dist = np.empty(2 * nc, dtype=np.int64), np.empty((2 * nc, 3)), np.empty(2 * nc)
+    i = np.empty(2 * nc, dtype=np.int64)
+    k = 0
+    for q in range(n):
+        c = _fill_row(q, rows[offsets[q]:offsets[q + 1]], k, pos, pos, h, hinv, r_min, cutoff, j, vec, dist)
+        i[k:k + c] = q
+        k += c
+    return i[:k], j[:k], vec[:k], dist[:k]
 
 
 @njit(cache=True)
@@ -346,7 +384,8 @@ def neighbor_pairs(positions: np.ndarray, cell: np.ndarray, cutoff: float, query
         same = nq == len(points) and np.array_equal(query, points)  # the same atoms: binned once
         capacity = _cells.row_capacity(len(points), h, r_search, 16)
         if nq < SERIAL_BELOW:
-            i, j, vec, dist = _small_pairs(positions, query, points, same, h, hinv, nbins, r_search * r_search,
+            distinct = same and bool(np.all(points[1:] > points[:-1]))  # no atom twice: the half list applies
+            i, j, vec, dist = _small_pairs(positions, query, points, distinct, h, hinv, nbins, r_search * r_search,
                                            r_inner * abs(r_inner), r_min, cutoff, capacity)
             return NeighborPairs(i, j, vec, dist, nq, cutoff)
         _, _, sw = _cells.wrapped_fractional(positions, hinv)
