@@ -13,7 +13,8 @@ Boxes with fewer than 3 bins along a direction use an all-pairs search.
 Two parallel passes: the scan stores each query atom's candidates in a row buffer and counts them, then the exact
 pass sorts each short row by j and writes the pairs at their final place (sorted by i then j, no global sort).
 Below SERIAL_BELOW query atoms everything (binning included) is one numba call and both passes run on one thread,
-atom by atom (the same pairs, same order and values).
+atom by atom (the same pairs, same order and values); when query and points are the same distinct atoms the scan
+is a half stencil (14 bins, each candidate pair found once and put in both rows), the exact pass unchanged.
 Positions do not need to be wrapped.
 
 Non-periodic directions (``pbc``, e.g. a slab with vacuum or LAMMPS ``ss`` / ``ff`` boundaries): the cell vector
