@@ -2,9 +2,10 @@
 
 Wrapped fractional coordinates are counting-sorted into ``n_k = floor(w_k / r)`` bins along each cell vector
 (w_k = perpendicular width, r the search radius), so two atoms closer than r differ by at most one bin along each
-direction, triclinic or not. A scan visits the bins around an atom (27, or 14 for a half list): :func:`wrap_bin`
-folds a neighbour bin index back into the grid and gives the image it lies in, :func:`image_shift` moves the atom by
-those cell vectors. Grids with fewer than 3 bins along a direction are not used (callers search all pairs).
+direction, triclinic or not. A scan visits the bins around an atom (27, or 14 for a half list:
+:func:`half_candidates`): :func:`wrap_bin` folds a neighbour bin index back into the grid and gives the image it lies
+in, :func:`image_shift` moves the atom by those cell vectors. Grids with fewer than 3 bins along a direction are not
+used (callers search all pairs).
 Minimum image is taken by rounding fractional differences (:func:`minimum_image_vector`).
 """
 from __future__ import annotations
@@ -52,8 +53,57 @@ def image_shift(x, y, z, wx, wy, wz, h):
 
 
 @njit(cache=True)
+def half_candidates(y, index, bins, nbins, start, h, rs2, rin2, capacity):
+    """Every unordered pair of points with rin2 < d^2 < rs2 on wrapped Cartesian coordinates, found once by the
+    half stencil (the rest of the atom's own bin and the 13 bins of positive (x, y, z) order).
+
+    Points are in bin order: list position m has coordinates ``y[m]`` and index ``index[m]`` into the points, whose
+    bins are ``bins`` (N, 3); bin c holds positions ``start[c]:start[c + 1]``; away from the z boundary the bins
+    along z of one (x, y) column are scanned as one run. Pair k is (``first[k]``, ``second[k]``) (point indices)
+    while k < ``capacity``; returns first, second and the number of pairs (above capacity: redo with more room).
+    """
+    nx, ny, nz = nbins[0], nbins[1], nbins[2]
+    first = np.empty(capacity, dtype=np.int32)
+    second = np.empty(capacity, dtype=np.int32)
+    k = 0
+    for m in range(y.shape[0]):
+        p = index[m]
+        bx, by, bz = bins[p, 0], bins[p, 1], bins[p, 2]
+        z_inside = bz >= 1 and bz + 1 < nz
+        for col in range(5):  # (x, y) columns (0, 0), (0, 1), (1, -1), (1, 0), (1, 1)
+            ox, oy = (0, col) if col < 2 else (1, col - 3)
+            cx, wx = wrap_bin(bx + ox, nx)
+            cy, wy = wrap_bin(by + oy, ny)
+            row = (cx * ny + cy) * nz
+            zlo = 0 if col == 0 else -1  # the own column: the own bin (after m) and the one above
+            for oz in range(zlo, 2):
+                if z_inside:  # a single pass over the whole run
+                    if oz > zlo:
+                        break
+                    wz = 0
+                    m0 = m + 1 if col == 0 else start[row + bz - 1]
+                    m1 = start[row + bz + 2]
+                else:
+                    cz, wz = wrap_bin(bz + oz, nz)
+                    m0 = m + 1 if col == 0 and oz == 0 else start[row + cz]
+                    m1 = start[row + cz + 1]
+                px, py, pz = image_shift(y[m, 0], y[m, 1], y[m, 2], wx, wy, wz, h)
+                for mm in range(m0, m1):
+                    dx = y[mm, 0] - px
+                    dy = y[mm, 1] - py
+                    dz = y[mm, 2] - pz
+                    d2 = dx * dx + dy * dy + dz * dz
+                    if k < capacity:  # branch-free: always written at k, kept (k advanced) only when it passes
+                        first[k] = p
+                        second[k] = index[mm]
+                    k += (d2 < rs2) & (d2 > rin2)
+    return first, second, k
+
+
+@njit(cache=True)
 def fractional(positions, hinv):
-    """Fractional coordinates ``positions @ hinv`` (N, 3), written out so the MD engine rounds the same way."""
+    """Fractional coordinates ``positions @ hinv`` (N, 3), written out so the MD engine rounds the same way (with the
+    cell for ``hinv``: Cartesian coordinates of fractional ones)."""
     n = positions.shape[0]
     s = np.empty((n, 3))
     for i in range(n):

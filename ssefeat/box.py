@@ -20,12 +20,19 @@ def cell_volume(cell: np.ndarray) -> np.ndarray:
     return np.linalg.det(np.asarray(cell, dtype=np.float64))
 
 
+#: stacks of at most this many cells take the one-cell path cell by cell (the same values; 7 us per cell against
+#: 40 us for the whole-array path's fancy indexing)
+_FEW_CELLS = 4
+
+
 def perpendicular_widths(cell: np.ndarray) -> np.ndarray:
     """Distances (Å) between opposite faces of the cell, shape (..., 3).
 
     A cutoff r_c is safe for minimum-image analyses when ``r_c < min(widths) / 2``.
     """
     cell = np.asarray(cell, dtype=np.float64)
+    if cell.ndim == 3 and len(cell) <= _FEW_CELLS:  # a frame pair's cells (D2min, unwrapping): one by one is faster
+        return np.array([perpendicular_widths(c) for c in cell]).reshape(cell.shape[:-1])
     vol = np.abs(cell_volume(cell))
     if cell.shape == (3, 3):  # one cell, on every analysis call's path: the same products on Python floats (~5x)
         (a0, a1, a2), (b0, b1, b2), (c0, c1, c2) = cell.tolist()
@@ -49,13 +56,12 @@ def check_cutoff(cutoff: float, cells: np.ndarray, what: str = "cutoff", units: 
     """
     u = f" {units}" if units else ""
     c = float(cutoff) if np.ndim(cutoff) == 0 else float("nan")
-    if not np.isfinite(c) or c <= 0:
+    if not math.isfinite(c) or c <= 0:
         raise ParameterError(f"{what} must be a positive length, got {cutoff}.",
                              fix=f"give the {what} as a positive length" + (f" in {units}." if units else "."))
     half = 0.5 * perpendicular_widths(np.asarray(cells, dtype=np.float64).reshape(-1, 3, 3)).min(axis=-1)
-    bad = np.flatnonzero(c >= half)
-    if len(bad):
-        k = int(bad[0])
+    if c >= half.min():
+        k = int(np.flatnonzero(c >= half)[0])
         where = "" if frames is None else f" in frame {np.asarray(frames)[k]}"
         raise ParameterError(
             f"{what} = {c:.4g}{u} is not below half the smallest cell width ({half[k]:.4g}{u}{where}): an atom "

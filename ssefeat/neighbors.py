@@ -12,7 +12,9 @@ recomputed from the *input* positions by rounding fractional differences
 Boxes with fewer than 3 bins along a direction use an all-pairs search.
 Two parallel passes: the scan stores each query atom's candidates in a row buffer and counts them, then the exact
 pass sorts each short row by j and writes the pairs at their final place (sorted by i then j, no global sort).
-Below SERIAL_BELOW query atoms both passes run on one thread, atom by atom (the same pairs, same order and values).
+Below SERIAL_BELOW query atoms everything (binning included) is one numba call and both passes run on one thread,
+atom by atom (the same pairs, same order and values); when query and points are the same distinct atoms the scan
+is a half stencil (14 bins, each candidate pair found once and put in both rows), the exact pass unchanged.
 Positions do not need to be wrapped.
 
 Non-periodic directions (``pbc``, e.g. a slab with vacuum or LAMMPS ``ss`` / ``ff`` boundaries): the cell vector
@@ -32,7 +34,7 @@ from . import _cell_kernels as _cells
 from . import box as _box
 from .box import check_cutoff
 from .errors import NonFiniteError, ParameterError, SelectionError
-from ._cell_kernels import image_shift, minimum_image_vector, wrap_bin
+from ._cell_kernels import bin_atoms, fractional, half_candidates, image_shift, minimum_image_vector, wrap_bin
 
 
 @dataclass(frozen=True)
@@ -194,6 +196,75 @@ def _cell_fill(qpos, ppos, h, hinv, r_min, cutoff, ncand, buf, offsets, j_out, v
 
 
 @njit(cache=True)
+def _small_pairs(positions, query, points, same, h, hinv, nbins, rs2, rin2, r_min, cutoff, capacity):
+    """:func:`neighbor_pairs` of a small system in one call (no Python between the steps, which cost a third of the
+    search of 10^3 atoms): the binning of the parallel path, then :func:`_cell_pairs_serial`, redone with more room
+    when a row overflows. ``same``: query and points are the same distinct atoms (binned once, searched by the half
+    list of :func:`_half_list_pairs`). Returns i, j, vectors, distances (the pairs, packed)."""
+    sw = fractional(positions, hinv)
+    sw -= np.floor(sw)  # wrapped fractional coordinates, as _cells.wrapped_fractional
+    start, order, pbins = bin_atoms(sw[points], nbins)
+    patom = points[order]
+    qbins = pbins if same else bin_atoms(sw[query], nbins)[2]
+    qy, py = fractional(sw[query], h), fractional(sw[patom], h)
+    qpos, ppos = positions[query], positions[points]
+    nq = query.shape[0]
+    if same:  # each pair's candidates found once (half the scan), both directions' exact separations computed
+        return _half_list_pairs(qpos, py, order, pbins, nbins, start, h, hinv, rs2, rin2, r_min, cutoff,
+                                nq * capacity // 2)
+    while True:
+        size = nq * capacity  # at most capacity candidates per query atom
+        j, vec, dist = np.empty(size, dtype=np.int64), np.empty((size, 3)), np.empty(size)
+        counts, needed = _cell_pairs_serial(qpos, ppos, qy, query, qbins, py, patom, order, nbins, start, h, hinv,
+                                            rs2, rin2, r_min, cutoff, capacity, j, vec, dist)
+        if not needed:
+            break
+        capacity = needed + 8  # a locally dense region: redo with room for it
+    total = counts.sum()
+    i = np.empty(total, dtype=np.int64)
+    k = 0
+    for q in range(nq):
+        i[k:k + counts[q]] = q
+        k += counts[q]
+    return i, j[:total], vec[:total], dist[:total]
+
+
+@njit(cache=True)
+def _half_list_pairs(pos, y, index, bins, nbins, start, h, hinv, rs2, rin2, r_min, cutoff, capacity):
+    """The pairs of :func:`_cell_pairs_serial` when query and points are the same atoms (``pos``): the unordered
+    candidates of :func:`ssefeat._cell_kernels.half_candidates` put in both atoms' rows, then each row sorted and
+    its exact pairs written as :func:`_fill_row` writes them (the same values, order and pairs)."""
+    while True:
+        first, second, nc = half_candidates(y, index, bins, nbins, start, h, rs2, rin2, capacity)
+        if nc <= capacity:
+            break
+        capacity = nc + 64  # a locally dense region: redo with room for it
+    n = pos.shape[0]
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    for k in range(nc):
+        offsets[first[k] + 1] += 1
+        offsets[second[k] + 1] += 1
+    for q in range(n):
+        offsets[q + 1] += offsets[q]
+    fill = offsets[:-1].copy()
+    rows = np.empty(2 * nc, dtype=np.int32)
+    for k in range(nc):
+        a, b = first[k], second[k]
+        rows[fill[a]] = b
+        rows[fill[b]] = a
+        fill[a] += 1
+        fill[b] += 1
+    j, vec, dist = np.empty(2 * nc, dtype=np.int64), np.empty((2 * nc, 3)), np.empty(2 * nc)
+    i = np.empty(2 * nc, dtype=np.int64)
+    k = 0
+    for q in range(n):
+        c = _fill_row(q, rows[offsets[q]:offsets[q + 1]], k, pos, pos, h, hinv, r_min, cutoff, j, vec, dist)
+        i[k:k + c] = q
+        k += c
+    return i[:k], j[:k], vec[:k], dist[:k]
+
+
+@njit(cache=True)
 def _cell_pairs_serial(qpos, ppos, qy, qatom, qbins, py, patom, pindex, nbins, start, h, hinv, rs2, rin2, r_min,
                        cutoff, capacity, j_out, vec_out, d_out):
     """Both passes on one thread, query atom by query atom in order (small systems: no parallel region, no
@@ -311,18 +382,21 @@ def neighbor_pairs(positions: np.ndarray, cell: np.ndarray, cutoff: float, query
     nbins = _cells.grid_shape(_box.perpendicular_widths(h), r_search, max_cells=max(8 * len(points), 27))
     offsets = np.zeros(nq + 1, dtype=np.int64)
     if nbins is not None:
+        same = nq == len(points) and np.array_equal(query, points)  # the same atoms: binned once
+        capacity = _cells.row_capacity(len(points), h, r_search, 16)
+        if nq < SERIAL_BELOW:
+            distinct = same and bool(np.all(points[1:] > points[:-1]))  # no atom twice: the half list applies
+            i, j, vec, dist = _small_pairs(positions, query, points, distinct, h, hinv, nbins, r_search * r_search,
+                                           r_inner * abs(r_inner), r_min, cutoff, capacity)
+            return NeighborPairs(i, j, vec, dist, nq, cutoff)
         _, _, sw = _cells.wrapped_fractional(positions, hinv)
         start, order, pbins = _cells.bin_atoms(sw[points], nbins)
         patom = points[order]
-        if nq == len(points) and np.array_equal(query, points):  # the same atoms: binned once
+        if same:
             qorder, qbins = order, pbins
         else:
             _, qorder, qbins = _cells.bin_atoms(sw[query], nbins)
         qy, py = sw[query] @ h, sw[patom] @ h
-        capacity = _cells.row_capacity(len(points), h, r_search, 16)
-        if nq < SERIAL_BELOW:
-            return _serial_pairs(positions, query, points, qy, qbins, py, patom, order, nbins, start, h, hinv,
-                                 r_search, r_inner, r_min, cutoff, capacity)
         while True:
             buf = np.empty((nq, capacity), dtype=np.int32)
             bound = _cell_candidates(qy, query, qbins, qorder, py, patom, order, nbins, start, h, r_search * r_search,
@@ -348,24 +422,6 @@ def neighbor_pairs(positions: np.ndarray, cell: np.ndarray, cutoff: float, query
         keep = np.arange(total) - np.repeat(offsets[:-1], bound) < np.repeat(counts, bound)
         j, vec, dist = j[keep], vec[keep], dist[keep]
     return NeighborPairs(i, j, vec, dist, nq, cutoff)
-
-
-def _serial_pairs(positions, query, points, qy, qbins, py, patom, order, nbins, start, h, hinv, r_search, r_inner,
-                  r_min, cutoff, capacity) -> NeighborPairs:
-    """:func:`neighbor_pairs` of a small system by :func:`_cell_pairs_serial` (the same pairs, in the same order)."""
-    nq = len(query)
-    while True:
-        size = nq * capacity  # at most capacity candidates per query atom
-        j, vec, dist = np.empty(size, dtype=np.int64), np.empty((size, 3)), np.empty(size)
-        counts, needed = _cell_pairs_serial(positions[query], positions[points], qy, query, qbins, py, patom, order,
-                                            nbins, start, h, hinv, r_search * r_search, r_inner * abs(r_inner),
-                                            r_min, cutoff, capacity, j, vec, dist)
-        if not needed:
-            break
-        capacity = int(needed) + 8  # a locally dense region: redo with room for it
-    total = int(counts.sum())
-    i = np.repeat(np.arange(nq, dtype=np.int64), counts)
-    return NeighborPairs(i, j[:total], vec[:total], dist[:total], nq, cutoff)
 
 
 @njit(cache=True)

@@ -270,3 +270,26 @@ def test_trajectory_validated_once_per_call(monkeypatch):
     slab = ds.assign_attrs(pbc="T T F")
     with pytest.raises(CellError, match="periodic along a, b and c"):
         nonaffine_displacement(slab, 0, 1, 3.0)
+
+
+def test_direct_dataset_identical_to_public_constructor(monkeypatch):
+    """The result built without xarray's merge (all atoms, no strain) is identical, attributes, index and dtypes
+    included, to the one ``xr.Dataset`` builds from the same variables."""
+    import xarray as xr
+
+    from ssefeat.dynamics import d2min as mod
+
+    r0, cell, rng = _config(n=120, seed=13)
+    ds = _traj([r0, r0 + rng.normal(scale=0.2, size=r0.shape)], cell, species=np.where(rng.random(120) < .5, "Li", "S"))
+    fast = nonaffine_displacement(ds, 0, 1, 3.2)
+
+    def public(ds, coords, data):
+        index = ds.xindexes["atom"]
+        return xr.Dataset(data, coords=xr.Coordinates({**coords, **index.create_variables()}, indexes={"atom": index}))
+
+    monkeypatch.setattr(mod, "_all_atoms_dataset", public)
+    slow = nonaffine_displacement(ds, 0, 1, 3.2)
+    assert fast.identical(slow) and fast.xindexes["atom"].equals(slow.xindexes["atom"])
+    assert set(fast.coords) == set(slow.coords) and set(fast.data_vars) == set(slow.data_vars)
+    for name in fast.variables:
+        assert fast[name].dtype == slow[name].dtype

@@ -32,6 +32,24 @@ def test_serial_neighbour_search_equals_the_parallel_one(monkeypatch, subset):
         np.testing.assert_array_equal(getattr(serial, name), getattr(parallel, name))
 
 
+@pytest.mark.parametrize("scale, r_min, twice", [(1.0, 0.3, False), (0.5, -1.0, False), (0.5, 0.0, True)])
+def test_half_list_equals_the_full_stencil(monkeypatch, scale, r_min, twice):
+    """Query = points: the serial search scans each candidate pair once (half stencil) and must give the pairs of
+    the parallel 27-bin scan to the last bit, with 5-6 and with exactly 3 bins across, coincident atoms kept
+    (r_min < 0); an atom listed twice (not distinct) takes the full scan and agrees too."""
+    pos, h = _triclinic(1200, 4)
+    h = h * scale
+    pos[7] = pos[3]  # coincident atoms
+    idx = np.sort(np.r_[np.arange(0, 1200, 2), [10, 10]]) if twice else None
+    assert (cells.grid_shape(box.perpendicular_widths(h), 4.0, 8 * 1200) == 3).any() == (scale == 0.5)
+    serial = nb.neighbor_pairs(pos, h, 4.0, query=idx, points=idx, r_min=r_min)
+    monkeypatch.setattr(nb, "SERIAL_BELOW", 0)
+    parallel = nb.neighbor_pairs(pos, h, 4.0, query=idx, points=idx, r_min=r_min)
+    assert serial.i.size > 5000
+    for name in ("i", "j", "vectors", "distances"):
+        np.testing.assert_array_equal(getattr(serial, name), getattr(parallel, name))
+
+
 def test_serial_d2min_kernel_equals_the_parallel_one(monkeypatch):
     pos, h = _triclinic(2000, 2)
     moved = pos + np.random.default_rng(3).normal(0, 0.3, pos.shape)

@@ -144,6 +144,19 @@ def _restamp(result, **changes):
     return stamp(result, parameters=params)
 
 
+def _all_atoms_dataset(ds: xr.Dataset, coords: dict, data: dict) -> xr.Dataset:
+    """``xr.Dataset(data, coords=coords)`` for per-atom results on every atom of ``ds`` (``coords["atom"]`` its atom
+    labels, every other entry scalar or on ``atom``), reusing the atom index of ``ds`` and skipping the
+    constructor's merge and alignment (0.3 ms of a 2 ms D2min of 10^3 atoms) with xarray's own direct path (the
+    one its ``Coordinates`` uses); the same Dataset (a test checks ``identical`` against the constructor)."""
+    variables = {"atom": ds.variables["atom"].copy(deep=False)}  # the index variable, its data shared
+    for name, value in {**coords, **data}.items():
+        if name != "atom":
+            variables[name] = xr.Variable(*value) if isinstance(value, tuple) else xr.Variable((), value)
+    return xr.Dataset._construct_direct(variables, set(coords), {"atom": ds.sizes["atom"]}, None,
+                                        {"atom": ds.xindexes["atom"]})
+
+
 def _lag_ps(ds: xr.Dataset, lag: int):
     ts = ds.attrs.get("timestep_ps")
     return None if ts is None else float(ts) * lag
@@ -190,7 +203,7 @@ def nonaffine_displacement(ds: xr.Dataset, reference: int, lag: int, cutoff: flo
     cutoff = _check_cutoff_all(cutoff, cells[[reference, reference + lag]])
     centres = _species_indices(ds, species)
     points = _species_indices(ds, neighbor_species, "neighbor_species")
-    with single_thread_blas():
+    with single_thread_blas(ds.sizes["atom"]):
         pos = _unwrapped_positions(ds, unwrap_limit, True, slice(reference, reference + lag + 1))
         d2, F, valid, nn = (a[0] for a in d2min_frames(pos, cells[reference:reference + lag + 1], [0], lag, cutoff,
                                                        centres, points, rcond))
@@ -213,10 +226,10 @@ def nonaffine_displacement(ds: xr.Dataset, reference: int, lag: int, cutoff: flo
             shear_strain=("atom", shear, {"units": "1", "description": "von Mises shear strain invariant"}),
             volumetric_strain=("atom", vol, {"units": "1", "description": "tr(E) / 3"}))
     frame = coords["frame"]
-    if not strain and len(centres) == ds.sizes["atom"] and "atom" in ds.xindexes:  # reuse the atom index
-        index = ds.xindexes["atom"]
-        coords = xr.Coordinates({**coords, **index.create_variables()}, indexes={"atom": index})
-    out = xr.Dataset(data, coords=coords)  # one construction (assigning variables one by one re-aligns each time)
+    if not strain and len(centres) == ds.sizes["atom"] and "atom" in ds.xindexes:
+        out = _all_atoms_dataset(ds, coords, data)
+    else:
+        out = xr.Dataset(data, coords=coords)  # one construction (assigning variables one by one re-aligns each time)
     params = dict(reference=reference, reference_frame=frame, lag=lag,
                   lag_ps=_lag_ps(ds, lag), cutoff=cutoff, species=species, neighbor_species=neighbor_species,
                   normalize=normalize, strain=strain, rcond=rcond, unwrap_limit=unwrap_limit)
