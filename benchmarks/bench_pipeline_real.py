@@ -168,10 +168,12 @@ def main(argv=None):
             print(f"{stage:<12s}{seconds:10.2f}{floor if floor else float('nan'):11.3f}{ratio}  {what}")
         print(f"{'total':<12s}{total:10.2f}   (wall, all stages and the results folder); peak RSS {rss:.0f} MB")
         rep = pipe.softness_report
-        if "training_set" in rep:  # the model's quality beside its time: held-out frame blocks
+        if "training_set" in rep:  # the model's quality beside its time: held-out frame blocks, interval over ions
             print(f"softness model: held-out balanced accuracy {rep['test']['balanced_accuracy']:.4f} (95 % CI "
                   f"{rep['test']['balanced_accuracy_ci'][0]:.3f}-{rep['test']['balanced_accuracy_ci'][1]:.3f} over "
-                  f"{rep['test']['n_test_units']} frame blocks, {rep['test']['n_samples']} samples), C = {rep['C']:g} "
+                  f"{rep['test']['n_ci_units']} held-out {rep['test']['ci_unit']}s, "
+                  f"{rep['test']['n_samples']} samples), "
+                  f"C = {rep['C']:g} "
                   f"by {rep.get('cv_folds')}-fold cross-validation, {len(rep['training_set'].y)} training-set samples")
 
         def size(p: Path) -> float:  # MB
