@@ -445,3 +445,20 @@ def test_verdict_unwraps_and_computes_the_msd_once(monkeypatch, kind):
         ref = conductivity(ds, "Li", temperature_K=600.0)
     for v in ("msd", "D", "D_err", "sigma", "sigma_err", "window_start", "window_stop"):
         np.testing.assert_array_equal(got[v].values, ref[v].values)
+
+
+@pytest.mark.parametrize("seed, n_frames, verdict", [(1, 120, "short"), (0, 120, "apparent"), (0, 60, "diffusive")])
+def test_run_verdict_is_the_curve_rule_on_its_msd(seed, n_frames, verdict):
+    """One rule: conductivity_with_verdict on a run gives the verdict, note and (frame-snapped) window that
+    choose_window gives on the run's own MSD curve, in each of the three detected tiers."""
+    from ssefeat.dynamics.diffusion import window_indices
+    from ssefeat.dynamics.regime import choose_window, conductivity_with_verdict
+
+    ds = hopper(seed=seed, n_frames=n_frames)
+    run = conductivity_with_verdict(ds, "Li")
+    lag = run["lag"].values
+    window, v, note = choose_window(lag, run["msd"].sel(species="Li", axis="total").values,
+                                    t_max=float(ds.time[-1] - ds.time[0]), label="species Li")
+    assert (run.attrs["verdict"], run.attrs["window_note"]) == (v, note) and v == verdict
+    i0, i1 = window_indices(window, lag[1], lag.size)
+    assert (float(run["window_start"][0]), float(run["window_stop"][0])) == (lag[i0], lag[i1])

@@ -26,31 +26,7 @@ def _temperatures(paths, given, read_first) -> list[float]:
     return temps
 
 
-def _one_run(ds, sites, species, radius, min_residence, window, collective_window, collective_distance,
-             temperature):
-    """The DataTree nodes of one trajectory (occupancy, jumps, rates, transitions, residence, correlation, collective)
-    and the note when f could not be computed."""
-    from .. import sites as S
-    from ..errors import SsefeatError
-    from ..sites.occupancy import site_states
-
-    st = site_states(ds, sites, species, radius)
-    jumps = S.site_jumps(ds, sites, species, radius, min_residence=min_residence, states=st)
-    if temperature is not None:
-        jumps.attrs["temperature_K"] = float(temperature)
-    parts = {"occupancy": S.site_occupancy(ds, sites, states=st), "jumps": jumps, "rates": S.jump_rates(jumps),
-             "transitions": S.transition_matrix(jumps), "residence": S.residence_times(jumps)}
-    note = None
-    try:
-        parts["correlation"] = S.correlation_factor(ds, jumps, window=window)
-    except SsefeatError as err:  # said, not hidden: f needs an MSD and at least one jump
-        note = f"correlation factor not computed: {err.what}"
-    if collective_window is not None:
-        parts["collective"] = S.collective_jumps(jumps, collective_distance, max_time=collective_window)
-    return parts, note
-
-
-def _echo_run(parts, note, species, collective_window, collective_distance, head=""):
+def _echo_run(parts, why, species, collective_window, collective_distance, head=""):
     from ..sites.correlation import describe_f
 
     jumps, rates, occ = parts["jumps"], parts["rates"], parts["occupancy"]
@@ -71,8 +47,8 @@ def _echo_run(parts, note, species, collective_window, collective_distance, head
         c = parts["correlation"]
         click.echo(f"D_J = {float(c['D_J_cm2_s']):.3e} cm^2/s, D_tracer = {float(c['D_tracer_cm2_s']):.3e} cm^2/s, "
                    f"{describe_f(c)} ({n_ions} ions, {int(c['n_jumps'])} jumps)")
-    if note:
-        click.echo(note)
+    if why:
+        click.echo(f"correlation factor not computed: {why}")
     if "collective" in parts:
         c = parts["collective"]
         click.echo(f"collective jumps: {c.attrs['n_collective']} of {c.attrs['n_jumps']} in pairs within "
@@ -154,8 +130,9 @@ def sites_cmd(trajs, structure, supercell, labels, find_sites, species, radius, 
         ds = _read(path, topology, type_map, start, stop, stride)
         if sites is None:
             sites = S.find_sites(ds, species)  # from the first trajectory
-        done.append(_one_run(ds, sites, species, radius, min_residence, window, collective_window,
-                             collective_distance, T))
+        done.append(S.analyse_run(ds, sites, species, radius, min_residence=min_residence, window=window,
+                                  temperature=T, collective=None if collective_window is None else
+                                  (collective_window, collective_distance)))
         del ds
     root = xr.Dataset(attrs={"trajectory": ", ".join(map(str, trajs)), "species": species, "radius_angstrom": radius,
                              "site_source": sites.source})
@@ -170,8 +147,8 @@ def sites_cmd(trajs, structure, supercell, labels, find_sites, species, radius, 
     save_tree(xr.DataTree.from_dict(parts), output)
     click.echo(f"{sites.n_sites} sites ({', '.join(f'{k} x{int((sites.labels == k).sum())}' for k in sites.types)})"
                f" from {sites.source}; radius {radius:g} Å")
-    for k, (p, note) in enumerate(done):
-        _echo_run(p, note, species, collective_window, collective_distance,
+    for k, (p, why) in enumerate(done):
+        _echo_run(p, why, species, collective_window, collective_distance,
                   head=f"run {k} ({trajs[k]}): " if len(trajs) > 1 else "")
     if "/arrhenius" in parts:
         _echo_arrhenius(parts["/arrhenius"])

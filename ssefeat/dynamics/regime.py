@@ -32,6 +32,26 @@ def apparent_note(why: str, window: tuple[float, float]) -> str:
             "they are not diffusion coefficients. Run longer or hotter.")
 
 
+def _by_the_rule(fit, window, t_max, fallback: bool):
+    """The rule of this module over ``fit(window, **detection)``: the result, verdict and note. ``t_max()``: ps.
+    Errors other than "no diffusive window", and every error with ``fallback=False``, are raised."""
+    if window is not None:
+        return fit(window), "given", GIVEN
+    try:
+        return fit(None), "diffusive", DIFFUSIVE
+    except ParameterError as err:
+        if not fallback or "no diffusive window" not in str(err):
+            raise
+        why = err.what
+    try:
+        return fit(None, min_span=SHORT_SPAN), "short", SHORT
+    except ParameterError:
+        pass
+    t = t_max()
+    window = (APPARENT[0] * t, APPARENT[1] * t)
+    return fit(window), "apparent", apparent_note(why, window)
+
+
 def choose_window(lag_ps: np.ndarray, msd: np.ndarray, window=None, *, t_max: float | None = None,
                   fallback: bool = True, label: str = "") -> tuple[tuple[float, float], str, str]:
     """The fit window (start, stop) ps of one MSD curve, its verdict and note, by the rule of this module.
@@ -40,26 +60,17 @@ def choose_window(lag_ps: np.ndarray, msd: np.ndarray, window=None, *, t_max: fl
     (factor 1.5), else 0.2-0.5 of ``t_max`` (default the last lag): an apparent D. ``fallback=False`` raises the
     detection's :class:`~ssefeat.errors.ParameterError` instead. NaN lags are ignored.
     """
-    if window is not None:
-        return (float(window[0]), float(window[1])), "given", GIVEN
-    ok = np.isfinite(msd)
-    lag, y = np.asarray(lag_ps)[ok], np.asarray(msd)[ok]
-    if lag.size < MIN_WINDOW_POINTS:
-        raise ParameterError(f"no MSD to fit{' for ' + label if label else ''}: fewer than "
-                             f"{MIN_WINDOW_POINTS} finite lags.", fix="follow more atoms or frames.")
-    try:
-        return diffusive_window(lag, y, label=label), "diffusive", DIFFUSIVE
-    except ParameterError as err:
-        if not fallback:
-            raise
-        why = err.what
-    try:
-        return diffusive_window(lag, y, min_span=SHORT_SPAN, label=label), "short", SHORT
-    except ParameterError:
-        pass
-    t_max = float(lag_ps[-1]) if t_max is None else float(t_max)
-    window = (APPARENT[0] * t_max, APPARENT[1] * t_max)
-    return window, "apparent", apparent_note(why, window)
+    if window is None:
+        ok = np.isfinite(msd)
+        lag, y = np.asarray(lag_ps)[ok], np.asarray(msd)[ok]
+        if lag.size < MIN_WINDOW_POINTS:
+            raise ParameterError(f"no MSD to fit{' for ' + label if label else ''}: fewer than "
+                                 f"{MIN_WINDOW_POINTS} finite lags.", fix="follow more atoms or frames.")
+
+    def fit(win, **span):
+        return (float(win[0]), float(win[1])) if win is not None else diffusive_window(lag, y, label=label, **span)
+
+    return _by_the_rule(fit, window, lambda: float(lag_ps[-1]) if t_max is None else float(t_max), fallback)
 
 
 def conductivity_with_verdict(ds: xr.Dataset, species, window=None, *, fallback: bool = True,
@@ -70,36 +81,22 @@ def conductivity_with_verdict(ds: xr.Dataset, species, window=None, *, fallback:
     Without a window the diffusive window is detected; when there is none, ``fallback`` accepts a short one
     (factor 1.5), else fits over 0.2-0.5 of the run's length: an *apparent* D, which is not a diffusion
     coefficient. ``fallback=False`` raises instead. The positions are unwrapped once and the MSD that the
-    detection reads is computed once, whichever rule decides.
+    detection reads is computed once, whichever rule decides. With several species the run gets one verdict:
+    every species is detected by the same tier, the first that suits them all.
     """
     from ..data import species_indices
     from .conductivity import conductivity
     from .msd import MAX_UNWRAP_STEP_FRACTION, PreparedPositions, msd_sums, resolve_species
 
-    def done(res, verdict, note):
-        res.attrs.update(verdict=verdict, window_note=note)
-        return res
-
     if kwargs.get("prepared") is None:
         kwargs["prepared"] = PreparedPositions(ds, remove_com=kwargs.get("remove_com", True),
                                                max_unwrap_step=kwargs.get("max_unwrap_step", MAX_UNWRAP_STEP_FRACTION),
                                                timestep_ps=kwargs.get("timestep_ps"))
-    if window is not None:
-        return done(conductivity(ds, species, window, **kwargs), "given", GIVEN)
-    if kwargs.get("msd_sum") is None:
+    if window is None and kwargs.get("msd_sum") is None:
         kwargs["msd_sum"] = {name: msd_sums(kwargs["prepared"], species_indices(ds, name), None, 0,
                                             kwargs.get("workers"))[0]
                              for name in resolve_species(ds, species, mobile_default=True)}
-    try:
-        return done(conductivity(ds, species, None, **kwargs), "diffusive", DIFFUSIVE)
-    except ParameterError as err:
-        if not fallback or "no diffusive window" not in str(err):
-            raise
-        why = err.what
-    try:
-        return done(conductivity(ds, species, None, min_span=SHORT_SPAN, **kwargs), "short", SHORT)
-    except ParameterError:
-        pass
-    t_max = float(ds["time"].values[-1] - ds["time"].values[0])
-    window = (APPARENT[0] * t_max, APPARENT[1] * t_max)
-    return done(conductivity(ds, species, window, **kwargs), "apparent", apparent_note(why, window))
+    res, verdict, note = _by_the_rule(lambda win, **span: conductivity(ds, species, win, **kwargs, **span), window,
+                                      lambda: float(ds["time"].values[-1] - ds["time"].values[0]), fallback)
+    res.attrs.update(verdict=verdict, window_note=note)
+    return res

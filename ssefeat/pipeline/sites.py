@@ -48,10 +48,7 @@ class SitesStage(Stage, label="sites", inputs=("trajs", "features", "softness"),
         return section_hash(self.config, *self.sections, extra=used)
 
     def compute(self):
-        from ..errors import SsefeatError
-        from ..sites import (correlation_factor, jump_arrhenius, jump_diffusivity, jump_rates, leaving_contrasts,
-                             residence_times, site_descriptors, site_jumps, site_occupancy, site_states,
-                             transition_matrix)
+        from ..sites import analyse_run, jump_arrhenius, jump_diffusivity, leaving_contrasts, site_descriptors
 
         sc, mobile = self.config["sites"], self.config["species"]["mobile"]
         temps = self.config["trajectory"]["temperatures"]
@@ -61,31 +58,25 @@ class SitesStage(Stage, label="sites", inputs=("trajs", "features", "softness"),
             "species": mobile, "radius_angstrom": float(sc["radius"]), "site_source": sites.source})}
         jumps, temperatures = [], []
         for k, ds in enumerate(runs):
-            st = site_states(ds, sites, mobile, sc["radius"])
-            J = site_jumps(ds, sites, mobile, sc["radius"], min_residence=int(sc["min_residence"]), states=st)
-            occ = site_occupancy(ds, sites, states=st)
             T = float(temps[k]) if temps else float(ds.attrs.get("temperature_K", np.nan))
-            J.attrs["temperature_K"] = T
-            nodes[f"/run_{k}/jumps"] = J
-            nodes[f"/run_{k}/occupancy"] = occ.drop_vars(["site_index", "occupancy"])  # the per-ion table stays out
-            nodes[f"/run_{k}/rates"] = jump_rates(J)
-            dj, dj_err = jump_diffusivity(J)
-            nodes[f"/run_{k}/rates"].attrs.update(D_J_A2_ps=dj, D_J_err_A2_ps=dj_err)
-            nodes[f"/run_{k}/transitions"] = transition_matrix(J)
-            nodes[f"/run_{k}/residence"] = residence_times(J)
+            parts, why = analyse_run(ds, sites, mobile, sc["radius"], min_residence=int(sc["min_residence"]),
+                                     window=tuple(sc["window"]) if sc["window"] else None, temperature=T)
+            J, occ = parts["jumps"], parts.pop("occupancy")
+            parts["rates"].attrs.update(zip(("D_J_A2_ps", "D_J_err_A2_ps"), jump_diffusivity(J)))
             q = leaving_quantities(self.features[k] if k < len(self.features) else None,
                                    self.softness[k] if k < len(self.softness) else None)
             if q:
-                nodes[f"/run_{k}/leaving"] = leaving_contrasts(occ, J, q, int(sc["leaving_window"]),
-                                                               seed=int(self.config["trajectory"]["seed"]))
-            try:
-                nodes[f"/run_{k}/correlation"] = correlation_factor(
-                    ds, J, window=tuple(sc["window"]) if sc["window"] else None)
-                if nodes[f"/run_{k}/correlation"].attrs["verdict"] == "apparent":
-                    self.pipe.say(f"sites run {k}: {nodes[f'/run_{k}/correlation'].attrs['window_note']}")
-            except SsefeatError as err:  # reported, not hidden: f needs jumps and a fitted D
-                nodes[f"/run_{k}/rates"].attrs["correlation_note"] = err.what
-                self.pipe.say(f"sites run {k}: correlation factor not computed: {err.what}")
+                parts["leaving"] = leaving_contrasts(occ, J, q, int(sc["leaving_window"]),
+                                                     seed=int(self.config["trajectory"]["seed"]))
+            if why is not None:  # reported, not hidden: f needs jumps and a fitted D
+                parts["rates"].attrs["correlation_note"] = why
+                self.pipe.say(f"sites run {k}: correlation factor not computed: {why}")
+            elif parts["correlation"].attrs["verdict"] == "apparent":
+                self.pipe.say(f"sites run {k}: {parts['correlation'].attrs['window_note']}")
+            parts["occupancy"] = occ.drop_vars(["site_index", "occupancy"])  # the per-ion table stays out
+            nodes.update({f"/run_{k}/{name}": parts[name] for name in ("jumps", "occupancy", "rates", "transitions",
+                                                                        "residence", "leaving", "correlation")
+                          if name in parts})
             jumps.append(J)
             temperatures.append(T)
         if np.unique([t for t in temperatures if np.isfinite(t)]).size >= 2:
