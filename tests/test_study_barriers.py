@@ -88,3 +88,30 @@ def test_observed_hop_target_gives_the_vacancy_barrier(hop):
     assert rec["converged"] and rec["saddle_inside"] and rec["event_frame"] in (7, 8)
     assert rec["barrier_forward"] == pytest.approx(direct["barrier_forward"], abs=0.005)
     assert rec["barrier_backward"] == pytest.approx(direct["barrier_backward"], abs=0.005)
+
+
+def test_a_target_on_another_atom_is_skipped_not_fatal(hop):
+    """An observed hop whose end lies on an S atom: relaxing that end raises the force field's overlap error;
+    the target is listed as skipped with the reason and the study goes on (it crashed a 5-glass study before)."""
+    import xarray as xr
+
+    from ssefeat.data import make_trajectory
+    from ssefeat.study.glass_barriers import hop_barriers
+
+    atoms, i, _ = hop
+    cell = np.array(atoms.cell[:])
+    sym = np.array(atoms.get_chemical_symbols())
+    s_atoms = np.flatnonzero(sym == "S")
+    target = s_atoms[np.argmin(np.linalg.norm(minimum_image(atoms.positions[s_atoms] - atoms.positions[i], cell),
+                                              axis=1))]
+    pos = np.repeat(atoms.positions[None], 16, axis=0)
+    pos[8:, i] = atoms.positions[i] + minimum_image(atoms.positions[target] - atoms.positions[i], cell)
+    ds = make_trajectory(pos, sym.tolist(), cell=cell, timestep_ps=0.1, charge=atoms.get_initial_charges())
+    li = np.flatnonzero(sym == "Li")
+    S = xr.DataArray(np.where(li == i, 1.0, -1.0)[None].repeat(16, 0), dims=("frame", "atom"),
+                     coords={"frame": np.arange(16), "atom": li})
+    out = hop_barriers(ds, S, n_soft=1, n_hard=0, calculator=atoms.calc.copy(), t_R_frames=6, threshold=1.5,
+                       quench_fmax=0.01, n_images=5)
+    assert out["n_events"] == 1 and out["soft"] == []
+    assert [(s["atom"], s["kind"], s["why"]) for s in out["skipped"]] == [
+        (i, "soft", "an end relaxed into an overlap with another atom")]

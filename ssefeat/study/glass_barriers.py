@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from ..errors import ParameterError
+from ..errors import ParameterError, SimulationError
 from .barriers import SameMinimumError, neb_barrier, relax
 
 __all__ = ["glass_atoms", "empty_sites", "soft_hard_barriers", "hop_barriers", "compare_barriers"]
@@ -21,6 +21,7 @@ __all__ = ["glass_atoms", "empty_sites", "soft_hard_barriers", "hop_barriers", "
 #: the fields of a :func:`~ssefeat.study.barriers.neb_barrier` result kept in a band's record
 _BAND = ("barrier_forward", "barrier_backward", "hop_length", "converged", "saddle_inside")
 _SAME_MINIMUM = "ends relax into one minimum"
+_OVERLAP = "an end relaxed into an overlap with another atom"
 
 
 def glass_atoms(ds: xr.Dataset, frame: int, system_kwargs: dict | None = None, calculator=None):
@@ -117,6 +118,9 @@ def soft_hard_barriers(ds: xr.Dataset, softness: xr.DataArray, *, n_soft: int = 
                 except SameMinimumError:
                     out["skipped"].append({"atom": a, "kind": kind, "why": _SAME_MINIMUM})
                     continue
+                except SimulationError:  # an end relaxed onto another atom: this target fails, not the study
+                    out["skipped"].append({"atom": a, "kind": kind, "why": _OVERLAP})
+                    continue
                 out[kind].append({"atom": a, "S": float(s_of[a]), **{f: r[f] for f in _BAND}})
                 break
     return out
@@ -160,6 +164,9 @@ def hop_barriers(ds: xr.Dataset, softness: xr.DataArray, *, n_soft: int = 5, n_h
             r = neb_barrier(atoms, a, target, relax_fmax=quench_fmax, same_minimum_tol=tol, **neb)
         except SameMinimumError:
             out["skipped"].append({"atom": atom, "kind": kind, "why": _SAME_MINIMUM})
+            continue
+        except SimulationError:
+            out["skipped"].append({"atom": atom, "kind": kind, "why": _OVERLAP})
             continue
         out[kind].append({"atom": atom, "S": s, "event_frame": f_event, **{f: r[f] for f in _BAND}})
         if len(out["soft"]) >= n_soft and len(out["hard"]) >= n_hard:
