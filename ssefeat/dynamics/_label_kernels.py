@@ -12,6 +12,23 @@ from numba import njit, prange
 
 
 @njit(cache=True, inline="always")
+def _pair_vectors(p, j, d0, u, uix, uiy, uiz, shift, shifted):
+    """Pair p's reference separation (ax, ay, az) and its separation at t (bx, by, bz) = d0 + u_j - u_i (+ the
+    change of its image vector when ``shifted``), Å."""
+    ax = d0[p, 0]
+    ay = d0[p, 1]
+    az = d0[p, 2]
+    bx = ax + (u[j, 0] - uix)
+    by = ay + (u[j, 1] - uiy)
+    bz = az + (u[j, 2] - uiz)
+    if shifted:
+        bx += shift[p, 0]
+        by += shift[p, 1]
+        bz += shift[p, 2]
+    return ax, ay, az, bx, by, bz
+
+
+@njit(cache=True, inline="always")
 def _d2min_centre(c, offsets, centre, nbr, d0, shift, shifted, u, rcond, out_d2, out_F, out_valid):
     """D2min and F of centre c (see :func:`d2min_kernel`), written to the outputs."""
     s = offsets[c]
@@ -23,17 +40,7 @@ def _d2min_centre(c, offsets, centre, nbr, d0, shift, shifted, u, rcond, out_d2,
     x00 = 0.0; x01 = 0.0; x02 = 0.0; x10 = 0.0; x11 = 0.0; x12 = 0.0; x20 = 0.0; x21 = 0.0; x22 = 0.0
     y00 = 0.0; y01 = 0.0; y02 = 0.0; y11 = 0.0; y12 = 0.0; y22 = 0.0
     for p in range(s, e):
-        j = nbr[p]
-        ax = d0[p, 0]
-        ay = d0[p, 1]
-        az = d0[p, 2]
-        bx = ax + (u[j, 0] - uix)
-        by = ay + (u[j, 1] - uiy)
-        bz = az + (u[j, 2] - uiz)
-        if shifted:
-            bx += shift[p, 0]
-            by += shift[p, 1]
-            bz += shift[p, 2]
+        ax, ay, az, bx, by, bz = _pair_vectors(p, nbr[p], d0, u, uix, uiy, uiz, shift, shifted)
         x00 += bx * ax; x01 += bx * ay; x02 += bx * az
         x10 += by * ax; x11 += by * ay; x12 += by * az
         x20 += bz * ax; x21 += bz * ay; x22 += bz * az
@@ -70,17 +77,7 @@ def _d2min_centre(c, offsets, centre, nbr, d0, shift, shifted, u, rcond, out_d2,
     f22 = x20 * i02 + x21 * i12 + x22 * i22
     d2 = 0.0
     for p in range(s, e):
-        j = nbr[p]
-        ax = d0[p, 0]
-        ay = d0[p, 1]
-        az = d0[p, 2]
-        bx = ax + (u[j, 0] - uix)
-        by = ay + (u[j, 1] - uiy)
-        bz = az + (u[j, 2] - uiz)
-        if shifted:
-            bx += shift[p, 0]
-            by += shift[p, 1]
-            bz += shift[p, 2]
+        ax, ay, az, bx, by, bz = _pair_vectors(p, nbr[p], d0, u, uix, uiy, uiz, shift, shifted)
         rx = bx - (f00 * ax + f01 * ay + f02 * az)
         ry = by - (f10 * ax + f11 * ay + f12 * az)
         rz = bz - (f20 * ax + f21 * ay + f22 * az)
