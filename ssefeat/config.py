@@ -120,15 +120,8 @@ def _merge(defaults: dict, given: dict, where: str) -> dict:
 
 def load_config(source) -> dict:
     """Read a TOML / JSON file (or take a dict) and fill in the defaults. Paths are made relative to the file."""
-    base = Path(".")
-    if isinstance(source, dict):
-        given = source
-    else:
-        path = Path(source)
-        if not path.exists():
-            raise MissingFileError(f"configuration file {path} does not exist.", fix="check the path.")
-        given = parse_table_file(path)
-        base = path.parent
+    given = source if isinstance(source, dict) else parse_table_file(source)
+    base = Path(".") if isinstance(source, dict) else Path(source).parent
     if not isinstance(given, dict):
         raise ConfigError(f"the configuration must be a table of sections, got {type(given).__name__}.",
                           fix="start from the example in the README ([trajectory], [species], ...).")

@@ -11,18 +11,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from .errors import ConfigError
+from .errors import ConfigError, MissingFileError
 
 
-def parse_table_file(path: Path) -> dict:
-    """The table of a ``.json`` file or else a TOML file; a :class:`ConfigError` naming the file when it does not
-    parse."""
+def parse_table_file(path: Path, what: str = "configuration file") -> dict:
+    """The table of a ``.json`` file or else a TOML file; a :class:`MissingFileError` when there is no such file
+    and a :class:`ConfigError` naming the file when it does not parse (``what``: the file's name in messages)."""
     import json
 
     try:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10
         import tomli as tomllib
+    if not Path(path).exists():
+        raise MissingFileError(f"{what} {path} does not exist.", fix="check the path.")
     text = Path(path).read_text()
     try:
         return json.loads(text) if Path(path).suffix.lower() == ".json" else tomllib.loads(text)

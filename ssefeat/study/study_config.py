@@ -47,13 +47,7 @@ _ANIONS = ("PS4", "P2S7", "P2S6")
 
 def read_study_config(source) -> dict:
     """The ``[study]`` table of a TOML / JSON file (or a dict holding it), checked for unknown keys and values."""
-    if isinstance(source, dict):
-        data = source
-    else:
-        path = Path(source)
-        if not path.exists():
-            raise MissingFileError(f"study configuration {path} does not exist.", fix="check the path.")
-        data = parse_table_file(path)
+    data = source if isinstance(source, dict) else parse_table_file(source, "study configuration")
     if "study" not in data:
         raise ConfigError("the configuration has no [study] section.", fix="add a [study] table (ssefeat study -h).")
     study = dict(data["study"])
