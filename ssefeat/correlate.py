@@ -91,6 +91,18 @@ def _pearson_row(r: float, rs: np.ndarray, confidence: float, n: int, n_groups: 
     return {"r": r, "p_value": p_value, "ci_low": float(lo), "ci_high": float(hi), "n": n, "n_groups": n_groups}
 
 
+def p_value_text(p, n_boot: int | None = None) -> str:
+    """A p-value as a report writes it: ``n/a`` when missing, a bound below 1e-300 (where it underflows to 0 or to
+    denormals), and ``<= p`` at the smallest value a bootstrap of ``n_boot`` resamples can give, 2 / (n_boot + 1)
+    (see :func:`pearson`)."""
+    p = float(p)
+    if not np.isfinite(p):
+        return "n/a"
+    if n_boot and p <= 2.0 / (n_boot + 1):
+        return f"<= {p:.2g}"
+    return "< 1e-300" if p < 1e-300 else f"{p:.2g}"
+
+
 def _ion_ids(frames: np.ndarray, atoms: np.ndarray, run_of_frame: xr.DataArray | None) -> np.ndarray:
     """One id per ion: the atom index, or the (run, atom) pair when frames of several runs are joined
     (``run_of_frame``: the run of each frame, indexed by ``frame``); atom k of two runs is two ions."""

@@ -462,9 +462,9 @@ def test_report_gives_region_d_with_error_or_says_it_is_apparent():
 
 
 def test_report_writes_underflowed_p_values_as_a_bound():
-    from ssefeat.pipeline.report import _p_value
+    from ssefeat.correlate import p_value_text
 
-    assert [_p_value(p) for p in (0.0, 5.2e-317, 2.1e-9, 0.053)] == ["< 1e-300", "< 1e-300", "2.1e-09", "0.053"]
+    assert [p_value_text(p) for p in (0.0, 5.2e-317, 2.1e-9, 0.053)] == ["< 1e-300", "< 1e-300", "2.1e-09", "0.053"]
 
 
 def test_report_figures_say_run_and_temperature(tmp_path, monkeypatch):

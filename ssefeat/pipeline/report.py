@@ -22,6 +22,7 @@ import numpy as np
 import xarray as xr
 
 from .. import __version__
+from ..correlate import p_value_text
 from ..io.atomic import atomic_output
 from ..io.stage_files import open_trajectory, save_tree
 from ..softness import in_domain_softness, out_of_domain
@@ -210,7 +211,8 @@ def _report(pipe, trajs, feats, soft, links, transport, disorder, figures, sites
                 row = links.isel(descriptor=i)
                 ions = int(row.n_groups) if "n_groups" in links else "n/a"
                 lines.append(f"| {row.descriptor.item()} | {float(row.r):+.3f} | [{float(row.ci_low):+.3f}, "
-                             f"{float(row.ci_high):+.3f}] | {_p_value(row.p_value, n_boot)} | {ions} | {int(row.n)} |")
+                             f"{float(row.ci_high):+.3f}] | {p_value_text(row.p_value, n_boot)} | {ions} | "
+                             f"{int(row.n)} |")
             lines.append("")
         if "lasso_alpha" in links.attrs:
             own = int(links.attrs.get("lasso_model_inputs", 0))
@@ -305,15 +307,6 @@ def _lasso_subsample(links) -> str:
         return ""
     return (f"; fitted on a seeded random {fraction:.1%} of the (frame, atom) samples, "
             f"{int(links.attrs['lasso_samples'])} complete ones")
-
-
-def _p_value(p, n_boot: int | None = None) -> str:
-    """A p-value for a table, written as a bound below 1e-300 (where it underflows to 0 or to denormals) and at the
-    smallest value a bootstrap of ``n_boot`` resamples can give, 2 / (n_boot + 1)."""
-    p = float(p)
-    if n_boot and p <= 2.0 / (n_boot + 1):
-        return f"<= {p:.2g}"
-    return "< 1e-300" if p < 1e-300 else f"{p:.2g}"
 
 
 def _disorder_line(d, axis: str) -> str:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..correlate import p_value_text
 from .study_tree import plain as _plain
 from .thesis_comparison import _num as _f
 
@@ -58,9 +59,11 @@ def report_markdown(res: dict) -> str:
     blocks = [(g, res["per_glass"][g]["ion_links"]) for g in g_all] + [("all (per ion)", res["pooled_ion_links"])]
     blocks.append(("across glasses (mean S; units: glasses)", res.get("glass_links", {})))
     for g, links in blocks:
+        n_boot = None if g.startswith("across") else res["settings"].get("n_boot")  # across glasses: Fisher z
         for name, k in links.items():
             lines.append(f"| {g} | {name} | {_f(k['r'], '+.3f')} | [{_f(k['ci_low'], '+.3f')}, "
-                         f"{_f(k['ci_high'], '+.3f')}] | {_f(k['p_value'], '.2g')} | {k['n']} / {k['n_groups']} |")
+                         f"{_f(k['ci_high'], '+.3f')}] | {p_value_text(k['p_value'], n_boot)} | "
+                         f"{k['n']} / {k['n_groups']} |")
     rdf = res.get("rdf")
     if rdf is not None:
         lines += ["", f"## Li-S RDF by anion type in {res['barrier_glass']} (first peak: r in Å, g)", "",

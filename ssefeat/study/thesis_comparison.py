@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 
+from ..correlate import p_value_text
+
 __all__ = ["compare_with_thesis", "THESIS_R"]
 
 #: per-ion Pearson r of S with the fraction of S atoms in P2S6 / PS4 stated in the thesis (ch. 5.1.3)
@@ -25,9 +27,11 @@ def _sign(lo, hi, sign) -> str:
     return "reproduced" if (lo > 0 if sign > 0 else hi < 0) else "not reproduced"
 
 
-def _r_text(link) -> str:
-    return (f"r = {link['r']:+.3f} [{link['ci_low']:+.3f}, {link['ci_high']:+.3f}] (95 % CI), p = "
-            f"{link['p_value']:.2g}, n = {link['n']} samples / {link['n_groups']} units")
+def _r_text(link, n_boot: int | None = None) -> str:
+    """r with its interval, p (a bound at the resampling floor of ``n_boot`` resamples) and n."""
+    p = p_value_text(link["p_value"], n_boot)
+    return (f"r = {link['r']:+.3f} [{link['ci_low']:+.3f}, {link['ci_high']:+.3f}] (95 % CI), "
+            f"p {p if p[0] in '<n' else '= ' + p}, n = {link['n']} samples / {link['n_groups']} units")
 
 
 def _finite(value) -> bool:
@@ -47,6 +51,7 @@ def _pm(mean, se) -> str:
 def compare_with_thesis(res: dict) -> list[dict]:
     """Rows of the comparison table for a result of :func:`~ssefeat.study.series_study.analyse_series`."""
     rows = []
+    n_boot = res["settings"].get("n_boot")  # the ion bootstrap's resamples: its p has a floor of 2 / (n_boot + 1)
     tr = res["E_a_trend"]
     b, e = tr["slope"], tr["slope_err"]
     rows.append(_row("E_a of Li diffusion rises with the P2S6 content", "ch. 5.1.2, Fig. 5-4",
@@ -68,7 +73,7 @@ def compare_with_thesis(res: dict) -> list[dict]:
             rows.append(_row(f"r(S, fraction of S in {t}) = {want:+.2f}", "ch. 5.1.3", "no data", "not tested"))
             continue
         rows.append(_row(f"sign of r(S, fraction of nearby S atoms in {t}) is {'+' if want > 0 else '-'} "
-                         f"(per ion, all glasses)", "ch. 5.1.3", _r_text(link) + " (units: ions)",
+                         f"(per ion, all glasses)", "ch. 5.1.3", _r_text(link, n_boot) + " (units: ions)",
                          _sign(link["ci_low"], link["ci_high"], want)))
         inside = link["ci_low"] <= want <= link["ci_high"]
         rows.append(_row(f"size: r(S, fraction of nearby S atoms in {t}) = {want:+.2f}", "ch. 5.1.3",
@@ -91,7 +96,7 @@ def compare_with_thesis(res: dict) -> list[dict]:
     for name, what in (("potential_energy", "potential energy"), ("voronoi_volume", "Voronoi volume")):
         link = links.get(name)
         rows.append(_row(f"softer Li have higher {what}", "ch. 5.1.3, Fig. 5-9",
-                         f"{g}: " + (_r_text(link) + " (units: ions)" if link else "not computed"),
+                         f"{g}: " + (_r_text(link, n_boot) + " (units: ions)" if link else "not computed"),
                          _sign(link["ci_low"], link["ci_high"], +1) if link else "not tested"))
     bar = res.get("barriers")
     if bar is None:
