@@ -254,7 +254,9 @@ STUDY_RULES: dict = {
     "r_env": number(0, lo_open=True, unit="Å"),
     "n_boot": number(10, integer=True),
     "barriers": Rule(lambda v: v is None or _table(v), "a table of NEB settings, e.g. {n_soft = 5, n_hard = 5}"),
-    "barrier_glass": text(none=True),
+    "barrier_glass": Rule(lambda v: v is None or (isinstance(v, str) and v.strip() != "") or (
+        isinstance(v, list) and bool(v) and all(isinstance(x, str) and x for x in v)),
+        'a glass name, a list of them, or "all" (every glass)'),
     "extras_frames": number(1, integer=True),
     "arrhenius_apparent": flag(),
     "seed": number(0, integer=True),

@@ -183,8 +183,14 @@ def test_default_series_at_reduced_size_end_to_end(tmp_path):
     quick = dict(melt_ps=0.3, quench_rate=5000.0, anneal_ps=0.1, equilibrate_ps=0.1, compress_ps=0.05)
     res = glass_series(tmp_path, n_li=120, temperatures=(800.0, 1000.0), production_ps=6.0, dump_ps=0.05,
                        equilibrate_ps=0.5, build=quick, n_boot=50, extras_frames=3,
-                       barriers={"n_soft": 2, "n_hard": 2, "n_images": 3, "tries": 2})
+                       barriers={"n_soft": 1, "n_hard": 1, "n_images": 3, "tries": 2},
+                       barrier_glass=["LiP0.465S1.605", "LiP0.465S1.651"])
     assert len(res["glasses"]) == 5
+    bar = res["barriers"]  # NEB bands in two glasses, each band with its glass, a test row per glass and a figure
+    assert bar["glasses"] == ["LiP0.465S1.605", "LiP0.465S1.651"] and list(bar["by_glass"]) == bar["glasses"]
+    assert {r["glass"] for r in bar["soft"] + bar["hard"] + bar["skipped"]} <= set(bar["glasses"])
+    assert all(bar["by_glass"][g]["soft"]["n"] <= 1 for g in bar["glasses"])
+    assert (tmp_path / "barriers_by_glass.png").stat().st_size > 5000
     p2s6 = [res["counts"][g]["P2S6"] for g in res["glasses"]]
     assert p2s6 == sorted(p2s6) and len(set(p2s6)) == 5
     assert all(len(res["transport"][g]["runs"]) == 2 for g in res["glasses"])

@@ -61,6 +61,7 @@ def test_study_through_run_equals_the_study_command(glasses, run_out, tmp_path):
     res = CliRunner().invoke(main, ["study", str(study)])
     assert res.exit_code == 0, res.output
     assert "report:" in res.output and "[not tested] E_a of Li diffusion" in res.output  # one temperature: no E_a
+    assert "softness and every comparison across glasses at 900 K; 0 other run(s) left out of them\n" in res.output
     by_run, by_study = (json.loads((f / "study.json").read_text()) for f in (out, tmp_path / "s"))
     assert by_run == by_study
     assert by_run["glasses"] == [r.glass for r in glasses] and by_run["softness_temperature_K"] == 900.0
@@ -151,6 +152,54 @@ def test_study_tree_round_trip(glasses, run_out, tmp_path):
         assert json.dumps(plain(a.attrs, True), sort_keys=True) == json.dumps(plain(b.attrs, True), sort_keys=True)
 
 
+def test_partly_shared_temperatures_and_barriers_per_glass_in_the_written_study(glasses, tmp_path):
+    """Glass A at 900 / 1000 K, glass B at 1000 / 1100 K (each file relabelled: the bookkeeping, not the physics,
+    is tested): softness and every cross-glass view at 1000 K, the report and study.nc name the runs left out; with
+    barrier bands in both glasses, the per-glass figure and rows are written and study.nc carries each band's glass."""
+    from ssefeat.study.glass_barriers import barriers_by_glass, compare_barriers
+    from ssefeat.study.glass_runs import runs_from_files
+    from ssefeat.study.series_study import analyse_series
+    from ssefeat.study.study_report import write_study
+
+    a, b = glasses
+    runs = runs_from_files({a.glass: {"counts": a.counts, "files": {900.0: a.path, 1000.0: a.path}},
+                            b.glass: {"counts": b.counts, "files": {1000.0: b.path, 1100.0: b.path}}})
+    res = analyse_series(runs, n_blocks=2, n_boot=20, extras_frames=2,
+                         label_kwargs={"lag_frames": 2, "window_frames": 4})
+    assert res["softness_temperature_K"] == 1000.0
+    plan = res["temperature_plan"]
+    assert plan["common_K"] == [1000.0] and plan["partial_K"] == {"900": [a.glass], "1100": [b.glass]}
+    left = [f"{a.glass} at 900 K", f"{b.glass} at 1100 K"]
+    assert plan["comparisons"][0]["runs_left_out"] == left and plan["comparisons"][1]["runs_left_out"] == left
+    rec = [{"glass": g, "atom": k, "S": s, "barrier_forward": e, "barrier_backward": 0.1, "hop_length": 2.9,
+            "converged": True, "saddle_inside": True}
+           for k, (g, s, e) in enumerate([(a.glass, 0.3, 0.2), (a.glass, 0.2, 0.25), (a.glass, -0.1, 0.4),
+                                          (a.glass, -0.2, 0.45), (b.glass, 0.1, 0.3), (b.glass, -0.3, 0.35)])]
+    bar = {"soft": [r for r in rec if r["S"] > 0], "hard": [r for r in rec if r["S"] < 0], "skipped": [],
+           "targets": "empty_sites", "glasses": [a.glass, b.glass], "n_unconverged": 0,
+           "comparison": compare_barriers([0.2, 0.25, 0.3], [0.4, 0.45, 0.35])}
+    bar["by_glass"] = barriers_by_glass(bar, glasses=bar["glasses"])
+    res["barriers"] = bar
+    paths = write_study(res, tmp_path)
+    assert (tmp_path / "barriers_by_glass.png") in paths and (tmp_path / "barriers_by_glass.png").stat().st_size > 5000
+    report = (tmp_path / "study_report.md").read_text()
+    assert "## Temperatures of the comparisons across glasses" in report
+    assert f"Only in some glasses: 900 K ({a.glass}); 1100 K ({b.glass})." in report
+    assert f"| 1000 | 2: {left[0]}; {left[1]} |" in report
+    assert f"| {a.glass} | n/a | 2, 0.225, 0.225 +- 0.025 | 2, 0.425, 0.425 +- 0.025 | Mann-Whitney p = " in report
+    assert f"| {b.glass} | n/a | 1, 0.300, 0.300, one value | 1, 0.350, 0.350, one value | n too small" in report
+    check_report(report)
+    tree = xr.open_datatree(tmp_path / "study.nc").load()
+    assert json.loads(tree.attrs["temperature_plan"]) == json.loads(json.dumps(plan))
+    assert tree.attrs["runs_left_out_of_softness"] == "; ".join(left)
+    assert list(np.atleast_1d(tree.attrs["common_temperatures_K"])) == [1000.0]
+    node = tree["barriers"].to_dataset(inherit=False)
+    assert node["band_glass"].values.tolist() == [r["glass"] for r in bar["soft"] + bar["hard"]]
+    assert node["barrier_glass"].values.tolist() == [a.glass, b.glass]
+    assert node["soft_n"].values.tolist() == [2, 1]
+    np.testing.assert_allclose(node["hard_median"].values, [np.median([0.4, 0.45]), 0.35])
+
+
 @pytest.mark.parametrize("case, message", [
     ("no_common_T", "no common temperature"),
     ("unknown_group_key", "has unknown keys ['counts_']"),
@@ -161,6 +210,8 @@ def test_study_tree_round_trip(glasses, run_out, tmp_path):
     ("series_charge", "n_li = "),
     ("softness_T", "not every glass has a run at 700 K"),
     ("stray_temperatures", "trajectory.temperatures are for trajectory.files"),
+    ("barrier_glass", "study.barrier_glass names ['nope'], not among the glasses"),
+    ("barrier_glass_type", 'study.barrier_glass must be a glass name, a list of them, or "all"'),
 ])
 def test_bad_study_configurations_are_refused_before_any_work(glasses, tmp_path, case, message):
     out = tmp_path / "out"
@@ -173,7 +224,9 @@ def test_bad_study_configurations_are_refused_before_any_work(glasses, tmp_path,
             "both": groups + f'[study.glasses.A]\ncounts = {_counts(glasses[0])}\nfiles = {{"900" = "x.nc"}}\n',
             "series_charge": "[study]\nn_li = 121\ntemperatures = [800]\n",
             "softness_T": "[study]\nn_li = 120\ntemperatures = [800, 900]\nsoftness_temperature = 700\n",
-            "stray_temperatures": "[trajectory]\ntemperatures = [900]\n" + groups}[case]
+            "stray_temperatures": "[trajectory]\ntemperatures = [900]\n" + groups,
+            "barrier_glass": groups + f'[study]\nbarrier_glass = ["{glasses[0].glass}", "nope"]\n',
+            "barrier_glass_type": groups + "[study]\nbarrier_glass = 3\n"}[case]
     cfg = tmp_path / "run.toml"
     cfg.write_text(text + f'[output]\nfolder = "{out}"\n')
     res = CliRunner().invoke(main, ["run", str(cfg)])

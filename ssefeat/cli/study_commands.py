@@ -28,6 +28,14 @@ def study_cmd(config_file, output):
     folder = study.pop("folder")
     resolve_study_paths({"study": study, "trajectory": {}}, Path(config_file).parent)
     out = Pipeline(load_config({"study": study, "output": {"folder": output or folder}})).run()
-    for row in json.loads((out / "study.json").read_text())["comparison"]:
+    record = json.loads((out / "study.json").read_text())
+    plan = record.get("temperature_plan")
+    if plan:  # which runs the cross-glass comparisons leave out (the report's "Temperatures" section)
+        left = plan["comparisons"][0]["runs_left_out"]
+        partial = "; ".join(f"{t} K ({', '.join(g)})" for t, g in plan["partial_K"].items())
+        click.echo(f"softness and every comparison across glasses at {plan['softness_K']:g} K; {len(left)} other "
+                   "run(s) left out of them" + (f"; temperatures only some glasses have: {partial}" if partial
+                                                else ""))
+    for row in record["comparison"]:
         click.echo(f"[{row['verdict']}] {row['statement']}: {row['measured']}")
     click.echo(f"report: {out}/study_report.md")

@@ -1,5 +1,5 @@
 """Figures of the glass study (:mod:`ssefeat.study`) that plot per-ion samples: S against potential energy and
-Voronoi volume (the thesis' Fig. 5-9)."""
+Voronoi volume (the thesis' Fig. 5-9), NEB barriers of soft and hard Li per glass (Fig. 5-11)."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,7 +7,7 @@ import xarray as xr
 
 from .style import new_figure
 
-__all__ = ["binned_mean_by_ion", "softness_against"]
+__all__ = ["binned_mean_by_ion", "softness_against", "barrier_panels"]
 
 #: label and units of the per-ion quantities S is plotted against
 QUANTITIES = {"potential_energy": ("potential energy of Li", "eV"),
@@ -59,4 +59,40 @@ def softness_against(S: xr.DataArray, quantities: dict, title: str, links: dict 
                          f"{row.get('n_groups', np.unique(ion).size)} ions", fontsize=9)
         ax.legend(fontsize=7)
     fig.suptitle(title, fontsize=10)
+    return fig
+
+
+def barrier_panels(bar: dict, groups: dict, default_glass: str = ""):
+    """One panel per glass of ``groups`` (:func:`~ssefeat.study.glass_barriers.barrier_groups`; a pooled
+    ``"all glasses"`` entry gets a panel too): the forward NEB barrier (eV) of each soft and hard Li band of ``bar``
+    (filled: converged, in the test, triangles without a saddle inside the path; open: not converged, left out),
+    the median of the converged ones (bar), n per group on the axis and the Mann-Whitney test, or "n too small",
+    in the title."""
+    from ..study.glass_barriers import difference_text
+
+    names = list(groups)
+    fig, axes = new_figure(1, len(names), figsize=(3.0 * len(names) + 0.6, 3.6), squeeze=False, sharey=True)
+    for ax, g in zip(axes[0], names):
+        c = groups[g]
+        for x, kind, colour in ((0, "soft", "C3"), (1, "hard", "C0")):
+            rows = [r for r in bar[kind] if g == "all glasses" or r.get("glass", default_glass) == g]
+            v = np.array([r["barrier_forward"] for r in rows], float)
+            conv = np.array([bool(r["converged"]) for r in rows], bool)
+            inside = np.array([bool(r.get("saddle_inside", True)) for r in rows], bool)
+            dx = np.linspace(-0.15, 0.15, v.size) if v.size > 1 else np.zeros(v.size)  # spread, no randomness
+            for m, face, marker, label in ((conv & inside, colour, "o", "converged, saddle inside"),
+                                           (conv & ~inside, colour, "^", "converged, no interior saddle"),
+                                           (~conv, "none", "o", "not converged (not tested)")):
+                ax.scatter(x + dx[m], v[m], s=22, facecolors=face, edgecolors=colour, marker=marker, lw=1.0,
+                           label=label if x == 0 and g == names[0] else None)
+            med = c[kind]["median"]
+            if np.isfinite(med):
+                ax.hlines(med, x - 0.25, x + 0.25, color="k", lw=1.6,
+                          label="median of the converged" if x == 0 and g == names[0] else None)
+        ax.set_xticks([0, 1], [f"{kind} (S {sign} 0)\nn = {c[kind]['n']} converged"
+                               for kind, sign in (("soft", ">"), ("hard", "<"))])
+        ax.set_xlim(-0.6, 1.6)
+        ax.set_title(f"{g}\n" + difference_text(c).replace(" (", "\n("), fontsize=8)
+    axes[0][0].set_ylabel("forward NEB barrier (eV)")
+    fig.legend(loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=2, fontsize=7)
     return fig

@@ -16,7 +16,8 @@ import xarray as xr
 from ..errors import ParameterError, SimulationError
 from .barriers import SameMinimumError, neb_barrier, relax
 
-__all__ = ["glass_atoms", "empty_sites", "soft_hard_barriers", "hop_barriers", "compare_barriers"]
+__all__ = ["glass_atoms", "empty_sites", "soft_hard_barriers", "hop_barriers", "compare_barriers", "difference_text",
+           "barriers_by_glass", "barrier_groups", "study_barriers"]
 
 #: the fields of a :func:`~ssefeat.study.barriers.neb_barrier` result kept in a band's record
 _BAND = ("barrier_forward", "barrier_backward", "hop_length", "converged", "saddle_inside")
@@ -175,8 +176,11 @@ def hop_barriers(ds: xr.Dataset, softness: xr.DataArray, *, n_soft: int = 5, n_h
 
 
 def compare_barriers(soft, hard) -> dict:
-    """Soft vs hard barriers (eV): medians, means with standard errors, n, and the two-sided Mann-Whitney U
-    p-value (NaN with fewer than 2 per group)."""
+    """Soft vs hard barriers (eV): medians, means with standard errors, n, the two-sided Mann-Whitney U p-value
+    (NaN with fewer than 2 per group) and ``min_p``, the smallest two-sided p the exact test can give at these n,
+    2 / C(n_soft + n_hard, n_soft) (above 0.05 no difference can be significant: n too small)."""
+    from math import comb
+
     from scipy.stats import mannwhitneyu
 
     s, h = np.asarray(soft, float), np.asarray(hard, float)
@@ -186,5 +190,72 @@ def compare_barriers(soft, hard) -> dict:
                 "mean": float(v.mean()) if v.size else np.nan,
                 "se": float(v.std(ddof=1) / np.sqrt(v.size)) if v.size > 1 else np.nan}
 
-    p = float(mannwhitneyu(s, h, alternative="two-sided").pvalue) if s.size >= 2 and h.size >= 2 else np.nan
-    return {"soft": stats(s), "hard": stats(h), "p_mannwhitney": p}
+    testable = s.size >= 2 and h.size >= 2
+    p = float(mannwhitneyu(s, h, alternative="two-sided").pvalue) if testable else np.nan
+    min_p = min(1.0, 2.0 / comb(s.size + h.size, s.size)) if testable else np.nan
+    return {"soft": stats(s), "hard": stats(h), "p_mannwhitney": p, "min_p": min_p}
+
+
+def difference_text(c: dict) -> str:
+    """The soft-hard test of a :func:`compare_barriers` result in words: the p-value, or why there is none."""
+    s, h = c["soft"]["n"], c["hard"]["n"]
+    if not np.isfinite(c.get("p_mannwhitney", np.nan)):
+        return f"n too small for a test (soft {s}, hard {h}; 2 each needed)"
+    text = f"Mann-Whitney p = {c['p_mannwhitney']:.2g}"
+    min_p = c.get("min_p", np.nan)
+    if np.isfinite(min_p) and min_p > 0.05:
+        text += f" (n too small for p < 0.05: smallest possible p {min_p:.2g})"
+    return text
+
+
+def barriers_by_glass(bar: dict, default_glass: str = "", glasses=()) -> dict:
+    """Per glass (records' ``glass``, else ``default_glass``): :func:`compare_barriers` of its converged soft and hard
+    bands, plus its ``n_unconverged`` and ``n_skipped`` targets; ``glasses`` first (also those without a record),
+    then the others in the order they first appear."""
+    glass_of = [r.get("glass", default_glass) for k in ("soft", "hard", "skipped") for r in bar.get(k, [])]
+    out = {}
+    for g in dict.fromkeys([*glasses, *glass_of]):
+        rows = {k: [r for r in bar.get(k, []) if r.get("glass", default_glass) == g] for k in ("soft", "hard")}
+        c = compare_barriers(*([r["barrier_forward"] for r in rows[k] if r["converged"]] for k in ("soft", "hard")))
+        out[g] = {**c, "n_unconverged": sum(not r["converged"] for k in rows for r in rows[k]),
+                  "n_skipped": sum(r.get("glass", default_glass) == g for r in bar.get("skipped", []))}
+    return out
+
+
+def barrier_groups(bar: dict, default_glass: str = "") -> dict:
+    """Per barrier glass, and ``"all glasses"`` when there are several: its soft / hard test
+    (:func:`barriers_by_glass`) with its quenched frame or hop events; stored with the study (``by_glass``), or
+    made from its records (a study written before the glasses were recorded has one glass, ``default_glass``)."""
+    glasses = bar.get("glasses") or [default_glass]
+    by = bar.get("by_glass") or barriers_by_glass(bar, default_glass, glasses)
+    if len(glasses) == 1:
+        return {glasses[0]: {**{k: bar[k] for k in ("frame", "n_events") if k in bar}, **by[glasses[0]]}}
+    return {**by, "all glasses": {**bar["comparison"], "n_unconverged": bar.get("n_unconverged", 0),
+                                  "n_skipped": len(bar.get("skipped", []))}}
+
+
+def study_barriers(data: dict, softness: dict, system_kwargs: dict, glasses, *, targets: str = "empty_sites",
+                   calculator=None, seed: int = 0, say=lambda msg: None, **opts) -> dict:
+    """NEB barriers of soft and hard Li in each of ``glasses`` (``data`` / ``softness`` / ``system_kwargs`` per glass:
+    the run at the softness temperature), by :func:`soft_hard_barriers` (``targets="empty_sites"``) or
+    :func:`hop_barriers` (``"hops"``). Every record and skipped target carries its ``glass``; ``by_glass`` holds each
+    glass's test (:func:`barriers_by_glass`) and its quenched frame or hop events, ``comparison`` the test of all
+    glasses' bands pooled."""
+    if targets not in ("empty_sites", "hops"):
+        raise ParameterError(f"barriers.targets must be 'empty_sites' or 'hops', got {targets!r}.")
+    find = hop_barriers if targets == "hops" else soft_hard_barriers
+    out = {"soft": [], "hard": [], "skipped": [], "targets": targets, "glasses": list(glasses)}
+    where = {}
+    for g in glasses:
+        say(f"NEB barriers of soft and hard Li in {g}")
+        b = find(data[g], softness[g], system_kwargs=system_kwargs[g], calculator=calculator, seed=seed, **opts)
+        for k in ("soft", "hard", "skipped"):
+            out[k] += [{"glass": g, **r} for r in b[k]]
+        where[g] = {k: b[k] for k in ("frame", "n_events", "n_sites") if k in b}
+    if len(out["glasses"]) == 1:  # the one glass's frame / events, as a single-glass study always had
+        out.update(where[out["glasses"][0]])
+    out["by_glass"] = {g: {**c, **where[g]} for g, c in barriers_by_glass(out, glasses=out["glasses"]).items()}
+    out["comparison"] = compare_barriers(*([r["barrier_forward"] for r in out[k] if r["converged"]]
+                                           for k in ("soft", "hard")))
+    out["n_unconverged"] = sum(not r["converged"] for r in out["soft"] + out["hard"])
+    return out

@@ -70,8 +70,8 @@ def train_pooled(features: dict, labels: dict, *, r_quantile: float = 0.95, nr_q
     """Train one model on ``features`` / ``labels`` ({glass: DataArray}) of several glasses.
 
     Label cuts: ``r_cut`` / ``nr_cut`` (Å^2), else the ``r_quantile`` / ``nr_quantile`` of the pooled labels.
-    Returns the model and a report: ``r_cut``, ``nr_cut``, ``C``, ``accuracy`` {glass: balanced accuracy, its
-    95 % interval, held-out samples and frames}, and the overall held-out metrics ``test``.
+    Returns the model and a report: ``r_cut``, ``nr_cut``, ``window`` (frames), ``C``, ``accuracy`` {glass:
+    balanced accuracy, its 95 % interval, held-out samples and frames}, and the overall held-out metrics ``test``.
     """
     from ..softness import train_softness
     from ..softness.accuracy import balanced_accuracy_interval
@@ -122,7 +122,8 @@ def train_pooled(features: dict, labels: dict, *, r_quantile: float = 0.95, nr_q
         accuracy[g] = {"balanced_accuracy": float(met["balanced_accuracy"]), **ci, "n_test": int(m.sum()),
                        "n_test_frames": int(np.unique(ts.frame[m]).size),
                        "n_test_ions": int(np.unique(ts.atom[m]).size)}
-    return model, {"r_cut": r_cut, "nr_cut": nr_cut, "C": rep["C"], "accuracy": accuracy, "test": rep["test"],
+    return model, {"r_cut": r_cut, "nr_cut": nr_cut, "window": int(window), "C": rep["C"], "accuracy": accuracy,
+                   "test": rep["test"],
                    "n_train": int(model.provenance_.get("n_train", 0)), "held_out": held_out}
 
 

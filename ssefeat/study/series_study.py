@@ -13,8 +13,9 @@ temperatures; built-in or the user's files) and runs, per glass and temperature,
    fraction per ion (ion-level CI and p) and with potential energy and Voronoi volume; over glasses: the per-ion
    links pooled, and mean S against each glass's anion content (n = glasses) (:mod:`.glass_links`); partial Li-S
    RDFs by anion type for soft and hard Li in the barrier glass (:mod:`.anion_rdf`);
-4. NEB barriers of soft and hard Li in one glass (default the P2S6-richest, as the thesis), to the nearest empty
-   Li site or along observed hops (``barriers={"targets": "hops"}``), and their test (:mod:`.glass_barriers`);
+4. NEB barriers of soft and hard Li in one glass (default the P2S6-richest, as the thesis), several
+   (``barrier_glass=[...]``) or every glass (``"all"``), to the nearest empty Li site or along observed hops
+   (``barriers={"targets": "hops"}``), and their test per glass and pooled (:mod:`.glass_barriers`);
 5. a comparison with the thesis' statements, each reproduced / not reproduced with the numbers
    (:mod:`.thesis_comparison`).
 
@@ -79,7 +80,8 @@ def _transport(runs_of_glass, species: str, apparent: bool) -> dict:
     if "arrhenius_D" in tree:
         a = tree["arrhenius_D"].to_dataset()
         out.update(E_a_eV=float(a["activation_energy"]), E_a_err_eV=float(a["activation_energy_err"]),
-                   arrhenius_runs=a.attrs.get("runs", ""))
+                   arrhenius_runs=a.attrs.get("runs", ""),
+                   arrhenius_temperatures_K=sorted({float(t) for t in np.atleast_1d(a["temperature"].values)}))
     return out
 
 
@@ -99,12 +101,13 @@ def _extras(ds, S, max_frames: int) -> dict:
 
 def analyse_series(runs, *, softness_temperature: float | None = None, parameters="li_li", label: str = "d_cum",
                    label_kwargs: dict | None = None, stride: int = 1, n_blocks: int = 4, r_env: float = 5.0,
-                   n_boot: int = 300, barriers: dict | None = None, barrier_glass: str | None = None,
+                   n_boot: int = 300, barriers: dict | None = None, barrier_glass: str | list | None = None,
                    calculator=None, extras_frames: int = 10, species: str = "Li", seed: int = 0,
                    arrhenius_apparent: bool = False,
                    say=lambda msg: None) -> dict:
     """The whole study on ``runs`` (module docstring). ``barriers``: keyword arguments of
     :func:`~ssefeat.study.glass_barriers.soft_hard_barriers` (``{}`` for its defaults, None to skip);
+    ``barrier_glass``: a glass name, a list of them or ``"all"`` (default the P2S6-richest);
     ``calculator``: an ASE calculator for the NEB (default the study's force field for built glasses);
     ``arrhenius_apparent``: also fit runs whose D is apparent (not diffusive; the report says so).
     Returns a dict of plain numbers and the ``softness`` DataArrays per glass, ready for :func:`write_study`."""
@@ -114,6 +117,7 @@ def analyse_series(runs, *, softness_temperature: float | None = None, parameter
     from .glass_links import (ANION_TYPES, glass_links, ion_links, pooled_ion_links, softness_by_anion,
                               softness_summary, weighted_trend)
     from .pooled_softness import apply_softness, features_and_labels, train_pooled
+    from .temperature_plan import temperature_plan
     from .thesis_comparison import compare_with_thesis
 
     runs = list(runs)
@@ -131,6 +135,8 @@ def analyse_series(runs, *, softness_temperature: float | None = None, parameter
     say("transport per glass")
     result["transport"] = {g: _transport([r for r in runs if r.glass == g], species, arrhenius_apparent)
                            for g in glasses}
+    result["temperature_plan"] = temperature_plan(runs, t_soft, result["transport"],
+                                                  chosen=softness_temperature is not None)
     ea = [result["transport"][g]["E_a_eV"] for g in glasses]
     ea_err = [result["transport"][g]["E_a_err_eV"] for g in glasses]
     x6 = [frac[g]["P2S6"] for g in glasses]
@@ -143,7 +149,7 @@ def analyse_series(runs, *, softness_temperature: float | None = None, parameter
     for g in glasses:
         F[g], L[g] = features_and_labels(data[g], parameters, label, species, stride=stride, **(label_kwargs or {}))
     model, rep = train_pooled(F, L, n_blocks=n_blocks, seed=seed)
-    result["model"] = {k: rep[k] for k in ("r_cut", "nr_cut", "C", "accuracy", "n_train", "held_out")}
+    result["model"] = {k: rep[k] for k in ("r_cut", "nr_cut", "window", "C", "accuracy", "n_train", "held_out")}
     result["model"]["test"] = {k: v for k, v in rep["test"].items() if k != "confusion_matrix"}
     S = {g: apply_softness(model, F[g]) for g in glasses}
     finite = np.concatenate([s.values[np.isfinite(s.values)] for s in S.values()])
@@ -162,33 +168,37 @@ def analyse_series(runs, *, softness_temperature: float | None = None, parameter
     result["pooled_ion_links"] = pooled_ion_links({g: (S[g], env[g]) for g in glasses}, n_boot=n_boot)
     mean_s = {g: per_glass[g]["summary"]["mean"] for g in glasses}
     result["glass_links"] = glass_links(mean_s, frac) if len(glasses) >= 3 else {}
-    result["barrier_glass"] = barrier_glass or max(glasses, key=lambda g: frac[g]["P2S6"])
-    if result["barrier_glass"] in glasses:
-        from .anion_rdf import soft_hard_rdf
+    chosen = _barrier_glasses(barrier_glass, glasses, frac)
+    result["barrier_glass"] = chosen[0]  # the RDFs' and the single-glass thesis rows' glass
+    result["barrier_glasses"] = chosen
+    from .anion_rdf import soft_hard_rdf
 
-        result["rdf"] = soft_hard_rdf(data[result["barrier_glass"]], S[result["barrier_glass"]], ANION_TYPES,
-                                      r_max=min(6.0, r_env + 1.0), max_frames=extras_frames)
+    result["rdf"] = soft_hard_rdf(data[chosen[0]], S[chosen[0]], ANION_TYPES, r_max=min(6.0, r_env + 1.0),
+                                  max_frames=extras_frames)
     if barriers is not None:
-        from .glass_barriers import compare_barriers, hop_barriers, soft_hard_barriers
+        from .glass_barriers import study_barriers
 
-        g = result["barrier_glass"]
-        if g not in glasses:
-            raise ParameterError(f"barrier_glass {g!r} is not one of {glasses}.")
-        say(f"NEB barriers of soft and hard Li in {g}")
-        opts = dict(barriers)
-        targets = opts.pop("targets", "empty_sites")
-        if targets not in ("empty_sites", "hops"):
-            raise ParameterError(f"barriers.targets must be 'empty_sites' or 'hops', got {targets!r}.")
-        find = hop_barriers if targets == "hops" else soft_hard_barriers
-        b = find(data[g], S[g], system_kwargs=soft_runs[g].system_kwargs, calculator=calculator, seed=seed, **opts)
-        b["targets"] = targets
-        b["comparison"] = compare_barriers([r["barrier_forward"] for r in b["soft"] if r["converged"]],
-                                           [r["barrier_forward"] for r in b["hard"] if r["converged"]])
-        b["n_unconverged"] = sum(not r["converged"] for r in b["soft"] + b["hard"])
-        result["barriers"] = b
+        result["barriers"] = study_barriers(data, S, {g: soft_runs[g].system_kwargs for g in glasses}, chosen,
+                                            calculator=calculator, seed=seed, say=say, **dict(barriers))
     result["softness"] = S
     result["comparison"] = compare_with_thesis(result)
     return result
+
+
+def _barrier_glasses(barrier_glass, glasses: list, frac: dict) -> list:
+    """The glasses with NEB barriers: None, the P2S6-richest (as the thesis); ``"all"``, every glass (the
+    P2S6-richest first); else one name or a list of names of the study's glasses."""
+    richest = max(glasses, key=lambda g: frac[g]["P2S6"])
+    if barrier_glass is None:
+        return [richest]
+    if barrier_glass == "all":
+        return [richest] + [g for g in glasses if g != richest]
+    chosen = [barrier_glass] if isinstance(barrier_glass, str) else list(dict.fromkeys(barrier_glass))
+    bad = [g for g in chosen if g not in glasses]
+    if bad or not chosen:
+        raise ParameterError(f"barrier_glass {bad or barrier_glass!r} is not one of the glasses {glasses}.",
+                             fix='name study glasses, or "all".')
+    return chosen
 
 
 def glass_series(folder, *, ys=None, x: float | None = None, n_li: int | None = None,

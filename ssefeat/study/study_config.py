@@ -172,9 +172,12 @@ def check_study(config: dict) -> None:
         raise
     except SsefeatError as err:  # a composition that cannot be balanced, no common temperature: a config error
         raise ConfigError(err.what, fix=err.fix) from None
-    if study.get("barrier_glass") is not None and study["barrier_glass"] not in names:
-        raise ConfigError(f"study.barrier_glass {study['barrier_glass']!r} is not one of the glasses "
-                          f"{sorted(set(names))}.")
+    chosen = study.get("barrier_glass")
+    chosen = [] if chosen in (None, "all") else [chosen] if isinstance(chosen, str) else chosen
+    bad = [g for g in chosen if g not in names]
+    if bad:
+        raise ConfigError(f"study.barrier_glass names {bad}, not among the glasses {sorted(set(names))}.",
+                          fix='name the study\'s glasses, or "all".')
 
 
 def study_result(config: dict, md_folder, say=lambda msg: None) -> dict:

@@ -12,7 +12,9 @@ import numpy as np
 
 from ..correlate import p_value_text
 from .study_tree import plain as _plain
+from .temperature_plan import plan_lines
 from .thesis_comparison import _num as _f
+from .thesis_comparison import _pm
 
 __all__ = ["write_study", "report_markdown"]
 
@@ -23,7 +25,8 @@ def report_markdown(res: dict) -> str:
     lines = ["# LiPS glass series: softness from Li-Li structure, transport, links, barriers", "",
              f"Softness at {res['softness_temperature_K']:g} K; settings: `{json.dumps(_plain(res['settings']))}`.",
              "", "## Glasses and transport", "",
-             "| glass | PS4 / P2S7 / P2S6 | S in P2S6 | runs: T (K), D (cm^2/s), verdict | E_a (eV) |",
+             "| glass | PS4 / P2S7 / P2S6 | fraction of S in P2S6 | runs: T (K), D +- SE over ions (cm^2/s), "
+             "verdict | E_a +- 1 sigma (eV) |",
              "|---|---|---|---|---|"]
     for g in g_all:
         c, t = res["counts"][g], res["transport"][g]
@@ -31,24 +34,31 @@ def report_markdown(res: dict) -> str:
                          f"({r['verdict']})" for r in t["runs"])
         lines.append(f"| {g} | {c['PS4']} / {c['P2S7']} / {c['P2S6']} | {res['s_fraction'][g]['P2S6']:.3f} | {runs} "
                      f"| {_f(t['E_a_eV'], '.3f')} +- {_f(t['E_a_err_eV'], '.3f')} |")
+    if res.get("temperature_plan"):  # studies stored before the plan was recorded have none
+        lines += [""] + plan_lines(res["temperature_plan"])
     tr = res["E_a_trend"]
-    lines += ["", f"E_a trend: slope {_f(tr['slope'])} +- {_f(tr['slope_err'], '.2g')} eV per unit S fraction in "
-              f"P2S6 (n = {tr['n']} glasses, reduced chi^2 {_f(tr['reduced_chi2'])}).", "",
+    lines += ["", f"E_a trend: slope {_f(tr['slope'])} +- {_f(tr['slope_err'], '.2g')} (1 sigma) eV per unit S "
+              f"fraction in P2S6 (weighted line, n = {tr['n']} glasses, reduced chi^2 {_f(tr['reduced_chi2'])}).", "",
               "## Softness model (one model, pooled glasses, last frame block of each glass held out)", "",
-              f"Label cuts r_cut {_f(res['model']['r_cut'])} / nr_cut {_f(res['model']['nr_cut'])} Å^2; C = "
-              f"{_f(res['model']['C'])}; held-out balanced accuracy (all glasses) "
-              f"{_f(res['model']['test'].get('balanced_accuracy'))}.", "",
+              f"Labels ({res['settings'].get('label', 'd_cum')}, Å^2): rearranging above r_cut "
+              f"{_f(res['model']['r_cut'])}, not rearranging below nr_cut {_f(res['model']['nr_cut'])} for "
+              f"{res['model'].get('window', 2)} frames either side; C = "
+              f"{_f(res['model']['C'])}; held-out balanced accuracy (all glasses) {_overall_accuracy(res['model'])}; "
+              "chance = 0.5.", "",
               "| glass | held-out balanced accuracy [95 % CI, resampling ions] | n samples / frames / ions | "
-              "mean S +- SE (ions) | S > 0 | n ions |", "|---|---|---|---|---|---|"]
+              "mean S +- SE (ions) | fraction of samples with S > 0 | n ions |", "|---|---|---|---|---|---|"]
     for g in g_all:
         a, s = res["model"]["accuracy"][g], res["per_glass"][g]["summary"]
         ci = a.get("balanced_accuracy_ci", [float("nan")] * 2)
-        lines.append(f"| {g} | {_f(a['balanced_accuracy'])} [{_f(ci[0])}, {_f(ci[1])}] | {a['n_test']} / "
+        lines.append(f"| {g} | {_f(a['balanced_accuracy'], '.3f')} [{_f(ci[0], '.3f')}, {_f(ci[1], '.3f')}] | "
+                     f"{a['n_test']} / "
                      f"{a['n_test_frames']} / {a.get('n_test_ions', 'n/a')} | {_f(s['mean'], '+.3f')} +- "
                      f"{_f(s['mean_se_ions'], '.3f')} | "
                      f"{_f(s['fraction_soft'], '.2f')} | {s['n_ions']} |")
-    lines += ["", "## Softness by anion type (Li with that anion's S within r_env / as nearest anion)", "",
-              "| glass | anion | mean S within (SE, ions) | mean S nearest (SE, ions) |", "|---|---|---|---|"]
+    lines += ["", "## Softness by anion type (Li with that anion's S within r_env = "
+              f"{_f(res['settings'].get('r_env'))} Å / as nearest anion)", "",
+              "| glass | anion | mean S within (SE over ions, n ions) | mean S nearest (SE over ions, n ions) |",
+              "|---|---|---|---|"]
     for g in g_all:
         for t, row in res["per_glass"][g]["by_anion"].items():
             w, n = row["within"], row["nearest"]
@@ -66,7 +76,8 @@ def report_markdown(res: dict) -> str:
                          f"{k['n']} / {k['n_groups']} |")
     rdf = res.get("rdf")
     if rdf is not None:
-        lines += ["", f"## Li-S RDF by anion type in {res['barrier_glass']} (first peak: r in Å, g)", "",
+        lines += ["", f"## Li-S RDF by anion type in {res['barrier_glass']} (highest peak: r in Å, g; Li-frames "
+                  "averaged)", "",
                   "| anion | soft Li | hard Li |", "|---|---|---|"]
         r = rdf["r"].values
         for t in rdf["cluster_type"].values:
@@ -76,25 +87,68 @@ def report_markdown(res: dict) -> str:
                 k = int(np.argmax(g))
                 cells.append(f"{r[k]:.2f}, {g[k]:.2f} ({int(rdf['n_centres'].sel(group=grp))} Li-frames)")
             lines.append(f"| {t} | {cells[0]} | {cells[1]} |")
-    bar = res.get("barriers")
-    if bar is not None:
-        where = (f"frame {bar['frame']}, quenched; targets: nearest empty Li sites" if "frame" in bar else
-                 f"observed hops ({bar.get('n_events', 0)} events), each from its quenched start frame")
-        lines += ["", f"## NEB barriers in {res['barrier_glass']} ({where})", "",
-                  "| Li | kind | S | forward (eV) | backward (eV) | hop (Å) | converged | saddle inside |",
-                  "|---|---|---|---|---|---|---|---|"]
-        for kind in ("soft", "hard"):
-            for r in bar[kind]:
-                lines.append(f"| {r['atom']} | {kind} | {r['S']:+.2f} | {r['barrier_forward']:.3f} | "
-                             f"{r['barrier_backward']:.3f} | {r['hop_length']:.2f} | {r['converged']} | "
-                             f"{r.get('saddle_inside', '')} |")
-        lines.append(f"\nSkipped targets: {len(bar['skipped'])} "
-                     f"({'; '.join(sorted({s['why'] for s in bar['skipped']})) or 'none'}); bands not converged "
-                     f"(listed, left out of the comparison): {bar.get('n_unconverged', 0)}.")
+    if res.get("barriers") is not None:
+        lines += _barrier_lines(res, res["barriers"])
     lines += ["", "## Comparison with the thesis (seeds/003 ch. 5.1)", "",
               "| statement | source | measured | verdict |", "|---|---|---|---|"]
     lines += [f"| {r['statement']} | {r['source']} | {r['measured']} | **{r['verdict']}** |" for r in res["comparison"]]
     return "\n".join(lines) + "\n"
+
+
+def _overall_accuracy(model: dict) -> str:
+    """The pooled held-out balanced accuracy with its 95 % interval, the interval's unit and count, and n samples."""
+    t = model["test"]
+    ci = t.get("balanced_accuracy_ci")
+    text = _f(t.get("balanced_accuracy"), ".3f")
+    if ci is not None:
+        text += (f" [{_f(ci[0], '.3f')}, {_f(ci[1], '.3f')}] (95 % CI resampling {t.get('n_ci_units', 'n/a')} "
+                 f"{t.get('ci_unit', 'ion')}s)")
+    return text + f", {t.get('n_samples', 'n/a')} held-out samples"
+
+
+def _group_text(c: dict) -> str:
+    if not c["n"]:
+        return "0"
+    return f"{c['n']}, {c['median']:.3f}, {_pm(c['mean'], c['se'])}"
+
+
+def _barrier_lines(res: dict, bar: dict) -> list[str]:
+    """The barrier section: one row per glass (n, median, mean +- SE per group, the test or why none), then every
+    band with its glass."""
+    from .glass_barriers import barrier_groups, difference_text
+
+    hops = bar.get("targets", "empty_sites") == "hops"
+    lines = ["", "## NEB barriers of soft (S > 0) and hard (S < 0) Li (" + (
+        "observed hops, each from its quenched start frame)" if hops else
+        "nearest empty Li sites in one quenched frame per glass)"), "",
+        f"Forward barrier (eV) of each converged band, one Li one sample, from frames of the "
+        f"{res['softness_temperature_K']:g} K runs; soft against hard by a two-sided Mann-Whitney U test per glass; "
+        "SE = standard error of the mean over bands; a band without a saddle inside the path (energy rising to its "
+        "end) gives the end-to-end energy difference, not a barrier between minima. Figure: `barriers_by_glass.png`.",
+        "", "| glass | frame / hop events | soft: n, median, mean +- SE (eV) | hard: n, median, mean +- SE (eV) | "
+        "soft vs hard | converged without a saddle inside (soft / hard) | bands not converged / targets skipped |",
+        "|---|---|---|---|---|---|---|"]
+    for g, c in barrier_groups(bar, res["barrier_glass"]).items():
+        where = ("pooled" if g == "all glasses" else f"frame {c['frame']}" if "frame" in c else
+                 f"{c['n_events']} events" if "n_events" in c else "n/a")
+        flat = [sum(r["converged"] and not r.get("saddle_inside", True) for r in bar[k]
+                    if g == "all glasses" or r.get("glass", res["barrier_glass"]) == g) for k in ("soft", "hard")]
+        lines.append(f"| {g} | {where} | {_group_text(c['soft'])} | {_group_text(c['hard'])} | "
+                     f"{difference_text(c)} | {flat[0]} / {flat[1]} | {c['n_unconverged']} / {c['n_skipped']} |")
+    lines += ["", "| glass | Li | kind | S | forward (eV) | backward (eV) | hop (Å) | converged | saddle inside |",
+              "|---|---|---|---|---|---|---|---|---|"]
+    for kind in ("soft", "hard"):
+        for r in bar[kind]:
+            lines.append(f"| {r.get('glass', res['barrier_glass'])} | {r['atom']} | {kind} | {r['S']:+.3f} | "
+                         f"{r['barrier_forward']:.3f} | {r['barrier_backward']:.3f} | {r['hop_length']:.2f} | "
+                         f"{r['converged']} | {r.get('saddle_inside', '')} |")
+    why = {}
+    for r in bar["skipped"]:
+        why[r["why"]] = why.get(r["why"], 0) + 1
+    lines.append(f"\nSkipped targets: {len(bar['skipped'])} ("
+                 f"{'; '.join(f'{w}: {n}' for w, n in sorted(why.items())) or 'none'}); bands not converged "
+                 f"(listed, left out of the tests): {bar.get('n_unconverged', 0)}.")
+    return lines
 
 
 def _figures(res: dict, folder: Path) -> list[str]:
@@ -103,12 +157,20 @@ def _figures(res: dict, folder: Path) -> list[str]:
 
     edges = np.asarray(res["histogram_edges"])
     mid = 0.5 * (edges[1:] + edges[:-1])
-    fig, ax = new_figure()
+    fig, ax = new_figure(figsize=(6.4, 4.2))
     for g in res["glasses"]:
-        ax.plot(mid, res["per_glass"][g]["summary"]["histogram"], label=f"{g} (P2S6 S frac. "
-                f"{res['s_fraction'][g]['P2S6']:.2f})")
-    ax.set(xlabel="softness S", ylabel="probability density")
-    ax.legend(fontsize=7)
+        s = res["per_glass"][g]["summary"]
+        line, = ax.plot(mid, s["histogram"], label=f"{g} (S frac. in P2S6 {res['s_fraction'][g]['P2S6']:.2f}): "
+                        f"mean S {_f(s['mean'], '+.3f')} ± {_f(s['mean_se_ions'], '.3f')}, {s['n_ions']} ions; "
+                        f"{accuracy_text(res, g)}")
+        top = float(np.nanmax(s["histogram"])) if np.isfinite(s["histogram"]).any() else 0.0
+        ax.errorbar([s["mean"]], [1.05 * top], xerr=[s["mean_se_ions"]], fmt="v", ms=4, color=line.get_color(),
+                    capsize=2)  # the mean with its SE over ions, above its curve
+    ax.set(xlabel="softness S", ylabel="probability density",
+           title=f"Li softness at {res['softness_temperature_K']:g} K (one pooled model); markers: mean ± SE "
+                 "over ions;\nacc.: held-out balanced accuracy [95 % CI over ions], chance = 0.5")
+    ax.title.set_fontsize(8)
+    ax.legend(fontsize=6, loc="upper center", bbox_to_anchor=(0.5, -0.15))
     save(fig, folder / "softness_by_glass.png")
     fig, ax = new_figure()
     x = [res["s_fraction"][g]["P2S6"] for g in res["glasses"]]
@@ -131,7 +193,21 @@ def _figures(res: dict, folder: Path) -> list[str]:
         ax.legend(fontsize=7)
         save(fig, folder / "li_s_rdf_soft_hard.png")
         names.append("li_s_rdf_soft_hard.png")
+    if res.get("barriers") is not None:
+        from ..plots.study import barrier_panels
+        from .glass_barriers import barrier_groups
+
+        bar, g = res["barriers"], res["barrier_glass"]
+        save(barrier_panels(bar, barrier_groups(bar, g), g), folder / "barriers_by_glass.png")
+        names.append("barriers_by_glass.png")
     return names
+
+
+def accuracy_text(res: dict, g: str) -> str:
+    """``acc. 0.56 [0.52, 0.60]``: glass ``g`` 's held-out balanced accuracy with its 95 % CI over ions."""
+    a = res["model"]["accuracy"].get(g, {})
+    lo, hi = a.get("balanced_accuracy_ci", [float("nan")] * 2)
+    return f"acc. {_f(a.get('balanced_accuracy'), '.2f')} [{_f(lo, '.2f')}, {_f(hi, '.2f')}]"
 
 
 def _energy_volume_figures(res: dict, folder: Path) -> list[str]:
@@ -164,21 +240,23 @@ def _anion_and_link_figures(res: dict, folder: Path) -> None:
 
     def finish(fig, ax, ylabel: str, name: str) -> None:  # one glass per x position, labelled by its P2S6 share
         ax.axhline(0.0, color="0.6", lw=0.8)
-        ax.set_xticks(x, [f"{res['s_fraction'][g]['P2S6']:.2f}" for g in glasses])
-        ax.set(xlabel="fraction of S atoms in P2S6 (one glass each)", ylabel=ylabel,
-               title=f"Li softness at {res.get('softness_temperature_K', float('nan')):g} K; ions per point: "
-                     "study_report.md")
+        ax.set_xticks(x, [f"{res['s_fraction'][g]['P2S6']:.2f}\n{accuracy_text(res, g)}" if "model" in res else
+                          f"{res['s_fraction'][g]['P2S6']:.2f}" for g in glasses], fontsize=7)
+        ax.set(xlabel="fraction of S atoms in P2S6 (one glass each)", ylabel=ylabel)
+        ax.set_title(f"Li softness at {res.get('softness_temperature_K', float('nan')):g} K; acc.: held-out balanced "
+                     "accuracy of the model\n[95 % CI over ions], chance = 0.5; ions per point: study_report.md",
+                     fontsize=8)
         ax.legend(fontsize=7)
         save(fig, folder / name)
 
-    fig, ax = new_figure()
+    fig, ax = new_figure(figsize=(1.3 * len(glasses) + 2.0, 3.8))
     anions = list(res["per_glass"][glasses[0]]["by_anion"])
     for k, a in enumerate(anions):
         rows = [res["per_glass"][g]["by_anion"].get(a, {}).get("nearest", {}) for g in glasses]
         ax.errorbar(x + 0.1 * (k - 1), [r.get("mean", np.nan) for r in rows],
                     yerr=[r.get("mean_se_ions", np.nan) for r in rows], fmt="o", label=f"nearest anion {a}")
     finish(fig, ax, "mean S of Li (± SE over ions)", "softness_by_anion.png")
-    fig, ax = new_figure()
+    fig, ax = new_figure(figsize=(1.3 * len(glasses) + 2.0, 3.8))
     names = list(res["per_glass"][glasses[0]]["ion_links"])
     for k, v in enumerate(names):
         rows = [res["per_glass"][g]["ion_links"].get(v, {}) for g in glasses]

@@ -2,8 +2,11 @@
 
 Layout::
 
-    /                    attrs: softness_temperature_K, barrier_glass, settings (JSON) and result_json (every number
-                         of study.json, NaN kept, from which :func:`result_from_tree` rebuilds the report);
+    /                    attrs: softness_temperature_K, barrier_glass, settings (JSON), temperature_plan (JSON: the
+                         temperatures each cross-glass comparison uses and the runs it leaves out,
+                         :mod:`.temperature_plan`), common_temperatures_K, runs_left_out_of_softness,
+                         result_json (every number of study.json, NaN kept, from which :func:`result_from_tree`
+                         rebuilds the report);
                          counts / s_fraction (glass, anion): the composition of each glass
     /glasses/<glass>     softness (frame, atom); histogram (bin, density of S); transport_* (run: temperature_K,
                          D_cm2_s, D_cm2_s_err, sigma_S_cm, sigma_err, verdict); link_* (quantity: Pearson r,
@@ -15,7 +18,9 @@ Layout::
     /pooled              the one softness model (attrs), histogram_edges, pooled per-ion links and the links across
                          glasses (quantity), the E_a trend (attrs), the comparison with the thesis (statement)
     /pooled/rdf          Li-S RDFs by anion type of soft and hard Li
-    /barriers            one row per NEB band (band: atom, kind, S, barrier_forward, ..., converged), test in attrs
+    /barriers            one row per NEB band (band: band_glass, atom, kind, S, barrier_forward, ..., converged); per
+                         barrier glass (barrier_glass: soft_/hard_ n, median, mean, se in eV, p_mannwhitney, min_p,
+                         n_unconverged, n_skipped, frame or n_events, -1 when not applicable); the pooled test in attrs
 """
 from __future__ import annotations
 
@@ -112,6 +117,32 @@ def _glass_node(res: dict, g: str) -> dict:
     return nodes
 
 
+def _by_glass_rows(bar: dict, default_glass: str) -> xr.Dataset:
+    """Per barrier glass (dim ``barrier_glass``): n, median, mean, se (eV) of its converged soft and hard bands,
+    the Mann-Whitney p, the smallest p its n allow, and its unconverged bands and skipped targets."""
+    from .glass_barriers import barrier_groups
+
+    by = {g: c for g, c in barrier_groups(bar, default_glass).items() if g != "all glasses"}  # pooled: in attrs
+    rows = {g: {"frame": c.get("frame", -1), "n_events": c.get("n_events", -1),
+                **{f"{k}_{f}": c[k][f] for k in ("soft", "hard") for f in ("n", "median", "mean", "se")},
+                **{k: c[k] for k in ("p_mannwhitney", "min_p", "n_unconverged", "n_skipped") if k in c}}
+            for g, c in by.items()}
+    ds = _rows(rows, "barrier_glass")
+    for k in ("median", "mean", "se"):
+        for kind in ("soft", "hard"):
+            ds[f"{kind}_{k}"].attrs["units"] = "eV"
+    return ds
+
+
+def _plan_attrs(plan: dict | None) -> dict:
+    """Root attrs of the temperatures each cross-glass comparison uses (:mod:`.temperature_plan`)."""
+    if not plan:
+        return {}
+    soft = plan["comparisons"][0]
+    return {"temperature_plan": json.dumps(plain(plan)), "common_temperatures_K": [float(t) for t in plan["common_K"]],
+            "runs_left_out_of_softness": "; ".join(soft["runs_left_out"]) or "none"}
+
+
 def study_tree(res: dict) -> xr.DataTree:
     """The result of :func:`~ssefeat.study.series_study.analyse_series` as a DataTree (module docstring)."""
     glasses = list(res["glasses"])
@@ -123,6 +154,7 @@ def study_tree(res: dict) -> xr.DataTree:
         coords={"glass": glasses, "anion": anions},
         attrs={"softness_temperature_K": float(res["softness_temperature_K"]),
                "barrier_glass": str(res.get("barrier_glass", "")), "settings": json.dumps(plain(res["settings"])),
+               **_plan_attrs(res.get("temperature_plan")),
                "result_json": json.dumps(record)})
     root["s_fraction"].attrs["long_name"] = "fraction of the glass's S atoms in each anion type"
     nodes = {"/": root}
@@ -130,7 +162,8 @@ def study_tree(res: dict) -> xr.DataTree:
         nodes.update(_glass_node(res, g))
     m = res["model"]
     pooled = xr.Dataset({"histogram_edges": ("edge", np.asarray(res["histogram_edges"], float))},
-                        attrs={**{k: m[k] for k in ("r_cut", "nr_cut", "C", "n_train") if _scalar(m.get(k))},
+                        attrs={**{k: m[k] for k in ("r_cut", "nr_cut", "window", "C", "n_train")
+                                  if k in m and _scalar(m[k])},
                                "held_out": json.dumps(plain(m.get("held_out", []))),
                                **{f"test_{k}": v for k, v in m.get("test", {}).items() if _scalar(v)},
                                **{f"E_a_trend_{k}": v for k, v in res["E_a_trend"].items() if _scalar(v)}})
@@ -145,10 +178,17 @@ def study_tree(res: dict) -> xr.DataTree:
         nodes["/pooled/rdf"] = res["rdf"]
     bar = res.get("barriers")
     if bar is not None:
-        rows = {f"{kind}_{i}": {**r, "kind": kind} for kind in ("soft", "hard") for i, r in enumerate(bar[kind])}
+        # the band's glass as band_glass: a variable named glass would clash with the root's glass coordinate
+        rows = {f"{kind}_{i}": {**{k: v for k, v in r.items() if k != "glass"}, "kind": kind,
+                                "band_glass": r.get("glass", res.get("barrier_glass", ""))}
+                for kind in ("soft", "hard") for i, r in enumerate(bar[kind])}
         b = _rows(rows, "band") if rows else xr.Dataset()
         b.attrs = {"targets": bar.get("targets", ""), "n_skipped": len(bar.get("skipped", [])),
+                   "glasses": json.dumps(list(bar.get("glasses") or [res.get("barrier_glass", "")])),
+                   "test": "two-sided Mann-Whitney U, converged soft against converged hard bands; pooled: test_*, "
+                           "per glass: the barrier_glass rows",
                    **{f"test_{k}": v for k, v in bar.get("comparison", {}).items() if _scalar(v)}}
+        b = b.merge(_by_glass_rows(bar, res.get("barrier_glass", "")))
         nodes["/barriers"] = b
     return xr.DataTree.from_dict(nodes)
 
