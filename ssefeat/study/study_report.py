@@ -176,8 +176,19 @@ def _figures(res: dict, folder: Path) -> list[str]:
     x = [res["s_fraction"][g]["P2S6"] for g in res["glasses"]]
     y = [res["transport"][g]["E_a_eV"] for g in res["glasses"]]
     e = [res["transport"][g]["E_a_err_eV"] for g in res["glasses"]]
-    ax.errorbar(x, y, yerr=e, fmt="o")
-    ax.set(xlabel="fraction of S atoms in P2S6", ylabel="E_a of Li diffusion (eV)")
+    ax.errorbar(x, y, yerr=e, fmt="o", capsize=2)
+    for xi, yi, g in zip(x, y, res["glasses"]):  # the temperatures each E_a was fitted over
+        used = res["transport"][g].get("arrhenius_temperatures_K", [])
+        if np.isfinite(yi) and used:
+            ax.annotate(f"{min(used):g}-{max(used):g} K, {len(used)} T", (xi, yi), xytext=(4, 4),
+                        textcoords="offset points", fontsize=6)
+    tr = res["E_a_trend"]
+    if np.isfinite(tr.get("slope", np.nan)):
+        xs = np.linspace(min(x), max(x), 2)
+        ax.plot(xs, tr["intercept"] + tr["slope"] * xs, "--", color="0.5", lw=1)
+    ax.set(xlabel="fraction of S atoms in P2S6 (one glass each)", ylabel="E_a of Li diffusion (eV, ± 1 sigma)")
+    ax.set_title(f"weighted line: slope {_f(tr.get('slope'), '+.3g')} ± {_f(tr.get('slope_err'), '.2g')} eV "
+                 f"(1 sigma), {tr.get('n', 0)} glasses with an E_a", fontsize=8)
     save(fig, folder / "activation_energy_vs_p2s6.png")
     names = ["softness_by_glass.png", "activation_energy_vs_p2s6.png"]
     _anion_and_link_figures(res, folder)
@@ -190,6 +201,9 @@ def _figures(res: dict, folder: Path) -> list[str]:
                 ax.plot(rdf["r"].values, rdf["g"].sel(group=grp, cluster_type=t).values, style, color=f"C{k}",
                         label=f"{t}, {grp} Li")
         ax.set(xlabel="r (Å)", ylabel="g Li-S (S of the anion type)")
+        n = {grp: int(rdf["n_centres"].sel(group=grp)) for grp in ("soft", "hard")}
+        ax.set_title(f"{res['barrier_glass']}, {res['softness_temperature_K']:g} K: averaged over {n['soft']} soft "
+                     f"(S > 0) and {n['hard']} hard (S < 0) Li-frames", fontsize=8)
         ax.legend(fontsize=7)
         save(fig, folder / "li_s_rdf_soft_hard.png")
         names.append("li_s_rdf_soft_hard.png")
@@ -238,25 +252,31 @@ def _anion_and_link_figures(res: dict, folder: Path) -> None:
     glasses = res["glasses"]
     x = np.arange(len(glasses))
 
-    def finish(fig, ax, ylabel: str, name: str) -> None:  # one glass per x position, labelled by its P2S6 share
+    def tick(g: str) -> str:  # the glass's P2S6 share, its Li and the model's accuracy on it
+        n = res["per_glass"][g].get("summary", {}).get("n_ions")
+        return "\n".join([f"{res['s_fraction'][g]['P2S6']:.2f}"] + ([f"{n} Li"] if n else []) +
+                         ([accuracy_text(res, g)] if "model" in res else []))
+
+    def finish(fig, ax, ylabel: str, name: str, note: str) -> None:  # one glass per x position
         ax.axhline(0.0, color="0.6", lw=0.8)
-        ax.set_xticks(x, [f"{res['s_fraction'][g]['P2S6']:.2f}\n{accuracy_text(res, g)}" if "model" in res else
-                          f"{res['s_fraction'][g]['P2S6']:.2f}" for g in glasses], fontsize=7)
+        ax.set_xticks(x, [tick(g) for g in glasses], fontsize=7)
         ax.set(xlabel="fraction of S atoms in P2S6 (one glass each)", ylabel=ylabel)
         ax.set_title(f"Li softness at {res.get('softness_temperature_K', float('nan')):g} K; acc.: held-out balanced "
-                     "accuracy of the model\n[95 % CI over ions], chance = 0.5; ions per point: study_report.md",
-                     fontsize=8)
-        ax.legend(fontsize=7)
+                     f"accuracy of the model\n[95 % CI over ions], chance = 0.5; {note}", fontsize=8)
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
         save(fig, folder / name)
 
-    fig, ax = new_figure(figsize=(1.3 * len(glasses) + 2.0, 3.8))
+    fig, ax = new_figure(figsize=(1.3 * len(glasses) + 3.0, 3.8))
     anions = list(res["per_glass"][glasses[0]]["by_anion"])
     for k, a in enumerate(anions):
         rows = [res["per_glass"][g]["by_anion"].get(a, {}).get("nearest", {}) for g in glasses]
-        ax.errorbar(x + 0.1 * (k - 1), [r.get("mean", np.nan) for r in rows],
-                    yerr=[r.get("mean_se_ions", np.nan) for r in rows], fmt="o", label=f"nearest anion {a}")
-    finish(fig, ax, "mean S of Li (± SE over ions)", "softness_by_anion.png")
-    fig, ax = new_figure(figsize=(1.3 * len(glasses) + 2.0, 3.8))
+        xs, ys = x + 0.1 * (k - 1), [r.get("mean", np.nan) for r in rows]
+        ax.errorbar(xs, ys, yerr=[r.get("mean_se_ions", np.nan) for r in rows], fmt="o", label=f"nearest anion {a}")
+        for xi, yi, r in zip(xs, ys, rows):  # the ions behind each point
+            if np.isfinite(yi) and r.get("n_ions") is not None:
+                ax.annotate(f"{int(r['n_ions'])}", (xi, yi), xytext=(3, -8), textcoords="offset points", fontsize=5)
+    finish(fig, ax, "mean S of Li (± SE over ions)", "softness_by_anion.png", "small numbers: ions per point")
+    fig, ax = new_figure(figsize=(1.3 * len(glasses) + 3.0, 3.8))
     names = list(res["per_glass"][glasses[0]]["ion_links"])
     for k, v in enumerate(names):
         rows = [res["per_glass"][g]["ion_links"].get(v, {}) for g in glasses]
@@ -264,7 +284,8 @@ def _anion_and_link_figures(res: dict, folder: Path) -> None:
         lo = np.array([row.get("ci_low", np.nan) for row in rows])
         hi = np.array([row.get("ci_high", np.nan) for row in rows])
         ax.errorbar(x + 0.08 * (k - len(names) / 2), r, yerr=[r - lo, hi - r], fmt="o", label=v)
-    finish(fig, ax, "Pearson r with S (95 % CI over ions)", "softness_links.png")
+    finish(fig, ax, "Pearson r with S (95 % CI over ions)", "softness_links.png",
+           "samples and ions per point: study_report.md")
 
 
 def write_study(res: dict, folder, figures: bool = True, figure_folder=None) -> list[Path]:
