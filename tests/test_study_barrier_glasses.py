@@ -107,3 +107,16 @@ def test_barrier_figure_table_and_tree_per_glass(tmp_path):
     assert ds["hard_n"].values.tolist() == [3, 1] and ds["soft_median"].attrs["units"] == "eV"
     bands = _rows({f"{k}_{i}": {**r, "kind": k} for k in ("soft", "hard") for i, r in enumerate(bar[k])}, "band")
     assert isinstance(bands, xr.Dataset) and bands["glass"].values.tolist().count("B") == 4
+
+
+def test_barrier_glasses_default_all_and_names():
+    from ssefeat.study.series_study import _barrier_glasses
+
+    glasses = ["poor", "mid", "rich"]
+    frac = {"poor": {"P2S6": 0.05}, "mid": {"P2S6": 0.1}, "rich": {"P2S6": 0.2}}
+    assert _barrier_glasses(None, glasses, frac) == ["rich"]  # the thesis' choice: the P2S6-richest
+    assert _barrier_glasses("all", glasses, frac) == ["rich", "poor", "mid"]
+    assert _barrier_glasses("mid", glasses, frac) == ["mid"]
+    assert _barrier_glasses(["poor", "mid", "poor"], glasses, frac) == ["poor", "mid"]
+    with pytest.raises(ParameterError, match=r"\['nope'\] is not one of the glasses"):
+        _barrier_glasses(["poor", "nope"], glasses, frac)
