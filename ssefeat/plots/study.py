@@ -71,7 +71,7 @@ def barrier_panels(bar: dict, groups: dict, default_glass: str = ""):
     from ..study.glass_barriers import difference_text
 
     names = list(groups)
-    fig, axes = new_figure(1, len(names), figsize=(3.0 * len(names) + 0.6, 3.6), squeeze=False, sharey=True)
+    fig, axes = new_figure(1, len(names), figsize=(3.4 * len(names) + 0.6, 3.8), squeeze=False, sharey=True)
     for ax, g in zip(axes[0], names):
         c = groups[g]
         for x, kind, colour in ((0, "soft", "C3"), (1, "hard", "C0")):
@@ -89,8 +89,8 @@ def barrier_panels(bar: dict, groups: dict, default_glass: str = ""):
             if np.isfinite(med):
                 ax.hlines(med, x - 0.25, x + 0.25, color="k", lw=1.6,
                           label="median of the converged" if x == 0 and g == names[0] else None)
-        ax.set_xticks([0, 1], [f"{kind} (S {sign} 0)\nn = {c[kind]['n']} converged"
-                               for kind, sign in (("soft", ">"), ("hard", "<"))])
+        ax.set_xticks([0, 1], [f"{kind} (S {sign} 0)\nn = {c[kind]['n']}\nconverged"
+                               for kind, sign in (("soft", ">"), ("hard", "<"))], fontsize=8)
         ax.set_xlim(-0.6, 1.6)
         ax.set_title(f"{g}\n" + difference_text(c).replace(" (", "\n("), fontsize=8)
     axes[0][0].set_ylabel("forward NEB barrier (eV)")

@@ -37,8 +37,11 @@ def report_markdown(res: dict) -> str:
     if res.get("temperature_plan"):  # studies stored before the plan was recorded have none
         lines += [""] + plan_lines(res["temperature_plan"])
     tr = res["E_a_trend"]
-    lines += ["", f"E_a trend: slope {_f(tr['slope'])} +- {_f(tr['slope_err'], '.2g')} (1 sigma) eV per unit S "
-              f"fraction in P2S6 (weighted line, n = {tr['n']} glasses, reduced chi^2 {_f(tr['reduced_chi2'])}).", "",
+    trend = (f"E_a trend: slope {_f(tr['slope'])} +- {_f(tr['slope_err'], '.2g')} (1 sigma) eV per unit S "
+             f"fraction in P2S6 (weighted line, n = {tr['n']} glasses, reduced chi^2 {_f(tr['reduced_chi2'])})."
+             if tr["n"] >= 2 else f"E_a trend: none ({tr['n']} glasses with an Arrhenius E_a; a line needs 2, its "
+                                  "error 3).")
+    lines += ["", trend, "",
               "## Softness model (one model, pooled glasses, last frame block of each glass held out)", "",
               f"Labels ({res['settings'].get('label', 'd_cum')}, Å^2): rearranging above r_cut "
               f"{_f(res['model']['r_cut'])}, not rearranging below nr_cut {_f(res['model']['nr_cut'])} for "

@@ -66,7 +66,7 @@ def temperature_plan(runs, softness_K: float, transport: dict | None = None, cho
             "temperatures_K": {g: used[g] for g in glasses},
             "runs_left_out": out,
             "note": ("the glasses' E_a come from different temperature ranges" if len(ranges) > 1 else
-                     "every fitted glass uses the same temperatures") +
+                     "every fitted glass uses the same temperatures" if ranges else "no glass has an Arrhenius fit") +
                     ("; glasses without an E_a: " + ", ".join(g for g in glasses if len(used[g]) < 2)
                      if any(len(used[g]) < 2 for g in glasses) else "")})
     return {"temperatures_by_glass": by_glass, "common_K": common, "partial_K": partial, "softness_K": soft,
