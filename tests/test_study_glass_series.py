@@ -258,3 +258,15 @@ def test_anion_and_link_figures_are_written_with_an_anion_missing_in_one_glass(t
     _anion_and_link_figures(res, tmp_path)
     assert (tmp_path / "softness_by_anion.png").stat().st_size > 1000
     assert (tmp_path / "softness_links.png").stat().st_size > 1000
+
+
+def test_report_warns_when_the_softness_model_does_not_beat_chance():
+    from ssefeat.study.study_report import _chance_lines
+
+    acc = {"a": {"balanced_accuracy_ci": [0.52, 0.6]}, "b": {"balanced_accuracy_ci": [0.49, 0.58]},
+           "c": {"note": "held-out block lacks one class"}}
+    model = {"test": {"balanced_accuracy_ci": [0.51, 0.57]}, "accuracy": acc}
+    assert _chance_lines(model, ["a", "b", "c"])[1].endswith("in: b, c; read S in these glasses with that in mind.")
+    assert _chance_lines({**model, "accuracy": {"a": acc["a"]}}, ["a"]) == []
+    model["test"]["balanced_accuracy_ci"] = [0.5, 0.56]  # reaching 0.5 is not beating chance
+    assert "**The model does not beat chance**" in _chance_lines(model, ["a"])[1]

@@ -58,6 +58,7 @@ def report_markdown(res: dict) -> str:
                      f"{a['n_test_frames']} / {a.get('n_test_ions', 'n/a')} | {_f(s['mean'], '+.3f')} +- "
                      f"{_f(s['mean_se_ions'], '.3f')} | "
                      f"{_f(s['fraction_soft'], '.2f')} | {s['n_ions']} |")
+    lines += _chance_lines(res["model"], g_all)
     lines += ["", "## Softness by anion type (Li with that anion's S within r_env = "
               f"{_f(res['settings'].get('r_env'))} Å / as nearest anion)", "",
               "| glass | anion | mean S within (SE over ions, n ions) | mean S nearest (SE over ions, n ions) |",
@@ -96,6 +97,21 @@ def report_markdown(res: dict) -> str:
               "| statement | source | measured | verdict |", "|---|---|---|---|"]
     lines += [f"| {r['statement']} | {r['source']} | {r['measured']} | **{r['verdict']}** |" for r in res["comparison"]]
     return "\n".join(lines) + "\n"
+
+
+def _chance_lines(model: dict, glasses) -> list[str]:
+    """A warning when the model's held-out accuracy is not distinguishable from chance (its 95 % CI reaches 0.5),
+    overall or in some glasses: the softness views then describe the model more than the glass."""
+    ci = model["test"].get("balanced_accuracy_ci")
+    low = [g for g in glasses if not model["accuracy"][g].get("balanced_accuracy_ci", [np.nan])[0] > 0.5]
+    if ci is not None and not ci[0] > 0.5:
+        return ["", f"**The model does not beat chance**: its held-out balanced accuracy interval [{_f(ci[0], '.3f')}, "
+                f"{_f(ci[1], '.3f')}] reaches 0.5, so S does not separate rearranging from quiet Li here; the "
+                "softness views below show what the model computes, not a link of structure to dynamics."]
+    if low:
+        return ["", f"Held-out balanced accuracy not distinguishable from chance (95 % CI reaches 0.5, or no "
+                f"interval) in: {', '.join(low)}; read S in these glasses with that in mind."]
+    return []
 
 
 def _overall_accuracy(model: dict) -> str:
