@@ -58,3 +58,14 @@ def test_no_temperature_shared_by_every_glass_is_still_refused():
         common_temperature(runs)
     with pytest.raises(ParameterError, match="not every glass has a run at 900 K"):
         common_temperature(_runs({"A": [900, 1000], "B": [1000, 1100]}), 900.0)
+
+
+def test_fitted_temperature_ranges_named_when_they_differ():
+    from ssefeat.study.temperature_plan import fitted_temperatures, ranges_text
+
+    old = {"arrhenius_runs": "1000K, 1100K"}  # a study written before the temperatures were recorded
+    assert fitted_temperatures(old) == [1000.0, 1100.0] and fitted_temperatures({}) == []
+    same = {"A": {"arrhenius_temperatures_K": [900.0, 1000.0]}, "B": {"arrhenius_runs": "900K, 1000K"},
+            "C": {"arrhenius_runs": ""}}  # C: no fit, not a range
+    assert ranges_text(same) == ""
+    assert ranges_text({**same, "D": old}) == ("A: 900-1000 K (2 T); B: 900-1000 K (2 T); D: 1000-1100 K (2 T)")

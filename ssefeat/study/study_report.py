@@ -12,7 +12,7 @@ import numpy as np
 
 from ..correlate import p_value_text
 from .study_tree import plain as _plain
-from .temperature_plan import plan_lines
+from .temperature_plan import fitted_temperatures, plan_lines
 from .thesis_comparison import _num as _f
 from .thesis_comparison import _pm
 
@@ -197,7 +197,7 @@ def _figures(res: dict, folder: Path) -> list[str]:
     e = [res["transport"][g]["E_a_err_eV"] for g in res["glasses"]]
     ax.errorbar(x, y, yerr=e, fmt="o", capsize=2)
     for xi, yi, g in zip(x, y, res["glasses"]):  # the temperatures each E_a was fitted over
-        used = res["transport"][g].get("arrhenius_temperatures_K", [])
+        used = fitted_temperatures(res["transport"][g])
         if np.isfinite(yi) and used:
             ax.annotate(f"{min(used):g}-{max(used):g} K, {len(used)} T", (xi, yi), xytext=(4, 4),
                         textcoords="offset points", fontsize=6)

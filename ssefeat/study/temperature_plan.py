@@ -17,7 +17,7 @@ earlier (:func:`~ssefeat.study.series_study.common_temperature`).
 """
 from __future__ import annotations
 
-__all__ = ["temperature_plan", "plan_lines", "SOFTNESS_VIEWS"]
+__all__ = ["temperature_plan", "plan_lines", "fitted_temperatures", "ranges_text", "SOFTNESS_VIEWS"]
 
 #: what the softness temperature is used for (every comparison across glasses at one temperature)
 SOFTNESS_VIEWS = ("softness model and its held-out accuracy, S distributions and their shift, S by anion type, "
@@ -57,7 +57,7 @@ def temperature_plan(runs, softness_K: float, transport: dict | None = None, cho
         "note": "runs at a temperature some glass lacks are in the transport table, not compared across all glasses"
                 if partial else "every temperature is shared by every glass"})
     if transport is not None:
-        used = {g: [float(t) for t in transport[g].get("arrhenius_temperatures_K", [])] for g in glasses}
+        used = {g: fitted_temperatures(transport[g]) for g in glasses}
         out = [f"{_run(g, r['temperature_K'])} ({r['verdict']})" for g in glasses for r in transport[g]["runs"]
                if float(r["temperature_K"]) not in used[g]]
         ranges = {tuple(v) for v in used.values() if v}
@@ -71,6 +71,24 @@ def temperature_plan(runs, softness_K: float, transport: dict | None = None, cho
                      if any(len(used[g]) < 2 for g in glasses) else "")})
     return {"temperatures_by_glass": by_glass, "common_K": common, "partial_K": partial, "softness_K": soft,
             "comparisons": comparisons}
+
+
+def fitted_temperatures(transport: dict) -> list[float]:
+    """The temperatures (K) of one glass's Arrhenius fit: recorded (``arrhenius_temperatures_K``), or read from its
+    run labels (``arrhenius_runs``, "900K, 1000K") in a study written before they were recorded."""
+    if "arrhenius_temperatures_K" in transport:
+        return [float(t) for t in transport["arrhenius_temperatures_K"]]
+    labels = [x.strip() for x in str(transport.get("arrhenius_runs", "")).split(",") if x.strip()]
+    return [float(x[:-1]) for x in labels if x.endswith("K")]
+
+
+def ranges_text(transport: dict) -> str:
+    """"" when every glass with an E_a was fitted over the same temperatures, else which glass over which (K)."""
+    used = {g: fitted_temperatures(t) for g, t in transport.items()}
+    used = {g: v for g, v in used.items() if len(v) >= 2}
+    if len({tuple(v) for v in used.values()}) <= 1:
+        return ""
+    return "; ".join(f"{g}: {min(v):g}-{max(v):g} K ({len(v)} T)" for g, v in used.items())
 
 
 def plan_lines(plan: dict) -> list[str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 from ..correlate import p_value_text
+from .temperature_plan import ranges_text
 
 __all__ = ["compare_with_thesis", "THESIS_R"]
 
@@ -55,12 +56,14 @@ def compare_with_thesis(res: dict) -> list[dict]:
     n_boot = res["settings"].get("n_boot")  # the ion bootstrap's resamples: its p has a floor of 2 / (n_boot + 1)
     tr = res["E_a_trend"]
     b, e = tr["slope"], tr["slope_err"]
+    ranges = ranges_text(res["transport"])
     rows.append(_row("E_a of Li diffusion rises with the P2S6 content", "ch. 5.1.2, Fig. 5-4",
                      (f"dE_a/d(S fraction in P2S6) = {b:+.3g} +- {e:.2g} eV (1 sigma, weighted line over "
                       if _finite(b) else "no trend: it needs two glasses with an Arrhenius E_a (found ") +
                      f"{tr['n']} glasses with an Arrhenius E_a" + (", INCLUDING APPARENT (non-diffusive) D" if any(
                          r["verdict"] == "apparent" for t in res["transport"].values() for r in t["runs"])
-                         and res["settings"].get("arrhenius_apparent") else "") + ")",
+                         and res["settings"].get("arrhenius_apparent") else "") + ")" +
+                     (f"; E_a over different temperature ranges: {ranges}" if ranges else ""),
                      _sign(b - 1.96 * e, b + 1.96 * e, +1) if _finite(e) else "not tested"))
     gl = res.get("glass_links", {}).get("fraction_P2S6")
     rows.append(_row("the S distribution shifts to greater S as P2S6 rises (and P2S7 falls)", "ch. 5.1.3, Fig. 5-6",
