@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +29,7 @@ from ..errors import MissingFileError, ModelFileError, ParameterError, Simulatio
 from ..units import BOLTZMANN_EV, TIME_UNIT_PS
 from .forcefield import ForceField
 from .neighbors import pair_distances
+from .writer import json_default
 
 __all__ = ["Simulation", "UnitSystem", "UNIT_SYSTEMS", "STATE_FORMAT"]
 
@@ -381,7 +383,7 @@ class Simulation:
                 "integrator": None if integrator is None else integrator.state()}
         arrays = {"positions": self.positions, "velocities": self.velocities_user(), "cell": self.cell,
                   "masses": self.masses, "species": self.species.astype("U"),
-                  "meta": np.array(json.dumps(meta, default=_json_default))}
+                  "meta": np.array(json.dumps(meta, default=partial(json_default, strict=True)))}
         if self.charges is not None:
             arrays["charges"] = self.charges
         with atomic_output(path) as tmp:
@@ -441,13 +443,3 @@ class Simulation:
         new.rng = np.random.default_rng()
         new.rng.bit_generator.state = self.rng.bit_generator.state
         return new
-
-
-def _json_default(obj):
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if isinstance(obj, (np.floating,)):
-        return float(obj)
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    raise TypeError(f"cannot store {type(obj).__name__} in a state file")
