@@ -79,10 +79,6 @@ def _normalise_cutoffs(cutoffs: Mapping | None, species: Sequence[str]) -> dict[
     return out
 
 
-def _formula(counts: np.ndarray, order: Sequence[str]) -> str:
-    return "".join(el if n == 1 else f"{el}{int(n)}" for n, el in zip(counts, order) if n > 0)
-
-
 @numba.njit(cache=True)
 def _make_whole(pos, offsets, nbr, vec, labels, n_comp, tol):
     """Breadth-first walk of each component from its lowest-index member, adding minimum-image bond vectors.
@@ -265,7 +261,8 @@ class ClusterFinder:
             sig_inv = sig_inv.reshape(-1)
             formulas, topologies = [], []
             for row in usig:  # loop over distinct cluster kinds (a handful)
-                formulas.append(_formula(row[:n_el], self.element_order))
+                formulas.append("".join(el if n == 1 else f"{el}{int(n)}"
+                                        for n, el in zip(row[:n_el], self.element_order) if n > 0))
                 topologies.append(",".join(f"{self.element_order[a]}-{self.element_order[b]}:{int(nb)}"
                                            for a in range(n_el) for b in range(a, n_el)
                                            if (nb := row[n_el + a * n_el + b])))
