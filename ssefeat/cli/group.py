@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import threading
 
 import click
 
@@ -33,7 +34,8 @@ class _Group(click.Group):
     """A click group that turns every failure into a one-line message and an exit code."""
 
     def invoke(self, ctx):
-        previous = signal.signal(signal.SIGTERM, _terminate) if _main_thread() else None
+        main_thread = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
         try:
             return super().invoke(ctx)
         except SsefeatError as err:
@@ -63,12 +65,6 @@ class _Group(click.Group):
 
 def _command(ctx) -> str:
     return " ".join(["ssefeat"] + ([ctx.invoked_subcommand] if ctx.invoked_subcommand else []))
-
-
-def _main_thread() -> bool:
-    import threading
-
-    return threading.current_thread() is threading.main_thread()
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

@@ -193,12 +193,6 @@ class ClusterFinder:
         self.next_id_ = 0
 
     # ------------------------------------------------------------------------------------------------------
-    def _framework(self, ds: xr.Dataset):
-        species = np.asarray(ds["species"].values).astype(str)
-        fw = species_indices(species, self.species, "atoms of framework species")
-        sp_index = np.array([self.element_order.index(s) for s in species[fw]], dtype=np.int64)
-        return fw, sp_index
-
     def compute(self, ds: xr.Dataset) -> xr.Dataset:
         """Clusters of every frame of ``ds`` (a chunk); see the module docstring for the variables' meaning.
 
@@ -210,7 +204,9 @@ class ClusterFinder:
         """
         validate(ds, require_cell=True, periodic="the cluster analysis")
         cells = cell_array(ds)
-        fw, sp_index = self._framework(ds)
+        species = np.asarray(ds["species"].values).astype(str)
+        fw = species_indices(species, self.species, "atoms of framework species")
+        sp_index = np.array([self.element_order.index(s) for s in species[fw]], dtype=np.int64)
         n_el = len(self.element_order)
         n_frames, n_atoms = ds.sizes["frame"], ds.sizes["atom"]
         rmax = max(self.cutoffs.values())
