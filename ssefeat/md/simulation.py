@@ -155,7 +155,11 @@ class Simulation:
         self.compute_forces()
         if self.min_distance > 0:
             self.check_overlaps(self.min_distance)
-        self._check_forces_finite("at the start")
+        if not (np.isfinite(self.forces).all() and np.isfinite(self.energy_per_atom).all()):
+            bad = int(np.argmax(~np.isfinite(self.forces).all(axis=1) | ~np.isfinite(self.energy_per_atom)))
+            raise SimulationError(f"non-finite energy or force at the start (atom {bad}, step {self.step}).",
+                                  fix="atoms overlap or the time step is too large: minimise first "
+                                      "(ssefeat.md.protocols.minimise) and/or reduce dt.")
 
     # ---------------------------------------------------------------- basic quantities
     @property
@@ -239,13 +243,6 @@ class Simulation:
         """W_ab = sum_pairs r_ij,a f_ij,b (energy units)."""
         self._ensure_energy()
         return self._virial
-
-    def _check_forces_finite(self, where: str) -> None:
-        if not (np.isfinite(self.forces).all() and np.isfinite(self.energy_per_atom).all()):
-            bad = int(np.argmax(~np.isfinite(self.forces).all(axis=1) | ~np.isfinite(self.energy_per_atom)))
-            raise SimulationError(f"non-finite energy or force {where} (atom {bad}, step {self.step}).",
-                                  fix="atoms overlap or the time step is too large: minimise first "
-                                      "(ssefeat.md.protocols.minimise) and/or reduce dt.")
 
     def check_overlaps(self, min_distance: float) -> None:
         """Raise SimulationError if two atoms are closer than ``min_distance`` (length units)."""
