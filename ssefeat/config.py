@@ -208,8 +208,8 @@ def check_config(config: dict) -> None:
 
 
 def _check_sites(sc: dict) -> None:
-    """[sites]: a positive radius, an existing structure file (or none: density maxima), a supercell of three
-    positive integers, a whole number of frames for min_residence."""
+    """[sites]: a positive radius and an existing structure file (or none: density maxima); the other values are
+    :data:`~ssefeat.config_rules.RULES`'."""
     r = sc["radius"]
     if isinstance(r, bool) or not isinstance(r, (int, float)) or not r > 0:
         raise ConfigError(f"sites.radius must be a positive length in Å, got {r!r}.",
@@ -218,13 +218,6 @@ def _check_sites(sc: dict) -> None:
         raise MissingFileError(f"sites.structure {sc['structure']} does not exist.",
                                fix="give a structure file ASE reads (relative to the configuration file), or leave "
                                    "it out to take the sites from the density.")
-    sup = sc["supercell"]
-    if not (isinstance(sup, list) and len(sup) == 3 and all(isinstance(v, int) and not isinstance(v, bool) and v >= 1
-                                                           for v in sup)):
-        raise ConfigError(f"sites.supercell must be three positive integers, got {sup!r}.", fix="e.g. [1, 1, 2].")
-    m = sc["min_residence"]
-    if isinstance(m, bool) or not isinstance(m, int) or m < 1:
-        raise ConfigError(f"sites.min_residence must be a whole number of frames >= 1, got {m!r}.")
 
 
 def _check_roles(config: dict, present: set, source: str) -> None:

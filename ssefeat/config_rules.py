@@ -181,6 +181,10 @@ RULES: dict = {
     ("disorder", "species"): Rule(_species_choice, '"framework", "all" or a list of species, e.g. ["P", "S"]'),
     ("sites", "window"): Rule(_window, "[start, stop] in ps with 0 <= start < stop (or left out)"),
     ("sites", "leaving_window"): number(1, integer=True, unit="frames"),
+    ("sites", "supercell"): Rule(lambda v: isinstance(v, list) and len(v) == 3 and all(_is_int(x) and x >= 1
+                                                                                      for x in v),
+                                 "three positive integers, e.g. [1, 1, 2]"),
+    ("sites", "min_residence"): number(1, integer=True, unit="frames"),
     ("output", "folder"): text(),
     ("output", "figures"): flag(),
     ("output", "tables"): flag(),

@@ -116,15 +116,6 @@ def _random_reference(cell, geom, sigma, n_atoms, n_random, seed, r_cut):
     return float(values.mean()), float(values.std(ddof=1) if values.size > 1 else 0.0)
 
 
-def _frame_positions(frames, n_frames):
-    if frames is None:
-        return np.arange(n_frames)
-    idx = positions_in(frames, n_frames, "frame position", "frames", ParameterError) % n_frames
-    if idx.size == 0:
-        raise ParameterError("the frame selection is empty.", fix="select at least one frame.")
-    return idx
-
-
 def disorder_profile(ds: xr.Dataset, axis="z", slab_width: float = 2.0, grid_spacing: float = 0.25,
                      sigma: float = 0.5, species: str | Sequence[str] | None = None, frames=None,
                      reference="random", n_random: int | None = None, seed: int = 0,
@@ -157,7 +148,10 @@ def disorder_profile(ds: xr.Dataset, axis="z", slab_width: float = 2.0, grid_spa
     """
     validate(ds, require_cell=True, periodic="the disorder profile")
     ax = axis_index(axis)
-    fpos = _frame_positions(frames, ds.sizes["frame"])
+    n = ds.sizes["frame"]
+    fpos = np.arange(n) if frames is None else positions_in(frames, n, "frame position", "frames", ParameterError) % n
+    if fpos.size == 0:
+        raise ParameterError("the frame selection is empty.", fix="select at least one frame.")
     sub = ds.isel(frame=fpos)
     cells = cell_array(sub)
     mean_cell = cells.mean(axis=0)

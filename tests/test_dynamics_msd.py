@@ -94,7 +94,7 @@ def test_bad_input_messages():
     t = np.arange(ds.sizes["frame"]) * 0.05
     t[50:] += 0.01
     uneven = ds.assign_coords(time=("frame", t))
-    with pytest.raises(ParameterError, match="not equally spaced"):
+    with pytest.raises(ParameterError, match="not evenly spaced"):
         mean_squared_displacement(uneven)
     with pytest.raises(ParameterError, match="inconsistent timestep"):
         mean_squared_displacement(ds.assign_attrs(timestep_ps=50.0))

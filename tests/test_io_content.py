@@ -314,7 +314,7 @@ def test_gapped_dump_times_make_msd_refuse_instead_of_a_wrong_d(tmp_path, traj):
     from ssefeat.dynamics.msd import timestep_of
 
     path = _dump_with_steps(tmp_path, traj, [0, 100, 200, 2200, 2300, 2400])
-    with pytest.raises(ParameterError, match="not equally spaced in time: 0.1 ps typically but 2 ps"):
+    with pytest.raises(ParameterError, match="not evenly spaced in time: 0.1 ps typically but 2 ps"):
         timestep_of(sio.read(path, timestep_ps=0.1))
     assert timestep_of(sio.read(path, timestep_ps=0.1, stop=3)) == pytest.approx(0.1)
 

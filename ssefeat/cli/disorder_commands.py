@@ -4,7 +4,7 @@ from __future__ import annotations
 import click
 
 from .. import defaults as D
-from .group import main
+from .group import main, read_options
 
 
 @main.command("disorder")
@@ -33,17 +33,12 @@ from .group import main
                    "from the fitted interface positions")
 @click.option("--alpha", type=float, default=0.01, show_default=True,
               help="significance level of the interface test (a step in F against the slab scatter)")
-@click.option("--stride", type=int, default=None, help="read every n-th frame")
-@click.option("--start", type=int, default=None, help="first frame to read")
-@click.option("--stop", type=int, default=None, help="frame to stop before")
-@click.option("--timestep", type=float, default=None, help="time between stored frames in ps (overrides files)")
-@click.option("--topology", default=None, help="topology for formats without atom names (xtc, dcd, ...)")
-@click.option("--format", "fmt", default=None, help="trajectory format (default: from the extension)")
+@read_options("stride", "start", "stop", "timestep", "topology", "format")
 @click.option("-o", "--output", type=click.Path(), default="disorder.nc", show_default=True,
               help="netCDF file with F(frame, z), F_mean(z), profiles, regions and interfaces")
 @click.option("--plot", type=click.Path(), default=None, help="figure file (png, pdf, svg)")
-def disorder_cmd(trajectory, axis, slab_width, grid_spacing, sigma, species, reference, n_random, seed,
-                 crystal_below, glass_above, method, alpha, stride, start, stop, timestep, topology, fmt, output, plot):
+def disorder_cmd(trajectory, axis, slab_width, grid_spacing, sigma, species, reference, n_random, seed, crystal_below,
+                 glass_above, method, alpha, stride, start, stop, timestep_ps, topology, fmt, output, plot):
     """Disorder profile F(z) along a cell axis (1 = random slab, ~0 = crystal), element concentration and density
     profiles on the same slabs, crystal / interface / glass regions and the interface positions."""
     import numpy as np
@@ -57,7 +52,7 @@ def disorder_cmd(trajectory, axis, slab_width, grid_spacing, sigma, species, ref
     from ..errors import ParameterError
 
     axis_index(axis)  # a bad --axis is refused before the trajectory is read
-    ds = read(trajectory, fmt, topology=topology, start=start, stop=stop, stride=stride, timestep_ps=timestep)
+    ds = read(trajectory, fmt, topology=topology, start=start, stop=stop, stride=stride, timestep_ps=timestep_ps)
     chosen = None if tuple(species) == ("all",) else list(species) or list(D.FRAMEWORK)
     present = set(ds["species"].values.astype(str).tolist())
     if not species and not set(chosen) <= present:

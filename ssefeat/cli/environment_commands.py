@@ -5,7 +5,7 @@ import click
 import xarray as xr
 
 from .. import defaults as D
-from .group import main
+from .group import main, read_options
 
 
 def _read(traj, topology, type_map, start, stop, stride):
@@ -14,18 +14,7 @@ def _read(traj, topology, type_map, start, stop, stride):
     return read(traj, topology=topology, type_map=type_map, start=start, stop=stop, stride=stride)
 
 
-_io_options = [
-    click.option("--topology", default=None, help="topology file for formats without one (pdb, gro, h5)"),
-    click.option("--type-map", default=None, help="LAMMPS types to elements, e.g. 1=Li,2=P,3=S"),
-    click.option("--start", type=int, default=None), click.option("--stop", type=int, default=None),
-    click.option("--stride", type=int, default=None),
-]
-
-
-def io_options(f):
-    for opt in reversed(_io_options):
-        f = opt(f)
-    return f
+io_options = read_options("topology", "type_map", "start", "stop", "stride")
 
 
 @main.command("clusters")

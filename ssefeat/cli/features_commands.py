@@ -4,8 +4,7 @@ from __future__ import annotations
 import click
 
 from ..errors import ParameterError
-from .. import defaults as D
-from .group import main
+from .group import main, read_options
 from .io_commands import closed_at_exit
 
 #: the named parameter sets of ssefeat.features.parameters.SYSTEMS (kept here so the CLI imports stay light)
@@ -47,17 +46,11 @@ def _parameters(system, params_file, centre):
               help="add coordination numbers, Voronoi volume, q4/q6, local density, potential energy")
 @click.option("--with", "extra", multiple=True, metavar="NAME",
               help="add a registered feature maker (repeatable); see FEATURE_MAKERS")
-@click.option("--chunk", type=int, default=D.CHUNK_FRAMES, show_default=True, help="frames per chunk (bounds memory)")
-@click.option("--start", type=int, default=None, help="first frame (0-based)")
-@click.option("--stop", type=int, default=None, help="stop before this frame")
-@click.option("--stride", type=int, default=None, help="take every n-th frame")
-@click.option("--topology", default=None, type=click.Path(), help="topology for formats without atom names")
-@click.option("--type-map", default=None, help='LAMMPS types to elements, e.g. "1=Li,2=P,3=S"')
+@read_options("chunk", "start", "stop", "stride", "topology", "type_map")
 @click.option("--min-distance", type=float, default=0.1, show_default=True,
               help="closer atom pairs are reported as overlapping (length unit)")
 @click.option("--threads", type=int, default=None, help="numba threads (default: all)")
-@click.option("--overwrite/--no-overwrite", default=True, show_default=True)
-@click.option("-q", "--quiet", is_flag=True, help="no progress bar")
+@read_options("overwrite", "quiet")
 def features(traj, output, table, system, params_file, centre, descriptors, extra, chunk, start, stop, stride,
              topology, type_map, min_distance, threads, overwrite, quiet):
     """Per-atom structure functions (and descriptors) of TRAJ, chunk by chunk, into OUTPUT (and --table)."""

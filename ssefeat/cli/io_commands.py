@@ -14,28 +14,9 @@ import numpy as np
 from ..data import Unwrapper, summary
 from ..data import validate as ssefeat_validate
 from ..errors import CorruptFileError, ParameterError
-from .. import defaults as D
-from .group import main
+from .group import main, read_options
 
-_COMMON = [
-    click.option("--topology", default=None, type=click.Path(),
-                 help="topology (pdb/gro/h5, ...) for formats without atom names (xtc, trr, dcd, AMBER .nc)"),
-    click.option("--type-map", default=None,
-                 help='LAMMPS types (or extxyz labels) to elements, e.g. "1=Li,2=P,3=S" or "A=Li,B=S"'),
-    click.option("--format", "fmt", default=None,
-                 help="input format when neither the name nor the content tells it (xdatcar, extxyz, ...)"),
-    click.option("--timestep", "timestep_ps", type=float, default=None,
-                 help="time between consecutive frames of the file in ps; with step numbers in the file "
-                      "(LAMMPS TIMESTEP, XDATCAR, extxyz step) the true times, gaps kept"),
-    click.option("--chunk", type=int, default=D.CHUNK_FRAMES, show_default=True,
-                 help="frames per chunk (bounds memory)"),
-]
-
-
-def _common(func):
-    for option in reversed(_COMMON):
-        func = option(func)
-    return func
+_common = read_options("topology", "type_map", "format", "timestep", "chunk")
 
 
 def parse_selection(text: str | None):
@@ -198,9 +179,7 @@ def info(file, topology, type_map, fmt, timestep_ps, chunk, as_json):
 @click.argument("source", type=click.Path())
 @click.argument("target", type=click.Path())
 @_common
-@click.option("--start", type=int, default=None, help="first frame (0-based)")
-@click.option("--stop", type=int, default=None, help="stop before this frame")
-@click.option("--stride", type=int, default=None, help="take every n-th frame")
+@read_options("start", "stop", "stride")
 @click.option("--select", "selection", default=None,
               help='atoms to keep: species ("Li,S") or indices and ranges ("0-9,20", "0:10")')
 @click.option("--to", "out_format", default=None, help="output format (netcdf, zarr, extxyz, lammps-dump)")

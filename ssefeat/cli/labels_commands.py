@@ -7,7 +7,7 @@ import click
 
 from .. import defaults as D
 from ..errors import OutputError, ParameterError
-from .group import main
+from .group import main, read_options
 from .io_commands import closed_at_exit
 
 #: the kinds of ssefeat.dynamics.labels.LABEL_KINDS (kept here so the CLI imports stay light)
@@ -76,16 +76,10 @@ def _write(result, output: str, overwrite: bool) -> None:
 @click.option("--normalize", type=click.Choice(["sum", "mean"]), default=D.NORMALIZE, show_default=True,
               help="D2min as the sum over neighbours (OVITO) or the mean (LAMMPS / RSoft)")
 @click.option("--reference", type=int, default=0, show_default=True, help="reference frame [switching]")
-@click.option("--start", type=int, default=None, help="first frame (0-based)")
-@click.option("--stop", type=int, default=None, help="stop before this frame")
-@click.option("--stride", type=int, default=None, help="take every n-th frame")
-@click.option("--topology", default=None, type=click.Path(), help="topology for formats without atom names")
-@click.option("--type-map", default=None, help='LAMMPS types to elements, e.g. "1=Li,2=P,3=S"')
-@click.option("--timestep", "timestep_ps", type=float, default=None, help="time between stored frames (ps)")
+@read_options("start", "stop", "stride", "topology", "type_map", "timestep")
 @click.option("--chunk", type=int, default=D.CHUNK_FRAMES, show_default=True,
               help="frames read at a time (windows are carried across chunks)")
-@click.option("--overwrite/--no-overwrite", default=True, show_default=True)
-@click.option("-q", "--quiet", is_flag=True, help="no progress bar")
+@read_options("overwrite", "quiet")
 def labels(traj, output, kind, cutoff, lag, window, align, t_R, t_R_frames, threshold, species, neighbor_species,
            normalize, reference, start, stop, stride, topology, type_map, timestep_ps, chunk, overwrite, quiet):
     """Rearrangement labels of TRAJ written to OUTPUT.

@@ -32,12 +32,9 @@ def simulate(system, output, temperature, steps, dump_every, dt, seed, n_atoms, 
              restart, save_state, velocities, overwrite, progress):
     """Run MD of SYSTEM (e.g. kob_andersen) and write an ssefeat trajectory to OUTPUT (netCDF)."""
     from ..errors import OutputError, ParameterError
-    from ..md.protocols import Production, make_thermostat, run_protocol
-    from ..md.simulation import Simulation
-    from ..md.systems import get_system
-    from ..md.writer import TrajectoryWriter
-
     from ..io.atomic import check_folder
+    from ..md import simulate as run_md
+    from ..md.systems import get_system
 
     spec = get_system(system)
     out = Path(output)
@@ -48,27 +45,12 @@ def simulate(system, output, temperature, steps, dump_every, dt, seed, n_atoms, 
         raise ParameterError(f"--steps ({steps}) and --dump-every ({dump_every}) must be positive.",
                              fix="e.g. --steps 10000 --dump-every 100.")
     spec.equilibration(equilibrate_steps, 1.0)  # refuse a bad --equilibrate-steps before building
-    dt = spec.default_dt if dt is None else dt
-    temperature = spec.default_temperature if temperature is None else temperature
-    integ = (spec.production(temperature, dt, seed) if thermostat == "nose-hoover" and spec.production is not None
-             else make_thermostat(thermostat, temperature, dt))
-    if restart:
-        sim = Simulation.restore(restart, integrator=integ)
-        if sim.system and sim.system.replace("-", "_") != spec.name:
-            raise ParameterError(f"the state {restart} is of system {sim.system!r}, not {spec.name!r}.",
-                                 fix=f"run 'ssefeat simulate {sim.system} --restart {restart} ...'.")
-        click.echo(f"restarted {sim.system} from {restart} at step {sim.step} (t = {sim.time:g} "
-                   f"{sim.units.time})", err=True)
-    else:
-        sim = spec.build(temperature=temperature, seed=seed, n_atoms=n_atoms, dt=dt, progress=progress,
-                         **spec.equilibration(equilibrate_steps, dt))
     state_path = Path(save_state) if save_state else out.with_suffix(".state.npz")
-    with TrajectoryWriter(out, sim, velocities=velocities,
-                          parameters={"command": "ssefeat simulate", "restart": restart}) as writer:
-        run_protocol(sim, [Production(integ, steps, dump_every=dump_every, write_first=not restart)],
-                     writer=writer, progress=progress)
-    sim.save(state_path, integrator=integ)
+    sim = run_md(system, out, temperature, steps, dump_every, dt, seed, n_atoms, equilibrate_steps, thermostat,
+                 velocities, progress, restart=restart, save_state=state_path,
+                 parameters={"command": "ssefeat simulate", "restart": restart})
     t = sim.thermo()
-    click.echo(f"wrote {writer.n_frames} frames to {out} (T = {t['temperature']:.4g} {sim.units.temperature}, "
-               f"E_pot/atom = {t['potential_energy'] / sim.n_atoms:.5g} {sim.units.energy}); state: {state_path}",
-               err=True)
+    click.echo(f"wrote {sim.info['frames_written']} frames to {out}" + (f" (restarted from {restart})" if restart
+                                                                          else "")
+               + f" (T = {t['temperature']:.4g} {sim.units.temperature}, E_pot/atom = "
+               f"{t['potential_energy'] / sim.n_atoms:.5g} {sim.units.energy}); state: {state_path}", err=True)

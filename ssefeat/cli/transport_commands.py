@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from .group import main
+from .group import main, read_options
 
 
 @main.command("transport")
@@ -22,16 +22,13 @@ from .group import main
               help="error estimate reported as D_err")
 @click.option("--no-com", "no_com", is_flag=True, help="do not remove the centre-of-mass drift")
 @click.option("--ngp", is_flag=True, help="also compute the non-Gaussian parameter alpha2(t)")
-@click.option("--timestep", type=float, default=None, help="time between stored frames in ps (overrides files)")
-@click.option("--topology", default=None, help="topology for formats without atom names (xtc, dcd, ...)")
-@click.option("--format", "fmt", default=None, help="trajectory format (default: from the extension)")
-@click.option("--stride", type=int, default=None, help="read every n-th frame")
+@read_options("timestep", "topology", "format", "stride")
 @click.option("--allow-mixed-timesteps", is_flag=True, help="accept trajectories with different timesteps")
 @click.option("--plot", type=click.Path(), default=None, help="folder for figures (MSD, Arrhenius, NGP)")
 @click.option("-o", "--output", type=click.Path(), default="transport.nc", show_default=True,
               help="netCDF file (a DataTree: run_k, arrhenius_D, arrhenius_sigma)")
 def transport_cmd(trajectories, species, temperatures, window, tol, haven, charge, uncertainty, no_com, ngp,
-                  timestep, topology, fmt, stride, allow_mixed_timesteps, plot, output):
+                  timestep_ps, topology, fmt, stride, allow_mixed_timesteps, plot, output):
     """Tracer D, Nernst-Einstein conductivity (and Haven ratio) of each trajectory; with several temperatures an
     Arrhenius fit of D and sigma*T with E_a and the 300 K extrapolation."""
     from ..dynamics.arrhenius import transport_study
@@ -42,13 +39,13 @@ def transport_cmd(trajectories, species, temperatures, window, tol, haven, charg
     if temperatures and len(temperatures) not in (1, len(trajectories)):
         raise ParameterError(f"{len(temperatures)} --temperature values for {len(trajectories)} trajectories.",
                              fix="give --temperature once per trajectory, in the same order (or once for all).")
-    data = [read(p, fmt, topology=topology, stride=stride, timestep_ps=timestep) for p in trajectories]
+    data = [read(p, fmt, topology=topology, stride=stride, timestep_ps=timestep_ps) for p in trajectories]
     labels = [f"run_{k}" for k in range(len(data))]
     # a run without a diffusive window gets an apparent D, said so; the other runs keep theirs
     tree = transport_study(data, species, list(temperatures) or None, tuple(window) if window else None,
                            fallback=True, haven=haven, ngp=ngp, allow_mixed_timesteps=allow_mixed_timesteps,
                            labels=labels, charge=charge, uncertainty=uncertainty, remove_com=not no_com, tol=tol,
-                           timestep_ps=timestep)
+                           timestep_ps=timestep_ps)
     tree["/"].attrs["files"] = "\n".join(str(p) for p in trajectories)
     with atomic_output(output) as tmp:
         tree.to_netcdf(tmp)

@@ -31,16 +31,13 @@ __all__ = ["bond_switching", "iter_bond_switching", "CATEGORIES"]
 CATEGORIES = ("unchanged", "decreased", "increased", "swapped")
 
 
-def _shells(positions, cell, cutoff, centres, points):
-    pairs = neighbor_pairs(positions, cell, cutoff, query=centres, points=points)
-    return _k.csr_offsets(pairs.i, len(centres)), np.ascontiguousarray(pairs.j)
-
-
 def _frame_shells(ds: xr.Dataset, frames, cells: np.ndarray, cutoff, centres, points):
     """Shells (CSR offsets, neighbour indices) of the frames at positions ``frames`` of ``ds``, one at a time."""
     pos = ds["positions"]
     for f in frames:
-        yield _shells(np.asarray(pos[int(f)].values, np.float64), cells[int(f)], cutoff, centres, points)
+        pairs = neighbor_pairs(np.asarray(pos[int(f)].values, np.float64), cells[int(f)], cutoff, query=centres,
+                               points=points)
+        yield _k.csr_offsets(pairs.i, len(centres)), np.ascontiguousarray(pairs.j)
 
 
 def _classify(ref, shells, nf: int, progress: bool = False):

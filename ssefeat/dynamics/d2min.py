@@ -61,11 +61,6 @@ def _check_lag(lag, n_frames: int, name: str = "lag") -> int:
     return lag
 
 
-def _species_indices(ds: xr.Dataset, species, what: str = "species") -> np.ndarray:
-    """Positional indices of the atoms of ``species`` (None = all); ``what`` names the argument in errors."""
-    return species_indices(ds, species, f"atoms of {what}")
-
-
 def _unwrapped_positions(ds: xr.Dataset, unwrap_limit: float = 0.25, checked: bool = False,
                          frames: slice = slice(None)) -> np.ndarray:
     """Unwrapped float64 positions (n_frames, n_atoms, 3) or a ParameterError when unwrapping is unsafe.
@@ -201,8 +196,8 @@ def nonaffine_displacement(ds: xr.Dataset, reference: int, lag: int, cutoff: flo
     normalize = _check_normalize(normalize)
     cells = cell_array(ds)
     cutoff = _check_cutoff_all(cutoff, cells[[reference, reference + lag]])
-    centres = _species_indices(ds, species)
-    points = _species_indices(ds, neighbor_species, "neighbor_species")
+    centres = species_indices(ds, species, "atoms of species")
+    points = species_indices(ds, neighbor_species, "atoms of neighbor_species")
     with single_thread_blas(ds.sizes["atom"]):
         pos = _unwrapped_positions(ds, unwrap_limit, True, slice(reference, reference + lag + 1))
         d2, F, valid, nn = (a[0] for a in d2min_frames(pos, cells[reference:reference + lag + 1], [0], lag, cutoff,
@@ -271,8 +266,8 @@ def _series(ds, lag, cutoff, species, normalize, strain, neighbor_species, refer
     normalize = _check_normalize(normalize)
     cells = cell_array(ds)
     cutoff = _check_cutoff_all(cutoff, cells)
-    centres = _species_indices(ds, species)
-    points = _species_indices(ds, neighbor_species, "neighbor_species")
+    centres = species_indices(ds, species, "atoms of species")
+    points = species_indices(ds, neighbor_species, "atoms of neighbor_species")
     if references is None:
         refs = np.arange(n_frames - lag if trim else n_frames)
     else:

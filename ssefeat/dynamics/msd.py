@@ -32,6 +32,20 @@ MOBILE_IONS = ("Li", "Na", "K", "Ag", "Cu", "Mg", "Zn", "Ca", "H", "F", "O")
 MAX_UNWRAP_STEP_FRACTION = 0.3
 
 
+def uniform_step(time, needs: str, fix: str, frames=None) -> float:
+    """The time between stored frames (ps): the median step of ``time``, every step within 1e-4 of it, else a
+    ParameterError naming the first uneven step (between ``frames``, their labels) and what ``needs`` them even."""
+    dt = np.diff(np.asarray(time, dtype=np.float64))
+    frames = np.arange(dt.size + 1) if frames is None else frames
+    dt0 = float(np.median(dt))
+    bad = np.abs(dt - dt0) > 1e-4 * dt0
+    if bad.any():
+        k = int(np.argmax(bad))
+        raise ParameterError(f"frames are not evenly spaced in time: {dt0:.6g} ps typically but {dt[k]:.6g} ps "
+                             f"between frames {int(frames[k])} and {int(frames[k + 1])}; {needs}.", fix=fix)
+    return dt0
+
+
 def timestep_of(ds: xr.Dataset, timestep_ps: float | None = None) -> float:
     """The time between stored frames in ps, checked to be uniform and consistent with ``attrs['timestep_ps']``."""
     validate(ds)
@@ -47,17 +61,9 @@ def timestep_of(ds: xr.Dataset, timestep_ps: float | None = None) -> float:
         raise ParameterError("the trajectory has no time information (time is the frame index).",
                              fix="give timestep_ps=... (time between stored frames in ps) or read the file with "
                                  "its timestep.")
-    t = np.asarray(ds["time"].values, dtype=np.float64)
-    dt = np.diff(t)
-    dt0 = float(np.median(dt))
-    bad = np.abs(dt - dt0) > 1e-4 * dt0
-    if bad.any():
-        k = int(np.argmax(bad))
-        raise ParameterError(
-            f"frames are not equally spaced in time: {dt0:.6g} ps typically but {dt[k]:.6g} ps between frames "
-            f"{int(ds.frame[k])} and {int(ds.frame[k + 1])}; time-origin averaging needs a uniform timestep.",
-            fix="drop duplicated or missing frames (e.g. restart overlaps), or take a uniform subset with "
-                "ds.isel(frame=slice(None, None, k)).")
+    dt0 = uniform_step(ds["time"].values, "time-origin averaging needs a uniform timestep",
+                       fix="drop duplicated or missing frames (e.g. restart overlaps), or take a uniform subset "
+                           "with ds.isel(frame=slice(None, None, k)).", frames=ds["frame"].values)
     attr = ds.attrs.get("timestep_ps")
     if attr is not None and abs(float(attr) - dt0) > 1e-4 * dt0:
         raise ParameterError(

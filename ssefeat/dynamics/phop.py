@@ -24,23 +24,18 @@ from ..errors import ParameterError
 from ..provenance import stamp
 from . import _label_kernels as _k
 from .d2min import _check_int, _restamp, _stream, _unwrapped_positions
+from .msd import uniform_step
 
 __all__ = ["phop", "half_window_frames", "iter_phop"]
 
 
 def _frame_spacing(ds: xr.Dataset) -> float:
     """The uniform time between stored frames (ps); ParameterError when frames are not evenly spaced."""
-    t = np.asarray(ds["time"].values, dtype=np.float64)
-    if t.size < 2:
+    if ds.sizes["frame"] < 2:
         return float(ds.attrs.get("timestep_ps", 1.0))
-    dt = np.diff(t)
-    step = float(np.median(dt))
-    if not np.allclose(dt, step, rtol=1e-3, atol=1e-9):
-        raise ParameterError(
-            f"frames are not evenly spaced in time (steps from {dt.min():.6g} to {dt.max():.6g} ps), so a time "
-            "window cannot be converted to frames.",
-            fix="select an evenly spaced part of the trajectory, or give the window in frames (t_R_frames=...).")
-    return step
+    return uniform_step(ds["time"].values, "a time window cannot be converted to frames", frames=ds["frame"].values,
+                        fix="select an evenly spaced part of the trajectory, or give the window in frames "
+                            "(t_R_frames=...).")
 
 
 def analysed_positions(sub: xr.Dataset, unwrap_limit: float) -> np.ndarray:

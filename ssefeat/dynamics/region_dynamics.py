@@ -23,17 +23,6 @@ from .regime import DIFFUSIVE_VERDICTS, choose_window
 from .msd import PreparedPositions, _check_max_lag
 
 
-def _aligned_labels(ds: xr.Dataset, labels: xr.DataArray) -> np.ndarray:
-    if not isinstance(labels, xr.DataArray) or labels.dims != ("frame", "atom"):
-        raise SchemaError("labels must be a (frame, atom) DataArray.", fix="make them with label_atoms(ds, regions).")
-    try:
-        lab = labels.sel(frame=ds["frame"].values, atom=ds["atom"].values)
-    except KeyError:
-        raise SchemaError("the labels do not cover every frame and atom of the trajectory.",
-                          fix="label the same trajectory: label_atoms(ds, regions).") from None
-    return np.asarray(lab.values)
-
-
 def region_msd(ds: xr.Dataset, labels: xr.DataArray, species: str | Sequence[str] | None = None,
                max_lag: float | None = None, remove_com: bool = True, timestep_ps: float | None = None,
                chunk_atoms: int = 256, n_groups: int = 64, return_groups: bool = False):
@@ -55,7 +44,13 @@ def region_msd(ds: xr.Dataset, labels: xr.DataArray, species: str | Sequence[str
     Dataset with ``msd (lag, region)`` Å^2 and ``pairs (lag, region)`` (number of (origin, atom) pairs), coords
     ``lag`` ps, ``region`` names, ``n_atoms_at_origin (region)`` (mean over origins).
     """
-    lab = _aligned_labels(ds, labels)
+    if not isinstance(labels, xr.DataArray) or labels.dims != ("frame", "atom"):
+        raise SchemaError("labels must be a (frame, atom) DataArray.", fix="make them with label_atoms(ds, regions).")
+    try:
+        lab = np.asarray(labels.sel(frame=ds["frame"].values, atom=ds["atom"].values).values)
+    except KeyError:
+        raise SchemaError("the labels do not cover every frame and atom of the trajectory.",
+                          fix="label the same trajectory: label_atoms(ds, regions).") from None
     idx = species_indices(ds, species)
     prep = PreparedPositions(ds, remove_com=remove_com, timestep_ps=timestep_ps)
     n_lag = _check_max_lag(max_lag, prep.n_frames, prep.dt) + 1

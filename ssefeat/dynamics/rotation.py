@@ -32,6 +32,7 @@ from .. import box as _box
 from ..data import cell_array, validate
 from ..errors import ParameterError, SelectionError
 from ..provenance import parameters_of, stamp
+from .msd import uniform_step
 
 _trapezoid = getattr(np, "trapezoid", None) or np.trapz
 
@@ -42,12 +43,9 @@ def _timestep(time: np.ndarray, what: str) -> float:
     if len(time) < 2:
         raise ParameterError(f"{what} needs at least 2 frames, got {len(time)}.",
                              fix="use a trajectory with more frames.")
-    dt = np.diff(np.asarray(time, dtype=np.float64))
-    if not np.allclose(dt, dt[0], rtol=1e-4, atol=1e-9):
-        raise ParameterError(f"{what} needs evenly spaced frames; time steps range from {dt.min():.6g} to "
-                             f"{dt.max():.6g} ps.", fix="select an evenly spaced subset of frames (ds.isel(frame="
-                                                         "slice(None, None, stride))).")
-    return float(dt[0])
+    uniform_step(time, f"{what} needs evenly spaced frames",
+                 fix="select an evenly spaced subset of frames (ds.isel(frame=slice(None, None, stride))).")
+    return float(np.float64(time[1]) - np.float64(time[0]))
 
 
 def anion_orientations(ds: xr.Dataset, clusters: xr.Dataset | None = None,

@@ -79,10 +79,6 @@ def _normalise_cutoffs(cutoffs: Mapping | None, species: Sequence[str]) -> dict[
     return out
 
 
-def _formula(counts: np.ndarray, order: Sequence[str]) -> str:
-    return "".join(el if n == 1 else f"{el}{int(n)}" for n, el in zip(counts, order) if n > 0)
-
-
 @numba.njit(cache=True)
 def _make_whole(pos, offsets, nbr, vec, labels, n_comp, tol):
     """Breadth-first walk of each component from its lowest-index member, adding minimum-image bond vectors.
@@ -197,12 +193,6 @@ class ClusterFinder:
         self.next_id_ = 0
 
     # ------------------------------------------------------------------------------------------------------
-    def _framework(self, ds: xr.Dataset):
-        species = np.asarray(ds["species"].values).astype(str)
-        fw = species_indices(species, self.species, "atoms of framework species")
-        sp_index = np.array([self.element_order.index(s) for s in species[fw]], dtype=np.int64)
-        return fw, sp_index
-
     def compute(self, ds: xr.Dataset) -> xr.Dataset:
         """Clusters of every frame of ``ds`` (a chunk); see the module docstring for the variables' meaning.
 
@@ -214,7 +204,9 @@ class ClusterFinder:
         """
         validate(ds, require_cell=True, periodic="the cluster analysis")
         cells = cell_array(ds)
-        fw, sp_index = self._framework(ds)
+        species = np.asarray(ds["species"].values).astype(str)
+        fw = species_indices(species, self.species, "atoms of framework species")
+        sp_index = np.array([self.element_order.index(s) for s in species[fw]], dtype=np.int64)
         n_el = len(self.element_order)
         n_frames, n_atoms = ds.sizes["frame"], ds.sizes["atom"]
         rmax = max(self.cutoffs.values())
@@ -265,7 +257,8 @@ class ClusterFinder:
             sig_inv = sig_inv.reshape(-1)
             formulas, topologies = [], []
             for row in usig:  # loop over distinct cluster kinds (a handful)
-                formulas.append(_formula(row[:n_el], self.element_order))
+                formulas.append("".join(el if n == 1 else f"{el}{int(n)}"
+                                        for n, el in zip(row[:n_el], self.element_order) if n > 0))
                 topologies.append(",".join(f"{self.element_order[a]}-{self.element_order[b]}:{int(nb)}"
                                            for a in range(n_el) for b in range(a, n_el)
                                            if (nb := row[n_el + a * n_el + b])))

@@ -218,12 +218,6 @@ def table_to_features(df: pd.DataFrame) -> xr.DataArray:
     return da
 
 
-def _part_dataset(features: xr.DataArray) -> xr.Dataset:
-    ds = features.to_dataset(name="features")
-    ds.attrs = dict(features.attrs)
-    return ds
-
-
 def write_feature_chunks(chunks, featurize, output, table=None, overwrite: bool = True, progress=None) -> dict:
     """Compute features chunk by chunk and write them (bounded memory), atomically.
 
@@ -264,7 +258,8 @@ def write_feature_chunks(chunks, featurize, output, table=None, overwrite: bool 
             elif not (np.array_equal(da["feature"].values, first["feature"].values)
                       and np.array_equal(da["atom"].values, first["atom"].values)):
                 raise SchemaError("a trajectory chunk gave different features or atoms from the first chunk.")
-            part = _part_dataset(da)
+            part = da.to_dataset(name="features")
+            part.attrs = dict(da.attrs)
             if is_zarr:
                 append_zarr(part, tmp, first=info["frames"] == 0)
             else:

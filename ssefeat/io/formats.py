@@ -72,17 +72,11 @@ ALIASES = {
 }
 
 
-def _strip_gz(name: str) -> tuple[str, bool]:
-    for suffix in COMPRESSED_SUFFIXES:
-        if name.endswith(suffix):
-            return name[:-len(suffix)], True
-    return name, False
-
-
 def format_from_name(path) -> str | None:
     """The format implied by a file name (case-insensitive), or None; ``.nc`` gives ``"netcdf"`` unsniffed."""
     name = Path(str(path).rstrip("/")).name.lower()
-    base, gz = _strip_gz(name)
+    base = next((name[:-len(s)] for s in COMPRESSED_SUFFIXES if name.endswith(s)), name)  # out.xyz.gz -> out.xyz
+    gz = base != name
     if base.startswith("xdatcar") or base.endswith(".xdatcar"):
         return "xdatcar"
     if base.startswith(("poscar", "contcar")) and "." not in base.lstrip("._"):

@@ -110,17 +110,12 @@ def _dcd_header_frames(path) -> int | None:
     return None
 
 
-def _file_n_atoms(path, fmt: str) -> int | None:
+def _mismatch(path, fmt, top, topology, err) -> TopologyMismatchError:
     try:
         with _file_class(fmt)(str(path)) as f:
-            return int(f.read(n_frames=1)[0].shape[1])
-    except Exception:
-        return None
-
-
-def _mismatch(path, fmt, top, topology, err) -> TopologyMismatchError:
-    n_file = _file_n_atoms(path, fmt)
-    in_file = f"{n_file} atoms" if n_file is not None else "a different number of atoms"
+            in_file = f"{int(f.read(n_frames=1)[0].shape[1])} atoms"
+    except Exception:  # noqa: BLE001 - the count is only for the message
+        in_file = "a different number of atoms"
     return TopologyMismatchError(
         f"the topology {topology if isinstance(topology, (str, Path)) else '(given)'} has {top.n_atoms} atoms but "
         f"{path} has {in_file}.",

@@ -70,15 +70,9 @@ def _species(names, counts, comment: str, opts: ReadOptions, path) -> np.ndarray
         elif len(words) == len(counts) and all(re.fullmatch(r"[A-Z][a-z]?", w) for w in words):
             names = words
         elif opts.topology is not None:
-            from .mdtraj_formats import load_topology, species_of
+            from .mdtraj_formats import topology_species
 
-            top = species_of(load_topology(opts.topology, path, "xdatcar", opts.species_from_file))
-            if top.size != sum(counts):
-                from ..errors import TopologyMismatchError
-
-                raise TopologyMismatchError(f"the topology has {top.size} atoms but {path} has {sum(counts)}.",
-                                            fix="use the topology of this system (atoms in the POSCAR order).")
-            return top
+            return topology_species(opts, path, "xdatcar", sum(counts), order="in the POSCAR order")
         if names is None or None in names:
             raise ParameterError(f"{path} is a VASP 4 XDATCAR: it does not name its {len(counts)} species.",
                                  fix="name them in order of the counts line with "

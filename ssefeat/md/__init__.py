@@ -15,7 +15,8 @@ from .inherent import inherent_structures
 def simulate(system: str, path, temperature: float | None = None, steps: int = 10000, dump_every: int = 100,
              dt: float | None = None, seed: int = 0, n_atoms: int | None = None,
              equilibrate_steps: int | None = None, thermostat: str = "nose-hoover", velocities: bool = False,
-             progress: bool = True, attrs: dict | None = None, overwrite: bool = True, **build_kwargs):
+             progress: bool = True, attrs: dict | None = None, overwrite: bool = True, *, restart=None,
+             save_state=None, parameters: dict | None = None, **build_kwargs):
     """Build a registered system, run ``steps`` of production and write every ``dump_every``-th frame to ``path``.
 
     Parameters
@@ -29,11 +30,15 @@ def simulate(system: str, path, temperature: float | None = None, steps: int = 1
     n_atoms, equilibrate_steps, **build_kwargs : passed to the system's builder
     thermostat : "nose-hoover" (the system's production integrator), "langevin" or "nve"
     attrs : extra global attributes of the trajectory file
+    restart : a state file (.npz, :meth:`~ssefeat.md.simulation.Simulation.save`) to continue from instead of a build
+    save_state : where to write the final state (and the integrator's) for a later restart
+    parameters : the file's ``parameters`` attribute (default: this call's system, steps, dump_every and seed)
 
-    Returns the final :class:`~ssefeat.md.simulation.Simulation`.
+    Returns the final :class:`~ssefeat.md.simulation.Simulation` (``sim.info["frames_written"]``: frames stored).
     """
     from ..errors import ParameterError
     from .protocols import Production, make_thermostat, run_protocol
+    from .simulation import Simulation
     from .systems import get_system
     from .writer import TrajectoryWriter
 
@@ -44,13 +49,23 @@ def simulate(system: str, path, temperature: float | None = None, steps: int = 1
     temperature = spec.default_temperature if temperature is None else temperature
     integ = (spec.production(temperature, dt, seed) if thermostat == "nose-hoover" and spec.production is not None
              else make_thermostat(thermostat, temperature, dt))
-    build_kwargs.update(spec.equilibration(equilibrate_steps, dt))  # steps, or their duration in ps
-    sim = spec.build(temperature=temperature, seed=seed, n_atoms=n_atoms, dt=dt, progress=progress, **build_kwargs)
+    if restart:
+        sim = Simulation.restore(restart, integrator=integ)
+        if sim.system and sim.system.replace("-", "_") != spec.name:
+            raise ParameterError(f"the state {restart} is of system {sim.system!r}, not {spec.name!r}.",
+                                 fix=f"run 'ssefeat simulate {sim.system} --restart {restart} ...'.")
+    else:
+        build_kwargs.update(spec.equilibration(equilibrate_steps, dt))  # steps, or their duration in ps
+        sim = spec.build(temperature=temperature, seed=seed, n_atoms=n_atoms, dt=dt, progress=progress, **build_kwargs)
+    parameters = parameters or {"function": "ssefeat.md.simulate", "system": system, "steps": int(steps),
+                                "dump_every": int(dump_every), "seed": seed}
     with TrajectoryWriter(Path(path), sim, velocities=velocities, attrs=attrs, overwrite=overwrite,
-                          parameters={"function": "ssefeat.md.simulate", "system": system, "steps": int(steps),
-                                      "dump_every": int(dump_every), "seed": seed}) as writer:
-        run_protocol(sim, [Production(integ, int(steps), dump_every=int(dump_every), write_first=True)],
+                          parameters=parameters) as writer:
+        run_protocol(sim, [Production(integ, int(steps), dump_every=int(dump_every), write_first=not restart)],
                      writer=writer, progress=progress)
+    sim.info["frames_written"] = writer.n_frames
+    if save_state:
+        sim.save(save_state, integrator=integ)
     return sim
 
 

@@ -258,7 +258,8 @@ class LennardJones:
         ecut = eps4 * (sr6 * sr6 - sr6)
         fcut = 6.0 * eps4 * (2.0 * sr6 * sr6 - sr6) / rc  # -U'(rc)
         self.species_order = order
-        self._types = _index(order, species)
+        lookup = {s: k for k, s in enumerate(order)}
+        self._types = np.fromiter((lookup[s] for s in species), dtype=np.int64, count=len(species))
         self._tables = {"eps4": eps4, "sig2": sig2, "rc2": rc * rc, "rc": rc, "ecut": ecut, "fcut": fcut}
         packed = np.zeros((nt * nt, 8))
         packed[:, :6] = np.stack([(rc * rc).ravel(), eps4.ravel(), sig2.ravel(), rc.ravel(), ecut.ravel(),
@@ -291,8 +292,3 @@ class LennardJones:
             key = "-".join(sorted((a, b)))
             seen[key] = {"epsilon": eps, "sigma": sig, "cutoff": rc}
         return {"form": "shifted-force LJ: U(r) - U(rc) - (r - rc) U'(rc)", "pairs": dict(sorted(seen.items()))}
-
-
-def _index(order: list[str], species: np.ndarray) -> np.ndarray:
-    lookup = {s: k for k, s in enumerate(order)}
-    return np.fromiter((lookup[s] for s in species), dtype=np.int64, count=len(species))

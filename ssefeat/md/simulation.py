@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +29,7 @@ from ..errors import MissingFileError, ModelFileError, ParameterError, Simulatio
 from ..units import BOLTZMANN_EV, TIME_UNIT_PS
 from .forcefield import ForceField
 from .neighbors import pair_distances
+from .writer import json_default
 
 __all__ = ["Simulation", "UnitSystem", "UNIT_SYSTEMS", "STATE_FORMAT"]
 
@@ -153,7 +155,11 @@ class Simulation:
         self.compute_forces()
         if self.min_distance > 0:
             self.check_overlaps(self.min_distance)
-        self._check_forces_finite("at the start")
+        if not (np.isfinite(self.forces).all() and np.isfinite(self.energy_per_atom).all()):
+            bad = int(np.argmax(~np.isfinite(self.forces).all(axis=1) | ~np.isfinite(self.energy_per_atom)))
+            raise SimulationError(f"non-finite energy or force at the start (atom {bad}, step {self.step}).",
+                                  fix="atoms overlap or the time step is too large: minimise first "
+                                      "(ssefeat.md.protocols.minimise) and/or reduce dt.")
 
     # ---------------------------------------------------------------- basic quantities
     @property
@@ -237,13 +243,6 @@ class Simulation:
         """W_ab = sum_pairs r_ij,a f_ij,b (energy units)."""
         self._ensure_energy()
         return self._virial
-
-    def _check_forces_finite(self, where: str) -> None:
-        if not (np.isfinite(self.forces).all() and np.isfinite(self.energy_per_atom).all()):
-            bad = int(np.argmax(~np.isfinite(self.forces).all(axis=1) | ~np.isfinite(self.energy_per_atom)))
-            raise SimulationError(f"non-finite energy or force {where} (atom {bad}, step {self.step}).",
-                                  fix="atoms overlap or the time step is too large: minimise first "
-                                      "(ssefeat.md.protocols.minimise) and/or reduce dt.")
 
     def check_overlaps(self, min_distance: float) -> None:
         """Raise SimulationError if two atoms are closer than ``min_distance`` (length units)."""
@@ -381,7 +380,7 @@ class Simulation:
                 "integrator": None if integrator is None else integrator.state()}
         arrays = {"positions": self.positions, "velocities": self.velocities_user(), "cell": self.cell,
                   "masses": self.masses, "species": self.species.astype("U"),
-                  "meta": np.array(json.dumps(meta, default=_json_default))}
+                  "meta": np.array(json.dumps(meta, default=partial(json_default, strict=True)))}
         if self.charges is not None:
             arrays["charges"] = self.charges
         with atomic_output(path) as tmp:
@@ -441,13 +440,3 @@ class Simulation:
         new.rng = np.random.default_rng()
         new.rng.bit_generator.state = self.rng.bit_generator.state
         return new
-
-
-def _json_default(obj):
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if isinstance(obj, (np.floating,)):
-        return float(obj)
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    raise TypeError(f"cannot store {type(obj).__name__} in a state file")

@@ -35,13 +35,13 @@ _LJ_NOTE = ("reduced Lennard-Jones units: length sigma_AA, time tau = sigma_AA s
             "epsilon_AA, mass m, temperature epsilon_AA/k_B, pressure epsilon_AA/sigma_AA^3")
 
 
-def _json_default(obj):
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, np.floating):
-        return float(obj)
-    if isinstance(obj, np.ndarray):
+def json_default(obj, strict: bool = False):
+    """``json.dumps`` default: numpy scalars and arrays as Python values, anything else as its text, or with
+    ``strict`` (a state file must read back as written) a TypeError."""
+    if isinstance(obj, (np.integer, np.floating, np.ndarray)):
         return obj.tolist()
+    if strict:
+        raise TypeError(f"cannot store {type(obj).__name__} in a state file")
     return str(obj)
 
 
@@ -216,9 +216,9 @@ class TrajectoryWriter:
         params["runs"] = self._runs
         if self._history:
             params["protocol"] = self._history
-        attrs["parameters"] = json.dumps(params, default=_json_default, sort_keys=True)
+        attrs["parameters"] = json.dumps(params, default=json_default, sort_keys=True)
         for k, v in self._extra_attrs.items():
-            attrs[k] = v if isinstance(v, (int, float, str)) else json.dumps(v, default=_json_default)
+            attrs[k] = v if isinstance(v, (int, float, str)) else json.dumps(v, default=json_default)
         nc.setncatts(attrs)
 
     def close(self) -> Path:

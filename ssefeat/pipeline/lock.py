@@ -26,19 +26,16 @@ class FolderLock:
         self.say = say or (lambda msg: None)
         self.held = False
 
-    def _owner(self) -> dict:
-        try:
-            return json.loads(self.path.read_text())
-        except (OSError, ValueError):
-            return {}
-
     def acquire(self) -> None:
         me = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.strftime("%Y-%m-%d %H:%M:%S")}
         for _ in range(2):
             try:
                 fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
             except FileExistsError:
-                owner = self._owner()
+                try:
+                    owner = json.loads(self.path.read_text())
+                except (OSError, ValueError):
+                    owner = {}
                 pid, host = owner.get("pid"), owner.get("host")
                 if isinstance(pid, int) and host == me["host"] and not process_alive(pid):
                     self.path.unlink(missing_ok=True)

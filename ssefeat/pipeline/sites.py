@@ -16,15 +16,6 @@ from .stage import Stage
 from .transport import mobile_trajectory
 
 
-def _sites(config, first_run):
-    from ..sites import find_sites, sites_from_structure
-
-    sc, mobile = config["sites"], config["species"]["mobile"]
-    if sc["structure"]:
-        return sites_from_structure(sc["structure"], species=mobile, labels=sc["labels"], supercell=sc["supercell"])
-    return find_sites(first_run, mobile)
-
-
 def leaving_quantities(features, softness) -> dict:
     """The per-ion quantities of one run whose leaving vs staying contrast the stage computes: ``softness`` (in the
     model's training domain only) when the softness stage ran, the cluster environment when the features have one."""
@@ -48,12 +39,14 @@ class SitesStage(Stage, label="sites", inputs=("trajs", "features", "softness"),
         return section_hash(self.config, *self.sections, extra=used)
 
     def compute(self):
-        from ..sites import analyse_run, jump_arrhenius, jump_diffusivity, leaving_contrasts, site_descriptors
+        from ..sites import (analyse_run, find_sites, jump_arrhenius, jump_diffusivity, leaving_contrasts,
+                             site_descriptors, sites_from_structure)
 
         sc, mobile = self.config["sites"], self.config["species"]["mobile"]
         temps = self.config["trajectory"]["temperatures"]
         runs = [mobile_trajectory(self.pipe, p) for p in self.trajs]
-        sites = _sites(self.config, runs[0])
+        sites = (sites_from_structure(sc["structure"], species=mobile, labels=sc["labels"], supercell=sc["supercell"])
+                 if sc["structure"] else find_sites(runs[0], mobile))
         nodes = {"/": xr.Dataset(sites.to_dataset().data_vars, attrs={
             "species": mobile, "radius_angstrom": float(sc["radius"]), "site_source": sites.source})}
         jumps, temperatures = [], []

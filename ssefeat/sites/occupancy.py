@@ -59,11 +59,6 @@ def site_states(ds: xr.Dataset, sites, species: str = "Li", radius: float = 1.0,
     return SiteStates(states, sites, idx, cells, r, str(species))
 
 
-def _site_coords(sites: Sites) -> dict:
-    return {"site": np.arange(sites.n_sites), "site_label": ("site", sites.labels.astype(str)),
-            "site_type": ("site_type", np.asarray(sites.types, dtype=str))}
-
-
 def occupancy_dataset(ds: xr.Dataset, st: SiteStates) -> xr.Dataset:
     """The occupancy Dataset of :func:`site_occupancy` from assigned site states."""
     sites = st.sites
@@ -93,7 +88,9 @@ def occupancy_dataset(ds: xr.Dataset, st: SiteStates) -> xr.Dataset:
         coords={"frame": ds["frame"].values if "frame" in ds.coords else np.arange(n_frames),
                 "time": ("frame", ds["time"].values, {"units": "ps"}),
                 "atom": ds["atom"].values[st.atoms] if "atom" in ds.coords else st.atoms,
-                "xyz": ["x", "y", "z"], **_site_coords(sites)})
+                "xyz": ["x", "y", "z"], "site": np.arange(sites.n_sites),
+                "site_label": ("site", sites.labels.astype(str)),
+                "site_type": ("site_type", np.asarray(sites.types, dtype=str))})
 
 
 def site_parameters(st: SiteStates, **extra) -> dict:

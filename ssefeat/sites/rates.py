@@ -17,17 +17,12 @@ from ..errors import ParameterError
 from ..provenance import stamp
 
 
-def _type_pairs(jumps: xr.Dataset):
+def transition_counts(jumps: xr.Dataset) -> xr.DataArray:
+    """Jumps counted per (from_type, to_type), int64."""
     types = [str(t) for t in jumps["site_type"].values]
     lookup = {t: k for k, t in enumerate(types)}
     a = np.array([lookup[str(v)] for v in jumps["from_label"].values], dtype=np.int64)
     b = np.array([lookup[str(v)] for v in jumps["to_label"].values], dtype=np.int64)
-    return types, a, b
-
-
-def transition_counts(jumps: xr.Dataset) -> xr.DataArray:
-    """Jumps counted per (from_type, to_type), int64."""
-    types, a, b = _type_pairs(jumps)
     n = len(types)
     counts = np.bincount(a * n + b, minlength=n * n).reshape(n, n)
     return xr.DataArray(counts, dims=("from_type", "to_type"), coords={"from_type": types, "to_type": types},

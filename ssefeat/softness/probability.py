@@ -47,7 +47,7 @@ def rearrangement_probability_chunked(softness: xr.DataArray, labels: xr.DataArr
         b = min(a + max(1, int(chunk_frames)), n_frames - horizon)
         S = np.asarray(softness.isel(frame=slice(a, b)).values, dtype=np.float64)
         lab = np.asarray(labels.isel(frame=slice(a, b + horizon)).values, dtype=np.float64)
-        dn, dk = _counts(S, lab, r_cut, horizon, edges)
+        dn, dk = _bin_counts(*_samples(S, lab, r_cut, horizon), edges)
         n, k = n + dn, k + dk  # integer counts in float64: exact in any order
     return _p_r_dataset(edges, n, k, r_cut, horizon, min_count)
 
@@ -70,11 +70,6 @@ def _samples(S: np.ndarray, lab: np.ndarray, r_cut: float, horizon: int) -> tupl
     S_use = S[: lab.shape[0] - horizon]
     ok = np.isfinite(S_use) & (future | all_known)
     return S_use[ok], future[ok]
-
-
-def _counts(S: np.ndarray, lab: np.ndarray, r_cut: float, horizon: int, edges: np.ndarray):
-    """(samples, rearranging samples) per softness bin of the usable samples (:func:`_samples`)."""
-    return _bin_counts(*_samples(S, lab, r_cut, horizon), edges)
 
 
 def _bin_counts(s: np.ndarray, r: np.ndarray, edges: np.ndarray):

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..box import minimum_image
 from ..errors import ParameterError, SimulationError
 
 __all__ = ["neb_barrier", "drag_scan", "relax", "SameMinimumError"]
@@ -25,12 +26,6 @@ __all__ = ["neb_barrier", "drag_scan", "relax", "SameMinimumError"]
 
 class SameMinimumError(SimulationError):
     """Both ends of a hop relaxed into the same energy minimum: no barrier between them."""
-
-
-def _mic(d: np.ndarray, cell: np.ndarray) -> np.ndarray:
-    from ..box import minimum_image
-
-    return minimum_image(np.asarray(d, dtype=np.float64), np.asarray(cell, dtype=np.float64))
 
 
 def _as_atoms(atoms):
@@ -72,7 +67,7 @@ def _ends(atoms, index: int, target, calculator, fmax: float, steps: int):
     cell = np.array(atoms.cell[:])
     target = np.asarray(target, dtype=np.float64).reshape(3)
     start = atoms.positions[index].copy()
-    end = start + _mic(target - start, cell)  # the shortest periodic image of the target
+    end = start + minimum_image(target - start, cell)  # the shortest periodic image of the target
     shared = not hasattr(calc, "copy") or not callable(getattr(calc, "copy"))
     initial, final = atoms.copy(), atoms.copy()
     final.positions[index] = end
@@ -86,7 +81,7 @@ def _ends(atoms, index: int, target, calculator, fmax: float, steps: int):
 
 
 def _check_distinct(initial, final, index: int, tol: float) -> float:
-    d = np.linalg.norm(_mic(final.positions - initial.positions, np.array(initial.cell[:])), axis=1)
+    d = np.linalg.norm(minimum_image(final.positions - initial.positions, np.array(initial.cell[:])), axis=1)
     if d[index] < tol:
         raise SameMinimumError(f"both ends relaxed into the same site: the moved atom ends {d[index]:.3f} Å from "
                                f"its relaxed start (< {tol} Å); the target is not a stable site for it.",
@@ -130,7 +125,8 @@ def neb_barrier(atoms, index: int, target, calculator=None, *, n_images: int = 7
     converged = bool(opt.run(fmax=fmax, steps=steps))
     energies = np.array([im.get_potential_energy() for im in images])
     cell = np.array(initial.cell[:])
-    path = np.array([np.linalg.norm(_mic(im.positions[index] - initial.positions[index], cell)) for im in images])
+    path = np.array([np.linalg.norm(minimum_image(im.positions[index] - initial.positions[index], cell))
+                     for im in images])
     e_max = float(energies.max())
     return {"barrier_forward": e_max - float(energies[0]), "barrier_backward": e_max - float(energies[-1]),
             "energies": energies - energies[0], "path": path, "hop_length": float(path[-1]),
@@ -157,7 +153,7 @@ def drag_scan(atoms, index: int, target, calculator=None, *, n_points: int = 11,
     _check_distinct(initial, final, index, same_minimum_tol)
     cell = np.array(initial.cell[:])
     a = initial.positions[index].copy()
-    hop = _mic(final.positions[index] - a, cell)
+    hop = minimum_image(final.positions[index] - a, cell)
     work = initial.copy()
     work.calc = calc if shared else calc.copy()
     t = np.linspace(0.0, 1.0, int(n_points))

@@ -51,11 +51,14 @@ def simulate_series(folder, series: list[dict], temperatures=(600.0, 700.0, 800.
     """Make and run every glass of ``series`` (entries of :func:`~ssefeat.md.systems.lips_composition.
     series_counts`) at every temperature (K); returns the GlassRuns (``build``: keyword arguments of
     :func:`~ssefeat.md.systems.lips_glass.lips_glass`, e.g. the melt-quench times)."""
-    build = dict(build or {})
+    import netCDF4
+
     from ..md.integrators import Langevin, NoseHooverChain
     from ..md.protocols import Production, run_protocol
     from ..md.systems.lips_glass import lips_glass
     from ..md.writer import TrajectoryWriter
+
+    build = dict(build or {})
 
     temps = sorted(float(t) for t in temperatures)
     if not temps or min(temps) <= 0:
@@ -75,11 +78,14 @@ def simulate_series(folder, series: list[dict], temperatures=(600.0, 700.0, 800.
         sim = None
         for t in temps:
             path = paths[t]
-            if path.exists():
-                if not _same_inputs(path, tag, t):
+            if path.exists():  # kept when made with these inputs (its study_inputs attr), else refused
+                with netCDF4.Dataset(path) as nc:
+                    stored, made = getattr(nc, "study_inputs", None), getattr(nc, "parameters", "{}") or "{}"
+                if stored != json.dumps({**tag, "T": t}):
                     raise OutputError(f"{path} exists and was made with other inputs; it is not overwritten.",
                                       fix="use another folder, or delete the file to remake it.")
-                runs.append(GlassRun(entry["name"], t, str(path), dict(entry["counts"]), _kwargs_of(path)))
+                kwargs = dict(json.loads(made).get("system_kwargs", {}))
+                runs.append(GlassRun(entry["name"], t, str(path), dict(entry["counts"]), kwargs))
                 continue
             if sim is None:
                 sim = lips_glass(counts=entry["counts"], temperature=temps[0], seed=glass_seed, dt=dt,
@@ -95,19 +101,3 @@ def simulate_series(folder, series: list[dict], temperatures=(600.0, 700.0, 800.
                              progress=progress)
             runs.append(GlassRun(entry["name"], t, str(path), dict(entry["counts"]), dict(run.system_kwargs)))
     return runs
-
-
-def _same_inputs(path: Path, tag: dict, t: float) -> bool:
-    import netCDF4
-
-    with netCDF4.Dataset(path) as nc:
-        stored = getattr(nc, "study_inputs", None)
-    return stored == json.dumps({**tag, "T": t})
-
-
-def _kwargs_of(path: Path) -> dict:
-    import netCDF4
-
-    with netCDF4.Dataset(path) as nc:
-        params = json.loads(getattr(nc, "parameters", "{}") or "{}")
-    return dict(params.get("system_kwargs", {}))

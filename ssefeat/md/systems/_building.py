@@ -256,20 +256,15 @@ def build_topology(anions: list, n_li: int, params: dict) -> tuple[Topology, lis
 def bonded_terms(topo: Topology, params: dict) -> list:
     """HarmonicBonds and HarmonicAngles of a topology from the parameter set (ParameterError on a missing type)."""
     terms = []
-    if len(topo.bonds):
-        try:
-            k = [params["bonds"][t]["k"] for t in topo.bond_types]
-            r0 = [params["bonds"][t]["r0"] for t in topo.bond_types]
-        except KeyError as err:
-            raise ParameterError(f"the parameter set has no bond type {err}.") from err
-        terms.append(HarmonicBonds(topo.bonds, k, r0, n_atoms=topo.n_atoms))
-    if len(topo.angles):
-        try:
-            k = [params["angles"][t]["k"] for t in topo.angle_types]
-            t0 = [params["angles"][t]["theta0"] for t in topo.angle_types]
-        except KeyError as err:
-            raise ParameterError(f"the parameter set has no angle type {err}.") from err
-        terms.append(HarmonicAngles(topo.angles, k, t0, n_atoms=topo.n_atoms))
+    for kind, term, items, types, rest in (("bond", HarmonicBonds, topo.bonds, topo.bond_types, "r0"),
+                                           ("angle", HarmonicAngles, topo.angles, topo.angle_types, "theta0")):
+        if len(items):
+            try:
+                k = [params[kind + "s"][t]["k"] for t in types]
+                x0 = [params[kind + "s"][t][rest] for t in types]
+            except KeyError as err:
+                raise ParameterError(f"the parameter set has no {kind} type {err}.") from err
+            terms.append(term(items, k, x0, n_atoms=topo.n_atoms))
     return terms
 
 
