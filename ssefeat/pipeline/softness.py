@@ -11,6 +11,7 @@ import xarray as xr
 from ..config import section_hash
 from ..io.chunked_store import ChunkedStore
 from .labels import label_array
+from ..softness.labels import frame_ranges
 from .stage import Stage, frame_chunks
 
 
@@ -20,13 +21,16 @@ class Training:
     def __init__(self, pipe, features, labels):
         self.pipe, self.features, self.sc = pipe, features, pipe.config["softness"]
         self.model_path = pipe.out / "softness_model.json"
-        self.label0 = label_array(labels[0]).load()  # (frame, atom): quantiles and training samples
+        # (frame, atom), lazy: its quantiles and the training samples are read frame chunk by frame chunk (the
+        # labels store's chunks), so memory follows the chunk and the number of chosen samples
+        self.label0 = label_array(labels[0])
         from ..softness import label_cuts
 
         sc = self.sc  # a given cut replaces its quantile
         self.r_cut, self.nr_cut = label_cuts(self.label0, sc["r_cut"], sc["nr_cut"],
                                              None if sc["r_cut"] is not None else sc["r_quantile"],
-                                             None if sc["nr_cut"] is not None else sc["nr_quantile"])
+                                             None if sc["nr_cut"] is not None else sc["nr_quantile"],
+                                             chunk_frames=int(pipe.config["execution"]["chunk_frames"]))
         self._model = None
 
     @property
@@ -58,14 +62,48 @@ def model_columns(F: xr.DataArray, inputs: str = "all") -> xr.DataArray:
     return F.isel(feature=np.flatnonzero(keep))
 
 
+#: rows (atom-frames) the model is applied to at once within a frame chunk: its temporaries (standardised features,
+#: the domain distance's product) then take ~17 MB each at 66 features, whatever the chunk. A multiple of 4: the rows
+#: of every block are grouped as in one call over the whole chunk, so the BLAS sums, hence the softness, are the same
+#: to the bit (tests/test_softness_memory.py); the last block takes the rest (between 1 and 2 blocks).
+APPLY_ROWS = 1 << 15
+
+
 def _apply(model, F: xr.DataArray, start: int, stop: int) -> xr.Dataset:
     """Softness (and ``in_domain`` when the model knows its training domain) of frames [start, stop), on the
-    model's own columns of ``F``."""
+    model's own columns of ``F``, read and applied :data:`APPLY_ROWS` rows at a time."""
     names = [str(n) for n in getattr(model, "feature_names_in_", [])]
     if names and len(names) < F.sizes["feature"] and set(names) <= set(F["feature"].values.astype(str)):
         F = F.sel(feature=names)
-    S = model.apply(F.isel(frame=slice(start, stop)).load(), warn=False)  # counted once, in finalize
-    return S.reset_coords("in_domain") if "in_domain" in S.coords else S.to_dataset(name="softness")
+    F = F.isel(frame=slice(start, stop)).transpose("frame", "atom", "feature")
+    n_frames, n_atoms = F.sizes["frame"], F.sizes["atom"]
+    n = n_frames * n_atoms
+    if n < 2 * APPLY_ROWS:
+        S = model.apply(F.load(), warn=False)  # counted once, in finalize
+        return S.reset_coords("in_domain") if "in_domain" in S.coords else S.to_dataset(name="softness")
+    edges = [*range(0, (n // APPLY_ROWS) * APPLY_ROWS - APPLY_ROWS + 1, APPLY_ROWS), n]
+    soft, inside = np.empty(n), None
+    feature_coords = {k: v.load() for k, v in F.coords.items() if v.dims == ("feature",)}
+    buf, buf_start, k = np.empty((0, F.sizes["feature"])), 0, 0  # rows read, not yet applied; next block
+    for f0, f1 in frame_ranges(F):  # the store's chunks (each read once) within the frame chunk
+        X = np.asarray(F.isel(frame=slice(f0, f1)).values).reshape(-1, F.sizes["feature"])
+        buf = np.concatenate([buf, X]) if len(buf) else X
+        del X
+        while k < len(edges) - 1 and edges[k + 1] <= buf_start + len(buf):
+            a, b = edges[k], edges[k + 1]
+            part = model.apply(xr.DataArray(buf[None, a - buf_start:b - buf_start], dims=F.dims,
+                                            coords=feature_coords), warn=False)
+            soft[a:b] = part.values[0]
+            if "in_domain" in part.coords:
+                inside = np.empty(n, dtype=bool) if inside is None else inside
+                inside[a:b] = part["in_domain"].values[0]
+            k += 1
+        buf, buf_start = buf[edges[k] - buf_start:].copy(), edges[k]  # the rest only, not the read chunk
+    coords = {k: v for k, v in F.coords.items() if "feature" not in v.dims}
+    out = xr.Dataset({"softness": (("frame", "atom"), soft.reshape(n_frames, n_atoms), part.attrs)}, coords=coords)
+    if inside is not None:
+        out["in_domain"] = (("frame", "atom"), inside.reshape(n_frames, n_atoms))
+    return out
 
 
 class SoftnessStage(Stage, label="softness", inputs=("features", "labels", "training"),

@@ -8,6 +8,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from ..errors import ParameterError, SchemaError
 from ..provenance import stamp
+from .probability import chunked_quantiles
 
 
 def check_labels(labels: xr.DataArray) -> None:
@@ -123,34 +124,59 @@ def check_cut_options(r_cut=None, nr_cut=None, r_quantile=None, nr_quantile=None
     return out
 
 
+def frame_ranges(array: xr.DataArray, chunk_frames: int | None = None) -> list[tuple[int, int]]:
+    """Consecutive [start, stop) frame ranges covering ``array``: ``chunk_frames`` frames each, or, when None, its
+    own frame chunks (a lazy, dask-backed array, e.g. a stage store) or all its frames at once (in memory)."""
+    n = array.sizes["frame"]
+    if chunk_frames is not None:
+        if isinstance(chunk_frames, bool) or int(chunk_frames) != chunk_frames or chunk_frames < 1:
+            raise ParameterError(f"chunk_frames must be a whole number of frames >= 1, got {chunk_frames!r}.",
+                                 fix="e.g. chunk_frames=100, or None for the arrays' own chunks.")
+        edges = [*range(0, n, int(chunk_frames)), n]
+    else:
+        sizes = array.chunksizes.get("frame") if array.chunks is not None else None
+        edges = np.cumsum([0, *sizes]).tolist() if sizes else [0, n]
+    return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:]) if b > a]
+
+
 def label_cuts(labels, r_cut=None, nr_cut=None, r_quantile: float | None = None, nr_quantile: float | None = None,
-               species=None) -> tuple[float, float]:
+               species=None, chunk_frames: int | None = None) -> tuple[float, float]:
     """The thresholds (r_cut, nr_cut) of a softness training set: given values, or quantiles of the finite labels
     (of ``species`` when the labels carry a species coordinate; one DataArray or a list of runs' DataArrays).
 
     A cut and its quantile are exclusive; a missing cut takes its quantile (default
-    :data:`ssefeat.defaults.R_QUANTILE` / ``NR_QUANTILE``); nr_cut must come out below r_cut.
+    :data:`ssefeat.defaults.R_QUANTILE` / ``NR_QUANTILE``); nr_cut must come out below r_cut. The labels are read
+    ``chunk_frames`` frames at a time (default: their own frame chunks when lazy, else whole): the quantiles are
+    exact (:func:`~ssefeat.softness.probability.chunked_quantiles`), equal to ``np.quantile`` of all the values.
     """
     from ..errors import param
 
-    cuts = {}
-    for name, (cut, q) in check_cut_options(r_cut, nr_cut, r_quantile, nr_quantile).items():
-        if cut is not None:
-            cuts[name] = cut
-            continue
-        values = []
+    options = check_cut_options(r_cut, nr_cut, r_quantile, nr_quantile)
+    cuts = {name: cut for name, (cut, _) in options.items() if cut is not None}
+    wanted = {name: q for name, (cut, q) in options.items() if cut is None}
+    if wanted:
+        runs = []
         for la in labels if isinstance(labels, (list, tuple)) else [labels]:
             if species is not None and "species" in la.coords:
                 from ..data import species_indices
 
                 la = la.isel(atom=species_indices(la, species))
-            v = np.asarray(la.values, dtype=np.float64).ravel()
-            values.append(v[np.isfinite(v)])
-        values = np.concatenate(values)
-        if values.size == 0:
+            runs.append(la)
+
+        def blocks():  # frame chunk by frame chunk: the same values as the whole arrays, in any order
+            for la in runs:
+                if "frame" not in la.dims:
+                    yield la.values
+                    continue
+                for a, b in frame_ranges(la, chunk_frames):
+                    yield la.isel(frame=slice(a, b)).values
+
+        try:
+            values = chunked_quantiles(blocks, list(wanted.values()))
+        except ParameterError:
             raise ParameterError("the labels hold no finite value to take quantiles of.",
-                                 fix="check the labels file (are its windows longer than the trajectory?).")
-        cuts[name] = float(np.quantile(values, q))
+                                 fix="check the labels file (are its windows longer than the trajectory?).") from None
+        cuts.update(zip(wanted, values))
     if not cuts["nr"] < cuts["r"]:
         raise ParameterError(f"nr_cut ({cuts['nr']:.4g}) is not below r_cut ({cuts['r']:.4g}): no label separates "
                              "quiet from rearranging samples.",

@@ -16,7 +16,7 @@ import xarray as xr
 from scipy.ndimage import maximum_filter1d, minimum_filter1d
 
 from ..errors import ParameterError, SchemaError
-from .labels import check_labels
+from .labels import check_labels, frame_ranges
 
 
 def feature_signature(features: xr.DataArray) -> list[dict]:
@@ -166,15 +166,34 @@ def _align(features: xr.DataArray, labels: xr.DataArray) -> tuple[xr.DataArray, 
     return features, labels
 
 
-def _feature_rows(features: xr.DataArray, fr: np.ndarray, at: np.ndarray) -> np.ndarray:
+def _class_masks(labels: xr.DataArray, a: int, b: int, r_cut: float, nr_cut: float, window: int, same_group):
+    """(rearranging, non-rearranging) masks (frame, atom) of frames [a, b) of (frame, atom) ``labels``, reading
+    ``window`` frames of labels on each side for the quiet windows (``same_group``: per frame of [a, b), whether
+    its window stays within one group; None without groups)."""
+    lo, hi = max(0, a - window), min(labels.sizes["frame"], b + window)
+    lab = np.asarray(labels.isel(frame=slice(lo, hi)).values, dtype=np.float64)
+    rearr = lab[a - lo:b - lo] > r_cut
+    quiet = np.where(np.isfinite(lab), lab < nr_cut, False)
+    if window > 0:
+        # quiet over [t - window, t + window]: a sliding AND along frames; frames whose window leaves the
+        # trajectory cannot be certified quiet (the read frames reach the trajectory's ends there, so the
+        # filter's constant 0 outside them stands for the same frames as over the whole trajectory)
+        quiet = minimum_filter1d(quiet.astype(np.int8), size=2 * window + 1, axis=0, mode="constant",
+                                 cval=0).astype(bool)
+    quiet = quiet[a - lo:b - lo]
+    if same_group is not None:
+        quiet &= np.asarray(same_group)[:, None]
+    return rearr, quiet
+
+
+def _feature_rows(features: xr.DataArray, fr: np.ndarray, at: np.ndarray, chunk_frames: int | None = None
+                  ) -> np.ndarray:
     """The float64 feature rows (frame fr[k], atom at[k]) of a (frame, atom, feature) array, checking that every
-    value is finite; a lazy (dask-backed, e.g. a stage store) array is read one frame chunk at a time, so only
-    one chunk and the chosen rows are held."""
-    sizes = features.chunksizes.get("frame") if features.chunks is not None else None
-    edges = np.cumsum([0, *sizes]) if sizes else np.array([0, features.sizes["frame"]])
+    value is finite; read ``chunk_frames`` frames at a time (None: the array's own frame chunks, see
+    :func:`frame_ranges`), so only one chunk and the chosen rows are held."""
     X = np.empty((fr.size, features.sizes["feature"]))
-    for a, b in zip(edges[:-1], edges[1:]):
-        block = np.asarray(features.isel(frame=slice(int(a), int(b))).values, dtype=np.float64)
+    for a, b in frame_ranges(features, chunk_frames):
+        block = np.asarray(features.isel(frame=slice(a, b)).values, dtype=np.float64)
         if not np.isfinite(block).all():
             bad = np.argwhere(~np.isfinite(block))[0]
             raise SchemaError(f"features contain NaN or infinite values (first at frame "
@@ -225,7 +244,7 @@ def combine_runs(features: list, labels: list, names: list | None = None
 def select_training_set(features: xr.DataArray, labels: xr.DataArray, r_cut: float, nr_cut: float,
                         window: int = 0, species: str | list | None = None, balance: bool = True,
                         n_blocks: int = 10, max_per_class: int | None = None, seed: int = 0,
-                        groups=None) -> TrainingSet:
+                        groups=None, chunk_frames: int | None = None) -> TrainingSet:
     """Choose rearranging and non-rearranging samples from per-atom labels.
 
     Parameters
@@ -252,6 +271,10 @@ def select_training_set(features: xr.DataArray, labels: xr.DataArray, r_cut: flo
     groups : DataArray on ``frame`` or sequence (one label per feature frame), optional
         The group of each frame, e.g. the independent run it comes from: splits and cross-validation then hold
         out whole groups (:meth:`TrainingSet.split`). Quiet windows never reach across a change of group.
+    chunk_frames : int, optional
+        Read labels and features this many frames at a time (default: their own frame chunks when lazy, e.g. stage
+        stores, else whole): memory follows the chunk and the number of chosen samples, and the samples are the
+        same at any chunk size (the labels are read twice: to count each class, then to take the chosen samples).
     """
     if nr_cut > r_cut:
         raise ParameterError(f"nr_cut ({nr_cut}) is above r_cut ({r_cut}).",
@@ -274,45 +297,55 @@ def select_training_set(features: xr.DataArray, labels: xr.DataArray, r_cut: flo
                                  fix=f"features have species {sorted(set(features['species'].values.tolist()))}.")
         features, labels = features.isel(atom=np.flatnonzero(keep)), labels.isel(atom=np.flatnonzero(keep))
     features = features.transpose("frame", "atom", "feature")
-    lab = np.asarray(labels.values, dtype=np.float64)
-    n_frames = lab.shape[0]
-    rearr = lab > r_cut
-    quiet_now = np.where(np.isfinite(lab), lab < nr_cut, False)
-    if window > 0:
-        # quiet over [t - window, t + window]: a sliding AND along frames; frames whose window leaves the
-        # trajectory cannot be certified quiet.
-        quiet = minimum_filter1d(quiet_now.astype(np.int8), size=2 * window + 1, axis=0, mode="constant",
-                                 cval=0).astype(bool)
-    else:
-        quiet = quiet_now
+    n_frames = labels.sizes["frame"]
+    same_group = None
     if window > 0 and group_code is not None:
         # a quiet window must not reach into another group (another run)
         lo = minimum_filter1d(group_code, size=2 * window + 1, mode="nearest")
         hi = maximum_filter1d(group_code, size=2 * window + 1, mode="nearest")
-        quiet &= (lo == hi)[:, None]
-    rng = np.random.default_rng(seed)
-    fr_r, at_r = np.nonzero(rearr)
-    fr_n, at_n = np.nonzero(quiet)
-    if len(fr_r) < 2 or len(fr_n) < 2:
+        same_group = lo == hi
+    ranges = frame_ranges(labels, chunk_frames)
+
+    def masks():  # (first frame, rearranging, non-rearranging) of each frame range of the labels
+        for a, b in ranges:
+            yield (a, *_class_masks(labels, a, b, r_cut, nr_cut, window,
+                                    None if same_group is None else same_group[a:b]))
+
+    counts = np.array([(int(r.sum()), int(q.sum())) for _, r, q in masks()], dtype=np.int64).reshape(-1, 2)
+    n_r_all, n_n_all = (int(c) for c in counts.sum(axis=0))
+    if n_r_all < 2 or n_n_all < 2:
         raise ParameterError(
-            f"too few samples to train: {len(fr_r)} rearranging (label > {r_cut}) and {len(fr_n)} non-rearranging "
+            f"too few samples to train: {n_r_all} rearranging (label > {r_cut}) and {n_n_all} non-rearranging "
             f"(label < {nr_cut} over +-{window} frames).",
             fix="lower r_cut / raise nr_cut, shorten the window, or use a longer trajectory at higher temperature.")
-    n_r, n_n = len(fr_r), len(fr_n)
+    rng = np.random.default_rng(seed)
+    n_r, n_n = n_r_all, n_n_all
     if balance:
         n_r = n_n = min(n_r, n_n)
     if max_per_class is not None:
         n_r, n_n = min(n_r, max_per_class), min(n_n, max_per_class)
-    pick_r = np.sort(rng.choice(len(fr_r), n_r, replace=False))
-    pick_n = np.sort(rng.choice(len(fr_n), n_n, replace=False))
-    fr = np.concatenate([fr_r[pick_r], fr_n[pick_n]])
-    at = np.concatenate([at_r[pick_r], at_n[pick_n]])
+    # the picks index the samples of each class in (frame, atom) order over the whole trajectory, as np.nonzero
+    # of the whole mask would number them; each range's samples come from its own masks (a second pass)
+    pick_r = np.sort(rng.choice(n_r_all, n_r, replace=False))
+    pick_n = np.sort(rng.choice(n_n_all, n_n, replace=False))
+    offsets = np.concatenate([np.zeros((1, 2), dtype=np.int64), np.cumsum(counts, axis=0)])
+    parts_r, parts_n = [], []
+    for k, (a, rearr, quiet) in enumerate(masks()):
+        for mask, pick, col, parts in ((rearr, pick_r, 0, parts_r), (quiet, pick_n, 1, parts_n)):
+            lo_k, hi_k = np.searchsorted(pick, offsets[k:k + 2, col])
+            fr_k, at_k = np.nonzero(mask)
+            here = pick[lo_k:hi_k] - offsets[k, col]
+            parts.append(np.stack([fr_k[here] + a, at_k[here]]))
+    fr_r, at_r = np.concatenate(parts_r, axis=1) if parts_r else np.zeros((2, 0), np.int64)
+    fr_n, at_n = np.concatenate(parts_n, axis=1) if parts_n else np.zeros((2, 0), np.int64)
+    fr = np.concatenate([fr_r, fr_n])
+    at = np.concatenate([at_r, at_n])
     y = np.concatenate([np.ones(n_r, np.int64), np.zeros(n_n, np.int64)])
-    X = _feature_rows(features, fr, at)
+    X = _feature_rows(features, fr, at, chunk_frames)
     block = np.minimum((fr * n_blocks) // max(n_frames, 1), n_blocks - 1)
     info = {"r_cut": r_cut, "nr_cut": nr_cut, "window_frames": window, "species": species, "balance": balance,
-            "n_blocks": n_blocks, "seed": seed, "n_rearranging_available": int(len(fr_r)),
-            "n_nonrearranging_available": int(len(fr_n)), "label_name": str(labels.name),
+            "n_blocks": n_blocks, "seed": seed, "n_rearranging_available": n_r_all,
+            "n_nonrearranging_available": n_n_all, "label_name": str(labels.name),
             "label_units": labels.attrs.get("units", "")}
     if group_names is not None:
         info["groups"] = [str(g) for g in group_names]
