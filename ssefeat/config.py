@@ -73,6 +73,9 @@ DEFAULTS: dict = {
         "r_quantile": D.R_QUANTILE, "nr_quantile": D.NR_QUANTILE,
         "window": D.SOFTNESS_WINDOW,            # frames either side that must stay quiet
         "classifier": D.CLASSIFIER, "C": None, "test_fraction": D.TEST_FRACTION, "horizon": 10,
+        # samples per class at most (a seeded random draw when more are available; None: all): the training
+        # matrix, and so the stage's peak memory and time, stop growing with the trajectory's length
+        "max_per_class": D.MAX_PER_CLASS,
         "model": None,                          # apply this trained model instead of training
         # the model's input columns: "all" the features stage's columns, or "structure_functions" only (then the
         # descriptors and environments it is linked to are not its own inputs)

@@ -164,6 +164,7 @@ RULES: dict = {
     ("softness", "C"): number(0, lo_open=True, none=True),
     ("softness", "test_fraction"): number(0, 1, lo_open=True, hi_open=True),
     ("softness", "horizon"): number(0, integer=True),
+    ("softness", "max_per_class"): number(2, integer=True, none=True),
     ("softness", "inputs"): choice("all", "structure_functions"),
     ("softness", "model"): text(none=True),
     ("correlate", "enabled"): flag(),

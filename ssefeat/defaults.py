@@ -23,6 +23,7 @@ NR_QUANTILE = 0.5               # not rearranging: below this quantile over the 
 SOFTNESS_WINDOW = 2             # frames either side that must stay quiet for a non-rearranging sample
 CLASSIFIER = "logistic"
 TEST_FRACTION = 0.25            # held-out fraction of frame blocks (or of runs)
+MAX_PER_CLASS = 100_000         # training samples per class at most (seeded picks): bounds the training matrix
 
 # --- links, disorder -------------------------------------------------------------------------------------------
 N_BOOT = 1000                   # bootstrap resamples (over ions) of the softness-descriptor links

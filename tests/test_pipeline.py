@@ -516,3 +516,25 @@ def test_links_from_a_li_li_model_are_not_its_own_inputs(tmp_path, traj):
     cfg["output"]["folder"] = str(tmp_path / "all")
     links = xr.open_datatree(Pipeline(load_config(cfg), progress=False).run() / "results.nc")["correlate"]
     assert bool(links["model_input"].sel(descriptor="voronoi_volume"))
+
+
+def test_softness_training_set_is_capped_per_class_and_the_report_says_so(tmp_path, traj):
+    """softness.max_per_class bounds the training matrix: exactly that many samples per class are drawn when more
+    are available, the store repeats the counts, and the report names the cap; without a cap, all are used."""
+    off = dict(correlate={"enabled": False}, transport={"enabled": False}, disorder={"enabled": False},
+               output={"figures": False})
+    texts, counts = {}, {}
+    for cap in (None, 12):
+        cfg = config_for(tmp_path / str(cap), traj, softness={"window": 1, "horizon": 4, "max_per_class": cap},
+                         **off)
+        out = Pipeline(load_config(cfg), progress=False).run()
+        counts[cap] = json.loads(stage(out, "softness_0.zarr").attrs["training_samples"])
+        texts[cap] = (out / "report.md").read_text()
+    full, capped = counts[None], counts[12]
+    available = min(full["n_rearranging_available"], full["n_nonrearranging_available"])
+    assert available > 12  # the cap binds on this trajectory
+    assert full["n_train"] + full["n_test"] == 2 * available
+    assert capped["n_train"] + capped["n_test"] == 2 * 12
+    assert capped["n_rearranging_available"] == full["n_rearranging_available"]
+    assert "max_per_class = 12 per class" in texts[12] and "max_per_class" not in texts[None]
+    assert f"Training set: {2 * available} samples" in texts[None]

@@ -77,6 +77,20 @@ def interval_around(pr: xr.Dataset) -> xr.Dataset:
     return pr
 
 
+def _training_set_line(ts: dict) -> list[str]:
+    """The softness model's training set in words: its size, the samples it was drawn from, and the cap per class
+    (``softness.max_per_class``) when the cap made it a random draw."""
+    if ts.get("n_train") is None or ts.get("n_rearranging_available") is None:
+        return []
+    avail = (int(ts["n_rearranging_available"]), int(ts["n_nonrearranging_available"]))
+    cap = ts.get("max_per_class")
+    capped = f"; at most softness.max_per_class = {int(cap)} per class, a seeded random draw" if (
+        cap is not None and min(avail) > int(cap)) else ""
+    return [f"Training set: {int(ts['n_train']) + int(ts['n_test'])} samples ({int(ts['n_train'])} to train, "
+            f"{int(ts['n_test'])} held out), drawn with balanced classes from {avail[0]} rearranging and "
+            f"{avail[1]} non-rearranging (frame, ion) samples{capped}.", ""]
+
+
 def _figures(folder: Path, feats, soft, links, transport, disorder, model_path, temperatures=()) -> list[str]:
     from ..plots import softness as sp
     from ..plots.style import save
@@ -172,6 +186,7 @@ def _report(pipe, trajs, feats, soft, links, transport, disorder, figures, sites
                   f"non-rearranging below nr_cut = {_fmt(s0.attrs['nr_cut'])} over ±{c['softness']['window']} "
                   f"frames; label units Å²). Classifier: {c['softness']['classifier']}, standardised features, "
                   "train / test split by frame blocks.", ""]
+        lines += _training_set_line(json.loads(s0.attrs.get("training_samples", "{}")))
         if test:
             lines += [f"- held-out accuracy {_fmt(test['accuracy'])}, balanced accuracy "
                       f"{_fmt(test['balanced_accuracy'])} ({accuracy_interval(test)})",

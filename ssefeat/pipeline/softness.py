@@ -15,6 +15,10 @@ from ..softness.labels import frame_ranges
 from .stage import Stage, frame_chunks
 
 
+#: The model provenance entries a softness store repeats: the training set's size and where it was drawn from.
+TRAINING_KEYS = ("n_train", "n_test", "n_rearranging_available", "n_nonrearranging_available", "max_per_class")
+
+
 class Training:
     """The label thresholds of the study and its one model, trained (or loaded) when a stage first needs it."""
 
@@ -48,6 +52,7 @@ class Training:
                     r_cut=self.r_cut, nr_cut=self.nr_cut,
                     window=int(sc["window"]), classifier=sc["classifier"], C=sc["C"],
                     test_fraction=sc["test_fraction"], seed=int(self.pipe.config["trajectory"]["seed"]),
+                    max_per_class=sc["max_per_class"],
                     progress=bool(self.pipe.progress))
                 self._model.save(self.model_path)
         return self._model
@@ -123,7 +128,9 @@ class SoftnessStage(Stage, label="softness", inputs=("features", "labels", "trai
         t = self.training
         return {"r_cut": t.r_cut, "nr_cut": t.nr_cut, "model": str(t.model_path),
                 "model_features": json.dumps([str(n) for n in getattr(t.model, "feature_names_in_", [])]),
-                "metrics": json.dumps(t.model.metrics_, default=str), **super().store_attrs()}
+                "metrics": json.dumps(t.model.metrics_, default=str),
+                "training_samples": json.dumps({k: getattr(t.model, "provenance_", {}).get(k) for k in TRAINING_KEYS}),
+                **super().store_attrs()}
 
     def chunk_task(self):
         return functools.partial(_apply, self.training.model, self.features["features"])

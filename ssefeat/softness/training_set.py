@@ -345,7 +345,7 @@ def select_training_set(features: xr.DataArray, labels: xr.DataArray, r_cut: flo
     block = np.minimum((fr * n_blocks) // max(n_frames, 1), n_blocks - 1)
     info = {"r_cut": r_cut, "nr_cut": nr_cut, "window_frames": window, "species": species, "balance": balance,
             "n_blocks": n_blocks, "seed": seed, "n_rearranging_available": n_r_all,
-            "n_nonrearranging_available": n_n_all, "label_name": str(labels.name),
+            "n_nonrearranging_available": n_n_all, "max_per_class": max_per_class, "label_name": str(labels.name),
             "label_units": labels.attrs.get("units", "")}
     if group_names is not None:
         info["groups"] = [str(g) for g in group_names]
