@@ -327,9 +327,18 @@ class SoftnessModel(ClassifierMixin, BaseEstimator):
 
     # --- xarray layer ------------------------------------------------------------------------------
     def check_features(self, features: xr.DataArray) -> None:
-        """Raise ModelFileError unless ``features`` were made with the model's parameter set."""
+        """Raise ModelFileError unless ``features`` were made with the model's parameter set (remembered for the
+        next call with the same feature coordinates and signature, e.g. the next frame chunk of a store)."""
         self._check_fitted()
         expected = getattr(self, "feature_signature_", None)
+        key, checked = _feature_coords_key(features), getattr(self, "_checked", None)
+        if key is not None and checked is not None and checked[0] == key and checked[1] is expected \
+                and checked[2] is self.feature_names_in_:  # held references: the same objects, not reused ids
+            return
+        self._check_signature(features, expected)
+        self._checked = (key, expected, self.feature_names_in_)
+
+    def _check_signature(self, features: xr.DataArray, expected) -> None:
         if expected is None:
             names = feature_names(features)
             if names != [str(n) for n in self.feature_names_in_]:
@@ -380,6 +389,17 @@ class SoftnessModel(ClassifierMixin, BaseEstimator):
         return stamp(out, parameters={"model_provenance": getattr(self, "provenance_", {}), "C": self.C_,
                                       "classifier": self.classifier},
                      units="1 (standardised feature units)", analysis="SoftnessModel.apply")
+
+
+def _feature_coords_key(features: xr.DataArray):
+    """The values of the coordinates along ``feature`` as bytes (None when one holds Python objects, whose bytes are
+    pointers): equal keys, equal feature signatures."""
+    if "feature" not in features.dims:
+        return None
+    values = [(name, np.asarray(c.values)) for name, c in sorted(features.coords.items()) if c.dims == ("feature",)]
+    if any(v.dtype.kind == "O" for _, v in values):
+        return None
+    return (features.sizes["feature"], *((name, v.dtype.str, v.tobytes()) for name, v in values))
 
 
 def train_softness(features: xr.DataArray, labels: xr.DataArray, r_cut: float, nr_cut: float, window: int = 0,
