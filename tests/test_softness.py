@@ -130,6 +130,32 @@ def test_features_from_another_parameter_set_are_refused():
     assert feature_signature(feats) == model.feature_signature_
 
 
+def test_a_checked_parameter_set_is_remembered_but_another_still_refused():
+    """The check is remembered for further chunks of the same features (the signature is not rebuilt), yet features
+    of another parameter set after an accepted chunk, or a model with another signature, are refused."""
+    import ssefeat.softness.model as sm
+
+    feats, labels, _ = synthetic()
+    model, _ = train_softness(feats, labels, 3.0, 1.0, C=1.0)
+    calls = []
+    real = sm.feature_signature
+    sm_patch = pytest.MonkeyPatch()
+    sm_patch.setattr(sm, "feature_signature", lambda f: calls.append(1) or real(f))
+    try:
+        first = model.apply(feats.isel(frame=slice(0, 10)), warn=False)
+        second = model.apply(feats.isel(frame=slice(10, 20)), warn=False)
+        assert len(calls) == 1  # the second chunk's coordinates are the first's
+        np.testing.assert_array_equal(second.values, model.apply(feats, warn=False).values[10:20])
+        assert first.shape == (10, feats.sizes["atom"])
+        with pytest.raises(ModelFileError, match="parameter set"):
+            model.apply(feats.assign_coords(mu=("feature", feats["mu"].values + 0.1)))
+        model.feature_signature_ = [dict(row, mu=-1.0) for row in model.feature_signature_]
+        with pytest.raises(ModelFileError, match="parameter set"):
+            model.apply(feats.isel(frame=slice(0, 10)))
+    finally:
+        sm_patch.undo()
+
+
 def test_bad_training_input_is_refused():
     feats, labels, _ = synthetic()
     with pytest.raises(ParameterError, match="too few samples"):

@@ -34,19 +34,22 @@ def balanced_accuracy_interval(y, predicted, units, n_boot: int = 2000, confiden
     y, predicted = np.asarray(y).astype(int), np.asarray(predicted).astype(int)
     names, idx = np.unique(np.asarray(units), return_inverse=True, axis=0)
     idx = idx.reshape(-1)
-    counts = np.zeros((len(names), 4))  # per unit: TP, FN, TN, FP
-    for col, (truth, pred) in enumerate(((1, 1), (1, 0), (0, 0), (0, 1))):
-        np.add.at(counts[:, col], idx, (y == truth) & (predicted == pred))
+    cell = np.select([(y == 1) & (predicted == 1), (y == 1) & (predicted == 0), (y == 0) & (predicted == 0),
+                      (y == 0) & (predicted == 1)], [0, 1, 2, 3], 4)  # TP, FN, TN, FP or neither
+    counts = np.bincount(idx * 5 + cell, minlength=5 * len(names)).reshape(len(names), 5)[:, :4].astype(np.float64)
     out = {"balanced_accuracy_ci": [float("nan")] * 2, "ci_unit": unit, "n_ci_units": int(len(names)),
            "ci_note": ""}
     if len(names) < max(int(min_units), 2):
         out["ci_note"] = f"{len(names)} held-out {unit}s are too few for an interval (at least {min_units})"
         return out
-    draws = np.random.default_rng(seed).integers(0, len(names), (n_boot, len(names)))
+    n = len(names)
+    draws = np.random.default_rng(seed).integers(0, n, (n_boot, n))
     sums = np.empty((n_boot, 4))
-    step = max(1, int(2e6 // len(names)))  # bounded memory for many ions
-    for b in range(0, n_boot, step):
-        sums[b:b + step] = counts[draws[b:b + step]].sum(axis=1)
+    step = max(1, int(2e6 // n))  # bounded memory for many ions
+    for b in range(0, n_boot, step):  # how often each unit is drawn per resample, times its counts (exact integers)
+        part = draws[b:b + step]
+        times = np.bincount((np.arange(len(part))[:, None] * n + part).ravel(), minlength=len(part) * n)
+        sums[b:b + step] = times.reshape(len(part), n).astype(np.float64) @ counts
     tp, fn, tn, fp = sums.T
     with np.errstate(invalid="ignore", divide="ignore"):
         ba = 0.5 * (tp / (tp + fn) + tn / (tn + fp))

@@ -3,6 +3,7 @@ softness, its plain-JSON model files (format version, SHA-256 checksum; never pi
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import hashlib
 import json
 import warnings
@@ -119,9 +120,7 @@ class SoftnessModel(ClassifierMixin, BaseEstimator):
         """
         # The fits are small (n_samples x ~100 features): multi-threaded BLAS only spins, 10-20x slower on a busy
         # machine, so BLAS runs single-threaded here (as in structure_functions).
-        from threadpoolctl import threadpool_limits
-
-        with threadpool_limits(1, user_api="blas"):
+        with _one_blas_thread():
             return self._fit(X, y, groups, feature_names)
 
     def _fit(self, X, y, groups, feature_names):
@@ -327,9 +326,18 @@ class SoftnessModel(ClassifierMixin, BaseEstimator):
 
     # --- xarray layer ------------------------------------------------------------------------------
     def check_features(self, features: xr.DataArray) -> None:
-        """Raise ModelFileError unless ``features`` were made with the model's parameter set."""
+        """Raise ModelFileError unless ``features`` were made with the model's parameter set (remembered for the
+        next call with the same feature coordinates and signature, e.g. the next frame chunk of a store)."""
         self._check_fitted()
         expected = getattr(self, "feature_signature_", None)
+        key, checked = _feature_coords_key(features), getattr(self, "_checked", None)
+        if key is not None and checked is not None and checked[0] == key and checked[1] is expected \
+                and checked[2] is self.feature_names_in_:  # held references: the same objects, not reused ids
+            return
+        self._check_signature(features, expected)
+        self._checked = (key, expected, self.feature_names_in_)
+
+    def _check_signature(self, features: xr.DataArray, expected) -> None:
         if expected is None:
             names = feature_names(features)
             if names != [str(n) for n in self.feature_names_in_]:
@@ -358,16 +366,14 @@ class SoftnessModel(ClassifierMixin, BaseEstimator):
         X = np.asarray(features.transpose("frame", "atom", "feature").values, dtype=np.float64)
         flat = X.reshape(-1, X.shape[-1])
         finite = np.isfinite(flat).all(axis=-1)
-        from threadpoolctl import threadpool_limits
-
-        with threadpool_limits(1, user_api="blas"):  # as in fit: (chunk, ~100) @ (~100, ~100) only spins with more
+        with _one_blas_thread():  # as in fit: (chunk, ~100) @ (~100, ~100) only spins with more
             Z = self._standardised(flat)  # once, for the softness and the domain distance
             S = self._hyperplane(Z)
             S[~finite] = np.nan
             dist = domain_distance(flat, Z, self.domain_, self._domain_inverse, finite) \
                 if hasattr(self, "domain_") else None
         S = S.reshape(X.shape[:2])
-        coords = {k: v for k, v in features.coords.items() if "feature" not in v.dims}
+        coords = {k: v for k, v in features.coords.variables.items() if "feature" not in v.dims}
         out = xr.DataArray(S, dims=("frame", "atom"), coords=coords, name="softness")
         if dist is not None:
             inside = (dist <= self.domain_["threshold"]).reshape(S.shape)
@@ -380,6 +386,34 @@ class SoftnessModel(ClassifierMixin, BaseEstimator):
         return stamp(out, parameters={"model_provenance": getattr(self, "provenance_", {}), "C": self.C_,
                                       "classifier": self.classifier},
                      units="1 (standardised feature units)", analysis="SoftnessModel.apply")
+
+
+@functools.lru_cache(maxsize=1)
+def _blas_controller():
+    """threadpoolctl's controller, made once per process (its scan of the loaded libraries costs ~7 ms a call), after
+    scipy's and scikit-learn's libraries are loaded (scipy ships its own OpenBLAS beside numpy's)."""
+    import scipy.linalg  # noqa: F401
+    import sklearn.linear_model  # noqa: F401
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
+def _one_blas_thread():
+    """A context in which every loaded BLAS runs one thread."""
+    return _blas_controller().limit(limits=1, user_api="blas")
+
+
+def _feature_coords_key(features: xr.DataArray):
+    """The values of the coordinates along ``feature`` as bytes (None when one holds Python objects, whose bytes are
+    pointers): equal keys, equal feature signatures."""
+    if "feature" not in features.dims:
+        return None
+    values = [(name, np.asarray(v.values)) for name, v in sorted(features.coords.variables.items())
+              if v.dims == ("feature",)]  # Variables: no DataArray built per coordinate
+    if any(v.dtype.kind == "O" for _, v in values):
+        return None
+    return (features.sizes["feature"], *((name, v.dtype.str, v.tobytes()) for name, v in values))
 
 
 def train_softness(features: xr.DataArray, labels: xr.DataArray, r_cut: float, nr_cut: float, window: int = 0,
