@@ -73,7 +73,9 @@ def _normalise_cutoffs(cutoffs: Mapping | None, species: Sequence[str]) -> dict[
             continue
         value = float(value)
         if not np.isfinite(value) or value < 0:
-            raise ParameterError(f"bond cutoff {a}-{b} must be a positive number of Å, got {value}.")
+            raise ParameterError(f"bond cutoff {a}-{b} must be a positive number of Å, got {value}.",
+                                 fix=f"give the {a}-{b} bond cutoff as a finite length >= 0 in Å, e.g. the "
+                                     f"first minimum of g(r).")
         if a in species and b in species:
             out[(a, b)] = value
     return out

@@ -89,7 +89,9 @@ def _pair_cutoffs(cutoffs: Mapping, centre_species: np.ndarray, neighbours: Sequ
                 raise ParameterError(f"no coordination cutoff for centre {s} and neighbour {y}.",
                                      fix=f"add {{('{s}', '{y}'): r_c}} (Å) to the coordination cutoffs.")
             if not (np.isfinite(value) and value > 0):
-                raise ParameterError(f"coordination cutoff for {s}-{y} must be a positive length, got {value}.")
+                raise ParameterError(f"coordination cutoff for {s}-{y} must be a positive length, got {value}.",
+                                     fix=f"give the {s}-{y} cutoff as a finite length > 0 in Å, e.g. the first "
+                                         f"minimum of g(r).")
             out[centre_species == s, k] = float(value)
     return out
 
@@ -167,7 +169,8 @@ def steinhardt(ds: xr.Dataset, cutoff: float, l: Sequence[int] = (4, 6), centre:
 
     ls = [int(v) for v in np.atleast_1d(l)]
     if not ls or any(v < 0 for v in ls):
-        raise ParameterError(f"Steinhardt orders l must be non-negative integers, got {list(np.atleast_1d(l))}.")
+        raise ParameterError(f"Steinhardt orders l must be non-negative integers, got {list(np.atleast_1d(l))}.",
+                             fix="pass l as integers >= 0, e.g. l=(4, 6).")
     ds, species, centres, cells, pos = _prepare(ds, frames, centre)
     neighbours = _check_species(neighbours, species, "the Steinhardt neighbours")
     check_cutoff(float(cutoff), cells, "Steinhardt cutoff", frames=ds["frame"].values)
@@ -245,7 +248,8 @@ def concat_features(arrays: Sequence[xr.DataArray], name: str = "features") -> x
     """Concatenate feature arrays of the same frames and atoms along ``feature`` (names must be unique)."""
     arrays = [a for a in arrays if a is not None]
     if not arrays:
-        raise ParameterError("no feature arrays to concatenate.")
+        raise ParameterError("no feature arrays to concatenate.",
+                             fix="pass at least one feature DataArray (structure_functions, descriptors, ...).")
     first = arrays[0]
     for a in arrays[1:]:
         if not (np.array_equal(a["atom"].values, first["atom"].values)

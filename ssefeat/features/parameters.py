@@ -58,7 +58,8 @@ def _floats(values, name: str) -> tuple[float, ...]:
         return ()
     arr = np.atleast_1d(np.asarray(values, dtype=np.float64)).ravel()
     if not np.isfinite(arr).all():
-        raise ParameterError(f"{name} contains NaN or infinite values: {arr.tolist()}.")
+        raise ParameterError(f"{name} contains NaN or infinite values: {arr.tolist()}.",
+                             fix=f"give {name} as finite numbers only.")
     if len(np.unique(arr)) != len(arr):
         raise ParameterError(f"{name} contains repeated values: {arr.tolist()}.",
                              fix=f"give each {name} value once.")
@@ -72,9 +73,10 @@ def _species(values, name: str) -> tuple[str, ...]:
         values = [values]
     out = tuple(str(v) for v in values)
     if len(set(out)) != len(out):
-        raise ParameterError(f"{name} lists a species twice: {list(out)}.")
+        raise ParameterError(f"{name} lists a species twice: {list(out)}.", fix=f"list each species of {name} once.")
     if any(not s for s in out):
-        raise ParameterError(f"{name} contains an empty species label.")
+        raise ParameterError(f"{name} contains an empty species label.",
+                             fix=f"use non-empty species labels in {name}, as in the trajectory's species.")
     return out
 
 
@@ -91,7 +93,8 @@ def _pairs(values) -> tuple[tuple[str, str], ...]:
                                  fix="give pairs such as ('Li', 'Li') or ('Li', 'S').")
         canon = tuple(sorted(pair))  # Psi(Y, Z) == Psi(Z, Y): keep one canonical order
         if canon in out:
-            raise ParameterError(f"angular_species lists the pair {canon} twice (pairs are unordered).")
+            raise ParameterError(f"angular_species lists the pair {canon} twice (pairs are unordered).",
+                                 fix="list each unordered pair of angular_species once.")
         out.append(canon)
     return tuple(out)
 
@@ -153,7 +156,8 @@ class ParameterSet:
     def __post_init__(self):
         set_ = object.__setattr__
         if not isinstance(self.centre, str) or not self.centre:
-            raise ParameterError(f"centre must be a species label, got {self.centre!r}.")
+            raise ParameterError(f"centre must be a species label, got {self.centre!r}.",
+                                 fix="set centre to the species label of the centre atoms, e.g. centre='Li'.")
         set_(self, "radial_species", _species(self.radial_species, "radial_species"))
         set_(self, "mu", _floats(self.mu, "mu"))
         set_(self, "width", _floats(self.width, "width"))
@@ -166,28 +170,34 @@ class ParameterSet:
                                            else self.angular_cutoff))
         set_(self, "name", str(self.name))
         if self.cutoff_function not in CUTOFF_FUNCTIONS:
-            raise ParameterError(f"cutoff_function must be one of {CUTOFF_FUNCTIONS}, got {self.cutoff_function!r}.")
+            raise ParameterError(f"cutoff_function must be one of {CUTOFF_FUNCTIONS}, got {self.cutoff_function!r}.",
+                                 fix=f"use cutoff_function one of {CUTOFF_FUNCTIONS}.")
         if self.length_unit not in LENGTH_UNITS:
-            raise ParameterError(f"length_unit must be one of {LENGTH_UNITS}, got {self.length_unit!r}.")
+            raise ParameterError(f"length_unit must be one of {LENGTH_UNITS}, got {self.length_unit!r}.",
+                                 fix=f"use length_unit one of {LENGTH_UNITS}.")
         for nm in ("radial_cutoff", "angular_cutoff"):
             v = getattr(self, nm)
             if not (np.isfinite(v) and v > 0):
-                raise ParameterError(f"{nm} must be a positive length, got {v}.")
+                raise ParameterError(f"{nm} must be a positive length, got {v}.",
+                                     fix=f"give {nm} as a finite length > 0 in the length unit.")
         if self.radial_species and not (self.mu and self.width):
             raise ParameterError("radial_species are given but mu or width (L) is empty.",
                                  fix="give a mu grid and at least one width, or no radial_species.")
         if any(w <= 0 for w in self.width):
-            raise ParameterError(f"radial widths L must be positive, got {list(self.width)}.")
+            raise ParameterError(f"radial widths L must be positive, got {list(self.width)}.",
+                                 fix="give every radial width (width, L) > 0 in the length unit.")
         if self.angular_species and not (self.xi and self.lambdas and self.zeta):
             raise ParameterError("angular_species are given but xi, lambdas or zeta is empty.",
                                  fix="give at least one xi, lambda and zeta, or no angular_species.")
         if any(x <= 0 for x in self.xi):
-            raise ParameterError(f"angular widths xi must be positive, got {list(self.xi)}.")
+            raise ParameterError(f"angular widths xi must be positive, got {list(self.xi)}.",
+                                 fix="give every angular width xi > 0 in the length unit.")
         if any(abs(v) > 1 for v in self.lambdas):
             raise ParameterError(f"lambda must lie in [-1, 1] so that 1 + lambda cos(theta) >= 0, got "
                                  f"{list(self.lambdas)}.", fix="use lambdas=(-1, 1).")
         if any(z <= 0 for z in self.zeta):
-            raise ParameterError(f"zeta must be positive, got {list(self.zeta)}.")
+            raise ParameterError(f"zeta must be positive, got {list(self.zeta)}.",
+                                 fix="give every zeta > 0, e.g. zeta=(1, 2, 4).")
         if self.n_features == 0:
             raise ParameterError("the parameter set defines no feature.",
                                  fix="give radial_species with mu and width, and/or angular_species with xi, "
@@ -301,12 +311,16 @@ class ParameterSet:
         if not text.lstrip().startswith("{"):
             p = Path(text)
             if not p.exists():
-                raise MissingFileError(f"parameter file {p} does not exist.")
+                raise MissingFileError(f"parameter file {p} does not exist.",
+                                       fix="check the path, or pass the parameters as a JSON string or a "
+                                           "built-in set name.")
             text = p.read_text()
         try:
             data = json.loads(text)
         except json.JSONDecodeError as err:
-            raise ParameterError(f"the structure-function parameters are not valid JSON: {err}.") from None
+            raise ParameterError(f"the structure-function parameters are not valid JSON: {err}.",
+                                 fix="give a path to a JSON file, a valid JSON object, or a built-in parameter "
+                                     "set name.") from None
         stored = data.get("fingerprint")
         out = cls.from_dict(data)
         if stored is not None and stored != out.fingerprint:
@@ -339,11 +353,15 @@ class ParameterSet:
         """
         if "kind" not in features.coords:
             raise ParameterError("the array has no 'kind' coordinate on 'feature': it was not made by ssefeat "
-                                 "structure_functions (or its coordinates were dropped).")
+                                 "structure_functions (or its coordinates were dropped).",
+                                 fix="pass the unmodified output of structure_functions(...), or give the "
+                                     "parameters explicitly.")
         kind = np.asarray(features["kind"].values).astype(str)
         sf = np.flatnonzero((kind == "radial") | (kind == "angular"))
         if not len(sf):
-            raise ParameterError("the array holds no structure functions (no 'radial' or 'angular' feature).")
+            raise ParameterError("the array holds no structure functions (no 'radial' or 'angular' feature).",
+                                 fix="pass the output of structure_functions(...) (select its radial / angular "
+                                     "features).")
 
         def col(name):
             return np.asarray(features[name].values)[sf]
@@ -352,10 +370,12 @@ class ParameterSet:
         rad, ang = k == "radial", k == "angular"
         centres = np.unique(col("centre").astype(str))
         if len(centres) != 1:
-            raise ParameterError(f"the structure functions mix centre species {centres.tolist()}.")
+            raise ParameterError(f"the structure functions mix centre species {centres.tolist()}.",
+                                 fix="select one centre species (features.sel(...)) before reading the parameters.")
         fcuts = np.unique(col("cutoff_function").astype(str))
         if len(fcuts) != 1:
-            raise ParameterError(f"the structure functions mix cutoff functions {fcuts.tolist()}.")
+            raise ParameterError(f"the structure functions mix cutoff functions {fcuts.tolist()}.",
+                                 fix="select the features of one cutoff function before reading the parameters.")
 
         def uniq(values):
             return list(dict.fromkeys(values.tolist()))

@@ -47,11 +47,14 @@ def to_dataframe(features: xr.DataArray) -> pd.DataFrame:
         try:
             features = features.transpose("frame", "atom", "feature")
         except ValueError:
-            raise SchemaError(f"expected dims (frame, atom, feature), got {features.dims}.") from None
+            raise SchemaError(f"expected dims (frame, atom, feature), got {features.dims}.",
+                              fix="pass a DataArray with dims (frame, atom, feature), as "
+                                  "structure_functions(...) returns.") from None
     names = [str(n) for n in features["feature"].values]
     clash = sorted(set(names) & set(INDEX_COLUMNS))
     if clash:
-        raise SchemaError(f"feature names {clash} clash with the table's index columns {list(INDEX_COLUMNS)}.")
+        raise SchemaError(f"feature names {clash} clash with the table's index columns {list(INDEX_COLUMNS)}.",
+                          fix=f"rename those features (they must not be one of {list(INDEX_COLUMNS)}).")
     nf, na = features.sizes["frame"], features.sizes["atom"]
     df = _index_columns(features)
     values = pd.DataFrame(np.asarray(features.values).reshape(nf * na, -1), columns=names)
@@ -163,7 +166,8 @@ def read_table(path) -> pd.DataFrame:
     """Read a feature table; for parquet, ``df.attrs["ssefeat"]`` holds the feature descriptions."""
     path = Path(path)
     if not path.exists():
-        raise MissingFileError(f"feature table {path} does not exist.")
+        raise MissingFileError(f"feature table {path} does not exist.",
+                               fix="check the path, or write the table first with write_table(features, path).")
     fmt = table_format(path)
     try:
         if fmt == "parquet":
@@ -176,10 +180,14 @@ def read_table(path) -> pd.DataFrame:
         else:
             df = pd.read_csv(path, dtype={"species": str})
     except (OSError, ValueError) as err:
-        raise CorruptFileError(f"cannot read the feature table {path}: {err}") from None
+        raise CorruptFileError(f"cannot read the feature table {path}: {err}",
+                               fix="check the file is complete and has a .parquet or .csv extension matching "
+                                   "its content.") from None
     missing = [c for c in ("frame", "atom") if c not in df.columns]
     if missing:
-        raise CorruptFileError(f"{path} has no {missing} column(s): it is not an ssefeat feature table.")
+        raise CorruptFileError(f"{path} has no {missing} column(s): it is not an ssefeat feature table.",
+                               fix="pass a table written by ssefeat (write_table / ssefeat features), with "
+                                   "frame and atom columns.")
     return df
 
 
@@ -316,11 +324,14 @@ def stage_table(ds: xr.Dataset, parameters: dict | None = None) -> pd.DataFrame:
     elif columns:
         df = _index_columns(next(iter(columns.values())))
     else:
-        raise SchemaError("the stage has no per-atom (frame, atom) variable to tabulate.")
+        raise SchemaError("the stage has no per-atom (frame, atom) variable to tabulate.",
+                          fix="pass a stage Dataset holding at least one (frame, atom) variable (features, "
+                              "labels, softness).")
     meta = dict(df.attrs.get("ssefeat") or {})
     clash = sorted(set(columns) & set(df.columns))
     if clash:
-        raise SchemaError(f"per-atom variables {clash} clash with the table's columns.")
+        raise SchemaError(f"per-atom variables {clash} clash with the table's columns.",
+                          fix=f"rename or drop the variables {clash} before tabulating.")
     extra = pd.DataFrame({name: np.asarray(v.values).reshape(-1) for name, v in columns.items()}, index=df.index)
     df = pd.concat([df, extra], axis=1)
     meta["columns"] = {name: {k: (str(a) if not isinstance(a, (int, float, str, bool)) else a)

@@ -95,7 +95,9 @@ class StructureFeaturizer(TransformerMixin, BaseEstimator):
             return {"system": p.name}
         if isinstance(self.descriptors, dict):
             return dict(self.descriptors)
-        raise ParameterError(f"descriptors must be None, 'auto' or a dict, got {self.descriptors!r}.")
+        raise ParameterError(f"descriptors must be None, 'auto' or a dict, got {self.descriptors!r}.",
+                             fix="use descriptors=None (none), 'auto' (the defaults) or a dict of descriptor "
+                                 "keyword arguments.")
 
     def to_dataarray(self, X, parameter_set=None) -> xr.DataArray:
         """The features of ``X`` as a ``(frame, atom, feature)`` DataArray (no fitting needed)."""
