@@ -44,7 +44,8 @@ def simulate(system: str, path, temperature: float | None = None, steps: int = 1
 
     spec = get_system(system)
     if int(steps) < 1 or int(dump_every) < 1:
-        raise ParameterError(f"steps ({steps}) and dump_every ({dump_every}) must be positive.")
+        raise ParameterError(f"steps ({steps}) and dump_every ({dump_every}) must be positive.",
+                             fix="give steps >= 1 and dump_every >= 1 (steps between written frames).")
     dt = spec.default_dt if dt is None else dt
     temperature = spec.default_temperature if temperature is None else temperature
     integ = (spec.production(temperature, dt, seed) if thermostat == "nose-hoover" and spec.production is not None

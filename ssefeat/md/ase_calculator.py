@@ -40,7 +40,8 @@ class ForceFieldCalculator(Calculator):
     def __init__(self, forcefield: ForceField, charges=None, **kwargs):
         super().__init__(**kwargs)
         if not isinstance(forcefield, ForceField):
-            raise ParameterError("forcefield must be a ssefeat.md.forcefield.ForceField.")
+            raise ParameterError("forcefield must be a ssefeat.md.forcefield.ForceField.",
+                                 fix="build one with ssefeat.md.forcefield.ForceField(...) or take sim.forcefield.")
         if forcefield.units != "metal":
             raise ParameterError(f"ASE works in Å and eV; this force field is in units={forcefield.units!r}.",
                                  fix="use a force field written in 'metal' units.")

@@ -111,7 +111,7 @@ def _per_item(value, count: int, name: str) -> np.ndarray:
         raise ParameterError(f"{name} has {arr.size} values for {count} items.",
                              fix=f"give one {name} per item or a scalar.")
     if not np.all(np.isfinite(arr)):
-        raise ParameterError(f"{name} contains NaN or infinite values.")
+        raise ParameterError(f"{name} contains NaN or infinite values.", fix=f"give {name} as finite numbers only.")
     return arr
 
 
@@ -222,9 +222,11 @@ class HarmonicTether:
         self.atoms = np.ascontiguousarray(np.asarray(atoms, dtype=np.int64).reshape(-1))
         self.anchors = np.ascontiguousarray(np.asarray(anchors, dtype=np.float64).reshape(-1, 3))
         if len(self.anchors) != len(self.atoms):
-            raise ParameterError(f"{len(self.anchors)} anchors for {len(self.atoms)} tethered atoms.")
+            raise ParameterError(f"{len(self.anchors)} anchors for {len(self.atoms)} tethered atoms.",
+                                 fix="give one anchor position (x, y, z in Å) per tethered atom.")
         if not (np.isfinite(k) and k >= 0):
-            raise ParameterError(f"the tether constant must be >= 0 eV/Å^2, got {k}.")
+            raise ParameterError(f"the tether constant must be >= 0 eV/Å^2, got {k}.",
+                                 fix="give the tether constant k as a finite number >= 0 in eV/Å^2.")
         self.k = float(k)
 
     def compute(self, positions, cell, nlist=None):

@@ -45,11 +45,13 @@ class NPT(Langevin):
                  temperature_end: float | None = None):
         super().__init__(temperature, dt, damping=damping, temperature_end=temperature_end)
         if not np.isfinite(pressure):
-            raise ParameterError(f"pressure must be finite, got {pressure}.")
+            raise ParameterError(f"pressure must be finite, got {pressure}.",
+                                 fix="give pressure as a finite number (bar in metal units).")
         self.pressure = float(pressure)
         self.tau_p = 1000.0 * self.dt if tau_p is None else float(tau_p)
         if not np.isfinite(self.tau_p) or self.tau_p <= 0:
-            raise ParameterError(f"tau_p must be a positive time, got {tau_p}.")
+            raise ParameterError(f"tau_p must be a positive time, got {tau_p}.",
+                                 fix="give tau_p > 0 (ps), or tau_p=None for 1000 * dt.")
         self.compressibility = compressibility
         self.work = 0.0
 
@@ -60,7 +62,8 @@ class NPT(Langevin):
         else:
             self._beta = float(self.compressibility)
             if not np.isfinite(self._beta) or self._beta <= 0:
-                raise ParameterError(f"compressibility must be positive, got {self.compressibility}.")
+                raise ParameterError(f"compressibility must be positive, got {self.compressibility}.",
+                                     fix="give compressibility > 0 (1/pressure units), or None for the default.")
 
     def _middle(self, sim, k):
         kT = sim.units.kB * self.target(k)
@@ -120,11 +123,13 @@ class UniaxialTension(Langevin):
                  record_every: int = 10):
         super().__init__(temperature, dt, damping=damping)
         if not np.isfinite(strain_rate):
-            raise ParameterError(f"strain_rate must be finite, got {strain_rate}.")
+            raise ParameterError(f"strain_rate must be finite, got {strain_rate}.",
+                                 fix="give strain_rate as a finite number (1/ps; negative compresses).")
         if axis not in _AXES:
-            raise ParameterError(f"axis must be 'x', 'y' or 'z', got {axis!r}.")
+            raise ParameterError(f"axis must be 'x', 'y' or 'z', got {axis!r}.", fix="use axis='x', 'y' or 'z'.")
         if lateral not in ("fixed", "relaxed"):
-            raise ParameterError(f"lateral must be 'fixed' or 'relaxed', got {lateral!r}.")
+            raise ParameterError(f"lateral must be 'fixed' or 'relaxed', got {lateral!r}.",
+                                 fix="use lateral='fixed' (constant lateral lengths) or 'relaxed' (barostat on them).")
         self.strain_rate = float(strain_rate)
         self.axis = _AXES[axis]
         self.lateral = lateral

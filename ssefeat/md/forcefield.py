@@ -129,7 +129,8 @@ class ForceField:
         if units not in ("metal", "lj"):
             raise ParameterError(f"unknown unit system {units!r}.", fix="use units='metal' or units='lj'.")
         if not np.isfinite(skin) or skin < 0:
-            raise ParameterError(f"skin must be a non-negative length, got {skin}.")
+            raise ParameterError(f"skin must be a non-negative length, got {skin}.",
+                                 fix="give skin as a finite length >= 0 (Å in metal units), e.g. skin=1.0.")
         self.terms = terms
         self.skin = float(skin)
         self.units = units

@@ -88,7 +88,8 @@ def _ou(v, m, c1, kT, noise):
 
 def _check_dt(dt):
     if not np.isfinite(dt) or dt <= 0:
-        raise ParameterError(f"the time step must be positive, got dt={dt}.")
+        raise ParameterError(f"the time step must be positive, got dt={dt}.",
+                             fix="give dt > 0 (ps in metal units), e.g. dt=0.001.")
     return float(dt)
 
 
@@ -96,13 +97,15 @@ def _check_damping(damping, dt):
     """The thermostat damping time (time units), default 100 dt."""
     value = 100.0 * dt if damping is None else float(damping)
     if not np.isfinite(value) or value <= 0:
-        raise ParameterError(f"damping must be a positive time, got {damping}.")
+        raise ParameterError(f"damping must be a positive time, got {damping}.",
+                             fix="give damping > 0 (ps), or damping=None for 100 * dt.")
     return value
 
 
 def _check_temperature(t, what="temperature"):
     if t is None or not np.isfinite(t) or t < 0:
-        raise ParameterError(f"{what} must be a non-negative number, got {t}.")
+        raise ParameterError(f"{what} must be a non-negative number, got {t}.",
+                             fix=f"give {what} as a finite number >= 0 (K in metal units).")
     return float(t)
 
 
@@ -240,7 +243,8 @@ class NoseHooverChain(NVE):
         self.temperature_end = None if temperature_end is None else _check_temperature(temperature_end)
         self.damping = _check_damping(damping, self.dt)
         if int(chain) < 1:
-            raise ParameterError(f"chain length must be >= 1, got {chain}.")
+            raise ParameterError(f"chain length must be >= 1, got {chain}.",
+                                 fix="use chain >= 1 thermostats (3 is usual).")
         self.chain = int(chain)
         self.xi = np.zeros(self.chain)
         self.vxi = np.zeros(self.chain)

@@ -236,15 +236,19 @@ class VerletList:
     def __init__(self, cutoff: float, skin: float, types: np.ndarray | None = None,
                  type_cutoffs: np.ndarray | None = None):
         if (types is None) != (type_cutoffs is None):
-            raise ParameterError("per-type list cutoffs need both types and type_cutoffs.")
+            raise ParameterError("per-type list cutoffs need both types and type_cutoffs.",
+                                 fix="pass both types and type_cutoffs, or neither for one cutoff.")
         if types is not None:
             type_cutoffs = np.asarray(type_cutoffs, dtype=np.float64)
             nt = type_cutoffs.shape[0]
             if type_cutoffs.shape != (nt, nt) or not np.allclose(type_cutoffs, type_cutoffs.T):
-                raise ParameterError("type_cutoffs must be a symmetric (n_types, n_types) array.")
+                raise ParameterError("type_cutoffs must be a symmetric (n_types, n_types) array.",
+                                     fix="pass type_cutoffs as a square symmetric array, entry [a, b] the "
+                                         "cutoff of types a-b.")
             types = np.ascontiguousarray(types, dtype=np.int64)
             if types.size and (types.min() < 0 or types.max() >= nt):
-                raise ParameterError("types must index the rows of type_cutoffs.")
+                raise ParameterError("types must index the rows of type_cutoffs.",
+                                     fix="pass types as integers 0 .. n_types - 1 indexing type_cutoffs.")
             cutoff = max(float(cutoff), float(type_cutoffs.max()))
         self.types = types
         self.type_cutoffs = type_cutoffs
@@ -315,7 +319,9 @@ class VerletList:
             rl2_table = np.array([r_list * r_list])
         else:
             if len(self.types) != n:
-                raise ParameterError(f"the list has types for {len(self.types)} atoms, got {n} positions.")
+                raise ParameterError(f"the list has types for {len(self.types)} atoms, got {n} positions.",
+                                     fix="build a new neighbour list for this system (its types must match the "
+                                         "positions).")
             types = self.types
             nt = self.type_cutoffs.shape[0]
             rl2_table = ((self.type_cutoffs + self.skin_used) ** 2).ravel()

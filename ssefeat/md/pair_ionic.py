@@ -258,18 +258,23 @@ class IonicPair:
                  exclusion_coulomb: str = "full", include_self: bool = True,
                  self_convention: str = "fennell-gezelter", species: Sequence[str] | None = None, charges=None):
         if not (np.isfinite(cutoff) and cutoff > 0):
-            raise ParameterError(f"cutoff must be a positive number of Å, got {cutoff}.")
+            raise ParameterError(f"cutoff must be a positive number of Å, got {cutoff}.",
+                                 fix="give cutoff as a finite length > 0 in Å, e.g. cutoff=10.0.")
         buck_cutoff = float(cutoff if buck_cutoff is None else buck_cutoff)
         if not (np.isfinite(buck_cutoff) and buck_cutoff > 0):
-            raise ParameterError(f"buck_cutoff must be a positive number of Å, got {buck_cutoff}.")
+            raise ParameterError(f"buck_cutoff must be a positive number of Å, got {buck_cutoff}.",
+                                 fix="give buck_cutoff as a finite length > 0 in Å, or None to use cutoff.")
         if not (np.isfinite(alpha) and alpha >= 0):
-            raise ParameterError(f"alpha must be >= 0 (1/Å), got {alpha}.")
+            raise ParameterError(f"alpha must be >= 0 (1/Å), got {alpha}.",
+                                 fix="give alpha as a finite damping >= 0 in 1/Å (0 = undamped), e.g. alpha=0.2.")
         if shift not in _SHIFTS:
-            raise ParameterError(f"shift must be one of {_SHIFTS}, got {shift!r}.")
+            raise ParameterError(f"shift must be one of {_SHIFTS}, got {shift!r}.", fix=f"use shift one of {_SHIFTS}.")
         if exclusion_coulomb not in ("bare", "full"):
-            raise ParameterError(f"exclusion_coulomb must be 'bare' or 'full', got {exclusion_coulomb!r}.")
+            raise ParameterError(f"exclusion_coulomb must be 'bare' or 'full', got {exclusion_coulomb!r}.",
+                                 fix="use exclusion_coulomb='bare' or 'full'.")
         if self_convention not in ("fennell-gezelter", "lammps"):
-            raise ParameterError(f"self_convention must be 'fennell-gezelter' or 'lammps', got {self_convention!r}.")
+            raise ParameterError(f"self_convention must be 'fennell-gezelter' or 'lammps', got {self_convention!r}.",
+                                 fix="use self_convention='fennell-gezelter' or 'lammps'.")
         self.table = {}
         for k, v in buckingham.items():
             names = k.split("-") if isinstance(k, str) else list(k)
@@ -278,7 +283,8 @@ class IonicPair:
                                      fix='write e.g. {"Li-S": [A_eV, rho_A, C_eVA6]}.')
             a, rho, c = (float(x) for x in v)
             if not all(np.isfinite([a, rho, c])) or (a != 0 and rho <= 0):
-                raise ParameterError(f"Buckingham parameters for {k} must be finite with rho > 0, got {v!r}.")
+                raise ParameterError(f"Buckingham parameters for {k} must be finite with rho > 0, got {v!r}.",
+                                     fix=f"give {k} as (A eV, rho Å > 0, C eV Å^6), all finite.")
             self.table[pair_key(*names)] = (a, rho if rho > 0 else 1.0, c)
         self.coulomb_cutoff = float(cutoff)
         self.buck_cutoff = buck_cutoff
@@ -369,7 +375,9 @@ class IonicPair:
                                  fix="call term.bind(species, charges) or use it inside a ForceField/Simulation.")
         pos = np.ascontiguousarray(positions, dtype=np.float64)
         if pos.shape != (self.n_atoms, 3):
-            raise ParameterError(f"positions have shape {pos.shape}; this term was built for {self.n_atoms} atoms.")
+            raise ParameterError(f"positions have shape {pos.shape}; this term was built for {self.n_atoms} atoms.",
+                                 fix=f"pass positions of shape ({self.n_atoms}, 3), or build a new term for "
+                                     f"this system.")
         cell = np.ascontiguousarray(cell, dtype=np.float64)
         pairs = np.ascontiguousarray(nlist.pairs, dtype=np.int64).reshape(-1, 2)
         nthreads = numba.get_num_threads()

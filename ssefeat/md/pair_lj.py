@@ -166,7 +166,8 @@ def _as_entry(key, value, rc_sigma, rc_global):
         vals = tuple(value)
         if len(vals) not in (2, 3):
             raise ParameterError(f"LJ parameters for {key} must be (epsilon, sigma) or (epsilon, sigma, cutoff), "
-                                 f"got {value!r}.")
+                                 f"got {value!r}.",
+                                 fix="give each pair as (epsilon, sigma) or (epsilon, sigma, cutoff).")
         eps, sig = vals[:2]
         rc = vals[2] if len(vals) == 3 else None
     if eps is None or sig is None:
@@ -204,18 +205,21 @@ class LennardJones:
 
     def __init__(self, params: dict, rc_sigma: float = 2.5, cutoff: float | None = None):
         if not isinstance(params, dict) or not params:
-            raise ParameterError("LennardJones needs a non-empty dict {(species_a, species_b): (epsilon, sigma)}.")
+            raise ParameterError("LennardJones needs a non-empty dict {(species_a, species_b): (epsilon, sigma)}.",
+                                 fix="pass params={('A', 'B'): (epsilon, sigma), ...} with at least one pair.")
         self.params: dict[tuple[str, str], tuple[float, float, float]] = {}
         for key, value in params.items():
             if isinstance(key, str):
                 key = tuple(key.split("-")) if "-" in key else (key, key)
             if len(key) != 2:
-                raise ParameterError(f"LJ parameter key {key!r} must name two species.")
+                raise ParameterError(f"LJ parameter key {key!r} must name two species.",
+                                     fix="key each entry by a pair ('A', 'B') or a string 'A-B'.")
             a, b = str(key[0]), str(key[1])
             entry = _as_entry((a, b), value, rc_sigma, cutoff)
             for k in ((a, b), (b, a)):
                 if k in self.params and self.params[k] != entry:
-                    raise ParameterError(f"LJ parameters for {a}-{b} are given twice with different values.")
+                    raise ParameterError(f"LJ parameters for {a}-{b} are given twice with different values.",
+                                         fix=f"give {a}-{b} once (the pair is unordered).")
             self.params[(a, b)] = entry
             self.params[(b, a)] = entry
         self.rc_sigma = float(rc_sigma)
@@ -274,7 +278,9 @@ class LennardJones:
             raise ParameterError("the LennardJones term is not bound to a system.",
                                  fix="call forcefield.bind(species) (a Simulation does it for you).")
         if len(positions) != len(self._types):
-            raise ParameterError(f"the LJ term was bound to {len(self._types)} atoms but got {len(positions)}.")
+            raise ParameterError(f"the LJ term was bound to {len(self._types)} atoms but got {len(positions)}.",
+                                 fix="call forcefield.bind(species) again for this system (a Simulation does it "
+                                     "for you).")
         h = np.ascontiguousarray(cell, dtype=np.float64)
         t = self._tables
         bounds = chunk_bounds(nlist.owner_offsets, max(1, numba.get_num_threads()))

@@ -89,9 +89,11 @@ class Simulation:
                  system: str | None = None, system_kwargs: dict | None = None, time: float = 0.0, step: int = 0):
         pos = np.array(positions, dtype=np.float64)
         if pos.ndim != 2 or pos.shape[1] != 3 or len(pos) == 0:
-            raise ParameterError(f"positions must be (N, 3) with N > 0, got shape {pos.shape}.")
+            raise ParameterError(f"positions must be (N, 3) with N > 0, got shape {pos.shape}.",
+                                 fix="pass positions as an (N, 3) array in Å, one row per atom.")
         if not np.isfinite(pos).all():
-            raise ParameterError("positions contain NaN or infinite values.")
+            raise ParameterError("positions contain NaN or infinite values.",
+                                 fix="check the structure (NaN positions often mean a failed earlier run).")
         n = len(pos)
         cell = np.array(cell, dtype=np.float64)
         if cell.shape == (3,):
@@ -124,18 +126,22 @@ class Simulation:
                                          fix="pass masses=... (amu) to the Simulation.")
         masses = np.array(masses, dtype=np.float64).reshape(-1)
         if masses.shape != (n,) or not np.all(np.isfinite(masses)) or np.any(masses <= 0):
-            raise ParameterError(f"masses must be {n} positive numbers.")
+            raise ParameterError(f"masses must be {n} positive numbers.",
+                                 fix=f"give one positive finite mass per atom ({n}), in amu, or masses=None for "
+                                     f"the species' masses.")
         if charges is not None:
             charges = np.array(charges, dtype=np.float64).reshape(-1)
             if charges.shape != (n,):
-                raise ParameterError(f"charges must have one value per atom ({n}).")
+                raise ParameterError(f"charges must have one value per atom ({n}).",
+                                     fix=f"give one charge per atom ({n}), in e, or charges=None.")
         self.positions, self.cell, self.species, self.masses, self.charges = pos, cell, species, masses, charges
         self.forcefield = forcefield
         self.velocities = np.zeros((n, 3))  # internal units: length / internal time
         if velocities is not None:
             v = np.array(velocities, dtype=np.float64)
             if v.shape != (n, 3) or not np.isfinite(v).all():
-                raise ParameterError(f"velocities must be finite, shape ({n}, 3).")
+                raise ParameterError(f"velocities must be finite, shape ({n}, 3).",
+                                     fix=f"give finite velocities of shape ({n}, 3), or velocities=None (at rest).")
             self.velocities = v * self.units.time_unit
         self.seed = seed
         self.rng = np.random.default_rng(seed)
@@ -264,7 +270,8 @@ class Simulation:
         """Maxwell-Boltzmann velocities at ``temperature`` (K or eps/k_B), zero total momentum, rescaled exactly."""
         rng = self.rng if seed is None else np.random.default_rng(seed)
         if temperature < 0 or not np.isfinite(temperature):
-            raise ParameterError(f"temperature must be >= 0, got {temperature}.")
+            raise ParameterError(f"temperature must be >= 0, got {temperature}.",
+                                 fix="give temperature as a finite number >= 0 in K.")
         sigma = np.sqrt(self.units.kB * temperature / self.masses)[:, None]  # per atom and axis
         self.velocities = rng.standard_normal((self.n_atoms, 3)) * sigma
         self.zero_momentum()
@@ -300,11 +307,12 @@ class Simulation:
         """
         steps = int(steps)
         if steps < 0:
-            raise ParameterError(f"steps must be >= 0, got {steps}.")
+            raise ParameterError(f"steps must be >= 0, got {steps}.", fix="give steps >= 0.")
         if dump_every and writer is None:
             raise ParameterError("dump_every > 0 needs a writer.", fix="pass writer=TrajectoryWriter(path, sim).")
         if dump_every < 0:
-            raise ParameterError(f"dump_every must be >= 0, got {dump_every}.")
+            raise ParameterError(f"dump_every must be >= 0, got {dump_every}.",
+                                 fix="give dump_every >= 0 (0 writes nothing).")
         integrator.setup(self, steps)
         if writer is not None and hasattr(writer, "note_run"):
             writer.note_run(integrator.parameters(), steps, dump_every)
@@ -397,7 +405,8 @@ class Simulation:
         """
         path = Path(path)
         if not path.exists():
-            raise MissingFileError(f"state file {path} does not exist.")
+            raise MissingFileError(f"state file {path} does not exist.",
+                                   fix="check the path (a state is written by Simulation.save or --save-state).")
         try:
             with np.load(path, allow_pickle=False) as z:
                 data = {k: z[k] for k in z.files}
@@ -406,7 +415,9 @@ class Simulation:
             raise ModelFileError(f"{path} is not an ssefeat MD state file ({err}).",
                                  fix="pass a file written by Simulation.save / --save-state.") from err
         if meta.get("format") != STATE_FORMAT:
-            raise ModelFileError(f"{path} has state format {meta.get('format')!r}; expected {STATE_FORMAT!r}.")
+            raise ModelFileError(f"{path} has state format {meta.get('format')!r}; expected {STATE_FORMAT!r}.",
+                                 fix="pass a state written by this version of Simulation.save, or restart from "
+                                     "a structure.")
         if forcefield is None:
             if not meta.get("system"):
                 raise ParameterError(f"{path} does not name a registered system, so its force field cannot be "

@@ -69,9 +69,10 @@ class TrajectoryWriter:
         from ..io.atomic import atomic_output
 
         if precision not in ("float64", "float32"):
-            raise ParameterError(f"precision must be 'float64' or 'float32', got {precision!r}.")
+            raise ParameterError(f"precision must be 'float64' or 'float32', got {precision!r}.",
+                                 fix="use precision='float64' or 'float32'.")
         if int(chunk_frames) < 1:
-            raise ParameterError(f"chunk_frames must be >= 1, got {chunk_frames}.")
+            raise ParameterError(f"chunk_frames must be >= 1, got {chunk_frames}.", fix="give chunk_frames >= 1.")
         self.path = Path(path)
         self.velocities = bool(velocities)
         self.chunk_frames = int(chunk_frames)
@@ -158,9 +159,11 @@ class TrajectoryWriter:
     def write(self, sim) -> None:
         """Buffer the current frame of ``sim``; appended to the file every ``chunk_frames`` frames."""
         if self._closed:
-            raise OutputError(f"the writer of {self.path} is closed.")
+            raise OutputError(f"the writer of {self.path} is closed.",
+                              fix="write every frame before close(), or open a new TrajectoryWriter on a new path.")
         if sim.n_atoms != self.n_atoms:
-            raise ParameterError(f"the writer holds {self.n_atoms} atoms but the simulation has {sim.n_atoms}.")
+            raise ParameterError(f"the writer holds {self.n_atoms} atoms but the simulation has {sim.n_atoms}.",
+                                 fix="write each simulation to its own TrajectoryWriter.")
         if self._times and not sim.time > self._times[-1]:
             raise ParameterError(f"frame time {sim.time} does not increase (last {self._times[-1]}).",
                                  fix="do not write the same step twice (run(...) writes after each dump_every).")

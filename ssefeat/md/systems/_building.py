@@ -36,7 +36,8 @@ def load_parameters(name: str = "lips") -> dict:
             with open(path) as fh:
                 data = json.load(fh)
         except FileNotFoundError as err:
-            raise ParameterError(f"parameter file {path} does not exist.") from err
+            raise ParameterError(f"parameter file {path} does not exist.",
+                                 fix="check the path, or use a built-in parameter set name.") from err
     else:
         try:
             text = resources.files("ssefeat.md").joinpath("params", f"{name}.json").read_text()
@@ -48,7 +49,9 @@ def load_parameters(name: str = "lips") -> dict:
         data = json.loads(text)
     for key in ("buckingham", "coulomb", "charges"):
         if key not in data:
-            raise ParameterError(f"parameter set {name!r} has no {key!r} section.")
+            raise ParameterError(f"parameter set {name!r} has no {key!r} section.",
+                                 fix="give the parameter set buckingham, coulomb and charges sections (see the "
+                                     "built-in sets).")
     return data
 
 
@@ -193,11 +196,14 @@ def template_charges(template: Template, params: dict) -> np.ndarray:
     """Partial charges (e) of a template's atoms from the parameter set; they sum to the anion's formal charge."""
     table = params["charges"].get(template.kind)
     if table is None:
-        raise ParameterError(f"the parameter set has no charges for {template.kind}.")
+        raise ParameterError(f"the parameter set has no charges for {template.kind}.",
+                             fix=f"add a charges.{template.kind} table to the parameter set.")
     try:
         q = np.array([float(table[s]) for s in template.sites])
     except KeyError as err:
-        raise ParameterError(f"the parameter set has no charge for site {err} of {template.kind}.") from err
+        raise ParameterError(f"the parameter set has no charge for site {err} of {template.kind}.",
+                             fix=f"add the charge of site {err} to charges.{template.kind} in the parameter "
+                                 f"set.") from err
     if abs(q.sum() - ANION_CHARGE[template.kind]) > 1e-6:
         raise ParameterError(f"charges of {template.kind} sum to {q.sum():.6g}, not {ANION_CHARGE[template.kind]}.",
                              fix="make the site charges of each anion add up to its formal charge.")
@@ -263,7 +269,8 @@ def bonded_terms(topo: Topology, params: dict) -> list:
                 k = [params[kind + "s"][t]["k"] for t in types]
                 x0 = [params[kind + "s"][t][rest] for t in types]
             except KeyError as err:
-                raise ParameterError(f"the parameter set has no {kind} type {err}.") from err
+                raise ParameterError(f"the parameter set has no {kind} type {err}.",
+                                     fix=f"add the {kind} type {err} to the parameter set.") from err
             terms.append(term(items, k, x0, n_atoms=topo.n_atoms))
     return terms
 
@@ -308,7 +315,8 @@ def pack(topo: Topology, templates: list, cell: np.ndarray, rng: np.random.Gener
             f = rng.random(3)
             if region is None or region(f):
                 return f @ cell
-        raise ParameterError("the packing region is empty.")
+        raise ParameterError("the packing region is empty.",
+                             fix="use a region that contains part of the cell, or no region.")
 
     def try_place(coords, dist):
         allp = np.concatenate(placed) if placed else np.zeros((0, 3))

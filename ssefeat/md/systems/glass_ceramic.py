@@ -98,7 +98,7 @@ def glass_ceramic(n_cells=(2, 2), crystal_cells: int = 2, glass_cells: int = 2, 
 
     ax = _AXES.get(axis)
     if ax is None:
-        raise ParameterError(f"axis must be x, y or z, got {axis!r}.")
+        raise ParameterError(f"axis must be x, y or z, got {axis!r}.", fix="use axis='x', 'y' or 'z'.")
     if n_atoms is not None:
         per_cell = 32
         total_cells = max(8, int(round(float(n_atoms) / per_cell)))
@@ -107,11 +107,13 @@ def glass_ceramic(n_cells=(2, 2), crystal_cells: int = 2, glass_cells: int = 2, 
         crystal_cells = glass_cells = max(1, int(round(total_cells / (2 * side * side))))
     lateral = np.broadcast_to(np.asarray(n_cells, dtype=int), (2,))
     if np.any(lateral < 2) or crystal_cells < 1 or glass_cells < 1:
-        raise ParameterError("need at least 2 x 2 cells across and 1 cell of crystal and of glass.")
+        raise ParameterError("need at least 2 x 2 cells across and 1 cell of crystal and of glass.",
+                             fix="use n_cells >= 2 across and crystal_cells >= 1, glass_cells >= 1.")
     p = load_parameters(params)
     comp = {"PS4": 1} if glass_composition is None else dict(glass_composition)
     if set(comp) - set(ANION_KINDS):
-        raise ParameterError(f"unknown anion(s) in glass_composition: {sorted(set(comp) - set(ANION_KINDS))}.")
+        raise ParameterError(f"unknown anion(s) in glass_composition: {sorted(set(comp) - set(ANION_KINDS))}.",
+                             fix=f"use anions from {sorted(ANION_KINDS)} in glass_composition.")
     rng = np.random.default_rng(seed)
 
     # crystal, built with the stacking axis as z and permuted at the end

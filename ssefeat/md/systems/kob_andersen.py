@@ -119,11 +119,13 @@ def kob_andersen(n_atoms: int = 500, temperature: float = 1.0, density: float = 
     """
     n_atoms = int(n_atoms)
     if n_atoms < 10:
-        raise ParameterError(f"n_atoms must be at least 10, got {n_atoms}.")
+        raise ParameterError(f"n_atoms must be at least 10, got {n_atoms}.", fix="use n_atoms >= 10.")
     if not (0.0 < fraction_a <= 1.0):
-        raise ParameterError(f"fraction_a must be in (0, 1], got {fraction_a}.")
+        raise ParameterError(f"fraction_a must be in (0, 1], got {fraction_a}.",
+                             fix="use 0 < fraction_a <= 1 (0.8 is the Kob-Andersen mixture).")
     if not np.isfinite(density) or density <= 0:
-        raise ParameterError(f"density must be positive, got {density}.")
+        raise ParameterError(f"density must be positive, got {density}.",
+                             fix="give density > 0 (LJ units; 1.2 is the usual value).")
     length = (n_atoms / density) ** (1.0 / 3.0)
     n_a = int(round(fraction_a * n_atoms))
     species = np.array(["A"] * n_a + ["B"] * (n_atoms - n_a))

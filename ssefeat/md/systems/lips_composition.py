@@ -64,7 +64,8 @@ def formula_counts(x: float, y: float, n_li: int, tol: float = 0.005) -> dict:
     """
     x, y, tol = float(x), float(y), float(tol)
     if isinstance(n_li, bool) or int(n_li) != n_li or n_li < 3:
-        raise CompositionError(f"n_li must be a whole number >= 3, got {n_li!r}.")
+        raise CompositionError(f"n_li must be a whole number >= 3, got {n_li!r}.",
+                               fix="give n_li as a whole number >= 3.")
     n_li = int(n_li)
     if not (1 / 3 - 1e-12 <= x <= 0.5 + 1e-12) or not (1 + x - 1e-12 <= y <= 2.5 * x + 0.5 + 1e-12):
         raise CompositionError(

@@ -56,7 +56,8 @@ def anion_counts(n_atoms=None, composition: dict | None = None, counts: dict | N
             raise ParameterError(f"unknown anion(s) {sorted(unknown)} in composition.", fix=f"use {ANION_KINDS}.")
         per_unit = sum(v * (_ANION_ATOMS[k] + _ANION_LI[k]) for k, v in comp.items())
         if per_unit <= 0:
-            raise ParameterError("the composition has no anions.")
+            raise ParameterError("the composition has no anions.",
+                                 fix="give a composition with at least one anion count > 0.")
         if n_atoms is None:
             n_atoms = "medium"
         if isinstance(n_atoms, str):
@@ -71,7 +72,8 @@ def anion_counts(n_atoms=None, composition: dict | None = None, counts: dict | N
             raise CompositionError(f"the composition {comp} times {units} units is not whole anions ({exact}).",
                                    fix="give the ratio in whole numbers, exact counts (counts=), or formula=(x, y).")
     if any(v < 0 for v in out.values()) or sum(out.values()) == 0:
-        raise ParameterError(f"anion counts must be >= 0 and not all zero, got {out}.")
+        raise ParameterError(f"anion counts must be >= 0 and not all zero, got {out}.",
+                             fix="give anion counts >= 0 with at least one > 0.")
     return out
 
 
@@ -152,9 +154,11 @@ def lips_glass(n_atoms=None, temperature: float = 600.0, seed: int | None = 0, *
     from ..protocols import minimise
 
     if temperature <= 0 or melt_temperature <= 0 or quench_rate <= 0:
-        raise ParameterError("temperatures and the quench rate must be positive.")
+        raise ParameterError("temperatures and the quench rate must be positive.",
+                             fix="give temperature, melt_temperature (K) and quench_rate (K/ps) > 0.")
     if not (0 < pack_density <= density):
-        raise ParameterError(f"pack_density ({pack_density}) must be positive and at most density ({density}).")
+        raise ParameterError(f"pack_density ({pack_density}) must be positive and at most density ({density}).",
+                             fix="give 0 < pack_density <= density (g/cm^3), or leave the default.")
     p = load_parameters(params)
     if formula is not None:
         if n_li is None:

@@ -48,9 +48,10 @@ def vacancy_crystal(n_cells: int | tuple = 3, n_vacancies: int = 2, temperature:
         n_cells = max(3, int(round((float(n_atoms) / 12.0) ** (1.0 / 3.0))))
     cells = np.broadcast_to(np.asarray(n_cells, dtype=int), (3,)).copy()
     if np.any(cells < 1):
-        raise ParameterError(f"n_cells must be positive, got {n_cells}.")
+        raise ParameterError(f"n_cells must be positive, got {n_cells}.",
+                             fix="give n_cells >= 1 (one number or three).")
     if temperature < 0:
-        raise ParameterError(f"temperature must be >= 0 K, got {temperature}.")
+        raise ParameterError(f"temperature must be >= 0 K, got {temperature}.", fix="give temperature >= 0 K.")
     p = load_parameters(params)
     pos, species, cell = antifluorite(cells, a)
     species = np.array(species)
@@ -58,7 +59,8 @@ def vacancy_crystal(n_cells: int | tuple = 3, n_vacancies: int = 2, temperature:
     n_li_sites = len(li_sites)
     n_vacancies = int(n_vacancies)
     if not (0 <= n_vacancies < n_li_sites):
-        raise ParameterError(f"n_vacancies must be between 0 and {n_li_sites - 1}, got {n_vacancies}.")
+        raise ParameterError(f"n_vacancies must be between 0 and {n_li_sites - 1}, got {n_vacancies}.",
+                             fix=f"give 0 <= n_vacancies < {n_li_sites}, or a larger n_cells.")
     rng = np.random.default_rng(seed)
     vac = np.sort(rng.choice(n_li_sites, size=n_vacancies, replace=False)) if n_vacancies else np.zeros(0, int)
     keep_li = np.setdiff1d(np.arange(n_li_sites), vac)
