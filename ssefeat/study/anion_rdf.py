@@ -24,7 +24,8 @@ def soft_hard_rdf(ds: xr.Dataset, softness: xr.DataArray, types=("PS4", "P2S7", 
     from ..neighbors import neighbor_pairs
 
     if r_max <= 0 or dr <= 0 or dr >= r_max:
-        raise ParameterError(f"need 0 < dr < r_max, got dr={dr}, r_max={r_max}.")
+        raise ParameterError(f"need 0 < dr < r_max, got dr={dr}, r_max={r_max}.",
+                             fix="give 0 < dr < r_max in Å, e.g. dr=0.05, r_max=8.")
     frames = softness["frame"].values
     pick = frames[np.unique(np.linspace(0, len(frames) - 1, min(max_frames, len(frames))).astype(int))]
     sub = ds.sel(frame=pick)

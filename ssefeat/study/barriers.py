@@ -40,7 +40,8 @@ def _as_atoms(atoms):
         from ..md.ase_calculator import to_ase
 
         return to_ase(atoms)
-    raise ParameterError(f"atoms must be ase.Atoms or a ssefeat Simulation, got {type(atoms).__name__}.")
+    raise ParameterError(f"atoms must be ase.Atoms or a ssefeat Simulation, got {type(atoms).__name__}.",
+                         fix="pass ase.Atoms or a ssefeat.md Simulation.")
 
 
 def relax(atoms, fmax: float = 0.01, steps: int = 2000) -> dict:
@@ -56,14 +57,16 @@ def _ends(atoms, index: int, target, calculator, fmax: float, steps: int):
     atoms = _as_atoms(atoms)
     n = len(atoms)
     if isinstance(index, (bool, np.bool_)) or not (0 <= int(index) < n):
-        raise ParameterError(f"index {index!r} is not an atom of the {n}-atom structure.")
+        raise ParameterError(f"index {index!r} is not an atom of the {n}-atom structure.",
+                             fix=f"give index as an integer in [0, {n - 1}].")
     index = int(index)
     calc = calculator if calculator is not None else atoms.calc
     if calc is None:
         raise ParameterError("no calculator: the Atoms carry none and none was given.",
                              fix="pass calculator=... or use ssefeat.md.ase_calculator.to_ase(sim).")
     if not np.all(atoms.pbc):
-        raise ParameterError("the structure must be periodic (pbc=True with a cell).")
+        raise ParameterError("the structure must be periodic (pbc=True with a cell).",
+                             fix="set atoms.pbc = True and give the structure a cell.")
     cell = np.array(atoms.cell[:])
     target = np.asarray(target, dtype=np.float64).reshape(3)
     start = atoms.positions[index].copy()
@@ -113,7 +116,7 @@ def neb_barrier(atoms, index: int, target, calculator=None, *, n_images: int = 7
     from ase.optimize import FIRE
 
     if int(n_images) < 1:
-        raise ParameterError(f"n_images must be >= 1, got {n_images}.")
+        raise ParameterError(f"n_images must be >= 1, got {n_images}.", fix="give n_images >= 1.")
     initial, final, calc, shared, index, (r0, r1) = _ends(atoms, index, target, calculator, relax_fmax, relax_steps)
     max_disp = _check_distinct(initial, final, index, same_minimum_tol)
     images = [initial] + [initial.copy() for _ in range(int(n_images))] + [final]
@@ -148,7 +151,7 @@ def drag_scan(atoms, index: int, target, calculator=None, *, n_points: int = 11,
     from ase.constraints import FixedPlane
 
     if int(n_points) < 3:
-        raise ParameterError(f"n_points must be >= 3, got {n_points}.")
+        raise ParameterError(f"n_points must be >= 3, got {n_points}.", fix="give n_points >= 3.")
     initial, final, calc, shared, index, _ = _ends(atoms, index, target, calculator, fmax, steps)
     _check_distinct(initial, final, index, same_minimum_tol)
     cell = np.array(initial.cell[:])

@@ -242,7 +242,8 @@ def study_barriers(data: dict, softness: dict, system_kwargs: dict, glasses, *, 
     glass's test (:func:`barriers_by_glass`) and its quenched frame or hop events, ``comparison`` the test of all
     glasses' bands pooled."""
     if targets not in ("empty_sites", "hops"):
-        raise ParameterError(f"barriers.targets must be 'empty_sites' or 'hops', got {targets!r}.")
+        raise ParameterError(f"barriers.targets must be 'empty_sites' or 'hops', got {targets!r}.",
+                             fix="use barriers.targets = 'empty_sites' or 'hops'.")
     find = hop_barriers if targets == "hops" else soft_hard_barriers
     out = {"soft": [], "hard": [], "skipped": [], "targets": targets, "glasses": list(glasses)}
     where = {}

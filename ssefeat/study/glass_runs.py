@@ -37,10 +37,12 @@ def runs_from_files(files: dict) -> list[GlassRun]:
     out = []
     for glass, spec in files.items():
         if "counts" not in spec or "files" not in spec:
-            raise ParameterError(f"glass {glass!r} needs 'counts' (anion counts) and 'files' ({{T: path}}).")
+            raise ParameterError(f"glass {glass!r} needs 'counts' (anion counts) and 'files' ({{T: path}}).",
+                                 fix=f"give glass {glass!r} as {{'counts': {{...}}, 'files': {{T: path}}}}.")
         for temp, path in spec["files"].items():
             if not Path(path).exists():
-                raise MissingFileError(f"trajectory {path} of glass {glass!r} does not exist.")
+                raise MissingFileError(f"trajectory {path} of glass {glass!r} does not exist.",
+                                       fix="check the path in the glass's files, or run the glass first.")
             out.append(GlassRun(str(glass), float(temp), str(path), dict(spec["counts"])))
     return out
 
@@ -62,9 +64,11 @@ def simulate_series(folder, series: list[dict], temperatures=(600.0, 700.0, 800.
 
     temps = sorted(float(t) for t in temperatures)
     if not temps or min(temps) <= 0:
-        raise ParameterError(f"temperatures must be positive, got {list(temperatures)}.")
+        raise ParameterError(f"temperatures must be positive, got {list(temperatures)}.",
+                             fix="give at least one temperature > 0 K.")
     if production_ps <= 0 or dump_ps <= 0 or dump_ps < dt:
-        raise ParameterError("production_ps and dump_ps must be positive, dump_ps at least dt.")
+        raise ParameterError("production_ps and dump_ps must be positive, dump_ps at least dt.",
+                             fix="give production_ps > 0 and dump_ps >= dt > 0.")
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     dump = max(1, int(round(dump_ps / dt)))

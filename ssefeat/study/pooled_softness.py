@@ -39,7 +39,7 @@ def features_and_labels(ds: xr.Dataset, parameters="li_li", label: str = "d_cum"
     from ..features.structure_functions import structure_functions
 
     if label not in LABELS:
-        raise ParameterError(f"label must be one of {LABELS}, got {label!r}.")
+        raise ParameterError(f"label must be one of {LABELS}, got {label!r}.", fix=f"use label one of {LABELS}.")
     if label == "d_cum":
         lab = cumulative_d2min(ds, int(lag_frames), int(window_frames), float(cutoff), species=species)["d_cum"]
     else:
@@ -79,9 +79,10 @@ def train_pooled(features: dict, labels: dict, *, r_quantile: float = 0.95, nr_q
 
     glasses = list(features)
     if len(glasses) < 1 or set(glasses) != set(labels):
-        raise ParameterError("features and labels must name the same glasses.")
+        raise ParameterError("features and labels must name the same glasses.",
+                             fix="pass features and labels dicts keyed by the same glass names.")
     if int(n_blocks) < 2:
-        raise ParameterError(f"n_blocks must be >= 2 (one is held out), got {n_blocks}.")
+        raise ParameterError(f"n_blocks must be >= 2 (one is held out), got {n_blocks}.", fix="give n_blocks >= 2.")
     for g in glasses:
         if features[g].sizes["frame"] < n_blocks:
             raise ParameterError(f"glass {g!r} has {features[g].sizes['frame']} feature frames, fewer than "

@@ -122,7 +122,7 @@ def analyse_series(runs, *, softness_temperature: float | None = None, parameter
 
     runs = list(runs)
     if not runs:
-        raise ParameterError("no runs to analyse.")
+        raise ParameterError("no runs to analyse.", fix="pass at least one run.")
     glasses = list(dict.fromkeys(r.glass for r in runs))
     counts = {g: next(r.counts for r in runs if r.glass == g) for g in glasses}
     frac = {g: sulfur_fractions(counts[g]) for g in glasses}

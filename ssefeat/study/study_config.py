@@ -91,7 +91,8 @@ def _check_groups(groups: dict) -> None:
                                   "= {PS4 = .., P2S7 = .., P2S6 = ..}.")
         files, temps = spec["files"], spec["temperatures"]
         if not (isinstance(files, list) and files and all(isinstance(f, str) and f for f in files)):
-            raise ConfigError(f"trajectory.groups.{g}.files must be a non-empty list of paths, got {files!r}.")
+            raise ConfigError(f"trajectory.groups.{g}.files must be a non-empty list of paths, got {files!r}.",
+                              fix=f"set trajectory.groups.{g}.files = [\"a.nc\", ...].")
         if not (isinstance(temps, list) and len(temps) == len(files) and STUDY_RULES["temperatures"].test(temps)):
             raise ConfigError(f"trajectory.groups.{g}.temperatures must give one temperature > 0 K per file "
                               f"({len(files)} files), got {temps!r}.", fix="one temperature per file, same order.")
@@ -109,7 +110,8 @@ def _check_glasses(glasses: dict, mobile: str) -> list:
         extra = sorted(set(spec) - {"counts", "files"})
         if extra or "counts" not in spec or "files" not in spec:
             raise ConfigError(f"glass {g!r} needs exactly 'counts' (anion counts) and 'files' ({{T: path}})"
-                              + (f"; unknown keys {extra}" if extra else "") + ".")
+                              + (f"; unknown keys {extra}" if extra else "") + ".",
+                              fix=f"give study.glasses.{g} only counts = {{...}} and files = {{T = path}}.")
         c = spec["counts"]
         if not (isinstance(c, dict) and set(c) == set(_ANIONS) and all(
                 isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in c.values()) and sum(c.values())):
@@ -119,7 +121,9 @@ def _check_glasses(glasses: dict, mobile: str) -> list:
             try:
                 float(t)
             except ValueError:
-                raise ConfigError(f"glass {g!r}: {t!r} is not a temperature in K.") from None
+                raise ConfigError(f"glass {g!r}: {t!r} is not a temperature in K.",
+                                  fix=f"key glass {g!r} files by temperatures in K, e.g. \"600\" = "
+                                      f"\"run.nc\".") from None
             if not Path(path).exists():
                 raise MissingFileError(f"trajectory {path} of glass {g!r} does not exist.",
                                        fix="fix the path (relative paths are relative to the configuration file).")
@@ -153,7 +157,8 @@ def check_study(config: dict) -> None:
         raise ConfigError(f"unknown study.label_kwargs {bad}.", fix=f"use {sorted(_LABEL_KEYS)}.")
     if (study.get("barriers") or {}).get("targets", "empty_sites") not in ("empty_sites", "hops"):
         raise ConfigError(f"study.barriers.targets must be \"empty_sites\" or \"hops\", got "
-                          f"{study['barriers']['targets']!r}.")
+                          f"{study['barriers']['targets']!r}.",
+                          fix='set study.barriers.targets = "empty_sites" or "hops".')
     check_parameter_set(str(study.get("parameters", "li_li")), "study.parameters",
                         " (the thesis: li_li), or a JSON parameter set.")
     try:
