@@ -159,7 +159,8 @@ def check_config(config: dict) -> None:
         check_study(config)
     if tr["files"] and tr["generate"] or not (tr["files"] or tr["generate"] or study_on):
         raise ConfigError("give either trajectory.files (your trajectories) or trajectory.generate "
-                          "(a built-in system), not both or neither (or only a [study]).")
+                          "(a built-in system), not both or neither (or only a [study]).",
+                          fix="set trajectory.files = [...] or trajectory.generate = {...} in the config, exactly one.")
     if not (tr["files"] or tr["generate"]):  # a study alone: the per-run stages have no trajectory
         if tr["temperatures"]:
             raise ConfigError("trajectory.temperatures are for trajectory.files / generate, and there are none.",
@@ -205,7 +206,7 @@ def check_config(config: dict) -> None:
                               "softness.enabled = false.")
     if config["execution"]["workers"] and config["execution"]["scheduler"]:
         raise ConfigError("give execution.workers (a local cluster) or execution.scheduler (an existing one), "
-                          "not both.")
+                          "not both.", fix="remove execution.workers or execution.scheduler from the config.")
     if config["sites"]["enabled"]:
         _check_sites(config["sites"])
 

@@ -203,7 +203,8 @@ def check_values(config: dict, defaults: dict) -> None:
         if not rule.test(value):
             default = defaults[section] if key is None else defaults[section][key]
             if key is None:
-                raise ConfigError(f"[{section}] must be {rule.allowed}, got {_toml(value)}.")
+                raise ConfigError(f"[{section}] must be {rule.allowed}, got {_toml(value)}.",
+                                  fix=f"set [{section}] to {rule.allowed} or remove it (default {_toml(default)}).")
             keep = ("leave it out to use the default" if default is None
                     else f"the default is {section}.{key} = {_toml(default)}")
             raise ConfigError(f"{section}.{key} must be {rule.allowed}, got {_toml(value)}.",

@@ -33,7 +33,9 @@ def _flatten(target: xr.DataArray, descriptors, complete: bool = True
         raise SchemaError("no descriptor with dims (frame, atom) to correlate with.",
                           fix="pass per-atom descriptors, e.g. cluster_environment(...) or descriptors(...).")
     if not {"frame", "atom"} <= set(target.dims):
-        raise SchemaError(f"the target has dims {target.dims}; expected (frame, atom).")
+        raise SchemaError(f"the target has dims {target.dims}; expected (frame, atom).",
+                          fix="pass a per-atom (frame, atom) DataArray, e.g. one variable of a labels or "
+                              "softness stage.")
     parts = xr.align(target.transpose("frame", "atom"),
                      *[descriptors[n].transpose("frame", "atom") for n in names], join="inner")
     if parts[0].size == 0:
@@ -154,7 +156,8 @@ def softness_links(softness: xr.DataArray, descriptors, n_boot: int = 1000, conf
     ``run_of_frame`` (the run of each frame) keeps atom k of different runs apart as different ions.
     """
     if bootstrap not in ("atom", "frame", "sample"):
-        raise ParameterError(f"bootstrap must be 'atom', 'frame' or 'sample', got {bootstrap!r}.")
+        raise ParameterError(f"bootstrap must be 'atom', 'frame' or 'sample', got {bootstrap!r}.",
+                             fix="use bootstrap='atom' (ions independent, the default), 'frame' or 'sample'.")
     y, X, names, frames, atoms = _flatten(softness, descriptors, complete=False)
     groups = {"atom": _ion_ids(frames, atoms, run_of_frame), "frame": frames, "sample": None}[bootstrap]
     rows = []
@@ -191,7 +194,9 @@ def softness_by_environment(softness: xr.DataArray, environment: xr.DataArray, b
     ok = np.isfinite(S) & (E != "") & (E != "nan")
     S, E = S[ok], E[ok]
     if S.size == 0:
-        raise SchemaError("no finite softness with a category to split by.")
+        raise SchemaError("no finite softness with a category to split by.",
+                          fix="check that softness and the category cover the same frames and atoms and are not "
+                              "all NaN.")
     cats = sorted(set(E.tolist()))
     edges = np.histogram_bin_edges(S, bins=bins, range=s_range)
     hist = np.stack([np.histogram(S[E == c], bins=edges, density=True)[0] for c in cats])
@@ -318,7 +323,8 @@ def _lasso_fit(y, X, names, frames, ions, test_fraction: float, cv: int, seed: i
     elif split == "sample":
         test = rng.random(y.size) < test_fraction
     else:
-        raise ParameterError(f"split must be 'frame' or 'sample', got {split!r}.")
+        raise ParameterError(f"split must be 'frame' or 'sample', got {split!r}.",
+                             fix="use split='frame' (whole frames held out) or split='sample'.")
     train = ~test
     mean, scale = X[train].mean(0), X[train].std(0)
     scale = np.where(scale > 0, scale, 1.0)

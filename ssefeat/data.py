@@ -272,9 +272,12 @@ def validate(ds: xr.Dataset, require_cell: bool = False, check_finite: bool = Tr
         require_periodic(ds, periodic)
     for name in ("velocities", "forces", "images"):
         if name in ds and var[name].dims != ("frame", "atom", "xyz"):
-            raise SchemaError(f"{name} has dims {ds[name].dims}; expected ('frame', 'atom', 'xyz').")
+            raise SchemaError(f"{name} has dims {ds[name].dims}; expected ('frame', 'atom', 'xyz').",
+                              fix=f"store {name} with dims ('frame', 'atom', 'xyz') or drop it "
+                                  f"(ds.drop_vars('{name}')).")
     if "potential_energy" in ds and var["potential_energy"].dims != ("frame", "atom"):
-        raise SchemaError(f"potential_energy has dims {ds['potential_energy'].dims}; expected ('frame', 'atom').")
+        raise SchemaError(f"potential_energy has dims {ds['potential_energy'].dims}; expected ('frame', 'atom').",
+                          fix="store potential_energy per frame and atom, dims ('frame', 'atom'), or drop it.")
     return ds
 
 

@@ -356,9 +356,11 @@ def neighbor_pairs(positions: np.ndarray, cell: np.ndarray, cutoff: float, query
     positions = np.ascontiguousarray(positions, dtype=np.float64)
     h = np.ascontiguousarray(cell, dtype=np.float64)
     if positions.ndim != 2 or positions.shape[1] != 3:
-        raise ParameterError(f"positions must be (N, 3), got shape {positions.shape}.")
+        raise ParameterError(f"positions must be (N, 3), got shape {positions.shape}.",
+                             fix="pass positions as an (N, 3) array in Å.")
     if h.shape != (3, 3):
-        raise ParameterError(f"cell must be (3, 3) with rows as cell vectors, got shape {h.shape}.")
+        raise ParameterError(f"cell must be (3, 3) with rows as cell vectors, got shape {h.shape}.",
+                             fix="pass cell as a (3, 3) array, rows the cell vectors in Å.")
     cutoff = float(cutoff)
     if not np.isfinite(positions).all():
         raise NonFiniteError("positions contain NaN or infinite values.",

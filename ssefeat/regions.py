@@ -369,7 +369,8 @@ def label_atoms(ds: xr.Dataset, regions: xr.Dataset) -> xr.DataArray:
     n_slabs = int(regions.attrs["n_slabs"])
     code = np.asarray(regions["region"].values, dtype=np.int8)
     if code.size != n_slabs:
-        raise SchemaError(f"regions has {code.size} slabs but attrs say {n_slabs}.")
+        raise SchemaError(f"regions has {code.size} slabs but attrs say {n_slabs}.",
+                          fix="pass the unmodified output of ssefeat.regions.find_regions(disorder_profile(...)).")
     cells = cell_array(ds)
     labels = np.empty((ds.sizes["frame"], ds.sizes["atom"]), dtype=np.int8)
     for f in range(ds.sizes["frame"]):  # one frame of positions in memory at a time

@@ -46,7 +46,8 @@ def arrhenius_fit(temperature_K: Sequence[float], values: Sequence[float], error
         raise ParameterError(f"quantity={quantity!r} is not one of {sorted(QUANTITIES)}.",
                              fix="use 'D' or 'sigma' (the fit is then of sigma*T).")
     if covariance not in ("birge", "absolute"):
-        raise ParameterError(f"covariance={covariance!r} is not 'birge' or 'absolute'.")
+        raise ParameterError(f"covariance={covariance!r} is not 'birge' or 'absolute'.",
+                             fix="use covariance='birge' (scaled by the fit's chi^2) or 'absolute' (errors as given).")
     T = np.asarray(temperature_K, dtype=np.float64).reshape(-1)
     y = np.asarray(values, dtype=np.float64).reshape(-1)
     if T.size != y.size:

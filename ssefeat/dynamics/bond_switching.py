@@ -102,7 +102,8 @@ def bond_switching(ds: xr.Dataset, reference: int, centre, neighbour, cutoff: fl
                              fix=f"use a reference between 0 and {n_frames - 1}.")
     frames = np.arange(n_frames) if frames is None else np.atleast_1d(np.asarray(frames, dtype=np.int64))
     if frames.size and (frames.min() < 0 or frames.max() >= n_frames):
-        raise ParameterError(f"frames must lie between 0 and {n_frames - 1}.")
+        raise ParameterError(f"frames must lie between 0 and {n_frames - 1}.",
+                             fix=f"pass frame indices in [0, {n_frames - 1}], or frames=None for all.")
     cells = cell_array(ds)
     cutoff = _check_cutoff_all(cutoff, cells[np.unique(np.concatenate([frames, [reference]]))])
     centres = species_indices(ds, centre, "atoms of centre species")

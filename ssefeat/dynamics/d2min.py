@@ -347,7 +347,8 @@ def cumulative_d2min(ds: xr.Dataset, dt: int, window: int, cutoff: float, specie
         raise ParameterError(f"window {window} frames is not a multiple of dt {dt} frames (the interval).",
                              fix=f"use a window of n intervals, e.g. {param('window', max(1, window // dt) * dt)}.")
     if align not in ("forward", "centre", "center"):
-        raise ParameterError(f"align must be 'forward' or 'centre', got {align!r}.")
+        raise ParameterError(f"align must be 'forward' or 'centre', got {align!r}.",
+                             fix="use align='forward' (window after the frame) or align='centre' (around it).")
     series = _series(ds, dt, cutoff, species, normalize, False, neighbor_species, None, False, rcond, unwrap_limit,
                      progress)
     d = series["d2min"].values

@@ -43,7 +43,9 @@ def _find_peaks_all(signal: np.ndarray, threshold: float, distance: int):
 
 def _check_method(method: str, threshold) -> None:
     if method not in ("phop", "displacement"):
-        raise ParameterError(f"method must be 'phop' or 'displacement', got {method!r}.")
+        raise ParameterError(f"method must be 'phop' or 'displacement', got {method!r}.",
+                             fix="use method='phop' (threshold on p_hop, Å^2) or method='displacement' "
+                                 "(threshold in Å).")
     if threshold is None or not np.isfinite(threshold) or threshold <= 0:
         raise ParameterError(f"threshold must be a positive number, got {threshold!r}.",
                              fix="Å^2 for method='phop' (e.g. a few times the vibrational p_hop), Å for "

@@ -53,7 +53,9 @@ def half_window_frames(ds: xr.Dataset, t_R: float | None = None, t_R_frames: int
                              fix="e.g. phop(ds, t_R=2.0) or phop(ds, t_R_frames=20).")
     if t_R is not None:
         if not np.isfinite(t_R) or t_R <= 0:
-            raise ParameterError(f"t_R must be a positive time in ps, got {t_R}.")
+            raise ParameterError(f"t_R must be a positive time in ps, got {t_R}.",
+                                 fix="give t_R > 0 in ps (e.g. a few vibration periods), or t_R_frames in "
+                                     "frames instead.")
         step = _frame_spacing(ds)
         h = int(round(0.5 * float(t_R) / step))
         if h < 1:
@@ -128,7 +130,8 @@ def iter_phop(chunks, t_R: float | None = None, species=None, *, t_R_frames: int
         raise ParameterError("no trajectory chunks were given.", fix="check the file and start/stop/stride.")
     if t_R_frames is None:
         if t_R is None:
-            raise ParameterError("give exactly one of t_R (ps) and t_R_frames (frames).")
+            raise ParameterError("give exactly one of t_R (ps) and t_R_frames (frames).",
+                                 fix="pass t_R=... (ps) or t_R_frames=... (frames), not both and not neither.")
         step = _frame_spacing(first)
         t_R_frames = 2 * int(round(0.5 * float(t_R) / step))
         if t_R_frames < 2:

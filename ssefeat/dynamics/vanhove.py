@@ -33,7 +33,8 @@ def _one_species(ds: xr.Dataset, species, what: str, n_bins: int, origin_step: i
     if len(names) != 1:
         raise ParameterError(f"{what} takes one species.", fix="call it once per species.")
     if int(n_bins) < 1 or int(origin_step) < 1:
-        raise ParameterError(f"n_bins={n_bins} and origin_step={origin_step} must be >= 1.")
+        raise ParameterError(f"n_bins={n_bins} and origin_step={origin_step} must be >= 1.",
+                             fix="use n_bins >= 1 (histogram bins) and origin_step >= 1 (frames between time origins).")
     return names[0]
 
 
@@ -116,7 +117,8 @@ def van_hove_distinct(ds: xr.Dataset, species: str | None = None, lags=None, *, 
     r_max = float(np.nextafter(half, 0)) if r_max is None else check_cutoff(r_max, cells, what="r_max")
     idx = species_indices(ds, name)
     if idx.size < 2:
-        raise ParameterError(f"G_d needs at least two {name} ions, the trajectory has {idx.size}.")
+        raise ParameterError(f"G_d needs at least two {name} ions, the trajectory has {idx.size}.",
+                             fix=f"use a species with at least two ions, or van_hove_self for a single {name} ion.")
     x = np.concatenate(list(prep.chunks(idx)), axis=1) if prep is not None else ds["positions"].values[:, idx]
     x = np.ascontiguousarray(x, dtype=np.float64)
     counts, origins = distinct_histogram(x, np.ascontiguousarray(cells), m, int(origin_step), r_max, int(n_bins))

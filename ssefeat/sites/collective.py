@@ -27,14 +27,16 @@ def collective_jumps(jumps: xr.Dataset, max_dist: float = 1.0, *, max_time: floa
     ``n_jumps``, ``n_solo``, ``n_collective``, ``solo_fraction``.
     """
     if (max_time is None) == (max_frames is None):
-        raise ParameterError("give the collective window as max_time (ps) or max_frames, one of the two.")
+        raise ParameterError("give the collective window as max_time (ps) or max_frames, one of the two.",
+                             fix="pass max_time=... (ps) or max_frames=..., not both and not neither.")
     if not max_dist > 0:
-        raise ParameterError(f"max_dist={max_dist} must be a positive distance in Å.")
+        raise ParameterError(f"max_dist={max_dist} must be a positive distance in Å.", fix="give max_dist > 0 in Å.")
     if max_frames is None:
         step = float(jumps.attrs["duration_ps"]) / max(int(jumps.attrs["n_frames"]) - 1, 1)
         max_frames = int(np.floor(float(max_time) / step + 1e-9))
     if int(max_frames) < 0:
-        raise ParameterError(f"the collective window must be >= 0 frames, got {max_frames}.")
+        raise ParameterError(f"the collective window must be >= 0 frames, got {max_frames}.",
+                             fix="give max_time >= 0 (ps) or max_frames >= 0.")
     dep = jumps["departure_frame"].values.astype(np.int64)
     arr = jumps["arrival_frame"].values.astype(np.int64)
     order = np.lexsort((arr, dep))

@@ -30,10 +30,12 @@ from ..units import ANGSTROM2_PER_PS_TO_CM2_PER_S
 def jump_diffusivity(jumps: xr.Dataset, dimensions: int = 3) -> tuple[float, float]:
     """D_J and its standard error over ions, Å^2/ps (module docstring)."""
     if int(dimensions) not in (1, 2, 3):
-        raise ParameterError(f"dimensions={dimensions} must be 1, 2 or 3.")
+        raise ParameterError(f"dimensions={dimensions} must be 1, 2 or 3.",
+                             fix="use dimensions=1, 2 or 3 (the dimensionality of the diffusion).")
     n_ions, t = int(jumps.attrs["n_ions"]), float(jumps.attrs["duration_ps"])
     if not t > 0 or n_ions < 1:
-        raise ParameterError(f"a jump diffusivity needs ions and a run length (N={n_ions}, t={t} ps).")
+        raise ParameterError(f"a jump diffusivity needs ions and a run length (N={n_ions}, t={t} ps).",
+                             fix="pass jumps of a trajectory with at least one ion and more than one frame.")
     sq = np.bincount(jumps["ion"].values, weights=(jumps["jump_vector"].values ** 2).sum(axis=1), minlength=n_ions)
     d_i = sq / (2.0 * dimensions * t)
     err = d_i.std(ddof=1) / np.sqrt(n_ions) if n_ions > 1 else np.nan

@@ -65,9 +65,10 @@ def find_sites(ds: xr.Dataset, species: str = "Li", *, sigma: float = 0.3, grid_
     """
     for name, v in (("sigma", sigma), ("grid_spacing", grid_spacing), ("min_separation", min_separation)):
         if not (np.isfinite(v) and v > 0):
-            raise ParameterError(f"{name}={v} must be a positive length in Å.")
+            raise ParameterError(f"{name}={v} must be a positive length in Å.",
+                                 fix=f"give {name} as a finite length > 0 in Å.")
     if int(stride) < 1:
-        raise ParameterError(f"stride={stride} must be >= 1.")
+        raise ParameterError(f"stride={stride} must be >= 1.", fix="give stride >= 1 (use every stride-th frame).")
     idx = species_indices(ds, species, what="mobile ions")
     cells = cell_array(ds)[::int(stride)]
     mean = cells.mean(axis=0)

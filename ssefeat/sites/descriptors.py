@@ -36,7 +36,7 @@ def site_descriptors(ds: xr.Dataset, sites, ligand: str | Sequence[str] = "S", *
     ligands = [ligand] if isinstance(ligand, str) else list(ligand)
     lig = species_indices(ds, ligands, what="ligand atoms")
     if int(n_frames) < 1:
-        raise ParameterError(f"n_frames={n_frames} must be >= 1.")
+        raise ParameterError(f"n_frames={n_frames} must be >= 1.", fix="give n_frames >= 1.")
     frames = np.unique(np.linspace(0, ds.sizes["frame"] - 1, min(int(n_frames), ds.sizes["frame"])).astype(int))
     cells = cell_array(ds)[frames]
     centres = np.einsum("sj,fjk->fsk", sites.fractional, cells)

@@ -27,7 +27,7 @@ from ..provenance import stamp
 def leaving_labels(occupancy: xr.Dataset, jumps: xr.Dataset, window: int) -> np.ndarray:
     """(frame, atom) int8: 1 leaving within ``window`` frames, 0 staying, -1 off-site or censored."""
     if int(window) < 1:
-        raise ParameterError(f"window={window} must be >= 1 frame.")
+        raise ParameterError(f"window={window} must be >= 1 frame.", fix="give window >= 1 frame.")
     s = occupancy["site_index"].values
     n_frames, n_ions = s.shape
     frames = occupancy["frame"].values

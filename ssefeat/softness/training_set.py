@@ -290,7 +290,9 @@ def select_training_set(features: xr.DataArray, labels: xr.DataArray, r_cut: flo
     if species is not None:
         wanted = [species] if isinstance(species, str) else list(species)
         if "species" not in features.coords:
-            raise SchemaError("features have no species coordinate to select on.")
+            raise SchemaError("features have no species coordinate to select on.",
+                              fix="pass features with a species coordinate (as structure_functions returns) or "
+                                  "species=None.")
         keep = np.isin(features["species"].values, wanted)
         if not keep.any():
             raise ParameterError(f"no feature rows of species {wanted}.",
